@@ -1,0 +1,74 @@
+// Codec micro-benchmark (spec/conduit-v1.md §2): FrameDecoder and
+// encodeResponse throughput for 16 B, 100 B, 1 KiB and 60 KiB bodies.
+// Run with `npx just bench-codec` (builds first). Prints a Markdown table of
+// the median of ROUNDS rounds with min–max, after checking the output.
+import { FrameDecoder, encodeResponse, ProtocolError, Status } from '../dist/index.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const TARGET_BYTES = Number(process.env.BENCH_BYTES ?? 64 * 1024 * 1024); // stream size per round
+const CHUNK = 64 * 1024; // what a socket hands out at a time
+const SIZES = [16, 100, 1024, 60 * 1024];
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function encodeStream(size, count) {
+  const body = Buffer.alloc(size, 0x61);
+  const parts = [];
+  for (let i = 0; i < count; i += 1) parts.push(...encodeResponse(BigInt(i), Status.OK, body));
+  return Buffer.concat(parts);
+}
+
+function decodeRound(stream, size, count) {
+  const decoder = new FrameDecoder({ direction: 'response' });
+  let frames = 0;
+  let bytes = 0;
+  const started = process.hrtime.bigint();
+  for (let at = 0; at < stream.length; at += CHUNK) {
+    decoder.push(stream.subarray(at, at + CHUNK));
+    for (let item = decoder.read(); item !== undefined; item = decoder.read()) {
+      if (item instanceof ProtocolError) throw item;
+      frames += 1;
+      bytes += item.body.length;
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (frames !== count || bytes !== size * count) throw new Error(`decoded ${frames} frames / ${bytes} bytes, expected ${count}`);
+  return seconds;
+}
+
+function encodeRound(size, count) {
+  const body = Buffer.alloc(size, 0x62);
+  let bytes = 0;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i += 1) {
+    const parts = encodeResponse(BigInt(i), Status.OK, body);
+    bytes += parts[0].length + (parts[1]?.length ?? 0);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (bytes !== (size + 12) * count) throw new Error(`encoded ${bytes} bytes, expected ${(size + 12) * count}`);
+  return seconds;
+}
+
+function row(kind, size, count, times) {
+  const rates = times.map((s) => count / s);
+  const mb = (size + 12) * count / 1e6;
+  const fmt = (n) => Math.round(n).toLocaleString('en-US');
+  return `| ${kind} | ${size} | ${fmt(median(rates))} (${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}) | ${(mb / median(times)).toFixed(0)} |`;
+}
+
+console.log(`Codec micro-benchmark, Node ${process.version}, ${ROUNDS} rounds, median (min–max)\n`);
+console.log('| operation | body bytes | frames/s | MB/s |');
+console.log('|---|---|---|---|');
+for (const size of SIZES) {
+  const count = Math.max(1000, Math.floor(TARGET_BYTES / (size + 12)));
+  const stream = encodeStream(size, count);
+  decodeRound(stream, size, count); // warm-up
+  const decodeTimes = Array.from({ length: ROUNDS }, () => decodeRound(stream, size, count));
+  console.log(row('decode', size, count, decodeTimes));
+  encodeRound(size, count);
+  const encodeTimes = Array.from({ length: ROUNDS }, () => encodeRound(size, count));
+  console.log(row('encode', size, count, encodeTimes));
+}

@@ -1,0 +1,34 @@
+# Conduit tasks. `npx just --list` shows them; `just` comes from the rust-just dev dependency.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes.
+default:
+    @just --list
+
+# Compile src/ to dist/ (also run by `npm ci` through the prepare script).
+build:
+    npm run build
+
+# Type-check and run the whole test suite.
+test:
+    npm test
+
+# Type-check everything (src, tests, configs) without emitting.
+check:
+    npm run typecheck
+
+# Same as check: the type checker is the linter.
+lint: check
+
+# Run the codec properties for FUZZ_SECONDS (default 60) with as many runs as fit.
+fuzz seconds=env_var_or_default("FUZZ_SECONDS", "60"):
+    FUZZ_SECONDS={{seconds}} npx vitest run --config test/fuzz/vitest.config.ts
+
+# Every benchmark; results go into bench/RESULTS.md by hand for now.
+bench: build
+    node bench/codec.mjs
+
+# Codec decode/encode throughput for 16 B to 60 KiB bodies.
+bench-codec: build
+    node bench/codec.mjs

@@ -1,0 +1,11 @@
+/**
+ * conduit-cache: the Conduit protocol codec, store, server and client.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder, ConduitError } from 'conduit-cache';
+ * ```
+ * @module
+ */
+export * from './errors.js';
+export * from './protocol/index.js';

@@ -1,0 +1,145 @@
+/**
+ * Numbers of Conduit protocol 1.0, exactly as `spec/conduit-v1.md` states them.
+ * Everything the codec, server and client agree on lives here and nowhere else.
+ *
+ * @example
+ * ```ts
+ * import { Opcode, HEADER_SIZE } from 'conduit-cache';
+ * const header = Buffer.alloc(HEADER_SIZE);
+ * header[1] = Opcode.GET;
+ * ```
+ * @module
+ */
+
+/** spec §2: every frame starts with this many header bytes. */
+export const HEADER_SIZE = 12;
+
+/** spec §2.1: a whole frame (header + body) never exceeds 65,536 bytes. */
+export const MAX_FRAME_SIZE = 65_536;
+
+/** spec §2.1: the largest LENGTH a frame may carry (65,536 − 12). */
+export const MAX_BODY_SIZE = MAX_FRAME_SIZE - HEADER_SIZE;
+
+/** spec §3.1: keys are 1 to 250 bytes of any value. */
+export const MAX_KEY_SIZE = 250;
+
+/** spec §2: VERSION byte of a protocol-1 request (direction bit clear). */
+export const VERSION_REQUEST = 0x01;
+
+/** spec §2: VERSION byte of a protocol-1 response (direction bit set). */
+export const VERSION_RESPONSE = 0x81;
+
+/**
+ * spec §2.2: identifiers with the top bit set are reserved for frames the
+ * server originates; its per-connection counter starts here.
+ */
+export const SERVER_ID_BASE = 1n << 63n;
+
+/** spec §2.2: one past the largest identifier a client may use in a request. */
+export const MAX_CLIENT_ID = SERVER_ID_BASE - 1n;
+
+/** spec §3.3: SET flag bit 0, store only when the key is absent. */
+export const SET_NX = 0x01;
+/** spec §3.3: SET flag bit 1, store only when the key is present. */
+export const SET_XX = 0x02;
+/** spec §3.3: SET flag bit 2, keep the key's current expiry. */
+export const SET_KEEPTTL = 0x04;
+/** Every SET flag bit spec §3.3 defines; any other bit set is BAD_REQUEST. */
+export const SET_FLAGS_MASK = SET_NX | SET_XX | SET_KEEPTTL;
+
+/** spec §3.3 and §3.6: the largest TTL a frame can carry (u32 milliseconds). */
+export const MAX_TTL_MS = 0xffff_ffff;
+
+/**
+ * Request opcodes (spec §3). 0x00–0x06 keep the numbering of the original
+ * Conduit opcode table.
+ */
+export const Opcode = {
+  GET: 0x00,
+  SET: 0x01,
+  DELETE: 0x02,
+  LIST: 0x03,
+  RENEW: 0x04,
+  HEALTH: 0x05,
+  SHUTDOWN: 0x06,
+  STATS: 0x07,
+  INCR: 0x08,
+  TTL: 0x09,
+  FLUSH: 0x0a,
+  HELLO: 0x10,
+} as const;
+
+/** The name of a request opcode, e.g. `'GET'`. */
+export type OpcodeName = keyof typeof Opcode;
+/** The byte value of a request opcode. */
+export type OpcodeValue = (typeof Opcode)[OpcodeName];
+
+/** Response status codes, the OPCODE byte of a response (spec §4). */
+export const Status = {
+  OK: 0x00,
+  NOT_FOUND: 0x01,
+  NOT_STORED: 0x02,
+  BAD_REQUEST: 0x40,
+  UNKNOWN_OPCODE: 0x41,
+  NOT_INTEGER: 0x42,
+  TOO_LARGE: 0x43,
+  FORBIDDEN: 0x44,
+  BUSY: 0x45,
+  OUT_OF_MEMORY: 0x46,
+  FRAME_TOO_LARGE: 0x60,
+  BAD_VERSION: 0x61,
+  AUTH_REQUIRED: 0x62,
+  AUTH_FAILED: 0x63,
+  REPLAY: 0x64,
+  INTERNAL: 0x7f,
+} as const;
+
+/** The name of a response status, e.g. `'NOT_FOUND'`. */
+export type StatusName = keyof typeof Status;
+/** The byte value of a response status. */
+export type StatusValue = (typeof Status)[StatusName];
+
+const opcodeNames = new Map<number, OpcodeName>(
+  Object.entries(Opcode).map(([name, value]) => [value, name as OpcodeName]),
+);
+const statusNames = new Map<number, StatusName>(
+  Object.entries(Status).map(([name, value]) => [value, name as StatusName]),
+);
+
+/**
+ * The name of an opcode byte, or `undefined` when protocol 1 defines none.
+ *
+ * @example
+ * ```ts
+ * opcodeName(0x08); // 'INCR'
+ * ```
+ */
+export function opcodeName(opcode: number): OpcodeName | undefined {
+  return opcodeNames.get(opcode);
+}
+
+/**
+ * The name of a status byte, or `undefined` when protocol 1 defines none.
+ *
+ * @example
+ * ```ts
+ * statusName(0x01); // 'NOT_FOUND'
+ * ```
+ */
+export function statusName(status: number): StatusName | undefined {
+  return statusNames.get(status);
+}
+
+/**
+ * spec §4.1: statuses 0x60–0x6F mean the framing or the trust is lost; the
+ * sender closes the connection right after the frame.
+ *
+ * @example
+ * ```ts
+ * isFatalStatus(Status.BAD_VERSION); // true
+ * isFatalStatus(Status.NOT_FOUND);   // false
+ * ```
+ */
+export function isFatalStatus(status: number): boolean {
+  return status >= 0x60 && status <= 0x6f;
+}

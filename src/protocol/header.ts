@@ -1,0 +1,70 @@
+import { HEADER_SIZE } from './constants.js';
+
+/**
+ * The four fields of a frame header (spec §2). For a response, `opcode`
+ * holds the status byte.
+ */
+export interface FrameHeader {
+  /** VERSION byte: 0x01 request, 0x81 response. */
+  readonly version: number;
+  /** Request opcode, or response status. */
+  readonly opcode: number;
+  /** Number of body bytes that follow on the wire. */
+  readonly length: number;
+  /** u64 identifier chosen by the client and echoed by the server. */
+  readonly id: bigint;
+}
+
+/** A whole frame: its header and exactly `length` body bytes. */
+export interface Frame extends FrameHeader {
+  /**
+   * The body. A view into the socket chunk when the frame arrived in one
+   * chunk (spec §2.1 allows no copy there), so copy what you keep.
+   */
+  readonly body: Buffer;
+}
+
+/**
+ * Writes a 12-byte header at `offset` of `target` (big-endian, spec §2).
+ * The caller has validated the fields; this only lays them out.
+ *
+ * @example
+ * ```ts
+ * const header = Buffer.allocUnsafe(HEADER_SIZE);
+ * writeHeader(header, 0, VERSION_REQUEST, Opcode.GET, 3, 1n);
+ * ```
+ */
+export function writeHeader(
+  target: Buffer,
+  offset: number,
+  version: number,
+  opcode: number,
+  length: number,
+  id: bigint,
+): void {
+  target[offset] = version;
+  target[offset + 1] = opcode;
+  target.writeUInt16BE(length, offset + 2);
+  target.writeBigUInt64BE(id, offset + 4);
+}
+
+/**
+ * Reads the 12-byte header at `offset` of `source`, which must hold at least
+ * {@link HEADER_SIZE} bytes from there.
+ *
+ * @example
+ * ```ts
+ * const { opcode, length, id } = readHeader(Buffer.from('010000030000000000000001', 'hex'));
+ * ```
+ */
+export function readHeader(source: Buffer, offset = 0): FrameHeader {
+  if (source.length - offset < HEADER_SIZE) {
+    throw new RangeError(`readHeader needs ${HEADER_SIZE} bytes at offset ${offset}, got ${source.length - offset}`);
+  }
+  return {
+    version: source[offset] as number,
+    opcode: source[offset + 1] as number,
+    length: source.readUInt16BE(offset + 2),
+    id: source.readBigUInt64BE(offset + 4),
+  };
+}

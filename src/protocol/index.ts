@@ -1,0 +1,14 @@
+/**
+ * The Conduit protocol 1.0 codec: constants, headers, the streaming decoder
+ * and the per-opcode bodies (spec/conduit-v1.md).
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder, encodeRequest } from 'conduit-cache';
+ * ```
+ * @module
+ */
+export * from './constants.js';
+export * from './header.js';
+export * from './decoder.js';
+export * from './messages.js';

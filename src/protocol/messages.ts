@@ -1,0 +1,399 @@
+import { ConduitError, ProtocolError } from '../errors.js';
+import {
+  HEADER_SIZE,
+  MAX_BODY_SIZE,
+  MAX_CLIENT_ID,
+  MAX_KEY_SIZE,
+  MAX_TTL_MS,
+  Opcode,
+  SET_FLAGS_MASK,
+  SET_KEEPTTL,
+  SET_NX,
+  SET_XX,
+  VERSION_REQUEST,
+  VERSION_RESPONSE,
+} from './constants.js';
+import { writeHeader, type Frame } from './header.js';
+
+/**
+ * A request as its opcode's body defines it (spec §3). Keys and values are
+ * views into the frame body when parsed: copy what you keep.
+ */
+export type Request =
+  | { readonly op: 'GET'; readonly key: Buffer }
+  | {
+      readonly op: 'SET';
+      readonly key: Buffer;
+      readonly value: Buffer;
+      /** 0 = no expiry. */
+      readonly ttlMs: number;
+      readonly nx: boolean;
+      readonly xx: boolean;
+      readonly keepTtl: boolean;
+    }
+  | { readonly op: 'DELETE'; readonly key: Buffer }
+  | { readonly op: 'LIST'; readonly prefix: Buffer; readonly limit: number }
+  | { readonly op: 'RENEW'; readonly key: Buffer; /** 0 = remove the expiry. */ readonly ttlMs: number }
+  | { readonly op: 'HEALTH' }
+  | { readonly op: 'SHUTDOWN' }
+  | { readonly op: 'STATS' }
+  | { readonly op: 'INCR'; readonly key: Buffer; readonly delta: bigint; readonly ttlMs: number }
+  | { readonly op: 'TTL'; readonly key: Buffer }
+  | { readonly op: 'FLUSH' }
+  | { readonly op: 'HELLO'; /** Defined by secure mode (spec §6). */ readonly body: Buffer };
+
+/** Name of a request operation, e.g. `'SET'`. */
+export type RequestOp = Request['op'];
+
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+const EMPTY = Buffer.alloc(0);
+
+function badRequest(message: string): ProtocolError {
+  return ProtocolError.of('BAD_REQUEST', message);
+}
+
+/** spec §3.1: a key is 1–250 bytes. */
+function keyError(length: number): ProtocolError | undefined {
+  if (length === 0) return badRequest('key is empty');
+  if (length > MAX_KEY_SIZE) return badRequest(`key is ${length} bytes, the limit is ${MAX_KEY_SIZE}`);
+  return undefined;
+}
+
+function shortBody(op: string, need: number, got: number): ProtocolError {
+  return badRequest(`${op} body needs at least ${need} bytes, got ${got}`);
+}
+
+function emptyBody(op: 'HEALTH' | 'SHUTDOWN' | 'STATS' | 'FLUSH', body: Buffer): Request | ProtocolError {
+  return body.length === 0 ? { op } : badRequest(`${op} takes an empty body, got ${body.length} bytes`);
+}
+
+/**
+ * Validates a request frame's body for its opcode (spec §3) and returns the
+ * request, or the error to answer it with. Never throws. The framing is
+ * intact whatever this finds, so every error it returns is non-fatal: answer
+ * it with the frame's identifier and carry on (spec §4.1).
+ *
+ * @example
+ * ```ts
+ * const request = parseRequest(frame);
+ * if (request instanceof ProtocolError) return reply(frame.id, request.status, request.message);
+ * if (request.op === 'GET') return store.get(request.key);
+ * ```
+ */
+export function parseRequest(frame: Frame): Request | ProtocolError {
+  const { body } = frame;
+  if (frame.id > MAX_CLIENT_ID) {
+    return badRequest('identifiers with the top bit set are reserved for the server');
+  }
+  switch (frame.opcode) {
+    case Opcode.GET:
+    case Opcode.DELETE:
+    case Opcode.TTL: {
+      const op = frame.opcode === Opcode.GET ? 'GET' : frame.opcode === Opcode.DELETE ? 'DELETE' : 'TTL';
+      return keyError(body.length) ?? { op, key: body };
+    }
+    case Opcode.SET: {
+      if (body.length < 6) return shortBody('SET', 6, body.length);
+      const flags = body[0] as number;
+      const ttlMs = body.readUInt32BE(1);
+      const keyLength = body[5] as number;
+      if ((flags & ~SET_FLAGS_MASK) !== 0) {
+        return badRequest(`SET flags 0x${flags.toString(16)} set undefined bits`);
+      }
+      const nx = (flags & SET_NX) !== 0;
+      const xx = (flags & SET_XX) !== 0;
+      const keepTtl = (flags & SET_KEEPTTL) !== 0;
+      if (nx && xx) return badRequest('SET flags NX and XX exclude each other');
+      if (keepTtl && ttlMs !== 0) return badRequest('SET flag KEEPTTL excludes a ttl_ms other than 0');
+      const invalidKey = keyError(keyLength);
+      if (invalidKey !== undefined) return invalidKey;
+      if (6 + keyLength > body.length) {
+        return badRequest(`SET key_len ${keyLength} runs past the ${body.length}-byte body`);
+      }
+      return {
+        op: 'SET',
+        key: body.subarray(6, 6 + keyLength),
+        value: body.subarray(6 + keyLength),
+        ttlMs,
+        nx,
+        xx,
+        keepTtl,
+      };
+    }
+    case Opcode.LIST: {
+      if (body.length < 2) return shortBody('LIST', 2, body.length);
+      const limit = body.readUInt16BE(0);
+      if (limit === 0) return badRequest('LIST limit must be at least 1');
+      const prefix = body.subarray(2);
+      if (prefix.length > MAX_KEY_SIZE) {
+        return badRequest(`LIST prefix is ${prefix.length} bytes, the limit is ${MAX_KEY_SIZE}`);
+      }
+      return { op: 'LIST', limit, prefix };
+    }
+    case Opcode.RENEW: {
+      if (body.length < 5) return shortBody('RENEW', 5, body.length);
+      const key = body.subarray(4);
+      return keyError(key.length) ?? { op: 'RENEW', ttlMs: body.readUInt32BE(0), key };
+    }
+    case Opcode.INCR: {
+      if (body.length < 13) return shortBody('INCR', 13, body.length);
+      const key = body.subarray(12);
+      return (
+        keyError(key.length) ?? { op: 'INCR', delta: body.readBigInt64BE(0), ttlMs: body.readUInt32BE(8), key }
+      );
+    }
+    case Opcode.HEALTH:
+      return emptyBody('HEALTH', body);
+    case Opcode.SHUTDOWN:
+      return emptyBody('SHUTDOWN', body);
+    case Opcode.STATS:
+      return emptyBody('STATS', body);
+    case Opcode.FLUSH:
+      return emptyBody('FLUSH', body);
+    case Opcode.HELLO:
+      return { op: 'HELLO', body };
+    default:
+      return ProtocolError.of('UNKNOWN_OPCODE', `opcode 0x${frame.opcode.toString(16).padStart(2, '0')} is not defined`);
+  }
+}
+
+function checkId(id: bigint, limit: bigint): void {
+  if (id < 0n || id > limit) throw new ConduitError('BAD_REQUEST', `identifier ${id} is outside 0..${limit}`);
+}
+
+function checkKey(key: Uint8Array, what = 'key'): void {
+  if (key.length === 0 || key.length > MAX_KEY_SIZE) {
+    throw new ConduitError('BAD_REQUEST', `${what} must be 1 to ${MAX_KEY_SIZE} bytes, got ${key.length}`);
+  }
+}
+
+function checkTtl(ttlMs: number): void {
+  if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > MAX_TTL_MS) {
+    throw new ConduitError('BAD_REQUEST', `ttlMs must be an integer from 0 to ${MAX_TTL_MS}, got ${ttlMs}`);
+  }
+}
+
+function checkBodySize(length: number): void {
+  if (length > MAX_BODY_SIZE) {
+    throw new ConduitError('TOO_LARGE', `body of ${length} bytes exceeds the frame limit of ${MAX_BODY_SIZE}`);
+  }
+}
+
+/**
+ * Encodes a request frame (spec §3) as buffers to write in order: the header
+ * and fixed fields in one small buffer, then a SET's value as given, never
+ * copied. Throws a {@link ConduitError} (`BAD_REQUEST`, or `TOO_LARGE` past
+ * the frame cap) on invalid input: this checks program input, not wire input.
+ *
+ * @example
+ * ```ts
+ * socket.write(Buffer.concat(encodeRequest(1n, { op: 'GET', key: Buffer.from('k') })));
+ * ```
+ */
+export function encodeRequest(id: bigint, request: Request): Buffer[] {
+  checkId(id, MAX_CLIENT_ID);
+  switch (request.op) {
+    case 'GET':
+      checkKey(request.key);
+      return [head(id, Opcode.GET, request.key.length, request.key.length, request.key)];
+    case 'DELETE':
+      checkKey(request.key);
+      return [head(id, Opcode.DELETE, request.key.length, request.key.length, request.key)];
+    case 'TTL':
+      checkKey(request.key);
+      return [head(id, Opcode.TTL, request.key.length, request.key.length, request.key)];
+    case 'SET': {
+      const { key, value, ttlMs } = request;
+      checkKey(key);
+      checkTtl(ttlMs);
+      if (request.nx && request.xx) throw new ConduitError('BAD_REQUEST', 'nx and xx exclude each other');
+      if (request.keepTtl && ttlMs !== 0) throw new ConduitError('BAD_REQUEST', 'keepTtl excludes ttlMs');
+      const length = 6 + key.length + value.length;
+      checkBodySize(length);
+      const fixed = 6 + key.length;
+      const out = head(id, Opcode.SET, length, fixed, undefined);
+      out[HEADER_SIZE] = (request.nx ? SET_NX : 0) | (request.xx ? SET_XX : 0) | (request.keepTtl ? SET_KEEPTTL : 0);
+      out.writeUInt32BE(ttlMs, HEADER_SIZE + 1);
+      out[HEADER_SIZE + 5] = key.length;
+      out.set(key, HEADER_SIZE + 6);
+      return value.length === 0 ? [out] : [out, value];
+    }
+    case 'LIST': {
+      const { prefix, limit } = request;
+      if (prefix.length > MAX_KEY_SIZE) {
+        throw new ConduitError('BAD_REQUEST', `prefix must be at most ${MAX_KEY_SIZE} bytes, got ${prefix.length}`);
+      }
+      if (!Number.isInteger(limit) || limit < 1 || limit > 0xffff) {
+        throw new ConduitError('BAD_REQUEST', `limit must be an integer from 1 to 65535, got ${limit}`);
+      }
+      const out = head(id, Opcode.LIST, 2 + prefix.length, 2 + prefix.length, undefined);
+      out.writeUInt16BE(limit, HEADER_SIZE);
+      out.set(prefix, HEADER_SIZE + 2);
+      return [out];
+    }
+    case 'RENEW': {
+      checkKey(request.key);
+      checkTtl(request.ttlMs);
+      const length = 4 + request.key.length;
+      const out = head(id, Opcode.RENEW, length, length, undefined);
+      out.writeUInt32BE(request.ttlMs, HEADER_SIZE);
+      out.set(request.key, HEADER_SIZE + 4);
+      return [out];
+    }
+    case 'INCR': {
+      checkKey(request.key);
+      checkTtl(request.ttlMs);
+      if (request.delta < I64_MIN || request.delta > I64_MAX) {
+        throw new ConduitError('BAD_REQUEST', `delta ${request.delta} is outside the i64 range`);
+      }
+      const length = 12 + request.key.length;
+      const out = head(id, Opcode.INCR, length, length, undefined);
+      out.writeBigInt64BE(request.delta, HEADER_SIZE);
+      out.writeUInt32BE(request.ttlMs, HEADER_SIZE + 8);
+      out.set(request.key, HEADER_SIZE + 12);
+      return [out];
+    }
+    case 'HEALTH':
+      return [head(id, Opcode.HEALTH, 0, 0, undefined)];
+    case 'SHUTDOWN':
+      return [head(id, Opcode.SHUTDOWN, 0, 0, undefined)];
+    case 'STATS':
+      return [head(id, Opcode.STATS, 0, 0, undefined)];
+    case 'FLUSH':
+      return [head(id, Opcode.FLUSH, 0, 0, undefined)];
+    case 'HELLO':
+      checkBodySize(request.body.length);
+      return [head(id, Opcode.HELLO, request.body.length, request.body.length, request.body)];
+  }
+}
+
+/** A request header plus `extra` bytes of fixed fields, with `tail` copied after the header. */
+function head(id: bigint, opcode: number, length: number, extra: number, tail: Uint8Array | undefined): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_SIZE + extra);
+  writeHeader(out, 0, VERSION_REQUEST, opcode, length, id);
+  if (tail !== undefined) out.set(tail, HEADER_SIZE);
+  return out;
+}
+
+/**
+ * Encodes a response frame: the header, then `body` as given (not copied).
+ * Identifiers may use the whole u64 range: server-originated frames use the
+ * top half (spec §2.2).
+ *
+ * @example
+ * ```ts
+ * socket.write(Buffer.concat(encodeResponse(frame.id, Status.OK, value)));
+ * ```
+ */
+export function encodeResponse(id: bigint, status: number, body: Uint8Array = EMPTY): Buffer[] {
+  checkId(id, 0xffff_ffff_ffff_ffffn);
+  checkBodySize(body.length);
+  const header = Buffer.allocUnsafe(HEADER_SIZE);
+  writeHeader(header, 0, VERSION_RESPONSE, status, body.length, id);
+  return body.length === 0 ? [header] : [header, Buffer.from(body.buffer, body.byteOffset, body.length)];
+}
+
+/**
+ * Encodes an error response: the status and a UTF-8 message as body (spec
+ * §4), the message cut to fit a frame.
+ *
+ * @example
+ * ```ts
+ * encodeError(frame.id, Status.NOT_INTEGER, 'value is not an integer');
+ * ```
+ */
+export function encodeError(id: bigint, status: number, message: string): Buffer[] {
+  let body = Buffer.from(message, 'utf8');
+  if (body.length > MAX_BODY_SIZE) body = body.subarray(0, MAX_BODY_SIZE);
+  return encodeResponse(id, status, body);
+}
+
+/**
+ * Encodes the body of an INCR or TTL response: one big-endian i64 (spec §3.8, §3.9).
+ *
+ * @example
+ * ```ts
+ * encodeResponse(id, Status.OK, encodeI64(42n));
+ * ```
+ */
+export function encodeI64(value: bigint): Buffer {
+  const out = Buffer.allocUnsafe(8);
+  out.writeBigInt64BE(value);
+  return out;
+}
+
+/**
+ * Decodes an INCR or TTL response body, or returns a BAD_REQUEST error when it
+ * is not exactly 8 bytes.
+ *
+ * @example
+ * ```ts
+ * const ttl = decodeI64(frame.body); // -1n: no expiry
+ * ```
+ */
+export function decodeI64(body: Buffer): bigint | ProtocolError {
+  if (body.length !== 8) return badRequest(`an i64 body is 8 bytes, got ${body.length}`);
+  return body.readBigInt64BE(0);
+}
+
+/** The decoded body of a LIST response (spec §3.4). */
+export interface ListResult {
+  /** Keys that start with the prefix, in no particular order. */
+  readonly keys: Buffer[];
+  /** True when more keys matched than the response holds. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Encodes a LIST response body: `truncated u8`, then `key_len u8, key` per key
+ * (spec §3.4). The caller keeps it within {@link MAX_BODY_SIZE}.
+ *
+ * @example
+ * ```ts
+ * encodeListBody([Buffer.from('a'), Buffer.from('b')], false); // <00 01 61 01 62>
+ * ```
+ */
+export function encodeListBody(keys: readonly Uint8Array[], truncated: boolean): Buffer {
+  let length = 1;
+  for (const key of keys) {
+    checkKey(key);
+    length += 1 + key.length;
+  }
+  checkBodySize(length);
+  const out = Buffer.allocUnsafe(length);
+  out[0] = truncated ? 1 : 0;
+  let at = 1;
+  for (const key of keys) {
+    out[at] = key.length;
+    out.set(key, at + 1);
+    at += 1 + key.length;
+  }
+  return out;
+}
+
+/**
+ * Decodes a LIST response body, or returns a BAD_REQUEST error when it is
+ * malformed. Keys are views into `body`.
+ *
+ * @example
+ * ```ts
+ * const { keys, truncated } = decodeListBody(frame.body) as ListResult;
+ * ```
+ */
+export function decodeListBody(body: Buffer): ListResult | ProtocolError {
+  if (body.length < 1) return badRequest('LIST response body is empty');
+  const flag = body[0] as number;
+  if (flag > 1) return badRequest(`LIST truncated byte is ${flag}, not 0 or 1`);
+  const keys: Buffer[] = [];
+  let at = 1;
+  while (at < body.length) {
+    const length = body[at] as number;
+    const invalid = keyError(length);
+    if (invalid !== undefined) return invalid;
+    if (at + 1 + length > body.length) return badRequest('LIST response key runs past the body');
+    keys.push(body.subarray(at + 1, at + 1 + length));
+    at += 1 + length;
+  }
+  return { keys, truncated: flag === 1 };
+}

@@ -1,0 +1,11 @@
+import fc from 'fast-check';
+import { describe, it } from 'vitest';
+import { codecProperties } from './codec.properties.js';
+
+describe('codec properties', () => {
+  for (const [name, property] of Object.entries(codecProperties)) {
+    it(name, () => {
+      fc.assert(property, { numRuns: 300 });
+    });
+  }
+});

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Request } from '../../src/index.js';
+
+/** Paths of the normative spec files the tests read. */
+export const specPath = fileURLToPath(new URL('../../spec/conduit-v1.md', import.meta.url));
+export const vectorsPath = fileURLToPath(new URL('../../spec/vectors-v1.json', import.meta.url));
+
+interface HeaderVector {
+  version: number;
+  opcode: number;
+  length: number;
+  id: string;
+}
+
+export interface RequestVector {
+  name: string;
+  direction: 'request';
+  hex: string;
+  header: HeaderVector;
+  request: Record<string, string | number | boolean>;
+}
+
+export interface ResponseVector {
+  name: string;
+  direction: 'response';
+  hex: string;
+  header: HeaderVector;
+  status: string;
+  body: string;
+  meaning?: { list?: { truncated: boolean; keys: string[] }; i64?: string };
+}
+
+export interface MalformedVector {
+  name: string;
+  direction: 'request' | 'response';
+  hex: string;
+  stage: 'decode' | 'parse' | 'end';
+  framesBefore: number;
+  error: { code: string; status: number | null; fatal: boolean };
+}
+
+export interface Vectors {
+  protocol: string;
+  requests: RequestVector[];
+  responses: ResponseVector[];
+  malformed: MalformedVector[];
+}
+
+export const vectors: Vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as Vectors;
+
+const hex = (value: string | number | boolean | undefined): Buffer => Buffer.from(String(value ?? ''), 'hex');
+
+/** The {@link Request} a vector's JSON describes. */
+export function requestOf(vector: RequestVector): Request {
+  const r = vector.request;
+  switch (r.op) {
+    case 'GET':
+    case 'DELETE':
+    case 'TTL':
+      return { op: r.op, key: hex(r.key) };
+    case 'SET':
+      return {
+        op: 'SET',
+        key: hex(r.key),
+        value: hex(r.value),
+        ttlMs: Number(r.ttlMs),
+        nx: r.nx === true,
+        xx: r.xx === true,
+        keepTtl: r.keepTtl === true,
+      };
+    case 'LIST':
+      return { op: 'LIST', limit: Number(r.limit), prefix: hex(r.prefix) };
+    case 'RENEW':
+      return { op: 'RENEW', ttlMs: Number(r.ttlMs), key: hex(r.key) };
+    case 'INCR':
+      return { op: 'INCR', delta: BigInt(String(r.delta)), ttlMs: Number(r.ttlMs), key: hex(r.key) };
+    case 'HEALTH':
+    case 'SHUTDOWN':
+    case 'STATS':
+    case 'FLUSH':
+      return { op: r.op };
+    default:
+      throw new Error(`vector ${vector.name}: unknown op ${String(r.op)}`);
+  }
+}

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeI64,
+  decodeListBody,
+  encodeRequest,
+  encodeResponse,
+  Opcode,
+  parseRequest,
+  ProtocolError,
+  Status,
+  type Frame,
+} from '../../src/index.js';
+import { chunkings, decode } from '../support/chunking.js';
+import { requestOf, specPath, vectors } from '../support/vectors.js';
+
+const bytes = (hex: string): Buffer => Buffer.from(hex, 'hex');
+
+describe('spec/vectors-v1.json', () => {
+  it('is protocol 1.0 and every vector appears in spec/conduit-v1.md', () => {
+    expect(vectors.protocol).toBe('1.0');
+    const spec = readFileSync(specPath, 'utf8');
+    for (const v of [...vectors.requests, ...vectors.responses, ...vectors.malformed]) {
+      expect(spec, v.name).toContain(`\`${v.hex}\``);
+    }
+  });
+
+  it('covers every opcode and every status', () => {
+    const ops = new Set(vectors.requests.map((v) => v.header.opcode));
+    for (const [name, value] of Object.entries(Opcode)) {
+      if (name !== 'HELLO') expect(ops.has(value), name).toBe(true);
+    }
+    const statuses = new Set(vectors.responses.map((v) => v.status));
+    for (const name of Object.keys(Status)) expect(statuses.has(name), name).toBe(true);
+  });
+});
+
+describe('request vectors', () => {
+  for (const v of vectors.requests) {
+    describe(v.name, () => {
+      it('encodes to the exact bytes', () => {
+        expect(Buffer.concat(encodeRequest(BigInt(v.header.id), requestOf(v))).toString('hex')).toBe(v.hex);
+      });
+      it('decodes to its header and request, fed whole, byte by byte and at every split', () => {
+        for (const { name, chunks } of chunkings(bytes(v.hex))) {
+          const { frames, error, endError } = decode(chunks, 'request');
+          expect(error, name).toBeUndefined();
+          expect(endError, name).toBeUndefined();
+          expect(frames, name).toHaveLength(1);
+          const frame = frames[0] as Frame;
+          expect({ ...frame, id: String(frame.id), body: undefined }, name).toEqual({ ...v.header, body: undefined });
+          expect(parseRequest(frame), name).toEqual(requestOf(v));
+        }
+      });
+    });
+  }
+});
+
+describe('response vectors', () => {
+  for (const v of vectors.responses) {
+    describe(v.name, () => {
+      it('encodes to the exact bytes', () => {
+        const status = Status[v.status as keyof typeof Status];
+        expect(Buffer.concat(encodeResponse(BigInt(v.header.id), status, bytes(v.body))).toString('hex')).toBe(v.hex);
+      });
+      it('decodes fed whole, byte by byte and at every split', () => {
+        for (const { name, chunks } of chunkings(bytes(v.hex))) {
+          const { frames, error } = decode(chunks, 'response');
+          expect(error, name).toBeUndefined();
+          expect(frames.map((f) => [f.opcode, String(f.id), f.body.toString('hex')]), name).toEqual([
+            [v.header.opcode, v.header.id, v.body],
+          ]);
+        }
+      });
+      if (v.meaning?.list) {
+        it('has the LIST body it describes', () => {
+          const list = decodeListBody(bytes(v.body));
+          expect(list).not.toBeInstanceOf(ProtocolError);
+          if (list instanceof ProtocolError) return;
+          expect({ truncated: list.truncated, keys: list.keys.map((k) => k.toString('hex')) }).toEqual(v.meaning?.list);
+        });
+      }
+      if (v.meaning?.i64 !== undefined) {
+        it('has the i64 body it describes', () => {
+          expect(decodeI64(bytes(v.body))).toBe(BigInt(v.meaning?.i64 ?? 'x'));
+        });
+      }
+    });
+  }
+});
+
+describe('malformed vectors', () => {
+  for (const v of vectors.malformed) {
+    it(`${v.name}: ${v.error.code} (${v.stage}), fed whole, byte by byte and at every split`, () => {
+      for (const { name, chunks } of chunkings(bytes(v.hex))) {
+        const { frames, error, endError } = decode(chunks, v.direction);
+        if (v.stage === 'decode') {
+          expect(frames, name).toHaveLength(v.framesBefore);
+          expect(error?.code, name).toBe(v.error.code);
+          expect(error?.status, name).toBe(v.error.status);
+          expect(error?.fatal, name).toBe(true);
+          expect(endError, name).toBeUndefined();
+        } else if (v.stage === 'end') {
+          expect(frames, name).toHaveLength(v.framesBefore);
+          expect(error, name).toBeUndefined();
+          expect(endError?.code, name).toBe(v.error.code);
+          expect(endError?.status, name).toBeUndefined();
+        } else {
+          expect(error, name).toBeUndefined();
+          expect(frames, name).toHaveLength(1);
+          const parsed = parseRequest(frames[0] as Frame);
+          expect(parsed, name).toBeInstanceOf(ProtocolError);
+          if (!(parsed instanceof ProtocolError)) return;
+          expect([parsed.code, parsed.status, parsed.fatal], name).toEqual([v.error.code, v.error.status, v.error.fatal]);
+        }
+      }
+    });
+  }
+});
