@@ -98,7 +98,7 @@ function drain(chunks: Buffer[], direction: 'request' | 'response'): { frames: F
 const sameBytes = (a: Buffer, b: Buffer): boolean => a.equals(b);
 
 /** The codec's properties by name. */
-export const codecProperties: Record<string, fc.IRawProperty<unknown[]>> = {
+export const codecProperties: Record<string, fc.IProperty<unknown[]>> = {
   'request round trip': fc.property(clientId, requestArb, (id, request) => {
     const { frames, error } = drain([Buffer.concat(encodeRequest(id, request))], 'request');
     if (error !== undefined || frames.length !== 1) return false;
