@@ -28,7 +28,12 @@ fuzz seconds=env_var_or_default("FUZZ_SECONDS", "60"):
 # Every benchmark; results go into bench/RESULTS.md by hand for now.
 bench: build
     node bench/codec.mjs
+    node --expose-gc bench/store.mjs
 
 # Codec decode/encode throughput for 16 B to 60 KiB bodies.
 bench-codec: build
     node bench/codec.mjs
+
+# Store ops/s vs a bare LRUCache and a Map, heap bytes per entry, active expiry of 1M entries.
+bench-store: build
+    node --expose-gc bench/store.mjs

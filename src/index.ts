@@ -9,3 +9,4 @@
  */
 export * from './errors.js';
 export * from './protocol/index.js';
+export * from './store/index.js';

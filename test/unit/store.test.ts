@@ -1,0 +1,344 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ENTRY_OVERHEAD, EXPIRY_BUCKET_MS, MAX_BODY_SIZE, MAX_TTL_MS, Status, Store, type StoreOptions } from '../../src/index.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+const b = (s: string): Buffer => Buffer.from(s);
+const stores: Store[] = [];
+function make(options: StoreOptions = {}): { store: Store; clock: FakeClock } {
+  const clock = new FakeClock();
+  const store = new Store({ activeExpiry: false, clock: clock.read, ...options });
+  stores.push(store);
+  return { store, clock };
+}
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+  vi.useRealTimers();
+});
+
+describe('Store options', () => {
+  it('rejects bad options with messages naming them', () => {
+    expect(() => new Store({ shards: 3 })).toThrow(/shards option/);
+    expect(() => new Store({ shards: 2048 })).toThrow(/shards option/);
+    expect(() => new Store({ maxMemory: 100 })).toThrow(/maxMemory option/);
+    expect(() => new Store({ eviction: 'lfu' as 'lru' })).toThrow(/eviction option/);
+  });
+});
+
+describe('get / set / delete', () => {
+  it('stores a copy of the value, never a view of the caller’s buffer', () => {
+    const { store } = make();
+    const chunk = b('xxvaluexx');
+    store.set(b('k'), chunk.subarray(2, 7));
+    chunk.fill(0);
+    const value = store.get(b('k'));
+    expect(value?.toString()).toBe('value');
+    expect(value?.buffer).not.toBe(chunk.buffer);
+  });
+
+  it('keys are binary-safe for every byte value', () => {
+    const { store } = make();
+    for (let byte = 0; byte < 256; byte += 1) store.set(Buffer.from([byte, 0xff - byte]), Buffer.from([byte]));
+    for (let byte = 0; byte < 256; byte += 1) expect(store.get(Buffer.from([byte, 0xff - byte]))?.[0]).toBe(byte);
+    const { keys } = store.list(Buffer.alloc(0), 1000);
+    expect(keys).toHaveLength(256);
+    expect(new Set(keys.map((k) => k.toString('hex'))).size).toBe(256);
+  });
+
+  it('accepts 250-byte keys and refuses 251 and 0', () => {
+    const { store } = make();
+    expect(store.set(Buffer.alloc(250, 1), b('v'))).toBe(Status.OK);
+    expect(store.get(Buffer.alloc(250, 1))?.toString()).toBe('v');
+    expect(() => store.set(Buffer.alloc(251, 1), b('v'))).toThrow(RangeError);
+    expect(() => store.get(Buffer.alloc(0))).toThrow(RangeError);
+  });
+
+  it('stores values at the frame limit and empty values', () => {
+    const { store } = make();
+    const big = Buffer.alloc(MAX_BODY_SIZE - 7, 0x5a);
+    expect(store.set(b('k'), big)).toBe(Status.OK);
+    expect(store.get(b('k'))?.equals(big)).toBe(true);
+    expect(store.set(b('e'), Buffer.alloc(0))).toBe(Status.OK);
+    expect(store.get(b('e'))?.length).toBe(0);
+  });
+
+  it('delete reports whether a key was removed', () => {
+    const { store } = make();
+    store.set(b('k'), b('v'));
+    expect(store.delete(b('k'))).toBe(true);
+    expect(store.delete(b('k'))).toBe(false);
+    expect(store.get(b('k'))).toBeUndefined();
+    const stats = store.stats();
+    expect([stats.delete_hits, stats.delete_misses, stats.keyspace_misses]).toEqual([1, 1, 1]);
+  });
+});
+
+describe('SET conditions (spec §3.3)', () => {
+  it('NX stores only when absent, XX only when present', () => {
+    const { store } = make();
+    expect(store.set(b('k'), b('1'), { xx: true })).toBe(Status.NOT_STORED);
+    expect(store.get(b('k'))).toBeUndefined();
+    expect(store.set(b('k'), b('1'), { nx: true })).toBe(Status.OK);
+    expect(store.set(b('k'), b('2'), { nx: true })).toBe(Status.NOT_STORED);
+    expect(store.get(b('k'))?.toString()).toBe('1');
+    expect(store.set(b('k'), b('3'), { xx: true })).toBe(Status.OK);
+    expect(store.get(b('k'))?.toString()).toBe('3');
+  });
+
+  it('treats an expired key as absent for NX and XX', () => {
+    const { store, clock } = make();
+    store.set(b('k'), b('1'), { ttlMs: 10 });
+    clock.advance(10);
+    expect(store.set(b('k'), b('2'), { xx: true })).toBe(Status.NOT_STORED);
+    expect(store.set(b('k'), b('2'), { nx: true })).toBe(Status.OK);
+  });
+
+  it('a plain SET clears the expiry, KEEPTTL keeps it, a new ttl replaces it', () => {
+    const { store, clock } = make();
+    store.set(b('k'), b('1'), { ttlMs: 1000 });
+    clock.advance(400);
+    expect(store.set(b('k'), b('2'), { keepTtl: true })).toBe(Status.OK);
+    expect(store.ttl(b('k'))).toBe(600);
+    expect(store.set(b('k'), b('3'), { xx: true, keepTtl: true })).toBe(Status.OK);
+    expect(store.ttl(b('k'))).toBe(600);
+    store.set(b('k'), b('4'), { ttlMs: 50 });
+    expect(store.ttl(b('k'))).toBe(50);
+    store.set(b('k'), b('5'));
+    expect(store.ttl(b('k'))).toBe(-1);
+    clock.advance(10_000);
+    expect(store.get(b('k'))?.toString()).toBe('5');
+  });
+
+  it('KEEPTTL on an absent key stores it without expiry', () => {
+    const { store } = make();
+    store.set(b('k'), b('1'), { keepTtl: true, nx: true });
+    expect(store.ttl(b('k'))).toBe(-1);
+  });
+});
+
+describe('TTL boundaries', () => {
+  it('1 ms: alive before, gone at expiry', () => {
+    const { store, clock } = make();
+    store.set(b('k'), b('v'), { ttlMs: 1 });
+    expect(store.ttl(b('k'))).toBe(1);
+    clock.advance(0.5);
+    expect(store.get(b('k'))?.toString()).toBe('v');
+    clock.advance(0.5);
+    expect(store.get(b('k'))).toBeUndefined();
+    expect(store.ttl(b('k'))).toBeUndefined();
+    expect(store.stats().expired_lazy).toBe(1);
+  });
+
+  it('0 means no expiry; the u32 maximum is accepted; beyond it is refused', () => {
+    const { store, clock } = make();
+    store.set(b('a'), b('v'), { ttlMs: 0 });
+    store.set(b('b'), b('v'), { ttlMs: MAX_TTL_MS });
+    expect(store.ttl(b('a'))).toBe(-1);
+    expect(store.ttl(b('b'))).toBe(MAX_TTL_MS);
+    clock.advance(MAX_TTL_MS - 1);
+    expect(store.get(b('b'))).toBeDefined();
+    clock.advance(1);
+    expect(store.get(b('b'))).toBeUndefined();
+    expect(() => store.set(b('c'), b('v'), { ttlMs: MAX_TTL_MS + 1 })).toThrow(RangeError);
+    expect(() => store.set(b('c'), b('v'), { ttlMs: -1 })).toThrow(RangeError);
+  });
+
+  it('renew sets and removes the expiry; absent keys are not renewed', () => {
+    const { store, clock } = make();
+    expect(store.renew(b('k'), 100)).toBe(false);
+    store.set(b('k'), b('v'));
+    expect(store.renew(b('k'), 100)).toBe(true);
+    expect(store.ttl(b('k'))).toBe(100);
+    expect(store.renew(b('k'), 0)).toBe(true);
+    expect(store.ttl(b('k'))).toBe(-1);
+    clock.advance(1000);
+    expect(store.get(b('k'))?.toString()).toBe('v');
+  });
+
+  it('a wall-clock jump of an hour changes nothing (monotonic clock)', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const store = new Store({ activeExpiry: false });
+    stores.push(store);
+    store.set(b('k'), b('v'), { ttlMs: 60_000 });
+    vi.setSystemTime(Date.now() + 3_600_000);
+    expect(store.get(b('k'))?.toString()).toBe('v');
+    expect(store.ttl(b('k'))).toBeGreaterThan(59_000);
+    vi.setSystemTime(Date.now() - 7_200_000);
+    expect(store.ttl(b('k'))).toBeLessThanOrEqual(60_000);
+  });
+});
+
+describe('INCR (spec §3.8)', () => {
+  it('creates at 0 with the ttl, then increments keeping the expiry', () => {
+    const { store, clock } = make();
+    expect(store.incr(b('n'), 5n, 1000)).toBe(5n);
+    clock.advance(300);
+    expect(store.incr(b('n'), -7n, 50)).toBe(-2n);
+    expect(store.ttl(b('n'))).toBe(700);
+    expect(store.get(b('n'))?.toString()).toBe('-2');
+    expect(store.incr(b('m'), 1n)).toBe(1n);
+    expect(store.ttl(b('m'))).toBe(-1);
+  });
+
+  it('refuses non-integers and overflow with NOT_INTEGER, changing nothing', () => {
+    const { store } = make();
+    for (const bad of ['abc', '', '01', '-0', ' 1', '1 ', '+1', '1.5', '99999999999999999999', '9223372036854775808']) {
+      store.set(b('k'), b(bad));
+      expect(store.incr(b('k'), 1n), bad).toBe(Status.NOT_INTEGER);
+      expect(store.get(b('k'))?.toString()).toBe(bad);
+    }
+    store.set(b('k'), b('9223372036854775807'));
+    expect(store.incr(b('k'), 1n)).toBe(Status.NOT_INTEGER);
+    expect(store.incr(b('k'), 0n)).toBe(9223372036854775807n);
+    store.set(b('k'), b('-9223372036854775808'));
+    expect(store.incr(b('k'), -1n)).toBe(Status.NOT_INTEGER);
+    expect(store.incr(b('k'), 1n)).toBe(-9223372036854775807n);
+  });
+});
+
+describe('LIST (spec §3.5)', () => {
+  it('lists live keys by prefix, honouring limit and byte budget, reporting truncation', () => {
+    const { store, clock } = make();
+    for (let i = 0; i < 10; i += 1) store.set(b(`user:${i}`), b('v'));
+    store.set(b('other'), b('v'));
+    store.set(b('user:gone'), b('v'), { ttlMs: 5 });
+    clock.advance(5);
+    const all = store.list(b('user:'), 100);
+    expect(all.truncated).toBe(false);
+    expect(all.keys.map(String).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `user:${i}`));
+    const some = store.list(b('user:'), 3);
+    expect([some.keys.length, some.truncated]).toEqual([3, true]);
+    const exact = store.list(b('user:'), 10);
+    expect([exact.keys.length, exact.truncated]).toEqual([10, false]);
+    const bytes = store.list(b('user:'), 100, 15); // each key costs 1 + 6 bytes
+    expect([bytes.keys.length, bytes.truncated]).toEqual([2, true]);
+    expect(store.list(b(''), 100).keys).toHaveLength(11);
+  });
+});
+
+describe('memory budget', () => {
+  it('refuses an item larger than a shard’s budget with TOO_LARGE and keeps the old value', () => {
+    const { store } = make({ maxMemory: 16 * 4096, shards: 16 });
+    store.set(b('k'), b('small'));
+    expect(store.set(b('k'), Buffer.alloc(4096))).toBe(Status.TOO_LARGE);
+    expect(store.get(b('k'))?.toString()).toBe('small');
+    expect(store.set(b('j'), Buffer.alloc(4096))).toBe(Status.TOO_LARGE);
+    expect(store.get(b('j'))).toBeUndefined();
+    expect(store.stats().refused_too_large).toBe(2);
+  });
+
+  it('writing 10× the budget in distinct keys keeps bytes ≤ budget + one item and counts evictions', () => {
+    const budget = 1024 * 1024;
+    const { store } = make({ maxMemory: budget, shards: 16 });
+    const value = Buffer.alloc(1000, 1);
+    const item = 16 + value.length + ENTRY_OVERHEAD;
+    let written = 0;
+    let i = 0;
+    while (written < 10 * budget) {
+      expect(store.set(b(`key:${String(i).padStart(12, '0')}`), value)).toBe(Status.OK);
+      written += item;
+      i += 1;
+      expect(store.stats().bytes).toBeLessThanOrEqual(budget + item);
+    }
+    const stats = store.stats();
+    expect(stats.evictions).toBe(i - stats.curr_items);
+    expect(stats.evictions).toBeGreaterThan(8 * (budget / item));
+    expect(stats.bytes).toBe(stats.curr_items * item);
+  });
+
+  it('evicts the least recently used entry of the shard first', () => {
+    const { store } = make({ maxMemory: 1024 * 4, shards: 1 });
+    const value = Buffer.alloc(1024 - 1 - ENTRY_OVERHEAD);
+    for (const k of ['a', 'b', 'c', 'd']) store.set(b(k), value);
+    store.get(b('a')); // b is now the least recently used
+    store.set(b('e'), value);
+    expect(store.get(b('b'))).toBeUndefined();
+    expect(store.get(b('a'))).toBeDefined();
+    expect(store.stats().evictions).toBe(1);
+  });
+
+  it('eviction none: refuses writes that do not fit, while reads, deletes and shrinking overwrites work', () => {
+    const { store } = make({ maxMemory: 1024 * 4, shards: 1, eviction: 'none' });
+    const value = Buffer.alloc(1024 - 1 - ENTRY_OVERHEAD);
+    for (const k of ['a', 'b', 'c', 'd']) expect(store.set(b(k), value)).toBe(Status.OK);
+    expect(store.set(b('e'), value)).toBe(Status.OUT_OF_MEMORY);
+    expect(store.incr(b('n'), 1n)).toBe(Status.OUT_OF_MEMORY);
+    expect(store.get(b('a'))?.length).toBe(value.length);
+    expect(store.set(b('a'), b('small'))).toBe(Status.OK);
+    expect(store.set(b('e'), b('fits now'))).toBe(Status.OK);
+    expect(store.delete(b('b'))).toBe(true);
+    expect(store.set(b('f'), value)).toBe(Status.OK);
+    const stats = store.stats();
+    expect([stats.evictions, stats.refused_out_of_memory]).toEqual([0, 2]);
+  });
+});
+
+describe('expiry sweep', () => {
+  it('reclaims expired entries without reads and frees their bytes', () => {
+    const { store, clock } = make();
+    for (let i = 0; i < 1000; i += 1) store.set(b(`k${i}`), b('v'), { ttlMs: i < 600 ? 100 : 0 });
+    clock.advance(99);
+    expect(store.sweep(1_000)).toBe(0);
+    clock.advance(1 + EXPIRY_BUCKET_MS); // the sweep frees within one bucket of the expiry
+    expect(store.sweep(1_000)).toBe(600);
+    const stats = store.stats();
+    expect([stats.curr_items, stats.expired_swept, stats.expired_keys]).toEqual([400, 600, 600]);
+    expect(stats.keyspace_hits + stats.keyspace_misses).toBe(0);
+  });
+
+  it('skips stale queue entries: a renewed key lives on, a re-set key without ttl stays', () => {
+    const { store, clock } = make();
+    store.set(b('renewed'), b('v'), { ttlMs: 10 });
+    store.set(b('reset'), b('v'), { ttlMs: 10 });
+    store.renew(b('renewed'), 1000);
+    store.set(b('reset'), b('v2'));
+    clock.advance(10);
+    expect(store.sweep()).toBe(0);
+    expect(store.ttl(b('renewed'))).toBe(990);
+    clock.advance(990 + EXPIRY_BUCKET_MS);
+    expect(store.sweep()).toBe(1);
+    expect(store.get(b('reset'))?.toString()).toBe('v2');
+  });
+
+  it('bounds the queue when keys are renewed over and over', () => {
+    const { store } = make();
+    store.set(b('k'), b('v'), { ttlMs: 1000 });
+    for (let i = 0; i < 100_000; i += 1) store.renew(b('k'), 1000 + i);
+    // Compaction keeps the queue at most about twice the live TTL entries plus a constant.
+    store.set(b('x'), b('v'), { ttlMs: 5 });
+    expect(store.stats().curr_items).toBe(2);
+    expect(store.stats().expiry_queue).toBeLessThanOrEqual(2 * 2 + 1024 + 1);
+  });
+
+  it('runs by itself on a timer with the real clock', async () => {
+    const store = new Store({});
+    stores.push(store);
+    for (let i = 0; i < 100; i += 1) store.set(b(`k${i}`), b('v'), { ttlMs: 20 });
+    const deadline = Date.now() + 2_000;
+    while (store.stats().expired_swept < 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(store.stats().expired_swept).toBe(100);
+    expect(store.stats().curr_items).toBe(0);
+  });
+});
+
+describe('flush and stats', () => {
+  it('flush removes every key and keeps counters', () => {
+    const { store } = make();
+    store.set(b('a'), b('1'));
+    store.get(b('a'));
+    store.flush();
+    expect(store.get(b('a'))).toBeUndefined();
+    const stats = store.stats();
+    expect([stats.curr_items, stats.bytes, stats.keyspace_hits, stats.total_sets]).toEqual([0, 0, 1, 1]);
+  });
+
+  it('reports per-shard counters that add up to the totals', () => {
+    const { store } = make({ shards: 8, maxMemory: 8 * 1024 * 1024 });
+    for (let i = 0; i < 1000; i += 1) store.set(b(`k${i}`), b('value'));
+    const stats = store.stats();
+    expect(stats.shards).toHaveLength(8);
+    expect(stats.shard_count).toBe(8);
+    expect(stats.limit_maxbytes).toBe(8 * 1024 * 1024);
+    expect(stats.shards.reduce((n, s) => n + s.curr_items, 0)).toBe(1000);
+    expect(stats.shards.every((s) => s.curr_items > 60)).toBe(true); // FNV-1a spreads keys
+  });
+});
