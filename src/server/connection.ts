@@ -1,0 +1,247 @@
+import type { Socket } from 'node:net';
+import { ProtocolError } from '../errors.js';
+import { HEADER_SIZE, SERVER_ID_BASE, Status, VERSION_RESPONSE } from '../protocol/constants.js';
+import { FrameDecoder } from '../protocol/decoder.js';
+import { writeHeader, type Frame } from '../protocol/header.js';
+import { parseRequest } from '../protocol/messages.js';
+import { execute, type ExecutionContext, type Reply } from './execute.js';
+import type { Logger } from './options.js';
+import { ReorderBuffer } from './reorder-buffer.js';
+
+/** Why the server closed a connection on its own; counted and logged. */
+export type DisconnectCause = 'output_buffer' | 'frame_timeout' | 'idle' | 'protocol_error';
+
+/** What a connection needs from its server. */
+export interface ConnectionHost extends ExecutionContext {
+  readonly maxInflight: number;
+  readonly maxOutputBuffer: number;
+  readonly maxBodySize: number;
+  readonly logger: Logger;
+  /** Counts one executed request. */
+  countRequest(): void;
+  /** Counts a connection the server closed, and why. */
+  countDisconnect(cause: DisconnectCause): void;
+  /** Called once when the socket has closed. */
+  released(connection: Connection): void;
+}
+
+/** Responses up to this size are joined into one buffer before the write; larger batches go out corked. */
+const JOIN_LIMIT = 64 * 1024;
+const BUSY_DRAINING = Buffer.from('server is shutting down');
+
+/**
+ * One client connection: decodes its frames (spec §2), executes each request,
+ * and writes the responses in request order, every response ready in one
+ * turn in one write. Bounded: it stops reading while `maxInflight` responses
+ * are unsent, and is disconnected when its unwritten output passes
+ * `maxOutputBuffer`. Fatal protocol errors are answered, then the connection
+ * is closed (spec §4.1); nothing else on the server is affected.
+ *
+ * @example
+ * ```ts
+ * netServer.on('connection', (socket) => connections.add(new Connection(socket, host)));
+ * ```
+ */
+export class Connection {
+  readonly #socket: Socket;
+  readonly #host: ConnectionHost;
+  readonly #decoder: FrameDecoder;
+  readonly #order = new ReorderBuffer<Reply>();
+  /** Framed responses of this turn, not yet written. */
+  #out: Buffer[] = [];
+  #outBytes = 0;
+  #outCount = 0;
+  /** spec §2.2: identifiers received whose responses are not yet written. */
+  readonly #inflightIds = new Set<bigint>();
+  /** Responses written to the socket but not yet flushed to the kernel. */
+  #unflushed = 0;
+  #paused = false;
+  #closing = false;
+  /** Graceful shutdown began: later requests get BUSY. */
+  #draining = false;
+  /** The peer sent FIN: answer what is buffered, then end. */
+  #peerEnded = false;
+  #nextServerId = SERVER_ID_BASE;
+  /** Clock time (ms) of the last byte received, and of the start of an incomplete frame (0 = none). */
+  lastActivity = performance.now();
+  midFrameSince = 0;
+
+  constructor(socket: Socket, host: ConnectionHost) {
+    this.#socket = socket;
+    this.#host = host;
+    this.#decoder = new FrameDecoder({ direction: 'request', maxBodySize: host.maxBodySize });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#onEnd());
+    // spec: ECONNRESET and EPIPE are normal; an unhandled 'error' would kill the process.
+    socket.on('error', (err: NodeJS.ErrnoException) => host.logger.debug({ code: err.code, remote: this.remote }, 'socket error'));
+    socket.on('close', () => host.released(this));
+  }
+
+  /** The peer's address, for logs. */
+  get remote(): string {
+    const s = this.#socket;
+    return s.remoteAddress === undefined ? 'unix socket' : `${s.remoteAddress}:${s.remotePort ?? 0}`;
+  }
+
+  /** True once the socket is closed or closing. */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  #onData(chunk: Buffer): void {
+    this.lastActivity = performance.now();
+    this.#decoder.push(chunk);
+    this.#pump();
+  }
+
+  /** Decodes and executes buffered frames while fewer than `limit` responses are unsent. */
+  #pump(limit = this.#host.maxInflight): void {
+    while (!this.#closing && this.#unflushed + this.#outCount < limit) {
+      const item = this.#decoder.read();
+      if (item === undefined) break;
+      if (item instanceof ProtocolError) return this.#fatal(item);
+      this.#handle(item);
+    }
+    if (!this.#closing && this.#unflushed + this.#outCount >= limit && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+    this.#flush();
+    this.midFrameSince = this.#decoder.midFrame ? this.midFrameSince || performance.now() : 0;
+    this.#finishIfDone();
+  }
+
+  #handle(frame: Frame): void {
+    // spec §2.2: in plaintext mode an identifier must not repeat one still in flight.
+    if (this.#inflightIds.has(frame.id)) {
+      return this.#fatal(ProtocolError.of('REPLAY', `identifier ${frame.id} is already in flight`));
+    }
+    this.#inflightIds.add(frame.id);
+    const slot = this.#order.reserve(frame.id);
+    const request = parseRequest(frame);
+    let reply: Reply;
+    if (request instanceof ProtocolError) {
+      reply = { status: request.status ?? Status.INTERNAL, body: Buffer.from(request.message) };
+    } else if (this.#draining) {
+      reply = { status: Status.BUSY, body: BUSY_DRAINING }; // spec §5.3
+    } else {
+      try {
+        reply = execute(request, this.#host);
+      } catch (err) {
+        this.#host.logger.error({ err, remote: this.remote }, 'request failed');
+        reply = { status: Status.INTERNAL, body: Buffer.from('internal error') };
+      }
+      this.#host.countRequest();
+    }
+    this.#order.fill(slot, reply);
+    this.#order.drain((id, r) => this.#frame(id, r.status, r.body));
+  }
+
+  /** Frames one response into this turn's output. */
+  #frame(id: bigint, status: number, body: Buffer | undefined): void {
+    const length = body?.length ?? 0;
+    const header = Buffer.allocUnsafe(HEADER_SIZE);
+    writeHeader(header, 0, VERSION_RESPONSE, status, length, id);
+    this.#out.push(header);
+    if (body !== undefined && length > 0) this.#out.push(body);
+    this.#outBytes += HEADER_SIZE + length;
+    this.#outCount += 1;
+  }
+
+  /** Writes this turn's responses in one write (spec §5.1) and checks the output bound. */
+  #flush(): void {
+    if (this.#outCount === 0) return;
+    const parts = this.#out;
+    const count = this.#outCount;
+    const bytes = this.#outBytes;
+    this.#out = [];
+    this.#outBytes = 0;
+    this.#outCount = 0;
+    this.#inflightIds.clear();
+    if (this.#socket.destroyed) return;
+    this.#unflushed += count;
+    const done = (): void => this.#flushed(count);
+    if (parts.length === 1 || bytes <= JOIN_LIMIT) {
+      this.#socket.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes), done);
+    } else {
+      this.#socket.cork();
+      for (let i = 0; i < parts.length - 1; i += 1) this.#socket.write(parts[i] as Buffer);
+      this.#socket.write(parts[parts.length - 1] as Buffer, done);
+      this.#socket.uncork();
+    }
+    if (this.#socket.writableLength > this.#host.maxOutputBuffer) {
+      this.disconnect('output_buffer', `unwritten output of ${this.#socket.writableLength} bytes exceeds --max-output-buffer`);
+    }
+  }
+
+  #flushed(count: number): void {
+    this.#unflushed -= count;
+    if (this.#paused && this.#unflushed < this.#host.maxInflight && !this.#closing) {
+      this.#paused = false;
+      this.#socket.resume();
+      this.#pump();
+    } else {
+      this.#finishIfDone();
+    }
+  }
+
+  /** spec §4.1: answer what came before, then the error, then close. */
+  #fatal(error: ProtocolError): void {
+    this.#frame(this.#nextServerId++, error.status ?? Status.INTERNAL, Buffer.from(error.message));
+    this.#flush();
+    this.#host.countDisconnect('protocol_error');
+    this.#host.logger.warn({ remote: this.remote, code: error.code, reason: error.message }, 'closing connection: protocol error');
+    this.#closing = true;
+    this.#socket.end();
+  }
+
+  #onEnd(): void {
+    this.#peerEnded = true;
+    this.#finishIfDone();
+  }
+
+  /**
+   * Ends our side once the peer has ended or shutdown has begun, every
+   * received request is answered, and the output is flushed to the kernel.
+   */
+  #finishIfDone(): void {
+    if (this.#closing || !(this.#peerEnded || this.#draining) || this.#paused || this.#unflushed > 0) return;
+    if (this.#peerEnded) {
+      const truncated = this.#decoder.end(); // spec §4.3: a partial frame is dropped unanswered
+      if (truncated !== undefined) {
+        this.#host.logger.debug({ remote: this.remote, reason: truncated.message }, 'client ended mid-frame');
+      }
+    }
+    this.#closing = true;
+    this.#socket.end();
+  }
+
+  /**
+   * Graceful shutdown (spec §5.3): every request already received is
+   * answered, later ones get BUSY, and the connection ends once its output
+   * is flushed.
+   */
+  drain(): void {
+    if (this.#closing) return;
+    this.#pump(Infinity); // frames already buffered were received before the drain
+    this.#draining = true;
+    this.#paused = false; // nothing more to read for; end once flushed
+    this.#finishIfDone();
+  }
+
+  /** Closes the connection for `cause`, counted and logged at warn. */
+  disconnect(cause: DisconnectCause, reason: string): void {
+    if (this.#socket.destroyed) return;
+    this.#closing = true;
+    this.#host.countDisconnect(cause);
+    this.#host.logger.warn({ remote: this.remote, cause, reason }, 'closing connection');
+    this.#socket.destroy();
+  }
+
+  /** Destroys the socket at once (shutdown timeout). */
+  destroy(): void {
+    this.#closing = true;
+    this.#socket.destroy();
+  }
+}

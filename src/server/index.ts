@@ -1,0 +1,24 @@
+/**
+ * The Conduit server: listener, per-connection pipeline, options.
+ *
+ * @example
+ * ```ts
+ * import { ConduitServer } from 'conduit-cache';
+ * const server = new ConduitServer({ port: 0 });
+ * await server.listen();
+ * ```
+ * @module
+ */
+export { ConduitServer, type ServerCounters } from './server.js';
+export { Connection, type DisconnectCause } from './connection.js';
+export { ReorderBuffer } from './reorder-buffer.js';
+export { execute, type Reply, type ExecutionContext } from './execute.js';
+export {
+  isLoopback,
+  parseBytes,
+  parseDuration,
+  resolveServerOptions,
+  serverDefaults,
+  type Logger,
+  type ServerOptions,
+} from './options.js';

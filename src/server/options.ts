@@ -1,0 +1,161 @@
+import { isIP } from 'node:net';
+import { MAX_BODY_SIZE } from '../protocol/constants.js';
+import type { EvictionPolicy } from '../store/store.js';
+
+/** Where the server writes its log lines; pino's logger fits, and so does `console`-like code. */
+export interface Logger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+  debug(fields: object, message: string): void;
+}
+
+/** Options of a {@link ConduitServer}. Sizes in bytes, times in milliseconds. */
+export interface ServerOptions {
+  /** TCP host to bind. Default `'127.0.0.1'`. */
+  host: string;
+  /** TCP port; 0 picks a free one. Default 7171. */
+  port: number;
+  /** Unix domain socket path to listen on instead of TCP (`tcp: false`) or beside it. */
+  socket: string | undefined;
+  /** Listen on TCP as well when `socket` is set. Default true. */
+  tcp: boolean;
+  /** Memory budget of the store. Default 64 MiB. */
+  maxMemory: number;
+  /** Store shards, a power of two. Default 16. */
+  shards: number;
+  /** Eviction policy. Default `'lru'`. */
+  eviction: EvictionPolicy;
+  /** Connections served at once; the next gets BUSY and a close. Default 10,000. */
+  maxConnections: number;
+  /** Responses a connection may have unsent before the server stops reading it. Default 1024. */
+  maxInflight: number;
+  /** Unwritten output a connection may hold before it is disconnected. Default 16 MiB. */
+  maxOutputBuffer: number;
+  /** Close a connection silent this long; 0 = never. Default 0. */
+  idleTimeoutMs: number;
+  /** Close a connection whose started frame is not complete within this. Default 10 s. */
+  frameTimeoutMs: number;
+  /** Allow the SHUTDOWN opcode. Default false. */
+  allowShutdown: boolean;
+  /** Longest graceful drain before connections are destroyed. Default 10 s. */
+  shutdownTimeoutMs: number;
+  /** Highest LENGTH accepted (spec §2.1 allows a lower cap). Default 65,524. */
+  maxBodySize: number;
+  /** Log sink. Default: no logging. */
+  logger: Logger;
+}
+
+const silent: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+
+/** The defaults of every {@link ServerOptions} field. */
+export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
+  host: '127.0.0.1',
+  port: 7171,
+  socket: undefined,
+  tcp: true,
+  maxMemory: 64 * 1024 * 1024,
+  shards: 16,
+  eviction: 'lru' as EvictionPolicy,
+  maxConnections: 10_000,
+  maxInflight: 1024,
+  maxOutputBuffer: 16 * 1024 * 1024,
+  idleTimeoutMs: 0,
+  frameTimeoutMs: 10_000,
+  allowShutdown: false,
+  shutdownTimeoutMs: 10_000,
+  maxBodySize: MAX_BODY_SIZE,
+  logger: silent,
+});
+
+function integer(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new TypeError(`${name} option must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+/**
+ * The defaults spread once under `options`, validated; throws a `TypeError`
+ * naming the option and its range.
+ *
+ * @example
+ * ```ts
+ * resolveServerOptions({ port: 0 }).maxInflight; // 1024
+ * ```
+ */
+export function resolveServerOptions(options: Partial<ServerOptions>): ServerOptions {
+  const o: ServerOptions = { ...serverDefaults, ...options };
+  if (typeof o.host !== 'string' || o.host === '') throw new TypeError('host option must be a host name or address');
+  integer('port', o.port, 0, 65_535);
+  if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {
+    throw new TypeError('socket option must be a file path');
+  }
+  if (!o.tcp && o.socket === undefined) throw new TypeError('tcp option may be false only with a socket path');
+  integer('maxConnections', o.maxConnections, 1, 1_000_000);
+  integer('maxInflight', o.maxInflight, 1, 1_000_000);
+  integer('maxOutputBuffer', o.maxOutputBuffer, 65_536, Number.MAX_SAFE_INTEGER);
+  integer('idleTimeoutMs', o.idleTimeoutMs, 0, 2_147_483_647);
+  integer('frameTimeoutMs', o.frameTimeoutMs, 1, 2_147_483_647);
+  integer('shutdownTimeoutMs', o.shutdownTimeoutMs, 0, 2_147_483_647);
+  integer('maxBodySize', o.maxBodySize, 0, MAX_BODY_SIZE);
+  return o;
+}
+
+/**
+ * True for addresses only this machine reaches: 127.0.0.0/8, ::1,
+ * `localhost` (Redis protected mode allows these without a password).
+ *
+ * @example
+ * ```ts
+ * isLoopback('127.0.0.1'); // true
+ * isLoopback('0.0.0.0');   // false
+ * ```
+ */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost' || host === '::1' || host === '[::1]') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (host.toLowerCase().startsWith('::ffff:')) return isLoopback(host.slice(7));
+  return false;
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
+
+/**
+ * Parses a size like `64mb`, `512kb`, `1gb` or `1048576` (binary units, as
+ * in redis.conf); throws a `TypeError` naming `what` when it is not one.
+ *
+ * @example
+ * ```ts
+ * parseBytes('64mb', '--max-memory'); // 67108864
+ * ```
+ */
+export function parseBytes(text: string, what: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = BYTE_UNITS[match?.[2]?.toLowerCase() ?? 'x'];
+  if (match === null || unit === undefined) {
+    throw new TypeError(`${what} must be a size like 64mb, 512kb or 1gb, got '${text}'`);
+  }
+  const bytes = Math.floor(Number(match[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) throw new TypeError(`${what} is too large: '${text}'`);
+  return bytes;
+}
+
+const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses a duration like `10s`, `500ms`, `5m`, `1h` or `0`; a bare number is
+ * milliseconds. Throws a `TypeError` naming `what` otherwise.
+ *
+ * @example
+ * ```ts
+ * parseDuration('10s', '--frame-timeout'); // 10000
+ * ```
+ */
+export function parseDuration(text: string, what: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|)\s*$/i.exec(text);
+  const unit = TIME_UNITS[match?.[2]?.toLowerCase() ?? 'x'];
+  if (match === null || unit === undefined) {
+    throw new TypeError(`${what} must be a duration like 10s, 500ms or 5m, got '${text}'`);
+  }
+  return Math.round(Number(match[1]) * unit);
+}

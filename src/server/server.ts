@@ -1,0 +1,203 @@
+import { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
+import { encodeError } from '../protocol/messages.js';
+import { Store } from '../store/store.js';
+import { Connection, type ConnectionHost, type DisconnectCause } from './connection.js';
+import type { Reply } from './execute.js';
+import { resolveServerOptions, type ServerOptions } from './options.js';
+
+/** Server counters added to STATS (spec §5.2), named after Redis INFO where one exists. */
+export interface ServerCounters {
+  /** Connections open now (Redis `connected_clients`). */
+  connected_clients: number;
+  /** Connections accepted since start (Redis `total_connections_received`). */
+  total_connections_received: number;
+  /** Connections refused with BUSY over --max-connections (Redis `rejected_connections`). */
+  rejected_connections: number;
+  /** Requests executed (Redis `total_commands_processed`). */
+  total_commands_processed: number;
+  /** Connections the server closed, by cause. */
+  disconnects: Record<DisconnectCause, number>;
+}
+
+const BUSY_FULL = Buffer.concat(encodeError(SERVER_ID_BASE, Status.BUSY, 'too many connections'));
+const CHECK_INTERVAL_MS = 250;
+
+/**
+ * The Conduit server: a `node:net` listener (TCP and/or a Unix socket) in
+ * front of one {@link Store}. Each connection is a {@link Connection}.
+ * Emits `'shutdown'` when an allowed SHUTDOWN request arrives (the CLI then
+ * calls {@link ConduitServer.close}).
+ *
+ * @example
+ * ```ts
+ * const server = new ConduitServer({ port: 0 });
+ * const { port } = await server.listen();
+ * // …
+ * await server.close();
+ * ```
+ */
+export class ConduitServer extends EventEmitter {
+  readonly options: ServerOptions;
+  readonly store: Store;
+  readonly #listeners: Server[] = [];
+  readonly #connections = new Set<Connection>();
+  readonly #counters: ServerCounters = {
+    connected_clients: 0,
+    total_connections_received: 0,
+    rejected_connections: 0,
+    total_commands_processed: 0,
+    disconnects: { output_buffer: 0, frame_timeout: 0, idle: 0, protocol_error: 0 },
+  };
+  #timer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #host: ConnectionHost;
+
+  constructor(options: Partial<ServerOptions> = {}) {
+    super();
+    this.options = resolveServerOptions(options);
+    const o = this.options;
+    this.store = new Store({ maxMemory: o.maxMemory, shards: o.shards, eviction: o.eviction });
+    const counters = this.#counters;
+    this.#host = {
+      store: this.store,
+      maxInflight: o.maxInflight,
+      maxOutputBuffer: o.maxOutputBuffer,
+      maxBodySize: o.maxBodySize,
+      logger: o.logger,
+      stats: () => this.#statsBody(),
+      shutdown: () => this.#shutdownRequested(),
+      countRequest: () => {
+        counters.total_commands_processed += 1;
+      },
+      countDisconnect: (cause) => {
+        counters.disconnects[cause] += 1;
+      },
+      released: (connection) => {
+        if (this.#connections.delete(connection)) counters.connected_clients -= 1;
+        this.emit('released');
+      },
+    };
+  }
+
+  /** Counters of the server (not the store). */
+  get counters(): Readonly<ServerCounters> {
+    return this.#counters;
+  }
+
+  /**
+   * Starts listening; resolves with the TCP address (port 0 picks one) once
+   * every listener is up, or rejects with the listen error (e.g. EADDRINUSE).
+   *
+   * @example
+   * ```ts
+   * const { port } = await server.listen();
+   * ```
+   */
+  async listen(): Promise<{ port: number; host: string; socket: string | undefined }> {
+    const o = this.options;
+    let tcp: AddressInfo | undefined;
+    if (o.tcp) tcp = (await this.#listenOn({ host: o.host, port: o.port })) as AddressInfo;
+    if (o.socket !== undefined) {
+      rmSync(o.socket, { force: true }); // a stale socket file from a crash would block the bind
+      await this.#listenOn({ path: o.socket });
+    }
+    this.#timer = setInterval(() => this.#checkTimeouts(), CHECK_INTERVAL_MS).unref();
+    return { port: tcp?.port ?? 0, host: tcp?.address ?? o.host, socket: o.socket };
+  }
+
+  #listenOn(where: { host: string; port: number } | { path: string }): Promise<AddressInfo | string | null> {
+    const listener = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    return new Promise((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(where, () => {
+        listener.off('error', reject);
+        listener.on('error', (err) => this.options.logger.error({ err }, 'listener error'));
+        this.#listeners.push(listener);
+        resolve(listener.address());
+      });
+    });
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closing !== undefined || this.#connections.size >= this.options.maxConnections) {
+      // spec §4.2: the one over the limit gets BUSY with identifier 2^63, then a close.
+      this.#counters.rejected_connections += 1;
+      socket.on('error', () => {});
+      socket.end(BUSY_FULL);
+      this.options.logger.warn(
+        { remote: `${socket.remoteAddress ?? 'unix'}:${socket.remotePort ?? 0}`, cause: 'max_connections' },
+        'rejecting connection: too many connections',
+      );
+      return;
+    }
+    this.#counters.connected_clients += 1;
+    this.#counters.total_connections_received += 1;
+    this.#connections.add(new Connection(socket, this.#host));
+  }
+
+  /** Frame timeout and idle timeout, checked for every connection every 250 ms. */
+  #checkTimeouts(): void {
+    const now = performance.now();
+    const { frameTimeoutMs, idleTimeoutMs } = this.options;
+    for (const c of this.#connections) {
+      if (c.closing) continue;
+      if (c.midFrameSince !== 0 && now - c.midFrameSince >= frameTimeoutMs) {
+        c.disconnect('frame_timeout', `frame not completed within ${frameTimeoutMs} ms`);
+      } else if (idleTimeoutMs > 0 && now - c.lastActivity >= idleTimeoutMs) {
+        c.disconnect('idle', `no data for ${idleTimeoutMs} ms`);
+      }
+    }
+  }
+
+  #statsBody(): Buffer {
+    const stats = { ...this.store.stats(), ...this.#counters };
+    let body = Buffer.from(JSON.stringify(stats));
+    if (body.length > MAX_BODY_SIZE) {
+      // Many shards: drop the per-shard detail rather than fail (spec §2.1 caps the body).
+      body = Buffer.from(JSON.stringify({ ...stats, shards: [] }));
+    }
+    return body;
+  }
+
+  #shutdownRequested(): Reply {
+    if (!this.options.allowShutdown) {
+      return { status: Status.FORBIDDEN, body: Buffer.from('SHUTDOWN is not allowed (start the server with --allow-shutdown)') };
+    }
+    // After this turn's responses are written, so the client gets its OK first.
+    setImmediate(() => this.emit('shutdown'));
+    return { status: Status.OK, body: undefined };
+  }
+
+  /**
+   * Graceful shutdown (spec §5.3): stops accepting at once, answers every
+   * request already received, flushes, closes the connections, and resolves;
+   * connections still open after `shutdownTimeoutMs` are destroyed.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => server.close().then(() => process.exit(0)));
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const listenersClosed = Promise.all(
+      this.#listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))),
+    );
+    for (const c of this.#connections) c.drain();
+    const deadline = setTimeout(() => {
+      for (const c of this.#connections) c.destroy();
+    }, this.options.shutdownTimeoutMs).unref();
+    while (this.#connections.size > 0) await new Promise((resolve) => this.once('released', resolve));
+    clearTimeout(deadline);
+    await listenersClosed;
+    clearInterval(this.#timer);
+    this.store.close();
+  }
+}

@@ -1,0 +1,126 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeRequest, Status, type Request } from '../../src/index.js';
+import { runServerToExit, startServerProcess } from '../support/cli.js';
+import { RawClient } from '../support/raw-client.js';
+
+const b = (s: string): Buffer => Buffer.from(s);
+const req = (id: bigint, r: Request): Buffer => Buffer.concat(encodeRequest(id, r));
+
+describe('conduit-server command', () => {
+  it('starts with no configuration, serves, and exits 0 on SIGTERM', async () => {
+    const server = await startServerProcess([], { CONDUIT_PORT: '0' });
+    const c = await RawClient.connect(server.port);
+    c.write([
+      req(1n, { op: 'SET', key: b('greeting'), value: b('hello'), ttlMs: 0, nx: false, xx: false, keepTtl: false }),
+      req(2n, { op: 'GET', key: b('greeting') }),
+    ]);
+    await c.waitFrames(2);
+    expect(c.frames[1]?.body.toString()).toBe('hello');
+    c.destroy();
+    const start = server.logs().find((l) => l.msg === 'conduit-server listening');
+    expect(start).toMatchObject({ version: expect.any(String), settings: { maxMemory: 64 * 1024 * 1024, shards: 16 } });
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  });
+
+  it('SIGTERM while a client pipelines: every received request is answered, clean end of stream, exit 0', async () => {
+    const server = await startServerProcess(['--port', '0']);
+    const c = await RawClient.connect(server.port);
+    let sent = 0;
+    const pump = setInterval(() => {
+      if (c.closed || c.ended) return;
+      const batch: Buffer[] = [];
+      for (let i = 0; i < 200; i += 1) batch.push(req(BigInt(sent++), { op: 'INCR', key: b('n'), delta: 1n, ttlMs: 0 }));
+      c.socket.write(Buffer.concat(batch));
+    }, 2);
+    try {
+      await c.waitFrames(2_000, 10_000);
+      server.child.kill('SIGTERM');
+      await c.waitClosed(10_000);
+    } finally {
+      clearInterval(pump);
+    }
+    expect((await server.exited).code).toBe(0);
+    expect(c.error).toBeUndefined(); // never a reset
+    const frames = c.frames;
+    expect(frames.map((f) => f.id)).toEqual(Array.from({ length: frames.length }, (_, i) => BigInt(i)));
+    expect(frames.every((f) => f.opcode === Status.OK || f.opcode === Status.BUSY)).toBe(true);
+    const oks = frames.filter((f) => f.opcode === Status.OK);
+    expect(oks.at(-1)?.body.readBigInt64BE(0)).toBe(BigInt(oks.length)); // every answered INCR was applied once
+  });
+
+  it('SHUTDOWN with --allow-shutdown answers OK and exits 0', async () => {
+    const server = await startServerProcess(['--port', '0', '--allow-shutdown']);
+    const c = await RawClient.connect(server.port);
+    c.write(req(1n, { op: 'SHUTDOWN' }));
+    await c.waitClosed();
+    expect(c.frames[0]?.opcode).toBe(Status.OK);
+    expect((await server.exited).code).toBe(0);
+  });
+
+  it('reads settings from flags over env over a TOML file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-'));
+    const file = join(dir, 'conduit.toml');
+    writeFileSync(file, 'max-memory = "1mb"\nshards = 2\nmax_inflight = 7\nport = 1\n');
+    const server = await startServerProcess(['--config', file, '--port', '0'], { CONDUIT_SHARDS: '4' });
+    const start = server.logs().find((l) => l.msg === 'conduit-server listening');
+    expect(start?.settings).toMatchObject({ maxMemory: 1024 * 1024, shards: 4, maxInflight: 7, port: 0 });
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  });
+
+  it('--help documents every option with its default', async () => {
+    const { code, stdout } = await runServerToExit(['--help']);
+    expect(code).toBe(0);
+    const help = stdout.replace(/\s+/g, ' ');
+    for (const [flag, fallback] of [
+      ['--host', '"127.0.0.1"'], ['--port', '"7171"'], ['--max-memory', '"64mb"'], ['--shards', '"16"'],
+      ['--eviction', '"lru"'], ['--max-connections', '"10000"'], ['--max-inflight', '"1024"'],
+      ['--max-output-buffer', '"16mb"'], ['--idle-timeout', '"0"'], ['--frame-timeout', '"10s"'],
+      ['--shutdown-timeout', '"10s"'], ['--log-level', '"info"'],
+    ] as const) {
+      expect(help).toMatch(new RegExp(`${flag} <[^>]+> .*?default: ${fallback}`));
+    }
+    for (const flag of ['--socket', '--allow-shutdown', '--allow-insecure-public', '--config']) expect(help).toContain(flag);
+    expect(help).toContain('CONDUIT_MAX_MEMORY');
+  });
+});
+
+describe('conduit-server startup errors: exit 1 with one line', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['bad size', ['--max-memory', '12xb'], /--max-memory must be a size/],
+    ['shards not a power of two', ['--shards', '3'], /--shards must be a power of two/],
+    ['unknown eviction policy', ['--eviction', 'lfu'], /--eviction/],
+    ['port not a number', ['--port', 'abc'], /--port must be a whole number/],
+    ['port out of range', ['--port', '70000'], /--port must be an integer from 0 to 65535/],
+    ['bad duration', ['--frame-timeout', 'soon'], /--frame-timeout must be a duration/],
+    ['unknown option', ['--colour'], /unknown option/],
+    ['non-loopback host without a key', ['--host', '0.0.0.0', '--port', '0'], /protected mode/],
+  ];
+  for (const [name, args, message] of cases) {
+    it(name, async () => {
+      const { code, stderr } = await runServerToExit(args);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(message);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    });
+  }
+
+  it('port in use', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { code, stderr } = await runServerToExit(['--port', String(port)]);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/already in use/);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      blocker.close();
+    }
+  });
+});

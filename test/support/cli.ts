@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+
+export const serverBin = fileURLToPath(new URL('../../dist/cli/server.js', import.meta.url));
+const children: ChildProcess[] = [];
+
+// Every process a test starts is stopped by its pid after it.
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
+});
+
+/** A running `conduit-server` child process and what it printed. */
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+  logs: () => Record<string, unknown>[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs `conduit-server args` and resolves once it listens, or rejects with what it printed. */
+export function startServerProcess(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [serverBin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stderr = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const logs = (): Record<string, unknown>[] =>
+    stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), timeoutMs);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const line = logs().find((l) => l.msg === 'conduit-server listening');
+      if (line !== undefined) {
+        clearTimeout(timer);
+        const port = Number(String(line.address).split(':').at(-1));
+        resolve({ child, port, stderr: () => stderr, logs, exited });
+      }
+    });
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${stderr}`));
+    });
+  });
+}
+
+/** Runs `conduit-server args` to its exit (for startup errors). */
+export async function runServerToExit(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [serverBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
