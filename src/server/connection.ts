@@ -28,6 +28,7 @@ export interface ConnectionHost extends ExecutionContext {
 /** Responses up to this size are joined into one buffer before the write; larger batches go out corked. */
 const JOIN_LIMIT = 64 * 1024;
 const BUSY_DRAINING = Buffer.from('server is shutting down');
+const EMPTY = Buffer.alloc(0);
 
 /**
  * One client connection: decodes its frames (spec §2), executes each request,
@@ -47,12 +48,17 @@ export class Connection {
   readonly #host: ConnectionHost;
   readonly #decoder: FrameDecoder;
   readonly #order = new ReorderBuffer<Reply>();
-  /** Framed responses of this turn, not yet written. */
-  #out: Buffer[] = [];
+  /**
+   * This turn's responses, not yet written: parallel arrays, framed in one
+   * buffer at flush time so no response costs a header allocation of its own.
+   * `#outIds` doubles as the set of identifiers in flight (spec §2.2).
+   */
+  #outIds: bigint[] = [];
+  #outStatuses: number[] = [];
+  #outBodies: (Buffer | undefined)[] = [];
   #outBytes = 0;
-  #outCount = 0;
-  /** spec §2.2: identifiers received whose responses are not yet written. */
-  readonly #inflightIds = new Set<bigint>();
+  /** Highest identifier in `#outIds`: a larger one cannot repeat any of them. */
+  #outMaxId = -1n;
   /** Responses written to the socket but not yet flushed to the kernel. */
   #unflushed = 0;
   #paused = false;
@@ -97,13 +103,13 @@ export class Connection {
 
   /** Decodes and executes buffered frames while fewer than `limit` responses are unsent. */
   #pump(limit = this.#host.maxInflight): void {
-    while (!this.#closing && this.#unflushed + this.#outCount < limit) {
+    while (!this.#closing && this.#unflushed + this.#outIds.length < limit) {
       const item = this.#decoder.read();
       if (item === undefined) break;
       if (item instanceof ProtocolError) return this.#fatal(item);
       this.#handle(item);
     }
-    if (!this.#closing && this.#unflushed + this.#outCount >= limit && !this.#paused) {
+    if (!this.#closing && this.#unflushed + this.#outIds.length >= limit && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
     }
@@ -113,11 +119,11 @@ export class Connection {
   }
 
   #handle(frame: Frame): void {
-    // spec §2.2: in plaintext mode an identifier must not repeat one still in flight.
-    if (this.#inflightIds.has(frame.id)) {
+    // spec §2.2: in plaintext mode an identifier must not repeat one still in
+    // flight. Clients count upwards, so the scan runs only when ids go back.
+    if (frame.id <= this.#outMaxId && this.#outIds.includes(frame.id)) {
       return this.#fatal(ProtocolError.of('REPLAY', `identifier ${frame.id} is already in flight`));
     }
-    this.#inflightIds.add(frame.id);
     const slot = this.#order.reserve(frame.id);
     const request = parseRequest(frame);
     let reply: Reply;
@@ -138,40 +144,61 @@ export class Connection {
     this.#order.drain((id, r) => this.#frame(id, r.status, r.body));
   }
 
-  /** Frames one response into this turn's output. */
+  /** Adds one response to this turn's output. */
   #frame(id: bigint, status: number, body: Buffer | undefined): void {
-    const length = body?.length ?? 0;
-    const header = Buffer.allocUnsafe(HEADER_SIZE);
-    writeHeader(header, 0, VERSION_RESPONSE, status, length, id);
-    this.#out.push(header);
-    if (body !== undefined && length > 0) this.#out.push(body);
-    this.#outBytes += HEADER_SIZE + length;
-    this.#outCount += 1;
+    this.#outIds.push(id);
+    this.#outStatuses.push(status);
+    this.#outBodies.push(body);
+    this.#outBytes += HEADER_SIZE + (body?.length ?? 0);
+    if (id > this.#outMaxId) this.#outMaxId = id;
   }
 
-  /** Writes this turn's responses in one write (spec §5.1) and checks the output bound. */
+  /**
+   * Writes this turn's responses in one write (spec §5.1): framed into one
+   * buffer when small, else headers and bodies corked into one writev, so a
+   * large value is not copied. Then checks the output bound.
+   */
   #flush(): void {
-    if (this.#outCount === 0) return;
-    const parts = this.#out;
-    const count = this.#outCount;
+    const count = this.#outIds.length;
+    if (count === 0) return;
+    const ids = this.#outIds;
+    const statuses = this.#outStatuses;
+    const bodies = this.#outBodies;
     const bytes = this.#outBytes;
-    this.#out = [];
+    this.#outIds = [];
+    this.#outStatuses = [];
+    this.#outBodies = [];
     this.#outBytes = 0;
-    this.#outCount = 0;
-    this.#inflightIds.clear();
-    if (this.#socket.destroyed) return;
+    this.#outMaxId = -1n;
+    const socket = this.#socket;
+    if (socket.destroyed) return;
     this.#unflushed += count;
     const done = (): void => this.#flushed(count);
-    if (parts.length === 1 || bytes <= JOIN_LIMIT) {
-      this.#socket.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes), done);
+    if (bytes <= JOIN_LIMIT) {
+      const out = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (let i = 0; i < count; i += 1) {
+        const body = bodies[i];
+        const length = body?.length ?? 0;
+        writeHeader(out, at, VERSION_RESPONSE, statuses[i] as number, length, ids[i] as bigint);
+        if (body !== undefined) body.copy(out, at + HEADER_SIZE);
+        at += HEADER_SIZE + length;
+      }
+      socket.write(out, done);
     } else {
-      this.#socket.cork();
-      for (let i = 0; i < parts.length - 1; i += 1) this.#socket.write(parts[i] as Buffer);
-      this.#socket.write(parts[parts.length - 1] as Buffer, done);
-      this.#socket.uncork();
+      socket.cork();
+      for (let i = 0; i < count; i += 1) {
+        const body = bodies[i];
+        const header = Buffer.allocUnsafe(HEADER_SIZE);
+        writeHeader(header, 0, VERSION_RESPONSE, statuses[i] as number, body?.length ?? 0, ids[i] as bigint);
+        socket.write(header);
+        if (body !== undefined && body.length > 0) socket.write(body);
+      }
+      socket.write(EMPTY, done);
+      socket.uncork();
     }
-    if (this.#socket.writableLength > this.#host.maxOutputBuffer) {
-      this.disconnect('output_buffer', `unwritten output of ${this.#socket.writableLength} bytes exceeds --max-output-buffer`);
+    if (socket.writableLength > this.#host.maxOutputBuffer) {
+      this.disconnect('output_buffer', `unwritten output of ${socket.writableLength} bytes exceeds --max-output-buffer`);
     }
   }
 

@@ -1,0 +1,298 @@
+// End-to-end benchmark: conduit-server vs redis-server under the same Node
+// load generator (pre-encoded requests, N connections × P in flight), plus
+// redis-benchmark against Redis, alternating systems each round.
+//
+//   npx just bench-e2e        (pins the server to core 0, this script to core 1)
+//
+// Env: BENCH_SECONDS (per measurement, default 3), BENCH_ROUNDS (3),
+// BENCH_CONNECTIONS (50), BENCH_KEYS (100000), BENCH_VALUE (100).
+// Installs Debian's redis-server when it is missing (and says so). Every
+// process it starts is stopped by its pid, also on failure or Ctrl-C.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import { encodeRequest } from '../dist/index.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
+const VALUE = Buffer.alloc(Number(process.env.BENCH_VALUE ?? 100), 0x76);
+const RING = 4096; // pre-encoded requests per connection; ids cycle through them, far more than P
+const children = new Set();
+
+function stopAll() {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+}
+process.on('exit', stopAll);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const pinned = (core, cmd, args) => (has('taskset') ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, deadlineMs = 10_000) {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function start(cmd, args) {
+  const [c, a] = pinned(0, cmd, args);
+  const child = spawn(c, a, { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  child.stderr.on('data', () => {});
+  return child;
+}
+
+function cpuSeconds(pid) {
+  try {
+    const fields = execFileSync('cat', [`/proc/${pid}/stat`]).toString().split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+function rssMiB(pid) {
+  try {
+    const line = execFileSync('cat', [`/proc/${pid}/status`]).toString().split('\n').find((l) => l.startsWith('VmRSS'));
+    return Number(line.split(/\s+/)[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+// ---- protocol adapters: pre-encoded requests and a cheap reply counter ----
+
+const key = (i) => Buffer.from(`key:${String(i).padStart(8, '0')}`);
+
+const conduit = {
+  name: 'conduit-server',
+  requests(op, ids) {
+    return ids.map((id, n) => {
+      const k = key((id * 7919 + n) % KEYS);
+      const r = op === 'GET' ? { op: 'GET', key: k } : { op: 'SET', key: k, value: VALUE, ttlMs: 0, nx: false, xx: false, keepTtl: false };
+      return Buffer.concat(encodeRequest(BigInt(id), r));
+    });
+  },
+  /** Counts response frames by their headers (spec §2) without building objects, as the RESP counter does. */
+  counter() {
+    let pending = Buffer.alloc(0);
+    return (chunk) => {
+      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      let at = 0;
+      let n = 0;
+      while (buf.length - at >= 12) {
+        const end = at + 12 + buf.readUInt16BE(at + 2);
+        if (end > buf.length) break;
+        if (buf[at] !== 0x81 || buf[at + 1] !== 0) throw new Error(`unexpected reply: status ${buf[at + 1]}`);
+        at = end;
+        n += 1;
+      }
+      pending = buf.subarray(at);
+      return n;
+    };
+  },
+};
+
+const resp = {
+  name: 'redis-server',
+  requests(op, ids) {
+    return ids.map((id, n) => {
+      const k = key((id * 7919 + n) % KEYS);
+      const parts = op === 'GET' ? [Buffer.from('GET'), k] : [Buffer.from('SET'), k, VALUE];
+      return Buffer.concat([
+        Buffer.from(`*${parts.length}\r\n`),
+        ...parts.flatMap((p) => [Buffer.from(`$${p.length}\r\n`), p, Buffer.from('\r\n')]),
+      ]);
+    });
+  },
+  /** Counts RESP replies: +simple, -error (fails), $bulk. */
+  counter() {
+    let pending = Buffer.alloc(0);
+    return (chunk) => {
+      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      let at = 0;
+      let n = 0;
+      for (;;) {
+        const eol = buf.indexOf('\r\n', at);
+        if (eol < 0) break;
+        const type = buf[at];
+        if (type === 0x2b) { at = eol + 2; n += 1; continue; }
+        if (type === 0x24) {
+          const len = Number(buf.toString('latin1', at + 1, eol));
+          const end = len < 0 ? eol + 2 : eol + 2 + len + 2;
+          if (end > buf.length) break;
+          if (len < 0) throw new Error('GET missed: keyspace not filled');
+          at = end;
+          n += 1;
+          continue;
+        }
+        throw new Error(`unexpected reply: ${buf.toString('latin1', at, eol)}`);
+      }
+      pending = buf.subarray(at);
+      return n;
+    };
+  },
+};
+
+/** N connections × P in flight for `seconds`: ops/s and latency percentiles (ms). */
+async function load(adapter, port, op, pipeline, seconds) {
+  const latencies = [];
+  let total = 0;
+  const stopAt = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async (_, c) => {
+      const ids = Array.from({ length: RING }, (_, i) => c * RING + i);
+      const frames = adapter.requests(op, ids);
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.setNoDelay(true);
+      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      const count = adapter.counter();
+      const sentAt = new Float64Array(RING);
+      let next = 0;
+      let done = 0;
+      let stopping = false;
+      const send = (n) => {
+        const batch = [];
+        for (let i = 0; i < n; i += 1) {
+          sentAt[next % RING] = performance.now();
+          batch.push(frames[next % RING]);
+          next += 1;
+        }
+        socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch));
+      };
+      await new Promise((resolve, reject) => {
+        socket.on('error', reject);
+        socket.on('data', (chunk) => {
+          const n = count(chunk);
+          const now = performance.now();
+          for (let i = 0; i < n; i += 1) latencies.push(now - sentAt[(done + i) % RING]);
+          done += n;
+          if (now >= stopAt) stopping = true;
+          if (!stopping) send(n);
+          else if (done === next) resolve();
+        });
+        send(pipeline);
+      });
+      total += done;
+      socket.destroy();
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
+  return { ops: total / seconds, p50: pct(50), p99: pct(99) };
+}
+
+async function fill(adapter, port) {
+  const socket = connect({ host: '127.0.0.1', port });
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const count = adapter.counter();
+  const ids = Array.from({ length: KEYS }, (_, i) => i);
+  const frames = ids.map((id) => adapter.requests('SET', [id])[0]);
+  let done = 0;
+  await new Promise((resolve) => {
+    socket.on('data', (chunk) => {
+      done += count(chunk);
+      if (done === KEYS) resolve();
+    });
+    for (let i = 0; i < KEYS; i += 1000) socket.write(Buffer.concat(frames.slice(i, i + 1000)));
+  });
+  socket.destroy();
+}
+
+function redisBenchmark(port, op, pipeline) {
+  const requests = op === 'GET' ? 600_000 : 400_000;
+  const [cmd, args] = pinned(1, 'redis-benchmark', [
+    '-h', '127.0.0.1', '-p', String(port), '-c', String(CONNECTIONS), '-P', String(pipeline), '-d', String(VALUE.length),
+    '-r', String(KEYS), '-n', String(pipeline === 1 ? requests / 4 : requests), '-t', op.toLowerCase(), '--csv',
+  ]);
+  const out = execFileSync(cmd, args, { timeout: 120_000 }).toString();
+  const row = out.trim().split('\n').at(-1).split(',').map((s) => s.replaceAll('"', ''));
+  return { ops: Number(row[1]), p50: Number(row[4]), p99: Number(row[6]) };
+}
+
+// ---------------------------------------------------------------------------
+
+if (!has('redis-server') || !has('redis-benchmark')) {
+  console.log('redis-server or redis-benchmark is missing: installing Debian\'s redis-server package (apt-get)…');
+  execFileSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq redis-server redis-tools'], { stdio: 'inherit' });
+}
+const redisVersion = execFileSync('redis-server', ['--version']).toString().match(/v=(\S+)/)?.[1] ?? '?';
+
+const conduitPort = await freePort();
+const redisPort = await freePort();
+const server = start(process.execPath, ['dist/cli/server.js', '--port', String(conduitPort), '--max-memory', '1gb', '--log-level', 'warn']);
+const redis = start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes']);
+await Promise.all([waitForPort(conduitPort), waitForPort(redisPort)]);
+await fill(conduit, conduitPort);
+await fill(resp, redisPort);
+
+const workloads = [];
+for (const op of ['GET', 'SET']) for (const pipeline of [1, 16]) workloads.push({ op, pipeline });
+const results = {};
+const record = (name, w, r) => ((results[`${name}|${w.op}|${w.pipeline}`] ??= []).push(r));
+const totalSteps = ROUNDS * workloads.length * 3;
+let step = 0;
+const progress = (what) => process.stderr.write(`\r[${'#'.repeat(Math.round((20 * step) / totalSteps)).padEnd(20)}] ${++step}/${totalSteps} ${what.padEnd(40)}`);
+
+for (let round = 0; round < ROUNDS; round += 1) {
+  for (const w of workloads) {
+    // Alternate the systems inside each round so drift hits them alike.
+    progress(`conduit ${w.op} P=${w.pipeline}`);
+    const cpu0 = cpuSeconds(server.pid);
+    const c = await load(conduit, conduitPort, w.op, w.pipeline, SECONDS);
+    record('Conduit (Node load generator)', w, { ...c, cpu: cpuSeconds(server.pid) - cpu0, rss: rssMiB(server.pid) });
+    progress(`redis ${w.op} P=${w.pipeline}`);
+    const rcpu0 = cpuSeconds(redis.pid);
+    const r = await load(resp, redisPort, w.op, w.pipeline, SECONDS);
+    record('Redis (Node load generator)', w, { ...r, cpu: cpuSeconds(redis.pid) - rcpu0, rss: rssMiB(redis.pid) });
+    progress(`redis-benchmark ${w.op} P=${w.pipeline}`);
+    record('Redis (redis-benchmark)', w, redisBenchmark(redisPort, w.op, w.pipeline));
+  }
+}
+process.stderr.write('\n');
+server.kill('SIGTERM');
+redis.kill('SIGTERM');
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+console.log(
+  `End-to-end, ${CONNECTIONS} connections, ${VALUE.length}-byte values, ${KEYS.toLocaleString('en-US')} keys, ` +
+    `${SECONDS} s per measurement, median of ${ROUNDS} rounds (min–max); Node ${process.version}, Redis ${redisVersion}; ` +
+    `server on core 0, load generator on core 1${has('taskset') ? '' : ' (taskset missing: not pinned)'}\n`,
+);
+console.log('| system | op | P | ops/s | p50 ms | p99 ms | server CPU s | server RSS MiB | vs Redis (same generator) |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const w of workloads) {
+  const redisOps = median(results[`Redis (Node load generator)|${w.op}|${w.pipeline}`].map((r) => r.ops));
+  for (const name of ['Conduit (Node load generator)', 'Redis (Node load generator)', 'Redis (redis-benchmark)']) {
+    const rs = results[`${name}|${w.op}|${w.pipeline}`];
+    const ops = rs.map((r) => r.ops);
+    const ratio = name.startsWith('Conduit') ? `${(median(ops) / redisOps).toFixed(2)}×` : '';
+    const cpu = rs[0].cpu === undefined ? '' : median(rs.map((r) => r.cpu)).toFixed(2);
+    const rss = rs[0].rss === undefined ? '' : median(rs.map((r) => r.rss)).toFixed(0);
+    console.log(
+      `| ${name} | ${w.op} | ${w.pipeline} | ${fmt(median(ops))} (${fmt(Math.min(...ops))}–${fmt(Math.max(...ops))}) | ` +
+        `${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${cpu} | ${rss} | ${ratio} |`,
+    );
+  }
+}
