@@ -2,6 +2,9 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
+# The load generator runs on core 1; bench/e2e.mjs pins the servers to core 0.
+pin := `command -v taskset >/dev/null && echo "taskset -c 1" || echo ""`
+
 # List the recipes.
 default:
     @just --list
@@ -29,6 +32,7 @@ fuzz seconds=env_var_or_default("FUZZ_SECONDS", "60"):
 bench: build
     node bench/codec.mjs
     node --expose-gc bench/store.mjs
+    {{pin}} node bench/e2e.mjs
 
 # Codec decode/encode throughput for 16 B to 60 KiB bodies.
 bench-codec: build
@@ -37,3 +41,7 @@ bench-codec: build
 # Store ops/s vs a bare LRUCache and a Map, heap bytes per entry, active expiry of 1M entries.
 bench-store: build
     node --expose-gc bench/store.mjs
+
+# conduit-server vs redis-server (same Node load generator, and redis-benchmark); installs redis-server if missing.
+bench-e2e: build
+    {{pin}} node bench/e2e.mjs

@@ -26,6 +26,7 @@ const settings = [
   'host',
   'port',
   'socket',
+  'tcp',
   'max-memory',
   'shards',
   'eviction',
@@ -51,6 +52,7 @@ const program = new Command('conduit-server')
   .addOption(option('--host <host>', 'TCP address to bind', 'host', serverDefaults.host))
   .addOption(option('--port <port>', 'TCP port (0 picks a free one)', 'port', String(serverDefaults.port)))
   .addOption(option('--socket <path>', 'also listen on this Unix domain socket', 'socket'))
+  .addOption(option('--no-tcp', 'with --socket: listen on the socket only, not on TCP', 'tcp'))
   .addOption(option('--max-memory <size>', 'memory budget (b, kb, mb, gb)', 'max-memory', '64mb'))
   .addOption(option('--shards <n>', 'store shards, a power of two', 'shards', String(serverDefaults.shards)))
   .addOption(option('--eviction <policy>', 'when full: lru evicts, none refuses writes', 'eviction', 'lru').choices(['lru', 'none']))
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
       host: text('host'),
       port: integerOf(text('port'), '--port'),
       socket: typeof o.socket === 'string' ? o.socket : undefined,
+      tcp: o.tcp !== false && o.tcp !== 'false',
       maxMemory: parseBytes(text('maxMemory'), '--max-memory'),
       shards: integerOf(text('shards'), '--shards'),
       eviction: text('eviction') as ServerOptions['eviction'],
@@ -122,7 +125,7 @@ async function main(): Promise<void> {
     fail((err as Error).message);
   }
   const allowPublic = o.allowInsecurePublic === true || o.allowInsecurePublic === 'true';
-  if (!isLoopback(options.host ?? '') && !allowPublic) {
+  if (options.tcp !== false && !isLoopback(options.host ?? '') && !allowPublic) {
     fail(
       `refusing to listen on ${options.host ?? ''}: it is not a loopback address and no key is configured, so anyone ` +
         'who can reach it could read and change the cache (protected mode). Bind 127.0.0.1, or pass ' +
@@ -147,7 +150,10 @@ async function main(): Promise<void> {
     fail(`cannot listen: ${e.message}`);
   }
   const { logger: _logger, ...settingsLogged } = server.options;
-  logger.info({ version, address: `${address.host}:${address.port}`, socket: address.socket, settings: settingsLogged }, 'conduit-server listening');
+  logger.info(
+    { version, address: server.options.tcp ? `${address.host}:${address.port}` : undefined, socket: address.socket, settings: settingsLogged },
+    'conduit-server listening',
+  );
 
   let stopping = false;
   const stop = (reason: string): void => {

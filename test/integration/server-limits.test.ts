@@ -113,3 +113,27 @@ describe('graceful close', () => {
     await expect(rawClient(port)).rejects.toThrow();
   });
 });
+
+describe('--socket', () => {
+  it('serves on a Unix domain socket beside TCP, and instead of it', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-sock-'));
+    const beside = join(dir, 'beside.sock');
+    const { port } = await startServer({ socket: beside });
+    for (const target of [beside, port]) {
+      const c = await rawClient(target);
+      c.write(req(1n, { op: 'HEALTH' }));
+      await c.waitFrames(1);
+      expect(c.frames[0]?.opcode).toBe(Status.OK);
+    }
+    const only = join(dir, 'only.sock');
+    const { port: none } = await startServer({ socket: only, tcp: false });
+    expect(none).toBe(0);
+    const c = await rawClient(only);
+    c.write(req(1n, { op: 'HEALTH' }));
+    await c.waitFrames(1);
+    expect(c.frames[0]?.opcode).toBe(Status.OK);
+  });
+});
