@@ -140,21 +140,8 @@ async function main(): Promise<void> {
   } catch (err) {
     fail((err as Error).message.replace(/(\w+) option/, (_, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`));
   }
-  let address: Awaited<ReturnType<ConduitServer['listen']>>;
-  try {
-    address = await server.listen();
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') fail(`cannot listen: ${options.socket ?? `${options.host}:${options.port}`} is already in use`);
-    if (e.code === 'EACCES') fail(`cannot listen on ${options.host}:${options.port}: permission denied`);
-    fail(`cannot listen: ${e.message}`);
-  }
-  const { logger: _logger, ...settingsLogged } = server.options;
-  logger.info(
-    { version, address: server.options.tcp ? `${address.host}:${address.port}` : undefined, socket: address.socket, settings: settingsLogged },
-    'conduit-server listening',
-  );
-
+  // Signal handlers go in before the first log line, so a SIGTERM sent as soon
+  // as the server says it listens already drains instead of killing it.
   let stopping = false;
   const stop = (reason: string): void => {
     if (stopping) {
@@ -178,6 +165,21 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   server.on('shutdown', () => stop('SHUTDOWN request'));
+  let address: Awaited<ReturnType<ConduitServer['listen']>>;
+  try {
+    address = await server.listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') fail(`cannot listen: ${options.socket ?? `${options.host}:${options.port}`} is already in use`);
+    if (e.code === 'EACCES') fail(`cannot listen on ${options.host}:${options.port}: permission denied`);
+    fail(`cannot listen: ${e.message}`);
+  }
+  const { logger: _logger, ...settingsLogged } = server.options;
+  logger.info(
+    { version, address: server.options.tcp ? `${address.host}:${address.port}` : undefined, socket: address.socket, settings: settingsLogged },
+    'conduit-server listening',
+  );
+
 }
 
 main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
