@@ -2,9 +2,28 @@ import { isFatalStatus, Status, statusName, type StatusName } from './protocol/c
 
 /**
  * Codes of failures that never cross the wire as a status byte (spec §4.3):
- * they are raised locally by the decoder or, in later modules, the client.
+ * raised locally by the decoder or the client.
+ *
+ * - `TRUNCATED_FRAME`: the stream ended inside a frame.
+ * - `UNKNOWN_STATUS`: a response status protocol 1 does not assign.
+ * - `PROTOCOL_ERROR`: the server broke the protocol (a response out of order,
+ *   an unknown identifier, a malformed frame); the client closed the connection.
+ * - `TIMEOUT`: no response within `requestTimeoutMs`; a late one is discarded.
+ * - `QUEUE_FULL`: `maxQueued` requests already wait; shed load.
+ * - `CONNECTION_LOST`: the connection failed with the request outstanding; it
+ *   may or may not have been executed.
+ * - `CONNECT_FAILED`: the server could not be reached.
+ * - `CLOSED`: the client was closed or destroyed.
  */
-export type LocalErrorCode = 'TRUNCATED_FRAME' | 'UNKNOWN_STATUS';
+export type LocalErrorCode =
+  | 'TRUNCATED_FRAME'
+  | 'UNKNOWN_STATUS'
+  | 'PROTOCOL_ERROR'
+  | 'TIMEOUT'
+  | 'QUEUE_FULL'
+  | 'CONNECTION_LOST'
+  | 'CONNECT_FAILED'
+  | 'CLOSED';
 
 /** Every stable code a {@link ConduitError} can carry. Match on these, never on messages. */
 export type ConduitErrorCode = Exclude<StatusName, 'OK'> | LocalErrorCode;

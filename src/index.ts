@@ -11,3 +11,4 @@ export * from './errors.js';
 export * from './protocol/index.js';
 export * from './store/index.js';
 export * from './server/index.js';
+export * from './client/index.js';

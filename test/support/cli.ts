@@ -67,3 +67,25 @@ export async function runServerToExit(
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
+
+export const cliBin = fileURLToPath(new URL('../../dist/cli/cli.js', import.meta.url));
+
+/** Runs `conduit-cli args` with `input` on stdin; resolves its exit code and output. */
+export async function runCli(
+  args: string[],
+  input: string | Buffer = '',
+  env: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  const child = spawn(process.execPath, [cliBin, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
+  const out: Buffer[] = [];
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.end(input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stdout: Buffer.concat(out), stderr };
+}

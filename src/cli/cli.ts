@@ -1,0 +1,300 @@
+#!/usr/bin/env node
+/**
+ * `conduit-cli`: talk to a Conduit server from the shell, like `redis-cli`.
+ * With a command it runs it and exits (0 ok, 1 not found / not stored,
+ * 2 error); without one it opens an interactive prompt with history.
+ *
+ * @example
+ * ```sh
+ * npx conduit-cli set greeting hello --ttl 10s
+ * npx conduit-cli get greeting
+ * ```
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { appendFile, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Command, CommanderError, Option } from 'commander';
+import { ConduitClient } from '../client/client.js';
+import { ConduitError } from '../errors.js';
+import { parseDuration } from '../server/options.js';
+
+const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+const HISTORY_FILE = process.env.CONDUIT_CLI_HISTORY ?? join(homedir(), '.conduit_cli_history');
+const HISTORY_SIZE = 1000;
+
+/** Exit codes: 0 done, 1 the key was absent or a condition prevented the write, 2 an error. */
+const OK = 0;
+const ABSENT = 1;
+const FAILED = 2;
+
+/** Where a command writes; stdout takes raw bytes so values stay binary-safe. */
+interface Output {
+  out(data: string | Buffer): void;
+  err(line: string): void;
+  readonly tty: boolean;
+}
+
+/** Thrown by a command to stop with an exit code and a one-line message. */
+class Exit extends Error {
+  constructor(readonly code: number, message = '') {
+    super(message);
+  }
+}
+
+function readStdin(): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks)));
+    process.stdin.on('error', reject);
+  });
+}
+
+function ttlOf(text: string | undefined): number {
+  if (text === undefined) return 0;
+  try {
+    return parseDuration(text, '--ttl');
+  } catch (err) {
+    throw new Exit(FAILED, (err as Error).message);
+  }
+}
+
+/** Renders STATS as an aligned two-column table; per-shard detail is summarised. */
+function statsTable(stats: Record<string, unknown>): string {
+  const rows: [string, string][] = [];
+  for (const [name, value] of Object.entries(stats)) {
+    if (Array.isArray(value)) rows.push([name, `${value.length} entries`]);
+    else if (typeof value === 'object' && value !== null) {
+      for (const [sub, v] of Object.entries(value)) rows.push([`${name}.${sub}`, String(v)]);
+    } else rows.push([name, String(value)]);
+  }
+  const width = Math.max(...rows.map(([n]) => n.length));
+  return rows.map(([n, v]) => `${n.padEnd(width)}  ${v}`).join('\n');
+}
+
+/**
+ * The commands, as a commander program over one client. `client()` connects
+ * lazily, so `--help` needs no server.
+ */
+function commands(client: () => ConduitClient, io: Output, interactive: boolean): Command {
+  const program = new Command(interactive ? '' : 'conduit-cli');
+  const line = (text: string): void => io.out(`${text}\n`);
+  const raw = (value: Buffer): void => io.out(io.tty ? Buffer.concat([value, Buffer.from('\n')]) : value);
+
+  program
+    .command('get <key>')
+    .description('print the value (raw bytes); exit 1 when the key is absent')
+    .action(async (key: string) => {
+      const value = await client().get(key);
+      if (value === undefined) throw new Exit(ABSENT, '(nil)');
+      raw(value);
+    });
+  program
+    .command('set <key> <value>')
+    .description("store a value ('-' reads it from stdin); exit 1 when --nx/--xx prevented it")
+    .option('--ttl <duration>', 'expire after this (10s, 500ms, 5m)')
+    .addOption(new Option('--nx', 'only if the key is absent').conflicts('xx'))
+    .option('--xx', 'only if the key is present')
+    .option('--keepttl', "keep the key's current expiry")
+    .action(async (key: string, value: string, o: { ttl?: string; nx?: boolean; xx?: boolean; keepttl?: boolean }) => {
+      const bytes = value === '-' && !interactive ? await readStdin() : value;
+      const stored = await client().set(key, bytes, { ttlMs: ttlOf(o.ttl), nx: o.nx, xx: o.xx, keepTtl: o.keepttl });
+      if (!stored) throw new Exit(ABSENT, '(not stored)');
+      line('OK');
+    });
+  program
+    .command('del <key>')
+    .description('delete a key; prints 1 if it existed, else 0')
+    .action(async (key: string) => line((await client().delete(key)) ? '1' : '0'));
+  program
+    .command('ttl <key>')
+    .description('remaining milliseconds; -1 no expiry, -2 absent (as redis PTTL)')
+    .action(async (key: string) => line(String((await client().ttl(key)) ?? -2)));
+  program
+    .command('renew <key> <ttl>')
+    .description('set the expiry (0 removes it); prints 1 if the key exists, else 0')
+    .action(async (key: string, ttl: string) => line((await client().renew(key, ttlOf(ttl))) ? '1' : '0'));
+  program
+    .command('incr <key> [delta]')
+    .description('add delta (default 1) to an integer value and print it')
+    .option('--ttl <duration>', 'expiry if the key is created')
+    .action(async (key: string, delta: string | undefined, o: { ttl?: string }) => {
+      if (delta !== undefined && !/^-?\d+$/.test(delta)) throw new Exit(FAILED, `delta must be an integer, got '${delta}'`);
+      line(String(await client().incr(key, BigInt(delta ?? '1'), { ttlMs: ttlOf(o.ttl) })));
+    });
+  program
+    .command('list [prefix]')
+    .description('keys starting with prefix, one per line')
+    .option('--limit <n>', 'at most this many', '1000')
+    .action(async (prefix: string | undefined, o: { limit: string }) => {
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 65_535) throw new Exit(FAILED, `--limit must be from 1 to 65535, got '${o.limit}'`);
+      const { keys, truncated } = await client().list(prefix ?? '', limit);
+      for (const key of keys) raw(io.tty ? key : Buffer.concat([key, Buffer.from('\n')]));
+      if (truncated) io.err('(more keys match: raise --limit or narrow the prefix)');
+    });
+  program
+    .command('stats')
+    .description("the server's counters as a table")
+    .action(async () => line(statsTable(await client().stats())));
+  program
+    .command('health')
+    .description('round trip to the server')
+    .action(async () => line(`OK ${(await client().health()).toFixed(2)} ms`));
+  program
+    .command('flush')
+    .description('delete every key')
+    .action(async () => {
+      await client().flush();
+      line('OK');
+    });
+  return program;
+}
+
+/** Splits a prompt line into words, honouring "double" and 'single' quotes. */
+function words(text: string): string[] {
+  const out: string[] = [];
+  const pattern = /"((?:\\.|[^"\\])*)"|'([^']*)'|(\S+)/g;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3] ?? ''));
+  }
+  return out;
+}
+
+/** Runs one command line; returns its exit code, printing errors as one line. */
+async function runCommand(program: Command, argv: string[], io: Output, from: 'node' | 'user'): Promise<number> {
+  program.exitOverride();
+  program.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s.trimEnd()) });
+  for (const sub of program.commands) {
+    sub.exitOverride();
+    sub.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s.trimEnd()) });
+  }
+  try {
+    await program.parseAsync(argv, { from });
+    return OK;
+  } catch (err) {
+    if (err instanceof Exit) {
+      if (err.message !== '') io.err(err.message);
+      return err.code;
+    }
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? OK : FAILED;
+    }
+    io.err(`error: ${err instanceof ConduitError ? `${err.code}: ${err.message}` : (err as Error).message}`);
+    return FAILED;
+  }
+}
+
+async function repl(client: () => ConduitClient, target: string): Promise<number> {
+  let history: string[] = [];
+  try {
+    history = (await readFile(HISTORY_FILE, 'utf8')).split('\n').filter(Boolean).reverse().slice(0, HISTORY_SIZE);
+  } catch {
+    // no history yet
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: `${target}> `, history, historySize: HISTORY_SIZE });
+  const io: Output = {
+    out: (data) => process.stdout.write(data),
+    err: (text) => process.stderr.write(`${text}\n`),
+    tty: true,
+  };
+  process.stdout.write(`conduit-cli ${version}: connected to ${target}. Type help, or quit.\n`);
+  rl.prompt();
+  for await (const input of rl) {
+    const argv = words(input);
+    if (argv[0] === 'quit' || argv[0] === 'exit') break;
+    if (argv.length > 0) {
+      if (argv[0] === 'help') argv.splice(0, 1, '--help');
+      await runCommand(commands(client, io, true), argv, io, 'user');
+      appendFile(HISTORY_FILE, `${input}\n`).catch(() => {});
+    }
+    rl.prompt();
+  }
+  rl.close();
+  return OK;
+}
+
+async function main(): Promise<number> {
+  const top = new Command('conduit-cli')
+    .description('Command line for a Conduit server. Without a command: an interactive prompt.')
+    .version(version)
+    .addOption(new Option('--host <host>', 'server host').default('127.0.0.1').env('CONDUIT_HOST'))
+    .addOption(new Option('--port <port>', 'server port').default('7171').env('CONDUIT_PORT'))
+    .addOption(new Option('--socket <path>', 'Unix domain socket instead of host/port').env('CONDUIT_SOCKET'))
+    .addOption(new Option('--timeout <duration>', 'per-request timeout').default('5s'))
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .argument('[command...]')
+    .helpOption(false)
+    .addHelpText('after', '\nCommands: get, set, del, ttl, renew, incr, list, stats, health, flush (conduit-cli help).');
+  top.exitOverride();
+  try {
+    top.parse();
+  } catch (err) {
+    return err instanceof CommanderError && err.exitCode === 0 ? OK : FAILED;
+  }
+  const o = top.opts<{ host: string; port: string; socket?: string; timeout: string }>();
+  const rest = top.args;
+  const io: Output = {
+    out: (data) => process.stdout.write(data),
+    err: (text) => process.stderr.write(`${text}\n`),
+    tty: process.stdout.isTTY === true,
+  };
+  let timeoutMs: number;
+  let port: number;
+  try {
+    timeoutMs = parseDuration(o.timeout, '--timeout');
+    port = Number(o.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new TypeError(`--port must be from 1 to 65535, got '${o.port}'`);
+  } catch (err) {
+    io.err(`error: ${(err as Error).message}`);
+    return FAILED;
+  }
+  let instance: ConduitClient | undefined;
+  const client = (): ConduitClient => {
+    instance ??= new ConduitClient({
+      host: o.host,
+      port,
+      socket: o.socket,
+      requestTimeoutMs: Math.max(1, timeoutMs),
+      connectTimeoutMs: Math.max(1, timeoutMs),
+      reconnect: false,
+    });
+    return instance;
+  };
+  const target = o.socket ?? `${o.host}:${port}`;
+  try {
+    if (rest.length === 0 || rest[0] === 'help' || rest[0] === '--help' || rest[0] === '-h') {
+      // The prompt needs a terminal; CONDUIT_CLI_INTERACTIVE=1 forces it (scripts, tests).
+      const interactive = process.stdin.isTTY === true || process.env.CONDUIT_CLI_INTERACTIVE === '1';
+      if (rest.length === 0 && interactive) return await repl(client, target);
+      io.out(`${top.helpInformation()}\n`);
+      commands(client, io, false).outputHelp();
+      return OK;
+    }
+    return await runCommand(commands(client, io, false), rest, io, 'user');
+  } finally {
+    if (instance !== undefined) await instance.close().catch(() => instance?.destroy());
+  }
+}
+
+// A reader that goes away (`conduit-cli list | head`) is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? OK);
+  throw err;
+});
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = FAILED;
+  },
+);

@@ -1,0 +1,12 @@
+/**
+ * The bundled client.
+ *
+ * @example
+ * ```ts
+ * import { ConduitClient } from 'conduit-cache';
+ * const client = new ConduitClient({ port: 7171 });
+ * ```
+ * @module
+ */
+export { ConduitClient, type Bytes, type ListReply, type SetOptions as ClientSetOptions } from './client.js';
+export { resolveClientOptions, type ClientOptions, type ReconnectOptions, type ResolvedClientOptions } from './options.js';

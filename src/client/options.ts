@@ -1,0 +1,89 @@
+/** Reconnect settings of a {@link ClientOptions}. */
+export interface ReconnectOptions {
+  /** Attempts after a lost connection before giving up (queued requests then reject). Default 20. */
+  maxAttempts?: number;
+  /** First delay; each attempt doubles it, with jitter. Default 50 ms. */
+  baseDelayMs?: number;
+  /** Longest delay between attempts. Default 2,000 ms. */
+  maxDelayMs?: number;
+}
+
+/** Options of a {@link ConduitClient}. Times in milliseconds. */
+export interface ClientOptions {
+  /** Server host. Default `'127.0.0.1'`. */
+  host?: string;
+  /** Server port. Default 7171. */
+  port?: number;
+  /** Unix domain socket path; used instead of host/port when set. */
+  socket?: string;
+  /** How long one connection attempt may take. Default 5,000. */
+  connectTimeoutMs?: number;
+  /** How long a request may wait for its response, queued time included. Default 5,000. */
+  requestTimeoutMs?: number;
+  /** Requests written and awaiting a response at once. Default 1,024. */
+  maxInflight?: number;
+  /** Requests waiting beyond `maxInflight`; past it calls reject with `QUEUE_FULL`. Default 10,000. */
+  maxQueued?: number;
+  /** Reconnect after a lost connection (`false`: never). */
+  reconnect?: ReconnectOptions | false;
+}
+
+/** {@link ClientOptions} with every default filled in. */
+export interface ResolvedClientOptions {
+  host: string;
+  port: number;
+  socket: string | undefined;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxInflight: number;
+  maxQueued: number;
+  reconnect: Required<ReconnectOptions> | false;
+}
+
+function integer(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new TypeError(`${name} option must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+/**
+ * The defaults spread once under `options`, validated; throws a `TypeError`
+ * naming the option and its range.
+ *
+ * @example
+ * ```ts
+ * resolveClientOptions({ port: 7171 }).requestTimeoutMs; // 5000
+ * ```
+ */
+export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
+  const reconnect =
+    options.reconnect === false
+      ? false
+      : { maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 2_000, ...(options.reconnect ?? {}) };
+  const o: ResolvedClientOptions = {
+    host: '127.0.0.1',
+    port: 7171,
+    socket: undefined,
+    connectTimeoutMs: 5_000,
+    requestTimeoutMs: 5_000,
+    maxInflight: 1_024,
+    maxQueued: 10_000,
+    ...options,
+    reconnect,
+  };
+  if (typeof o.host !== 'string' || o.host === '') throw new TypeError('host option must be a host name or address');
+  integer('port', o.port, 1, 65_535);
+  if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {
+    throw new TypeError('socket option must be a file path');
+  }
+  integer('connectTimeoutMs', o.connectTimeoutMs, 1, 2_147_483_647);
+  integer('requestTimeoutMs', o.requestTimeoutMs, 1, 2_147_483_647);
+  integer('maxInflight', o.maxInflight, 1, 1_000_000);
+  integer('maxQueued', o.maxQueued, 0, 100_000_000);
+  if (reconnect !== false) {
+    if (reconnect.maxAttempts !== Infinity) integer('reconnect.maxAttempts', reconnect.maxAttempts, 0, 1_000_000);
+    integer('reconnect.baseDelayMs', reconnect.baseDelayMs, 1, 600_000);
+    integer('reconnect.maxDelayMs', reconnect.maxDelayMs, reconnect.baseDelayMs, 600_000);
+  }
+  return o;
+}

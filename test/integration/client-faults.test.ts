@@ -1,0 +1,152 @@
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConduitClient, ConduitError, SERVER_ID_BASE, Status, type Frame } from '../../src/index.js';
+import { startServerProcess, type ServerProcess } from '../support/cli.js';
+import { fakeServer, reply } from '../support/fake-server.js';
+
+const clients: ConduitClient[] = [];
+function client(port: number, options: ConstructorParameters<typeof ConduitClient>[0] = {}): ConduitClient {
+  const c = new ConduitClient({ port, ...options });
+  clients.push(c);
+  return c;
+}
+afterEach(() => {
+  for (const c of clients.splice(0)) c.destroy();
+});
+
+const code = (err: unknown): string => (err instanceof ConduitError ? err.code : String(err));
+
+describe('ConduitClient against a misbehaving server', () => {
+  it('a response later than the timeout is discarded, never given to the next caller', async () => {
+    // Answers 'slow' after 400 ms, and every later request right after it, in order.
+    let slowAnswered = false;
+    const deferred: Frame[] = [];
+    const port = await fakeServer((frame, socket) => {
+      const key = frame.body.toString();
+      if (key === 'slow') {
+        setTimeout(() => {
+          reply(socket, frame.id, 'value-of-slow');
+          slowAnswered = true;
+          for (const f of deferred.splice(0)) reply(socket, f.id, `value-of-${f.body.toString()}`);
+        }, 400);
+      } else if (slowAnswered) {
+        reply(socket, frame.id, `value-of-${key}`);
+      } else {
+        deferred.push(frame);
+      }
+    });
+    const c = client(port, { requestTimeoutMs: 200 });
+    const started = performance.now();
+    const slow = c.getString('slow').catch((err: unknown) => ({ err: code(err), at: performance.now() - started }));
+    await new Promise((r) => setTimeout(r, 250));
+    const next = c.getString('next');
+    expect(await slow).toMatchObject({ err: 'TIMEOUT' });
+    expect(((await slow) as { at: number }).at).toBeLessThan(200 + 50);
+    expect(await next).toBe('value-of-next');
+  });
+
+  it('a response out of order closes the connection and rejects everything outstanding', async () => {
+    const frames: Frame[] = [];
+    const port = await fakeServer((frame, socket) => {
+      frames.push(frame);
+      if (frames.length === 2) reply(socket, frames[1]?.id ?? 0n, 'second'); // answers the second first
+    });
+    const c = client(port, { reconnect: false });
+    const results = await Promise.allSettled([c.get('a'), c.get('b')]);
+    expect(results.map((r) => (r.status === 'rejected' ? code(r.reason) : 'ok'))).toEqual(['PROTOCOL_ERROR', 'PROTOCOL_ERROR']);
+  });
+
+  it('a response with an unknown identifier closes the connection and rejects everything outstanding', async () => {
+    const port = await fakeServer((frame, socket) => reply(socket, frame.id + 1000n));
+    const c = client(port, { reconnect: false });
+    const results = await Promise.allSettled([c.get('a'), c.get('b'), c.health()]);
+    expect(results.every((r) => r.status === 'rejected' && code(r.reason) === 'PROTOCOL_ERROR')).toBe(true);
+  });
+
+  it('a server-originated error frame rejects what is outstanding with its code', async () => {
+    const port = await fakeServer((_frame, socket) => {
+      reply(socket, SERVER_ID_BASE, 'too many connections', Status.BUSY);
+      socket.end();
+    });
+    const c = client(port, { reconnect: false });
+    await expect(c.get('a')).rejects.toMatchObject({ code: 'BUSY', status: Status.BUSY });
+  });
+
+  it('never emits an unhandled error for failures the caller already got', async () => {
+    const port = await fakeServer((_frame, socket) => socket.destroy());
+    const c = client(port, { reconnect: { maxAttempts: 1, baseDelayMs: 10 } });
+    const errors: unknown[] = [];
+    await expect(c.get('a')).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
+    await new Promise((r) => setTimeout(r, 100));
+    c.on('error', (err) => errors.push(err));
+    await expect(c.get('b')).rejects.toBeInstanceOf(ConduitError);
+    expect(errors.every((e) => e instanceof ConduitError)).toBe(true);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe('ConduitClient when the server is killed and restarted under load', () => {
+  it('settles every promise within timeout + 50 ms, misdelivers nothing, and serves again', async () => {
+    const port = await freePort();
+    let server: ServerProcess = await startServerProcess(['--port', String(port)]);
+    const timeoutMs = 1_000;
+    const c = client(port, { requestTimeoutMs: timeoutMs, reconnect: { maxAttempts: 1_000, baseDelayMs: 20, maxDelayMs: 200 } });
+    await c.connect();
+    let reconnects = 0;
+    c.on('reconnecting', () => (reconnects += 1));
+    let stop = false;
+    let worst = 0;
+    let settled = 0;
+    let succeeded = 0;
+    let misdelivered = 0;
+    const failures = new Map<string, number>();
+    const timed = async <T>(p: Promise<T>): Promise<T | undefined> => {
+      const started = performance.now();
+      try {
+        return await p;
+      } catch (err) {
+        failures.set(code(err), (failures.get(code(err)) ?? 0) + 1);
+        return undefined;
+      } finally {
+        worst = Math.max(worst, performance.now() - started);
+        settled += 1;
+      }
+    };
+    const loops = Array.from({ length: 20 }, async (_, loop) => {
+      for (let i = 0; !stop && i < 100_000; i += 1) {
+        const key = `loop${loop}`;
+        const value = `${loop}:${i}`;
+        const stored = await timed(c.set(key, value));
+        const got = await timed(c.getString(key));
+        if (stored === true && got !== undefined) {
+          succeeded += 1;
+          if (got !== value) misdelivered += 1;
+        }
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    server.child.kill('SIGKILL');
+    await server.exited;
+    await new Promise((r) => setTimeout(r, 300));
+    server = await startServerProcess(['--port', String(port)]);
+    const before = succeeded;
+    await new Promise((r) => setTimeout(r, 1_500));
+    stop = true;
+    await Promise.all(loops);
+    expect(misdelivered).toBe(0);
+    expect(worst).toBeLessThanOrEqual(timeoutMs + 50);
+    expect(succeeded).toBeGreaterThan(before); // served again after the restart
+    expect(reconnects).toBeGreaterThan(0);
+    expect([...failures.keys()].every((k) => k === 'CONNECTION_LOST' || k === 'TIMEOUT')).toBe(true);
+    expect(settled).toBeGreaterThan(1_000);
+    server.child.kill('SIGTERM');
+    await server.exited;
+  }, 30_000);
+});

@@ -1,0 +1,30 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { startServer } from '../support/server.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('README', () => {
+  it('the Node example runs as shown and prints what its comments say', async () => {
+    const readme = readFileSync(`${root}README.md`, 'utf8');
+    const block = /<!-- readme-example[^>]*-->\n```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const { port } = await startServer();
+    // Inside the package folder 'conduit-cache' resolves to this package (self-reference through "exports").
+    const file = `${root}dist/readme-example.mjs`;
+    writeFileSync(file, (block ?? '').replace('port: 7171', `port: ${port}`));
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    clearTimeout(timer);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toBe('hello\n1n\nfalse\n');
+  });
+});
