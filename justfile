@@ -33,6 +33,7 @@ bench: build
     node bench/codec.mjs
     node --expose-gc bench/store.mjs
     {{pin}} node bench/e2e.mjs
+    {{pin}} node bench/clients.mjs
 
 # Codec decode/encode throughput for 16 B to 60 KiB bodies.
 bench-codec: build
@@ -45,3 +46,7 @@ bench-store: build
 # conduit-server vs redis-server (same Node load generator, and redis-benchmark); installs redis-server if missing.
 bench-e2e: build
     {{pin}} node bench/e2e.mjs
+
+# ConduitClient + conduit-server vs ioredis + redis-server, same generator and run.
+bench-clients: build
+    {{pin}} node bench/clients.mjs

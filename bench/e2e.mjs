@@ -8,9 +8,12 @@
 // BENCH_CONNECTIONS (50), BENCH_KEYS (100000), BENCH_VALUE (100).
 // Installs Debian's redis-server when it is missing (and says so). Every
 // process it starts is stopped by its pid, also on failure or Ctrl-C.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { encodeRequest } from '../dist/index.js';
+import {
+  cpuSeconds, ensureRedis, fmt, freePort, has, median, percentile, pinned, progress, rssMiB, startConduit, startRedis, waitForPort,
+} from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -18,67 +21,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
 const VALUE = Buffer.alloc(Number(process.env.BENCH_VALUE ?? 100), 0x76);
 const RING = 4096; // pre-encoded requests per connection; ids cycle through them, far more than P
-const children = new Set();
-
-function stopAll() {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-}
-process.on('exit', stopAll);
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
-
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const pinned = (core, cmd, args) => (has('taskset') ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port, deadlineMs = 10_000) {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`nothing listens on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function start(cmd, args) {
-  const [c, a] = pinned(0, cmd, args);
-  const child = spawn(c, a, { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  child.stderr.on('data', () => {});
-  return child;
-}
-
-function cpuSeconds(pid) {
-  try {
-    const fields = execFileSync('cat', [`/proc/${pid}/stat`]).toString().split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-function rssMiB(pid) {
-  try {
-    const line = execFileSync('cat', [`/proc/${pid}/status`]).toString().split('\n').find((l) => l.startsWith('VmRSS'));
-    return Number(line.split(/\s+/)[1]) / 1024;
-  } catch {
-    return NaN;
-  }
-}
 
 // ---- protocol adapters: pre-encoded requests and a cheap reply counter ----
 
@@ -198,8 +140,7 @@ async function load(adapter, port, op, pipeline, seconds) {
     }),
   );
   latencies.sort((a, b) => a - b);
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-  return { ops: total / seconds, p50: pct(50), p99: pct(99) };
+  return { ops: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
 async function fill(adapter, port) {
@@ -232,16 +173,11 @@ function redisBenchmark(port, op, pipeline) {
 
 // ---------------------------------------------------------------------------
 
-if (!has('redis-server') || !has('redis-benchmark')) {
-  console.log('redis-server or redis-benchmark is missing: installing Debian\'s redis-server package (apt-get)…');
-  execFileSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq redis-server redis-tools'], { stdio: 'inherit' });
-}
-const redisVersion = execFileSync('redis-server', ['--version']).toString().match(/v=(\S+)/)?.[1] ?? '?';
-
+const redisVersion = ensureRedis();
 const conduitPort = await freePort();
 const redisPort = await freePort();
-const server = start(process.execPath, ['dist/cli/server.js', '--port', String(conduitPort), '--max-memory', '1gb', '--log-level', 'warn']);
-const redis = start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes']);
+const server = startConduit(conduitPort);
+const redis = startRedis(redisPort);
 await Promise.all([waitForPort(conduitPort), waitForPort(redisPort)]);
 await fill(conduit, conduitPort);
 await fill(resp, redisPort);
@@ -250,31 +186,26 @@ const workloads = [];
 for (const op of ['GET', 'SET']) for (const pipeline of [1, 16]) workloads.push({ op, pipeline });
 const results = {};
 const record = (name, w, r) => ((results[`${name}|${w.op}|${w.pipeline}`] ??= []).push(r));
-const totalSteps = ROUNDS * workloads.length * 3;
-let step = 0;
-const progress = (what) => process.stderr.write(`\r[${'#'.repeat(Math.round((20 * step) / totalSteps)).padEnd(20)}] ${++step}/${totalSteps} ${what.padEnd(40)}`);
+const step = progress(ROUNDS * workloads.length * 3);
 
 for (let round = 0; round < ROUNDS; round += 1) {
   for (const w of workloads) {
     // Alternate the systems inside each round so drift hits them alike.
-    progress(`conduit ${w.op} P=${w.pipeline}`);
+    step(`conduit ${w.op} P=${w.pipeline}`);
     const cpu0 = cpuSeconds(server.pid);
     const c = await load(conduit, conduitPort, w.op, w.pipeline, SECONDS);
     record('Conduit (Node load generator)', w, { ...c, cpu: cpuSeconds(server.pid) - cpu0, rss: rssMiB(server.pid) });
-    progress(`redis ${w.op} P=${w.pipeline}`);
+    step(`redis ${w.op} P=${w.pipeline}`);
     const rcpu0 = cpuSeconds(redis.pid);
     const r = await load(resp, redisPort, w.op, w.pipeline, SECONDS);
     record('Redis (Node load generator)', w, { ...r, cpu: cpuSeconds(redis.pid) - rcpu0, rss: rssMiB(redis.pid) });
-    progress(`redis-benchmark ${w.op} P=${w.pipeline}`);
+    step(`redis-benchmark ${w.op} P=${w.pipeline}`);
     record('Redis (redis-benchmark)', w, redisBenchmark(redisPort, w.op, w.pipeline));
   }
 }
-process.stderr.write('\n');
 server.kill('SIGTERM');
 redis.kill('SIGTERM');
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (n) => Math.round(n).toLocaleString('en-US');
 console.log(
   `End-to-end, ${CONNECTIONS} connections, ${VALUE.length}-byte values, ${KEYS.toLocaleString('en-US')} keys, ` +
     `${SECONDS} s per measurement, median of ${ROUNDS} rounds (min–max); Node ${process.version}, Redis ${redisVersion}; ` +

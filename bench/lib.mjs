@@ -1,0 +1,114 @@
+// Helpers shared by the benchmarks that start servers: ports, pinning,
+// process accounting, installs, and statistics. Every process started
+// through start() is killed by its pid when the benchmark exits, also on
+// failure or Ctrl-C.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+
+const children = new Set();
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+
+/** True when `cmd` is on the PATH. */
+export const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+/** `[cmd, args]` pinned to `core` with taskset when it exists. */
+export const pinned = (core, cmd, args) => (has('taskset') ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts connections on 127.0.0.1:`port`. */
+export async function waitForPort(port, deadlineMs = 10_000) {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts `cmd args` pinned to core 0 (the server core); killed by pid at exit. */
+export function start(cmd, args) {
+  const [c, a] = pinned(0, cmd, args);
+  const child = spawn(c, a, { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  child.stderr.on('data', () => {});
+  return child;
+}
+
+/** Starts conduit-server (this checkout's build) on `port` with extra flags. */
+export function startConduit(port, flags = []) {
+  return start(process.execPath, ['dist/cli/server.js', '--port', String(port), '--max-memory', '1gb', '--log-level', 'warn', ...flags]);
+}
+
+/** Starts redis-server on `port`, persistence off, loopback only. */
+export function startRedis(port) {
+  return start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+}
+
+/** Installs Debian's redis-server when redis-server or redis-benchmark is missing, saying so. Returns the version. */
+export function ensureRedis() {
+  if (!has('redis-server') || !has('redis-benchmark')) {
+    console.log("redis-server or redis-benchmark is missing: installing Debian's redis-server package (apt-get)…");
+    execFileSync('sh', ['-c', 'apt-get update -qq && apt-get install -y -qq redis-server redis-tools'], { stdio: 'inherit' });
+  }
+  return execFileSync('redis-server', ['--version']).toString().match(/v=(\S+)/)?.[1] ?? '?';
+}
+
+/** CPU seconds (user + system) a process has used. */
+export function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Resident memory of a process in MiB. */
+export function rssMiB(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS'));
+    return Number(line.split(/\s+/)[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const fmt = (n) => Math.round(n).toLocaleString('en-US');
+/** `median (min–max)` of ops/s values. */
+export const spread = (xs) => `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
+
+/** Latency percentiles (ms) of a sorted array. */
+export function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** A progress bar on stderr for `total` steps. */
+export function progress(total) {
+  let step = 0;
+  return (what) => {
+    step += 1;
+    process.stderr.write(`\r[${'#'.repeat(Math.round((20 * step) / total)).padEnd(20)}] ${step}/${total} ${what.padEnd(40)}`);
+    if (step === total) process.stderr.write('\n');
+  };
+}
