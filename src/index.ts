@@ -12,3 +12,4 @@ export * from './protocol/index.js';
 export * from './store/index.js';
 export * from './server/index.js';
 export * from './client/index.js';
+export * from './crypto/index.js';

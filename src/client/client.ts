@@ -1,8 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import Denque from 'denque';
+import { encodeHello, finishHello, generateEphemeral, type SecureSession } from '../crypto/handshake.js';
+import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { ConduitError, ProtocolError, type ConduitErrorCode } from '../errors.js';
-import { SERVER_ID_BASE, Status } from '../protocol/constants.js';
+import { HEADER_SIZE, isFatalStatus, MAX_BODY_SIZE, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
+import { writeHeader } from '../protocol/header.js';
 import { FrameDecoder } from '../protocol/decoder.js';
 import type { Frame } from '../protocol/header.js';
 import { decodeI64, decodeListBody, encodeRequest, type Request } from '../protocol/messages.js';
@@ -122,6 +126,8 @@ export class ConduitClient extends EventEmitter {
   #state: State = 'idle';
   #socket: Socket | undefined;
   #decoder: FrameDecoder | undefined;
+  /** Secure mode: the session of the current connection. */
+  #session: SecureSession | undefined;
   #nextId = 0n;
   #blocked = false;
   #flushScheduled = false;
@@ -166,7 +172,11 @@ export class ConduitClient extends EventEmitter {
     this.#state = isReconnect ? 'reconnecting' : 'connecting';
     const o = this.#options;
     return new Promise<void>((resolve, reject) => {
-      const socket = o.socket !== undefined ? netConnect({ path: o.socket }) : netConnect({ host: o.host, port: o.port });
+      const where = o.socket !== undefined ? { path: o.socket } : { host: o.host, port: o.port };
+      const socket =
+        o.tls === undefined
+          ? netConnect(where)
+          : tlsConnect({ ...where, ...o.tls, ...(o.tls.servername === undefined && o.socket === undefined ? { servername: o.host } : {}) });
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(failure('CONNECT_FAILED', `no connection within ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
       const onError = (err: Error): void => {
@@ -188,30 +198,69 @@ export class ConduitClient extends EventEmitter {
         }
       };
       socket.once('error', onError);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.off('error', onError);
-        this.#connecting = undefined;
-        if (this.#state === 'closed') {
-          socket.destroy();
-          return resolve();
-        }
-        this.#attach(socket);
+      socket.once(o.tls === undefined ? 'connect' : 'secureConnect', () => {
         this.emit('connect');
-        this.#state = this.#closeResolve !== undefined ? 'closing' : 'ready';
-        this.#attempt = 0;
-        this.emit('ready');
-        if (this.#queued.length === 0) this.#settledAll(); // a close() that came while connecting ends now
-        else this.#scheduleFlush();
-        resolve();
+        const established = (session: SecureSession | undefined): void => {
+          clearTimeout(timer);
+          socket.off('error', onError);
+          this.#connecting = undefined;
+          if (this.#state === 'closed') {
+            socket.destroy();
+            return resolve();
+          }
+          this.#attach(socket, session);
+          this.#state = this.#closeResolve !== undefined ? 'closing' : 'ready';
+          this.#attempt = 0;
+          this.emit('ready');
+          if (this.#queued.length === 0) this.#settledAll(); // a close() that came while connecting ends now
+          else this.#scheduleFlush();
+          resolve();
+        };
+        if (o.key === undefined) return established(undefined);
+        this.#handshake(socket, o.key).then(established, (err: ConduitError) => socket.destroy(err));
       });
     });
   }
 
-  #attach(socket: Socket): void {
+  /**
+   * Secure mode (spec §6.2): sends HELLO (identifier 0) and checks the
+   * server's key confirmation before any request is written, so a wrong key
+   * fails here with AUTH_FAILED.
+   */
+  #handshake(socket: Socket, key: { id: string; secret: Buffer }): Promise<SecureSession> {
+    const ephemeral = generateEphemeral();
+    const body = encodeHello(key.id, ephemeral.publicKey);
+    const hello = Buffer.allocUnsafe(HEADER_SIZE + body.length);
+    writeHeader(hello, 0, VERSION_REQUEST, Opcode.HELLO, body.length, 0n);
+    body.copy(hello, HEADER_SIZE);
+    return new Promise((resolve, reject) => {
+      const decoder = new FrameDecoder({ direction: 'response' });
+      const onData = (chunk: Buffer): void => {
+        decoder.push(chunk);
+        const frame = decoder.read();
+        if (frame === undefined) return;
+        socket.off('data', onData);
+        socket.off('close', onClose);
+        if (frame instanceof ProtocolError) return reject(failure('AUTH_FAILED', `handshake reply is not a Conduit frame: ${frame.message}`));
+        if (frame.opcode === Status.FORBIDDEN) return reject(failure('AUTH_FAILED', 'the server is not in secure mode, but a key was given'));
+        if (frame.opcode !== Status.OK) return reject(statusError(frame));
+        if (frame.id !== 0n) return reject(failure('AUTH_FAILED', `handshake reply has identifier ${frame.id}, not 0`));
+        const session = finishHello(frame.body, 0n, ephemeral, key);
+        if (session instanceof ConduitError) reject(session);
+        else resolve(session);
+      };
+      const onClose = (): void => reject(failure('AUTH_FAILED', 'the server closed the connection during the handshake'));
+      socket.on('data', onData);
+      socket.once('close', onClose);
+      socket.write(hello);
+    });
+  }
+
+  #attach(socket: Socket, session: SecureSession | undefined): void {
     this.#socket = socket;
+    this.#session = session;
     this.#decoder = new FrameDecoder({ direction: 'response' });
-    this.#nextId = 0n;
+    this.#nextId = session === undefined ? 0n : 1n; // HELLO used identifier 0
     this.#blocked = false;
     socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
     socket.on('drain', () => {
@@ -226,11 +275,21 @@ export class ConduitClient extends EventEmitter {
     const decoder = this.#decoder;
     if (socket !== this.#socket || decoder === undefined) return;
     decoder.push(chunk);
-    for (let item = decoder.read(); item !== undefined; item = decoder.read()) {
-      if (item instanceof ProtocolError) return this.#violation(`undecodable response: ${item.message}`);
-      if (item.id >= SERVER_ID_BASE) {
-        // spec §4.2: a server-originated frame reports a fatal error of the connection.
+    for (let next = decoder.read(); next !== undefined; next = decoder.read()) {
+      if (next instanceof ProtocolError) return this.#violation(`undecodable response: ${next.message}`);
+      let item = next;
+      if (item.id >= SERVER_ID_BASE || isFatalStatus(item.opcode)) {
+        // spec §4.2, §6.5: a server-originated or fatal frame (always plaintext) ends the connection.
         return this.#dropConnection(statusError(item));
+      }
+      if (this.#session !== undefined) {
+        const header = Buffer.allocUnsafe(HEADER_SIZE);
+        writeHeader(header, 0, VERSION_RESPONSE, item.opcode, item.length, item.id);
+        const plaintext = this.#session.receive.open(header, item.body);
+        if (plaintext === undefined) {
+          return this.#dropConnection(failure('AUTH_FAILED', 'a response failed authentication; connection closed'));
+        }
+        item = { ...item, length: plaintext.length, body: plaintext };
       }
       const head = this.#inflight.peekFront();
       if (head === undefined || head.id !== item.id) {
@@ -271,6 +330,7 @@ export class ConduitClient extends EventEmitter {
     if (socket !== this.#socket) return;
     this.#socket = undefined;
     this.#decoder = undefined;
+    this.#session = undefined;
     this.#rejectAll(this.#inflight, failure('CONNECTION_LOST', 'the connection was lost; the request may or may not have been executed'));
     if (this.#state === 'closed') return;
     if (this.#state === 'closing') return this.#finishClose();
@@ -310,6 +370,12 @@ export class ConduitClient extends EventEmitter {
       return Promise.reject(err);
     }
     // Bounded memory: at most maxInflight written plus maxQueued waiting.
+    if (this.#options.key !== undefined) {
+      const bodySize = parts.reduce((n, p) => n + p.length, 0) - HEADER_SIZE;
+      if (bodySize > MAX_BODY_SIZE - TAG_SIZE) {
+        return Promise.reject(new ConduitError('TOO_LARGE', `body of ${bodySize} bytes exceeds secure mode's limit of ${MAX_BODY_SIZE - TAG_SIZE}`));
+      }
+    }
     if (this.#queued.length + this.#inflight.length >= this.#options.maxQueued + this.#options.maxInflight) {
       return Promise.reject(failure('QUEUE_FULL', `${this.#options.maxQueued} requests are already waiting`));
     }
@@ -350,9 +416,8 @@ export class ConduitClient extends EventEmitter {
       if (next.settled) continue; // timed out while queued
       next.id = this.#nextId;
       this.#nextId += 1n;
-      (next.parts[0] as Buffer).writeBigUInt64BE(next.id, 4);
       this.#inflight.push(next);
-      for (const part of next.parts) {
+      for (const part of this.#framed(next)) {
         out.push(part);
         size += part.length;
       }
@@ -368,6 +433,19 @@ export class ConduitClient extends EventEmitter {
       socket.uncork();
     }
     if (!accepted) this.#blocked = true; // wait for 'drain' before writing more
+  }
+
+  /** The bytes of a request with its identifier; sealed in a secure session (spec §6.4). */
+  #framed(pending: Pending): Buffer[] {
+    const head = pending.parts[0] as Buffer;
+    if (this.#session === undefined) {
+      head.writeBigUInt64BE(pending.id, 4);
+      return pending.parts;
+    }
+    const plaintext = Buffer.concat([head.subarray(HEADER_SIZE), ...pending.parts.slice(1)]);
+    const header = Buffer.allocUnsafe(HEADER_SIZE);
+    writeHeader(header, 0, VERSION_REQUEST, head[1] as number, plaintext.length + TAG_SIZE, pending.id);
+    return [header, this.#session.send.seal(header, plaintext)];
   }
 
   /** Rejects requests whose deadline has passed, oldest first (deadlines grow with call order). */

@@ -9,4 +9,11 @@
  * @module
  */
 export { ConduitClient, type Bytes, type ListReply, type SetOptions as ClientSetOptions } from './client.js';
-export { resolveClientOptions, type ClientOptions, type ReconnectOptions, type ResolvedClientOptions } from './options.js';
+export {
+  resolveClientOptions,
+  type ClientKey,
+  type ClientOptions,
+  type ClientTlsOptions,
+  type ReconnectOptions,
+  type ResolvedClientOptions,
+} from './options.js';

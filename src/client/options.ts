@@ -8,6 +8,26 @@ export interface ReconnectOptions {
   maxDelayMs?: number;
 }
 
+/** A pre-shared key for secure mode (spec §6). */
+export interface ClientKey {
+  /** The key's id, as the server knows it. */
+  id: string;
+  /** 32 bytes, or their base64. */
+  secret: Buffer | Uint8Array | string;
+}
+
+/** TLS settings (PEM contents). */
+export interface ClientTlsOptions {
+  /** CA(s) to trust for the server's certificate. */
+  ca?: string | Buffer;
+  /** Client certificate, for servers that require one (mTLS). */
+  cert?: string | Buffer;
+  /** Client private key. */
+  key?: string | Buffer;
+  /** Name to check the server certificate against (default: host). */
+  servername?: string;
+}
+
 /** Options of a {@link ConduitClient}. Times in milliseconds. */
 export interface ClientOptions {
   /** Server host. Default `'127.0.0.1'`. */
@@ -26,6 +46,10 @@ export interface ClientOptions {
   maxQueued?: number;
   /** Reconnect after a lost connection (`false`: never). */
   reconnect?: ReconnectOptions | false;
+  /** Secure mode: handshake with this key on every (re)connect; frames are then encrypted and authenticated. */
+  key?: ClientKey;
+  /** Connect with TLS. */
+  tls?: ClientTlsOptions;
 }
 
 /** {@link ClientOptions} with every default filled in. */
@@ -38,6 +62,8 @@ export interface ResolvedClientOptions {
   maxInflight: number;
   maxQueued: number;
   reconnect: Required<ReconnectOptions> | false;
+  key: { id: string; secret: Buffer } | undefined;
+  tls: ClientTlsOptions | undefined;
 }
 
 function integer(name: string, value: number, min: number, max: number): void {
@@ -70,7 +96,17 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     maxQueued: 10_000,
     ...options,
     reconnect,
+    key: undefined,
+    tls: options.tls,
   };
+  if (options.key !== undefined) {
+    const { id, secret } = options.key;
+    const bytes = typeof secret === 'string' ? Buffer.from(secret, 'base64') : Buffer.from(secret);
+    const idSize = typeof id === 'string' ? Buffer.byteLength(id, 'utf8') : 0;
+    if (idSize < 1 || idSize > 64) throw new TypeError(`key.id option must be 1 to 64 bytes of UTF-8, got ${idSize}`);
+    if (bytes.length !== 32) throw new TypeError(`key.secret option must be 32 bytes (or their base64), got ${bytes.length}`);
+    o.key = { id, secret: bytes };
+  }
   if (typeof o.host !== 'string' || o.host === '') throw new TypeError('host option must be a host name or address');
   integer('port', o.port, 1, 65_535);
   if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {

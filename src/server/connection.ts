@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
+import { acceptHello, type SecureSession } from '../crypto/handshake.js';
 import { ProtocolError } from '../errors.js';
-import { HEADER_SIZE, SERVER_ID_BASE, Status, VERSION_RESPONSE } from '../protocol/constants.js';
+import { HEADER_SIZE, isFatalStatus, MAX_CLIENT_ID, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
 import { writeHeader, type Frame } from '../protocol/header.js';
 import { parseRequest } from '../protocol/messages.js';
@@ -9,7 +10,7 @@ import type { Logger } from './options.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 
 /** Why the server closed a connection on its own; counted and logged. */
-export type DisconnectCause = 'output_buffer' | 'frame_timeout' | 'idle' | 'protocol_error';
+export type DisconnectCause = 'output_buffer' | 'frame_timeout' | 'idle' | 'protocol_error' | 'auth';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost extends ExecutionContext {
@@ -17,6 +18,8 @@ export interface ConnectionHost extends ExecutionContext {
   readonly maxOutputBuffer: number;
   readonly maxBodySize: number;
   readonly logger: Logger;
+  /** Pre-shared keys by id; set means secure mode (spec §6). */
+  readonly keys: ReadonlyMap<string, Buffer> | undefined;
   /** Counts one executed request. */
   countRequest(): void;
   /** Counts a connection the server closed, and why. */
@@ -68,6 +71,9 @@ export class Connection {
   /** The peer sent FIN: answer what is buffered, then end. */
   #peerEnded = false;
   #nextServerId = SERVER_ID_BASE;
+  /** Secure mode (spec §6): the session once HELLO succeeded, and the last request identifier. */
+  #session: SecureSession | undefined;
+  #lastId = -1n;
   /** Clock time (ms) of the last byte received, and of the start of an incomplete frame (0 = none). */
   lastActivity = performance.now();
   midFrameSince = 0;
@@ -119,9 +125,13 @@ export class Connection {
   }
 
   #handle(frame: Frame): void {
-    // spec §2.2: in plaintext mode an identifier must not repeat one still in
-    // flight. Clients count upwards, so the scan runs only when ids go back.
-    if (frame.id <= this.#outMaxId && this.#outIds.includes(frame.id)) {
+    if (this.#host.keys !== undefined) {
+      const opened = this.#openSecure(frame);
+      if (opened === undefined) return;
+      frame = opened;
+    } else if (frame.id <= this.#outMaxId && this.#outIds.includes(frame.id)) {
+      // spec §2.2: in plaintext mode an identifier must not repeat one still in
+      // flight. Clients count upwards, so the scan runs only when ids go back.
       return this.#fatal(ProtocolError.of('REPLAY', `identifier ${frame.id} is already in flight`));
     }
     const slot = this.#order.reserve(frame.id);
@@ -144,8 +154,64 @@ export class Connection {
     this.#order.drain((id, r) => this.#frame(id, r.status, r.body));
   }
 
-  /** Adds one response to this turn's output. */
+  /**
+   * Secure mode (spec §6): the first frame must be HELLO; every later one must
+   * carry a larger identifier and authenticate. Returns the frame with its
+   * plaintext body, or `undefined` when it was handled (handshake) or fatal.
+   */
+  #openSecure(frame: Frame): Frame | undefined {
+    const session = this.#session;
+    if (session === undefined) {
+      if (frame.opcode !== Opcode.HELLO) {
+        this.#fatal(ProtocolError.of('AUTH_REQUIRED', 'secure mode: the first frame must be HELLO'));
+        return undefined;
+      }
+      const accepted =
+        frame.id > MAX_CLIENT_ID
+          ? ProtocolError.of('AUTH_FAILED', 'handshake failed: reserved identifier')
+          : acceptHello(frame.body, frame.id, this.#host.keys ?? new Map<string, Buffer>());
+      if (accepted instanceof ProtocolError) {
+        this.#fatal(accepted);
+        return undefined;
+      }
+      this.#lastId = frame.id;
+      // Reserve the slot, then answer in plaintext: the client has no keys until it reads this.
+      this.#order.fill(this.#order.reserve(frame.id), { status: Status.OK, body: accepted.reply });
+      this.#order.drain((id, r) => this.#frame(id, r.status, r.body));
+      this.#session = accepted.session;
+      return undefined;
+    }
+    if (frame.id <= this.#lastId) {
+      this.#fatal(ProtocolError.of('REPLAY', `identifier ${frame.id} is not greater than ${this.#lastId}`));
+      return undefined;
+    }
+    const header = Buffer.allocUnsafe(HEADER_SIZE);
+    writeHeader(header, 0, VERSION_REQUEST, frame.opcode, frame.length, frame.id);
+    const plaintext = session.receive.open(header, frame.body);
+    if (plaintext === undefined) {
+      this.#fatal(ProtocolError.of('AUTH_FAILED', 'frame failed authentication'));
+      return undefined;
+    }
+    this.#lastId = frame.id;
+    if (frame.opcode === Opcode.HELLO) {
+      this.#fatal(ProtocolError.of('AUTH_FAILED', 'HELLO after the handshake'));
+      return undefined;
+    }
+    return { ...frame, length: plaintext.length, body: plaintext };
+  }
+
+  /**
+   * Adds one response to this turn's output. In a secure session its body is
+   * sealed now, with the header it will be written with as associated data;
+   * fatal statuses stay plaintext (spec §6.5).
+   */
   #frame(id: bigint, status: number, body: Buffer | undefined): void {
+    if (this.#session !== undefined && !isFatalStatus(status)) {
+      const plaintext = body ?? EMPTY;
+      const header = Buffer.allocUnsafe(HEADER_SIZE);
+      writeHeader(header, 0, VERSION_RESPONSE, status, plaintext.length + 16, id);
+      body = this.#session.send.seal(header, plaintext);
+    }
     this.#outIds.push(id);
     this.#outStatuses.push(status);
     this.#outBodies.push(body);
@@ -217,7 +283,8 @@ export class Connection {
   #fatal(error: ProtocolError): void {
     this.#frame(this.#nextServerId++, error.status ?? Status.INTERNAL, Buffer.from(error.message));
     this.#flush();
-    this.#host.countDisconnect('protocol_error');
+    const trust = error.code === 'AUTH_REQUIRED' || error.code === 'AUTH_FAILED' || error.code === 'REPLAY';
+    this.#host.countDisconnect(trust && this.#host.keys !== undefined ? 'auth' : 'protocol_error');
     this.#host.logger.warn({ remote: this.remote, code: error.code, reason: error.message }, 'closing connection: protocol error');
     this.#closing = true;
     this.#socket.end();

@@ -21,4 +21,5 @@ export {
   serverDefaults,
   type Logger,
   type ServerOptions,
+  type ServerTlsOptions,
 } from './options.js';

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { PreSharedKey } from '../crypto/handshake.js';
 import { MAX_BODY_SIZE } from '../protocol/constants.js';
 import type { EvictionPolicy } from '../store/store.js';
 
@@ -8,6 +9,18 @@ export interface Logger {
   warn(fields: object, message: string): void;
   error(fields: object, message: string): void;
   debug(fields: object, message: string): void;
+}
+
+/** TLS settings of the listener (PEM contents, not paths). */
+export interface ServerTlsOptions {
+  /** Certificate chain. */
+  cert: string | Buffer;
+  /** Private key. */
+  key: string | Buffer;
+  /** CA(s) that sign client certificates, for `clientAuth`. */
+  ca?: string | Buffer;
+  /** Require a client certificate signed by `ca` (mTLS). */
+  clientAuth?: boolean;
 }
 
 /** Options of a {@link ConduitServer}. Sizes in bytes, times in milliseconds. */
@@ -42,6 +55,10 @@ export interface ServerOptions {
   shutdownTimeoutMs: number;
   /** Highest LENGTH accepted (spec §2.1 allows a lower cap). Default 65,524. */
   maxBodySize: number;
+  /** Pre-shared keys; any key turns on secure mode (spec §6): every connection must start with HELLO. */
+  keys: readonly PreSharedKey[];
+  /** Serve TLS instead of plain TCP. */
+  tls: ServerTlsOptions | undefined;
   /** Log sink. Default: no logging. */
   logger: Logger;
 }
@@ -65,6 +82,8 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   allowShutdown: false,
   shutdownTimeoutMs: 10_000,
   maxBodySize: MAX_BODY_SIZE,
+  keys: [],
+  tls: undefined,
   logger: silent,
 });
 
@@ -98,6 +117,16 @@ export function resolveServerOptions(options: Partial<ServerOptions>): ServerOpt
   integer('frameTimeoutMs', o.frameTimeoutMs, 1, 2_147_483_647);
   integer('shutdownTimeoutMs', o.shutdownTimeoutMs, 0, 2_147_483_647);
   integer('maxBodySize', o.maxBodySize, 0, MAX_BODY_SIZE);
+  const ids = new Set<string>();
+  for (const key of o.keys) {
+    if (ids.has(key.id)) throw new TypeError(`keys option names key id '${key.id}' twice`);
+    if (key.secret.length !== 32) throw new TypeError(`keys option: key '${key.id}' must be 32 bytes`);
+    ids.add(key.id);
+  }
+  if (o.tls !== undefined && (o.tls.cert === undefined || o.tls.key === undefined)) {
+    throw new TypeError('tls option needs cert and key');
+  }
+  if (o.tls?.clientAuth === true && o.tls.ca === undefined) throw new TypeError('tls.clientAuth needs tls.ca to check client certificates');
   return o;
 }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError } from '../protocol/messages.js';
 import { Store } from '../store/store.js';
@@ -49,7 +50,7 @@ export class ConduitServer extends EventEmitter {
     total_connections_received: 0,
     rejected_connections: 0,
     total_commands_processed: 0,
-    disconnects: { output_buffer: 0, frame_timeout: 0, idle: 0, protocol_error: 0 },
+    disconnects: { output_buffer: 0, frame_timeout: 0, idle: 0, protocol_error: 0, auth: 0 },
   };
   #timer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
@@ -67,6 +68,7 @@ export class ConduitServer extends EventEmitter {
       maxOutputBuffer: o.maxOutputBuffer,
       maxBodySize: o.maxBodySize,
       logger: o.logger,
+      keys: o.keys.length > 0 ? new Map(o.keys.map((k) => [k.id, k.secret])) : undefined,
       stats: () => this.#statsBody(),
       shutdown: () => this.#shutdownRequested(),
       countRequest: () => {
@@ -109,7 +111,25 @@ export class ConduitServer extends EventEmitter {
   }
 
   #listenOn(where: { host: string; port: number } | { path: string }): Promise<AddressInfo | string | null> {
-    const listener = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    const tls = this.options.tls;
+    const accept = (socket: Socket): void => this.#accept(socket);
+    const listener: Server =
+      tls === undefined
+        ? createServer({ allowHalfOpen: true, noDelay: true }, accept)
+        : createTlsServer(
+            {
+              cert: tls.cert,
+              key: tls.key,
+              ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+              requestCert: tls.clientAuth === true,
+              rejectUnauthorized: tls.clientAuth === true,
+              allowHalfOpen: true,
+              noDelay: true,
+            },
+            accept,
+          ).on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+            this.options.logger.warn({ remote: `${socket.remoteAddress ?? 'unix'}`, cause: 'tls', reason: err.message }, 'TLS handshake failed');
+          });
     return new Promise((resolve, reject) => {
       listener.once('error', reject);
       listener.listen(where, () => {

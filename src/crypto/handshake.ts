@@ -1,0 +1,203 @@
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
+import { ConduitError, ProtocolError } from '../errors.js';
+import { HEADER_SIZE, Status, VERSION_RESPONSE } from '../protocol/constants.js';
+import { writeHeader } from '../protocol/header.js';
+import { FrameCipher, TAG_SIZE } from './frame-cipher.js';
+
+/** spec §6.2: HELLO's version byte. */
+export const HELLO_VERSION = 1;
+/** X25519 public keys are 32 bytes (RFC 7748 §5). */
+export const PUBLIC_KEY_SIZE = 32;
+/** Pre-shared keys are 32 random bytes (spec §6.1). */
+export const PSK_SIZE = 32;
+/** Key ids are 1–64 bytes of UTF-8 (spec §6.1). */
+export const MAX_KEY_ID_SIZE = 64;
+/** spec §6.3: the HKDF info string's prefix. */
+const INFO_PREFIX = Buffer.from('conduit/1', 'utf8');
+/** The body of the server's OK to HELLO: server_pub ‖ key-confirmation tag. */
+export const HELLO_REPLY_SIZE = PUBLIC_KEY_SIZE + TAG_SIZE;
+
+/** A named pre-shared key. */
+export interface PreSharedKey {
+  /** Its name, 1–64 bytes of UTF-8, sent in HELLO. */
+  readonly id: string;
+  /** 32 secret bytes. */
+  readonly secret: Buffer;
+}
+
+/** An X25519 key pair used for one handshake only. */
+export interface Ephemeral {
+  readonly privateKey: KeyObject;
+  /** The raw 32-byte public key. */
+  readonly publicKey: Buffer;
+}
+
+/** The four values HKDF derives for one session (spec §6.3). */
+export interface SessionKeys {
+  readonly c2s: Buffer;
+  readonly s2c: Buffer;
+  readonly prefixC2s: Buffer;
+  readonly prefixS2c: Buffer;
+}
+
+/** One side's ciphers of an established secure session. */
+export interface SecureSession {
+  /** Seals what this side sends. */
+  readonly send: FrameCipher;
+  /** Opens what this side receives. */
+  readonly receive: FrameCipher;
+}
+
+const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+function rawPublic(key: KeyObject): Buffer {
+  const jwk = key.export({ format: 'jwk' });
+  return Buffer.from(String(jwk.x), 'base64url');
+}
+
+/**
+ * A fresh X25519 key pair from `node:crypto`.
+ *
+ * @example
+ * ```ts
+ * const { publicKey } = generateEphemeral(); // 32 bytes
+ * ```
+ */
+export function generateEphemeral(): Ephemeral {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  return { privateKey, publicKey: rawPublic(publicKey) };
+}
+
+/**
+ * The key pair of a given 32-byte private key; for test vectors only.
+ *
+ * @example
+ * ```ts
+ * ephemeralFromPrivate(Buffer.alloc(32, 1)).publicKey;
+ * ```
+ */
+export function ephemeralFromPrivate(raw: Uint8Array): Ephemeral {
+  if (raw.length !== 32) throw new RangeError(`an X25519 private key is 32 bytes, got ${raw.length}`);
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+  return { privateKey, publicKey: rawPublic(createPublicKey(privateKey)) };
+}
+
+/**
+ * X25519(own private, peer public) (spec §6.3), or `undefined` when the peer
+ * key is malformed or the result is all zero (a low-order point, RFC 7748 §6.1).
+ */
+function sharedSecret(own: Ephemeral, peerPublic: Uint8Array): Buffer | undefined {
+  try {
+    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(peerPublic).toString('base64url') }, format: 'jwk' });
+    const dh = diffieHellman({ privateKey: own.privateKey, publicKey });
+    return dh.every((b) => b === 0) ? undefined : dh;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * okm = HKDF-SHA256(ikm = dh, salt = PSK, info = "conduit/1" ‖ key_id ‖
+ * client_pub ‖ server_pub, 96 bytes), split as spec §6.3 says.
+ *
+ * @example
+ * ```ts
+ * const keys = deriveSessionKeys(dh, psk.secret, psk.id, clientPub, serverPub);
+ * ```
+ */
+export function deriveSessionKeys(dh: Uint8Array, psk: Uint8Array, keyId: string, clientPub: Uint8Array, serverPub: Uint8Array): SessionKeys {
+  const info = Buffer.concat([INFO_PREFIX, Buffer.from(keyId, 'utf8'), clientPub, serverPub]);
+  const okm = Buffer.from(hkdfSync('sha256', dh, psk, info, 96));
+  return {
+    c2s: okm.subarray(0, 32),
+    s2c: okm.subarray(32, 64),
+    prefixC2s: okm.subarray(64, 80),
+    prefixS2c: okm.subarray(80, 96),
+  };
+}
+
+/**
+ * Encodes HELLO's body: `version u8 = 1`, `key_id_len u8`, key id,
+ * `client_pub` (spec §6.2).
+ *
+ * @example
+ * ```ts
+ * encodeHello('app', generateEphemeral().publicKey);
+ * ```
+ */
+export function encodeHello(keyId: string, clientPub: Uint8Array): Buffer {
+  const id = Buffer.from(keyId, 'utf8');
+  if (id.length < 1 || id.length > MAX_KEY_ID_SIZE) {
+    throw new ConduitError('BAD_REQUEST', `key id must be 1 to ${MAX_KEY_ID_SIZE} bytes of UTF-8, got ${id.length}`);
+  }
+  return Buffer.concat([Buffer.from([HELLO_VERSION, id.length]), id, clientPub]);
+}
+
+/** The OK header that answers HELLO `id`; it is also the confirmation tag's associated data. */
+export function helloReplyHeader(id: bigint): Buffer {
+  const header = Buffer.allocUnsafe(HEADER_SIZE);
+  writeHeader(header, 0, VERSION_RESPONSE, Status.OK, HELLO_REPLY_SIZE, id);
+  return header;
+}
+
+function sessionOf(keys: SessionKeys, side: 'client' | 'server'): SecureSession {
+  const c2s = new FrameCipher(keys.c2s, keys.prefixC2s);
+  const s2c = new FrameCipher(keys.s2c, keys.prefixS2c);
+  return side === 'client' ? { send: c2s, receive: s2c } : { send: s2c, receive: c2s };
+}
+
+/**
+ * The server's side of the handshake (spec §6.2): finds the key HELLO names,
+ * derives the session, and returns it with the OK body (server_pub ‖
+ * key-confirmation tag), or the fatal AUTH_FAILED to send.
+ *
+ * @example
+ * ```ts
+ * const result = acceptHello(frame.body, frame.id, keys);
+ * if (result instanceof ProtocolError) return fatal(result);
+ * ```
+ */
+export function acceptHello(
+  body: Buffer,
+  id: bigint,
+  keys: ReadonlyMap<string, Buffer>,
+  ephemeral: Ephemeral = generateEphemeral(),
+): { session: SecureSession; reply: Buffer } | ProtocolError {
+  const fail = (why: string): ProtocolError => ProtocolError.of('AUTH_FAILED', `handshake failed: ${why}`);
+  if (body.length < 2 || body[0] !== HELLO_VERSION) return fail(`HELLO version must be ${HELLO_VERSION}`);
+  const idLength = body[1] as number;
+  if (idLength < 1 || idLength > MAX_KEY_ID_SIZE || body.length !== 2 + idLength + PUBLIC_KEY_SIZE) {
+    return fail('HELLO body is malformed');
+  }
+  const keyId = body.toString('utf8', 2, 2 + idLength);
+  const psk = keys.get(keyId);
+  if (psk === undefined) return fail('unknown key id');
+  const clientPub = body.subarray(2 + idLength);
+  const dh = sharedSecret(ephemeral, clientPub);
+  if (dh === undefined) return fail('invalid client public key');
+  const session = sessionOf(deriveSessionKeys(dh, psk, keyId, clientPub, ephemeral.publicKey), 'server');
+  const tag = session.send.seal(helloReplyHeader(id), Buffer.alloc(0));
+  return { session, reply: Buffer.concat([ephemeral.publicKey, tag]) };
+}
+
+/**
+ * The client's side (spec §6.2): checks the server's OK to HELLO `id` and
+ * its key-confirmation tag, and returns the session, or `AUTH_FAILED` when
+ * the server holds another key (or is not the server it claims).
+ *
+ * @example
+ * ```ts
+ * const session = finishHello(reply.body, helloId, ephemeral, key);
+ * ```
+ */
+export function finishHello(body: Buffer, id: bigint, ephemeral: Ephemeral, key: PreSharedKey): SecureSession | ConduitError {
+  if (body.length !== HELLO_REPLY_SIZE) return new ConduitError('AUTH_FAILED', 'handshake reply is malformed');
+  const serverPub = body.subarray(0, PUBLIC_KEY_SIZE);
+  const dh = sharedSecret(ephemeral, serverPub);
+  if (dh === undefined) return new ConduitError('AUTH_FAILED', 'server public key is invalid');
+  const session = sessionOf(deriveSessionKeys(dh, key.secret, key.id, ephemeral.publicKey, serverPub), 'client');
+  if (session.receive.open(helloReplyHeader(id), body.subarray(PUBLIC_KEY_SIZE)) === undefined) {
+    return new ConduitError('AUTH_FAILED', `the server does not hold key '${key.id}' (key confirmation failed)`);
+  }
+  return session;
+}
