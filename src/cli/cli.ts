@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import { ConduitClient } from '../client/client.js';
+import type { ClientOptions } from '../client/options.js';
+import { generateKey, loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import { ConduitError } from '../errors.js';
 import { parseDuration } from '../server/options.js';
 
@@ -146,6 +148,10 @@ function commands(client: () => ConduitClient, io: Output, interactive: boolean)
     .description('round trip to the server')
     .action(async () => line(`OK ${(await client().health()).toFixed(2)} ms`));
   program
+    .command('keygen')
+    .description('print a fresh random 32-byte key in base64 (use as CONDUIT_KEY=id:KEY)')
+    .action(() => line(generateKey()));
+  program
     .command('flush')
     .description('delete every key')
     .action(async () => {
@@ -226,19 +232,40 @@ async function main(): Promise<number> {
     .addOption(new Option('--port <port>', 'server port').default('7171').env('CONDUIT_PORT'))
     .addOption(new Option('--socket <path>', 'Unix domain socket instead of host/port').env('CONDUIT_SOCKET'))
     .addOption(new Option('--timeout <duration>', 'per-request timeout').default('5s'))
+    .addOption(new Option('--key <id:base64>', 'secure mode key; prefer CONDUIT_KEY').env('CONDUIT_KEY'))
+    .addOption(new Option('--key-file <path>', 'secure mode key file (TOML [[keys]])').env('CONDUIT_KEY_FILE'))
+    .addOption(new Option('--key-id <id>', 'which key of --key-file (default: the first)'))
+    .addOption(new Option('--tls', 'connect with TLS'))
+    .addOption(new Option('--tls-ca <path>', 'CA to trust for the server certificate (PEM); implies --tls'))
+    .addOption(new Option('--tls-cert <path>', 'client certificate for mTLS (PEM); implies --tls'))
+    .addOption(new Option('--tls-key <path>', 'client private key for mTLS (PEM)'))
+    .addOption(new Option('--tls-servername <name>', 'name to check the server certificate against'))
     .allowUnknownOption()
     .allowExcessArguments()
     .passThroughOptions()
     .argument('[command...]')
     .helpOption(false)
-    .addHelpText('after', '\nCommands: get, set, del, ttl, renew, incr, list, stats, health, flush (conduit-cli help).');
+    .addHelpText('after', '\nCommands: get, set, del, ttl, renew, incr, list, stats, health, flush, keygen (conduit-cli help).');
   top.exitOverride();
   try {
     top.parse();
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? OK : FAILED;
   }
-  const o = top.opts<{ host: string; port: string; socket?: string; timeout: string }>();
+  const o = top.opts<{
+    host: string;
+    port: string;
+    socket?: string;
+    timeout: string;
+    key?: string;
+    keyFile?: string;
+    keyId?: string;
+    tls?: boolean;
+    tlsCa?: string;
+    tlsCert?: string;
+    tlsKey?: string;
+    tlsServername?: string;
+  }>();
   const rest = top.args;
   const io: Output = {
     out: (data) => process.stdout.write(data),
@@ -247,10 +274,23 @@ async function main(): Promise<number> {
   };
   let timeoutMs: number;
   let port: number;
+  let key: ClientOptions['key'];
+  let tls: ClientOptions['tls'];
   try {
     timeoutMs = parseDuration(o.timeout, '--timeout');
     port = Number(o.port);
     if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new TypeError(`--port must be from 1 to 65535, got '${o.port}'`);
+    if (o.keyFile !== undefined) {
+      const keys = loadKeyFile(o.keyFile);
+      key = o.keyId === undefined ? keys[0] : keys.find((k) => k.id === o.keyId);
+      if (key === undefined) throw new TypeError(`--key-id '${o.keyId ?? ''}' is not in ${o.keyFile}`);
+    } else if (o.key !== undefined) {
+      key = parseKeySpec(o.key);
+    }
+    if (o.tls === true || o.tlsCa !== undefined || o.tlsCert !== undefined) {
+      const pem = (path: string | undefined): Buffer | undefined => (path === undefined ? undefined : readFileSync(path));
+      tls = { ca: pem(o.tlsCa), cert: pem(o.tlsCert), key: pem(o.tlsKey), servername: o.tlsServername };
+    }
   } catch (err) {
     io.err(`error: ${(err as Error).message}`);
     return FAILED;
@@ -264,6 +304,8 @@ async function main(): Promise<number> {
       requestTimeoutMs: Math.max(1, timeoutMs),
       connectTimeoutMs: Math.max(1, timeoutMs),
       reconnect: false,
+      ...(key === undefined ? {} : { key }),
+      ...(tls === undefined ? {} : { tls }),
     });
     return instance;
   };

@@ -15,6 +15,8 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { parse as parseToml } from 'smol-toml';
+import { loadKeyFile, parseKeySpec } from '../crypto/keys.js';
+import type { PreSharedKey } from '../crypto/handshake.js';
 import { ConduitServer } from '../server/server.js';
 import { isLoopback, parseBytes, parseDuration, serverDefaults, type ServerOptions } from '../server/options.js';
 
@@ -39,6 +41,11 @@ const settings = [
   'shutdown-timeout',
   'log-level',
   'allow-insecure-public',
+  'key-file',
+  'tls-cert',
+  'tls-key',
+  'tls-ca',
+  'tls-client-auth',
 ] as const;
 
 function option(flags: string, description: string, name: string, fallback?: string): Option {
@@ -65,6 +72,12 @@ const program = new Command('conduit-server')
   .addOption(option('--shutdown-timeout <duration>', 'longest graceful drain on SIGTERM/SIGINT', 'shutdown-timeout', '10s'))
   .addOption(option('--log-level <level>', 'JSON log lines on stderr at this level', 'log-level', 'info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .addOption(option('--allow-insecure-public', 'listen on a non-loopback address without a key', 'allow-insecure-public'))
+  .addOption(option('--key-file <path>', 'pre-shared keys (TOML [[keys]] with id and base64 key): secure mode', 'key-file'))
+  .addOption(new Option('--key <id:base64>', 'one pre-shared key; prefer CONDUIT_KEY, as command lines are visible to others').env('CONDUIT_KEY'))
+  .addOption(option('--tls-cert <path>', 'serve TLS with this certificate chain (PEM)', 'tls-cert'))
+  .addOption(option('--tls-key <path>', 'private key of --tls-cert (PEM)', 'tls-key'))
+  .addOption(option('--tls-ca <path>', 'CA that signs client certificates (PEM)', 'tls-ca'))
+  .addOption(option('--tls-client-auth', 'require a client certificate signed by --tls-ca (mTLS)', 'tls-client-auth'))
   .addOption(new Option('--config <file>', 'TOML file with any of the settings above').env('CONDUIT_CONFIG'))
   .addHelpText('after', '\nSizes take b/kb/mb/gb; durations take ms/s/m/h (a bare number is ms).\nEvery option is also read from CONDUIT_<NAME> (e.g. CONDUIT_MAX_MEMORY=512mb).');
 
@@ -88,6 +101,14 @@ function applyConfig(file: string): void {
     const source = program.getOptionValueSource(attribute);
     if (source === 'cli' || source === 'env') continue;
     program.setOptionValueWithSource(attribute, typeof value === 'boolean' ? value : String(value), 'config');
+  }
+}
+
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    fail(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 
@@ -124,11 +145,34 @@ async function main(): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
-  const allowPublic = o.allowInsecurePublic === true || o.allowInsecurePublic === 'true';
-  if (options.tcp !== false && !isLoopback(options.host ?? '') && !allowPublic) {
+  const flag = (name: string): boolean => o[name] === true || o[name] === 'true';
+  let keys: PreSharedKey[] = [];
+  try {
+    if (typeof o.keyFile === 'string') keys = loadKeyFile(o.keyFile);
+    if (typeof o.key === 'string') keys = [...keys.filter((k) => k.id !== parseKeySpec(o.key as string).id), parseKeySpec(o.key)];
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  options.keys = keys;
+  if (typeof o.tlsCert === 'string' || typeof o.tlsKey === 'string') {
+    if (typeof o.tlsCert !== 'string' || typeof o.tlsKey !== 'string') fail('--tls-cert and --tls-key go together');
+    options.tls = {
+      cert: readPem(o.tlsCert, '--tls-cert'),
+      key: readPem(o.tlsKey, '--tls-key'),
+      ...(typeof o.tlsCa === 'string' ? { ca: readPem(o.tlsCa, '--tls-ca') } : {}),
+      clientAuth: flag('tlsClientAuth'),
+    };
+    if (options.tls.clientAuth === true && options.tls.ca === undefined) fail('--tls-client-auth needs --tls-ca');
+  } else if (flag('tlsClientAuth') || typeof o.tlsCa === 'string') {
+    fail('--tls-ca and --tls-client-auth need --tls-cert and --tls-key');
+  }
+  // Protected mode (like Redis's): a public address needs a key or client certificates.
+  const authenticated = keys.length > 0 || options.tls?.clientAuth === true;
+  if (options.tcp !== false && !isLoopback(options.host ?? '') && !authenticated && !flag('allowInsecurePublic')) {
     fail(
       `refusing to listen on ${options.host ?? ''}: it is not a loopback address and no key is configured, so anyone ` +
-        'who can reach it could read and change the cache (protected mode). Bind 127.0.0.1, or pass ' +
+        'who can reach it could read and change the cache (protected mode). Configure a key (--key-file or ' +
+        'CONDUIT_KEY), require client certificates (--tls-client-auth), bind 127.0.0.1, or pass ' +
         '--allow-insecure-public if the network is trusted.',
     );
   }
@@ -174,9 +218,16 @@ async function main(): Promise<void> {
     if (e.code === 'EACCES') fail(`cannot listen on ${options.host}:${options.port}: permission denied`);
     fail(`cannot listen: ${e.message}`);
   }
-  const { logger: _logger, ...settingsLogged } = server.options;
+  const { logger: _logger, keys: configuredKeys, tls, ...settingsLogged } = server.options;
   logger.info(
-    { version, address: server.options.tcp ? `${address.host}:${address.port}` : undefined, socket: address.socket, settings: settingsLogged },
+    {
+      version,
+      address: server.options.tcp ? `${address.host}:${address.port}` : undefined,
+      socket: address.socket,
+      secure: configuredKeys.length > 0 ? { keyIds: configuredKeys.map((k) => k.id) } : false,
+      tls: tls === undefined ? false : { clientAuth: tls.clientAuth === true },
+      settings: settingsLogged,
+    },
     'conduit-server listening',
   );
 

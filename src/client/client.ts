@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import Denque from 'denque';
 import { encodeHello, finishHello, generateEphemeral, type SecureSession } from '../crypto/handshake.js';
@@ -173,10 +173,17 @@ export class ConduitClient extends EventEmitter {
     const o = this.#options;
     return new Promise<void>((resolve, reject) => {
       const where = o.socket !== undefined ? { path: o.socket } : { host: o.host, port: o.port };
-      const socket =
-        o.tls === undefined
-          ? netConnect(where)
-          : tlsConnect({ ...where, ...o.tls, ...(o.tls.servername === undefined && o.socket === undefined ? { servername: o.host } : {}) });
+      let socket: Socket;
+      try {
+        socket =
+          o.tls === undefined
+            ? netConnect(where)
+            : tlsConnect({ ...where, ...o.tls, ...(o.tls.servername === undefined && o.socket === undefined ? { servername: o.host } : {}) });
+      } catch (err) {
+        // e.g. a TLS certificate that does not match its key: fail like any connect error.
+        socket = new Socket();
+        queueMicrotask(() => socket.emit('error', err));
+      }
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(failure('CONNECT_FAILED', `no connection within ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
       const onError = (err: Error): void => {

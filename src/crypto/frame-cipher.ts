@@ -49,14 +49,20 @@ function hchachaSubkey(key: Uint8Array, prefix: Uint8Array): Buffer {
  * ```
  */
 export class FrameCipher {
+  /**
+   * Test and audit hook: called with the session key and the 24-byte nonce
+   * of every frame any cipher seals, so a test can prove that no (key,
+   * nonce) pair repeats (spec §6.4). Unset in production.
+   */
+  static onSeal: ((key: Buffer, nonce: Buffer) => void) | undefined;
+  readonly #key: Buffer;
   readonly #subkey: Buffer;
   readonly #prefix: Buffer;
-  /** Test hook: sees every 24-byte nonce this cipher uses (spec §6.4: none may repeat). */
-  onNonce: ((nonce: Buffer) => void) | undefined;
 
   constructor(key: Uint8Array, prefix: Uint8Array) {
     if (key.length !== 32) throw new RangeError(`key must be 32 bytes, got ${key.length}`);
     if (prefix.length !== 16) throw new RangeError(`nonce prefix must be 16 bytes, got ${prefix.length}`);
+    this.#key = Buffer.from(key);
     this.#subkey = hchachaSubkey(key, prefix);
     this.#prefix = Buffer.from(prefix);
   }
@@ -66,7 +72,6 @@ export class FrameCipher {
     if (header.length !== HEADER_SIZE) throw new RangeError(`header must be ${HEADER_SIZE} bytes, got ${header.length}`);
     const nonce = Buffer.alloc(12);
     header.copy(nonce, 4, 4, 12);
-    this.onNonce?.(Buffer.concat([this.#prefix, nonce.subarray(4)]));
     return nonce;
   }
 
@@ -75,7 +80,9 @@ export class FrameCipher {
    * is `header`; returns ciphertext ‖ tag.
    */
   seal(header: Buffer, plaintext: Uint8Array): Buffer {
-    const cipher = createCipheriv('chacha20-poly1305', this.#subkey, this.#nonce(header), { authTagLength: TAG_SIZE });
+    const nonce = this.#nonce(header);
+    FrameCipher.onSeal?.(this.#key, Buffer.concat([this.#prefix, nonce.subarray(4)]));
+    const cipher = createCipheriv('chacha20-poly1305', this.#subkey, nonce, { authTagLength: TAG_SIZE });
     cipher.setAAD(header, { plaintextLength: plaintext.length });
     const out = Buffer.allocUnsafe(plaintext.length + TAG_SIZE);
     const body = cipher.update(plaintext);

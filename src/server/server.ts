@@ -45,6 +45,8 @@ export class ConduitServer extends EventEmitter {
   readonly store: Store;
   readonly #listeners: Server[] = [];
   readonly #connections = new Set<Connection>();
+  /** TLS only: raw sockets, so ones still in their handshake can be closed at shutdown. */
+  readonly #rawSockets = new Set<Socket>();
   readonly #counters: ServerCounters = {
     connected_clients: 0,
     total_connections_received: 0,
@@ -125,9 +127,18 @@ export class ConduitServer extends EventEmitter {
               rejectUnauthorized: tls.clientAuth === true,
               allowHalfOpen: true,
               noDelay: true,
+              // A handshake is a frame that has started: the same slowloris bound applies.
+              handshakeTimeout: this.options.frameTimeoutMs,
             },
             accept,
-          ).on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+          )
+            .on('connection', (raw: Socket) => {
+              this.#rawSockets.add(raw);
+              raw.once('close', () => this.#rawSockets.delete(raw));
+            })
+            .on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+            // With a listener Node leaves the socket open; a failed handshake must not hold the listener open.
+            socket.destroy();
             this.options.logger.warn({ remote: `${socket.remoteAddress ?? 'unix'}`, cause: 'tls', reason: err.message }, 'TLS handshake failed');
           });
     return new Promise((resolve, reject) => {
@@ -216,6 +227,8 @@ export class ConduitServer extends EventEmitter {
     }, this.options.shutdownTimeoutMs).unref();
     while (this.#connections.size > 0) await new Promise((resolve) => this.once('released', resolve));
     clearTimeout(deadline);
+    // Sockets still in a TLS handshake hold no request; with allowHalfOpen a peer that gave up leaves them open.
+    for (const raw of this.#rawSockets) raw.destroy();
     await listenersClosed;
     clearInterval(this.#timer);
     this.store.close();

@@ -124,3 +124,35 @@ describe('conduit-server startup errors: exit 1 with one line', () => {
     }
   });
 });
+
+describe('conduit-server secure mode flags', () => {
+  it('CONDUIT_KEY and --key-file turn on secure mode; a key lifts protected mode', async () => {
+    const { ConduitClient, generateKey } = await import('../../src/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-keys-'));
+    const fileKey = generateKey();
+    const envKey = generateKey();
+    writeFileSync(join(dir, 'keys.toml'), `[[keys]]\nid = "file"\nkey = "${fileKey}"\n`);
+    const server = await startServerProcess(['--host', '0.0.0.0', '--port', '0', '--key-file', join(dir, 'keys.toml')], {
+      CONDUIT_KEY: `env:${envKey}`,
+    });
+    expect(server.logs().find((l) => l.msg === 'conduit-server listening')?.secure).toEqual({ keyIds: ['file', 'env'] });
+    for (const [id, secret] of [['file', fileKey], ['env', envKey]] as const) {
+      const c = new ConduitClient({ port: server.port, key: { id, secret }, reconnect: false });
+      expect(await c.set('k', id)).toBe(true);
+      await c.close();
+    }
+    const raw = await RawClient.connect(server.port);
+    raw.write(req(1n, { op: 'HEALTH' }));
+    await raw.waitClosed();
+    expect(raw.frames[0]?.opcode).toBe(Status.AUTH_REQUIRED);
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  });
+
+  it('refuses a malformed key with one line', async () => {
+    const { code, stderr } = await runServerToExit(['--port', '0'], { CONDUIT_KEY: 'app:not-base64' });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/CONDUIT_KEY: key must be 32 bytes in base64/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ConduitClient,
+  ConduitError,
+  encodeRequest,
+  FrameCipher,
+  HEADER_SIZE,
+  isFatalStatus,
+  Status,
+  writeHeader,
+  type Request,
+} from '../../src/index.js';
+import { secureRaw } from '../support/secure-client.js';
+import { rawClient, startServer } from '../support/server.js';
+
+const key = { id: 'app', secret: randomBytes(32) };
+const setGreeting: Request = { op: 'SET', key: Buffer.from('greeting'), value: Buffer.from('hello'), ttlMs: 0, nx: false, xx: false, keepTtl: false };
+const clients: ConduitClient[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.destroy();
+  FrameCipher.onSeal = undefined;
+});
+function client(port: number, options: ConstructorParameters<typeof ConduitClient>[0] = {}): ConduitClient {
+  const c = new ConduitClient({ port, key, ...options });
+  clients.push(c);
+  return c;
+}
+
+describe('secure mode end to end (spec §6)', () => {
+  it('ConduitClient with the key works; every frame after HELLO is encrypted', async () => {
+    const { port } = await startServer({ keys: [key] });
+    const c = client(port);
+    await c.connect();
+    expect(await c.set('greeting', 'hello')).toBe(true);
+    expect(await c.getString('greeting')).toBe('hello');
+    expect(await c.incr('n', 41n)).toBe(41n);
+    expect(await c.list('gr')).toEqual({ keys: [Buffer.from('greeting')], truncated: false });
+    const big = randomBytes(65_524 - 16 - 6 - 3);
+    expect(await c.set('big', big)).toBe(true);
+    expect((await c.get('big'))?.equals(big)).toBe(true);
+    await expect(c.set('big', randomBytes(65_524 - 6 - 3))).rejects.toMatchObject({ code: 'TOO_LARGE' });
+    // On the wire, the value never appears in the clear.
+    const s = await secureRaw(port, key);
+    s.raw.write(s.seal(1n, { op: 'GET', key: Buffer.from('greeting') }));
+    await s.raw.waitFrames(1);
+    const frame = s.raw.frames[0];
+    expect(frame?.body.includes(Buffer.from('hello'))).toBe(false);
+    const header = Buffer.alloc(HEADER_SIZE);
+    writeHeader(header, 0, 0x81, frame?.opcode ?? 0, frame?.length ?? 0, frame?.id ?? 0n);
+    expect(s.session.receive.open(header, frame?.body ?? Buffer.alloc(0))?.toString()).toBe('hello');
+  });
+
+  it('a wrong key fails connect() with AUTH_FAILED; an unknown key id too', async () => {
+    const { port, server } = await startServer({ keys: [key] });
+    await expect(client(port, { key: { id: 'app', secret: randomBytes(32) }, reconnect: false }).connect()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    await expect(client(port, { key: { id: 'nobody', secret: key.secret }, reconnect: false }).connect()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.counters.disconnects.auth).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a client with a key refuses a plaintext server', async () => {
+    const { port } = await startServer();
+    await expect(client(port, { reconnect: false }).connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', message: expect.stringMatching(/not in secure mode/) });
+  });
+
+  it('a plaintext request to a secure server gets AUTH_REQUIRED and a close', async () => {
+    const { port, server } = await startServer({ keys: [key] });
+    const raw = await rawClient(port);
+    raw.write(Buffer.concat(encodeRequest(1n, setGreeting)));
+    await raw.waitClosed();
+    expect(raw.frames.map((f) => f.opcode)).toEqual([Status.AUTH_REQUIRED]);
+    expect(server.store.stats().curr_items).toBe(0);
+    expect(server.counters.disconnects.auth).toBe(1);
+  });
+
+  it('a response-direction frame reflected to the server gets BAD_VERSION and a close', async () => {
+    const { port, server } = await startServer({ keys: [key] });
+    const s = await secureRaw(port, key);
+    s.raw.write(s.seal(1n, { op: 'HEALTH' }));
+    await s.raw.waitFrames(1);
+    const reflected = s.raw.frames[0];
+    const bytes = Buffer.alloc(HEADER_SIZE + (reflected?.body.length ?? 0));
+    writeHeader(bytes, 0, 0x81, reflected?.opcode ?? 0, reflected?.length ?? 0, 2n);
+    reflected?.body.copy(bytes, HEADER_SIZE);
+    s.raw.write(bytes);
+    await s.raw.waitClosed();
+    expect(s.raw.frames.at(-1)?.opcode).toBe(Status.BAD_VERSION);
+    expect(server.counters.total_commands_processed).toBe(1);
+  });
+
+  it('replay on the same connection is REPLAY; on a new connection AUTH_FAILED; identifiers going backwards REPLAY', async () => {
+    const { port, server } = await startServer({ keys: [key] });
+    const first = await secureRaw(port, key);
+    const captured = first.seal(5n, setGreeting);
+    first.raw.write(captured);
+    await first.raw.waitFrames(1);
+    first.raw.write(captured);
+    await first.raw.waitClosed();
+    expect(first.raw.frames.map((f) => f.opcode)).toEqual([Status.OK, Status.REPLAY]);
+
+    const second = await secureRaw(port, key);
+    second.raw.write(captured);
+    await second.raw.waitClosed();
+    expect(second.raw.frames.map((f) => f.opcode)).toEqual([Status.AUTH_FAILED]);
+
+    const third = await secureRaw(port, key);
+    third.raw.write(Buffer.concat([third.seal(9n, { op: 'HEALTH' }), third.seal(3n, setGreeting)]));
+    await third.raw.waitClosed();
+    expect(third.raw.frames.map((f) => f.opcode)).toEqual([Status.OK, Status.REPLAY]);
+    expect(server.store.stats().total_sets).toBe(1);
+    expect(server.counters.disconnects.auth).toBe(3);
+  });
+
+  it('every bit of a captured encrypted frame flipped: 100% rejected with a fatal status or the frame timeout, nothing executed', async () => {
+    const { port, server } = await startServer({ keys: [key], frameTimeoutMs: 300 });
+    const template = await secureRaw(port, key);
+    const frame = template.seal(1n, setGreeting);
+    template.raw.destroy();
+    const outcomes = new Map<string, number>();
+    const bits = frame.length * 8;
+    for (let start = 0; start < bits; start += 64) {
+      await Promise.all(
+        Array.from({ length: Math.min(64, bits - start) }, async (_, i) => {
+          const bit = start + i;
+          const s = await secureRaw(port, key);
+          const flipped = Buffer.from(frame);
+          flipped[bit >> 3] = (flipped[bit >> 3] as number) ^ (0x80 >> (bit & 7));
+          s.raw.write(flipped);
+          await s.raw.waitClosed(3_000);
+          const status = s.raw.frames[0]?.opcode;
+          expect(s.raw.frames.length, `bit ${bit}`).toBeLessThanOrEqual(1);
+          if (status !== undefined) expect(isFatalStatus(status), `bit ${bit}: status ${status}`).toBe(true);
+          const outcome = status === undefined ? 'frame timeout' : Object.entries(Status).find(([, v]) => v === status)?.[0] ?? String(status);
+          outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+        }),
+      );
+    }
+    expect([...outcomes.values()].reduce((a, b) => a + b, 0)).toBe(bits);
+    // Header flips: VERSION → BAD_VERSION; a smaller identifier → REPLAY; a larger LENGTH → the frame
+    // timeout (or FRAME_TOO_LARGE past the cap); everything else, body and tag included → AUTH_FAILED.
+    for (const outcome of outcomes.keys()) expect(['AUTH_FAILED', 'BAD_VERSION', 'REPLAY', 'FRAME_TOO_LARGE', 'frame timeout']).toContain(outcome);
+    expect(outcomes.get('AUTH_FAILED')).toBeGreaterThan(bits - 96);
+    expect(outcomes.get('frame timeout')).toBeGreaterThan(0);
+    expect(server.store.stats().total_sets).toBe(0);
+    expect(server.counters.total_commands_processed).toBe(0);
+  }, 60_000);
+
+  it('no (key, nonce) pair repeats over 10^6 frames in both directions', async () => {
+    const { port } = await startServer({ keys: [key] });
+    const seen = new Map<string, { prefix: string; ids: Set<bigint> }>();
+    let sealed = 0;
+    let repeats = 0;
+    FrameCipher.onSeal = (sessionKey, nonce) => {
+      sealed += 1;
+      const k = sessionKey.toString('hex');
+      let entry = seen.get(k);
+      if (entry === undefined) {
+        entry = { prefix: nonce.subarray(0, 16).toString('hex'), ids: new Set() };
+        seen.set(k, entry);
+      }
+      const id = nonce.readBigUInt64BE(16);
+      if (entry.prefix !== nonce.subarray(0, 16).toString('hex') || entry.ids.has(id)) repeats += 1;
+      entry.ids.add(id);
+    };
+    const c = client(port, { maxQueued: 100_000 });
+    await c.connect();
+    const connections = [c, client(port, { maxQueued: 100_000 })];
+    for (let batch = 0; batch < 50; batch += 1) {
+      await Promise.all(connections.flatMap((cc) => Array.from({ length: 5_000 }, (_, i) => cc.set(`k${i % 100}`, 'v'))));
+    }
+    expect(sealed).toBeGreaterThanOrEqual(1_000_000);
+    expect(repeats).toBe(0);
+    expect(seen.size).toBe(4); // two sessions × two directions (the key confirmation is the first s2c seal)
+  }, 120_000);
+});
