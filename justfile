@@ -34,6 +34,7 @@ bench: build
     node --expose-gc bench/store.mjs
     {{pin}} node bench/e2e.mjs
     {{pin}} node bench/clients.mjs
+    {{pin}} node bench/http.mjs
 
 # Codec decode/encode throughput for 16 B to 60 KiB bodies.
 bench-codec: build
@@ -50,3 +51,7 @@ bench-e2e: build
 # ConduitClient + conduit-server vs ioredis + redis-server, same generator and run.
 bench-clients: build
     {{pin}} node bench/clients.mjs
+
+# The HTTP gateway vs a bare node:http server, autocannon, same run.
+bench-http: build
+    {{pin}} node bench/http.mjs

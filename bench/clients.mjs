@@ -1,56 +1,69 @@
-// Client benchmark: ConduitClient against conduit-server vs ioredis against
-// redis-server, from the same Node load generator in the same run: C client
-// connections, each with P requests in flight (P awaiting loops), GET and
-// SET of 100-byte values over 100,000 pre-filled keys. Systems alternate
-// inside every round. Run `npx just bench-clients` (servers on core 0, this
-// process on core 1). Env: BENCH_SECONDS (3), BENCH_ROUNDS (3),
-// BENCH_CONNECTIONS (50), BENCH_KEYS (100000).
+// Client benchmark: ConduitClient against conduit-server (plaintext, secure
+// mode, TLS) vs ioredis against redis-server, from the same Node load
+// generator in the same run: C client connections, each with P requests in
+// flight (P awaiting loops), GET and SET of 100-byte and 4 KiB values over a
+// pre-filled keyspace. Systems alternate inside every round.
+// Run `npx just bench-clients` (servers on core 0, this process on core 1).
+// Env: BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
+// BENCH_KEYS (100000), BENCH_SIZES (100,4096).
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 import { ConduitClient } from '../dist/index.js';
-import { ensureRedis, freePort, median, percentile, progress, spread, startConduit, startRedis, waitForPort } from './lib.mjs';
+import { ensureRedis, freePort, makeCerts, median, percentile, progress, spread, startConduit, startRedis, waitForPort } from './lib.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
-const VALUE = Buffer.alloc(100, 0x76);
-const keys = Array.from({ length: KEYS }, (_, i) => `key:${String(i).padStart(8, '0')}`);
+const SIZES = (process.env.BENCH_SIZES ?? '100,4096').split(',').map(Number);
+const values = new Map(SIZES.map((n) => [n, Buffer.alloc(n, 0x76)]));
+const keysOf = new Map(SIZES.map((n) => [n, Array.from({ length: KEYS }, (_, i) => `k${n}:${String(i).padStart(8, '0')}`)]));
 
 const redisVersion = ensureRedis();
-const conduitPort = await freePort();
-const redisPort = await freePort();
-const conduitServer = startConduit(conduitPort);
-const redisServer = startRedis(redisPort);
-await Promise.all([waitForPort(conduitPort), waitForPort(redisPort)]);
+const certs = makeCerts();
+const secret = randomBytes(32);
+const ports = { plain: await freePort(), secure: await freePort(), tls: await freePort(), redis: await freePort() };
+const servers = [
+  startConduit(ports.plain),
+  startConduit(ports.secure, [], { CONDUIT_KEY: `bench:${secret.toString('base64')}` }),
+  startConduit(ports.tls, ['--tls-cert', certs.cert, '--tls-key', certs.key]),
+  startRedis(ports.redis),
+];
+await Promise.all(Object.values(ports).map((p) => waitForPort(p)));
 
+const conduit = (options) => async () => {
+  const c = new ConduitClient({ maxQueued: 1_000_000, ...options });
+  await c.connect();
+  return { get: (k) => c.get(k), set: (k, v) => c.set(k, v), close: () => c.close() };
+};
 const systems = {
-  'ConduitClient → conduit-server': {
-    make: async () => {
-      const c = new ConduitClient({ port: conduitPort, maxQueued: 1_000_000 });
-      await c.connect();
-      return { get: (k) => c.get(k), set: (k, v) => c.set(k, v), close: () => c.close() };
-    },
-  },
-  'ioredis → redis-server': {
-    make: async () => {
-      const r = new Redis({ port: redisPort, host: '127.0.0.1', lazyConnect: true, enableAutoPipelining: false });
-      await r.connect();
-      return { get: (k) => r.getBuffer(k), set: (k, v) => r.set(k, v), close: () => r.quit() };
-    },
+  'ConduitClient → conduit-server': conduit({ port: ports.plain }),
+  'ConduitClient → conduit-server, secure mode': conduit({ port: ports.secure, key: { id: 'bench', secret } }),
+  'ConduitClient → conduit-server, TLS': conduit({ port: ports.tls, tls: { ca: readFileSync(certs.ca) } }),
+  'ioredis → redis-server': async () => {
+    const r = new Redis({ port: ports.redis, host: '127.0.0.1', lazyConnect: true });
+    await r.connect();
+    return { get: (k) => r.getBuffer(k), set: (k, v) => r.set(k, v), close: () => r.quit() };
   },
 };
 
-// Pre-fill both, and check every value reads back before timing anything.
-for (const system of Object.values(systems)) {
-  const c = await system.make();
-  for (let i = 0; i < KEYS; i += 1000) await Promise.all(keys.slice(i, i + 1000).map((k) => c.set(k, VALUE)));
-  const sample = await c.get(keys[KEYS - 1]);
-  if (!Buffer.isBuffer(sample) || !sample.equals(VALUE)) throw new Error('pre-fill did not store the value');
+// Pre-fill every system, and check a value reads back before timing anything.
+for (const make of Object.values(systems)) {
+  const c = await make();
+  for (const size of SIZES) {
+    const keys = keysOf.get(size);
+    for (let i = 0; i < KEYS; i += 1000) await Promise.all(keys.slice(i, i + 1000).map((k) => c.set(k, values.get(size))));
+    const sample = await c.get(keys[KEYS - 1]);
+    if (!Buffer.isBuffer(sample) || !sample.equals(values.get(size))) throw new Error('pre-fill did not store the value');
+  }
   await c.close();
 }
 
-async function run(system, op, inflight) {
-  const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => system.make()));
+async function run(make, op, size, inflight) {
+  const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => make()));
+  const keys = keysOf.get(size);
+  const value = values.get(size);
   const latencies = [];
   let done = 0;
   let seed = 1;
@@ -62,9 +75,9 @@ async function run(system, op, inflight) {
           seed = (seed * 1103515245 + 12345) & 0x7fffffff;
           const k = keys[seed % KEYS];
           const t = performance.now();
-          const result = op === 'GET' ? await c.get(k) : await c.set(k, VALUE);
+          const result = op === 'GET' ? await c.get(k) : await c.set(k, value);
           latencies.push(performance.now() - t);
-          if (op === 'GET' && (result === undefined || result === null || result.length !== VALUE.length)) throw new Error('GET missed');
+          if (op === 'GET' && (result === undefined || result === null || result.length !== size)) throw new Error('GET missed');
           done += 1;
         }
       }),
@@ -76,35 +89,38 @@ async function run(system, op, inflight) {
 }
 
 const workloads = [];
-for (const op of ['GET', 'SET']) for (const inflight of [1, 16]) workloads.push({ op, inflight });
+for (const size of SIZES) for (const op of ['GET', 'SET']) for (const inflight of [1, 16]) workloads.push({ op, size, inflight });
 const results = {};
 const step = progress(ROUNDS * workloads.length * Object.keys(systems).length);
 for (let round = 0; round < ROUNDS; round += 1) {
   for (const w of workloads) {
-    for (const [name, system] of Object.entries(systems)) {
-      step(`${name.split(' ')[0]} ${w.op} P=${w.inflight}`);
-      (results[`${name}|${w.op}|${w.inflight}`] ??= []).push(await run(system, w.op, w.inflight));
+    for (const [name, make] of Object.entries(systems)) {
+      step(`${name.replace('ConduitClient → conduit-server', 'conduit')} ${w.op} ${w.size} B P=${w.inflight}`);
+      (results[`${name}|${w.op}|${w.size}|${w.inflight}`] ??= []).push(await run(make, w.op, w.size, w.inflight));
     }
   }
 }
-conduitServer.kill('SIGTERM');
-redisServer.kill('SIGTERM');
+for (const s of servers) s.kill('SIGTERM');
 
+const ioredisVersion = JSON.parse(readFileSync(new URL('../node_modules/ioredis/package.json', import.meta.url), 'utf8')).version;
 console.log(
-  `Clients, ${CONNECTIONS} connections × P requests in flight, 100-byte values, ${KEYS.toLocaleString('en-US')} keys, ` +
+  `Clients, ${CONNECTIONS} connections × P requests in flight, ${KEYS.toLocaleString('en-US')} keys per value size, ` +
     `${SECONDS} s per measurement, median of ${ROUNDS} rounds (min–max); Node ${process.version}, Redis ${redisVersion}, ` +
-    `ioredis ${(await import('ioredis/package.json', { with: { type: 'json' } })).default.version}; servers on core 0, clients on core 1\n`,
+    `ioredis ${ioredisVersion}; servers on core 0, clients on core 1\n`,
 );
-console.log('| client → server | op | P | ops/s | p50 ms | p99 ms | vs ioredis |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| client → server | op | value | P | ops/s | p50 ms | p99 ms | vs ioredis | vs Conduit plaintext |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const w of workloads) {
-  const base = median(results[`ioredis → redis-server|${w.op}|${w.inflight}`].map((r) => r.ops));
+  const at = (name) => median(results[`${name}|${w.op}|${w.size}|${w.inflight}`].map((r) => r.ops));
+  const redis = at('ioredis → redis-server');
+  const plain = at('ConduitClient → conduit-server');
   for (const name of Object.keys(systems)) {
-    const rs = results[`${name}|${w.op}|${w.inflight}`];
+    const rs = results[`${name}|${w.op}|${w.size}|${w.inflight}`];
     const ops = rs.map((r) => r.ops);
+    const vsPlain = name.startsWith('ConduitClient') ? `${(median(ops) / plain).toFixed(2)}×` : '';
     console.log(
-      `| ${name} | ${w.op} | ${w.inflight} | ${spread(ops)} | ${median(rs.map((r) => r.p50)).toFixed(2)} | ` +
-        `${median(rs.map((r) => r.p99)).toFixed(2)} | ${(median(ops) / base).toFixed(2)}× |`,
+      `| ${name} | ${w.op} | ${w.size} B | ${w.inflight} | ${spread(ops)} | ${median(rs.map((r) => r.p50)).toFixed(2)} | ` +
+        `${median(rs.map((r) => r.p99)).toFixed(2)} | ${(median(ops) / redis).toFixed(2)}× | ${vsPlain} |`,
     );
   }
 }

@@ -3,8 +3,10 @@
 // through start() is killed by its pid when the benchmark exits, also on
 // failure or Ctrl-C.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const children = new Set();
 process.on('exit', () => {
@@ -55,8 +57,12 @@ export function start(cmd, args) {
 }
 
 /** Starts conduit-server (this checkout's build) on `port` with extra flags. */
-export function startConduit(port, flags = []) {
-  return start(process.execPath, ['dist/cli/server.js', '--port', String(port), '--max-memory', '1gb', '--log-level', 'warn', ...flags]);
+export function startConduit(port, flags = [], env = {}) {
+  const [c, a] = pinned(0, process.execPath, ['dist/cli/server.js', '--port', String(port), '--max-memory', '2gb', '--log-level', 'warn', ...flags]);
+  const child = spawn(c, a, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  children.add(child);
+  child.stderr.on('data', () => {});
+  return child;
 }
 
 /** Starts redis-server on `port`, persistence off, loopback only. */
@@ -111,4 +117,17 @@ export function progress(total) {
     process.stderr.write(`\r[${'#'.repeat(Math.round((20 * step) / total)).padEnd(20)}] ${step}/${total} ${what.padEnd(40)}`);
     if (step === total) process.stderr.write('\n');
   };
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1, made with openssl in a temp dir: `{ ca, cert, key }` paths. */
+export function makeCerts() {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-bench-certs-'));
+  const f = (name) => join(dir, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const run = (...args) => execFileSync('openssl', args, { stdio: 'ignore' });
+  run('req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-subj', '/CN=conduit bench CA', '-days', '2');
+  writeFileSync(f('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  run('req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost');
+  run('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('server.ext'));
+  return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
 }

@@ -46,6 +46,8 @@ const settings = [
   'tls-key',
   'tls-ca',
   'tls-client-auth',
+  'http-port',
+  'http-host',
 ] as const;
 
 function option(flags: string, description: string, name: string, fallback?: string): Option {
@@ -78,6 +80,9 @@ const program = new Command('conduit-server')
   .addOption(option('--tls-key <path>', 'private key of --tls-cert (PEM)', 'tls-key'))
   .addOption(option('--tls-ca <path>', 'CA that signs client certificates (PEM)', 'tls-ca'))
   .addOption(option('--tls-client-auth', 'require a client certificate signed by --tls-ca (mTLS)', 'tls-client-auth'))
+  .addOption(option('--http-port <port>', 'also serve HTTP (/v1/keys, /metrics, /healthz, /readyz) on this port', 'http-port'))
+  .addOption(option('--http-host <host>', 'address of the HTTP listener', 'http-host', '127.0.0.1'))
+  .addOption(new Option('--http-token <token>', 'bearer token the HTTP data routes require; prefer CONDUIT_HTTP_TOKEN').env('CONDUIT_HTTP_TOKEN'))
   .addOption(new Option('--config <file>', 'TOML file with any of the settings above').env('CONDUIT_CONFIG'))
   .addHelpText('after', '\nSizes take b/kb/mb/gb; durations take ms/s/m/h (a bare number is ms).\nEvery option is also read from CONDUIT_<NAME> (e.g. CONDUIT_MAX_MEMORY=512mb).');
 
@@ -141,6 +146,9 @@ async function main(): Promise<void> {
       frameTimeoutMs: parseDuration(text('frameTimeout'), '--frame-timeout'),
       allowShutdown: o.allowShutdown === true || o.allowShutdown === 'true',
       shutdownTimeoutMs: parseDuration(text('shutdownTimeout'), '--shutdown-timeout'),
+      httpPort: typeof o.httpPort === 'string' ? integerOf(o.httpPort, '--http-port') : undefined,
+      httpHost: text('httpHost'),
+      httpToken: typeof o.httpToken === 'string' ? o.httpToken : undefined,
     };
   } catch (err) {
     fail((err as Error).message);
@@ -174,6 +182,12 @@ async function main(): Promise<void> {
         'who can reach it could read and change the cache (protected mode). Configure a key (--key-file or ' +
         'CONDUIT_KEY), require client certificates (--tls-client-auth), bind 127.0.0.1, or pass ' +
         '--allow-insecure-public if the network is trusted.',
+    );
+  }
+  if (options.httpPort !== undefined && !isLoopback(options.httpHost ?? '') && options.httpToken === undefined && !flag('allowInsecurePublic')) {
+    fail(
+      `refusing to serve HTTP on ${options.httpHost ?? ''}: it is not a loopback address and no --http-token is set ` +
+        '(protected mode). Set CONDUIT_HTTP_TOKEN, bind 127.0.0.1, or pass --allow-insecure-public.',
     );
   }
 
@@ -218,6 +232,7 @@ async function main(): Promise<void> {
     if (e.code === 'EACCES') fail(`cannot listen on ${options.host}:${options.port}: permission denied`);
     fail(`cannot listen: ${e.message}`);
   }
+  // Never log secrets: keys by id only, the HTTP token as "(set)".
   const { logger: _logger, keys: configuredKeys, tls, ...settingsLogged } = server.options;
   logger.info(
     {
@@ -226,7 +241,8 @@ async function main(): Promise<void> {
       socket: address.socket,
       secure: configuredKeys.length > 0 ? { keyIds: configuredKeys.map((k) => k.id) } : false,
       tls: tls === undefined ? false : { clientAuth: tls.clientAuth === true },
-      settings: settingsLogged,
+      http: address.httpPort === undefined ? false : `${server.options.httpHost}:${address.httpPort}`,
+      settings: { ...settingsLogged, httpToken: settingsLogged.httpToken === undefined ? undefined : '(set)' },
     },
     'conduit-server listening',
   );

@@ -6,6 +6,7 @@ import { FrameDecoder } from '../protocol/decoder.js';
 import { writeHeader, type Frame } from '../protocol/header.js';
 import { parseRequest } from '../protocol/messages.js';
 import { execute, type ExecutionContext, type Reply } from './execute.js';
+import type { Metrics } from './metrics.js';
 import type { Logger } from './options.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 
@@ -20,6 +21,8 @@ export interface ConnectionHost extends ExecutionContext {
   readonly logger: Logger;
   /** Pre-shared keys by id; set means secure mode (spec §6). */
   readonly keys: ReadonlyMap<string, Buffer> | undefined;
+  /** Prometheus metrics, when the HTTP gateway serves them. */
+  readonly metrics: Metrics | undefined;
   /** Counts one executed request. */
   countRequest(): void;
   /** Counts a connection the server closed, and why. */
@@ -134,6 +137,8 @@ export class Connection {
       // flight. Clients count upwards, so the scan runs only when ids go back.
       return this.#fatal(ProtocolError.of('REPLAY', `identifier ${frame.id} is already in flight`));
     }
+    const metrics = this.#host.metrics;
+    const started = metrics === undefined ? 0 : performance.now();
     const slot = this.#order.reserve(frame.id);
     const request = parseRequest(frame);
     let reply: Reply;
@@ -152,6 +157,7 @@ export class Connection {
     }
     this.#order.fill(slot, reply);
     this.#order.drain((id, r) => this.#frame(id, r.status, r.body));
+    metrics?.frame(frame.opcode, reply.status, (performance.now() - started) / 1000);
   }
 
   /**

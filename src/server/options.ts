@@ -59,6 +59,12 @@ export interface ServerOptions {
   keys: readonly PreSharedKey[];
   /** Serve TLS instead of plain TCP. */
   tls: ServerTlsOptions | undefined;
+  /** Port of the HTTP gateway (`/v1/keys`, `/metrics`, probes); `undefined`: off; 0 picks one. */
+  httpPort: number | undefined;
+  /** Host of the HTTP gateway. Default `'127.0.0.1'`. */
+  httpHost: string;
+  /** Bearer token the HTTP data routes require (in secure mode they need one). */
+  httpToken: string | undefined;
   /** Log sink. Default: no logging. */
   logger: Logger;
 }
@@ -84,6 +90,9 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   maxBodySize: MAX_BODY_SIZE,
   keys: [],
   tls: undefined,
+  httpPort: undefined,
+  httpHost: '127.0.0.1',
+  httpToken: undefined,
   logger: silent,
 });
 
@@ -127,6 +136,8 @@ export function resolveServerOptions(options: Partial<ServerOptions>): ServerOpt
     throw new TypeError('tls option needs cert and key');
   }
   if (o.tls?.clientAuth === true && o.tls.ca === undefined) throw new TypeError('tls.clientAuth needs tls.ca to check client certificates');
+  if (o.httpPort !== undefined) integer('httpPort', o.httpPort, 0, 65_535);
+  if (o.httpToken !== undefined && o.httpToken.length < 16) throw new TypeError('httpToken option must be at least 16 characters');
   return o;
 }
 

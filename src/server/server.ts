@@ -4,7 +4,9 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer } from 'node:tls';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError } from '../protocol/messages.js';
+import { HttpGateway } from '../http/gateway.js';
 import { Store } from '../store/store.js';
+import { Metrics } from './metrics.js';
 import { Connection, type ConnectionHost, type DisconnectCause } from './connection.js';
 import type { Reply } from './execute.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
@@ -56,6 +58,9 @@ export class ConduitServer extends EventEmitter {
   };
   #timer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
+  /** Prometheus metrics, kept only when the HTTP gateway serves them. */
+  readonly metrics: Metrics | undefined;
+  #gateway: HttpGateway | undefined;
   readonly #host: ConnectionHost;
 
   constructor(options: Partial<ServerOptions> = {}) {
@@ -64,7 +69,9 @@ export class ConduitServer extends EventEmitter {
     const o = this.options;
     this.store = new Store({ maxMemory: o.maxMemory, shards: o.shards, eviction: o.eviction });
     const counters = this.#counters;
+    this.metrics = o.httpPort === undefined ? undefined : new Metrics(this);
     this.#host = {
+      metrics: this.metrics,
       store: this.store,
       maxInflight: o.maxInflight,
       maxOutputBuffer: o.maxOutputBuffer,
@@ -91,6 +98,16 @@ export class ConduitServer extends EventEmitter {
     return this.#counters;
   }
 
+  /** True once graceful shutdown began. */
+  get draining(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** The STATS body: the store's counters and the server's (spec §5.2). */
+  statsJson(): Buffer {
+    return this.#statsBody();
+  }
+
   /**
    * Starts listening; resolves with the TCP address (port 0 picks one) once
    * every listener is up, or rejects with the listen error (e.g. EADDRINUSE).
@@ -100,7 +117,7 @@ export class ConduitServer extends EventEmitter {
    * const { port } = await server.listen();
    * ```
    */
-  async listen(): Promise<{ port: number; host: string; socket: string | undefined }> {
+  async listen(): Promise<{ port: number; host: string; socket: string | undefined; httpPort: number | undefined }> {
     const o = this.options;
     let tcp: AddressInfo | undefined;
     if (o.tcp) tcp = (await this.#listenOn({ host: o.host, port: o.port })) as AddressInfo;
@@ -108,8 +125,15 @@ export class ConduitServer extends EventEmitter {
       rmSync(o.socket, { force: true }); // a stale socket file from a crash would block the bind
       await this.#listenOn({ path: o.socket });
     }
+    let httpPort: number | undefined;
+    if (o.httpPort !== undefined && this.metrics !== undefined) {
+      this.#gateway = new HttpGateway(this, this.metrics, {
+        host: o.httpHost, port: o.httpPort, token: o.httpToken, secure: o.keys.length > 0, bodyTimeoutMs: o.frameTimeoutMs,
+      });
+      httpPort = (await this.#gateway.listen()).port;
+    }
     this.#timer = setInterval(() => this.#checkTimeouts(), CHECK_INTERVAL_MS).unref();
-    return { port: tcp?.port ?? 0, host: tcp?.address ?? o.host, socket: o.socket };
+    return { port: tcp?.port ?? 0, host: tcp?.address ?? o.host, socket: o.socket, httpPort };
   }
 
   #listenOn(where: { host: string; port: number } | { path: string }): Promise<AddressInfo | string | null> {
@@ -230,6 +254,7 @@ export class ConduitServer extends EventEmitter {
     // Sockets still in a TLS handshake hold no request; with allowHalfOpen a peer that gave up leaves them open.
     for (const raw of this.#rawSockets) raw.destroy();
     await listenersClosed;
+    await this.#gateway?.close(); // last, so /readyz answers 503 through the drain
     clearInterval(this.#timer);
     this.store.close();
   }

@@ -12,11 +12,13 @@ afterEach(async () => {
 });
 
 /** Starts a server on 127.0.0.1, port 0, stopped after the test. */
-export async function startServer(options: Partial<ServerOptions> = {}): Promise<{ server: ConduitServer; port: number }> {
+export async function startServer(
+  options: Partial<ServerOptions> = {},
+): Promise<{ server: ConduitServer; port: number; httpPort: number | undefined }> {
   const server = new ConduitServer({ host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000, ...options });
   started.push(server);
-  const { port } = await server.listen();
-  return { server, port };
+  const { port, httpPort } = await server.listen();
+  return { server, port, httpPort };
 }
 
 /** A raw client, destroyed after the test. */

@@ -1,0 +1,325 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MAX_BODY_SIZE, MAX_KEY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
+import type { Metrics } from '../server/metrics.js';
+import { parseDuration } from '../server/options.js';
+import type { Store } from '../store/store.js';
+
+/** What the gateway needs from the server it fronts. */
+export interface GatewayHost {
+  readonly store: Store;
+  /** True once graceful shutdown began (`/readyz` answers 503). */
+  readonly draining: boolean;
+  /** The STATS JSON (spec §5.2). */
+  statsJson(): Buffer;
+}
+
+/** Options of an {@link HttpGateway}. */
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  /** Bearer token the data routes require; `undefined`: none (in secure mode they then answer 403). */
+  token: string | undefined;
+  /** The binary protocol is in secure mode: data routes need the token. */
+  secure: boolean;
+  /** A request body must arrive within this many ms (slow bodies get 408). */
+  bodyTimeoutMs: number;
+}
+
+/** HTTP status of each protocol status (spec §4), for errors and outcomes. */
+const HTTP_STATUS: Record<StatusName, number> = {
+  OK: 200,
+  NOT_FOUND: 404,
+  NOT_STORED: 412,
+  BAD_REQUEST: 400,
+  UNKNOWN_OPCODE: 404,
+  NOT_INTEGER: 409,
+  TOO_LARGE: 413,
+  FORBIDDEN: 403,
+  BUSY: 503,
+  OUT_OF_MEMORY: 507,
+  FRAME_TOO_LARGE: 413,
+  BAD_VERSION: 400,
+  AUTH_REQUIRED: 401,
+  AUTH_FAILED: 401,
+  REPLAY: 400,
+  INTERNAL: 500,
+};
+
+/** Thrown inside a route to answer with an error and the protocol's code. */
+class HttpFailure extends Error {
+  constructor(
+    readonly code: StatusName,
+    message: string,
+    readonly close = false,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A path segment percent-decoded to raw bytes (RFC 3986 §2.1), so any binary
+ * key can be addressed; `undefined` when a `%` is not followed by two hex digits.
+ */
+function decodeSegment(segment: string): Buffer | undefined {
+  const bytes: number[] = [];
+  for (let i = 0; i < segment.length; i += 1) {
+    const c = segment.charCodeAt(i);
+    if (c === 0x25) {
+      const hex = segment.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (c < 0x80) {
+      bytes.push(c);
+    } else {
+      for (const b of Buffer.from(segment[i] ?? '', 'utf8')) bytes.push(b);
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+function flag(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  if (value === null) return false;
+  if (value === '' || value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new HttpFailure('BAD_REQUEST', `${name} must be true, false, 1, 0 or empty, got '${value}'`);
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/**
+ * The HTTP/1.1 gateway of a Conduit server: the same store over
+ * `/v1/keys/{key}` routes, `/v1/stats`, health and readiness probes, and
+ * Prometheus metrics at `/metrics`. Errors are JSON `{ error, message }`
+ * with the protocol's codes (spec §4).
+ *
+ * @example
+ * ```ts
+ * const gateway = new HttpGateway(server, metrics, { host: '127.0.0.1', port: 7172, token: undefined, secure: false, bodyTimeoutMs: 10_000 });
+ * await gateway.listen();
+ * ```
+ */
+export class HttpGateway {
+  readonly #host: GatewayHost;
+  readonly #metrics: Metrics;
+  readonly #options: GatewayOptions;
+  readonly #token: Buffer | undefined;
+  readonly #server: Server;
+
+  constructor(host: GatewayHost, metrics: Metrics, options: GatewayOptions) {
+    this.#host = host;
+    this.#metrics = metrics;
+    this.#options = options;
+    this.#token = options.token === undefined ? undefined : digest(options.token);
+    const timeouts = {
+      requestTimeout: options.bodyTimeoutMs,
+      headersTimeout: options.bodyTimeoutMs,
+      // Node checks those timeouts on this interval (30 s by default): often enough to keep them.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(options.bodyTimeoutMs / 4))),
+    };
+    this.#server = createServer(timeouts, (req, res) => {
+      this.#handle(req, res).catch((err: unknown) => this.#fail(res, err));
+    });
+    // Malformed or too slow requests get a clean 4xx and a close; nothing escapes.
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const status =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      else socket.destroy();
+    });
+  }
+
+  /** Listens; resolves with the address. */
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#options.port, this.#options.host, () => {
+        this.#server.off('error', reject);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops listening and closes every connection. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const method = req.method ?? 'GET';
+    if (path === '/healthz') return this.#text(res, 200, 'ok\n');
+    if (path === '/readyz') return this.#host.draining ? this.#text(res, 503, 'draining\n') : this.#text(res, 200, 'ready\n');
+    if (path === '/metrics') {
+      const body = await this.#metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': this.#metrics.registry.contentType });
+      return void res.end(body);
+    }
+    if (!path.startsWith('/v1/')) throw new HttpFailure('NOT_FOUND', `no route ${path}`);
+    this.#authorize(req);
+    if (path === '/v1/stats') {
+      if (method !== 'GET') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on /v1/stats`);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(this.#host.statsJson());
+    }
+    const match = /^\/v1\/keys\/([^/]*)(\/incr|\/ttl)?$/.exec(path);
+    if (match === null) throw new HttpFailure('NOT_FOUND', `no route ${path}`);
+    const key = decodeSegment(match[1] ?? '');
+    if (key === undefined) throw new HttpFailure('BAD_REQUEST', 'malformed percent-encoding in the key');
+    if (key.length === 0 || key.length > MAX_KEY_SIZE) {
+      throw new HttpFailure('BAD_REQUEST', `key must be 1 to ${MAX_KEY_SIZE} bytes, got ${key.length}`);
+    }
+    const store = this.#host.store;
+    const sub = match[2];
+    const record = (op: string, status: StatusName): void =>
+      this.#metrics.request(op, status, (performance.now() - started) / 1000);
+
+    if (sub === '/ttl') {
+      if (method !== 'GET') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on .../ttl`);
+      const ttl = store.ttl(key);
+      record('TTL', ttl === undefined ? 'NOT_FOUND' : 'OK');
+      if (ttl === undefined) throw new HttpFailure('NOT_FOUND', 'no such key');
+      return this.#json(res, 200, { ttl_ms: ttl });
+    }
+    if (sub === '/incr') {
+      if (method !== 'POST') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on .../incr`);
+      await this.#drain(req);
+      const by = query.get('by') ?? '1';
+      if (!/^-?\d{1,19}$/.test(by)) throw new HttpFailure('BAD_REQUEST', `by must be an integer, got '${by}'`);
+      const result = store.incr(key, BigInt(by), this.#ttl(query));
+      if (typeof result !== 'bigint') {
+        const name = statusName(result) ?? 'INTERNAL';
+        record('INCR', name);
+        throw new HttpFailure(name, name === 'NOT_INTEGER' ? 'value is not an integer or the result is out of range' : 'not stored');
+      }
+      record('INCR', 'OK');
+      return this.#json(res, 200, { value: result.toString() });
+    }
+    switch (method) {
+      case 'GET':
+      case 'HEAD': {
+        const value = store.get(key);
+        record('GET', value === undefined ? 'NOT_FOUND' : 'OK');
+        if (value === undefined) throw new HttpFailure('NOT_FOUND', 'no such key');
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': value.length });
+        return void res.end(method === 'HEAD' ? undefined : value);
+      }
+      case 'PUT': {
+        const limit = MAX_BODY_SIZE - 6 - key.length; // what one SET frame can carry (spec §3.3)
+        const value = await this.#body(req, limit);
+        const status = store.set(key, value, {
+          ttlMs: this.#ttl(query),
+          nx: flag(query, 'nx'),
+          xx: flag(query, 'xx'),
+          keepTtl: flag(query, 'keepttl'),
+        });
+        const name = statusName(status) ?? 'INTERNAL';
+        record('SET', name);
+        if (status !== Status.OK) {
+          throw new HttpFailure(name, status === Status.NOT_STORED ? 'the nx/xx condition prevented the write' : 'not stored');
+        }
+        res.writeHead(204);
+        return void res.end();
+      }
+      case 'DELETE': {
+        await this.#drain(req);
+        const removed = store.delete(key);
+        record('DELETE', removed ? 'OK' : 'NOT_FOUND');
+        if (!removed) throw new HttpFailure('NOT_FOUND', 'no such key');
+        res.writeHead(204);
+        return void res.end();
+      }
+      default:
+        throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on /v1/keys/{key}`);
+    }
+  }
+
+  /** spec-equivalent of secure mode for HTTP: a bearer token, compared in constant time. */
+  #authorize(req: IncomingMessage): void {
+    if (this.#token === undefined) {
+      if (this.#options.secure) {
+        throw new HttpFailure('FORBIDDEN', 'the server is in secure mode: data routes need --http-token');
+      }
+      return;
+    }
+    const header = req.headers.authorization ?? '';
+    if (!header.startsWith('Bearer ')) throw new HttpFailure('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
+    if (!timingSafeEqual(digest(header.slice(7)), this.#token)) throw new HttpFailure('AUTH_FAILED', 'wrong token');
+  }
+
+  #ttl(query: URLSearchParams): number {
+    const text = query.get('ttl');
+    if (text === null || text === '') return 0;
+    let ttl: number;
+    try {
+      ttl = parseDuration(text, 'ttl');
+    } catch (err) {
+      throw new HttpFailure('BAD_REQUEST', (err as Error).message);
+    }
+    if (ttl > 0xffff_ffff) throw new HttpFailure('BAD_REQUEST', 'ttl must be at most 4294967295 ms');
+    return ttl;
+  }
+
+  /** Reads the body, refusing (and closing) past `limit` bytes, whether Content-Length says so or the stream does. */
+  #body(req: IncomingMessage, limit: number): Promise<Buffer> {
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > limit) {
+      return Promise.reject(new HttpFailure('TOO_LARGE', `body of ${declared} bytes exceeds the limit of ${limit}`, true));
+    }
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          req.removeAllListeners('data');
+          reject(new HttpFailure('TOO_LARGE', `body exceeds the limit of ${limit} bytes`, true));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks, size)));
+      req.on('error', reject);
+    });
+  }
+
+  /** Consumes a body nobody needs, so keep-alive stays in sync. */
+  #drain(req: IncomingMessage): Promise<void> {
+    return this.#body(req, MAX_BODY_SIZE).then(() => undefined);
+  }
+
+  #json(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  #text(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  #fail(res: ServerResponse, err: unknown): void {
+    const failure = err instanceof HttpFailure ? err : new HttpFailure('INTERNAL', 'internal error');
+    if (res.headersSent) return void res.destroy();
+    const text = JSON.stringify({ error: failure.code, message: failure.message });
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
+    if (failure.code === 'AUTH_REQUIRED' || failure.code === 'AUTH_FAILED') headers['www-authenticate'] = 'Bearer';
+    if (failure.close) headers.connection = 'close';
+    res.writeHead(HTTP_STATUS[failure.code], headers);
+    res.end(text);
+    if (failure.close) res.once('finish', () => res.socket?.destroySoon());
+  }
+}

@@ -1,0 +1,144 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { opcodeName, statusName } from '../protocol/constants.js';
+import type { Store } from '../store/store.js';
+import type { DisconnectCause } from './connection.js';
+
+/** What the metrics read at scrape time from the server. */
+export interface MetricsSource {
+  readonly store: Store;
+  readonly counters: {
+    readonly connected_clients: number;
+    readonly total_connections_received: number;
+    readonly rejected_connections: number;
+    readonly disconnects: Readonly<Record<DisconnectCause, number>>;
+  };
+}
+
+/** Request latency buckets in seconds: 10 µs to 1 s, for an in-memory cache. */
+const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1];
+
+/**
+ * Prometheus metrics of one server, in a registry of its own (prom-client).
+ * Requests are counted on the hot path through label children cached per
+ * opcode and status, so recording one is two array reads and two adds;
+ * everything the store and server already count is read at scrape time.
+ *
+ * @example
+ * ```ts
+ * const metrics = new Metrics(server);
+ * metrics.request('GET', 'OK', seconds);
+ * response.end(await metrics.registry.metrics());
+ * ```
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'opcode' | 'status'>;
+  readonly #latency: Histogram<'opcode'>;
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #latencyChildren = new Map<string, { observe(value: number): void }>();
+  /** By opcode byte × 256 + status byte: the label children of binary-protocol requests. */
+  readonly #byCode = new Map<number, { count: { inc(): void }; latency: { observe(value: number): void } }>();
+
+  constructor(source: MetricsSource) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'conduit_' });
+    this.#requests = new Counter({
+      name: 'conduit_requests_total',
+      help: 'Requests answered, by opcode and status (binary protocol and HTTP).',
+      labelNames: ['opcode', 'status'],
+      registers,
+    });
+    this.#latency = new Histogram({
+      name: 'conduit_request_duration_seconds',
+      help: 'Time to execute a request and frame its answer, by opcode.',
+      labelNames: ['opcode'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    const stats = (): ReturnType<Store['stats']> => source.store.stats();
+    // Counters owned by the store or server: copied in when Prometheus scrapes.
+    const counter = (name: string, help: string, read: () => number): void => {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    };
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    };
+    counter('conduit_keyspace_hits_total', 'Reads that found a live key.', () => stats().keyspace_hits);
+    counter('conduit_keyspace_misses_total', 'Reads that found nothing.', () => stats().keyspace_misses);
+    gauge('conduit_items', 'Live entries in the store.', () => stats().curr_items);
+    gauge('conduit_memory_used_bytes', 'Bytes charged to the memory budget.', () => stats().bytes);
+    gauge('conduit_memory_budget_bytes', 'The memory budget.', () => stats().limit_maxbytes);
+    counter('conduit_evictions_total', 'Entries evicted to make room.', () => stats().evictions);
+    new Counter({
+      name: 'conduit_expirations_total',
+      help: 'Expired entries reclaimed, by the active sweep or on access.',
+      labelNames: ['how'],
+      registers,
+      collect() {
+        const s = stats();
+        this.reset();
+        this.inc({ how: 'swept' }, s.expired_swept);
+        this.inc({ how: 'lazy' }, s.expired_lazy);
+      },
+    });
+    gauge('conduit_connections_open', 'Connections open now.', () => source.counters.connected_clients);
+    counter('conduit_connections_total', 'Connections accepted.', () => source.counters.total_connections_received);
+    counter('conduit_connections_rejected_total', 'Connections refused over --max-connections.', () => source.counters.rejected_connections);
+    new Counter({
+      name: 'conduit_disconnects_total',
+      help: 'Connections the server closed, by cause.',
+      labelNames: ['cause'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [cause, n] of Object.entries(source.counters.disconnects)) this.inc({ cause }, n);
+      },
+    });
+  }
+
+  /** Records one answered binary-protocol request by its opcode and status bytes (hot path: no strings). */
+  frame(opcode: number, status: number, seconds: number): void {
+    const code = opcode * 256 + status;
+    let children = this.#byCode.get(code);
+    if (children === undefined) {
+      const op = opcodeName(opcode) ?? `0x${opcode.toString(16).padStart(2, '0')}`;
+      const st = statusName(status) ?? `0x${status.toString(16).padStart(2, '0')}`;
+      children = { count: this.#requests.labels(op, st), latency: this.#latency.labels(op) };
+      this.#byCode.set(code, children);
+    }
+    children.count.inc();
+    children.latency.observe(seconds);
+  }
+
+  /** Records one answered request by names (the HTTP gateway). */
+  request(opcode: string, status: string, seconds: number): void {
+    const key = `${opcode}\u0000${status}`;
+    let count = this.#requestChildren.get(key);
+    if (count === undefined) {
+      count = this.#requests.labels(opcode, status);
+      this.#requestChildren.set(key, count);
+    }
+    count.inc();
+    let latency = this.#latencyChildren.get(opcode);
+    if (latency === undefined) {
+      latency = this.#latency.labels(opcode);
+      this.#latencyChildren.set(opcode, latency);
+    }
+    latency.observe(seconds);
+  }
+}

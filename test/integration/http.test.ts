@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import parsePrometheus from 'parse-prometheus-text-format';
+import { describe, expect, it } from 'vitest';
+import { ConduitClient, encodeRequest, type ServerOptions } from '../../src/index.js';
+import { startServerProcess } from '../support/cli.js';
+import { RawClient } from '../support/raw-client.js';
+import { startServer } from '../support/server.js';
+
+async function gateway(options: Partial<ServerOptions> = {}): Promise<{ base: string; port: number; server: Awaited<ReturnType<typeof startServer>>['server'] }> {
+  const { server, port, httpPort } = await startServer({ httpPort: 0, ...options });
+  return { base: `http://127.0.0.1:${httpPort ?? 0}`, port, server };
+}
+
+async function json(response: Response): Promise<Record<string, unknown>> {
+  return (await response.json()) as Record<string, unknown>;
+}
+
+describe('HTTP gateway routes', () => {
+  it('PUT, GET, HEAD, DELETE, incr, ttl and stats with their statuses', async () => {
+    const { base } = await gateway();
+    const key = `${base}/v1/keys/greeting`;
+    expect((await fetch(key, { method: 'PUT', body: 'hello' })).status).toBe(204);
+    const got = await fetch(key);
+    expect([got.status, got.headers.get('content-type'), await got.text()]).toEqual([200, 'application/octet-stream', 'hello']);
+    const head = await fetch(key, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([200, '5', '']);
+    expect((await fetch(`${base}/v1/keys/missing`)).status).toBe(404);
+    expect((await fetch(`${base}/v1/keys/missing`, { method: 'HEAD' })).status).toBe(404);
+    expect((await fetch(`${key}?nx`, { method: 'PUT', body: 'x' })).status).toBe(412);
+    expect(await json(await fetch(`${base}/v1/keys/absent?xx=true`, { method: 'PUT', body: 'x' }))).toEqual({
+      error: 'NOT_STORED',
+      message: expect.any(String),
+    });
+    expect((await fetch(`${key}?ttl=10s`, { method: 'PUT', body: 'hello' })).status).toBe(204);
+    const ttl = await json(await fetch(`${key}/ttl`));
+    expect(ttl.ttl_ms).toBeGreaterThan(9_000);
+    expect((await fetch(`${key}?xx&keepttl`, { method: 'PUT', body: 'hi' })).status).toBe(204);
+    expect((await json(await fetch(`${key}/ttl`))).ttl_ms).toBeGreaterThan(9_000);
+    expect((await fetch(`${base}/v1/keys/missing/ttl`)).status).toBe(404);
+    expect(await json(await fetch(`${base}/v1/keys/n/incr?by=9007199254740993`, { method: 'POST' }))).toEqual({ value: '9007199254740993' });
+    expect(await json(await fetch(`${base}/v1/keys/n/incr?by=-3`, { method: 'POST' }))).toEqual({ value: '9007199254740990' });
+    const notInteger = await fetch(`${key}/incr`, { method: 'POST' });
+    expect([notInteger.status, (await json(notInteger)).error]).toEqual([409, 'NOT_INTEGER']);
+    expect((await fetch(`${base}/v1/keys/n/incr?by=abc`, { method: 'POST' })).status).toBe(400);
+    expect((await fetch(key, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(key, { method: 'DELETE' })).status).toBe(404);
+    const stats = await json(await fetch(`${base}/v1/stats`));
+    expect(stats).toMatchObject({ curr_items: 1, delete_hits: 1 });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect((await fetch(`${base}/nothing-here`)).status).toBe(404);
+    expect((await fetch(key, { method: 'PATCH', body: 'x' })).status).toBe(400);
+  });
+
+  it('the HTTP and binary protocols share one store', async () => {
+    const { base, port } = await gateway();
+    const client = new ConduitClient({ port });
+    await client.set('shared', 'from the protocol');
+    expect(await (await fetch(`${base}/v1/keys/shared`)).text()).toBe('from the protocol');
+    await fetch(`${base}/v1/keys/shared`, { method: 'PUT', body: 'from HTTP' });
+    expect(await client.getString('shared')).toBe('from HTTP');
+    client.destroy();
+  });
+
+  it('keys are percent-decoded bytes: binary keys work; 0 or 251 bytes and bad escapes are 400', async () => {
+    const { base, port } = await gateway();
+    const binary = Buffer.from([0x00, 0x2f, 0xff, 0x20, 0x25]);
+    const encoded = [...binary].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+    expect((await fetch(`${base}/v1/keys/${encoded}`, { method: 'PUT', body: new Uint8Array([1, 2, 3]) })).status).toBe(204);
+    const client = new ConduitClient({ port });
+    expect((await client.get(binary))?.equals(Buffer.from([1, 2, 3]))).toBe(true);
+    client.destroy();
+    expect((await fetch(`${base}/v1/keys/${'k'.repeat(250)}`, { method: 'PUT', body: 'v' })).status).toBe(204);
+    const long = await fetch(`${base}/v1/keys/${'k'.repeat(251)}`, { method: 'PUT', body: 'v' });
+    expect([long.status, (await json(long)).error]).toEqual([400, 'BAD_REQUEST']);
+    expect((await fetch(`${base}/v1/keys/%zz`)).status).toBe(400);
+    expect((await fetch(`${base}/v1/keys/`)).status).toBe(400);
+  });
+
+  it('oversize bodies: 413 from Content-Length and while streaming, then the connection closes', async () => {
+    const { base, server } = await gateway();
+    const tooBig = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(70_000) });
+    expect([tooBig.status, (await json(tooBig)).error, tooBig.headers.get('connection')]).toEqual([413, 'TOO_LARGE', 'close']);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 20; i += 1) controller.enqueue(new Uint8Array(10_000));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: stream, duplex: 'half' } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(server.store.get(Buffer.from('k'))).toBeUndefined();
+    const fits = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(65_524 - 6 - 1) });
+    expect(fits.status).toBe(204);
+  });
+
+  it('507 when full with eviction off', async () => {
+    const { base } = await gateway({ maxMemory: 16 * 1024, shards: 1, eviction: 'none' });
+    let status = 204;
+    for (let i = 0; i < 10 && status === 204; i += 1) status = (await fetch(`${base}/v1/keys/k${i}`, { method: 'PUT', body: randomBytes(4000) })).status;
+    expect(status).toBe(507);
+  });
+
+  it('a slow body gets 408 and a malformed request 400; nothing crashes', async () => {
+    const { base } = await gateway({ frameTimeoutMs: 500 });
+    const port = Number(new URL(base).port);
+    const send = (text: string): Promise<string> =>
+      new Promise((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port }, () => socket.write(text));
+        let reply = '';
+        socket.on('data', (d: Buffer) => (reply += d.toString()));
+        socket.on('close', () => resolve(reply));
+        socket.on('error', () => resolve(reply));
+        setTimeout(() => socket.destroy(), 5_000);
+      });
+    expect(await send('PUT /v1/keys/k HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab')).toMatch(/^HTTP\/1\.1 408/);
+    expect(await send('NOT A REQUEST\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('HTTP auth in secure mode', () => {
+  it('without --http-token the data routes answer 403; probes and metrics stay open', async () => {
+    const { base } = await gateway({ keys: [{ id: 'app', secret: randomBytes(32) }] });
+    const denied = await fetch(`${base}/v1/keys/k`);
+    expect([denied.status, (await json(denied)).error]).toEqual([403, 'FORBIDDEN']);
+    for (const open of ['/healthz', '/readyz', '/metrics']) expect((await fetch(`${base}${open}`)).status).toBe(200);
+  });
+
+  it('with a token: missing or wrong → 401, right → served', async () => {
+    const token = randomBytes(24).toString('base64url');
+    const { base } = await gateway({ keys: [{ id: 'app', secret: randomBytes(32) }], httpToken: token });
+    const missing = await fetch(`${base}/v1/keys/k`);
+    expect([missing.status, missing.headers.get('www-authenticate'), (await json(missing)).error]).toEqual([401, 'Bearer', 'AUTH_REQUIRED']);
+    const wrong = await fetch(`${base}/v1/keys/k`, { headers: { authorization: `Bearer ${token}x` } });
+    expect([wrong.status, (await json(wrong)).error]).toEqual([401, 'AUTH_FAILED']);
+    const right = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: 'v', headers: { authorization: `Bearer ${token}` } });
+    expect(right.status).toBe(204);
+  });
+});
+
+describe('/metrics', () => {
+  it('parses as Prometheus text and counts what the test did', async () => {
+    const { base, port, server } = await gateway();
+    const client = new ConduitClient({ port });
+    await client.set('a', '1');
+    await client.get('a');
+    await client.get('a');
+    await client.get('missing');
+    await client.incr('a');
+    await fetch(`${base}/v1/keys/b`, { method: 'PUT', body: 'x' });
+    await fetch(`${base}/v1/keys/nope`);
+    const raw = await RawClient.connect(port);
+    raw.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+    await raw.waitClosed();
+    raw.destroy();
+    await raw.until(() => server.counters.connected_clients === 1, 2_000, 'the server to release the connection');
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const families = parsePrometheus(text);
+    const family = (name: string) => families.find((f) => f.name === name);
+    const value = (name: string, labels: Record<string, string> = {}): number =>
+      Number(family(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value ?? NaN);
+    expect(value('conduit_requests_total', { opcode: 'GET', status: 'OK' })).toBe(2);
+    expect(value('conduit_requests_total', { opcode: 'GET', status: 'NOT_FOUND' })).toBe(2);
+    expect(value('conduit_requests_total', { opcode: 'SET', status: 'OK' })).toBe(2);
+    expect(value('conduit_requests_total', { opcode: 'INCR', status: 'OK' })).toBe(1);
+    expect(value('conduit_keyspace_hits_total')).toBe(2);
+    expect(value('conduit_keyspace_misses_total')).toBe(2);
+    expect(value('conduit_items')).toBe(2);
+    expect(value('conduit_memory_budget_bytes')).toBe(64 * 1024 * 1024);
+    expect(value('conduit_memory_used_bytes')).toBeGreaterThan(0);
+    expect(value('conduit_connections_open')).toBe(1);
+    expect(value('conduit_connections_total')).toBe(2);
+    expect(value('conduit_disconnects_total', { cause: 'protocol_error' })).toBe(1);
+    expect(value('conduit_evictions_total')).toBe(0);
+    expect(value('conduit_expirations_total', { how: 'swept' })).toBe(0);
+    const latency = family('conduit_request_duration_seconds');
+    expect(latency?.type).toBe('HISTOGRAM');
+    // This parser folds a histogram's label sets together, so the per-opcode counts are read from the text.
+    expect(text).toMatch(/^conduit_request_duration_seconds_count\{opcode="GET"\} 4$/m);
+    expect(text).toMatch(/^conduit_request_duration_seconds_count\{opcode="SET"\} 2$/m);
+    expect(text).toMatch(/^conduit_request_duration_seconds_bucket\{le="\+Inf",opcode="INCR"\} 1$/m);
+    expect(family('conduit_process_cpu_seconds_total')?.type).toBe('COUNTER');
+    client.destroy();
+  });
+});
+
+describe('/readyz during a SIGTERM drain', () => {
+  it('answers 503 while connections drain, and the process then exits 0', async () => {
+    const server = await startServerProcess(['--port', '0', '--http-port', '0', '--shutdown-timeout', '3s']);
+    const http = String(server.logs().find((l) => l.msg === 'conduit-server listening')?.http);
+    expect((await fetch(`http://${http}/readyz`)).status).toBe(200);
+    // A client that does not read keeps the drain going: its answers cannot be flushed.
+    const setup = new ConduitClient({ port: server.port });
+    await setup.set('big', randomBytes(60_000));
+    setup.destroy();
+    const stuck = await RawClient.connect(server.port);
+    stuck.socket.pause();
+    stuck.write(Buffer.concat(Array.from({ length: 200 }, (_, i) => Buffer.concat(encodeRequest(BigInt(i), { op: 'GET', key: Buffer.from('big') })))));
+    await new Promise((r) => setTimeout(r, 300));
+    server.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await fetch(`http://${http}/readyz`)).status).toBe(503);
+    stuck.destroy();
+    expect((await server.exited).code).toBe(0);
+  });
+});
