@@ -28,13 +28,13 @@ lint: check
 fuzz seconds=env_var_or_default("FUZZ_SECONDS", "60"):
     FUZZ_SECONDS={{seconds}} npx vitest run --config test/fuzz/vitest.config.ts
 
-# Every benchmark; results go into bench/RESULTS.md by hand for now.
+# Conduit vs Redis vs memcached, one run: writes bench/results/<date>.json, the chart and bench/RESULTS.md.
+# BENCH_QUICK=1 is the ~20 s smoke version CI runs. Installs redis-server/memcached (apt) when missing.
 bench: build
-    node bench/codec.mjs
-    node --expose-gc bench/store.mjs
-    {{pin}} node bench/e2e.mjs
-    {{pin}} node bench/clients.mjs
-    {{pin}} node bench/http.mjs
+    {{pin}} node bench/harness.mjs
+
+# Every benchmark: the harness, then the focused ones below.
+bench-all: bench bench-codec bench-store bench-e2e bench-clients bench-http
 
 # Codec decode/encode throughput for 16 B to 60 KiB bodies.
 bench-codec: build

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, Socket } from 'node:net';
+import { isIP, connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import Denque from 'denque';
 import { encodeHello, finishHello, generateEphemeral, type SecureSession } from '../crypto/handshake.js';
@@ -178,7 +178,12 @@ export class ConduitClient extends EventEmitter {
         socket =
           o.tls === undefined
             ? netConnect(where)
-            : tlsConnect({ ...where, ...o.tls, ...(o.tls.servername === undefined && o.socket === undefined ? { servername: o.host } : {}) });
+            : tlsConnect({
+                ...where,
+                ...o.tls,
+                // SNI carries host names only (RFC 6066 §3); an IP address is checked against the certificate without it.
+                ...(o.tls.servername === undefined && o.socket === undefined && isIP(o.host) === 0 ? { servername: o.host } : {}),
+              });
       } catch (err) {
         // e.g. a TLS certificate that does not match its key: fail like any connect error.
         socket = new Socket();

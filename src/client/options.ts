@@ -1,3 +1,5 @@
+import { loadKeyFile } from '../crypto/keys.js';
+
 /** Reconnect settings of a {@link ClientOptions}. */
 export interface ReconnectOptions {
   /** Attempts after a lost connection before giving up (queued requests then reject). Default 20. */
@@ -48,6 +50,10 @@ export interface ClientOptions {
   reconnect?: ReconnectOptions | false;
   /** Secure mode: handshake with this key on every (re)connect; frames are then encrypted and authenticated. */
   key?: ClientKey;
+  /** Secure mode with a key file (TOML `[[keys]]`, as the server reads): its key `keyId`, or its first. */
+  keyFile?: string;
+  /** Which key of `keyFile` to use. */
+  keyId?: string;
   /** Connect with TLS. */
   tls?: ClientTlsOptions;
 }
@@ -64,6 +70,11 @@ export interface ResolvedClientOptions {
   reconnect: Required<ReconnectOptions> | false;
   key: { id: string; secret: Buffer } | undefined;
   tls: ClientTlsOptions | undefined;
+}
+
+function withoutKeyFile(options: ClientOptions): Omit<ClientOptions, 'keyFile' | 'keyId'> {
+  const { keyFile: _file, keyId: _id, ...rest } = options;
+  return rest;
 }
 
 function integer(name: string, value: number, min: number, max: number): void {
@@ -94,12 +105,18 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     requestTimeoutMs: 5_000,
     maxInflight: 1_024,
     maxQueued: 10_000,
-    ...options,
+    ...withoutKeyFile(options),
     reconnect,
     key: undefined,
     tls: options.tls,
   };
-  if (options.key !== undefined) {
+  if (options.keyFile !== undefined) {
+    if (options.key !== undefined) throw new TypeError('key and keyFile options exclude each other');
+    const keys = loadKeyFile(options.keyFile);
+    const chosen = options.keyId === undefined ? keys[0] : keys.find((k) => k.id === options.keyId);
+    if (chosen === undefined) throw new TypeError(`keyId option '${options.keyId ?? ''}' is not in ${options.keyFile}`);
+    o.key = chosen;
+  } else if (options.key !== undefined) {
     const { id, secret } = options.key;
     const bytes = typeof secret === 'string' ? Buffer.from(secret, 'base64') : Buffer.from(secret);
     const idSize = typeof id === 'string' ? Buffer.byteLength(id, 'utf8') : 0;

@@ -174,3 +174,21 @@ describe('secure mode end to end (spec §6)', () => {
     expect(seen.size).toBe(4); // two sessions × two directions (the key confirmation is the first s2c seal)
   }, 120_000);
 });
+
+describe('ConduitClient keyFile option', () => {
+  it('reads the key from a TOML key file, by id or the first', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const other = { id: 'other', secret: randomBytes(32) };
+    const file = join(mkdtempSync(join(tmpdir(), 'conduit-keyfile-')), 'keys.toml');
+    writeFileSync(file, [key, other].map((k) => `[[keys]]\nid = "${k.id}"\nkey = "${k.secret.toString('base64')}"\n`).join('\n'));
+    const { port } = await startServer({ keys: [key, other] });
+    for (const keyId of [undefined, 'other']) {
+      const c = new ConduitClient({ port, keyFile: file, ...(keyId === undefined ? {} : { keyId }) });
+      clients.push(c);
+      expect(await c.set('k', 'v')).toBe(true);
+    }
+    expect(() => new ConduitClient({ keyFile: file, keyId: 'missing' })).toThrow(/keyId option/);
+  });
+});

@@ -1,0 +1,509 @@
+// One benchmark harness (`npx just bench`): Conduit vs Redis vs memcached,
+// the same workloads from the same Node load generator, in one run, the
+// systems alternating inside every round so machine drift hits all alike.
+//
+//   workloads: GET and SET × 100-byte and 4 KiB values × 1 and 16 requests in
+//              flight per connection, 50 connections, 100,000 pre-filled keys
+//   systems:   Conduit through raw pre-encoded frames (the server's capacity)
+//              and through ConduitClient (plaintext, secure mode, TLS);
+//              Redis through raw RESP, ioredis and redis-benchmark;
+//              memcached through raw text-protocol requests and memjs
+//
+// Reports ops/s and latency p50/p99/p99.9 (HDR histogram), the server's CPU
+// seconds and RSS, each the median of ROUNDS rounds with min–max; writes
+// bench/results/<date>.json, bench/results/chart.svg and the harness section
+// of bench/RESULTS.md. BENCH_QUICK=1 is a ~20 s smoke run (CI) that writes
+// under BENCH_OUT (default: a temp dir) and leaves the repository alone.
+// Installs Debian's redis-server and memcached when missing, saying so;
+// stops every process it starts by its pid, also on failure or Ctrl-C.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import * as hdr from 'hdr-histogram-js';
+import Redis from 'ioredis';
+import memjs from 'memjs';
+import { ConduitClient, encodeRequest } from '../dist/index.js';
+import { cpuSeconds, freePort, has, makeCerts, median, pinned, progress, rssMiB, start, startConduit, startRedis, waitForPort } from './lib.mjs';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.25 : 3));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (QUICK ? 8 : 50));
+const KEYS = Number(process.env.BENCH_KEYS ?? (QUICK ? 2_000 : 100_000));
+const SIZES = QUICK ? [100] : [100, 4096];
+const PIPELINES = [1, 16];
+const RING = 4096; // pre-encoded requests per connection; their identifiers cycle, far more than P
+const root = new URL('..', import.meta.url).pathname;
+const outDir = process.env.BENCH_OUT ?? (QUICK ? mkdtempSync(join(tmpdir(), 'conduit-bench-quick-')) : join(root, 'bench'));
+const started = Date.now();
+
+// ---- installs ----------------------------------------------------------------
+const missing = [];
+if (!has('redis-server') || !has('redis-benchmark')) missing.push('redis-server', 'redis-tools');
+if (!has('memcached')) missing.push('memcached');
+if (missing.length > 0) {
+  console.log(`Installing Debian packages the comparison needs: ${missing.join(' ')} (apt-get)…`);
+  execFileSync('sh', ['-c', `apt-get update -qq && apt-get install -y -qq ${missing.join(' ')}`], { stdio: 'inherit' });
+}
+const version = (cmd, args, pattern) => (execFileSync(cmd, args).toString().match(pattern)?.[1] ?? '?');
+const versions = {
+  node: process.version,
+  redis: version('redis-server', ['--version'], /v=(\S+)/),
+  memcached: version('memcached', ['-V'], /memcached (\S+)/),
+  ioredis: JSON.parse(readFileSync(join(root, 'node_modules/ioredis/package.json'), 'utf8')).version,
+  memjs: JSON.parse(readFileSync(join(root, 'node_modules/memjs/package.json'), 'utf8')).version,
+  conduit: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
+};
+
+// ---- servers (core 0) --------------------------------------------------------
+const certs = makeCerts();
+const secret = randomBytes(32);
+const ports = { conduit: await freePort(), secure: await freePort(), tls: await freePort(), redis: await freePort(), memcached: await freePort() };
+const servers = {
+  conduit: startConduit(ports.conduit),
+  'conduit-secure': startConduit(ports.secure, [], { CONDUIT_KEY: `bench:${secret.toString('base64')}` }),
+  'conduit-tls': startConduit(ports.tls, ['--tls-cert', certs.cert, '--tls-key', certs.key]),
+  redis: startRedis(ports.redis),
+  memcached: start('memcached', ['-p', String(ports.memcached), '-l', '127.0.0.1', '-U', '0', '-t', '1', '-m', '2048', '-u', 'root']),
+};
+await Promise.all(Object.values(ports).map((p) => waitForPort(p)));
+
+// ---- workloads data ----------------------------------------------------------
+const values = new Map(SIZES.map((n) => [n, Buffer.alloc(n, 0x76)]));
+const keyOf = (size, i) => `k${size}:${String(i % KEYS).padStart(8, '0')}`;
+
+/** Raw protocols: pre-encoded requests and a reply counter that allocates nothing per reply. */
+const raw = {
+  conduit: {
+    encode(op, key, value, id) {
+      const k = Buffer.from(key);
+      const r = op === 'GET' ? { op: 'GET', key: k } : { op: 'SET', key: k, value, ttlMs: 0, nx: false, xx: false, keepTtl: false };
+      return Buffer.concat(encodeRequest(BigInt(id), r));
+    },
+    counter() {
+      let pending = Buffer.alloc(0);
+      return (chunk) => {
+        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let at = 0;
+        let n = 0;
+        while (buf.length - at >= 12) {
+          const end = at + 12 + buf.readUInt16BE(at + 2);
+          if (end > buf.length) break;
+          if (buf[at] !== 0x81 || buf[at + 1] !== 0) throw new Error(`conduit: unexpected reply status ${buf[at + 1]}`);
+          at = end;
+          n += 1;
+        }
+        pending = buf.subarray(at);
+        return n;
+      };
+    },
+  },
+  resp: {
+    encode(op, key, value) {
+      const parts = op === 'GET' ? [Buffer.from('GET'), Buffer.from(key)] : [Buffer.from('SET'), Buffer.from(key), value];
+      return Buffer.concat([Buffer.from(`*${parts.length}\r\n`), ...parts.flatMap((p) => [Buffer.from(`$${p.length}\r\n`), p, Buffer.from('\r\n')])]);
+    },
+    counter() {
+      let pending = Buffer.alloc(0);
+      return (chunk) => {
+        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let at = 0;
+        let n = 0;
+        for (;;) {
+          const eol = buf.indexOf('\r\n', at);
+          if (eol < 0) break;
+          if (buf[at] === 0x2b) {
+            at = eol + 2;
+          } else if (buf[at] === 0x24) {
+            const len = Number(buf.toString('latin1', at + 1, eol));
+            if (len < 0) throw new Error('redis: GET missed (keyspace not filled)');
+            if (eol + 4 + len > buf.length) break;
+            at = eol + 4 + len;
+          } else {
+            throw new Error(`redis: unexpected reply ${buf.toString('latin1', at, eol)}`);
+          }
+          n += 1;
+        }
+        pending = buf.subarray(at);
+        return n;
+      };
+    },
+  },
+  memcache: {
+    encode(op, key, value) {
+      return op === 'GET'
+        ? Buffer.from(`get ${key}\r\n`)
+        : Buffer.concat([Buffer.from(`set ${key} 0 0 ${value.length}\r\n`), value, Buffer.from('\r\n')]);
+    },
+    counter() {
+      let pending = Buffer.alloc(0);
+      return (chunk) => {
+        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        let at = 0;
+        let n = 0;
+        for (;;) {
+          const eol = buf.indexOf('\r\n', at);
+          if (eol < 0) break;
+          const line = buf.toString('latin1', at, Math.min(eol, at + 64));
+          if (line === 'STORED') {
+            at = eol + 2;
+          } else if (line.startsWith('VALUE ')) {
+            const len = Number(line.split(' ')[3]);
+            const end = eol + 2 + len + 2 + 5; // data, \r\n, "END\r\n"
+            if (end > buf.length) break;
+            at = end;
+          } else if (line === 'END') {
+            throw new Error('memcached: GET missed (keyspace not filled)');
+          } else {
+            throw new Error(`memcached: unexpected reply ${line}`);
+          }
+          n += 1;
+        }
+        pending = buf.subarray(at);
+        return n;
+      };
+    },
+  },
+};
+
+/** Client libraries: the same calls the Node load generator makes on each. */
+const clients = {
+  conduit: (port, extra = {}) => async () => {
+    const c = new ConduitClient({ port, maxQueued: 1_000_000, ...extra });
+    await c.connect();
+    return { get: (k) => c.get(k), set: (k, v) => c.set(k, v), close: () => c.close() };
+  },
+  ioredis: async () => {
+    const r = new Redis({ port: ports.redis, host: '127.0.0.1', lazyConnect: true });
+    await r.connect();
+    return { get: (k) => r.getBuffer(k), set: (k, v) => r.set(k, v), close: () => r.quit() };
+  },
+  memjs: async () => {
+    const m = memjs.Client.create(`127.0.0.1:${ports.memcached}`, { retries: 0, timeout: 5, keepAlive: true });
+    return {
+      get: async (k) => (await m.get(k)).value,
+      set: (k, v) => m.set(k, v, { expires: 0 }),
+      close: async () => m.close(),
+    };
+  },
+};
+
+const systems = [
+  { name: 'Conduit · raw frames', server: 'conduit', raw: raw.conduit, port: ports.conduit },
+  { name: 'Conduit · ConduitClient', server: 'conduit', client: clients.conduit(ports.conduit) },
+  { name: 'Conduit · ConduitClient, secure mode', server: 'conduit-secure', client: clients.conduit(ports.secure, { key: { id: 'bench', secret } }) },
+  { name: 'Conduit · ConduitClient, TLS', server: 'conduit-tls', client: clients.conduit(ports.tls, { tls: { ca: readFileSync(certs.ca) } }) },
+  { name: 'Redis · raw RESP', server: 'redis', raw: raw.resp, port: ports.redis },
+  { name: 'Redis · ioredis', server: 'redis', client: clients.ioredis },
+  { name: 'Redis · redis-benchmark', server: 'redis', external: true },
+  { name: 'memcached · raw text protocol', server: 'memcached', raw: raw.memcache, port: ports.memcached },
+  { name: 'memcached · memjs', server: 'memcached', client: clients.memjs },
+];
+
+// ---- measuring ---------------------------------------------------------------
+function histogram() {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+/** N connections × P pre-encoded requests in flight, for SECONDS. Latency in µs. */
+async function runRaw(system, op, size, pipeline) {
+  const h = histogram();
+  const stopAt = performance.now() + SECONDS * 1000;
+  let total = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async (_, c) => {
+      const frames = Array.from({ length: RING }, (_, i) => system.raw.encode(op, keyOf(size, c * 7919 + i * 31), values.get(size), c * RING + i));
+      const socket = connect({ host: '127.0.0.1', port: system.port });
+      socket.setNoDelay(true);
+      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      const count = system.raw.counter();
+      const sentAt = new Float64Array(RING);
+      let next = 0;
+      let done = 0;
+      const send = (n) => {
+        const batch = [];
+        for (let i = 0; i < n; i += 1, next += 1) {
+          sentAt[next % RING] = performance.now();
+          batch.push(frames[next % RING]);
+        }
+        socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch));
+      };
+      await new Promise((resolve, reject) => {
+        socket.on('error', reject);
+        socket.on('data', (chunk) => {
+          let n;
+          try {
+            n = count(chunk);
+          } catch (err) {
+            reject(err);
+            return;
+          }
+          const now = performance.now();
+          for (let i = 0; i < n; i += 1) h.recordValue(Math.max(1, Math.round((now - sentAt[(done + i) % RING]) * 1000)));
+          done += n;
+          if (now < stopAt) send(n);
+          else if (done === next) resolve();
+        });
+        send(pipeline);
+      });
+      total += done;
+      socket.destroy();
+    }),
+  );
+  return summary(h, total);
+}
+
+/** N client connections × P awaiting loops, for SECONDS. */
+async function runClient(system, op, size, pipeline) {
+  const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => system.client()));
+  const h = histogram();
+  const value = values.get(size);
+  const stopAt = performance.now() + SECONDS * 1000;
+  let total = 0;
+  let seed = 1;
+  await Promise.all(
+    conns.flatMap((c) =>
+      Array.from({ length: pipeline }, async () => {
+        while (performance.now() < stopAt) {
+          seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+          const key = keyOf(size, seed);
+          const t = performance.now();
+          const result = op === 'GET' ? await c.get(key) : await c.set(key, value);
+          h.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+          if (op === 'GET' && (result == null || result.length !== size)) throw new Error(`${system.name}: GET missed`);
+          total += 1;
+        }
+      }),
+    ),
+  );
+  await Promise.all(conns.map((c) => c.close()));
+  return summary(h, total);
+}
+
+function runRedisBenchmark(op, size, pipeline) {
+  const requests = Math.max(10_000, Math.round((QUICK ? 20_000 : 150_000) * (pipeline === 16 ? 4 : 1)));
+  const [cmd, args] = pinned(1, 'redis-benchmark', [
+    '-h', '127.0.0.1', '-p', String(ports.redis), '-c', String(CONNECTIONS), '-P', String(pipeline), '-d', String(size),
+    '-r', String(KEYS), '-n', String(requests), '-t', op.toLowerCase(), '--csv',
+  ]);
+  const out = execFileSync(cmd, args, { timeout: 300_000 }).toString();
+  const row = out.trim().split('\n').at(-1).split(',').map((s) => s.replaceAll('"', ''));
+  // CSV: test, rps, avg, min, p50, p95, p99, max (ms); p99.9 is not reported.
+  return { ops: Number(row[1]), p50: Number(row[4]), p99: Number(row[6]), p999: null };
+}
+
+function summary(h, total) {
+  const ms = (p) => h.getValueAtPercentile(p) / 1000;
+  const result = { ops: total / SECONDS, p50: ms(50), p99: ms(99), p999: ms(99.9) };
+  h.destroy?.();
+  return result;
+}
+
+// ---- pre-fill and check before timing ----------------------------------------
+for (const system of systems.filter((s) => s.client !== undefined && !s.name.includes('secure') && !s.name.includes('TLS'))) {
+  const c = await system.client();
+  for (const size of SIZES) {
+    for (let i = 0; i < KEYS; i += 500) await Promise.all(Array.from({ length: Math.min(500, KEYS - i) }, (_, j) => c.set(keyOf(size, i + j), values.get(size))));
+    const sample = await c.get(keyOf(size, KEYS - 1));
+    if (sample == null || !Buffer.from(sample).equals(values.get(size))) throw new Error(`${system.name}: pre-fill did not store the value`);
+  }
+  await c.close();
+}
+for (const [port, extra] of [[ports.secure, { key: { id: 'bench', secret } }], [ports.tls, { tls: { ca: readFileSync(certs.ca) } }]]) {
+  const c = await clients.conduit(port, extra)();
+  for (const size of SIZES) {
+    for (let i = 0; i < KEYS; i += 500) await Promise.all(Array.from({ length: Math.min(500, KEYS - i) }, (_, j) => c.set(keyOf(size, i + j), values.get(size))));
+  }
+  await c.close();
+}
+
+// ---- the run -----------------------------------------------------------------
+const workloads = [];
+for (const size of SIZES) for (const op of ['GET', 'SET']) for (const pipeline of PIPELINES) workloads.push({ op, size, pipeline });
+const samples = new Map();
+const step = progress(ROUNDS * workloads.length * systems.length);
+for (let round = 0; round < ROUNDS; round += 1) {
+  for (const w of workloads) {
+    for (const system of systems) {
+      step(`${system.name} ${w.op} ${w.size} B P=${w.pipeline}`);
+      const pid = servers[system.server].pid;
+      const cpu0 = cpuSeconds(pid);
+      const r = system.external
+        ? runRedisBenchmark(w.op, w.size, w.pipeline)
+        : system.raw !== undefined
+          ? await runRaw(system, w.op, w.size, w.pipeline)
+          : await runClient(system, w.op, w.size, w.pipeline);
+      const key = `${system.name}|${w.op}|${w.size}|${w.pipeline}`;
+      if (!samples.has(key)) samples.set(key, []);
+      samples.get(key).push({ ...r, cpu: system.external ? null : cpuSeconds(pid) - cpu0, rss: rssMiB(pid) });
+    }
+  }
+}
+for (const child of Object.values(servers)) child.kill('SIGTERM');
+
+// ---- results -----------------------------------------------------------------
+const stat = (xs) => {
+  const v = xs.filter((x) => x !== null && !Number.isNaN(x));
+  return v.length === 0 ? null : { median: median(v), min: Math.min(...v), max: Math.max(...v) };
+};
+const results = [];
+for (const w of workloads) {
+  for (const system of systems) {
+    const rs = samples.get(`${system.name}|${w.op}|${w.size}|${w.pipeline}`);
+    results.push({
+      system: system.name,
+      server: system.server,
+      ...w,
+      rounds: rs,
+      ops: stat(rs.map((r) => r.ops)),
+      p50: stat(rs.map((r) => r.p50)),
+      p99: stat(rs.map((r) => r.p99)),
+      p999: stat(rs.map((r) => r.p999)),
+      cpuSeconds: stat(rs.map((r) => r.cpu)),
+      rssMiB: stat(rs.map((r) => r.rss)),
+    });
+  }
+}
+const cpuModel = cpus()[0]?.model ?? '?';
+const date = new Date().toISOString();
+const command = QUICK ? 'BENCH_QUICK=1 npx just bench' : 'npx just bench';
+const report = {
+  date,
+  command,
+  quick: QUICK,
+  machine: { cores: cpus().length, cpu: cpuModel, memoryGiB: Math.round(totalmem() / 2 ** 30), pinned: has('taskset') },
+  versions,
+  parameters: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, keys: KEYS, sizes: SIZES, pipelines: PIPELINES },
+  results,
+};
+mkdirSync(join(outDir, 'results'), { recursive: true });
+const jsonPath = join(outDir, 'results', `${date.slice(0, 10)}.json`);
+writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(outDir, 'results', 'chart.svg'), chart(report));
+const markdown = section(report);
+const resultsPath = join(outDir, 'RESULTS.md');
+let existing = '';
+try {
+  existing = readFileSync(resultsPath, 'utf8');
+} catch {
+  existing = '# Benchmark results\n';
+}
+const begin = '<!-- harness:begin -->';
+const end = '<!-- harness:end -->';
+const block = `${begin}\n${markdown}\n${end}`;
+writeFileSync(
+  resultsPath,
+  existing.includes(begin) ? existing.replace(new RegExp(`${begin}[\\s\\S]*${end}`), block) : `${existing.trimEnd()}\n\n${block}\n`,
+);
+console.log(`\n${markdown}\nwrote ${jsonPath}, ${join(outDir, 'results', 'chart.svg')} and ${resultsPath} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+// ---- report rendering --------------------------------------------------------
+function fmt(n) {
+  return n === null || n === undefined ? '—' : Math.round(n).toLocaleString('en-US');
+}
+function ms(s) {
+  return s === null ? '—' : s.median.toFixed(2);
+}
+function find(r, system, w) {
+  return r.results.find((x) => x.system === system && x.op === w.op && x.size === w.size && x.pipeline === w.pipeline);
+}
+function ratio(a, b) {
+  return a?.ops && b?.ops ? a.ops.median / b.ops.median : null;
+}
+
+function section(r) {
+  const lines = [];
+  lines.push('## Conduit vs Redis vs memcached (`npx just bench`)', '');
+  lines.push(
+    `Run ${r.date.slice(0, 16).replace('T', ' ')} UTC with \`${r.command}\`: ${r.machine.cores} cores (${r.machine.cpu}), ` +
+      `${r.machine.memoryGiB} GiB; Node ${r.versions.node}, Redis ${r.versions.redis}, memcached ${r.versions.memcached}, ` +
+      `ioredis ${r.versions.ioredis}, memjs ${r.versions.memjs}, conduit ${r.versions.conduit}. Servers ${r.machine.pinned ? 'pinned to core 0, the load generator to core 1' : 'not pinned (no taskset)'}; ` +
+      `${r.parameters.connections} connections, ${r.parameters.keys.toLocaleString('en-US')} pre-filled keys per value size, ` +
+      `${r.parameters.seconds} s per measurement, median of ${r.parameters.rounds} rounds (min–max). Raw rows send pre-encoded requests ` +
+      `from one Node load generator; client rows run the same loop through each library. Data: \`bench/results/${r.date.slice(0, 10)}.json\`.`,
+    '',
+    '![Throughput per system and workload](results/chart.svg)',
+    '',
+  );
+  for (const size of r.parameters.sizes) {
+    lines.push(`### ${size}-byte values`, '');
+    lines.push('| system | op | P | ops/s | p50 ms | p99 ms | p99.9 ms | server CPU s | server RSS MiB | vs Redis |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
+    for (const w of workloads.filter((x) => x.size === size)) {
+      for (const system of systems) {
+        const x = find(r, system.name, w);
+        const base = find(r, system.raw ? 'Redis · raw RESP' : system.external ? 'Redis · redis-benchmark' : 'Redis · ioredis', w);
+        const q = ratio(x, base);
+        lines.push(
+          `| ${system.name} | ${w.op} | ${w.pipeline} | ${fmt(x.ops?.median)} (${fmt(x.ops?.min)}–${fmt(x.ops?.max)}) | ${ms(x.p50)} | ${ms(x.p99)} | ${ms(x.p999)} | ` +
+            `${x.cpuSeconds === null ? '—' : x.cpuSeconds.median.toFixed(2)} | ${x.rssMiB === null ? '—' : x.rssMiB.median.toFixed(0)} | ${q === null ? '' : `${q.toFixed(2)}×`} |`,
+        );
+      }
+    }
+    lines.push('');
+  }
+  lines.push('"vs Redis" compares like with like: raw rows with Redis · raw RESP, client rows with Redis · ioredis.', '');
+  lines.push('### Targets', '', '| target | measured | |', '|---|---|---|');
+  const targets = [];
+  const w = (op, size, pipeline) => ({ op, size, pipeline });
+  for (const op of ['GET', 'SET']) {
+    const q = ratio(find(r, 'Conduit · raw frames', w(op, 100, 16)), find(r, 'Redis · raw RESP', w(op, 100, 16)));
+    targets.push([`server capacity (raw frames, P = 16, ${op} 100 B) ≥ 0.6× Redis`, q, q !== null && q >= 0.6]);
+  }
+  for (const op of ['GET', 'SET']) {
+    for (const p of PIPELINES) {
+      const q = ratio(find(r, 'Conduit · ConduitClient', w(op, 100, p)), find(r, 'Redis · ioredis', w(op, 100, p)));
+      targets.push([`ConduitClient ≥ 2× ioredis (${op} 100 B, P = ${p})`, q, q !== null && q >= 2]);
+    }
+  }
+  for (const size of r.parameters.sizes) {
+    const bound = size === 100 ? 0.25 : 0.5;
+    for (const op of ['GET', 'SET']) {
+      const q = ratio(find(r, 'Conduit · ConduitClient, secure mode', w(op, size, 16)), find(r, 'Conduit · ConduitClient', w(op, size, 16)));
+      targets.push([`secure mode ≥ ${bound}× plaintext (${op} ${size} B, P = 16)`, q, q !== null && q >= bound]);
+    }
+  }
+  const rss = (name) => Math.max(...r.results.filter((x) => x.system === name && x.rssMiB).map((x) => x.rssMiB.median));
+  const rssRatio = rss('Conduit · raw frames') / rss('Redis · raw RESP');
+  targets.push([`server RSS under the ${r.parameters.keys.toLocaleString('en-US')}-key workload within 2× of Redis's`, rssRatio, rssRatio <= 2]);
+  for (const [what, q, ok] of targets) lines.push(`| ${what} | ${q === null ? '—' : `${q.toFixed(2)}×`} | ${ok ? 'met' : '**missed**'} |`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+/** A grouped horizontal bar chart of median ops/s: one group per workload, one bar per system. */
+function chart(r) {
+  const palette = ['#1f6feb', '#4493f8', '#79c0ff', '#a5d6ff', '#cf222e', '#fa4549', '#ff8182', '#1a7f37', '#4ac26b'];
+  const bar = 14;
+  const gap = 10;
+  const left = 250;
+  const width = 900;
+  const groups = workloads.map((wl) => ({ wl, rows: systems.map((s, i) => ({ s, i, x: find(r, s.name, wl) })) }));
+  const maxOps = Math.max(...r.results.map((x) => x.ops?.median ?? 0));
+  const height = 40 + groups.length * (systems.length * bar + gap + 18) + 20 + systems.length * 16;
+  const esc = (t) => t.replaceAll('&', '&amp;').replaceAll('<', '&lt;');
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">Throughput (median ops/s), ${esc(r.date.slice(0, 10))}, ${r.machine.cores} cores</text>`,
+  ];
+  let y = 40;
+  for (const g of groups) {
+    out.push(`<text x="10" y="${y + 10}" font-weight="bold">${g.wl.op} ${g.wl.size} B, P = ${g.wl.pipeline}</text>`);
+    y += 16;
+    for (const row of g.rows) {
+      const ops = row.x?.ops?.median ?? 0;
+      const w = maxOps > 0 ? Math.max(1, ((width - left - 90) * ops) / maxOps) : 1;
+      out.push(`<text x="${left - 6}" y="${y + bar - 3}" text-anchor="end">${esc(row.s.name)}</text>`);
+      out.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${bar - 2}" fill="${palette[row.i % palette.length]}"/>`);
+      out.push(`<text x="${(left + w + 4).toFixed(1)}" y="${y + bar - 3}">${fmt(ops)}</text>`);
+      y += bar;
+    }
+    y += gap;
+  }
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
