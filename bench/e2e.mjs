@@ -10,7 +10,7 @@
 // process it starts is stopped by its pid, also on failure or Ctrl-C.
 import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { encodeRequest } from '../dist/index.js';
+import { loadRaw, raw } from './protocols.mjs';
 import {
   cpuSeconds, ensureRedis, fmt, freePort, has, median, percentile, pinned, progress, rssMiB, startConduit, startRedis, waitForPort,
 } from './lib.mjs';
@@ -20,125 +20,25 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
 const VALUE = Buffer.alloc(Number(process.env.BENCH_VALUE ?? 100), 0x76);
-const RING = 4096; // pre-encoded requests per connection; ids cycle through them, far more than P
 
-// ---- protocol adapters: pre-encoded requests and a cheap reply counter ----
-
-const key = (i) => Buffer.from(`key:${String(i).padStart(8, '0')}`);
-
-const conduit = {
-  name: 'conduit-server',
-  requests(op, ids) {
-    return ids.map((id, n) => {
-      const k = key((id * 7919 + n) % KEYS);
-      const r = op === 'GET' ? { op: 'GET', key: k } : { op: 'SET', key: k, value: VALUE, ttlMs: 0, nx: false, xx: false, keepTtl: false };
-      return Buffer.concat(encodeRequest(BigInt(id), r));
-    });
-  },
-  /** Counts response frames by their headers (spec §2) without building objects, as the RESP counter does. */
-  counter() {
-    let pending = Buffer.alloc(0);
-    return (chunk) => {
-      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      let at = 0;
-      let n = 0;
-      while (buf.length - at >= 12) {
-        const end = at + 12 + buf.readUInt16BE(at + 2);
-        if (end > buf.length) break;
-        if (buf[at] !== 0x81 || buf[at + 1] !== 0) throw new Error(`unexpected reply: status ${buf[at + 1]}`);
-        at = end;
-        n += 1;
-      }
-      pending = buf.subarray(at);
-      return n;
-    };
-  },
-};
-
-const resp = {
-  name: 'redis-server',
-  requests(op, ids) {
-    return ids.map((id, n) => {
-      const k = key((id * 7919 + n) % KEYS);
-      const parts = op === 'GET' ? [Buffer.from('GET'), k] : [Buffer.from('SET'), k, VALUE];
-      return Buffer.concat([
-        Buffer.from(`*${parts.length}\r\n`),
-        ...parts.flatMap((p) => [Buffer.from(`$${p.length}\r\n`), p, Buffer.from('\r\n')]),
-      ]);
-    });
-  },
-  /** Counts RESP replies: +simple, -error (fails), $bulk. */
-  counter() {
-    let pending = Buffer.alloc(0);
-    return (chunk) => {
-      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      let at = 0;
-      let n = 0;
-      for (;;) {
-        const eol = buf.indexOf('\r\n', at);
-        if (eol < 0) break;
-        const type = buf[at];
-        if (type === 0x2b) { at = eol + 2; n += 1; continue; }
-        if (type === 0x24) {
-          const len = Number(buf.toString('latin1', at + 1, eol));
-          const end = len < 0 ? eol + 2 : eol + 2 + len + 2;
-          if (end > buf.length) break;
-          if (len < 0) throw new Error('GET missed: keyspace not filled');
-          at = end;
-          n += 1;
-          continue;
-        }
-        throw new Error(`unexpected reply: ${buf.toString('latin1', at, eol)}`);
-      }
-      pending = buf.subarray(at);
-      return n;
-    };
-  },
-};
+const key = (i) => `key:${String(i % KEYS).padStart(8, '0')}`;
+const conduit = raw.conduit;
+const resp = raw.resp;
 
 /** N connections × P in flight for `seconds`: ops/s and latency percentiles (ms). */
 async function load(adapter, port, op, pipeline, seconds) {
   const latencies = [];
-  let total = 0;
-  const stopAt = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async (_, c) => {
-      const ids = Array.from({ length: RING }, (_, i) => c * RING + i);
-      const frames = adapter.requests(op, ids);
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.setNoDelay(true);
-      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-      const count = adapter.counter();
-      const sentAt = new Float64Array(RING);
-      let next = 0;
-      let done = 0;
-      let stopping = false;
-      const send = (n) => {
-        const batch = [];
-        for (let i = 0; i < n; i += 1) {
-          sentAt[next % RING] = performance.now();
-          batch.push(frames[next % RING]);
-          next += 1;
-        }
-        socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch));
-      };
-      await new Promise((resolve, reject) => {
-        socket.on('error', reject);
-        socket.on('data', (chunk) => {
-          const n = count(chunk);
-          const now = performance.now();
-          for (let i = 0; i < n; i += 1) latencies.push(now - sentAt[(done + i) % RING]);
-          done += n;
-          if (now >= stopAt) stopping = true;
-          if (!stopping) send(n);
-          else if (done === next) resolve();
-        });
-        send(pipeline);
-      });
-      total += done;
-      socket.destroy();
-    }),
-  );
+  const total = await loadRaw({
+    adapter,
+    port,
+    op,
+    key,
+    value: VALUE,
+    pipeline,
+    connections: CONNECTIONS,
+    seconds,
+    record: (us) => latencies.push(us / 1000),
+  });
   latencies.sort((a, b) => a - b);
   return { ops: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
@@ -147,8 +47,7 @@ async function fill(adapter, port) {
   const socket = connect({ host: '127.0.0.1', port });
   await new Promise((resolve) => socket.once('connect', resolve));
   const count = adapter.counter();
-  const ids = Array.from({ length: KEYS }, (_, i) => i);
-  const frames = ids.map((id) => adapter.requests('SET', [id])[0]);
+  const frames = Array.from({ length: KEYS }, (_, i) => adapter.encode('SET', key(i), VALUE, i));
   let done = 0;
   await new Promise((resolve) => {
     socket.on('data', (chunk) => {

@@ -19,14 +19,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import Redis from 'ioredis';
 import memjs from 'memjs';
-import { ConduitClient, encodeRequest } from '../dist/index.js';
+import { ConduitClient } from '../dist/index.js';
 import { cpuSeconds, freePort, has, makeCerts, median, pinned, progress, rssMiB, start, startConduit, startRedis, waitForPort } from './lib.mjs';
+import { loadRaw, raw } from './protocols.mjs';
 import { writeReport } from './report.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -36,7 +36,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (QUICK ? 8 : 50));
 const KEYS = Number(process.env.BENCH_KEYS ?? (QUICK ? 2_000 : 100_000));
 const SIZES = QUICK ? [100] : [100, 4096];
 const PIPELINES = [1, 16];
-const RING = 4096; // pre-encoded requests per connection; their identifiers cycle, far more than P
 const root = new URL('..', import.meta.url).pathname;
 const outDir = process.env.BENCH_OUT ?? (QUICK ? mkdtempSync(join(tmpdir(), 'conduit-bench-quick-')) : join(root, 'bench'));
 const started = Date.now();
@@ -75,100 +74,6 @@ await Promise.all(Object.values(ports).map((p) => waitForPort(p)));
 // ---- workloads data ----------------------------------------------------------
 const values = new Map(SIZES.map((n) => [n, Buffer.alloc(n, 0x76)]));
 const keyOf = (size, i) => `k${size}:${String(i % KEYS).padStart(8, '0')}`;
-
-/** Raw protocols: pre-encoded requests and a reply counter that allocates nothing per reply. */
-const raw = {
-  conduit: {
-    encode(op, key, value, id) {
-      const k = Buffer.from(key);
-      const r = op === 'GET' ? { op: 'GET', key: k } : { op: 'SET', key: k, value, ttlMs: 0, nx: false, xx: false, keepTtl: false };
-      return Buffer.concat(encodeRequest(BigInt(id), r));
-    },
-    counter() {
-      let pending = Buffer.alloc(0);
-      return (chunk) => {
-        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        let at = 0;
-        let n = 0;
-        while (buf.length - at >= 12) {
-          const end = at + 12 + buf.readUInt16BE(at + 2);
-          if (end > buf.length) break;
-          if (buf[at] !== 0x81 || buf[at + 1] !== 0) throw new Error(`conduit: unexpected reply status ${buf[at + 1]}`);
-          at = end;
-          n += 1;
-        }
-        pending = buf.subarray(at);
-        return n;
-      };
-    },
-  },
-  resp: {
-    encode(op, key, value) {
-      const parts = op === 'GET' ? [Buffer.from('GET'), Buffer.from(key)] : [Buffer.from('SET'), Buffer.from(key), value];
-      return Buffer.concat([Buffer.from(`*${parts.length}\r\n`), ...parts.flatMap((p) => [Buffer.from(`$${p.length}\r\n`), p, Buffer.from('\r\n')])]);
-    },
-    counter() {
-      let pending = Buffer.alloc(0);
-      return (chunk) => {
-        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        let at = 0;
-        let n = 0;
-        for (;;) {
-          const eol = buf.indexOf('\r\n', at);
-          if (eol < 0) break;
-          if (buf[at] === 0x2b) {
-            at = eol + 2;
-          } else if (buf[at] === 0x24) {
-            const len = Number(buf.toString('latin1', at + 1, eol));
-            if (len < 0) throw new Error('redis: GET missed (keyspace not filled)');
-            if (eol + 4 + len > buf.length) break;
-            at = eol + 4 + len;
-          } else {
-            throw new Error(`redis: unexpected reply ${buf.toString('latin1', at, eol)}`);
-          }
-          n += 1;
-        }
-        pending = buf.subarray(at);
-        return n;
-      };
-    },
-  },
-  memcache: {
-    encode(op, key, value) {
-      return op === 'GET'
-        ? Buffer.from(`get ${key}\r\n`)
-        : Buffer.concat([Buffer.from(`set ${key} 0 0 ${value.length}\r\n`), value, Buffer.from('\r\n')]);
-    },
-    counter() {
-      let pending = Buffer.alloc(0);
-      return (chunk) => {
-        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        let at = 0;
-        let n = 0;
-        for (;;) {
-          const eol = buf.indexOf('\r\n', at);
-          if (eol < 0) break;
-          const line = buf.toString('latin1', at, Math.min(eol, at + 64));
-          if (line === 'STORED') {
-            at = eol + 2;
-          } else if (line.startsWith('VALUE ')) {
-            const len = Number(line.split(' ')[3]);
-            const end = eol + 2 + len + 2 + 5; // data, \r\n, "END\r\n"
-            if (end > buf.length) break;
-            at = end;
-          } else if (line === 'END') {
-            throw new Error('memcached: GET missed (keyspace not filled)');
-          } else {
-            throw new Error(`memcached: unexpected reply ${line}`);
-          }
-          n += 1;
-        }
-        pending = buf.subarray(at);
-        return n;
-      };
-    },
-  },
-};
 
 /** Client libraries: the same calls the Node load generator makes on each. */
 const clients = {
@@ -209,51 +114,20 @@ function histogram() {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 }
 
-/** N connections × P pre-encoded requests in flight, for SECONDS. Latency in µs. */
+/** N connections × P pre-encoded requests in flight, for SECONDS; latency in the HDR histogram. */
 async function runRaw(system, op, size, pipeline) {
   const h = histogram();
-  const stopAt = performance.now() + SECONDS * 1000;
-  let total = 0;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async (_, c) => {
-      const frames = Array.from({ length: RING }, (_, i) => system.raw.encode(op, keyOf(size, c * 7919 + i * 31), values.get(size), c * RING + i));
-      const socket = connect({ host: '127.0.0.1', port: system.port });
-      socket.setNoDelay(true);
-      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-      const count = system.raw.counter();
-      const sentAt = new Float64Array(RING);
-      let next = 0;
-      let done = 0;
-      const send = (n) => {
-        const batch = [];
-        for (let i = 0; i < n; i += 1, next += 1) {
-          sentAt[next % RING] = performance.now();
-          batch.push(frames[next % RING]);
-        }
-        socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch));
-      };
-      await new Promise((resolve, reject) => {
-        socket.on('error', reject);
-        socket.on('data', (chunk) => {
-          let n;
-          try {
-            n = count(chunk);
-          } catch (err) {
-            reject(err);
-            return;
-          }
-          const now = performance.now();
-          for (let i = 0; i < n; i += 1) h.recordValue(Math.max(1, Math.round((now - sentAt[(done + i) % RING]) * 1000)));
-          done += n;
-          if (now < stopAt) send(n);
-          else if (done === next) resolve();
-        });
-        send(pipeline);
-      });
-      total += done;
-      socket.destroy();
-    }),
-  );
+  const total = await loadRaw({
+    adapter: system.raw,
+    port: system.port,
+    op,
+    key: (i) => keyOf(size, i),
+    value: values.get(size),
+    pipeline,
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    record: (us) => h.recordValue(us),
+  });
   return summary(h, total);
 }
 

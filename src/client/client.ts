@@ -135,6 +135,8 @@ export class ConduitClient extends EventEmitter {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
   #connecting: Promise<void> | undefined;
+  /** The socket of a connection attempt not yet attached, so close() and destroy() can stop it. */
+  #attempting: Socket | undefined;
   #closed: Promise<void> | undefined;
   #closeResolve: (() => void) | undefined;
 
@@ -190,22 +192,29 @@ export class ConduitClient extends EventEmitter {
         queueMicrotask(() => socket.emit('error', err));
       }
       socket.setNoDelay(true);
+      this.#attempting = socket;
       const timer = setTimeout(() => socket.destroy(failure('CONNECT_FAILED', `no connection within ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
       const onError = (err: Error): void => {
         clearTimeout(timer);
         socket.destroy();
+        if (this.#attempting === socket) this.#attempting = undefined;
         this.#connecting = undefined;
+        if (this.#state === 'closed') return resolve();
         const error =
           err instanceof ConduitError
             ? err
             : failure('CONNECT_FAILED', `cannot connect to ${o.socket ?? `${o.host}:${o.port}`}: ${err.message}`);
+        if (this.#state === 'closing') {
+          // close() came while this attempt was under way: nothing will be sent any more.
+          this.#finishClose();
+          return isReconnect ? resolve() : reject(error);
+        }
         if (isReconnect) {
           this.#scheduleReconnect(error);
           resolve();
         } else {
           if (this.#state === 'connecting') this.#state = 'idle';
           this.#rejectAll(this.#queued, error);
-          if (this.#state === 'closing') this.#finishClose();
           reject(error);
         }
       };
@@ -215,6 +224,7 @@ export class ConduitClient extends EventEmitter {
         const established = (session: SecureSession | undefined): void => {
           clearTimeout(timer);
           socket.off('error', onError);
+          if (this.#attempting === socket) this.#attempting = undefined;
           this.#connecting = undefined;
           if (this.#state === 'closed') {
             socket.destroy();
@@ -350,6 +360,7 @@ export class ConduitClient extends EventEmitter {
   }
 
   #scheduleReconnect(cause: ConduitError): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return this.#finishClose();
     const r = this.#options.reconnect;
     if (r === false || this.#attempt >= r.maxAttempts) {
       this.#state = 'idle';
@@ -472,12 +483,16 @@ export class ConduitClient extends EventEmitter {
       if (!head.settled) timeout(head);
     }
     // In flight, a timed-out request keeps its place so its late response is recognised and dropped.
+    let waiting = false;
     for (let i = 0; i < this.#inflight.length; i += 1) {
       const p = this.#inflight.peekAt(i) as Pending;
-      if (p.deadline > now) break;
+      if (p.deadline > now) {
+        waiting = true;
+        break;
+      }
       if (!p.settled) timeout(p);
     }
-    if (this.#queued.length === 0 && this.#inflight.length === 0) this.#settledAll();
+    if (this.#queued.length === 0 && !waiting) this.#settledAll();
   }
 
   #startSweep(): void {
@@ -491,8 +506,10 @@ export class ConduitClient extends EventEmitter {
       this.#sweepTimer = undefined;
     }
     if (this.#state === 'closing') {
-      if (this.#socket !== undefined) this.#socket.end();
-      else this.#finishClose();
+      if (this.#socket === undefined) this.#finishClose();
+      // Only timed-out requests left: their answers would be discarded anyway, so do not wait for them.
+      else if (this.#inflight.length > 0) this.#socket.destroy();
+      else this.#socket.end();
     }
   }
 
@@ -527,8 +544,8 @@ export class ConduitClient extends EventEmitter {
       this.#reconnectTimer = undefined;
       this.#rejectAll(this.#queued, failure('CLOSED', 'the client was closed while it had no connection'));
       this.#finishClose();
-    } else if (this.#queued.length === 0 && this.#inflight.length === 0) {
-      this.#settledAll();
+    } else if (this.#queued.length === 0 && this.#inflight.toArray().every((p) => p.settled)) {
+      this.#settledAll(); // nothing live left: only timed-out requests, whose answers would be dropped
     } else {
       this.#scheduleFlush();
     }
@@ -556,6 +573,11 @@ export class ConduitClient extends EventEmitter {
   #finishClose(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    // Whatever is still outstanding can no longer be sent or answered.
+    this.#rejectAll(this.#queued, failure('CLOSED', 'the client closed before the request could be sent'));
+    this.#rejectAll(this.#inflight, failure('CONNECTION_LOST', 'the connection closed while the client was closing'));
+    this.#attempting?.destroy();
+    this.#attempting = undefined;
     clearTimeout(this.#reconnectTimer);
     clearInterval(this.#sweepTimer);
     this.#reconnectTimer = undefined;

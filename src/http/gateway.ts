@@ -218,13 +218,12 @@ export class HttpGateway {
       }
       case 'PUT': {
         const limit = MAX_BODY_SIZE - 6 - key.length; // what one SET frame can carry (spec §3.3)
+        const options = { ttlMs: this.#ttl(query), nx: flag(query, 'nx'), xx: flag(query, 'xx'), keepTtl: flag(query, 'keepttl') };
+        // spec §3.3: the same flag rules as SET on the wire.
+        if (options.nx && options.xx) throw new HttpFailure('BAD_REQUEST', 'nx and xx exclude each other');
+        if (options.keepTtl && options.ttlMs !== 0) throw new HttpFailure('BAD_REQUEST', 'keepttl excludes ttl');
         const value = await this.#body(req, limit);
-        const status = store.set(key, value, {
-          ttlMs: this.#ttl(query),
-          nx: flag(query, 'nx'),
-          xx: flag(query, 'xx'),
-          keepTtl: flag(query, 'keepttl'),
-        });
+        const status = store.set(key, value, options);
         const name = statusName(status) ?? 'INTERNAL';
         record('SET', name);
         if (status !== Status.OK) {

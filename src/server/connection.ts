@@ -123,7 +123,9 @@ export class Connection {
       this.#socket.pause();
     }
     this.#flush();
-    this.midFrameSince = this.#decoder.midFrame ? this.midFrameSince || performance.now() : 0;
+    // The frame timeout is for peers that stop mid-frame; while we stopped reading (backpressure)
+    // the bytes waiting may be whole frames, so the clock does not run.
+    this.midFrameSince = this.#decoder.midFrame && !this.#paused ? this.midFrameSince || performance.now() : 0;
     this.#finishIfDone();
   }
 
@@ -276,6 +278,7 @@ export class Connection {
 
   #flushed(count: number): void {
     this.#unflushed -= count;
+    this.lastActivity = performance.now(); // a client that reads its answers is not idle
     if (this.#paused && this.#unflushed < this.#host.maxInflight && !this.#closing) {
       this.#paused = false;
       this.#socket.resume();

@@ -150,3 +150,56 @@ describe('ConduitClient when the server is killed and restarted under load', () 
     await server.exited;
   }, 30_000);
 });
+
+describe('regressions found in review', () => {
+  it('close() resolves when the only outstanding request already timed out (server never answers)', async () => {
+    const port = await fakeServer(() => {});
+    const c = client(port, { requestTimeoutMs: 100, reconnect: false });
+    await expect(c.get('k')).rejects.toMatchObject({ code: 'TIMEOUT' });
+    const started = performance.now();
+    await c.close();
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it('queued requests settle when the connection drops during close()', async () => {
+    const port = await fakeServer((_frame, socket) => setTimeout(() => socket.destroy(), 50));
+    const c = client(port, { maxInflight: 1, reconnect: false });
+    const calls = [c.get('a'), c.get('b'), c.get('c')].map((p) => p.then(() => 'ok', (err: unknown) => code(err)));
+    await new Promise((r) => setTimeout(r, 10));
+    await c.close();
+    expect(await Promise.all(calls)).toEqual(['CONNECTION_LOST', 'CLOSED', 'CLOSED']);
+    expect(c.pending).toEqual({ inflight: 0, queued: 0 });
+  });
+
+  it('no reconnect attempts after close(), even with a secure handshake under way', async () => {
+    const { acceptHello } = await import('../../src/index.js');
+    const { createServer: createNet } = await import('node:net');
+    const key = { id: 'app', secret: Buffer.alloc(32, 9) };
+    let connections = 0;
+    // Connection 1 completes the handshake and is then dropped; later ones never answer HELLO.
+    const server = createNet((socket) => {
+      connections += 1;
+      const first = connections === 1;
+      socket.on('error', () => {});
+      socket.once('data', (chunk: Buffer) => {
+        if (!first) return;
+        const body = chunk.subarray(12, 12 + chunk.readUInt16BE(2));
+        const accepted = acceptHello(body, 0n, new Map([[key.id, key.secret]]));
+        if (accepted instanceof Error) return socket.destroy();
+        const header = Buffer.from('810000300000000000000000', 'hex');
+        socket.write(Buffer.concat([header, accepted.reply]));
+        setTimeout(() => socket.destroy(), 20);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const c = client(port, { key, connectTimeoutMs: 200, reconnect: { maxAttempts: 1_000, baseDelayMs: 10, maxDelayMs: 10 } });
+    await c.connect();
+    await new Promise((r) => setTimeout(r, 100)); // dropped; a reconnect attempt now waits for its handshake
+    await c.close();
+    const after = connections;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(connections).toBe(after);
+    server.close();
+  });
+});

@@ -51,6 +51,9 @@ describe('HTTP gateway routes', () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     expect((await fetch(`${base}/nothing-here`)).status).toBe(404);
     expect((await fetch(key, { method: 'PATCH', body: 'x' })).status).toBe(400);
+    // Regression (review): the same flag rules as SET on the wire (spec §3.3).
+    expect((await fetch(`${key}?nx&xx`, { method: 'PUT', body: 'x' })).status).toBe(400);
+    expect((await fetch(`${key}?keepttl&ttl=5s`, { method: 'PUT', body: 'x' })).status).toBe(400);
   });
 
   it('the HTTP and binary protocols share one store', async () => {

@@ -137,3 +137,19 @@ describe('--socket', () => {
     expect(c.frames[0]?.opcode).toBe(Status.OK);
   });
 });
+
+describe('regression: backpressure is not slowloris', () => {
+  it('a slow reader whose whole frames wait behind --max-inflight is not cut off by --frame-timeout', async () => {
+    const { port, server } = await startServer({ maxInflight: 4, frameTimeoutMs: 400, maxOutputBuffer: 64 * 1024 * 1024 });
+    const setup = await rawClient(port);
+    setup.write(bigSet('big', 60_000));
+    await setup.waitFrames(1);
+    const c = await rawClient(port);
+    c.socket.pause();
+    c.write(gets(200, 'big'));
+    await new Promise((r) => setTimeout(r, 1_200));
+    c.socket.resume();
+    await c.waitFrames(200, 10_000);
+    expect(server.counters.disconnects.frame_timeout).toBe(0);
+  });
+});
