@@ -55,3 +55,7 @@ bench-clients: build
 # The HTTP gateway vs a bare node:http server, autocannon, same run.
 bench-http: build
     {{pin}} node bench/http.mjs
+
+# Reliability scenarios against a real conduit-server; writes docs/RELIABILITY.md (CHAOS_QUICK=1: small, temp dir).
+chaos: build
+    node test/chaos/chaos.mjs
