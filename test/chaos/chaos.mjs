@@ -126,11 +126,15 @@ async function slowloris() {
     const rss0 = rssMiB(pid);
     const partial = [];
     const silent = [];
-    for (let i = 0; i < count; i += 1) {
-      const c = await open(port);
-      c.socket.write(frame(1, { op: 'GET', key: Buffer.from('k') }).subarray(0, 11));
-      partial.push(c);
-      silent.push(await open(port));
+    // Open in batches, so the server accepts them all well before the first timeout fires.
+    for (let i = 0; i < count; i += 100) {
+      const n = Math.min(100, count - i);
+      const batch = await Promise.all(Array.from({ length: 2 * n }, () => open(port)));
+      for (const c of batch.slice(0, n)) {
+        c.socket.write(frame(1, { op: 'GET', key: Buffer.from('k') }).subarray(0, 11));
+        partial.push(c);
+      }
+      silent.push(...batch.slice(n));
     }
     const rssPer = ((rssMiB(pid) - rss0) * 1024 * 1024) / (2 * count);
     const during = await healthy(port, 200);
