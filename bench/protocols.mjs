@@ -8,7 +8,28 @@ import { encodeRequest } from '../dist/index.js';
 /** Pre-encoded requests per connection; their identifiers cycle, far more than P. */
 const RING = 4096;
 
-/** Raw protocols: pre-encoded requests and a reply counter that allocates nothing per reply. */
+/**
+ * A reply counter over a byte stream: `next(buf, at)` returns the offset just
+ * past the reply starting at `at`, or -1 when that reply is not complete yet
+ * (it throws on a reply that is not a success). Bytes of an incomplete reply
+ * wait for the next chunk.
+ */
+function counter(next) {
+  let pending = Buffer.alloc(0);
+  return (chunk) => {
+    const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let at = 0;
+    let n = 0;
+    for (let end = next(buf, at); end >= 0; end = next(buf, at)) {
+      at = end;
+      n += 1;
+    }
+    pending = buf.subarray(at);
+    return n;
+  };
+}
+
+/** Raw protocols: pre-encoded requests and reply counters that allocate nothing per reply. */
 export const raw = {
   conduit: {
     encode(op, key, value, id) {
@@ -16,54 +37,30 @@ export const raw = {
       const r = op === 'GET' ? { op: 'GET', key: k } : { op: 'SET', key: k, value, ttlMs: 0, nx: false, xx: false, keepTtl: false };
       return Buffer.concat(encodeRequest(BigInt(id), r));
     },
-    counter() {
-      let pending = Buffer.alloc(0);
-      return (chunk) => {
-        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        let at = 0;
-        let n = 0;
-        while (buf.length - at >= 12) {
-          const end = at + 12 + buf.readUInt16BE(at + 2);
-          if (end > buf.length) break;
-          if (buf[at] !== 0x81 || buf[at + 1] !== 0) throw new Error(`conduit: unexpected reply status ${buf[at + 1]}`);
-          at = end;
-          n += 1;
-        }
-        pending = buf.subarray(at);
-        return n;
-      };
-    },
+    counter: () =>
+      counter((buf, at) => {
+        if (buf.length - at < 12) return -1;
+        const end = at + 12 + buf.readUInt16BE(at + 2);
+        if (end > buf.length) return -1;
+        if (buf[at] !== 0x81 || buf[at + 1] !== 0) throw new Error(`conduit: unexpected reply status ${buf[at + 1]}`);
+        return end;
+      }),
   },
   resp: {
     encode(op, key, value) {
       const parts = op === 'GET' ? [Buffer.from('GET'), Buffer.from(key)] : [Buffer.from('SET'), Buffer.from(key), value];
       return Buffer.concat([Buffer.from(`*${parts.length}\r\n`), ...parts.flatMap((p) => [Buffer.from(`$${p.length}\r\n`), p, Buffer.from('\r\n')])]);
     },
-    counter() {
-      let pending = Buffer.alloc(0);
-      return (chunk) => {
-        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        let at = 0;
-        let n = 0;
-        for (;;) {
-          const eol = buf.indexOf('\r\n', at);
-          if (eol < 0) break;
-          if (buf[at] === 0x2b) {
-            at = eol + 2;
-          } else if (buf[at] === 0x24) {
-            const len = Number(buf.toString('latin1', at + 1, eol));
-            if (len < 0) throw new Error('redis: GET missed (keyspace not filled)');
-            if (eol + 4 + len > buf.length) break;
-            at = eol + 4 + len;
-          } else {
-            throw new Error(`redis: unexpected reply ${buf.toString('latin1', at, eol)}`);
-          }
-          n += 1;
-        }
-        pending = buf.subarray(at);
-        return n;
-      };
-    },
+    counter: () =>
+      counter((buf, at) => {
+        const eol = buf.indexOf('\r\n', at);
+        if (eol < 0) return -1;
+        if (buf[at] === 0x2b) return eol + 2; // +OK
+        if (buf[at] !== 0x24) throw new Error(`redis: unexpected reply ${buf.toString('latin1', at, eol)}`);
+        const len = Number(buf.toString('latin1', at + 1, eol));
+        if (len < 0) throw new Error('redis: GET missed (keyspace not filled)');
+        return eol + 4 + len > buf.length ? -1 : eol + 4 + len;
+      }),
   },
   memcache: {
     encode(op, key, value) {
@@ -71,34 +68,17 @@ export const raw = {
         ? Buffer.from(`get ${key}\r\n`)
         : Buffer.concat([Buffer.from(`set ${key} 0 0 ${value.length}\r\n`), value, Buffer.from('\r\n')]);
     },
-    counter() {
-      let pending = Buffer.alloc(0);
-      return (chunk) => {
-        const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        let at = 0;
-        let n = 0;
-        for (;;) {
-          const eol = buf.indexOf('\r\n', at);
-          if (eol < 0) break;
-          const line = buf.toString('latin1', at, Math.min(eol, at + 64));
-          if (line === 'STORED') {
-            at = eol + 2;
-          } else if (line.startsWith('VALUE ')) {
-            const len = Number(line.split(' ')[3]);
-            const end = eol + 2 + len + 2 + 5; // data, \r\n, "END\r\n"
-            if (end > buf.length) break;
-            at = end;
-          } else if (line === 'END') {
-            throw new Error('memcached: GET missed (keyspace not filled)');
-          } else {
-            throw new Error(`memcached: unexpected reply ${line}`);
-          }
-          n += 1;
-        }
-        pending = buf.subarray(at);
-        return n;
-      };
-    },
+    counter: () =>
+      counter((buf, at) => {
+        const eol = buf.indexOf('\r\n', at);
+        if (eol < 0) return -1;
+        const line = buf.toString('latin1', at, Math.min(eol, at + 64));
+        if (line === 'STORED') return eol + 2;
+        if (line === 'END') throw new Error('memcached: GET missed (keyspace not filled)');
+        if (!line.startsWith('VALUE ')) throw new Error(`memcached: unexpected reply ${line}`);
+        const end = eol + 2 + Number(line.split(' ')[3]) + 2 + 5; // data, \r\n, "END\r\n"
+        return end > buf.length ? -1 : end;
+      }),
   },
 };
 
@@ -108,14 +88,20 @@ export const raw = {
  * through the adapter's counter, and resolves the number of replies.
  */
 export async function loadRaw({ adapter, port, op, key, value, pipeline, connections, seconds, record }) {
-  const stopAt = performance.now() + seconds * 1000;
-  let total = 0;
-  await Promise.all(
+  // Encode and connect first: the clock starts only when every connection is ready.
+  const ready = await Promise.all(
     Array.from({ length: connections }, async (_, c) => {
       const frames = Array.from({ length: RING }, (_, i) => adapter.encode(op, key(c * 7919 + i * 31), value, c * RING + i));
       const socket = connect({ host: '127.0.0.1', port });
       socket.setNoDelay(true);
       await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      return { frames, socket };
+    }),
+  );
+  const stopAt = performance.now() + seconds * 1000;
+  let total = 0;
+  await Promise.all(
+    ready.map(async ({ frames, socket }) => {
       const count = adapter.counter();
       const sentAt = new Float64Array(RING);
       let next = 0;
