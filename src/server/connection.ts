@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { acceptHello, type SecureSession } from '../crypto/handshake.js';
 import { ProtocolError } from '../errors.js';
 import { HEADER_SIZE, isFatalStatus, MAX_CLIENT_ID, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
@@ -217,7 +218,7 @@ export class Connection {
     if (this.#session !== undefined && !isFatalStatus(status)) {
       const plaintext = body ?? EMPTY;
       const header = Buffer.allocUnsafe(HEADER_SIZE);
-      writeHeader(header, 0, VERSION_RESPONSE, status, plaintext.length + 16, id);
+      writeHeader(header, 0, VERSION_RESPONSE, status, plaintext.length + TAG_SIZE, id);
       body = this.#session.send.seal(header, plaintext);
     }
     this.#outIds.push(id);
