@@ -56,6 +56,7 @@ bench-clients: build
 bench-http: build
     {{pin}} node bench/http.mjs
 
-# Reliability scenarios against a real conduit-server; writes docs/RELIABILITY.md (CHAOS_QUICK=1: small, temp dir).
+# Reliability scenarios (issue 9) against conduit-server child processes; writes docs/RELIABILITY.md.
+# CHAOS_QUICK=1: the short sizes, report in a temp dir; CHAOS_ONLY=hostile,memory: a subset.
 chaos: build
-    node test/chaos/chaos.mjs
+    npx vitest run --config test/chaos/vitest.config.ts

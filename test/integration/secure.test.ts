@@ -2,11 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConduitClient,
-  ConduitError,
   encodeRequest,
   FrameCipher,
   HEADER_SIZE,
-  isFatalStatus,
   Status,
   writeHeader,
   type Request,
@@ -111,40 +109,6 @@ describe('secure mode end to end (spec §6)', () => {
     expect(server.store.stats().total_sets).toBe(1);
     expect(server.counters.disconnects.auth).toBe(3);
   });
-
-  it('every bit of a captured encrypted frame flipped: 100% rejected with a fatal status or the frame timeout, nothing executed', async () => {
-    const { port, server } = await startServer({ keys: [key], frameTimeoutMs: 300 });
-    const template = await secureRaw(port, key);
-    const frame = template.seal(1n, setGreeting);
-    template.raw.destroy();
-    const outcomes = new Map<string, number>();
-    const bits = frame.length * 8;
-    for (let start = 0; start < bits; start += 64) {
-      await Promise.all(
-        Array.from({ length: Math.min(64, bits - start) }, async (_, i) => {
-          const bit = start + i;
-          const s = await secureRaw(port, key);
-          const flipped = Buffer.from(frame);
-          flipped[bit >> 3] = (flipped[bit >> 3] as number) ^ (0x80 >> (bit & 7));
-          s.raw.write(flipped);
-          await s.raw.waitClosed(3_000);
-          const status = s.raw.frames[0]?.opcode;
-          expect(s.raw.frames.length, `bit ${bit}`).toBeLessThanOrEqual(1);
-          if (status !== undefined) expect(isFatalStatus(status), `bit ${bit}: status ${status}`).toBe(true);
-          const outcome = status === undefined ? 'frame timeout' : Object.entries(Status).find(([, v]) => v === status)?.[0] ?? String(status);
-          outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-        }),
-      );
-    }
-    expect([...outcomes.values()].reduce((a, b) => a + b, 0)).toBe(bits);
-    // Header flips: VERSION → BAD_VERSION; a smaller identifier → REPLAY; a larger LENGTH → the frame
-    // timeout (or FRAME_TOO_LARGE past the cap); everything else, body and tag included → AUTH_FAILED.
-    for (const outcome of outcomes.keys()) expect(['AUTH_FAILED', 'BAD_VERSION', 'REPLAY', 'FRAME_TOO_LARGE', 'frame timeout']).toContain(outcome);
-    expect(outcomes.get('AUTH_FAILED')).toBeGreaterThan(bits - 96);
-    expect(outcomes.get('frame timeout')).toBeGreaterThan(0);
-    expect(server.store.stats().total_sets).toBe(0);
-    expect(server.counters.total_commands_processed).toBe(0);
-  }, 60_000);
 
   it('no (key, nonce) pair repeats over 10^6 frames in both directions', async () => {
     const { port } = await startServer({ keys: [key] });

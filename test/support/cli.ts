@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 
@@ -19,9 +19,24 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** How {@link startServerProcess} runs the server. */
+export interface StartOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** How long to wait for the "listening" log line. Default 10 s. */
+  timeoutMs?: number;
+  /** Pin the process to this CPU core with taskset (benchmark-like runs keep load generators off it). */
+  core?: number;
+}
+
+const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
+
 /** Runs `conduit-server args` and resolves once it listens, or rejects with what it printed. */
-export function startServerProcess(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [serverBin, ...args], {
+export function startServerProcess(args: string[], { env = {}, timeoutMs = 10_000, core }: StartOptions = {}): Promise<ServerProcess> {
+  const command = [process.execPath, serverBin, ...args];
+  if (core !== undefined && hasTaskset) command.unshift('taskset', '-c', String(core));
+  const [file = process.execPath, ...rest] = command;
+  const child = spawn(file, rest, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -34,10 +49,13 @@ export function startServerProcess(args: string[], env: Record<string, string> =
     stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), timeoutMs);
+    let listening = false;
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
+      if (listening) return; // a long run logs a lot; parse only until the server is up
       const line = logs().find((l) => l.msg === 'conduit-server listening');
       if (line !== undefined) {
+        listening = true;
         clearTimeout(timer);
         const port = Number(String(line.address).split(':').at(-1));
         resolve({ child, port, stderr: () => stderr, logs, exited });

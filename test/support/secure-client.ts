@@ -1,6 +1,9 @@
+import { createPublicKey, diffieHellman } from 'node:crypto';
 import {
   ConduitError,
+  deriveSessionKeys,
   encodeHello,
+  FrameCipher,
   encodeRequest,
   finishHello,
   generateEphemeral,
@@ -23,7 +26,13 @@ export interface SecureRaw {
   seal(id: bigint, request: Request): Buffer;
 }
 
-export async function secureRaw(port: number, key: PreSharedKey): Promise<SecureRaw> {
+/**
+ * Does the handshake with `key` on a raw socket. With `ignoreConfirmation`
+ * it plays an attacker holding the wrong key: it derives its session from the
+ * server's reply even though the key confirmation failed (spec §6.2), so it
+ * can still send frames sealed under that wrong key.
+ */
+export async function secureRaw(port: number, key: PreSharedKey, { ignoreConfirmation = false } = {}): Promise<SecureRaw> {
   const raw = await rawClient(port);
   const ephemeral = generateEphemeral();
   const body = encodeHello(key.id, ephemeral.publicKey);
@@ -34,7 +43,13 @@ export async function secureRaw(port: number, key: PreSharedKey): Promise<Secure
   await raw.waitFrames(1);
   const reply = raw.frames.shift();
   if (reply === undefined) throw new Error('no handshake reply');
-  const session = finishHello(reply.body, 0n, ephemeral, key);
+  let session = finishHello(reply.body, 0n, ephemeral, key);
+  if (session instanceof ConduitError && ignoreConfirmation) {
+    const serverPub = reply.body.subarray(0, 32);
+    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: serverPub.toString('base64url') }, format: 'jwk' });
+    const keys = deriveSessionKeys(diffieHellman({ privateKey: ephemeral.privateKey, publicKey }), key.secret, key.id, ephemeral.publicKey, serverPub);
+    session = { send: new FrameCipher(keys.c2s, keys.prefixC2s), receive: new FrameCipher(keys.s2c, keys.prefixS2c) };
+  }
   if (session instanceof ConduitError) throw session;
   return {
     raw,

@@ -1,0 +1,13 @@
+// The reliability scenarios of issue 9, in its order.
+import type { Scenario } from '../harness.js';
+import { abrupt } from './abrupt.js';
+import { boundaries } from './boundaries.js';
+import { expiry } from './expiry.js';
+import { hostile } from './hostile.js';
+import { consumer, flood, slowloris } from './limits.js';
+import { memory } from './memory.js';
+import { resilience } from './resilience.js';
+import { secure } from './secure.js';
+import { shutdown } from './shutdown.js';
+
+export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure].sort((x, y) => x.number - y.number);
