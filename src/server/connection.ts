@@ -81,6 +81,8 @@ export class Connection {
   /** Clock time (ms) of the last byte received, and of the start of an incomplete frame (0 = none). */
   lastActivity = performance.now();
   midFrameSince = 0;
+  /** Clock time (ms) at which the server ended its side of the stream (0 = not yet). */
+  endedSince = 0;
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.#socket = socket;
@@ -106,6 +108,9 @@ export class Connection {
   }
 
   #onData(chunk: Buffer): void {
+    // Once our side has ended nothing more is executed or answered: the bytes are read only so
+    // the peer's end is seen and the close is not a reset (spec §5.3), and are not kept.
+    if (this.#closing) return;
     this.lastActivity = performance.now();
     this.#decoder.push(chunk);
     this.#pump();
@@ -118,6 +123,9 @@ export class Connection {
       if (item === undefined) break;
       if (item instanceof ProtocolError) return this.#fatal(item);
       this.#handle(item);
+      // The output bound holds per response, not per batch: a batch of --max-inflight large
+      // answers (or sealed copies of them, in secure mode) must not pile up before the check.
+      if (this.#outBytes + this.#socket.writableLength > this.#host.maxOutputBuffer) this.#flush();
     }
     if (!this.#closing && this.#unflushed + this.#outIds.length >= limit && !this.#paused) {
       this.#paused = true;
@@ -296,7 +304,21 @@ export class Connection {
     const trust = error.code === 'AUTH_REQUIRED' || error.code === 'AUTH_FAILED' || error.code === 'REPLAY';
     this.#host.countDisconnect(trust && this.#host.keys !== undefined ? 'auth' : 'protocol_error');
     this.#host.logger.warn({ remote: this.remote, code: error.code, reason: error.message }, 'closing connection: protocol error');
+    this.#end();
+  }
+
+  /**
+   * Ends our side of the stream. Reading goes on (and discards, see #onData) until
+   * the peer ends its side: closing with unread bytes would reset the connection
+   * and could destroy answers the peer has not read yet.
+   */
+  #end(): void {
     this.#closing = true;
+    this.endedSince = performance.now();
+    if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
     this.#socket.end();
   }
 
@@ -317,8 +339,7 @@ export class Connection {
         this.#host.logger.debug({ remote: this.remote, reason: truncated.message }, 'client ended mid-frame');
       }
     }
-    this.#closing = true;
-    this.#socket.end();
+    this.#end();
   }
 
   /**
@@ -330,7 +351,12 @@ export class Connection {
     if (this.#closing) return;
     this.#pump(Infinity); // frames already buffered were received before the drain
     this.#draining = true;
-    this.#paused = false; // nothing more to read for; end once flushed
+    if (this.#paused) {
+      // Stopped by --max-inflight: read again, so what waits in the kernel is answered BUSY
+      // (within the same in-flight bound) instead of being left unread under a reset.
+      this.#paused = false;
+      this.#socket.resume();
+    }
     this.#finishIfDone();
   }
 

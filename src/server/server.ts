@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { setTimeout as delay } from 'node:timers/promises';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError } from '../protocol/messages.js';
 import { HttpGateway } from '../http/gateway.js';
@@ -26,7 +27,11 @@ export interface ServerCounters {
 }
 
 const BUSY_FULL = Buffer.concat(encodeError(SERVER_ID_BASE, Status.BUSY, 'too many connections'));
+const BUSY_CLOSING = Buffer.concat(encodeError(SERVER_ID_BASE, Status.BUSY, 'server is shutting down'));
 const CHECK_INTERVAL_MS = 250;
+/** Shutdown keeps accepting until the backlog is quiet this long (see #acceptBacklog). */
+const ACCEPT_QUIET_MS = 5;
+const ACCEPT_WINDOW_MS = 50;
 
 /**
  * The Conduit server: a `node:net` listener (TCP and/or a Unix socket) in
@@ -49,6 +54,10 @@ export class ConduitServer extends EventEmitter {
   readonly #connections = new Set<Connection>();
   /** TLS only: raw sockets, so ones still in their handshake can be closed at shutdown. */
   readonly #rawSockets = new Set<Socket>();
+  /** Connections refused with BUSY whose peer has not closed yet (spec §4.2). */
+  readonly #rejected = new Set<Socket>();
+  /** performance.now() of the latest accepted socket, for #acceptBacklog. */
+  #lastAcceptAt = 0;
   readonly #counters: ServerCounters = {
     connected_clients: 0,
     total_connections_received: 0,
@@ -139,7 +148,7 @@ export class ConduitServer extends EventEmitter {
   #listenOn(where: { host: string; port: number } | { path: string }): Promise<AddressInfo | string | null> {
     const tls = this.options.tls;
     const accept = (socket: Socket): void => this.#accept(socket);
-    const listener: Server =
+    const listener: Server = (
       tls === undefined
         ? createServer({ allowHalfOpen: true, noDelay: true }, accept)
         : createTlsServer(
@@ -164,7 +173,10 @@ export class ConduitServer extends EventEmitter {
             // With a listener Node leaves the socket open; a failed handshake must not hold the listener open.
             socket.destroy();
             this.options.logger.warn({ remote: `${socket.remoteAddress ?? 'unix'}`, cause: 'tls', reason: err.message }, 'TLS handshake failed');
-          });
+          })
+    ).on('connection', () => {
+      this.#lastAcceptAt = performance.now();
+    });
     return new Promise((resolve, reject) => {
       listener.once('error', reject);
       listener.listen(where, () => {
@@ -177,14 +189,25 @@ export class ConduitServer extends EventEmitter {
   }
 
   #accept(socket: Socket): void {
-    if (this.#closing !== undefined || this.#connections.size >= this.options.maxConnections) {
-      // spec §4.2: the one over the limit gets BUSY with identifier 2^63, then a close.
+    const draining = this.#closing !== undefined;
+    if (draining || this.#connections.size >= this.options.maxConnections) {
+      // spec §4.2: the one over the limit (or arriving during shutdown, §5.3) gets BUSY with
+      // identifier 2^63, then a close. What it sends is read and discarded so its end is seen:
+      // a socket closed with unread bytes resets, which could destroy the BUSY unread.
       this.#counters.rejected_connections += 1;
+      this.#rejected.add(socket);
+      const timer = setTimeout(() => socket.destroy(), this.options.frameTimeoutMs).unref();
       socket.on('error', () => {});
-      socket.end(BUSY_FULL);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.#rejected.delete(socket);
+        this.emit('released');
+      });
+      socket.resume();
+      socket.end(draining ? BUSY_CLOSING : BUSY_FULL);
       this.options.logger.warn(
-        { remote: `${socket.remoteAddress ?? 'unix'}:${socket.remotePort ?? 0}`, cause: 'max_connections' },
-        'rejecting connection: too many connections',
+        { remote: `${socket.remoteAddress ?? 'unix'}:${socket.remotePort ?? 0}`, cause: draining ? 'shutdown' : 'max_connections' },
+        draining ? 'rejecting connection: shutting down' : 'rejecting connection: too many connections',
       );
       return;
     }
@@ -198,6 +221,12 @@ export class ConduitServer extends EventEmitter {
     const now = performance.now();
     const { frameTimeoutMs, idleTimeoutMs } = this.options;
     for (const c of this.#connections) {
+      if (c.endedSince !== 0) {
+        // Our side has ended: a peer that never ends its own must not hold the connection
+        // (and a --max-connections slot) forever.
+        if (now - c.endedSince >= frameTimeoutMs) c.destroy();
+        continue;
+      }
       if (c.closing) continue;
       if (c.midFrameSince !== 0 && now - c.midFrameSince >= frameTimeoutMs) {
         c.disconnect('frame_timeout', `frame not completed within ${frameTimeoutMs} ms`);
@@ -241,15 +270,33 @@ export class ConduitServer extends EventEmitter {
     return this.#closing;
   }
 
+  /**
+   * Closing a listener resets the connections still queued in its backlog, and the kernel
+   * offers no count of them. Keep accepting (each gets BUSY in #accept, spec §5.3) until no
+   * connection has arrived for ACCEPT_QUIET_MS, at most ACCEPT_WINDOW_MS, which keeps the
+   * listener-closed bound well under 100 ms. Node accepts a deep backlog over several
+   * event-loop turns, so a fixed number of turns is not enough.
+   */
+  async #acceptBacklog(): Promise<void> {
+    const started = performance.now();
+    for (;;) {
+      const now = performance.now();
+      if (now - started >= ACCEPT_WINDOW_MS || now - Math.max(started, this.#lastAcceptAt) >= ACCEPT_QUIET_MS) return;
+      await delay(1);
+    }
+  }
+
   async #close(): Promise<void> {
+    for (const c of this.#connections) c.drain();
+    await this.#acceptBacklog();
     const listenersClosed = Promise.all(
       this.#listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))),
     );
-    for (const c of this.#connections) c.drain();
     const deadline = setTimeout(() => {
       for (const c of this.#connections) c.destroy();
+      for (const s of this.#rejected) s.destroy();
     }, this.options.shutdownTimeoutMs).unref();
-    while (this.#connections.size > 0) await new Promise((resolve) => this.once('released', resolve));
+    while (this.#connections.size > 0 || this.#rejected.size > 0) await new Promise((resolve) => this.once('released', resolve));
     clearTimeout(deadline);
     // Sockets still in a TLS handshake hold no request; with allowHalfOpen a peer that gave up leaves them open.
     for (const raw of this.#rawSockets) raw.destroy();

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { encodeRequest, SERVER_ID_BASE, Status, type Request } from '../../src/index.js';
 import { rawClient, startServer } from '../support/server.js';
@@ -49,6 +50,30 @@ describe('--max-inflight', () => {
 });
 
 describe('--max-output-buffer', () => {
+  it('checks the limit as responses are queued, not after a whole batch of --max-inflight', async () => {
+    const warnings: string[] = [];
+    const logger = { info() {}, debug() {}, error() {}, warn: (_: object, message: string) => void warnings.push(message) };
+    const reasons: string[] = [];
+    logger.warn = (fields: object, message: string) => {
+      warnings.push(message);
+      if ('reason' in fields) reasons.push(String(fields.reason));
+    };
+    const limit = 1024 * 1024;
+    const { port, server } = await startServer({ maxInflight: 100_000, maxOutputBuffer: limit, logger });
+    const setup = await rawClient(port);
+    setup.write(bigSet('big', 60_000));
+    await setup.waitFrames(1);
+    const c = await rawClient(port);
+    c.socket.pause();
+    c.write(gets(2_000, 'big'));
+    await c.until(() => server.counters.disconnects.output_buffer === 1, 5_000, 'output-buffer disconnect');
+    const unwritten = Number(/of (\d+) bytes/.exec(reasons.find((r) => r.includes('max-output-buffer')) ?? '')?.[1]);
+    // Before the fix all 2,000 answers (120 MB) were queued before the first check.
+    expect(unwritten).toBeGreaterThan(limit);
+    expect(unwritten).toBeLessThanOrEqual(limit + 60_000 + 12);
+  });
+
+
   it('disconnects a client that does not read once its unwritten output passes the limit; memory stays bounded', async () => {
     const { port, server } = await startServer({ maxInflight: 100_000, maxOutputBuffer: 1024 * 1024 });
     const setup = await rawClient(port);
@@ -111,6 +136,89 @@ describe('graceful close', () => {
     expect(c.frames).toHaveLength(5_000);
     expect(c.error).toBeUndefined();
     await expect(rawClient(port)).rejects.toThrow();
+  });
+});
+
+describe('regression: graceful close under backpressure, backlog and rejected peers', () => {
+  it('a connection paused by --max-inflight is read again when the drain starts: in-order answers, then a clean end', async () => {
+    const { port, server } = await startServer({ maxInflight: 8, maxOutputBuffer: 64 * 1024 * 1024, shutdownTimeoutMs: 3_000 });
+    const setup = await rawClient(port);
+    setup.write(bigSet('big', 4_000));
+    await setup.waitFrames(1);
+    const c = await rawClient(port);
+    c.socket.pause();
+    // Far more than 8 in flight, and more than Node buffers: most requests wait in the kernel, unread.
+    c.write(gets(40_000, 'big'));
+    await new Promise((r) => setTimeout(r, 300));
+    const started = performance.now();
+    const closed = server.close();
+    c.socket.resume();
+    await c.waitClosed(5_000);
+    await closed;
+    // Before the fix the paused socket was never read again: no end until the shutdown timeout destroyed it (a reset).
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(c.error).toBeUndefined();
+    expect(c.ended).toBe(true);
+    expect(c.frames.map((f) => f.id)).toEqual(Array.from({ length: c.frames.length }, (_, i) => BigInt(i)));
+    const firstBusy = c.frames.findIndex((f) => f.opcode === Status.BUSY);
+    const statuses = c.frames.map((f) => f.opcode);
+    expect(statuses.slice(0, firstBusy < 0 ? undefined : firstBusy).every((s) => s === Status.OK)).toBe(true);
+    if (firstBusy >= 0) expect(statuses.slice(firstBusy).every((s) => s === Status.BUSY)).toBe(true);
+  });
+
+  it('connections waiting in the listen backlog at close get BUSY and a clean end, not a reset', async () => {
+    const { port, server } = await startServer();
+    const pending = Array.from({ length: 10 }, () => rawClient(port).then((c) => c, (err: Error) => err));
+    await new Promise((r) => process.nextTick(r)); // the connect() calls are made on the next tick
+    const blockedUntil = Date.now() + 100;
+    while (Date.now() < blockedUntil); // the kernel completes the handshakes; the server cannot accept them yet
+    const closed = server.close();
+    const clients = await Promise.all(pending);
+    for (const c of clients) {
+      if (c instanceof Error) throw c;
+      await c.waitClosed(3_000);
+    }
+    await closed;
+    for (const c of clients) {
+      if (c instanceof Error) continue;
+      expect(c.error).toBeUndefined();
+      expect(c.frames.map((f) => [f.id, f.opcode])).toEqual([[SERVER_ID_BASE, Status.BUSY]]);
+      expect(c.frames[0]?.body.toString()).toMatch(/shutting down/);
+    }
+    expect(server.counters.rejected_connections).toBe(10);
+  });
+
+  it('a rejected connection that keeps sending is read and discarded, so its close is seen and close() finishes', async () => {
+    const { port, server } = await startServer({ maxConnections: 1 });
+    const kept = await rawClient(port);
+    const extra = await rawClient(port);
+    extra.write(gets(30_000, 'k')); // ~1 MB the server never answers
+    await extra.until(() => extra.frames.length === 1 && extra.ended, 3_000, 'BUSY and end');
+    extra.socket.end();
+    await extra.waitClosed();
+    kept.destroy();
+    // Before the fix the rejected socket never read its data, never saw the FIN, and held close() open.
+    await Promise.race([server.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('close() hung')), 1_500))]);
+    expect(extra.frames[0]?.opcode).toBe(Status.BUSY);
+  });
+
+  it('a peer that never ends its side after a fatal error is closed after --frame-timeout', async () => {
+    const { port, server } = await startServer({ frameTimeoutMs: 300 });
+    const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true }); // reads our FIN, never sends its own
+    try {
+      socket.on('error', () => {});
+      await new Promise((r) => socket.once('connect', r));
+      socket.resume();
+      socket.write(Buffer.from('GET / HTTP/1.1\r\n\r\n')); // bad version: fatal (spec §4.1)
+      await new Promise((r) => socket.once('end', r));
+      const started = performance.now();
+      // Before the fix the half-closed connection stayed open, holding its --max-connections slot.
+      while (server.counters.connected_clients > 0 && performance.now() - started < 3_000) await new Promise((r) => setTimeout(r, 20));
+      expect(server.counters.connected_clients).toBe(0);
+      expect(performance.now() - started).toBeLessThan(1_500);
+    } finally {
+      socket.destroy();
+    }
   });
 });
 
