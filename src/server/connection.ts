@@ -34,6 +34,13 @@ export interface ConnectionHost extends ExecutionContext {
 
 /** Responses up to this size are joined into one buffer before the write; larger batches go out corked. */
 const JOIN_LIMIT = 64 * 1024;
+
+/** A queued response body: plain, sealed (ciphertext and tag, see #frame) or none. */
+type OutBody = Buffer | readonly [Buffer, Buffer] | undefined;
+
+const bodyLength = (body: OutBody): number =>
+  body === undefined ? 0 : Buffer.isBuffer(body) ? body.length : body[0].length + body[1].length;
+
 const BUSY_DRAINING = Buffer.from('server is shutting down');
 const EMPTY = Buffer.alloc(0);
 
@@ -62,7 +69,8 @@ export class Connection {
    */
   #outIds: bigint[] = [];
   #outStatuses: number[] = [];
-  #outBodies: (Buffer | undefined)[] = [];
+  /** A sealed body is its ciphertext and its tag, written one after the other (no copy). */
+  #outBodies: OutBody[] = [];
   #outBytes = 0;
   /** Highest identifier in `#outIds`: a larger one cannot repeat any of them. */
   #outMaxId = -1n;
@@ -72,6 +80,10 @@ export class Connection {
   #closing = false;
   /** Graceful shutdown began: later requests get BUSY. */
   #draining = false;
+  /** Between drain() and finishDrain(): reading is held so the server's turns stay short. */
+  #held = false;
+  /** Set by finishDrain(): the connection ends once its answers are written. */
+  #drainEnding = false;
   /** The peer sent FIN: answer what is buffered, then end. */
   #peerEnded = false;
   #nextServerId = SERVER_ID_BASE;
@@ -223,16 +235,18 @@ export class Connection {
    * fatal statuses stay plaintext (spec §6.5).
    */
   #frame(id: bigint, status: number, body: Buffer | undefined): void {
+    let length = body?.length ?? 0;
+    let out: OutBody = body;
     if (this.#session !== undefined && !isFatalStatus(status)) {
-      const plaintext = body ?? EMPTY;
+      length += TAG_SIZE;
       const header = Buffer.allocUnsafe(HEADER_SIZE);
-      writeHeader(header, 0, VERSION_RESPONSE, status, plaintext.length + TAG_SIZE, id);
-      body = this.#session.send.seal(header, plaintext);
+      writeHeader(header, 0, VERSION_RESPONSE, status, length, id);
+      out = this.#session.send.sealDetached(header, body ?? EMPTY);
     }
     this.#outIds.push(id);
     this.#outStatuses.push(status);
-    this.#outBodies.push(body);
-    this.#outBytes += HEADER_SIZE + (body?.length ?? 0);
+    this.#outBodies.push(out);
+    this.#outBytes += HEADER_SIZE + length;
     if (id > this.#outMaxId) this.#outMaxId = id;
   }
 
@@ -262,10 +276,10 @@ export class Connection {
       let at = 0;
       for (let i = 0; i < count; i += 1) {
         const body = bodies[i];
-        const length = body?.length ?? 0;
-        writeHeader(out, at, VERSION_RESPONSE, statuses[i] as number, length, ids[i] as bigint);
-        if (body !== undefined) body.copy(out, at + HEADER_SIZE);
-        at += HEADER_SIZE + length;
+        writeHeader(out, at, VERSION_RESPONSE, statuses[i] as number, bodyLength(body), ids[i] as bigint);
+        at += HEADER_SIZE;
+        if (Buffer.isBuffer(body)) at += body.copy(out, at);
+        else if (body !== undefined) at += body[0].copy(out, at) + body[1].copy(out, at + body[0].length);
       }
       socket.write(out, done);
     } else {
@@ -273,9 +287,14 @@ export class Connection {
       for (let i = 0; i < count; i += 1) {
         const body = bodies[i];
         const header = Buffer.allocUnsafe(HEADER_SIZE);
-        writeHeader(header, 0, VERSION_RESPONSE, statuses[i] as number, body?.length ?? 0, ids[i] as bigint);
+        writeHeader(header, 0, VERSION_RESPONSE, statuses[i] as number, bodyLength(body), ids[i] as bigint);
         socket.write(header);
-        if (body !== undefined && body.length > 0) socket.write(body);
+        if (Buffer.isBuffer(body)) {
+          if (body.length > 0) socket.write(body);
+        } else if (body !== undefined) {
+          if (body[0].length > 0) socket.write(body[0]);
+          socket.write(body[1]);
+        }
       }
       socket.write(EMPTY, done);
       socket.uncork();
@@ -288,7 +307,7 @@ export class Connection {
   #flushed(count: number): void {
     this.#unflushed -= count;
     this.lastActivity = performance.now(); // a client that reads its answers is not idle
-    if (this.#paused && this.#unflushed < this.#host.maxInflight && !this.#closing) {
+    if (this.#paused && this.#unflushed < this.#host.maxInflight && !this.#closing && !this.#held) {
       this.#paused = false;
       this.#socket.resume();
       this.#pump();
@@ -332,7 +351,7 @@ export class Connection {
    * received request is answered, and the output is flushed to the kernel.
    */
   #finishIfDone(): void {
-    if (this.#closing || !(this.#peerEnded || this.#draining) || this.#paused || this.#unflushed > 0) return;
+    if (this.#closing || !(this.#peerEnded || this.#drainEnding) || this.#paused || this.#unflushed > 0) return;
     if (this.#peerEnded) {
       const truncated = this.#decoder.end(); // spec §4.3: a partial frame is dropped unanswered
       if (truncated !== undefined) {
@@ -343,21 +362,46 @@ export class Connection {
   }
 
   /**
-   * Graceful shutdown (spec §5.3): every request already received is
-   * answered, later ones get BUSY, and the connection ends once its output
-   * is flushed.
+   * Graceful shutdown, first step (spec §5.3): every request already buffered
+   * is answered; requests read from now on get BUSY. Reading is held until
+   * {@link finishDrain}: the server needs short event-loop turns meanwhile to
+   * accept its backlog, and Node accepts one connection per turn.
+   *
+   * @example
+   * ```ts
+   * connection.drain(); // … once the listeners are closed:
+   * connection.finishDrain();
+   * ```
    */
   drain(): void {
     if (this.#closing) return;
     this.#pump(Infinity); // frames already buffered were received before the drain
     this.#draining = true;
+    this.#held = true;
+    if (!this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  }
+
+  /**
+   * Graceful shutdown, second step: reads again (a connection stopped by
+   * --max-inflight included), so what already waits in the kernel is answered
+   * BUSY rather than discarded under a reset, then ends the connection once
+   * its answers are written.
+   */
+  finishDrain(): void {
+    if (this.#closing) return;
+    this.#held = false;
     if (this.#paused) {
-      // Stopped by --max-inflight: read again, so what waits in the kernel is answered BUSY
-      // (within the same in-flight bound) instead of being left unread under a reset.
       this.#paused = false;
       this.#socket.resume();
     }
-    this.#finishIfDone();
+    // The resumed socket is read in the next poll phase; an immediate runs after it.
+    setImmediate(() => {
+      this.#drainEnding = true;
+      if (!this.#closing) this.#pump();
+    });
   }
 
   /** Closes the connection for `cause`, counted and logged at warn. */

@@ -2,7 +2,6 @@ import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { setTimeout as delay } from 'node:timers/promises';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError } from '../protocol/messages.js';
 import { HttpGateway } from '../http/gateway.js';
@@ -29,8 +28,8 @@ export interface ServerCounters {
 const BUSY_FULL = Buffer.concat(encodeError(SERVER_ID_BASE, Status.BUSY, 'too many connections'));
 const BUSY_CLOSING = Buffer.concat(encodeError(SERVER_ID_BASE, Status.BUSY, 'server is shutting down'));
 const CHECK_INTERVAL_MS = 250;
-/** Shutdown keeps accepting until the backlog is quiet this long (see #acceptBacklog). */
-const ACCEPT_QUIET_MS = 5;
+/** Shutdown keeps accepting and reading at least this long, at most the window (see #acceptBacklog). */
+const ACCEPT_MIN_MS = 5;
 const ACCEPT_WINDOW_MS = 50;
 
 /**
@@ -56,8 +55,8 @@ export class ConduitServer extends EventEmitter {
   readonly #rawSockets = new Set<Socket>();
   /** Connections refused with BUSY whose peer has not closed yet (spec §4.2). */
   readonly #rejected = new Set<Socket>();
-  /** performance.now() of the latest accepted socket, for #acceptBacklog. */
-  #lastAcceptAt = 0;
+  /** Sockets accepted so far, for #acceptBacklog. */
+  #acceptedCount = 0;
   readonly #counters: ServerCounters = {
     connected_clients: 0,
     total_connections_received: 0,
@@ -175,7 +174,7 @@ export class ConduitServer extends EventEmitter {
             this.options.logger.warn({ remote: `${socket.remoteAddress ?? 'unix'}`, cause: 'tls', reason: err.message }, 'TLS handshake failed');
           })
     ).on('connection', () => {
-      this.#lastAcceptAt = performance.now();
+      this.#acceptedCount += 1;
     });
     return new Promise((resolve, reject) => {
       listener.once('error', reject);
@@ -272,26 +271,41 @@ export class ConduitServer extends EventEmitter {
 
   /**
    * Closing a listener resets the connections still queued in its backlog, and the kernel
-   * offers no count of them. Keep accepting (each gets BUSY in #accept, spec §5.3) until no
-   * connection has arrived for ACCEPT_QUIET_MS, at most ACCEPT_WINDOW_MS, which keeps the
-   * listener-closed bound well under 100 ms. Node accepts a deep backlog over several
-   * event-loop turns, so a fixed number of turns is not enough.
+   * offers no count of them. Node accepts one connection per event-loop turn, so keep
+   * turning (each accepted one gets BUSY in #accept, spec §5.3) until two turns in a row
+   * accept nothing and at least ACCEPT_MIN_MS has passed, at most ACCEPT_WINDOW_MS, which
+   * keeps the listener-closed bound well under 100 ms. Open connections hold their reading
+   * meanwhile (Connection.drain), so each turn is short.
    */
   async #acceptBacklog(): Promise<void> {
     const started = performance.now();
-    for (;;) {
-      const now = performance.now();
-      if (now - started >= ACCEPT_WINDOW_MS || now - Math.max(started, this.#lastAcceptAt) >= ACCEPT_QUIET_MS) return;
-      await delay(1);
+    let seen = this.#acceptedCount;
+    let quietTurns = 0;
+    while (performance.now() - started < ACCEPT_WINDOW_MS) {
+      // An immediate runs after the poll phase, where a queued connection is accepted.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.#acceptedCount !== seen) {
+        seen = this.#acceptedCount;
+        quietTurns = 0;
+      } else if (++quietTurns >= 2 && performance.now() - started >= ACCEPT_MIN_MS) {
+        return;
+      }
     }
   }
 
   async #close(): Promise<void> {
+    const started = performance.now();
+    const acceptedBefore = this.#acceptedCount;
     for (const c of this.#connections) c.drain();
     await this.#acceptBacklog();
     const listenersClosed = Promise.all(
       this.#listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))),
     );
+    this.options.logger.info(
+      { ms: Math.round((performance.now() - started) * 10) / 10, refused: this.#acceptedCount - acceptedBefore, connections: this.#connections.size },
+      'stopped listening',
+    );
+    for (const c of this.#connections) c.finishDrain();
     const deadline = setTimeout(() => {
       for (const c of this.#connections) c.destroy();
       for (const s of this.#rejected) s.destroy();

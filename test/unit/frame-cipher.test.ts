@@ -34,6 +34,10 @@ describe('FrameCipher (spec §6.4)', () => {
           const cipher = new FrameCipher(key, prefix);
           const sealed = cipher.seal(h, plaintext);
           expect(sealed.equals(Buffer.from(reference))).toBe(true);
+          // The server's form: the same bytes as ciphertext and tag (the nonce repeats here only to compare).
+          const [ciphertext, tag] = cipher.sealDetached(h, plaintext);
+          expect(ciphertext.length).toBe(plaintext.length);
+          expect(Buffer.concat([ciphertext, tag]).equals(sealed)).toBe(true);
           expect(cipher.open(h, sealed)?.equals(Buffer.from(plaintext))).toBe(true);
         },
       ),
