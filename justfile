@@ -57,6 +57,6 @@ bench-http: build
     {{pin}} node bench/http.mjs
 
 # Reliability scenarios (issue 9) against conduit-server child processes; writes docs/RELIABILITY.md.
-# CHAOS_QUICK=1: the short sizes, report in a temp dir; CHAOS_ONLY=hostile,memory: a subset.
+# CHAOS_QUICK=1: the short sizes; CHAOS_ONLY=hostile,memory: a subset (both only print the report; CHAOS_OUT=dir keeps it).
 chaos: build
     npx vitest run --config test/chaos/vitest.config.ts

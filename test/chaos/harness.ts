@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 import { encodeRequest, Status, type Request } from '../../src/index.js';
 import { startServerProcess, type ServerProcess } from '../support/cli.js';
 import { RawClient } from '../support/raw-client.js';
@@ -166,6 +167,7 @@ export class HealthyClient {
   wrong = 0;
   #stopped = false;
   #done: Promise<void> = Promise.resolve();
+  #failure: Error | undefined;
 
   private constructor(readonly raw: RawClient) {}
 
@@ -175,7 +177,10 @@ export class HealthyClient {
 
   /** Runs until `stop()`, `limit` requests, or `deadlineMs`. */
   start(limit: number, deadlineMs: number): void {
-    this.#done = this.#loop(limit, performance.now() + deadlineMs);
+    // Kept, not thrown here: a scenario that fails before stop() must not leave an unhandled rejection.
+    this.#done = this.#loop(limit, performance.now() + deadlineMs).catch((err: unknown) => {
+      this.#failure = err instanceof Error ? err : new Error(String(err));
+    });
   }
 
   async #loop(limit: number, deadline: number): Promise<void> {
@@ -194,11 +199,12 @@ export class HealthyClient {
     }
   }
 
-  /** Stops, closes, and returns p50/p99 in ms. */
+  /** Stops, closes, and returns p50/p99 in ms; throws if a request went unanswered. */
   async stop(): Promise<{ p50: number; p99: number; count: number }> {
     this.#stopped = true;
     await this.#done;
     this.raw.destroy();
+    if (this.#failure !== undefined) throw new Error(`healthy client: ${this.#failure.message}`);
     const sorted = [...this.latencies].sort((x, y) => x - y);
     return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), count: sorted.length };
   }
@@ -217,6 +223,13 @@ export const ms = (x: number): string => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
 export const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
+const agents = new Set<ChildProcess>();
+
+// Every agent a scenario starts is stopped by its pid after it, also when the scenario failed midway.
+afterEach(() => {
+  for (const child of agents) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  agents.clear();
+});
 
 /** A load-generating child process (test/chaos/agents/*.mjs) and its result. */
 export interface Agent {
@@ -237,6 +250,7 @@ export function agent(size: Size, name: string, config: Record<string, unknown>,
   if (!size.quick && hasTaskset) command.unshift('taskset', '-c', '1');
   const [file = process.execPath, ...args] = command;
   const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  agents.add(child);
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

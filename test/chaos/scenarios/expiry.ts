@@ -4,7 +4,7 @@
 // is stepped +1 h and −1 h (a preloaded Date shim, as an NTP step would):
 // keys neither expire early nor live late, because TTLs run on the monotonic
 // clock.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,8 +36,10 @@ async function ttlKeys(size: Size, f: Findings, server: ServerProcess): Promise<
   let id = 0;
   // Reads run beside the writes and past the expiry of the first batches, on keys of the first 10 %.
   const readUntil = performance.now() + 2 * TTL + 500;
+  let stopReading = false;
+  let readFailure: unknown;
   const reads = (async () => {
-    while (performance.now() < readUntil) {
+    while (!stopReading && performance.now() < readUntil) {
       const known = acked.filter((a) => a.first < keys / 10);
       if (known.length === 0) {
         await sleep(5);
@@ -55,30 +57,39 @@ async function ttlKeys(size: Size, f: Findings, server: ServerProcess): Promise<
         } else if (answeredAt < a.sentAt + TTL && found) liveReads += 1;
       }
     }
-  })();
-  for (let first = 0; first < keys; first += batch) {
-    const sentAt = performance.now();
-    const frames = Array.from({ length: batch }, (_, i) => frame(first + i, setRequest(`ttl-${first + i}`, Buffer.alloc(100, 0x74), TTL)));
-    const answers = await round(writer, frames);
-    if (!answers.every((a) => a.opcode === Status.OK)) throw new Error('a SET with a TTL was refused');
-    acked.push({ first, sentAt, ackedAt: performance.now() });
-  }
-  const lastExpiry = (acked.at(-1)?.ackedAt ?? 0) + TTL;
-  // The keys nobody reads must go by the sweep alone; watch for that beside the reads.
+  })().catch((err: unknown) => {
+    readFailure = err; // reported below, after the writer stopped: never an unhandled rejection
+  });
   let items = Number.POSITIVE_INFINITY;
   let bytes = Number.POSITIVE_INFINITY;
   let stats: Record<string, unknown> = {};
-  while (items > 0 && performance.now() < lastExpiry + 10_000) {
-    writer.frames.length = 0;
-    stats = await statsOf(writer);
-    items = stat(stats, 'curr_items');
-    bytes = stat(stats, 'bytes');
-    if (items > 0) await sleep(10);
+  let reclaimedMs = Number.NaN;
+  try {
+    for (let first = 0; first < keys; first += batch) {
+      const sentAt = performance.now();
+      const frames = Array.from({ length: batch }, (_, i) => frame(first + i, setRequest(`ttl-${first + i}`, Buffer.alloc(100, 0x74), TTL)));
+      const answers = await round(writer, frames);
+      if (!answers.every((a) => a.opcode === Status.OK)) throw new Error('a SET with a TTL was refused');
+      acked.push({ first, sentAt, ackedAt: performance.now() });
+    }
+    const lastExpiry = (acked.at(-1)?.ackedAt ?? 0) + TTL;
+    // The keys nobody reads must go by the sweep alone; watch for that beside the reads.
+    while (items > 0 && performance.now() < lastExpiry + 10_000) {
+      writer.frames.length = 0;
+      stats = await statsOf(writer);
+      items = stat(stats, 'curr_items');
+      bytes = stat(stats, 'bytes');
+      if (items > 0) await sleep(10);
+    }
+    reclaimedMs = performance.now() - lastExpiry;
+    await reads;
+  } finally {
+    stopReading = true;
+    await reads;
+    writer.destroy();
+    reader.destroy();
   }
-  const reclaimedMs = performance.now() - lastExpiry;
-  await reads;
-  writer.destroy();
-  reader.destroy();
+  if (readFailure !== undefined) throw readFailure;
   f.figure(
     `${count(keys)} keys with a ${TTL} ms TTL: ${count(checkedAfterExpiry)} reads after a key's expiry, ${expiredReads} returned it; ` +
       `${count(liveReads)} reads before expiry found their key; every key reclaimed (items 0, charged bytes ${bytes}) ${reclaimedMs.toFixed(0)} ms after the last expiry, ` +
@@ -139,11 +150,16 @@ export const expiry: Scenario = {
   title: 'Expiry',
   budgetMs: 90_000,
   async run(size, f) {
-    const clockFile = join(mkdtempSync(join(tmpdir(), 'conduit-clock-')), 'offset');
-    writeFileSync(clockFile, '0');
-    const env = { NODE_OPTIONS: `--import ${clockShim}`, CHAOS_CLOCK_FILE: clockFile };
-    const server = await serve(size, [], env);
-    await ttlKeys(size, f, server);
-    await clockSteps(size, f, server, clockFile);
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-clock-'));
+    try {
+      const clockFile = join(dir, 'offset');
+      writeFileSync(clockFile, '0');
+      const env = { NODE_OPTIONS: `--import ${clockShim}`, CHAOS_CLOCK_FILE: clockFile };
+      const server = await serve(size, [], env);
+      await ttlKeys(size, f, server);
+      await clockSteps(size, f, server, clockFile);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 };

@@ -5,7 +5,7 @@
 // what was stored keep working.
 import { ENTRY_OVERHEAD, Status } from '../../../src/index.js';
 import { RawClient } from '../../support/raw-client.js';
-import { b, count, frame, pidOf, serve, setRequest, stat, statsOf, watchRss, type Findings, type Scenario, type Size } from '../harness.js';
+import { b, count, frame, pidOf, serve, setRequest, sleep, stat, statsOf, watchRss, type Findings, type Scenario, type Size } from '../harness.js';
 
 const MiB = 1024 * 1024;
 /** Value sizes cycle through this many steps from 100 B up to 32 KiB, so entries of many sizes compete. */
@@ -13,41 +13,58 @@ const SIZES = Array.from({ length: 16 }, (_, i) => 100 + i * 2_176);
 const LARGEST_ITEM = 16 + Math.max(...SIZES) + ENTRY_OVERHEAD;
 const values = SIZES.map((n) => Buffer.alloc(n, 0x6d));
 
+/** What the writers have done so far; scenarios watch it while they write. */
+interface Progress {
+  written: number;
+  keys: number;
+  statuses: Map<number, number>;
+  done: boolean;
+}
+
 /**
- * Writes distinct keys `m<n>` from `connections` pipelining connections until
- * `totalBytes` of values are sent. Each batch's answers are counted by status;
- * `onBatch` runs after each (to sample STATS).
+ * Writes distinct keys `m<n>` from 4 pipelining connections, 64 SETs a batch,
+ * until `totalBytes` of values are sent, counting the answers by status in
+ * `progress`. The first failure stops every writer.
  */
-async function writeKeys(
-  port: number,
-  totalBytes: number,
-  onBatch: () => Promise<void>,
-): Promise<{ written: number; keys: number; statuses: Map<number, number> }> {
-  const statuses = new Map<number, number>();
-  let next = 0;
-  let written = 0;
+async function writeKeys(port: number, totalBytes: number, progress: Progress): Promise<void> {
+  let failed = false;
   const loop = async (): Promise<void> => {
     const c = await RawClient.connect(port);
     try {
-      while (written < totalBytes) {
+      while (!failed && progress.written < totalBytes) {
         const batch: Buffer[] = [];
-        for (let i = 0; i < 64; i += 1, next += 1) {
-          const value = values[next % values.length] as Buffer;
-          batch.push(frame(next, setRequest(`m${next}`, value)));
-          written += value.length;
+        for (let i = 0; i < 64; i += 1, progress.keys += 1) {
+          const value = values[progress.keys % values.length] as Buffer;
+          batch.push(frame(progress.keys, setRequest(`m${progress.keys}`, value)));
+          progress.written += value.length;
         }
         c.write(batch);
         await c.waitFrames(batch.length, 30_000);
-        for (const f of c.frames) statuses.set(f.opcode, (statuses.get(f.opcode) ?? 0) + 1);
+        for (const f of c.frames) progress.statuses.set(f.opcode, (progress.statuses.get(f.opcode) ?? 0) + 1);
         c.frames.length = 0;
-        await onBatch();
       }
+    } catch (err) {
+      failed = true;
+      throw err;
     } finally {
       c.destroy();
     }
   };
-  await Promise.all(Array.from({ length: 4 }, loop));
-  return { written, keys: next, statuses };
+  try {
+    await Promise.all(Array.from({ length: 4 }, loop));
+  } finally {
+    progress.done = true;
+  }
+}
+
+const newProgress = (): Progress => ({ written: 0, keys: 0, statuses: new Map(), done: false });
+
+/** Runs `step` over and over, one at a time, until the writers are done. */
+async function whileWriting(progress: Progress, step: () => Promise<void>): Promise<void> {
+  while (!progress.done) {
+    await step();
+    await sleep(2);
+  }
 }
 
 async function evicting(size: Size, f: Findings, limitMiB: number): Promise<void> {
@@ -56,25 +73,27 @@ async function evicting(size: Size, f: Findings, limitMiB: number): Promise<void
   const rss = watchRss(pidOf(server));
   const observer = await RawClient.connect(server.port);
   let maxCharged = 0;
-  let batches = 0;
+  let samples = 0;
+  // STATS about every 2 ms from its own connection while the writers run: the charged bytes are watched throughout.
   const sample = async (): Promise<void> => {
-    batches += 1;
-    if (batches % 8 !== 0) return;
     observer.frames.length = 0;
     maxCharged = Math.max(maxCharged, stat(await statsOf(observer), 'bytes'));
+    samples += 1;
   };
   const started = performance.now();
-  const { written, keys, statuses } = await writeKeys(server.port, 10 * limit, sample);
+  const progress = newProgress();
+  await Promise.all([writeKeys(server.port, 10 * limit, progress), whileWriting(progress, sample)]);
+  const { written, keys, statuses } = progress;
   const seconds = (performance.now() - started) / 1_000;
+  await sample();
   observer.frames.length = 0;
   const stats = await statsOf(observer);
-  maxCharged = Math.max(maxCharged, stat(stats, 'bytes'));
   const peak = rss.stop();
   observer.destroy();
   const ok = statuses.get(Status.OK) ?? 0;
   f.figure(
     `--max-memory ${limitMiB} MiB, eviction lru: ${count(keys)} SETs wrote ${(written / MiB).toFixed(0)} MiB (${(written / limit).toFixed(1)}× the budget) in ${seconds.toFixed(1)} s; ` +
-      `charged bytes at most ${(maxCharged / MiB).toFixed(2)} MiB (limit + one item = ${((limit + LARGEST_ITEM) / MiB).toFixed(2)} MiB), ${count(stat(stats, 'evictions'))} evictions; ` +
+      `charged bytes at most ${(maxCharged / MiB).toFixed(2)} MiB over ${count(samples)} STATS samples (limit + one item = ${((limit + LARGEST_ITEM) / MiB).toFixed(2)} MiB), ${count(stat(stats, 'evictions'))} evictions; ` +
       `peak RSS ${peak.toFixed(0)} MiB = ${(peak / limitMiB).toFixed(2)}× the budget`,
   );
   f.expect(`${limitMiB} MiB: every SET stored (${ok} of ${keys})`, ok === keys);
@@ -87,14 +106,39 @@ async function refusing(size: Size, f: Findings): Promise<void> {
   const limitMiB = size.quick ? 8 : 64;
   const limit = limitMiB * MiB;
   const server = await serve(size, ['--max-memory', `${limitMiB}mb`, '--eviction', 'none']);
-  const { keys, statuses } = await writeKeys(server.port, 2 * limit, async () => {});
+  // Stored first, well within the budget: the reader reads them while later writes are refused.
+  const early = 128;
+  const c = await RawClient.connect(server.port);
+  c.write(Array.from({ length: early }, (_, k) => frame(k, setRequest(`early${k}`, values[k % values.length] as Buffer))));
+  await c.waitFrames(early, 30_000);
+  const earlyStored = c.frames.filter((x) => x.opcode === Status.OK).length;
+  c.frames.length = 0;
+  let readsWhileRefusing = 0;
+  let wrongWhileRefusing = 0;
+  let id = early;
+  const progress = newProgress();
+  // 32 pipelined GETs of the early keys per step, counted once refusals have begun.
+  const read = async (): Promise<void> => {
+    const refusingNow = (progress.statuses.get(Status.OUT_OF_MEMORY) ?? 0) > 0;
+    const first = id;
+    c.write(Array.from({ length: 32 }, () => frame(id, { op: 'GET', key: b(`early${id++ % early}`) })));
+    await c.waitFrames(32, 30_000);
+    const replies = c.frames.splice(0);
+    if (!refusingNow) return;
+    for (const [i, reply] of replies.entries()) {
+      const k = (first + i) % early;
+      readsWhileRefusing += 1;
+      if (reply.opcode !== Status.OK || !reply.body.equals(values[k % values.length] as Buffer)) wrongWhileRefusing += 1;
+    }
+  };
+  await Promise.all([writeKeys(server.port, 2 * limit, progress), whileWriting(progress, read)]);
+  const { keys, statuses } = progress;
   const stored = statuses.get(Status.OK) ?? 0;
   const refused = statuses.get(Status.OUT_OF_MEMORY) ?? 0;
-  // Read back a sample of keys: each either has its value or was refused; the stored ones must read.
-  const c = await RawClient.connect(server.port);
+  // Then a sample of every key written: each either has its value or was refused; the stored ones must read.
   const sample = Math.min(2_000, keys);
   const reads = Array.from({ length: sample }, (_, i) => Math.floor((i * keys) / sample));
-  c.write(reads.map((k, i) => frame(i, { op: 'GET', key: b(`m${k}`) })));
+  c.write(reads.map((k, i) => frame(id + i, { op: 'GET', key: b(`m${k}`) })));
   await c.waitFrames(sample, 30_000);
   let good = 0;
   let found = 0;
@@ -110,11 +154,16 @@ async function refusing(size: Size, f: Findings): Promise<void> {
   c.destroy();
   f.figure(
     `--max-memory ${limitMiB} MiB, eviction none, 2× the budget written: ${count(stored)} SETs stored, ${count(refused)} refused with OUT_OF_MEMORY, ` +
-      `0 evictions (counter ${stat(stats, 'evictions')}); ${count(sample)} reads afterwards: ${count(found)} found with their value, ${count(sample - good)} wrong`,
+      `0 evictions (counter ${stat(stats, 'evictions')}); ${count(readsWhileRefusing)} reads of ${early} earlier keys while writes were refused, ${wrongWhileRefusing} wrong; ` +
+      `${count(sample)} reads afterwards: ${count(found)} found with their value, ${count(sample - good)} wrong`,
   );
   f.expect(`eviction none: writes past the budget get OUT_OF_MEMORY (${refused})`, refused > 0 && stored + refused === keys);
   f.expect(`eviction none: nothing evicted, charged bytes within the limit`, stat(stats, 'evictions') === 0 && stat(stats, 'bytes') <= limit);
-  f.expect(`eviction none: reads keep working (${sample - good} wrong, ${found} found)`, good === sample && found > 0);
+  f.expect(
+    `eviction none: reads keep working while writes are refused (${readsWhileRefusing} reads, ${wrongWhileRefusing} wrong)`,
+    earlyStored === early && readsWhileRefusing > 0 && wrongWhileRefusing === 0,
+  );
+  f.expect(`eviction none: reads keep working afterwards (${sample - good} wrong, ${found} found)`, good === sample && found > 0);
 }
 
 export const memory: Scenario = {
