@@ -23,6 +23,9 @@ import { isLoopback, parseBytes, parseDuration, serverDefaults, type ServerOptio
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 
+/** A stop signal repeated within this long is the same request delivered twice (see stop()). */
+const REPEAT_IGNORED_MS = 1_000;
+
 /** Settings a config file may hold: the long option names, with dashes or underscores. */
 const settings = [
   'host',
@@ -200,13 +203,19 @@ async function main(): Promise<void> {
   }
   // Signal handlers go in before the first log line, so a SIGTERM sent as soon
   // as the server says it listens already drains instead of killing it.
-  let stopping = false;
+  let stoppingSince = 0;
   const stop = (reason: string): void => {
-    if (stopping) {
+    if (stoppingSince !== 0) {
+      // `npx conduit-server` and a terminal's Ctrl-C deliver one signal twice within
+      // milliseconds (to the process group, and forwarded by npm): that is not a second request.
+      if (performance.now() - stoppingSince < REPEAT_IGNORED_MS) {
+        logger.debug({ reason }, 'stop request repeated at once: ignored');
+        return;
+      }
       logger.warn({ reason }, 'second stop request: exiting at once');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = performance.now();
     logger.info({ reason }, 'shutting down: draining connections');
     server.close().then(
       () => {

@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,15 @@ import { runServerToExit, startServerProcess } from '../support/cli.js';
 import { RawClient } from '../support/raw-client.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
+
+/** Polls `check` every 10 ms until it holds; fails after `timeoutMs`. */
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 const req = (id: bigint, r: Request): Buffer => Buffer.concat(encodeRequest(id, r));
 
 describe('conduit-server command', () => {
@@ -25,6 +34,41 @@ describe('conduit-server command', () => {
     expect(start).toMatchObject({ version: expect.any(String), settings: { maxMemory: 64 * 1024 * 1024, shards: 16 } });
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
+  });
+
+  /** A peer that never ends its side on its own keeps the drain going (up to --frame-timeout). */
+  const halfOpenPeer = (port: number): Promise<Socket> =>
+    new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port, allowHalfOpen: true }, () => resolve(s)).once('error', reject);
+      s.on('error', () => {});
+      s.resume();
+    });
+
+  it('a stop signal repeated at once (npx and Ctrl-C deliver it twice) is ignored: the drain goes on, exit 0', async () => {
+    const server = await startServerProcess(['--port', '0', '--frame-timeout', '5s']);
+    const peer = await halfOpenPeer(server.port);
+    server.child.kill('SIGTERM');
+    await until(() => server.logs().some((l) => l.msg === 'shutting down: draining connections'), 3_000);
+    server.child.kill('SIGTERM'); // well within 1 s of the first, while the peer holds the drain open
+    await new Promise((r) => setTimeout(r, 200));
+    expect(server.child.exitCode).toBe(null);
+    peer.end();
+    expect((await server.exited).code).toBe(0);
+    expect(server.logs().some((l) => l.msg === 'second stop request: exiting at once')).toBe(false);
+    peer.destroy();
+  });
+
+  it('a second stop request more than a second later exits at once with code 1', async () => {
+    const server = await startServerProcess(['--port', '0', '--frame-timeout', '5s']);
+    const peer = await halfOpenPeer(server.port);
+    server.child.kill('SIGTERM');
+    await until(() => server.logs().some((l) => l.msg === 'shutting down: draining connections'), 3_000);
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(server.child.exitCode).toBe(null);
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(1);
+    expect(server.logs().some((l) => l.msg === 'second stop request: exiting at once')).toBe(true);
+    peer.destroy();
   });
 
   it('SHUTDOWN with --allow-shutdown answers OK and exits 0', async () => {
