@@ -376,6 +376,7 @@ export class Connection {
   drain(): void {
     if (this.#closing) return;
     this.#pump(Infinity); // frames already buffered were received before the drain
+    if (this.#closing) return; // a buffered frame was fatal: #end() already took over
     this.#draining = true;
     this.#held = true;
     if (!this.#paused) {
