@@ -80,7 +80,7 @@ export class Connection {
   #closing = false;
   /** Graceful shutdown began: later requests get BUSY. */
   #draining = false;
-  /** Between drain() and finishDrain(): reading is held so the server's turns stay short. */
+  /** Between drain() and finishDrain(): nothing is read or executed, so the server's turns stay short. */
   #held = false;
   /** Set by finishDrain(): the connection ends once its answers are written. */
   #drainEnding = false;
@@ -362,10 +362,10 @@ export class Connection {
   }
 
   /**
-   * Graceful shutdown, first step (spec §5.3): every request already buffered
-   * is answered; requests read from now on get BUSY. Reading is held until
-   * {@link finishDrain}: the server needs short event-loop turns meanwhile to
-   * accept its backlog, and Node accepts one connection per turn.
+   * Graceful shutdown, first step (spec §5.3): holds reading until
+   * {@link finishDrain}. Nothing is executed meanwhile: the server needs short
+   * event-loop turns to accept its backlog (Node accepts one connection per
+   * turn), and answering a deep pipeline here would take many of them.
    *
    * @example
    * ```ts
@@ -375,9 +375,6 @@ export class Connection {
    */
   drain(): void {
     if (this.#closing) return;
-    this.#pump(Infinity); // frames already buffered were received before the drain
-    if (this.#closing) return; // a buffered frame was fatal: #end() already took over
-    this.#draining = true;
     this.#held = true;
     if (!this.#paused) {
       this.#paused = true;
@@ -386,14 +383,18 @@ export class Connection {
   }
 
   /**
-   * Graceful shutdown, second step: reads again (a connection stopped by
-   * --max-inflight included), so what already waits in the kernel is answered
-   * BUSY rather than discarded under a reset, then ends the connection once
-   * its answers are written.
+   * Graceful shutdown, second step: answers every request already buffered
+   * (received before the drain), then reads again (a connection stopped by
+   * --max-inflight included), so what waits in the kernel is answered BUSY
+   * rather than discarded under a reset, and ends the connection once its
+   * answers are written.
    */
   finishDrain(): void {
     if (this.#closing) return;
     this.#held = false;
+    this.#pump(Infinity);
+    if (this.#closing) return; // a buffered frame was fatal: #end() already took over
+    this.#draining = true;
     if (this.#paused) {
       this.#paused = false;
       this.#socket.resume();

@@ -166,6 +166,42 @@ describe('regression: graceful close under backpressure, backlog and rejected pe
     if (firstBusy >= 0) expect(statuses.slice(firstBusy).every((s) => s === Status.BUSY)).toBe(true);
   });
 
+  it('a deep buffered pipeline is executed only after the listener closed, so the backlog window stays short', async () => {
+    let executedAtStop = -1;
+    const logger = {
+      debug() {},
+      warn() {},
+      error() {},
+      info: (_: object, message: string) => {
+        if (message === 'stopped listening') executedAtStop = server.counters.total_commands_processed;
+      },
+    };
+    const { port, server } = await startServer({ maxInflight: 8, maxOutputBuffer: 64 * 1024 * 1024, shutdownTimeoutMs: 3_000, logger });
+    const setup = await rawClient(port);
+    setup.write(bigSet('big', 60_000));
+    await setup.waitFrames(1);
+    const c = await rawClient(port);
+    c.socket.pause();
+    // 12 MB of answers nobody reads fill the socket buffers, so the server stops at --max-inflight
+    // with the rest of the pipeline (the INCRs) read into its buffer but not executed.
+    const incrs = Array.from({ length: 2_000 }, (_, i) =>
+      req(BigInt(200 + i), { op: 'INCR', key: b('n'), delta: 1n, ttlMs: 0 }),
+    );
+    c.write(Buffer.concat([gets(200, 'big'), ...incrs]));
+    await new Promise((r) => setTimeout(r, 300));
+    const executedBefore = server.counters.total_commands_processed;
+    expect(executedBefore).toBeLessThan(1 + 200);
+    const closed = server.close();
+    c.socket.resume();
+    await c.waitClosed(5_000);
+    await closed;
+    // Before the fix drain() executed the whole buffer first, in one long turn inside the window.
+    expect(executedAtStop).toBe(executedBefore);
+    expect(server.counters.total_commands_processed).toBeGreaterThan(executedBefore);
+    expect(c.error).toBeUndefined();
+    expect(c.frames.map((f) => f.id)).toEqual(Array.from({ length: c.frames.length }, (_, i) => BigInt(i)));
+  });
+
   it('connections waiting in the listen backlog at close get BUSY and a clean end, not a reset', async () => {
     const { port, server } = await startServer();
     const pending = Array.from({ length: 10 }, () => rawClient(port).then((c) => c, (err: Error) => err));
