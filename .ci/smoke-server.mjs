@@ -63,7 +63,9 @@ function ready() {
   socket.write(Buffer.concat([set, get]));
 }
 
-child.on('exit', (code, signal) => {
+// 'close', not 'exit': npx may end before the server it ran (both get the SIGTERM), and the
+// server's last log lines arrive on the stderr pipe they share; 'close' waits for both.
+child.on('close', (code, signal) => {
   clearTimeout(deadline);
   if ((code === 0 || signal === 'SIGTERM') && stderr.includes('shutdown complete')) {
     console.log('smoke: npx conduit-server started, answered SET/GET, and stopped cleanly');
