@@ -78,8 +78,11 @@ export class Connection {
   #unflushed = 0;
   #paused = false;
   #closing = false;
-  /** Graceful shutdown began: later requests get BUSY. */
-  #draining = false;
+  /**
+   * Graceful shutdown (spec §5.3): bytes read before the drain began and not yet decoded.
+   * A frame that ends within them is executed; one that ends later gets BUSY.
+   */
+  #readBeforeDrain = Number.POSITIVE_INFINITY;
   /** Between drain() and finishDrain(): nothing is read or executed, so the server's turns stay short. */
   #held = false;
   /** Set by finishDrain(): the connection ends once its answers are written. */
@@ -134,6 +137,7 @@ export class Connection {
       const item = this.#decoder.read();
       if (item === undefined) break;
       if (item instanceof ProtocolError) return this.#fatal(item);
+      this.#readBeforeDrain -= HEADER_SIZE + item.length;
       this.#handle(item);
       // The output bound holds per response, not per batch: a batch of --max-inflight large
       // answers (or sealed copies of them, in secure mode) must not pile up before the check.
@@ -167,8 +171,8 @@ export class Connection {
     let reply: Reply;
     if (request instanceof ProtocolError) {
       reply = { status: request.status ?? Status.INTERNAL, body: Buffer.from(request.message) };
-    } else if (this.#draining) {
-      reply = { status: Status.BUSY, body: BUSY_DRAINING }; // spec §5.3
+    } else if (this.#readBeforeDrain < 0) {
+      reply = { status: Status.BUSY, body: BUSY_DRAINING }; // spec §5.3: read after the drain began
     } else {
       try {
         reply = execute(request, this.#host);
@@ -375,6 +379,7 @@ export class Connection {
    */
   drain(): void {
     if (this.#closing) return;
+    this.#readBeforeDrain = this.#decoder.buffered;
     this.#held = true;
     if (!this.#paused) {
       this.#paused = true;
@@ -383,22 +388,22 @@ export class Connection {
   }
 
   /**
-   * Graceful shutdown, second step: answers every request already buffered
-   * (received before the drain), then reads again (a connection stopped by
-   * --max-inflight included), so what waits in the kernel is answered BUSY
-   * rather than discarded under a reset, and ends the connection once its
-   * answers are written.
+   * Graceful shutdown, second step: executes and answers the requests read
+   * before the drain, under the usual --max-inflight and --max-output-buffer
+   * backpressure (a paused connection can hold thousands), and reads again
+   * (a connection stopped by --max-inflight included), so what waits in the
+   * kernel is answered BUSY rather than discarded under a reset. Ends the
+   * connection once its answers are written.
    */
   finishDrain(): void {
     if (this.#closing) return;
     this.#held = false;
-    this.#pump(Infinity);
-    if (this.#closing) return; // a buffered frame was fatal: #end() already took over
-    this.#draining = true;
-    if (this.#paused) {
+    if (this.#paused && this.#unflushed < this.#host.maxInflight) {
       this.#paused = false;
       this.#socket.resume();
     }
+    // Otherwise #flushed resumes it as its answers reach the kernel.
+    this.#pump();
     // The resumed socket is read in the next poll phase; an immediate runs after it.
     setImmediate(() => {
       this.#drainEnding = true;

@@ -202,6 +202,59 @@ describe('regression: graceful close under backpressure, backlog and rejected pe
     expect(c.frames.map((f) => f.id)).toEqual(Array.from({ length: c.frames.length }, (_, i) => BigInt(i)));
   });
 
+  it('at shutdown the requests a paused connection holds are answered under --max-inflight, not cut off by --max-output-buffer', async () => {
+    const disconnects: string[] = [];
+    const logger = { info() {}, debug() {}, error() {}, warn: (_: object, message: string) => void disconnects.push(message) };
+    const { port, server } = await startServer({ maxInflight: 8, maxOutputBuffer: 1024 * 1024, shutdownTimeoutMs: 3_000, logger });
+    const setup = await rawClient(port);
+    setup.write(bigSet('big', 60_000));
+    await setup.waitFrames(1);
+    const c = await rawClient(port);
+    c.socket.pause();
+    // 300 × (GET of 60 KB, INCR): 18 MB of answers, far over the 1 MB output bound if produced at once.
+    const pairs = 300;
+    c.write(
+      Buffer.concat(
+        Array.from({ length: pairs }, (_, i) => [
+          req(BigInt(2 * i), { op: 'GET', key: b('big') }),
+          req(BigInt(2 * i + 1), { op: 'INCR', key: b('n'), delta: 1n, ttlMs: 0 }),
+        ]).flat(),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const closed = server.close();
+    c.socket.resume();
+    await c.waitClosed(5_000);
+    await closed;
+    // Before the fix the drain executed all 600 at once, went over the bound and was destroyed:
+    // requests received whole went unanswered, and executed INCRs lost their answers.
+    expect(disconnects).not.toContain('closing connection');
+    expect(server.counters.disconnects.output_buffer).toBe(0);
+    expect(c.error).toBeUndefined();
+    expect(c.ended).toBe(true);
+    expect(c.frames.map((f) => [f.id, f.opcode])).toEqual(Array.from({ length: 2 * pairs }, (_, i) => [BigInt(i), Status.OK]));
+    expect(c.frames.at(-1)?.body.readBigInt64BE(0)).toBe(BigInt(pairs));
+  });
+
+  it('a request whose last bytes arrive after the drain began is answered BUSY, not executed', async () => {
+    const { port, server } = await startServer({ shutdownTimeoutMs: 3_000 });
+    const c = await rawClient(port);
+    const whole = req(1n, { op: 'INCR', key: b('before'), delta: 1n, ttlMs: 0 });
+    const split = bigSet('after', 1_000);
+    c.write(Buffer.concat([whole, split.subarray(0, 500)]));
+    await c.waitFrames(1);
+    const closed = server.close();
+    c.write(split.subarray(500));
+    await c.waitClosed(3_000);
+    await closed;
+    expect(c.frames.map((f) => [f.id, f.opcode])).toEqual([
+      [1n, Status.OK],
+      [1_000_000n, Status.BUSY],
+    ]);
+    expect(server.store.get(b('after'))).toBeUndefined();
+    expect(c.error).toBeUndefined();
+  });
+
   it('connections waiting in the listen backlog at close get BUSY and a clean end, not a reset', async () => {
     const { port, server } = await startServer();
     const pending = Array.from({ length: 10 }, () => rawClient(port).then((c) => c, (err: Error) => err));
