@@ -79,8 +79,6 @@ export class Connection {
   #outMaxId = -1n;
   /** Responses written to the socket but not yet flushed to the kernel. */
   #unflushed = 0;
-  /** Bytes of responses handed to the socket so far; less its writableLength, what the kernel took. */
-  #bytesOut = 0;
   #paused = false;
   /** Waiting in the scheduler for a visit: reading is paused meanwhile (see #defer). */
   #deferred = false;
@@ -151,9 +149,7 @@ export class Connection {
     let executed = 0;
     while (!this.#closing && this.#unflushed + this.#outIds.length < this.#host.maxInflight) {
       if (this.#decoder.buffered === 0) break; // nothing to run: no reason to wait for a visit
-      // Even in a spent turn a connection runs one quantum when its data arrives: a light
-      // client's request is not queued behind the pipelines waiting for their visits.
-      if (executed >= scheduler.quantum && (visit || scheduler.spent)) {
+      if (visit ? executed >= scheduler.quantum : scheduler.spent) {
         this.#defer();
         break;
       }
@@ -298,7 +294,6 @@ export class Connection {
     const socket = this.#socket;
     if (socket.destroyed) return;
     this.#unflushed += count;
-    this.#bytesOut += bytes;
     const done = (): void => this.#flushed(count);
     if (bytes <= JOIN_LIMIT) {
       const out = Buffer.allocUnsafe(bytes);
@@ -329,9 +324,7 @@ export class Connection {
       socket.uncork();
     }
     if (socket.writableLength > this.#host.maxOutputBuffer) {
-      // What the kernel already took is logged too: those buffers are garbage until the next GC.
-      const queued = socket.writableLength;
-      this.disconnect('output_buffer', `unwritten output of ${queued} bytes exceeds --max-output-buffer`, { queued, sent: this.#bytesOut - queued });
+      this.disconnect('output_buffer', `unwritten output of ${socket.writableLength} bytes exceeds --max-output-buffer`);
     }
   }
 
@@ -470,12 +463,12 @@ export class Connection {
     this.#pump();
   }
 
-  /** Closes the connection for `cause`, counted and logged at warn with `details` (byte counts). */
-  disconnect(cause: DisconnectCause, reason: string, details: Record<string, number> = {}): void {
+  /** Closes the connection for `cause`, counted and logged at warn. */
+  disconnect(cause: DisconnectCause, reason: string): void {
     if (this.#socket.destroyed) return;
     this.#closing = true;
     this.#host.countDisconnect(cause);
-    this.#host.logger.warn({ remote: this.remote, cause, reason, ...details }, 'closing connection');
+    this.#host.logger.warn({ remote: this.remote, cause, reason }, 'closing connection');
     this.#socket.destroy();
   }
 
