@@ -10,7 +10,6 @@ import { execute, type ExecutionContext, type Reply } from './execute.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from './options.js';
 import { ReorderBuffer } from './reorder-buffer.js';
-import type { TurnScheduler } from './turn-scheduler.js';
 
 /** Why the server closed a connection on its own; counted and logged. */
 export type DisconnectCause = 'output_buffer' | 'frame_timeout' | 'idle' | 'protocol_error' | 'auth';
@@ -25,8 +24,6 @@ export interface ConnectionHost extends ExecutionContext {
   readonly keys: ReadonlyMap<string, Buffer> | undefined;
   /** Prometheus metrics, when the HTTP gateway serves them. */
   readonly metrics: Metrics | undefined;
-  /** Shares each event-loop turn between the connections with requests to execute. */
-  readonly scheduler: TurnScheduler;
   /** Counts one executed request. */
   countRequest(): void;
   /** Counts a connection the server closed, and why. */
@@ -80,8 +77,6 @@ export class Connection {
   /** Responses written to the socket but not yet flushed to the kernel. */
   #unflushed = 0;
   #paused = false;
-  /** Waiting in the scheduler for a visit: reading is paused meanwhile (see #defer). */
-  #deferred = false;
   #closing = false;
   /**
    * Graceful shutdown (spec §5.3): bytes read before the drain began and not yet decoded.
@@ -90,12 +85,8 @@ export class Connection {
   #readBeforeDrain = Number.POSITIVE_INFINITY;
   /** Between drain() and finishDrain(): nothing is read or executed, so the server's turns stay short. */
   #held = false;
-  /** Set by finishDrain(): from then on the connection ends once it has read what arrived and answered it. */
-  #finishing = false;
-  /** A poll phase has passed since reading last resumed during the drain (see #resume): what had arrived is read. */
+  /** Set by finishDrain(): the connection ends once its answers are written. */
   #drainEnding = false;
-  /** Tells the latest #resume's immediate from earlier ones. */
-  #resumes = 0;
   /** The peer sent FIN: answer what is buffered, then end. */
   #peerEnded = false;
   #nextServerId = SERVER_ID_BASE;
@@ -140,20 +131,9 @@ export class Connection {
     this.#pump();
   }
 
-  /**
-   * Decodes and executes buffered frames while fewer than --max-inflight responses are
-   * unsent and the turn has time left (a `visit` from the scheduler: one quantum).
-   */
-  #pump(visit = false): void {
-    const scheduler = this.#host.scheduler;
-    let executed = 0;
-    while (!this.#closing && this.#unflushed + this.#outIds.length < this.#host.maxInflight) {
-      if (this.#decoder.buffered === 0) break; // nothing to run: no reason to wait for a visit
-      if (visit ? executed >= scheduler.quantum : scheduler.spent) {
-        this.#defer();
-        break;
-      }
-      executed += 1;
+  /** Decodes and executes buffered frames while fewer than `limit` responses are unsent. */
+  #pump(limit = this.#host.maxInflight): void {
+    while (!this.#closing && this.#unflushed + this.#outIds.length < limit) {
       const item = this.#decoder.read();
       if (item === undefined) break;
       if (item instanceof ProtocolError) return this.#fatal(item);
@@ -163,7 +143,7 @@ export class Connection {
       // answers (or sealed copies of them, in secure mode) must not pile up before the check.
       if (this.#outBytes + this.#socket.writableLength > this.#host.maxOutputBuffer) this.#flush();
     }
-    if (!this.#closing && this.#unflushed + this.#outIds.length >= this.#host.maxInflight && !this.#paused) {
+    if (!this.#closing && this.#unflushed + this.#outIds.length >= limit && !this.#paused) {
       this.#paused = true;
       this.#socket.pause();
     }
@@ -331,52 +311,13 @@ export class Connection {
   #flushed(count: number): void {
     this.#unflushed -= count;
     this.lastActivity = performance.now(); // a client that reads its answers is not idle
-    if (this.#paused && this.#unflushed < this.#host.maxInflight && !this.#closing && !this.#held && !this.#deferred) {
-      this.#resume();
+    if (this.#paused && this.#unflushed < this.#host.maxInflight && !this.#closing && !this.#held) {
+      this.#paused = false;
+      this.#socket.resume();
       this.#pump();
     } else {
       this.#finishIfDone();
     }
-  }
-
-  /**
-   * The turn is spent: stop reading (what is buffered stays bounded) and wait for a visit.
-   * Paused, the connection is neither ended (#finishIfDone) nor timed out mid-frame.
-   */
-  #defer(): void {
-    if (!this.#paused) {
-      this.#paused = true;
-      this.#socket.pause();
-    }
-    if (this.#deferred) return;
-    this.#deferred = true;
-    this.#host.scheduler.defer(this.#visit);
-  }
-
-  readonly #visit = (): void => {
-    this.#deferred = false;
-    // Held by the drain: finishDrain() takes over. Closed: nothing to do.
-    if (this.#closing || this.#held) return;
-    if (this.#paused && this.#unflushed < this.#host.maxInflight) this.#resume();
-    this.#pump(true);
-  };
-
-  /**
-   * Reads again. While finishing a drain (spec §5.3: read to the end of what has arrived),
-   * the connection may end only after the next poll phase has read what waits in the
-   * kernel: an immediate runs after it.
-   */
-  #resume(): void {
-    this.#paused = false;
-    this.#socket.resume();
-    if (!this.#finishing) return;
-    this.#drainEnding = false;
-    const resume = ++this.#resumes;
-    setImmediate(() => {
-      if (resume !== this.#resumes || this.#closing) return;
-      this.#drainEnding = true;
-      this.#pump();
-    });
   }
 
   /** spec §4.1: answer what came before, then the error, then close. */
@@ -457,10 +398,17 @@ export class Connection {
   finishDrain(): void {
     if (this.#closing) return;
     this.#held = false;
-    this.#finishing = true;
-    // Paused by --max-inflight, it is resumed by #flushed as its answers reach the kernel.
-    if (!this.#paused || this.#unflushed < this.#host.maxInflight) this.#resume();
+    if (this.#paused && this.#unflushed < this.#host.maxInflight) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+    // Otherwise #flushed resumes it as its answers reach the kernel.
     this.#pump();
+    // The resumed socket is read in the next poll phase; an immediate runs after it.
+    setImmediate(() => {
+      this.#drainEnding = true;
+      if (!this.#closing) this.#pump();
+    });
   }
 
   /** Closes the connection for `cause`, counted and logged at warn. */

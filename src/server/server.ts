@@ -10,7 +10,6 @@ import { Metrics } from './metrics.js';
 import { Connection, type ConnectionHost, type DisconnectCause } from './connection.js';
 import type { Reply } from './execute.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
-import { TurnScheduler } from './turn-scheduler.js';
 
 /** Server counters added to STATS (spec §5.2), named after Redis INFO where one exists. */
 export interface ServerCounters {
@@ -32,14 +31,6 @@ const CHECK_INTERVAL_MS = 250;
 /** Shutdown accepts its backlog at least this long, at most the window (see #acceptBacklog). */
 const ACCEPT_MIN_MS = 5;
 const ACCEPT_WINDOW_MS = 75;
-/**
- * Requests run about this long per phase of an event-loop turn at most, 32 per deferred
- * connection's visit (see TurnScheduler). Fifty clients pipelining 256 INCRs each made
- * turns of 56 ms (median) on a 2-core machine, 29 ms with this budget; 5 ms gave 15 ms but
- * cost pipelined SET throughput about 13 %, 10 ms costs none measurable.
- */
-const TURN_BUDGET_MS = 10;
-const TURN_QUANTUM = 32;
 
 /**
  * The Conduit server: a `node:net` listener (TCP and/or a Unix socket) in
@@ -95,7 +86,6 @@ export class ConduitServer extends EventEmitter {
       maxBodySize: o.maxBodySize,
       logger: o.logger,
       keys: o.keys.length > 0 ? new Map(o.keys.map((k) => [k.id, k.secret])) : undefined,
-      scheduler: new TurnScheduler({ budgetMs: TURN_BUDGET_MS, quantum: TURN_QUANTUM }),
       stats: () => this.#statsBody(),
       shutdown: () => this.#shutdownRequested(),
       countRequest: () => {
