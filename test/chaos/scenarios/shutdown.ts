@@ -93,11 +93,15 @@ export const shutdown: Scenario = {
     await sleep(size.quick ? 300 : 1_500);
     const answeredBefore = raws.reduce((n, r) => n + r.frames.length, 0);
     const signalled = performance.now();
+    const killedAt = Date.now();
     server.child.kill('SIGTERM');
     const listenerClosedMs = await firstRefusal(port, signalled, 5_000);
     const exit = await server.exited;
     const exitedMs = performance.now() - signalled;
     const stopped = server.logs().find((l) => l.msg === 'stopped listening') ?? {};
+    // Log times are wall-clock ms on this machine: how long the signal waited for the server's event loop.
+    const draining = server.logs().find((l) => l.msg === 'shutting down: draining connections') ?? {};
+    const noticedMs = Number(draining.time) - killedAt;
     try {
       await until(() => raws.every((r) => r.closed), 5_000, 'every client to see the end of the stream');
     } finally {
@@ -112,7 +116,7 @@ export const shutdown: Scenario = {
     const unanswered = results.reduce((n, r) => n + r.sent - r.raw.frames.length, 0);
     f.figure(
       `SIGTERM after ${count(answeredBefore)} answers to 50 pipelining clients (256 in flight each): listener refused connections ${listenerClosedMs.toFixed(1)} ms later ` +
-        `(the server's log: closed ${String(stopped.ms)} ms into the drain, after answering BUSY to ${String(stopped.refused)} connections that arrived meanwhile, the probes included); ` +
+        `(the server's log: drain began ${noticedMs} ms after the signal, listener closed ${String(stopped.ms)} ms into the drain, after answering BUSY to ${String(stopped.refused)} connections that arrived meanwhile, the probes included); ` +
         `exit code ${exit.code} after ${exitedMs.toFixed(0)} ms (grace ${graceMs} ms); ${clean}/50 clients saw a clean end of stream, ${resets} a reset; ` +
         `${count(ok)} OK and ${count(busy)} BUSY answers in order with no gap, every OK INCR applied once; ${count(unanswered)} requests (the clients' last windows) were not read before the server ended their streams, so were discarded unexecuted (§5.3)`,
     );
