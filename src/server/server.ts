@@ -303,7 +303,7 @@ export class ConduitServer extends EventEmitter {
       this.#listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))),
     );
     this.options.logger.info(
-      { ms: Math.round((performance.now() - started) * 10) / 10, refused: this.#acceptedCount - acceptedBefore, connections: this.#connections.size},
+      { ms: Math.round((performance.now() - started) * 10) / 10, refused: this.#acceptedCount - acceptedBefore, connections: this.#connections.size },
       'stopped listening',
     );
     for (const c of this.#connections) c.finishDrain();
