@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { swap32IfBE, u32 } from '@noble/ciphers/utils.js';
 import { HEADER_SIZE } from '../protocol/constants.js';
+import { auditing, reportSeal } from './nonce-audit.js';
 
 /** spec §6.4: every sealed body ends with a 16-byte Poly1305 tag. */
 export const TAG_SIZE = 16;
@@ -49,12 +50,6 @@ function hchachaSubkey(key: Uint8Array, prefix: Uint8Array): Buffer {
  * ```
  */
 export class FrameCipher {
-  /**
-   * Test and audit hook: called with the session key and the 24-byte nonce
-   * of every frame any cipher seals, so a test can prove that no (key,
-   * nonce) pair repeats (spec §6.4). Unset in production.
-   */
-  static onSeal: ((key: Buffer, nonce: Buffer) => void) | undefined;
   readonly #key: Buffer;
   readonly #subkey: Buffer;
   readonly #prefix: Buffer;
@@ -98,7 +93,7 @@ export class FrameCipher {
    */
   sealDetached(header: Buffer, plaintext: Uint8Array): [ciphertext: Buffer, tag: Buffer] {
     const nonce = this.#nonce(header);
-    FrameCipher.onSeal?.(this.#key, Buffer.concat([this.#prefix, nonce.subarray(4)]));
+    if (auditing()) reportSeal(this.#key, this.#prefix, nonce.subarray(4)); // tests only: see nonce-audit.ts
     const cipher = createCipheriv('chacha20-poly1305', this.#subkey, nonce, { authTagLength: TAG_SIZE });
     cipher.setAAD(header, { plaintextLength: plaintext.length });
     const ciphertext = cipher.update(plaintext);

@@ -51,7 +51,10 @@ describe('ConduitClient against conduit-server', () => {
     expect((await c.list('', 1)).truncated).toBe(true);
     expect(await c.delete('greeting')).toBe(true);
     expect(await c.delete('greeting')).toBe(false);
-    expect(await c.health()).toBeGreaterThanOrEqual(0);
+    const processed = (await c.stats()).total_commands_processed as number;
+    const roundTrip = await c.health();
+    expect(Number.isFinite(roundTrip)).toBe(true);
+    expect((await c.stats()).total_commands_processed).toBe(processed + 2); // the HEALTH and the STATS before it
     const stats = await c.stats();
     expect(stats).toMatchObject({ curr_items: 2, connected_clients: 1 });
     await c.flush();

@@ -3,12 +3,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConduitClient,
   encodeRequest,
-  FrameCipher,
   HEADER_SIZE,
   Status,
   writeHeader,
   type Request,
 } from '../../src/index.js';
+import { observeNonces } from '../../src/crypto/nonce-audit.js';
 import { secureRaw } from '../support/secure-client.js';
 import { rawClient, startServer } from '../support/server.js';
 
@@ -17,7 +17,6 @@ const setGreeting: Request = { op: 'SET', key: Buffer.from('greeting'), value: B
 const clients: ConduitClient[] = [];
 afterEach(() => {
   for (const c of clients.splice(0)) c.destroy();
-  FrameCipher.onSeal = undefined;
 });
 function client(port: number, options: ConstructorParameters<typeof ConduitClient>[0] = {}): ConduitClient {
   const c = new ConduitClient({ port, key, ...options });
@@ -115,9 +114,8 @@ describe('secure mode end to end (spec §6)', () => {
     const seen = new Map<string, { prefix: string; ids: Set<bigint> }>();
     let sealed = 0;
     let repeats = 0;
-    FrameCipher.onSeal = (sessionKey, nonce) => {
+    const stop = observeNonces((k, nonce) => {
       sealed += 1;
-      const k = sessionKey.toString('hex');
       let entry = seen.get(k);
       if (entry === undefined) {
         entry = { prefix: nonce.subarray(0, 16).toString('hex'), ids: new Set() };
@@ -126,13 +124,14 @@ describe('secure mode end to end (spec §6)', () => {
       const id = nonce.readBigUInt64BE(16);
       if (entry.prefix !== nonce.subarray(0, 16).toString('hex') || entry.ids.has(id)) repeats += 1;
       entry.ids.add(id);
-    };
+    });
     const c = client(port, { maxQueued: 100_000 });
     await c.connect();
     const connections = [c, client(port, { maxQueued: 100_000 })];
     for (let batch = 0; batch < 50; batch += 1) {
       await Promise.all(connections.flatMap((cc) => Array.from({ length: 5_000 }, (_, i) => cc.set(`k${i % 100}`, 'v'))));
     }
+    stop();
     expect(sealed).toBeGreaterThanOrEqual(1_000_000);
     expect(repeats).toBe(0);
     expect(seen.size).toBe(4); // two sessions × two directions (the key confirmation is the first s2c seal)

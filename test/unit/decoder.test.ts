@@ -96,7 +96,9 @@ describe('FrameDecoder', () => {
   it('end() between frames is clean', () => {
     const decoder = new FrameDecoder({ direction: 'request' });
     decoder.push(get(1n, 'abc'));
-    expect(decoder.read()).not.toBeUndefined();
+    const frame = decoder.read() as Frame;
+    expect([frame.version, frame.opcode, frame.length, frame.id, frame.body.toString()]).toEqual([0x01, 0x00, 3, 1n, 'abc']);
+    expect(decoder.read()).toBeUndefined();
     expect(decoder.end()).toBeUndefined();
   });
 

@@ -1,8 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import * as conduit from '../../src/index.js';
 import { FrameCipher, MAX_BODY_SIZE, TAG_SIZE } from '../../src/index.js';
+import { observeNonces } from '../../src/crypto/nonce-audit.js';
 
 /** A 12-byte header with LENGTH = body + tag and the given identifier. */
 function header(version: number, opcode: number, plaintextLength: number, id: bigint): Buffer {
@@ -57,5 +60,45 @@ describe('FrameCipher (spec §6.4)', () => {
       expect(cipher.open(hh, ss), `bit ${bit}`).toBeUndefined();
     }
     expect(cipher.open(h, sealed.subarray(0, 15))).toBeUndefined();
+  });
+});
+
+// Issue 24: the nonce audit was a public static hook (FrameCipher.onSeal) that any code
+// could set and that received every session key.
+describe('nonce audit seam (spec §6.4)', () => {
+  it('is no public static of FrameCipher, and the package root does not export it', () => {
+    expect(Object.getOwnPropertyNames(FrameCipher)).not.toContain('onSeal');
+    expect(Object.keys(conduit)).not.toContain('observeNonces');
+  });
+
+  it('cannot be imported from outside the package (its exports map hides the module)', () => {
+    const root = new URL('../..', import.meta.url).pathname;
+    const probe = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "await import('conduit-cache/dist/crypto/nonce-audit.js')"],
+      { cwd: root, encoding: 'utf8', timeout: 10_000 },
+    );
+    expect(probe.status).not.toBe(0);
+    expect(probe.stderr).toMatch(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+
+  it('reports each sealed nonce with a fingerprint of the key, never the key', () => {
+    const key = randomBytes(32);
+    const prefix = randomBytes(16);
+    const cipher = new FrameCipher(key, prefix);
+    const seen: [string, Buffer][] = [];
+    const stop = observeNonces((fingerprint, nonce) => seen.push([fingerprint, nonce]));
+    try {
+      cipher.seal(header(0x81, 0, 1, 42n), Buffer.from('x'));
+    } finally {
+      stop();
+    }
+    cipher.seal(header(0x81, 0, 1, 43n), Buffer.from('x')); // after stop(): not reported
+    expect(seen).toHaveLength(1);
+    const [fingerprint, nonce] = seen[0] as [string, Buffer];
+    expect(fingerprint).toBe(createHash('sha256').update(key).digest('hex'));
+    expect(fingerprint).not.toContain(key.toString('hex'));
+    expect(nonce.equals(Buffer.concat([prefix, Buffer.from('000000000000002a', 'hex')]))).toBe(true);
+    observeNonces(() => {})(); // stop() released the seat: a new observer installs
   });
 });

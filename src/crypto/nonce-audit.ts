@@ -1,0 +1,51 @@
+/**
+ * The nonce audit (spec §6.4: no (key, nonce) pair may ever repeat): a
+ * test-only seam through which a test sees the nonce of every frame any
+ * {@link FrameCipher} seals. It lives in its own module, which neither the
+ * package root nor its `exports` map exposes, so code outside the package
+ * cannot install an observer; and the observer never sees a session key,
+ * only a SHA-256 fingerprint of it, which is enough to tell sessions apart.
+ *
+ * @example
+ * ```ts
+ * // test/integration/secure.test.ts
+ * import { observeNonces } from '../../src/crypto/nonce-audit.js';
+ * const stop = observeNonces((keyFingerprint, nonce) => audit(keyFingerprint, nonce));
+ * // … seal frames …
+ * stop();
+ * ```
+ * @module
+ */
+import { createHash } from 'node:crypto';
+
+/** Called with the session key's SHA-256 (hex) and the 24-byte XChaCha20 nonce of one sealed frame. */
+export type NonceObserver = (keyFingerprint: string, nonce: Buffer) => void;
+
+let observer: NonceObserver | undefined;
+
+/**
+ * Installs `fn` until the returned function is called; one observer at a time.
+ *
+ * @example
+ * ```ts
+ * const stop = observeNonces((fp, nonce) => seen.add(fp + nonce.toString('hex')));
+ * stop();
+ * ```
+ */
+export function observeNonces(fn: NonceObserver): () => void {
+  if (observer !== undefined) throw new Error('a nonce observer is already installed');
+  observer = fn;
+  return () => {
+    if (observer === fn) observer = undefined;
+  };
+}
+
+/** True while a test observes nonces; the cipher skips building the report otherwise. */
+export function auditing(): boolean {
+  return observer !== undefined;
+}
+
+/** Reports one sealed frame to the observer, if any. */
+export function reportSeal(key: Buffer, prefix: Buffer, id: Buffer): void {
+  observer?.(createHash('sha256').update(key).digest('hex'), Buffer.concat([prefix, id]));
+}
