@@ -249,7 +249,7 @@ for (const w of workloads) {
 }
 saveRun({
   benchmark: 'harness',
-  command: SMOKE ? 'BENCH_QUICK=1 npx just bench' : 'npx just bench',
+  command: 'npx just bench',
   quick: QUICK,
   started,
   versions,

@@ -172,10 +172,12 @@ export function machine() {
  */
 export function saveRun({ benchmark, command, quick, started, versions, parameters, ...data }) {
   const date = new Date().toISOString();
+  // The BENCH_* variables of a partial run are part of its command.
+  const env = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_OUT').sort(([a], [b]) => a.localeCompare(b));
   const run = {
     benchmark,
     date,
-    command,
+    command: [...env.map(([k, v]) => `${k}=${v}`), command].join(' '),
     quick,
     durationSeconds: Math.round((Date.now() - started) / 1000),
     commit: commitInfo(),
