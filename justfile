@@ -28,13 +28,19 @@ lint: check
 fuzz seconds=env_var_or_default("FUZZ_SECONDS", "60"):
     FUZZ_SECONDS={{seconds}} npx vitest run --config test/fuzz/vitest.config.ts
 
-# Conduit vs Redis vs memcached, one run: writes bench/results/<date>.json, the chart and bench/RESULTS.md.
-# BENCH_QUICK=1 is the ~20 s smoke version CI runs. Installs redis-server/memcached (apt) when missing.
+# BENCH_QUICK=1 is the ~20 s smoke version CI runs (saved to a temp dir, the repository left alone).
+# Installs redis-server/memcached (apt) when missing.
+# Conduit vs Redis vs memcached, one run: saves bench/results/harness-<date>.json, regenerates bench/RESULTS.md and the chart.
 bench: build
     {{pin}} node bench/harness.mjs
 
-# Every benchmark: the harness, then the focused ones below.
-bench-all: bench bench-codec bench-store bench-e2e bench-clients bench-http
+# Each saves bench/results/<name>-<date>.json; then all of bench/RESULTS.md is regenerated from the newest run of each.
+# Every benchmark: the harness, then the focused ones below, then bench-report.
+bench-all: bench bench-codec bench-store bench-e2e bench-clients bench-http bench-report
+
+# Regenerate all of bench/RESULTS.md and bench/results/chart.svg from the saved runs in bench/results/.
+bench-report:
+    node bench/report.mjs
 
 # Codec decode/encode throughput for 16 B to 60 KiB bodies.
 bench-codec: build

@@ -5,12 +5,17 @@
 // pre-filled keyspace. Systems alternate inside every round.
 // Run `npx just bench-clients` (servers on core 0, this process on core 1).
 // Env: BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
-// BENCH_KEYS (100000), BENCH_SIZES (100,4096).
+// BENCH_KEYS (100000), BENCH_SIZES (100,4096); any of them set makes a
+// partial run, saved under BENCH_OUT or a temp dir. A full run saves
+// bench/results/clients-<date>.json and regenerates bench/RESULTS.md.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 import { ConduitClient } from '../dist/index.js';
-import { ensureRedis, freePort, makeCerts, median, percentile, progress, spread, startConduit, startRedis, waitForPort } from './lib.mjs';
+import { ensureRedis, freePort, isQuick, makeCerts, percentile, progress, saveRun, startConduit, startRedis, waitForPort } from './lib.mjs';
+
+const started = Date.now();
+const QUICK = isQuick(['BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_KEYS', 'BENCH_SIZES']);
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -90,37 +95,31 @@ async function run(make, op, size, inflight) {
 
 const workloads = [];
 for (const size of SIZES) for (const op of ['GET', 'SET']) for (const inflight of [1, 16]) workloads.push({ op, size, inflight });
-const results = {};
+const samples = {};
 const step = progress(ROUNDS * workloads.length * Object.keys(systems).length);
 for (let round = 0; round < ROUNDS; round += 1) {
   for (const w of workloads) {
     for (const [name, make] of Object.entries(systems)) {
       step(`${name.replace('ConduitClient → conduit-server', 'conduit')} ${w.op} ${w.size} B P=${w.inflight}`);
-      (results[`${name}|${w.op}|${w.size}|${w.inflight}`] ??= []).push(await run(make, w.op, w.size, w.inflight));
+      (samples[`${name}|${w.op}|${w.size}|${w.inflight}`] ??= []).push(await run(make, w.op, w.size, w.inflight));
     }
   }
 }
 for (const s of servers) s.kill('SIGTERM');
 
 const ioredisVersion = JSON.parse(readFileSync(new URL('../node_modules/ioredis/package.json', import.meta.url), 'utf8')).version;
-console.log(
-  `Clients, ${CONNECTIONS} connections × P requests in flight, ${KEYS.toLocaleString('en-US')} keys per value size, ` +
-    `${SECONDS} s per measurement, median of ${ROUNDS} rounds (min–max); Node ${process.version}, Redis ${redisVersion}, ` +
-    `ioredis ${ioredisVersion}; servers on core 0, clients on core 1\n`,
-);
-console.log('| client → server | op | value | P | ops/s | p50 ms | p99 ms | vs ioredis | vs Conduit plaintext |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+const results = [];
 for (const w of workloads) {
-  const at = (name) => median(results[`${name}|${w.op}|${w.size}|${w.inflight}`].map((r) => r.ops));
-  const redis = at('ioredis → redis-server');
-  const plain = at('ConduitClient → conduit-server');
-  for (const name of Object.keys(systems)) {
-    const rs = results[`${name}|${w.op}|${w.size}|${w.inflight}`];
-    const ops = rs.map((r) => r.ops);
-    const vsPlain = name.startsWith('ConduitClient') ? `${(median(ops) / plain).toFixed(2)}×` : '';
-    console.log(
-      `| ${name} | ${w.op} | ${w.size} B | ${w.inflight} | ${spread(ops)} | ${median(rs.map((r) => r.p50)).toFixed(2)} | ` +
-        `${median(rs.map((r) => r.p99)).toFixed(2)} | ${(median(ops) / redis).toFixed(2)}× | ${vsPlain} |`,
-    );
+  for (const system of Object.keys(systems)) {
+    results.push({ system, op: w.op, size: w.size, pipeline: w.inflight, rounds: samples[`${system}|${w.op}|${w.size}|${w.inflight}`] });
   }
 }
+saveRun({
+  benchmark: 'clients',
+  command: 'npx just bench-clients',
+  quick: QUICK,
+  started,
+  versions: { redis: redisVersion, ioredis: ioredisVersion },
+  parameters: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, keys: KEYS, sizes: SIZES, pipelines: [1, 16] },
+  results,
+});

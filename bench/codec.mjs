@@ -1,18 +1,19 @@
 // Codec micro-benchmark (spec/conduit-v1.md §2): FrameDecoder and
 // encodeResponse throughput for 16 B, 100 B, 1 KiB and 60 KiB bodies.
-// Run with `npx just bench-codec` (builds first). Prints a Markdown table of
-// the median of ROUNDS rounds with min–max, after checking the output.
+// Run with `npx just bench-codec` (builds first). Checks the output of every
+// round, saves the per-round times as bench/results/codec-<date>.json and
+// prints its section of bench/RESULTS.md (median of ROUNDS rounds, min–max).
+// BENCH_ROUNDS or BENCH_BYTES set makes a partial run (CI's smoke run),
+// saved under BENCH_OUT or a temp dir, never in bench/results/.
 import { FrameDecoder, encodeResponse, ProtocolError, Status } from '../dist/index.js';
+import { isQuick, saveRun } from './lib.mjs';
 
+const started = Date.now();
+const QUICK = isQuick(['BENCH_ROUNDS', 'BENCH_BYTES']);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const TARGET_BYTES = Number(process.env.BENCH_BYTES ?? 64 * 1024 * 1024); // stream size per round
 const CHUNK = 64 * 1024; // what a socket hands out at a time
 const SIZES = [16, 100, 1024, 60 * 1024];
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 function encodeStream(size, count) {
   const body = Buffer.alloc(size, 0x61);
@@ -52,23 +53,21 @@ function encodeRound(size, count) {
   return seconds;
 }
 
-function row(kind, size, count, times) {
-  const rates = times.map((s) => count / s);
-  const mb = (size + 12) * count / 1e6;
-  const fmt = (n) => Math.round(n).toLocaleString('en-US');
-  return `| ${kind} | ${size} | ${fmt(median(rates))} (${fmt(Math.min(...rates))}–${fmt(Math.max(...rates))}) | ${(mb / median(times)).toFixed(0)} |`;
-}
-
-console.log(`Codec micro-benchmark, Node ${process.version}, ${ROUNDS} rounds, median (min–max)\n`);
-console.log('| operation | body bytes | frames/s | MB/s |');
-console.log('|---|---|---|---|');
+const results = [];
 for (const size of SIZES) {
   const count = Math.max(1000, Math.floor(TARGET_BYTES / (size + 12)));
   const stream = encodeStream(size, count);
   decodeRound(stream, size, count); // warm-up
-  const decodeTimes = Array.from({ length: ROUNDS }, () => decodeRound(stream, size, count));
-  console.log(row('decode', size, count, decodeTimes));
+  results.push({ op: 'decode', size, frames: count, rounds: Array.from({ length: ROUNDS }, () => ({ seconds: decodeRound(stream, size, count) })) });
   encodeRound(size, count);
-  const encodeTimes = Array.from({ length: ROUNDS }, () => encodeRound(size, count));
-  console.log(row('encode', size, count, encodeTimes));
+  results.push({ op: 'encode', size, frames: count, rounds: Array.from({ length: ROUNDS }, () => ({ seconds: encodeRound(size, count) })) });
 }
+saveRun({
+  benchmark: 'codec',
+  command: 'npx just bench-codec',
+  quick: QUICK,
+  started,
+  versions: {},
+  parameters: { rounds: ROUNDS, streamBytes: TARGET_BYTES, chunkBytes: CHUNK, sizes: SIZES },
+  results,
+});

@@ -5,23 +5,30 @@
 //   npx just bench-e2e        (pins the server to core 0, this script to core 1)
 //
 // Env: BENCH_SECONDS (per measurement, default 3), BENCH_ROUNDS (3),
-// BENCH_CONNECTIONS (50), BENCH_KEYS (100000), BENCH_VALUE (100).
+// BENCH_CONNECTIONS (50), BENCH_KEYS (100000), BENCH_VALUE (100); any of them
+// set makes a partial run, saved under BENCH_OUT or a temp dir, never in
+// bench/results/. A full run saves bench/results/e2e-<date>.json and
+// regenerates bench/RESULTS.md.
 // Installs Debian's redis-server when it is missing (and says so). Every
 // process it starts is stopped by its pid, also on failure or Ctrl-C.
-import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { loadRaw, raw } from './protocols.mjs';
 import {
-  cpuSeconds, ensureRedis, fmt, freePort, has, median, percentile, pinned, progress, rssMiB, startConduit, startRedis, waitForPort,
+  cpuSeconds, ensureRedis, freePort, isQuick, percentile, pinned, progress, rssMiB, saveRun, sleep, startConduit, startRedis, waitForPort,
 } from './lib.mjs';
+import { redisBenchmarkKey, redisCounters, runRedisBenchmark } from './redis-benchmark.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
 const VALUE = Buffer.alloc(Number(process.env.BENCH_VALUE ?? 100), 0x76);
+const QUICK = isQuick(['BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_KEYS', 'BENCH_VALUE']);
+const started = Date.now();
 
-const key = (i) => `key:${String(i % KEYS).padStart(8, '0')}`;
+// Named the way redis-benchmark -r names its keys, so it reads exactly these.
+const PREFIX = `k${VALUE.length}:`;
+const key = (i) => redisBenchmarkKey(PREFIX, i % KEYS);
 const conduit = raw.conduit;
 const resp = raw.resp;
 
@@ -59,15 +66,14 @@ async function fill(adapter, port) {
   socket.destroy();
 }
 
+/** redis-benchmark over the same keys, checked: one hit per GET, no miss, no key added. */
 function redisBenchmark(port, op, pipeline) {
-  const requests = op === 'GET' ? 600_000 : 400_000;
-  const [cmd, args] = pinned(1, 'redis-benchmark', [
-    '-h', '127.0.0.1', '-p', String(port), '-c', String(CONNECTIONS), '-P', String(pipeline), '-d', String(VALUE.length),
-    '-r', String(KEYS), '-n', String(pipeline === 1 ? requests / 4 : requests), '-t', op.toLowerCase(), '--csv',
-  ]);
-  const out = execFileSync(cmd, args, { timeout: 120_000 }).toString();
-  const row = out.trim().split('\n').at(-1).split(',').map((s) => s.replaceAll('"', ''));
-  return { ops: Number(row[1]), p50: Number(row[4]), p99: Number(row[6]) };
+  const requests = (op === 'GET' ? 600_000 : 400_000) / (QUICK ? 20 : 1);
+  return runRedisBenchmark({
+    wrap: (cmd, args) => pinned(1, cmd, args),
+    timeoutMs: 120_000,
+    port, op, prefix: PREFIX, keys: KEYS, value: VALUE, connections: CONNECTIONS, pipeline, requests: pipeline === 1 ? requests / 4 : requests,
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -80,11 +86,15 @@ const redis = startRedis(redisPort);
 await Promise.all([waitForPort(conduitPort), waitForPort(redisPort)]);
 await fill(conduit, conduitPort);
 await fill(resp, redisPort);
+// RSS with the same keyspace in both and nothing else, before any other write (issue 24, item 2).
+if (redisCounters(redisPort).keys !== KEYS) throw new Error(`Redis holds ${redisCounters(redisPort).keys} keys after the fill, not ${KEYS}`);
+await sleep(1000);
+const rssAfterFill = { conduit: rssMiB(server.pid), redis: rssMiB(redis.pid) };
 
 const workloads = [];
 for (const op of ['GET', 'SET']) for (const pipeline of [1, 16]) workloads.push({ op, pipeline });
-const results = {};
-const record = (name, w, r) => ((results[`${name}|${w.op}|${w.pipeline}`] ??= []).push(r));
+const samples = {};
+const record = (name, w, r) => ((samples[`${name}|${w.op}|${w.pipeline}`] ??= []).push(r));
 const step = progress(ROUNDS * workloads.length * 3);
 
 for (let round = 0; round < ROUNDS; round += 1) {
@@ -105,24 +115,20 @@ for (let round = 0; round < ROUNDS; round += 1) {
 server.kill('SIGTERM');
 redis.kill('SIGTERM');
 
-console.log(
-  `End-to-end, ${CONNECTIONS} connections, ${VALUE.length}-byte values, ${KEYS.toLocaleString('en-US')} keys, ` +
-    `${SECONDS} s per measurement, median of ${ROUNDS} rounds (min–max); Node ${process.version}, Redis ${redisVersion}; ` +
-    `server on core 0, load generator on core 1${has('taskset') ? '' : ' (taskset missing: not pinned)'}\n`,
-);
-console.log('| system | op | P | ops/s | p50 ms | p99 ms | server CPU s | server RSS MiB | vs Redis (same generator) |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+const results = [];
 for (const w of workloads) {
-  const redisOps = median(results[`Redis (Node load generator)|${w.op}|${w.pipeline}`].map((r) => r.ops));
-  for (const name of ['Conduit (Node load generator)', 'Redis (Node load generator)', 'Redis (redis-benchmark)']) {
-    const rs = results[`${name}|${w.op}|${w.pipeline}`];
-    const ops = rs.map((r) => r.ops);
-    const ratio = name.startsWith('Conduit') ? `${(median(ops) / redisOps).toFixed(2)}×` : '';
-    const cpu = rs[0].cpu === undefined ? '' : median(rs.map((r) => r.cpu)).toFixed(2);
-    const rss = rs[0].rss === undefined ? '' : median(rs.map((r) => r.rss)).toFixed(0);
-    console.log(
-      `| ${name} | ${w.op} | ${w.pipeline} | ${fmt(median(ops))} (${fmt(Math.min(...ops))}–${fmt(Math.max(...ops))}) | ` +
-        `${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${cpu} | ${rss} | ${ratio} |`,
-    );
+  for (const system of ['Conduit (Node load generator)', 'Redis (Node load generator)', 'Redis (redis-benchmark)']) {
+    results.push({ system, ...w, rounds: samples[`${system}|${w.op}|${w.pipeline}`] });
   }
 }
+saveRun({
+  benchmark: 'e2e',
+  command: 'npx just bench-e2e',
+  quick: QUICK,
+  started,
+  versions: { redis: redisVersion },
+  parameters: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, keys: KEYS, valueBytes: VALUE.length, pipelines: [1, 16] },
+  keyspace: { keys: KEYS, sizes: [VALUE.length], keyBytes: key(0).length },
+  rssAfterFill,
+  results,
+});

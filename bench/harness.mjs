@@ -10,34 +10,36 @@
 //              memcached through raw text-protocol requests and memjs
 //
 // Reports ops/s and latency p50/p99/p99.9 (HDR histogram), the server's CPU
-// seconds and RSS, each the median of ROUNDS rounds with min–max; writes
-// bench/results/<date>.json, bench/results/chart.svg and the harness section
-// of bench/RESULTS.md. BENCH_QUICK=1 is a ~20 s smoke run (CI) that writes
-// under BENCH_OUT (default: a temp dir) and leaves the repository alone.
+// seconds and RSS, each the median of ROUNDS rounds with min–max, and every
+// server's RSS right after the fill (same keyspace everywhere, nothing else);
+// saves bench/results/harness-<date>.json and regenerates bench/RESULTS.md
+// and bench/results/chart.svg (bench/report.mjs). BENCH_QUICK=1 is a ~20 s
+// smoke run (CI), and any BENCH_SECONDS/ROUNDS/CONNECTIONS/KEYS override a
+// partial run: both write under BENCH_OUT (default: a temp dir) and leave the
+// repository alone.
 // Installs Debian's redis-server and memcached when missing, saying so;
 // stops every process it starts by its pid, also on failure or Ctrl-C.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as hdr from 'hdr-histogram-js';
 import Redis from 'ioredis';
 import memjs from 'memjs';
 import { ConduitClient } from '../dist/index.js';
-import { cpuSeconds, freePort, has, makeCerts, median, pinned, progress, rssMiB, start, startConduit, startRedis, waitForPort } from './lib.mjs';
+import { cpuSeconds, freePort, has, isQuick, makeCerts, pinned, progress, rssMiB, saveRun, sleep, start, startConduit, startRedis, waitForPort } from './lib.mjs';
 import { loadRaw, raw } from './protocols.mjs';
-import { writeReport } from './report.mjs';
+import { redisBenchmarkKey, redisCounters, runRedisBenchmark } from './redis-benchmark.mjs';
 
-const QUICK = process.env.BENCH_QUICK === '1';
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 0.25 : 3));
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (QUICK ? 8 : 50));
-const KEYS = Number(process.env.BENCH_KEYS ?? (QUICK ? 2_000 : 100_000));
-const SIZES = QUICK ? [100] : [100, 4096];
+const QUICK = isQuick(['BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_KEYS']);
+const SMOKE = process.env.BENCH_QUICK === '1';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (SMOKE ? 0.25 : 3));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (SMOKE ? 1 : 3));
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? (SMOKE ? 8 : 50));
+const KEYS = Number(process.env.BENCH_KEYS ?? (SMOKE ? 2_000 : 100_000));
+const SIZES = SMOKE ? [100] : [100, 4096];
 const PIPELINES = [1, 16];
 const root = new URL('..', import.meta.url).pathname;
-const outDir = process.env.BENCH_OUT ?? (QUICK ? mkdtempSync(join(tmpdir(), 'conduit-bench-quick-')) : join(root, 'bench'));
 const started = Date.now();
 
 // ---- installs ----------------------------------------------------------------
@@ -73,7 +75,10 @@ await Promise.all(Object.values(ports).map((p) => waitForPort(p)));
 
 // ---- workloads data ----------------------------------------------------------
 const values = new Map(SIZES.map((n) => [n, Buffer.alloc(n, 0x76)]));
-const keyOf = (size, i) => `k${size}:${String(i % KEYS).padStart(8, '0')}`;
+// One keyspace per value size, so no row reads the other size's values; named
+// the way redis-benchmark -r names its keys, so it reads exactly these.
+const prefixOf = (size) => `k${size}:`;
+const keyOf = (size, i) => redisBenchmarkKey(prefixOf(size), i % KEYS);
 
 /** Client libraries: the same calls the Node load generator makes on each. */
 const clients = {
@@ -158,16 +163,14 @@ async function runClient(system, op, size, pipeline) {
   return summary(h, total);
 }
 
-function runRedisBenchmark(op, size, pipeline) {
-  const requests = Math.max(10_000, Math.round((QUICK ? 20_000 : 150_000) * (pipeline === 16 ? 4 : 1)));
-  const [cmd, args] = pinned(1, 'redis-benchmark', [
-    '-h', '127.0.0.1', '-p', String(ports.redis), '-c', String(CONNECTIONS), '-P', String(pipeline), '-d', String(size),
-    '-r', String(KEYS), '-n', String(requests), '-t', op.toLowerCase(), '--csv',
-  ]);
-  const out = execFileSync(cmd, args, { timeout: 300_000 }).toString();
-  const row = out.trim().split('\n').at(-1).split(',').map((s) => s.replaceAll('"', ''));
-  // CSV: test, rps, avg, min, p50, p95, p99, max (ms); p99.9 is not reported.
-  return { ops: Number(row[1]), p50: Number(row[4]), p99: Number(row[6]), p999: null };
+/** redis-benchmark over the same keyspace, checked: one hit per GET, no miss, no key added. */
+function redisBenchmark(op, size, pipeline) {
+  const requests = Math.max(10_000, Math.round((SMOKE ? 20_000 : 150_000) * (pipeline === 16 ? 4 : 1)));
+  const r = runRedisBenchmark({
+    wrap: (cmd, args) => pinned(1, cmd, args),
+    port: ports.redis, op, prefix: prefixOf(size), keys: KEYS, value: values.get(size), connections: CONNECTIONS, pipeline, requests,
+  });
+  return { ...r, p999: null };
 }
 
 function summary(h, total) {
@@ -195,6 +198,24 @@ for (const [port, extra] of [[ports.secure, { key: { id: 'bench', secret } }], [
   await c.close();
 }
 
+// ---- RSS with the same keyspace in every server, before any other write -------
+// Every server now holds KEYS keys per value size and nothing else (Redis's key
+// count says so); the timed rows below write more (SET) and redis-benchmark
+// runs against Redis, so this is the one point where like is compared with
+// like (issue 24, item 2). A second lets freed fill buffers settle.
+const expectedKeys = KEYS * SIZES.length;
+if (redisCounters(ports.redis).keys !== expectedKeys) throw new Error(`Redis holds ${redisCounters(ports.redis).keys} keys after the fill, not ${expectedKeys}`);
+for (const [port, extra] of [[ports.conduit, {}], [ports.secure, { key: { id: 'bench', secret } }], [ports.tls, { tls: { ca: readFileSync(certs.ca) } }]]) {
+  const c = new ConduitClient({ port, ...extra });
+  await c.connect();
+  const items = (await c.stats()).curr_items;
+  await c.close();
+  if (items !== expectedKeys) throw new Error(`conduit-server on ${port} holds ${items} keys after the fill, not ${expectedKeys}`);
+}
+await sleep(1000);
+const rssAfterFill = Object.fromEntries(Object.entries(servers).map(([name, child]) => [name, rssMiB(child.pid)]));
+const keyspace = { keys: KEYS, sizes: SIZES, keyBytes: keyOf(SIZES.at(-1), 0).length, redisKeys: expectedKeys };
+
 // ---- the run -----------------------------------------------------------------
 const workloads = [];
 for (const size of SIZES) for (const op of ['GET', 'SET']) for (const pipeline of PIPELINES) workloads.push({ op, size, pipeline });
@@ -207,7 +228,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
       const pid = servers[system.server].pid;
       const cpu0 = cpuSeconds(pid);
       const r = system.external
-        ? runRedisBenchmark(w.op, w.size, w.pipeline)
+        ? redisBenchmark(w.op, w.size, w.pipeline)
         : system.raw !== undefined
           ? await runRaw(system, w.op, w.size, w.pipeline)
           : await runClient(system, w.op, w.size, w.pipeline);
@@ -220,43 +241,20 @@ for (let round = 0; round < ROUNDS; round += 1) {
 for (const child of Object.values(servers)) child.kill('SIGTERM');
 
 // ---- results -----------------------------------------------------------------
-const stat = (xs) => {
-  const v = xs.filter((x) => x !== null && !Number.isNaN(x));
-  return v.length === 0 ? null : { median: median(v), min: Math.min(...v), max: Math.max(...v) };
-};
 const results = [];
 for (const w of workloads) {
   for (const system of systems) {
-    const rs = samples.get(`${system.name}|${w.op}|${w.size}|${w.pipeline}`);
-    results.push({
-      system: system.name,
-      server: system.server,
-      ...w,
-      rounds: rs,
-      ops: stat(rs.map((r) => r.ops)),
-      p50: stat(rs.map((r) => r.p50)),
-      p99: stat(rs.map((r) => r.p99)),
-      p999: stat(rs.map((r) => r.p999)),
-      cpuSeconds: stat(rs.map((r) => r.cpu)),
-      rssMiB: stat(rs.map((r) => r.rss)),
-    });
+    results.push({ system: system.name, server: system.server, ...w, rounds: samples.get(`${system.name}|${w.op}|${w.size}|${w.pipeline}`) });
   }
 }
-const cpuModel = cpus()[0]?.model ?? '?';
-const date = new Date().toISOString();
-const command = QUICK ? 'BENCH_QUICK=1 npx just bench' : 'npx just bench';
-const report = {
-  date,
-  command,
+saveRun({
+  benchmark: 'harness',
+  command: 'npx just bench',
   quick: QUICK,
-  machine: { cores: cpus().length, cpu: cpuModel, memoryGiB: Math.round(totalmem() / 2 ** 30), pinned: has('taskset') },
+  started,
   versions,
   parameters: { seconds: SECONDS, rounds: ROUNDS, connections: CONNECTIONS, keys: KEYS, sizes: SIZES, pipelines: PIPELINES },
+  keyspace,
+  rssAfterFill,
   results,
-};
-mkdirSync(join(outDir, 'results'), { recursive: true });
-const jsonPath = join(outDir, 'results', `${date.slice(0, 10)}.json`);
-writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-const { markdown, resultsPath, chartPath } = writeReport(report, outDir);
-console.log(`\n${markdown}\nwrote ${jsonPath}, ${chartPath} and ${resultsPath} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-
+});

@@ -3,9 +3,14 @@
 // server answering a fixed 100-byte body (the ceiling of Node HTTP here).
 // 50 connections, pipelining 1 and 10, systems alternating each round.
 // Run `npx just bench-http` (servers on core 0, autocannon on core 1).
-// Env: BENCH_SECONDS (3), BENCH_ROUNDS (3).
+// Env: BENCH_SECONDS (3), BENCH_ROUNDS (3); either set makes a partial run,
+// saved under BENCH_OUT or a temp dir. A full run saves
+// bench/results/http-<date>.json and regenerates bench/RESULTS.md.
 import autocannon from 'autocannon';
-import { freePort, median, progress, spread, start, startConduit, waitForPort } from './lib.mjs';
+import { freePort, isQuick, progress, saveRun, start, startConduit, waitForPort } from './lib.mjs';
+
+const started = Date.now();
+const QUICK = isQuick(['BENCH_SECONDS', 'BENCH_ROUNDS']);
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -40,7 +45,7 @@ const systems = {
 };
 const workloads = [];
 for (const method of ['GET', 'PUT']) for (const pipelining of [1, 10]) workloads.push({ method, pipelining });
-const results = {};
+const samples = {};
 const step = progress(ROUNDS * workloads.length * 2);
 for (let round = 0; round < ROUNDS; round += 1) {
   for (const w of workloads) {
@@ -55,7 +60,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
         duration: SECONDS,
       });
       if (r.errors > 0 || r.non2xx > 0) throw new Error(`${name} ${w.method}: ${r.errors} errors, ${r.non2xx} non-2xx answers`);
-      (results[`${name}|${w.method}|${w.pipelining}`] ??= []).push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
+      (samples[`${name}|${w.method}|${w.pipelining}`] ??= []).push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
     }
   }
 }
@@ -63,19 +68,16 @@ conduit.kill('SIGTERM');
 bare.kill('SIGTERM');
 
 const version = (await import('autocannon/package.json', { with: { type: 'json' } })).default.version;
-console.log(
-  `HTTP, autocannon ${version}, 50 connections, 100-byte values, ${SECONDS} s per measurement, median of ${ROUNDS} rounds (min–max); ` +
-    `Node ${process.version}; servers on core 0, autocannon on core 1\n`,
-);
-console.log('| server | method | pipelining | req/s | p50 ms | p99 ms | vs bare node:http |');
-console.log('|---|---|---|---|---|---|---|');
+const results = [];
 for (const w of workloads) {
-  const base = median(results[`bare node:http (100-byte answer)|${w.method}|${w.pipelining}`].map((r) => r.rps));
-  for (const name of Object.keys(systems)) {
-    const rs = results[`${name}|${w.method}|${w.pipelining}`];
-    const rps = rs.map((r) => r.rps);
-    console.log(
-      `| ${name} | ${w.method} | ${w.pipelining} | ${spread(rps)} | ${median(rs.map((r) => r.p50))} | ${median(rs.map((r) => r.p99))} | ${(median(rps) / base).toFixed(2)}× |`,
-    );
-  }
+  for (const system of Object.keys(systems)) results.push({ system, ...w, rounds: samples[`${system}|${w.method}|${w.pipelining}`] });
 }
+saveRun({
+  benchmark: 'http',
+  command: 'npx just bench-http',
+  quick: QUICK,
+  started,
+  versions: { autocannon: version },
+  parameters: { seconds: SECONDS, rounds: ROUNDS, connections: 50, valueBytes: VALUE.length, pipelining: [1, 10] },
+  results,
+});

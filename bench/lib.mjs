@@ -3,10 +3,11 @@
 // through start() is killed by its pid when the benchmark exits, also on
 // failure or Ctrl-C.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { basename, join } from 'node:path';
+import { renderRun, writeAll } from './report.mjs';
 
 const children = new Set();
 process.on('exit', () => {
@@ -130,4 +131,71 @@ export function makeCerts() {
   run('req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost');
   run('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '2', '-extfile', f('server.ext'));
   return { ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const root = new URL('..', import.meta.url).pathname;
+
+/**
+ * True when this run is not the documented full run: BENCH_QUICK=1, or any of
+ * the `sizing` variables (BENCH_ROUNDS, BENCH_KEYS, …) set. Such runs never
+ * land in bench/results/ or bench/RESULTS.md (they go to a temp dir), so
+ * the committed numbers are always from the documented command.
+ */
+export function isQuick(sizing) {
+  return process.env.BENCH_QUICK === '1' || sizing.some((name) => process.env[name] !== undefined);
+}
+
+/** The commit this checkout is at, and whether src/ or bench/ differ from it. */
+function commitInfo() {
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return { hash: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src', 'bench') !== '' };
+  } catch {
+    return { hash: null, dirty: null };
+  }
+}
+
+/** The machine as the results name it. */
+export function machine() {
+  return { cores: cpus().length, cpu: cpus()[0]?.model?.trim() ?? '?', memoryGiB: Math.round(totalmem() / 2 ** 30), pinned: has('taskset') };
+}
+
+/**
+ * Saves a benchmark's raw results as `results/<benchmark>-<date>.json` with
+ * the date, commit, machine, versions and parameters, and prints its section
+ * of RESULTS.md. A full run writes under bench/ and regenerates all of
+ * bench/RESULTS.md from the newest full run of every benchmark; a quick run
+ * (see isQuick) writes under BENCH_OUT or a new temp dir and touches nothing
+ * in the repository. Returns the JSON file's path.
+ */
+export function saveRun({ benchmark, command, quick, started, versions, parameters, ...data }) {
+  const date = new Date().toISOString();
+  // The BENCH_* variables of a partial run are part of its command.
+  const env = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') && k !== 'BENCH_OUT').sort(([a], [b]) => a.localeCompare(b));
+  const run = {
+    benchmark,
+    date,
+    command: [...env.map(([k, v]) => `${k}=${v}`), command].join(' '),
+    quick,
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    commit: commitInfo(),
+    machine: machine(),
+    versions: { node: process.version, conduit: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version, ...versions },
+    parameters,
+    ...data,
+  };
+  const outDir = process.env.BENCH_OUT ?? (quick ? mkdtempSync(join(tmpdir(), `conduit-bench-${benchmark}-`)) : join(root, 'bench'));
+  mkdirSync(join(outDir, 'results'), { recursive: true });
+  const file = join(outDir, 'results', `${benchmark}-${date.slice(0, 16).replace(':', '')}.json`);
+  writeFileSync(file, `${JSON.stringify(run, null, 2)}\n`);
+  console.log(`\n${renderRun({ ...run, file: basename(file) })}`);
+  if (quick) {
+    console.log(`wrote ${file} (a quick run: bench/RESULTS.md and bench/results/ are left alone)`);
+  } else {
+    const written = writeAll(outDir);
+    console.log(`wrote ${file}; regenerated ${written.join(', ')}`);
+  }
+  return file;
 }

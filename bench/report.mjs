@@ -1,145 +1,477 @@
-// Renders a harness run (bench/results/<date>.json) as the harness section
-// of bench/RESULTS.md and as bench/results/chart.svg. The harness calls it
-// after a run; `node bench/report.mjs bench/results/<date>.json` re-renders
-// a saved run.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Renders all of bench/RESULTS.md (and bench/results/chart.svg) from the
+// saved runs in bench/results/*.json: the newest full run of each benchmark
+// (harness, codec, store, e2e, clients, http). Quick runs are never rendered.
+// Every figure comes from the saved per-round numbers, every verdict from
+// the figure beside it and the bound in TARGETS below (the one place the
+// targets are stated); a benchmark with no saved run renders as "not
+// measured since <commit>" instead of numbers (issue 24, item 5).
+//
+//   node bench/report.mjs          (npx just bench-report)
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BEGIN = '<!-- harness:begin -->';
-const END = '<!-- harness:end -->';
+/** Every target, once: the bound each verdict is computed against. */
+export const BOUNDS = {
+  serverVsRedis: 0.6, // issue 4: conduit-server ≥ 0.6× Redis, same generator, same run
+  p99AtP1Ms: 3, // issue 4: p99 at P = 1 ≤ 3 ms
+  clientVsIoredis: 2, // ConduitClient + conduit-server ≥ 2× ioredis + redis-server
+  secureVsPlain100: 0.25, // issue 6: secure mode ≥ 0.25× plaintext at 100-byte values
+  secureVsPlain4096: 0.5, // issue 6: ≥ 0.5× at 4 KiB
+  storeVsLru: 1.3, // issue 3: the sharded store costs ≤ 1.3× a bare LRUCache per operation
+  expiryReclaimMs: 1000, // issue 3: 1M expired entries reclaimed ≤ 1 s after expiry
+  expiryStallMs: 5, // issue 3: "never blocked for more than a few milliseconds", stated as 5 ms
+  httpVsBare: 0.7, // issue 7: the HTTP gateway ≥ 0.7× a bare node:http server
+  rssVsRedis: 2, // server RSS within 2× of Redis's, same keyspace, after the fill
+};
 
-/** The like-for-like Redis baseline of a system's row. */
-function baselineOf(name) {
-  if (name.includes('raw')) return 'Redis · raw RESP';
-  if (name.includes('redis-benchmark')) return 'Redis · redis-benchmark';
-  return 'Redis · ioredis';
-}
+/** The benchmarks in the order RESULTS.md shows them, with the command that runs each. */
+export const BENCHMARKS = [
+  { id: 'harness', script: 'harness.mjs', recipe: 'npx just bench', title: 'Conduit vs Redis vs memcached' },
+  { id: 'codec', script: 'codec.mjs', recipe: 'npx just bench-codec', title: 'Codec micro-benchmark' },
+  { id: 'store', script: 'store.mjs', recipe: 'npx just bench-store', title: 'Store benchmark' },
+  { id: 'e2e', script: 'e2e.mjs', recipe: 'npx just bench-e2e', title: 'End-to-end: conduit-server vs redis-server' },
+  { id: 'clients', script: 'clients.mjs', recipe: 'npx just bench-clients', title: 'Clients: ConduitClient (plaintext, secure mode, TLS) vs ioredis' },
+  { id: 'http', script: 'http.mjs', recipe: 'npx just bench-http', title: 'HTTP gateway vs bare node:http' },
+];
 
-/** Workloads and systems of a run, in the order they ran. */
-function shape(r) {
-  const workloads = [];
-  const systems = [];
-  for (const x of r.results) {
-    if (!workloads.some((w) => w.op === x.op && w.size === x.size && w.pipeline === x.pipeline)) workloads.push({ op: x.op, size: x.size, pipeline: x.pipeline });
-    if (!systems.some((s) => s.name === x.system)) systems.push({ name: x.system });
-  }
-  return { workloads, systems };
+// ---- numbers -------------------------------------------------------------------
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** `{ median, min, max }` of one field over a row's rounds, or null. */
+function stat(rounds, field) {
+  const v = (rounds ?? []).map((r) => r[field]).filter((x) => typeof x === 'number' && !Number.isNaN(x));
+  return v.length === 0 ? null : { median: median(v), min: Math.min(...v), max: Math.max(...v) };
 }
+const int = (n) => (n === null || n === undefined ? '—' : Math.round(n).toLocaleString('en-US'));
+const spread = (s) => (s === null ? '—' : `${int(s.median)} (${int(s.min)}–${int(s.max)})`);
+const fixed = (s, digits = 2) => (s === null ? '—' : s.median.toFixed(digits));
+const ratio = (a, b) => (a === null || b === null || !b.median ? null : a.median / b.median);
+const times = (q) => (q === null ? '—' : `${q.toFixed(2)}×`);
+const short = (hash) => (hash ? hash.slice(0, 10) : null);
 
 /**
- * Writes `results/chart.svg` under `outDir` and replaces (or appends) the
- * harness section of `outDir/RESULTS.md`.
+ * A redis-benchmark row counts only when every round was checked: hits equal
+ * to requests for GET, no miss (bench/redis-benchmark.mjs). Rows from runs
+ * before that check (issue 24, item 1) are shown as not valid.
  */
-export function writeReport(report, outDir) {
-  const chartPath = join(outDir, 'results', 'chart.svg');
-  writeFileSync(chartPath, chart(report));
-  const markdown = section(report);
-  const resultsPath = join(outDir, 'RESULTS.md');
-  let existing = '# Benchmark results\n';
-  try {
-    existing = readFileSync(resultsPath, 'utf8');
-  } catch {
-    // first run: a new file
+function checked(row) {
+  if (!row.system.includes('redis-benchmark')) return true;
+  return row.rounds.every((r) => r.misses === 0 && (row.op !== 'GET' || r.hits === r.requests));
+}
+
+// ---- targets -------------------------------------------------------------------
+
+/**
+ * A verdict computed from `value` against `bound`. The figure is printed
+ * with as many digits as it takes for it to agree with the verdict, so a
+ * "met" never sits next to a figure that reads as missing the bound.
+ */
+export function verdict(value, cmp, bound, unit = '×') {
+  if (value === null || value === undefined || Number.isNaN(value)) return { shown: 'not measured', verdict: 'not measured' };
+  const ok = (v) => (cmp === '>=' ? v >= bound : v <= bound);
+  let digits = 2;
+  while (digits < 6 && ok(Number(value.toFixed(digits))) !== ok(value)) digits += 1;
+  return { shown: `${value.toFixed(digits)}${unit === 'ms' ? ' ms' : unit}`, verdict: ok(value) ? 'met' : 'missed' };
+}
+
+function targetTable(targets) {
+  const lines = ['| target | figures | measured | verdict |', '|---|---|---|---|'];
+  for (const t of targets) {
+    const v = verdict(t.value, t.cmp, t.bound, t.unit);
+    lines.push(`| ${t.text} | ${t.figures ?? ''} | ${v.shown} | ${v.verdict === 'met' ? 'met' : `**${v.verdict}**`} |`);
   }
-  const block = `${BEGIN}\n${markdown}\n${END}`;
-  const at = existing.indexOf(BEGIN);
-  const stop = existing.indexOf(END);
-  const updated = at >= 0 && stop > at ? `${existing.slice(0, at)}${block}${existing.slice(stop + END.length)}` : `${existing.trimEnd()}\n\n${block}\n`;
-  writeFileSync(resultsPath, updated);
-  return { markdown, resultsPath, chartPath };
+  return lines;
 }
 
-function fmt(n) {
-  return n === null || n === undefined ? '—' : Math.round(n).toLocaleString('en-US');
-}
-function ms(s) {
-  return s === null ? '—' : s.median.toFixed(2);
-}
-function find(r, system, w) {
-  return r.results.find((x) => x.system === system && x.op === w.op && x.size === w.size && x.pipeline === w.pipeline);
-}
-function ratio(a, b) {
-  return a?.ops && b?.ops ? a.ops.median / b.ops.median : null;
+const find = (run, where) => run.results.find((x) => Object.entries(where).every(([k, v]) => x[k] === v)) ?? null;
+const opsOf = (row) => (row === null || !checked(row) ? null : stat(row.rounds, row.rounds[0]?.rps !== undefined ? 'rps' : 'ops'));
+
+/** A ratio target between two rows' median throughput. */
+function throughputTarget(text, a, b, bound, names) {
+  const sa = opsOf(a);
+  const sb = opsOf(b);
+  const unit = a?.rounds?.[0]?.rps !== undefined ? 'req/s' : 'ops/s';
+  return { text, cmp: '>=', bound, value: ratio(sa, sb), figures: `${names[0]} ${int(sa?.median)}, ${names[1]} ${int(sb?.median)} ${unit}` };
 }
 
-function section(r) {
-  const { workloads, systems } = shape(r);
+/** Targets of one run, by benchmark. */
+export function targetsOf(run) {
+  const t = [];
+  const B = BOUNDS;
+  if (run.benchmark === 'harness') {
+    const sizes = run.parameters.sizes;
+    for (const op of ['GET', 'SET']) {
+      const w = { op, size: 100, pipeline: 16 };
+      t.push(throughputTarget(`server capacity ≥ ${B.serverVsRedis}× Redis (raw frames vs raw RESP, ${op} 100 B, P = 16)`,
+        find(run, { system: 'Conduit · raw frames', ...w }), find(run, { system: 'Redis · raw RESP', ...w }), B.serverVsRedis, ['Conduit', 'Redis']));
+    }
+    for (const op of ['GET', 'SET']) {
+      for (const pipeline of run.parameters.pipelines) {
+        const w = { op, size: 100, pipeline };
+        t.push(throughputTarget(`ConduitClient ≥ ${B.clientVsIoredis}× ioredis (${op} 100 B, P = ${pipeline})`,
+          find(run, { system: 'Conduit · ConduitClient', ...w }), find(run, { system: 'Redis · ioredis', ...w }), B.clientVsIoredis, ['ConduitClient', 'ioredis']));
+      }
+    }
+    for (const size of sizes) {
+      const bound = size <= 100 ? B.secureVsPlain100 : B.secureVsPlain4096;
+      for (const op of ['GET', 'SET']) {
+        const w = { op, size, pipeline: 16 };
+        t.push(throughputTarget(`secure mode ≥ ${bound}× plaintext (${op} ${size} B, P = 16)`,
+          find(run, { system: 'Conduit · ConduitClient, secure mode', ...w }), find(run, { system: 'Conduit · ConduitClient', ...w }), bound, ['secure', 'plaintext']));
+      }
+    }
+    t.push(rssTarget(run.rssAfterFill, 'conduit'));
+  } else if (run.benchmark === 'e2e') {
+    for (const pipeline of [1, 16]) {
+      for (const op of ['GET', 'SET']) {
+        const w = { op, pipeline };
+        t.push(throughputTarget(`P = ${pipeline}: conduit-server ≥ ${B.serverVsRedis}× Redis (${op}, same generator)`,
+          find(run, { system: 'Conduit (Node load generator)', ...w }), find(run, { system: 'Redis (Node load generator)', ...w }), B.serverVsRedis, ['Conduit', 'Redis']));
+      }
+    }
+    for (const op of ['GET', 'SET']) {
+      const p99 = stat(find(run, { system: 'Conduit (Node load generator)', op, pipeline: 1 })?.rounds, 'p99');
+      t.push({ text: `p99 at P = 1 ≤ ${B.p99AtP1Ms} ms (${op})`, cmp: '<=', bound: B.p99AtP1Ms, unit: 'ms', value: p99?.median ?? null, figures: 'median of the rounds\' p99' });
+    }
+    t.push(rssTarget(run.rssAfterFill, 'conduit'));
+  } else if (run.benchmark === 'clients') {
+    const client = 'ConduitClient → conduit-server';
+    for (const pipeline of [16, 1]) {
+      for (const op of ['GET', 'SET']) {
+        const w = { op, size: 100, pipeline };
+        t.push(throughputTarget(`ConduitClient+Conduit ≥ ${B.clientVsIoredis}× ioredis+Redis (${op} 100 B, P = ${pipeline})`,
+          find(run, { system: client, ...w }), find(run, { system: 'ioredis → redis-server', ...w }), B.clientVsIoredis, ['ConduitClient', 'ioredis']));
+      }
+    }
+    for (const size of run.parameters.sizes) {
+      const bound = size <= 100 ? B.secureVsPlain100 : B.secureVsPlain4096;
+      for (const pipeline of [1, 16]) {
+        for (const op of ['GET', 'SET']) {
+          const w = { op, size, pipeline };
+          t.push(throughputTarget(`secure mode ≥ ${bound}× plaintext (${op} ${size} B, P = ${pipeline})`,
+            find(run, { system: `${client}, secure mode`, ...w }), find(run, { system: client, ...w }), bound, ['secure', 'plaintext']));
+        }
+      }
+    }
+  } else if (run.benchmark === 'store') {
+    for (const ttl of ['off', '1 h']) {
+      const store = find(run, { contender: 'sharded Store (16 shards)', ttl });
+      const lru = find(run, { contender: 'bare LRUCache', ttl });
+      for (const op of ['set', 'get']) {
+        // Cost per operation is the inverse of ops/s: store cost ÷ LRUCache cost = LRUCache ops/s ÷ store ops/s.
+        const s = stat(store?.rounds, op);
+        const l = stat(lru?.rounds, op);
+        t.push({ text: `sharded Store ≤ ${B.storeVsLru}× a bare LRUCache per ${op.toUpperCase()} (TTL ${ttl})`, cmp: '<=', bound: B.storeVsLru,
+          value: ratio(l, s), figures: `Store ${int(s?.median)}, LRUCache ${int(l?.median)} ops/s` });
+      }
+    }
+    const e = run.expiry ?? null;
+    t.push({ text: `active expiry reclaims ${int(e?.entries)} entries ≤ ${B.expiryReclaimMs} ms after they expire`, cmp: '<=', bound: B.expiryReclaimMs, unit: 'ms',
+      value: e?.reclaimedMs ?? null, figures: 'time until the last was reclaimed' });
+    t.push({ text: `longest event-loop stall meanwhile ≤ ${B.expiryStallMs} ms`, cmp: '<=', bound: B.expiryStallMs, unit: 'ms',
+      value: e?.maxStallMs ?? null, figures: e ? `p99 ${e.p99StallMs.toFixed(1)} ms` : '' });
+  } else if (run.benchmark === 'http') {
+    for (const row of run.results.filter((x) => x.system === 'conduit-server HTTP gateway')) {
+      t.push(throughputTarget(`HTTP gateway ≥ ${B.httpVsBare}× bare node:http (${row.method}, pipelining ${row.pipelining})`,
+        row, find(run, { system: 'bare node:http (100-byte answer)', method: row.method, pipelining: row.pipelining }), B.httpVsBare, ['gateway', 'bare']));
+    }
+  }
+  return t;
+}
+
+/** Server RSS after the fill, Conduit ÷ Redis, same keyspace (issue 24, item 2). */
+function rssTarget(rss, conduit) {
+  const c = rss?.[conduit] ?? null;
+  const r = rss?.redis ?? null;
+  return {
+    text: `server RSS within ${BOUNDS.rssVsRedis}× of Redis's (same keyspace, after the fill)`,
+    cmp: '<=',
+    bound: BOUNDS.rssVsRedis,
+    value: c !== null && r ? c / r : null,
+    figures: c !== null && r ? `Conduit ${c.toFixed(0)} MiB, Redis ${r.toFixed(0)} MiB` : 'no after-fill RSS in this run',
+  };
+}
+
+// ---- sections ------------------------------------------------------------------
+
+/** Benchmarks that start servers (and pin them to core 0 when taskset exists). */
+const SERVERS = new Set(['harness', 'e2e', 'clients', 'http']);
+
+/** Where a run came from: date, commit (and how far src/ has moved since), command, machine, versions. */
+function provenance(run, opts) {
+  const m = run.machine;
+  const hash = run.commit?.hash ?? null;
+  const since = hash && opts.srcCommitsSince ? opts.srcCommitsSince(hash) : null;
+  const after = hash ? since : opts.srcCommitsSinceDate?.(run.date) ?? null;
+  const later = after ? ` (${after} commit${after === 1 ? '' : 's'} to src/ since)` : '';
+  const at = hash ? `at commit \`${short(hash)}\`${run.commit.dirty ? ' with uncommitted changes to src/ or bench/' : ''}${later}` : `at a commit it did not record${later}`;
+  const versions = Object.entries(run.versions ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+  const took = run.durationSeconds ? ` in ${int(run.durationSeconds)} s` : '';
+  return `Measured ${run.date.slice(0, 16).replace('T', ' ')} UTC ${at} with \`${run.command}\`${took}: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB; ` +
+    `${!SERVERS.has(run.benchmark) ? '' : m.pinned ? 'servers pinned to core 0 and the load generator to core 1; ' : 'not pinned (no taskset); '}${versions}. Data: \`bench/results/${run.file ?? '…'}\`.`;
+}
+
+function harnessSection(run) {
   const lines = [];
-  lines.push('## Conduit vs Redis vs memcached (`npx just bench`)', '');
+  const p = run.parameters;
+  const rb = run.keyspace
+    ? 'redis-benchmark reads and writes the same keys (checked: one hit per GET, no miss, no key added).'
+    : 'redis-benchmark rows of this run were not checked: they read `key:…` names nobody wrote (issue 24), so they are not shown.';
   lines.push(
-    `Run ${r.date.slice(0, 16).replace('T', ' ')} UTC with \`${r.command}\`: ${r.machine.cores} cores (${r.machine.cpu}), ` +
-      `${r.machine.memoryGiB} GiB; Node ${r.versions.node}, Redis ${r.versions.redis}, memcached ${r.versions.memcached}, ` +
-      `ioredis ${r.versions.ioredis}, memjs ${r.versions.memjs}, conduit ${r.versions.conduit}. Servers ${r.machine.pinned ? 'pinned to core 0, the load generator to core 1' : 'not pinned (no taskset)'}; ` +
-      `${r.parameters.connections} connections, ${r.parameters.keys.toLocaleString('en-US')} pre-filled keys per value size, ` +
-      `${r.parameters.seconds} s per measurement, median of ${r.parameters.rounds} rounds (min–max). Raw rows send pre-encoded requests ` +
-      `from one Node load generator; client rows run the same loop through each library. Data: \`bench/results/${r.date.slice(0, 10)}.json\`.`,
+    `${p.connections} connections, ${int(p.keys)} pre-filled keys per value size, ` +
+      `${p.seconds} s per measurement, median of ${p.rounds} rounds (min–max). Raw rows send pre-encoded requests from one Node load generator; ` +
+      `client rows run the same loop through each library; ${rb}`,
     '',
     '![Throughput per system and workload](results/chart.svg)',
     '',
   );
-  for (const size of r.parameters.sizes) {
+  const systems = [...new Set(run.results.map((x) => x.system))];
+  const baselineOf = (name) => (name.includes('raw') ? 'Redis · raw RESP' : name.includes('redis-benchmark') ? 'Redis · redis-benchmark' : 'Redis · ioredis');
+  for (const size of p.sizes) {
     lines.push(`### ${size}-byte values`, '');
     lines.push('| system | op | P | ops/s | p50 ms | p99 ms | p99.9 ms | server CPU s | server RSS MiB | vs Redis |');
     lines.push('|---|---|---|---|---|---|---|---|---|---|');
-    for (const w of workloads.filter((x) => x.size === size)) {
-      for (const system of systems) {
-        const x = find(r, system.name, w);
-        const base = find(r, baselineOf(system.name), w);
-        const q = ratio(x, base);
-        lines.push(
-          `| ${system.name} | ${w.op} | ${w.pipeline} | ${fmt(x.ops?.median)} (${fmt(x.ops?.min)}–${fmt(x.ops?.max)}) | ${ms(x.p50)} | ${ms(x.p99)} | ${ms(x.p999)} | ` +
-            `${x.cpuSeconds === null ? '—' : x.cpuSeconds.median.toFixed(2)} | ${x.rssMiB === null ? '—' : x.rssMiB.median.toFixed(0)} | ${q === null ? '' : `${q.toFixed(2)}×`} |`,
-        );
+    for (const op of ['GET', 'SET']) {
+      for (const pipeline of p.pipelines) {
+        for (const system of systems) {
+          const x = find(run, { system, op, size, pipeline });
+          if (x === null) continue;
+          if (!checked(x)) {
+            lines.push(`| ${system} | ${op} | ${pipeline} | not valid: not checked (issue 24: it used \`key:…\` names outside the keyspace) | | | | | | |`);
+            continue;
+          }
+          const q = ratio(opsOf(x), opsOf(find(run, { system: baselineOf(system), op, size, pipeline })));
+          const cpu = stat(x.rounds, 'cpu');
+          const rss = stat(x.rounds, 'rss');
+          lines.push(
+            `| ${system} | ${op} | ${pipeline} | ${spread(opsOf(x))} | ${fixed(stat(x.rounds, 'p50'))} | ${fixed(stat(x.rounds, 'p99'))} | ${fixed(stat(x.rounds, 'p999'))} | ` +
+              `${fixed(cpu)} | ${fixed(rss, 0)} | ${times(q)} |`,
+          );
+        }
       }
     }
     lines.push('');
   }
-  lines.push('"vs Redis" compares like with like: raw rows with Redis · raw RESP, client rows with Redis · ioredis.', '');
-  lines.push('### Targets', '', '| target | measured | |', '|---|---|---|');
-  const targets = [];
-  const w = (op, size, pipeline) => ({ op, size, pipeline });
-  for (const op of ['GET', 'SET']) {
-    const q = ratio(find(r, 'Conduit · raw frames', w(op, 100, 16)), find(r, 'Redis · raw RESP', w(op, 100, 16)));
-    targets.push([`server capacity (raw frames, P = 16, ${op} 100 B) ≥ 0.6× Redis`, q, q !== null && q >= 0.6]);
+  lines.push('"vs Redis" compares like with like: raw rows with Redis · raw RESP, client rows with Redis · ioredis. "server RSS" is read after each row, whatever the server holds by then.', '');
+  lines.push(...rssSection(run.rssAfterFill, ['conduit', 'conduit-secure', 'conduit-tls', 'redis', 'memcached'], run.keyspace));
+  return lines;
+}
+
+const SERVER_NAMES = { conduit: 'conduit-server', 'conduit-secure': 'conduit-server, secure mode', 'conduit-tls': 'conduit-server, TLS', redis: 'redis-server', memcached: 'memcached' };
+
+/** RSS of every server with the same keyspace, read after the fill and before any other write. */
+function rssSection(rss, servers, keyspace) {
+  if (!rss) return ['### Server RSS after the fill', '', 'Not measured in this run: it predates the after-fill measurement (issue 24, item 2).', ''];
+  const ks = keyspace ? `${int(keyspace.keys)} keys of ${keyspace.keyBytes} bytes per value size (${keyspace.sizes.join(' B and ')} B), nothing else` : 'the same keyspace';
+  const lines = ['### Server RSS after the fill', '', `Each server holds ${ks}; RSS read 1 s after the fill, before any other write.`, ''];
+  const mc = rss.memcached !== undefined;
+  lines.push(`| server | RSS MiB | ÷ Redis |${mc ? ' ÷ memcached |' : ''}`, `|---|---|---|${mc ? '---|' : ''}`);
+  for (const s of servers.filter((x) => rss[x] !== undefined)) {
+    lines.push(`| ${SERVER_NAMES[s]} | ${rss[s].toFixed(0)} | ${rss.redis ? times(rss[s] / rss.redis) : '—'} |${mc ? ` ${times(rss[s] / rss.memcached)} |` : ''}`);
   }
-  for (const op of ['GET', 'SET']) {
-    for (const p of r.parameters.pipelines) {
-      const q = ratio(find(r, 'Conduit · ConduitClient', w(op, 100, p)), find(r, 'Redis · ioredis', w(op, 100, p)));
-      targets.push([`ConduitClient ≥ 2× ioredis (${op} 100 B, P = ${p})`, q, q !== null && q >= 2]);
-    }
-  }
-  for (const size of r.parameters.sizes) {
-    const bound = size === 100 ? 0.25 : 0.5;
-    for (const op of ['GET', 'SET']) {
-      const q = ratio(find(r, 'Conduit · ConduitClient, secure mode', w(op, size, 16)), find(r, 'Conduit · ConduitClient', w(op, size, 16)));
-      targets.push([`secure mode ≥ ${bound}× plaintext (${op} ${size} B, P = 16)`, q, q !== null && q >= bound]);
-    }
-  }
-  // RSS at the end of the 100-byte workloads (the 4 KiB keyspace is filled too, so both hold both).
-  const rss = (name) => Math.max(...r.results.filter((x) => x.system === name && x.size === 100 && x.rssMiB).map((x) => x.rssMiB.median));
-  const rssRatio = rss('Conduit · raw frames') / rss('Redis · raw RESP');
-  targets.push([
-    `server RSS (${Math.round(rss('Conduit · raw frames'))} vs ${Math.round(rss('Redis · raw RESP'))} MiB, both keyspaces filled) within 2× of Redis's`,
-    rssRatio,
-    rssRatio <= 2,
-  ]);
-  for (const [what, q, ok] of targets) lines.push(`| ${what} | ${q === null ? '—' : `${q.toFixed(2)}×`} | ${ok ? 'met' : '**missed**'} |`);
   lines.push('');
+  return lines;
+}
+
+function codecSection(run) {
+  const lines = [
+    `Each round decodes a ${int(run.parameters.streamBytes / 2 ** 20)} MiB stream of OK response frames pushed in 64 KiB chunks (as a socket hands them out), ` +
+      'and encodes as many frames; the output is checked every round. The encoder writes `[header, body]` without copying the body, so its MB/s counts framed bytes, not bytes copied. ' +
+      `Median of ${run.parameters.rounds} rounds (min–max).`,
+    '',
+    '| operation | body bytes | frames/s | MB/s |',
+    '|---|---|---|---|',
+  ];
+  for (const x of run.results) {
+    const rate = stat(x.rounds.map((r) => ({ v: x.frames / r.seconds })), 'v');
+    lines.push(`| ${x.op} | ${x.size} | ${spread(rate)} | ${int((rate.median * (x.size + 12)) / 1e6)} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+function storeSection(run) {
+  const p = run.parameters;
+  const lines = [
+    `${int(p.keys)} keys of 16 bytes, ${p.valueBytes}-byte values, no eviction. Every contender does the server's job: takes key and value as Buffers, ` +
+      `keys by an exact latin1 string and keeps its own copy of the value. The contenders alternate within each round; median of ${p.rounds} rounds (min–max).`,
+    '',
+    `keyString (Buffer → latin1 string, exact for every byte): ${run.keyStringNs.toFixed(0)} ns per key. Per-entry overhead charged to the budget: \`ENTRY_OVERHEAD\` = ${run.entryOverhead} bytes.`,
+    '',
+    '| contender | TTL | SET ops/s | GET ops/s | cost vs bare LRUCache (SET / GET) | heap B/entry beyond key+value |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const x of run.results) {
+    const base = find(run, { contender: 'bare LRUCache', ttl: x.ttl });
+    const cost = (op) => times(ratio(stat(base.rounds, op), stat(x.rounds, op)));
+    lines.push(`| ${x.contender} | ${x.ttl} | ${spread(stat(x.rounds, 'set'))} | ${spread(stat(x.rounds, 'get'))} | ${cost('set')} / ${cost('get')} | ${fixed(stat(x.rounds, 'perEntry'), 0)} |`);
+  }
+  const e = run.expiry;
+  lines.push('', `Active expiry: ${int(e.entries)} entries expiring at the same instant, never read, were all reclaimed ${int(e.reclaimedMs)} ms after it; ` +
+    `longest event-loop stall meanwhile ${e.maxStallMs.toFixed(1)} ms (p99 ${e.p99StallMs.toFixed(1)} ms).`, '');
+  return lines;
+}
+
+function e2eSection(run) {
+  const p = run.parameters;
+  const lines = [
+    `The same Node load generator drives both servers with pre-encoded requests (Conduit frames / RESP) over ${p.connections} connections with P requests in flight each, ` +
+      `${int(p.keys)} pre-filled keys of ${p.valueBytes} bytes; redis-benchmark runs against the same Redis over the same keys (checked: every GET a hit). ` +
+      `Systems alternate inside every round; ${p.seconds} s per measurement, median of ${p.rounds} rounds (min–max).`,
+    '',
+    '| system | op | P | ops/s | p50 ms | p99 ms | server CPU s | server RSS MiB | vs Redis (same generator) |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const x of run.results) {
+    if (!checked(x)) {
+      lines.push(`| ${x.system} | ${x.op} | ${x.pipeline} | not valid: not checked (issue 24) | | | | | |`);
+      continue;
+    }
+    const q = x.system.startsWith('Conduit') ? times(ratio(opsOf(x), opsOf(find(run, { system: 'Redis (Node load generator)', op: x.op, pipeline: x.pipeline })))) : '';
+    const cpu = stat(x.rounds, 'cpu');
+    const rss = stat(x.rounds, 'rss');
+    lines.push(`| ${x.system} | ${x.op} | ${x.pipeline} | ${spread(opsOf(x))} | ${fixed(stat(x.rounds, 'p50'))} | ${fixed(stat(x.rounds, 'p99'))} | ${cpu ? fixed(cpu) : ''} | ${rss ? fixed(rss, 0) : ''} | ${q} |`);
+  }
+  lines.push('', ...rssSection(run.rssAfterFill, ['conduit', 'redis'], run.keyspace));
+  return lines;
+}
+
+function clientsSection(run) {
+  const p = run.parameters;
+  const lines = [
+    `All clients run in the same Node process with the same loop (P awaiting loops per connection, random keys of a pre-filled keyspace), ${p.connections} connections, ` +
+      `${int(p.keys)} keys per value size; the systems alternate inside every round; ${p.seconds} s per measurement, median of ${p.rounds} rounds (min–max).`,
+    '',
+    '| client → server | op | value | P | ops/s | p50 ms | p99 ms | vs ioredis | vs Conduit plaintext |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const x of run.results) {
+    const w = { op: x.op, size: x.size, pipeline: x.pipeline };
+    const vsRedis = ratio(opsOf(x), opsOf(find(run, { system: 'ioredis → redis-server', ...w })));
+    const vsPlain = x.system.startsWith('ConduitClient') ? times(ratio(opsOf(x), opsOf(find(run, { system: 'ConduitClient → conduit-server', ...w })))) : '';
+    lines.push(`| ${x.system} | ${x.op} | ${x.size} B | ${x.pipeline} | ${spread(opsOf(x))} | ${fixed(stat(x.rounds, 'p50'))} | ${fixed(stat(x.rounds, 'p99'))} | ${times(vsRedis)} | ${vsPlain} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+function httpSection(run) {
+  const p = run.parameters;
+  const lines = [
+    `autocannon runs in the benchmark process; conduit-server (\`--http-port\`) and a bare \`node:http\` server that answers a fixed ${p.valueBytes}-byte body ` +
+      `(and reads a PUT body) are the servers. ${p.connections} connections, ${p.seconds} s per measurement, median of ${p.rounds} rounds (min–max); every answer checked 2xx.`,
+    '',
+    '| server | method | pipelining | req/s | p50 ms | p99 ms | vs bare node:http |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const x of run.results) {
+    const q = ratio(opsOf(x), opsOf(find(run, { system: 'bare node:http (100-byte answer)', method: x.method, pipelining: x.pipelining })));
+    lines.push(`| ${x.system} | ${x.method} | ${x.pipelining} | ${spread(opsOf(x))} | ${fixed(stat(x.rounds, 'p50'))} | ${fixed(stat(x.rounds, 'p99'))} | ${times(q)} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+const SECTIONS = { harness: harnessSection, codec: codecSection, store: storeSection, e2e: e2eSection, clients: clientsSection, http: httpSection };
+
+/**
+ * One benchmark's section of RESULTS.md from its run (heading, provenance,
+ * tables, targets), or "not measured since <commit>" when `run` is missing.
+ *
+ * @example
+ * renderSection(BENCHMARKS[1], undefined, { lastChange: () => 'abc123' });
+ * // '## Codec micro-benchmark (`npx just bench-codec`)\n\n**Not measured since `abc123`** …'
+ */
+export function renderSection(bench, run, opts = {}) {
+  const lines = [`## ${bench.title} (\`${bench.recipe}\`)`, ''];
+  if (run === undefined) {
+    const since = opts.lastChange?.(bench.script) ?? null;
+    lines.push(
+      `**Not measured${since ? ` since \`${short(since)}\`` : ''}**${since ? ` (the last change to \`bench/${bench.script}\`)` : ''}: ` +
+        `no saved full run in \`bench/results/\`. Run \`${bench.recipe}\`.`,
+      '',
+    );
+    return lines.join('\n');
+  }
+  lines.push(provenance(run, opts), '');
+  lines.push(...SECTIONS[bench.id](run));
+  const targets = targetsOf(run);
+  if (targets.length > 0) lines.push('Targets:', '', ...targetTable(targets), '');
   return lines.join('\n');
 }
 
-/** A grouped horizontal bar chart of median ops/s: one group per workload, one bar per system. */
-function chart(r) {
-  const { workloads, systems } = shape(r);
+/** A single run's section, as a benchmark prints it when it ends. */
+export function renderRun(run) {
+  return renderSection(BENCHMARKS.find((b) => b.id === run.benchmark), run);
+}
+
+/**
+ * All of RESULTS.md from `runs` (any order; the newest full run of each
+ * benchmark is used, quick runs are ignored).
+ *
+ * @example
+ * renderResults(loadRuns('bench/results'), { lastChange, srcCommitsSince });
+ */
+export function renderResults(runs, opts = {}) {
+  const newest = newestRuns(runs);
+  const all = BENCHMARKS.flatMap((b) => (newest[b.id] ? targetsOf(newest[b.id]) : []));
+  const count = (v) => all.filter((t) => verdict(t.value, t.cmp, t.bound, t.unit).verdict === v).length;
+  const out = [
+    '# Benchmark results',
+    '',
+    '<!-- Generated by `node bench/report.mjs` (`npx just bench-report`) from bench/results/*.json. Do not edit by hand: change bench/report.mjs or re-run a benchmark. -->',
+    '',
+    'Every section is rendered from the newest full run of its benchmark saved in `bench/results/`, and names the commit it measured. ' +
+      'Each number is the median of several rounds with min–max, measured on a shared machine: compare numbers from the same run only. ' +
+      'Verdicts are computed from the figure beside them against the bounds stated once in `bench/report.mjs` (`BOUNDS`).',
+    '',
+    `Targets over all sections: ${count('met')} met, ${count('missed')} missed, ${count('not measured')} not measured; ` +
+      `${BENCHMARKS.filter((b) => !newest[b.id]).length} of ${BENCHMARKS.length} benchmarks have no saved run.`,
+    '',
+  ];
+  for (const b of BENCHMARKS) out.push(renderSection(b, newest[b.id], opts));
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** The newest non-quick run of each benchmark, by id. */
+export function newestRuns(runs) {
+  const newest = {};
+  for (const run of runs) {
+    if (run.quick) continue;
+    const cur = newest[run.benchmark];
+    if (cur === undefined || run.date > cur.date) newest[run.benchmark] = run;
+  }
+  return newest;
+}
+
+/**
+ * Every saved run in `dir`, with its file name. Files without a `benchmark`
+ * field are harness runs from before the other benchmarks saved data.
+ */
+export function loadRuns(dir) {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => {
+      const run = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+      return { ...run, benchmark: run.benchmark ?? 'harness', file: f };
+    });
+}
+
+/** A grouped horizontal bar chart of median ops/s of a harness run: one group per workload, one bar per system. */
+export function chart(r) {
+  const systems = [...new Set(r.results.map((x) => x.system))];
+  const workloads = [];
+  for (const x of r.results) if (!workloads.some((w) => w.op === x.op && w.size === x.size && w.pipeline === x.pipeline)) workloads.push({ op: x.op, size: x.size, pipeline: x.pipeline });
   const palette = ['#1f6feb', '#4493f8', '#79c0ff', '#a5d6ff', '#cf222e', '#fa4549', '#ff8182', '#1a7f37', '#4ac26b'];
   const bar = 14;
   const gap = 10;
   const left = 250;
   const width = 900;
-  const groups = workloads.map((wl) => ({ wl, rows: systems.map((s, i) => ({ s, i, x: find(r, s.name, wl) })) }));
-  const maxOps = Math.max(...r.results.map((x) => x.ops?.median ?? 0));
-  const height = 40 + groups.length * (systems.length * bar + gap + 18) + 20 + systems.length * 16;
+  const opsAt = (system, w) => opsOf(find(r, { system, ...w }))?.median ?? 0;
+  const maxOps = Math.max(...workloads.flatMap((w) => systems.map((s) => opsAt(s, w))));
+  const height = 40 + workloads.length * (systems.length * bar + gap + 18) + 20 + systems.length * 16;
   const esc = (t) => t.replaceAll('&', '&amp;').replaceAll('<', '&lt;');
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
@@ -147,29 +479,64 @@ function chart(r) {
     `<text x="10" y="20" font-size="14" font-weight="bold">Throughput (median ops/s), ${esc(r.date.slice(0, 10))}, ${r.machine.cores} cores</text>`,
   ];
   let y = 40;
-  for (const g of groups) {
-    out.push(`<text x="10" y="${y + 10}" font-weight="bold">${g.wl.op} ${g.wl.size} B, P = ${g.wl.pipeline}</text>`);
+  for (const wl of workloads) {
+    out.push(`<text x="10" y="${y + 10}" font-weight="bold">${wl.op} ${wl.size} B, P = ${wl.pipeline}</text>`);
     y += 16;
-    for (const row of g.rows) {
-      const ops = row.x?.ops?.median ?? 0;
+    systems.forEach((s, i) => {
+      const ops = opsAt(s, wl);
       const w = maxOps > 0 ? Math.max(1, ((width - left - 90) * ops) / maxOps) : 1;
-      out.push(`<text x="${left - 6}" y="${y + bar - 3}" text-anchor="end">${esc(row.s.name)}</text>`);
-      out.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${bar - 2}" fill="${palette[row.i % palette.length]}"/>`);
-      out.push(`<text x="${(left + w + 4).toFixed(1)}" y="${y + bar - 3}">${fmt(ops)}</text>`);
+      out.push(`<text x="${left - 6}" y="${y + bar - 3}" text-anchor="end">${esc(s)}</text>`);
+      out.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${bar - 2}" fill="${palette[i % palette.length]}"/>`);
+      out.push(`<text x="${(left + w + 4).toFixed(1)}" y="${y + bar - 3}">${ops ? int(ops) : 'not valid'}</text>`);
       y += bar;
-    }
+    });
     y += gap;
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const file = process.argv[2];
-  if (file === undefined) {
-    console.error('usage: node bench/report.mjs bench/results/<date>.json');
-    process.exit(2);
+/** git answers for the provenance lines (in this checkout); null when git is not there. */
+function gitOpts(cwd = fileURLToPath(new URL('..', import.meta.url))) {
+  const git = (...args) => {
+    try {
+      return execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    } catch {
+      return null;
+    }
+  };
+  return {
+    lastChange: (script) => git('log', '-1', '--format=%H', '--', `bench/${script}`) || null,
+    srcCommitsSinceDate: (date) => {
+      const n = git('rev-list', '--count', `--since=${date}`, 'HEAD', '--', 'src');
+      return n === null ? null : Number(n);
+    },
+    srcCommitsSince: (hash) => {
+      const n = git('rev-list', '--count', `${hash}..HEAD`, '--', 'src');
+      return n === null ? null : Number(n);
+    },
+  };
+}
+
+/**
+ * Regenerates `dir/RESULTS.md` and `dir/results/chart.svg` from
+ * `dir/results/*.json`. Returns the paths written.
+ */
+export function writeAll(dir) {
+  const runs = loadRuns(join(dir, 'results'));
+  const resultsPath = join(dir, 'RESULTS.md');
+  writeFileSync(resultsPath, renderResults(runs, gitOpts()));
+  const written = [resultsPath];
+  const harness = newestRuns(runs).harness;
+  if (harness) {
+    const chartPath = join(dir, 'results', 'chart.svg');
+    writeFileSync(chartPath, chart(harness));
+    written.push(chartPath);
   }
-  const { resultsPath, chartPath } = writeReport(JSON.parse(readFileSync(file, 'utf8')), fileURLToPath(new URL('.', import.meta.url)));
-  console.log(`wrote ${chartPath} and ${resultsPath}`);
+  return written;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const written = writeAll(fileURLToPath(new URL('.', import.meta.url)));
+  console.log(`wrote ${written.join(' and ')}`);
 }

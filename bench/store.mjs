@@ -3,11 +3,19 @@
 // recipe passes). 1M 16-byte keys with 100-byte values, TTL off and on.
 // Every contender does the same job as the server: take the key and value as
 // Buffers, key by an exact string, keep its own copy of the value.
-// Prints a Markdown table: median ops/s of ROUNDS rounds with min–max, the
-// ratio of per-operation cost to the bare LRUCache, and heap bytes per entry.
+// Saves the per-round ops/s and heap bytes per entry, the keyString cost and
+// the active-expiry figures as bench/results/store-<date>.json and prints its
+// section of bench/RESULTS.md (medians of ROUNDS rounds with min–max, cost
+// per operation relative to the bare LRUCache, verdicts against the targets).
+// BENCH_KEYS or BENCH_ROUNDS set makes a partial run (CI's smoke run), saved
+// under BENCH_OUT or a temp dir, never in bench/results/.
+import { readFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { ENTRY_OVERHEAD, Store, keyString } from '../dist/index.js';
+import { isQuick, saveRun } from './lib.mjs';
 
+const started = Date.now();
+const QUICK = isQuick(['BENCH_KEYS', 'BENCH_ROUNDS']);
 const N = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const VALUE = Buffer.alloc(100, 0x61);
@@ -89,45 +97,30 @@ function round(make, ttl) {
   return { set: N / setS, get: N / getS, perEntry };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const fmt = (n) => Math.round(n).toLocaleString('en-US');
-const cell = (xs) => `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
-
 // Key conversion alone: what keying by an exact string costs per operation.
+let keyStringNs;
 {
-  let t = process.hrtime.bigint();
+  const t = process.hrtime.bigint();
   let total = 0;
   for (let r = 0; r < 3; r += 1) for (let i = 0; i < N; i += 1) total += keyString(keys[i]).length;
-  const ns = Number(process.hrtime.bigint() - t) / (3 * N);
+  keyStringNs = Number(process.hrtime.bigint() - t) / (3 * N);
   if (total !== 3 * 16 * N) throw new Error('keyString lost bytes');
-  console.log(`Store benchmark, Node ${process.version}, ${N.toLocaleString('en-US')} keys of 16 B, values of 100 B, ${ROUNDS} rounds`);
-  console.log(`\nkeyString (Buffer → latin1 string, exact for every byte): ${ns.toFixed(0)} ns per key\n`);
 }
 
-console.log('| contender | TTL | SET ops/s | GET ops/s | cost vs bare LRUCache (SET / GET) | heap B/entry beyond key+value |');
-console.log('|---|---|---|---|---|---|');
+const results = [];
 for (const ttl of [0, TTL]) {
-  const results = {};
+  const rounds = {};
   for (let r = 0; r < ROUNDS; r += 1) {
     // Alternate contenders inside each round so machine drift hits all alike.
-    for (const [name, make] of Object.entries(contenders)) {
-      (results[name] ??= []).push(round(make, ttl));
-    }
+    for (const [name, make] of Object.entries(contenders)) (rounds[name] ??= []).push(round(make, ttl));
   }
-  const base = results['bare LRUCache'];
-  for (const [name, rs] of Object.entries(results)) {
-    const setRatio = median(base.map((x) => x.set)) / median(rs.map((x) => x.set));
-    const getRatio = median(base.map((x) => x.get)) / median(rs.map((x) => x.get));
-    console.log(
-      `| ${name} | ${ttl ? '1 h' : 'off'} | ${cell(rs.map((x) => x.set))} | ${cell(rs.map((x) => x.get))} | ` +
-        `${setRatio.toFixed(2)}× / ${getRatio.toFixed(2)}× | ${median(rs.map((x) => x.perEntry)).toFixed(0)} |`,
-    );
-  }
+  for (const [contender, rs] of Object.entries(rounds)) results.push({ contender, ttl: ttl ? '1 h' : 'off', rounds: rs });
 }
 
 // Active expiry: 1M entries that all expire at the same instant, never read.
 // Reports how long after that instant the sweep has reclaimed them all, and
 // the longest event-loop stall meanwhile (monitorEventLoopDelay).
+let expiry;
 {
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const store = new Store({ maxMemory: BUDGET });
@@ -137,16 +130,25 @@ for (const ttl of [0, TTL]) {
   await new Promise((r) => setTimeout(r, Math.max(0, expireAt - performance.now())));
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
-  const started = performance.now();
-  while (store.stats().curr_items > 0 && performance.now() - started < 30_000) await new Promise((r) => setTimeout(r, 5));
+  const sweepStart = performance.now();
+  while (store.stats().curr_items > 0 && performance.now() - sweepStart < 30_000) await new Promise((r) => setTimeout(r, 5));
   delay.disable();
-  const reclaimed = performance.now() - started;
+  const reclaimed = performance.now() - sweepStart;
   const stats = store.stats();
   store.close();
   if (stats.curr_items !== 0 || stats.expired_lazy !== 0) throw new Error(`sweep left ${stats.curr_items} entries`);
-  console.log(
-    `\nActive expiry: ${N.toLocaleString('en-US')} entries expiring at once were all reclaimed ${reclaimed.toFixed(0)} ms ` +
-      `after their expiry, never read; longest event-loop stall meanwhile ${(delay.max / 1e6).toFixed(1)} ms ` +
-      `(p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms).`,
-  );
+  expiry = { entries: N, reclaimedMs: reclaimed, maxStallMs: delay.max / 1e6, p99StallMs: delay.percentile(99) / 1e6 };
 }
+
+saveRun({
+  benchmark: 'store',
+  command: 'npx just bench-store',
+  quick: QUICK,
+  started,
+  versions: { 'lru-cache': JSON.parse(readFileSync(new URL('../node_modules/lru-cache/package.json', import.meta.url), 'utf8')).version },
+  parameters: { keys: N, rounds: ROUNDS, keyBytes: 16, valueBytes: VALUE.length, ttlMs: TTL, budgetBytes: BUDGET },
+  entryOverhead: ENTRY_OVERHEAD,
+  keyStringNs,
+  results,
+  expiry,
+});
