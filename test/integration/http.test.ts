@@ -117,7 +117,7 @@ describe('HTTP gateway routes', () => {
         socket.on('error', () => resolve(reply));
         setTimeout(() => socket.destroy(), 5_000);
       });
-    expect(await send('PUT /v1/keys/k HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab')).toMatch(/^HTTP\/1\.1 408/);
+    expect(await send('PUT /v1/keys/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nab')).toMatch(/^HTTP\/1\.1 408/);
     expect(await send('NOT A REQUEST\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
