@@ -262,8 +262,12 @@ export class HttpGateway {
       if (method !== 'POST') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on .../incr`);
       await this.#drain(req);
       const by = query.get('by') ?? '1';
-      if (!/^-?\d{1,19}$/.test(by)) throw new HttpFailure('BAD_REQUEST', `by must be an integer, got '${by}'`);
-      const result = store.incr(key, BigInt(by), this.#ttl(query));
+      // spec §3.8: the delta is an i64 on the wire; HTTP takes the same range.
+      const delta = /^-?\d{1,20}$/.test(by) ? BigInt(by) : undefined;
+      if (delta === undefined || delta < I64_MIN || delta > I64_MAX) {
+        throw new HttpFailure('BAD_REQUEST', `by must be an integer from ${I64_MIN} to ${I64_MAX}, got '${by}'`);
+      }
+      const result = store.incr(key, delta, this.#ttl(query));
       if (typeof result !== 'bigint') {
         const name = statusName(result) ?? 'INTERNAL';
         record('INCR', name);
@@ -282,7 +286,10 @@ export class HttpGateway {
         return void res.end(method === 'HEAD' ? undefined : value);
       }
       case 'PUT': {
-        const limit = MAX_BODY_SIZE - 6 - key.length; // what one SET frame can carry (spec §3.3)
+        // What one SET frame can carry (spec §3.3), and at most what a GET answer can carry on every
+        // connection of this server: in secure mode a response body is the value plus the 16-byte tag
+        // (spec §2.1, §6.4), so a longer value could be stored here but never read back over the protocol.
+        const limit = Math.min(MAX_BODY_SIZE - 6 - key.length, this.#options.secure ? MAX_BODY_SIZE - TAG_SIZE : MAX_BODY_SIZE);
         const options = { ttlMs: this.#ttl(query), nx: flag(query, 'nx'), xx: flag(query, 'xx'), keepTtl: flag(query, 'keepttl') };
         // spec §3.3: the same flag rules as SET on the wire.
         if (options.nx && options.xx) throw new HttpFailure('BAD_REQUEST', 'nx and xx exclude each other');
@@ -368,6 +375,8 @@ export class HttpGateway {
       throw new HttpFailure('BAD_REQUEST', (err as Error).message);
     }
     if (ttl > 0xffff_ffff) throw new HttpFailure('BAD_REQUEST', 'ttl must be at most 4294967295 ms');
+    // 0 means "no expiry" (spec §3.3): a non-zero TTL that rounds to 0 ms (`0.4`, `0.0001s`) must not become one.
+    if (ttl === 0 && /[1-9]/.test(text)) throw new HttpFailure('BAD_REQUEST', `ttl must be 0 (no expiry) or at least 1 ms, got '${text}'`);
     return ttl;
   }
 

@@ -209,3 +209,63 @@ describe('/readyz during a SIGTERM drain', () => {
     expect((await server.exited).code).toBe(0);
   });
 });
+
+describe('HTTP PUT refuses values the protocol could not read back (issue 15 item 1)', () => {
+  it('plaintext: a value of what one SET frame carries is stored, one byte more is 413 naming the limit', async () => {
+    const { base, port } = await gateway();
+    const limit = 65_524 - 6 - 1; // key 'k'
+    expect((await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(limit) })).status).toBe(204);
+    const over = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(limit + 1) });
+    expect([over.status, (await json(over)).message]).toEqual([413, `body of ${limit + 1} bytes exceeds the limit of ${limit}`]);
+    const client = new ConduitClient({ port });
+    expect((await client.get('k'))?.length).toBe(limit);
+    client.destroy();
+  });
+
+  it('secure mode: at most 65,524 - 16 bytes, so a secure GET can carry the value and its tag', async () => {
+    const token = randomBytes(24).toString('base64url');
+    const key = { id: 'app', secret: randomBytes(32) };
+    const { base, port } = await gateway({ keys: [key], httpToken: token });
+    const limit = 65_524 - 16;
+    const put = (size: number): Promise<Response> =>
+      fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(size), headers: { authorization: `Bearer ${token}` } });
+    expect((await put(limit)).status).toBe(204);
+    const over = await put(limit + 1);
+    expect([over.status, (await json(over)).error, (await put(limit + 9)).status]).toEqual([413, 'TOO_LARGE', 413]);
+    const client = new ConduitClient({ port, key });
+    expect((await client.get('k'))?.length).toBe(limit);
+    client.destroy();
+  });
+});
+
+describe('HTTP query values outside the protocol ranges are 400 naming the parameter (issue 15 item 16)', () => {
+  it('a ttl that is not 0 but rounds to 0 ms is refused, not turned into "no expiry"; so are negative and non-numbers', async () => {
+    const { base } = await gateway();
+    for (const ttl of ['0.4', '0.0001s', '0.3ms', '-1', '-5s', 'abc', '1e3', 'NaN']) {
+      const put = await fetch(`${base}/v1/keys/k?ttl=${ttl}`, { method: 'PUT', body: 'v' });
+      const body = await json(put);
+      expect([ttl, put.status, body.error, String(body.message).startsWith('ttl ')]).toEqual([ttl, 400, 'BAD_REQUEST', true]);
+      expect([ttl, (await fetch(`${base}/v1/keys/n/incr?ttl=${ttl}`, { method: 'POST' })).status]).toEqual([ttl, 400]);
+    }
+    expect((await fetch(`${base}/v1/keys/k`)).status).toBe(404);
+    expect((await fetch(`${base}/v1/keys/k?ttl=0`, { method: 'PUT', body: 'v' })).status).toBe(204);
+    expect((await json(await fetch(`${base}/v1/keys/k/ttl`))).ttl_ms).toBe(-1);
+    expect((await fetch(`${base}/v1/keys/k?ttl=0.000s`, { method: 'PUT', body: 'v' })).status).toBe(204);
+    expect((await fetch(`${base}/v1/keys/k?ttl=1.4`, { method: 'PUT', body: 'v' })).status).toBe(204); // rounds to 1 ms
+  });
+
+  it('incr?by= takes exactly the i64 range', async () => {
+    const { base } = await gateway();
+    const incr = async (key: string, by: string): Promise<[number, Record<string, unknown>]> => {
+      const res = await fetch(`${base}/v1/keys/${key}/incr?by=${encodeURIComponent(by)}`, { method: 'POST' });
+      return [res.status, await json(res)];
+    };
+    expect(await incr('max', '9223372036854775807')).toEqual([200, { value: '9223372036854775807' }]);
+    expect(await incr('min', '-9223372036854775808')).toEqual([200, { value: '-9223372036854775808' }]);
+    const range = 'by must be an integer from -9223372036854775808 to 9223372036854775807';
+    for (const by of ['9223372036854775808', '-9223372036854775809', '9999999999999999999', '-9999999999999999999', '99999999999999999999', '1.5', '', ' 1']) {
+      expect([by, ...(await incr('x', by))]).toEqual([by, 400, { error: 'BAD_REQUEST', message: `${range}, got '${by}'` }]);
+    }
+    expect((await fetch(`${base}/v1/keys/x`)).status).toBe(404);
+  });
+});
