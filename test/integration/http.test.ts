@@ -189,6 +189,84 @@ describe('/metrics', () => {
   });
 });
 
+/**
+ * The rules `promtool check metrics` (Prometheus 2.42, promlint) applies, checked on the text, so the
+ * test does not need promtool installed. Returns one line per problem, in promtool's words.
+ */
+function promlint(text: string): string[] {
+  const problems: string[] = [];
+  const help = new Map<string, string>();
+  const type = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
+    if (m !== null) (m[1] === 'HELP' ? help : type).set(m[2] ?? '', m[3] ?? '');
+  }
+  const families = new Set([...help.keys(), ...type.keys()]);
+  for (const name of families) {
+    const kind = type.get(name);
+    if (kind === undefined) problems.push(`${name} has no TYPE`);
+    if ((help.get(name) ?? '') === '') problems.push(`${name} no help text`);
+    if (kind === 'counter' && !name.endsWith('_total')) problems.push(`${name} counter metrics should have "_total" suffix`);
+    if (kind !== 'counter' && name.endsWith('_total')) problems.push(`${name} non-counter metrics should not have "_total" suffix`);
+    if (kind !== 'histogram' && kind !== 'summary' && /_(bucket|count|sum)$/.test(name)) {
+      problems.push(`${name} non-histogram and non-summary metrics should not have "${name.slice(name.lastIndexOf('_'))}" suffix`);
+    }
+    if (/[A-Z]/.test(name)) problems.push(`${name} metric names should be written in 'snake_case' not 'camelCase'`);
+    for (const [abbreviation, unit] of [['ms', 'seconds'], ['msec', 'seconds'], ['us', 'seconds'], ['sec', 'seconds'], ['kb', 'bytes'], ['mb', 'bytes'], ['bits', 'bytes'], ['percent', 'ratio']] as const) {
+      if (new RegExp(`(^|_)${abbreviation}(_|$)`).test(name)) problems.push(`${name} use base unit "${unit}" instead of "${abbreviation}"`);
+    }
+  }
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? \S+$/.exec(line);
+    if (sample === null) {
+      problems.push(`unparsable sample line: ${line}`);
+      continue;
+    }
+    const name = sample[1] ?? '';
+    const family = families.has(name) ? name : name.replace(/_(bucket|count|sum)$/, '');
+    if (!families.has(family)) problems.push(`${name} sample without HELP/TYPE`);
+    for (const label of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) {
+      if (/[A-Z]/.test(label[1] ?? '')) problems.push(`${name} label names should be written in 'snake_case' not 'camelCase'`);
+    }
+  }
+  return problems;
+}
+
+describe('/metrics passes promtool check metrics (issue 15 item 16)', () => {
+  it('no gauge named _total (prom-client exported three), every counter ends in _total, every family has HELP and TYPE', async () => {
+    const { base, port } = await gateway();
+    const client = new ConduitClient({ port });
+    await client.set('a', '1');
+    await client.get('missing');
+    await fetch(`${base}/v1/keys/b`, { method: 'PUT', body: 'x' });
+    const text = await (await fetch(`${base}/metrics`)).text();
+    client.destroy();
+    expect(promlint(text)).toEqual([]);
+    // The same through the parser: every family typed, counters and only counters named _total.
+    const families = parsePrometheus(text);
+    expect(families.length).toBeGreaterThan(30);
+    expect(families.filter((f) => (f.type === 'COUNTER') !== f.name.endsWith('_total')).map((f) => `${f.name} ${f.type}`)).toEqual([]);
+    expect(families.filter((f) => f.help === '').map((f) => f.name)).toEqual([]);
+    // What the removed gauges said is still there, by type.
+    expect(families.find((f) => f.name === 'conduit_nodejs_active_handles')?.type).toBe('GAUGE');
+  });
+
+  it('the lint itself catches each rule it checks', () => {
+    expect(promlint('# HELP a_total x\n# TYPE a_total gauge\na_total 1\n')).toEqual(['a_total non-counter metrics should not have "_total" suffix']);
+    expect(promlint('# HELP a x\n# TYPE a counter\na 1\n')).toEqual(['a counter metrics should have "_total" suffix']);
+    expect(promlint('# TYPE a gauge\na 1\n')).toEqual(['a no help text']);
+    expect(promlint('# HELP a x\na 1\n')).toEqual(['a has no TYPE']);
+    expect(promlint('# HELP a_count x\n# TYPE a_count gauge\na_count 1\n')).toEqual(['a_count non-histogram and non-summary metrics should not have "_count" suffix']);
+    expect(promlint('# HELP aB x\n# TYPE aB gauge\naB{fooBar="1"} 1\n')).toEqual([
+      "aB metric names should be written in 'snake_case' not 'camelCase'",
+      "aB label names should be written in 'snake_case' not 'camelCase'",
+    ]);
+    expect(promlint('# HELP a_ms x\n# TYPE a_ms gauge\na_ms 1\n')).toEqual(['a_ms use base unit "seconds" instead of "ms"']);
+    expect(promlint('b 1\n')).toEqual(['b sample without HELP/TYPE']);
+  });
+});
+
 describe('/readyz during a SIGTERM drain', () => {
   it('answers 503 while connections drain, and the process then exits 0', async () => {
     const server = await startServerProcess(['--port', '0', '--http-port', '0', '--shutdown-timeout', '3s']);
