@@ -84,13 +84,18 @@ function parseAuthority(text: string): Authority | undefined {
   if (v6 !== undefined && isIP(v6) !== 6) return undefined;
   const port = match[3] === undefined ? undefined : Number(match[3]);
   if (port !== undefined && port > 65_535) return undefined;
-  return { host: (v6 ?? match[2] ?? '').toLowerCase(), port };
+  return { host: v6 === undefined ? (match[2] ?? '').toLowerCase() : canonicalV6(v6), port };
+}
+
+/** One spelling per IPv6 address (`FD00:0::1` → `fd00::1`), as WHATWG URL serialises it. */
+function canonicalV6(address: string): string {
+  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
 }
 
 /** Normalises one allowed host as written by the user (`name`, an IPv4 or IPv6 address, `[::1]`). */
 function normaliseHost(host: string): string {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  return bare.toLowerCase();
+  return isIP(bare) === 6 ? canonicalV6(bare) : bare.toLowerCase();
 }
 
 /** Loopback literals and `localhost`: only this machine can be reached through them, whatever DNS says. */

@@ -92,8 +92,8 @@ describe('HTTP gateway refuses a Host it does not serve (DNS rebinding)', () => 
   });
 
   it('names and addresses in httpAllowedHosts are answered; others still refused', async () => {
-    const { port } = await gateway({ httpAllowedHosts: ['cache.internal', '10.1.2.3', '[fd00::1]', 'Pod-IP.Example'] });
-    for (const host of ['cache.internal', `cache.internal:${port}`, 'CACHE.INTERNAL', '10.1.2.3:7172', '[fd00::1]:7172', 'pod-ip.example']) {
+    const { port } = await gateway({ httpAllowedHosts: ['cache.internal', '10.1.2.3', '[fd00::1]', 'Pod-IP.Example', 'FD00:0:0::2'] });
+    for (const host of ['cache.internal', `cache.internal:${port}`, 'CACHE.INTERNAL', '10.1.2.3:7172', '[fd00::1]:7172', '[FD00:0::1]', '[fd00::2]', 'pod-ip.example']) {
       expect([host, (await send(port, 'GET', '/metrics', { host })).status]).toEqual([host, 200]);
     }
     for (const host of ['cache.internal.evil', '10.1.2.4', 'internal']) {
