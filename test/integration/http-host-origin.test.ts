@@ -2,8 +2,11 @@
 // and any Origin, so a DNS-rebinding page (Host: attacker.example resolving to
 // 127.0.0.1) had full read/write, and any page could POST .../incr cross-site.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ServerOptions } from '../../src/index.js';
 import { runServerToExit, startServerProcess } from '../support/cli.js';
@@ -156,7 +159,7 @@ describe('HTTP bearer scheme is case-insensitive (RFC 7235 §2.1)', () => {
 });
 
 describe('conduit-server --http-allowed-hosts', () => {
-  it('the flag and CONDUIT_HTTP_ALLOWED_HOSTS set the allowed hosts; a bad entry names the flag', async () => {
+  it('the flag, CONDUIT_HTTP_ALLOWED_HOSTS and the TOML http-allowed-hosts set the allowed hosts; a bad entry names the flag', async () => {
     const server = await startServerProcess(['--port', '0', '--http-port', '0', '--http-allowed-hosts', 'cache.internal, 10.1.2.3'], {
       env: { CONDUIT_HTTP_ALLOWED_HOSTS: 'ignored.example' },
     });
@@ -172,6 +175,19 @@ describe('conduit-server --http-allowed-hosts', () => {
     expect((await send(envPort, 'GET', '/healthz', { host: 'from-env.example' })).status).toBe(200);
     env.child.kill('SIGTERM');
     expect((await env.exited).code).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-hosts-'));
+    const config = join(dir, 'conduit.toml');
+    writeFileSync(config, 'http-allowed-hosts = ["toml.example", "10.9.9.9"]\n');
+    try {
+      const fromFile = await startServerProcess(['--port', '0', '--http-port', '0', '--config', config]);
+      const filePort = Number(String(fromFile.logs().find((l) => l.msg === 'conduit-server listening')?.http).split(':').at(-1));
+      expect((await send(filePort, 'GET', '/healthz', { host: 'toml.example' })).status).toBe(200);
+      expect((await send(filePort, 'GET', '/healthz', { host: '10.9.9.9' })).status).toBe(200);
+      fromFile.child.kill('SIGTERM');
+      expect((await fromFile.exited).code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const bad = await runServerToExit(['--port', '0', '--http-port', '0', '--http-allowed-hosts', 'cache.internal:7172']);
     expect([bad.code, bad.stderr.trim()]).toEqual([1, expect.stringMatching(/^conduit-server: --http-allowed-hosts .*'cache\.internal:7172'$/)]);
   }, 30_000);
