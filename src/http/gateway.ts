@@ -157,7 +157,9 @@ function digest(text: string): Buffer {
  * The HTTP/1.1 gateway of a Conduit server: the same store over
  * `/v1/keys/{key}` routes, `/v1/stats`, health and readiness probes, and
  * Prometheus metrics at `/metrics`. Errors are JSON `{ error, message }`
- * with the protocol's codes (spec §4).
+ * with the protocol's codes (spec §4). Only requests for a loopback or
+ * allowed `Host`, and without a foreign `Origin`, are answered (see
+ * `#checkHostAndOrigin`).
  *
  * @example
  * ```ts
@@ -229,7 +231,7 @@ export class HttpGateway {
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     const method = req.method ?? 'GET';
     // Every route, probes and metrics included: a DNS-rebinding page must not read metrics either.
-    this.#checkOrigin(req);
+    this.#checkHostAndOrigin(req);
     if (path === '/healthz') return this.#text(res, 200, 'ok\n');
     if (path === '/readyz') return this.#host.draining ? this.#text(res, 503, 'draining\n') : this.#text(res, 200, 'ready\n');
     if (path === '/metrics') {
@@ -333,7 +335,7 @@ export class HttpGateway {
    * at all (HTTP/1.0; Node refuses HTTP/1.1 without one) cannot come from a
    * browser, so it is treated like a binary-protocol client and answered.
    */
-  #checkOrigin(req: IncomingMessage): void {
+  #checkHostAndOrigin(req: IncomingMessage): void {
     const hostHeader = req.headers.host;
     let authority: Authority | undefined;
     if (hostHeader !== undefined) {
