@@ -51,6 +51,7 @@ const settings = [
   'tls-client-auth',
   'http-port',
   'http-host',
+  'http-allowed-hosts',
 ] as const;
 
 function option(flags: string, description: string, name: string, fallback?: string): Option {
@@ -85,6 +86,7 @@ const program = new Command('conduit-server')
   .addOption(option('--tls-client-auth', 'require a client certificate signed by --tls-ca (mTLS)', 'tls-client-auth'))
   .addOption(option('--http-port <port>', 'also serve HTTP (/v1/keys, /metrics, /healthz, /readyz) on this port', 'http-port'))
   .addOption(option('--http-host <host>', 'address of the HTTP listener', 'http-host', '127.0.0.1'))
+  .addOption(option('--http-allowed-hosts <hosts>', 'comma-separated names/addresses the HTTP gateway answers for besides loopback and localhost', 'http-allowed-hosts'))
   .addOption(new Option('--http-token <token>', 'bearer token the HTTP data routes require; prefer CONDUIT_HTTP_TOKEN').env('CONDUIT_HTTP_TOKEN'))
   .addOption(new Option('--config <file>', 'TOML file with any of the settings above').env('CONDUIT_CONFIG'))
   .addHelpText('after', '\nSizes take b/kb/mb/gb; durations take ms/s/m/h (a bare number is ms).\nEvery option is also read from CONDUIT_<NAME> (e.g. CONDUIT_MAX_MEMORY=512mb).');
@@ -152,6 +154,7 @@ async function main(): Promise<void> {
       httpPort: typeof o.httpPort === 'string' ? integerOf(o.httpPort, '--http-port') : undefined,
       httpHost: text('httpHost'),
       httpToken: typeof o.httpToken === 'string' ? o.httpToken : undefined,
+      httpAllowedHosts: typeof o.httpAllowedHosts === 'string' ? o.httpAllowedHosts.split(',').map((h) => h.trim()).filter((h) => h !== '') : [],
     };
   } catch (err) {
     fail((err as Error).message);

@@ -51,6 +51,8 @@ type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'clo
 
 const SWEEP_MS = 10;
 const JOIN_LIMIT = 64 * 1024;
+/** TCP keepalive probes start after this much idle time, so a peer that vanished without a FIN is noticed. */
+const KEEPALIVE_MS = 10_000;
 
 function bytes(value: Bytes, what: string): Buffer {
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
@@ -98,6 +100,11 @@ const asVoid = (): undefined => undefined;
  *   server (`code` as in spec §4), or `TIMEOUT` / `QUEUE_FULL` /
  *   `CONNECTION_LOST` / `CLOSED`. A late response after a timeout is
  *   discarded, never given to the next caller.
+ * - A server that stops answering while TCP stays up does not wedge it: a
+ *   connection on which every in-flight request timed out, or
+ *   `maxSilentTimeouts` (3) timed out in a row with no response between,
+ *   is given up and reconnected; what was still in flight rejects
+ *   `CONNECTION_LOST`. TCP keepalive finds peers gone without a FIN.
  * - Memory is bounded: at most `maxInflight` requests written and
  *   `maxQueued` waiting; it never writes more than the socket accepts.
  * - After a lost connection it reconnects in the background (exponential
@@ -134,6 +141,8 @@ export class ConduitClient extends EventEmitter {
   #sweepTimer: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #attempt = 0;
+  /** In-flight requests that timed out since the last response arrived on this connection. */
+  #silentTimeouts = 0;
   #connecting: Promise<void> | undefined;
   /** The socket of a connection attempt not yet attached, so close() and destroy() can stop it. */
   #attempting: Socket | undefined;
@@ -284,6 +293,10 @@ export class ConduitClient extends EventEmitter {
     this.#decoder = new FrameDecoder({ direction: 'response' });
     this.#nextId = session === undefined ? 0n : 1n; // HELLO used identifier 0
     this.#blocked = false;
+    this.#silentTimeouts = 0;
+    // A peer that is gone without a FIN or RST (host down, cable cut) is found by keepalive; a
+    // process that is alive but silent is found by the timeouts (see #sweep).
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
     socket.on('drain', () => {
       this.#blocked = false;
@@ -300,6 +313,12 @@ export class ConduitClient extends EventEmitter {
     for (let next = decoder.read(); next !== undefined; next = decoder.read()) {
       if (next instanceof ProtocolError) return this.#violation(`undecodable response: ${next.message}`);
       let item = next;
+      this.#silentTimeouts = 0; // the peer answers
+      if (item.id >= SERVER_ID_BASE && item.opcode < 0x40) {
+        // spec §2.2, §4.2: the server originates only error frames (fatal ones, or the BUSY of a refused
+        // connection); an OK or outcome frame there answers no request, so it is a violation (§2.3).
+        return this.#violation(`server-originated frame ${item.id} with status 0x${item.opcode.toString(16)}, which is not an error`);
+      }
       if (item.id >= SERVER_ID_BASE || isFatalStatus(item.opcode)) {
         // spec §4.2, §6.5: a server-originated or fatal frame (always plaintext) ends the connection.
         return this.#dropConnection(statusError(item));
@@ -341,11 +360,18 @@ export class ConduitClient extends EventEmitter {
     this.#dropConnection(failure('PROTOCOL_ERROR', `${message}; connection closed`));
   }
 
-  /** Closes the current connection, rejecting what was written on it with `error`. */
+  /**
+   * Closes the current connection, rejecting what was written on it with
+   * `error`, and detaches it at once (reconnecting as after any loss): a
+   * request made before the socket's 'close' event must not be written to
+   * a connection already given up.
+   */
   #dropConnection(error: ConduitError): void {
     const socket = this.#socket;
     this.#rejectAll(this.#inflight, error);
-    if (socket !== undefined) socket.destroy();
+    if (socket === undefined) return;
+    socket.destroy();
+    this.#onClose(socket);
   }
 
   #onClose(socket: Socket): void {
@@ -490,7 +516,22 @@ export class ConduitClient extends EventEmitter {
         waiting = true;
         break;
       }
-      if (!p.settled) timeout(p);
+      if (!p.settled) {
+        timeout(p);
+        this.#silentTimeouts += 1;
+      }
+    }
+    // A peer that stops answering while TCP stays up would keep the timed-out requests' slots
+    // forever: once maxInflight of them pile up nothing is written again. So when nothing in
+    // flight can still be answered in time, or too many timed out in a row with no response
+    // between them, give the connection up and reconnect; the late answers die with it.
+    const silent = this.#inflight.length > 0 && (!waiting || this.#silentTimeouts >= this.#options.maxSilentTimeouts);
+    if (silent && this.#socket !== undefined && this.#state === 'ready') {
+      const n = this.#silentTimeouts;
+      this.#silentTimeouts = 0;
+      this.#dropConnection(
+        failure('CONNECTION_LOST', `the server did not answer ${n} request(s) within ${this.#options.requestTimeoutMs} ms; reconnecting`),
+      );
     }
     if (this.#queued.length === 0 && !waiting) this.#settledAll();
   }

@@ -46,6 +46,13 @@ export interface ClientOptions {
   maxInflight?: number;
   /** Requests waiting beyond `maxInflight`; past it calls reject with `QUEUE_FULL`. Default 10,000. */
   maxQueued?: number;
+  /**
+   * Reconnect after this many written requests timed out in a row with no
+   * response between them (the server is up but silent). The connection is
+   * also given up as soon as every request in flight has timed out.
+   * Default 3.
+   */
+  maxSilentTimeouts?: number;
   /** Reconnect after a lost connection (`false`: never). */
   reconnect?: ReconnectOptions | false;
   /** Secure mode: handshake with this key on every (re)connect; frames are then encrypted and authenticated. */
@@ -67,6 +74,7 @@ export interface ResolvedClientOptions {
   requestTimeoutMs: number;
   maxInflight: number;
   maxQueued: number;
+  maxSilentTimeouts: number;
   reconnect: Required<ReconnectOptions> | false;
   key: { id: string; secret: Buffer } | undefined;
   tls: ClientTlsOptions | undefined;
@@ -105,6 +113,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     requestTimeoutMs: 5_000,
     maxInflight: 1_024,
     maxQueued: 10_000,
+    maxSilentTimeouts: 3,
     ...withoutKeyFile(options),
     reconnect,
     key: undefined,
@@ -133,6 +142,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   integer('requestTimeoutMs', o.requestTimeoutMs, 1, 2_147_483_647);
   integer('maxInflight', o.maxInflight, 1, 1_000_000);
   integer('maxQueued', o.maxQueued, 0, 100_000_000);
+  integer('maxSilentTimeouts', o.maxSilentTimeouts, 1, 1_000_000);
   if (reconnect !== false) {
     if (reconnect.maxAttempts !== Infinity) integer('reconnect.maxAttempts', reconnect.maxAttempts, 0, 1_000_000);
     integer('reconnect.baseDelayMs', reconnect.baseDelayMs, 1, 600_000);

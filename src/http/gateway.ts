@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
+import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { MAX_BODY_SIZE, MAX_KEY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
 import type { Metrics } from '../server/metrics.js';
 import { parseDuration } from '../server/options.js';
@@ -25,6 +26,12 @@ export interface GatewayOptions {
   secure: boolean;
   /** A request body must arrive within this many ms (slow bodies get 408). */
   bodyTimeoutMs: number;
+  /**
+   * Host names and addresses (no port) the gateway answers besides loopback
+   * literals and `localhost`; `host`, when it is not loopback, is added.
+   * Default none.
+   */
+  allowedHosts?: readonly string[];
 }
 
 /** HTTP status of each protocol status (spec §4), for errors and outcomes. */
@@ -53,9 +60,48 @@ class HttpFailure extends Error {
     readonly code: StatusName,
     message: string,
     readonly close = false,
+    /** The HTTP status, when it is not the code's usual one (421 for a refused Host). */
+    readonly httpStatus = HTTP_STATUS[code],
   ) {
     super(message);
   }
+}
+
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+
+/** A `Host` header or an origin's authority split into a lower-case host (IPv6 without brackets) and its port. */
+interface Authority {
+  host: string;
+  port: number | undefined;
+}
+
+/** Parses `name`, `name:port`, `1.2.3.4:port`, `[::1]:port` (RFC 9110 §7.2); `undefined` for anything else. */
+function parseAuthority(text: string): Authority | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/@]+))(?::(\d{1,5}))?$/.exec(text);
+  if (match === null) return undefined;
+  const v6 = match[1];
+  if (v6 !== undefined && isIP(v6) !== 6) return undefined;
+  const port = match[3] === undefined ? undefined : Number(match[3]);
+  if (port !== undefined && port > 65_535) return undefined;
+  return { host: v6 === undefined ? (match[2] ?? '').toLowerCase() : canonicalV6(v6), port };
+}
+
+/** One spelling per IPv6 address (`FD00:0::1` → `fd00::1`), as WHATWG URL serialises it. */
+function canonicalV6(address: string): string {
+  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+}
+
+/** Normalises one allowed host as written by the user (`name`, an IPv4 or IPv6 address, `[::1]`). */
+function normaliseHost(host: string): string {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  return isIP(bare) === 6 ? canonicalV6(bare) : bare.toLowerCase();
+}
+
+/** Loopback literals and `localhost`: only this machine can be reached through them, whatever DNS says. */
+function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
 }
 
 /**
@@ -80,6 +126,21 @@ function decodeSegment(segment: string): Buffer | undefined {
   return Buffer.from(bytes);
 }
 
+/**
+ * True when `origin` (RFC 6454 serialisation) is the origin the request was
+ * sent to: same host, same port (the scheme's default when absent). Both
+ * http and https count, for a gateway behind a TLS-terminating proxy.
+ */
+function sameOrigin(origin: string, target: Authority): boolean {
+  const match = /^(https?):\/\/(.+)$/i.exec(origin.trim());
+  if (match === null) return false; // `null` (sandboxed pages, file:) and other schemes
+  const scheme = (match[1] ?? '').toLowerCase();
+  const from = parseAuthority(match[2] ?? '');
+  if (from === undefined) return false;
+  const fallback = scheme === 'https' ? 443 : 80;
+  return from.host === target.host && (from.port ?? fallback) === (target.port ?? fallback);
+}
+
 function flag(query: URLSearchParams, name: string): boolean {
   const value = query.get(name);
   if (value === null) return false;
@@ -96,7 +157,9 @@ function digest(text: string): Buffer {
  * The HTTP/1.1 gateway of a Conduit server: the same store over
  * `/v1/keys/{key}` routes, `/v1/stats`, health and readiness probes, and
  * Prometheus metrics at `/metrics`. Errors are JSON `{ error, message }`
- * with the protocol's codes (spec §4).
+ * with the protocol's codes (spec §4). Only requests for a loopback or
+ * allowed `Host`, and without a foreign `Origin`, are answered (see
+ * `#checkHostAndOrigin`).
  *
  * @example
  * ```ts
@@ -109,6 +172,8 @@ export class HttpGateway {
   readonly #metrics: Metrics;
   readonly #options: GatewayOptions;
   readonly #token: Buffer | undefined;
+  /** Hosts answered besides loopback literals and `localhost` (lower case, IPv6 without brackets). */
+  readonly #allowedHosts: ReadonlySet<string>;
   readonly #server: Server;
 
   constructor(host: GatewayHost, metrics: Metrics, options: GatewayOptions) {
@@ -116,6 +181,11 @@ export class HttpGateway {
     this.#metrics = metrics;
     this.#options = options;
     this.#token = options.token === undefined ? undefined : digest(options.token);
+    const allowed = new Set((options.allowedHosts ?? []).map(normaliseHost));
+    // Bound to a specific public address: requests naming that address are for us. A wildcard names no host.
+    const bound = normaliseHost(options.host);
+    if (!isLoopbackHost(bound) && bound !== '0.0.0.0' && bound !== '::') allowed.add(bound);
+    this.#allowedHosts = allowed;
     const timeouts = {
       requestTimeout: options.bodyTimeoutMs,
       headersTimeout: options.bodyTimeoutMs,
@@ -160,6 +230,8 @@ export class HttpGateway {
     const path = q < 0 ? url : url.slice(0, q);
     const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
     const method = req.method ?? 'GET';
+    // Every route, probes and metrics included: a DNS-rebinding page must not read metrics either.
+    this.#checkHostAndOrigin(req);
     if (path === '/healthz') return this.#text(res, 200, 'ok\n');
     if (path === '/readyz') return this.#host.draining ? this.#text(res, 503, 'draining\n') : this.#text(res, 200, 'ready\n');
     if (path === '/metrics') {
@@ -197,8 +269,12 @@ export class HttpGateway {
       if (method !== 'POST') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on .../incr`);
       await this.#drain(req);
       const by = query.get('by') ?? '1';
-      if (!/^-?\d{1,19}$/.test(by)) throw new HttpFailure('BAD_REQUEST', `by must be an integer, got '${by}'`);
-      const result = store.incr(key, BigInt(by), this.#ttl(query));
+      // spec §3.8: the delta is an i64 on the wire; HTTP takes the same range.
+      const delta = /^-?\d{1,20}$/.test(by) ? BigInt(by) : undefined;
+      if (delta === undefined || delta < I64_MIN || delta > I64_MAX) {
+        throw new HttpFailure('BAD_REQUEST', `by must be an integer from ${I64_MIN} to ${I64_MAX}, got '${by}'`);
+      }
+      const result = store.incr(key, delta, this.#ttl(query));
       if (typeof result !== 'bigint') {
         const name = statusName(result) ?? 'INTERNAL';
         record('INCR', name);
@@ -217,7 +293,10 @@ export class HttpGateway {
         return void res.end(method === 'HEAD' ? undefined : value);
       }
       case 'PUT': {
-        const limit = MAX_BODY_SIZE - 6 - key.length; // what one SET frame can carry (spec §3.3)
+        // What one SET frame can carry (spec §3.3), and at most what a GET answer can carry on every
+        // connection of this server: in secure mode a response body is the value plus the 16-byte tag
+        // (spec §2.1, §6.4), so a longer value could be stored here but never read back over the protocol.
+        const limit = Math.min(MAX_BODY_SIZE - 6 - key.length, this.#options.secure ? MAX_BODY_SIZE - TAG_SIZE : MAX_BODY_SIZE);
         const options = { ttlMs: this.#ttl(query), nx: flag(query, 'nx'), xx: flag(query, 'xx'), keepTtl: flag(query, 'keepttl') };
         // spec §3.3: the same flag rules as SET on the wire.
         if (options.nx && options.xx) throw new HttpFailure('BAD_REQUEST', 'nx and xx exclude each other');
@@ -245,6 +324,38 @@ export class HttpGateway {
     }
   }
 
+  /**
+   * Refuses DNS rebinding and cross-site requests. A browser page can make
+   * `attacker.example` resolve to 127.0.0.1 and then talk to us as "its own"
+   * site, and any page can send a "simple" cross-site POST without a
+   * preflight. Both carry the page's name: the first in `Host` (421 unless
+   * the host is a loopback literal, `localhost` or allowed), the second in
+   * `Origin` (403 unless it is this very origin). Clients that are not
+   * browsers send no `Origin` and are unaffected. A request with no `Host`
+   * at all (HTTP/1.0; Node refuses HTTP/1.1 without one) cannot come from a
+   * browser, so it is treated like a binary-protocol client and answered.
+   */
+  #checkHostAndOrigin(req: IncomingMessage): void {
+    const hostHeader = req.headers.host;
+    let authority: Authority | undefined;
+    if (hostHeader !== undefined) {
+      authority = parseAuthority(hostHeader.trim());
+      if (authority === undefined || !(isLoopbackHost(authority.host) || this.#allowedHosts.has(authority.host))) {
+        throw new HttpFailure(
+          'FORBIDDEN',
+          `this gateway does not answer for Host '${hostHeader}': use a loopback address or localhost, or list the name in --http-allowed-hosts`,
+          false,
+          421,
+        );
+      }
+    }
+    const origin = req.headers.origin;
+    if (origin === undefined) return;
+    if (authority === undefined || !sameOrigin(origin, authority)) {
+      throw new HttpFailure('FORBIDDEN', `cross-origin requests are refused (Origin '${origin}')`, false, 403);
+    }
+  }
+
   /** spec-equivalent of secure mode for HTTP: a bearer token, compared in constant time. */
   #authorize(req: IncomingMessage): void {
     if (this.#token === undefined) {
@@ -253,9 +364,12 @@ export class HttpGateway {
       }
       return;
     }
-    const header = req.headers.authorization ?? '';
-    if (!header.startsWith('Bearer ')) throw new HttpFailure('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
-    if (!timingSafeEqual(digest(header.slice(7)), this.#token)) throw new HttpFailure('AUTH_FAILED', 'wrong token');
+    // RFC 7235 §2.1: the auth-scheme is case-insensitive (`bearer`, `BEARER`), followed by one or more spaces.
+    const credentials = /^(\S+) +(.*)$/.exec(req.headers.authorization ?? '');
+    if (credentials === null || credentials[1]?.toLowerCase() !== 'bearer') {
+      throw new HttpFailure('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
+    }
+    if (!timingSafeEqual(digest(credentials[2] ?? ''), this.#token)) throw new HttpFailure('AUTH_FAILED', 'wrong token');
   }
 
   #ttl(query: URLSearchParams): number {
@@ -268,6 +382,8 @@ export class HttpGateway {
       throw new HttpFailure('BAD_REQUEST', (err as Error).message);
     }
     if (ttl > 0xffff_ffff) throw new HttpFailure('BAD_REQUEST', 'ttl must be at most 4294967295 ms');
+    // 0 means "no expiry" (spec §3.3): a non-zero TTL that rounds to 0 ms (`0.4`, `0.0001s`) must not become one.
+    if (ttl === 0 && /[1-9]/.test(text)) throw new HttpFailure('BAD_REQUEST', `ttl must be 0 (no expiry) or at least 1 ms, got '${text}'`);
     return ttl;
   }
 
@@ -317,7 +433,7 @@ export class HttpGateway {
     const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };
     if (failure.code === 'AUTH_REQUIRED' || failure.code === 'AUTH_FAILED') headers['www-authenticate'] = 'Bearer';
     if (failure.close) headers.connection = 'close';
-    res.writeHead(HTTP_STATUS[failure.code], headers);
+    res.writeHead(failure.httpStatus, headers);
     res.end(text);
     if (failure.close) res.once('finish', () => res.socket?.destroySoon());
   }

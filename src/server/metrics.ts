@@ -14,6 +14,9 @@ export interface MetricsSource {
   };
 }
 
+/** prom-client default metrics that break the `_total` naming rule; see the constructor. */
+const GAUGES_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** Request latency buckets in seconds: 10 µs to 1 s, for an in-memory cache. */
 const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1];
 
@@ -42,6 +45,10 @@ export class Metrics {
   constructor(source: MetricsSource) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'conduit_' });
+    // prom-client exports three gauges named `…_total`, which Prometheus reserves for counters
+    // (`promtool check metrics`: "non-counter metrics should not have _total suffix"). Each is the
+    // sum of its labelled sibling (`sum(conduit_nodejs_active_handles)`), so nothing is lost.
+    for (const name of GAUGES_NAMED_TOTAL) this.registry.removeSingleMetric(`conduit_${name}`);
     this.#requests = new Counter({
       name: 'conduit_requests_total',
       help: 'Requests answered, by opcode and status (binary protocol and HTTP).',

@@ -65,6 +65,12 @@ export interface ServerOptions {
   httpHost: string;
   /** Bearer token the HTTP data routes require (in secure mode they need one). */
   httpToken: string | undefined;
+  /**
+   * Host names or addresses (no port) the HTTP gateway answers for besides
+   * loopback literals, `localhost` and a non-loopback `httpHost`; any other
+   * `Host` gets 421 (DNS rebinding). Default none.
+   */
+  httpAllowedHosts: readonly string[];
   /** Log sink. Default: no logging. */
   logger: Logger;
 }
@@ -93,6 +99,7 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   httpPort: undefined,
   httpHost: '127.0.0.1',
   httpToken: undefined,
+  httpAllowedHosts: [],
   logger: silent,
 });
 
@@ -138,6 +145,14 @@ export function resolveServerOptions(options: Partial<ServerOptions>): ServerOpt
   if (o.tls?.clientAuth === true && o.tls.ca === undefined) throw new TypeError('tls.clientAuth needs tls.ca to check client certificates');
   if (o.httpPort !== undefined) integer('httpPort', o.httpPort, 0, 65_535);
   if (o.httpToken !== undefined && o.httpToken.length < 16) throw new TypeError('httpToken option must be at least 16 characters');
+  if (!Array.isArray(o.httpAllowedHosts)) throw new TypeError('httpAllowedHosts option must be an array of host names or addresses');
+  for (const host of o.httpAllowedHosts) {
+    // A name (letters, digits, '-', '.', '_'), an IPv4 address, or an IPv6 one with or without brackets; no port.
+    const bare = typeof host === 'string' && host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    if (typeof bare !== 'string' || !(/^[A-Za-z0-9._-]+$/.test(bare) || isIP(bare) !== 0)) {
+      throw new TypeError(`httpAllowedHosts option must hold host names or addresses without a port, got '${String(host)}'`);
+    }
+  }
   return o;
 }
 

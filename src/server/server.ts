@@ -137,6 +137,7 @@ export class ConduitServer extends EventEmitter {
     if (o.httpPort !== undefined && this.metrics !== undefined) {
       this.#gateway = new HttpGateway(this, this.metrics, {
         host: o.httpHost, port: o.httpPort, token: o.httpToken, secure: o.keys.length > 0, bodyTimeoutMs: o.frameTimeoutMs,
+        allowedHosts: o.httpAllowedHosts,
       });
       httpPort = (await this.#gateway.listen()).port;
     }

@@ -33,13 +33,15 @@ describe('ConduitClient against a misbehaving server', () => {
         deferred.push(frame);
       }
     });
-    const c = client(port, { requestTimeoutMs: 200 });
+    const c = client(port, { requestTimeoutMs: 300 });
     const started = performance.now();
     const slow = c.getString('slow').catch((err: unknown) => ({ err: code(err), at: performance.now() - started }));
-    await new Promise((r) => setTimeout(r, 250));
+    // 'next' goes out while 'slow' is still in flight: a connection whose every in-flight request
+    // timed out is given up (issue 15 item 12), so the late answer can only arrive with one still live.
+    await new Promise((r) => setTimeout(r, 150));
     const next = c.getString('next');
     expect(await slow).toMatchObject({ err: 'TIMEOUT' });
-    expect(((await slow) as { at: number }).at).toBeLessThan(200 + 50);
+    expect(((await slow) as { at: number }).at).toBeLessThan(300 + 50);
     expect(await next).toBe('value-of-next');
   });
 

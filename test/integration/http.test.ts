@@ -117,7 +117,7 @@ describe('HTTP gateway routes', () => {
         socket.on('error', () => resolve(reply));
         setTimeout(() => socket.destroy(), 5_000);
       });
-    expect(await send('PUT /v1/keys/k HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab')).toMatch(/^HTTP\/1\.1 408/);
+    expect(await send('PUT /v1/keys/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nab')).toMatch(/^HTTP\/1\.1 408/);
     expect(await send('NOT A REQUEST\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
@@ -189,6 +189,84 @@ describe('/metrics', () => {
   });
 });
 
+/**
+ * The rules `promtool check metrics` (Prometheus 2.42, promlint) applies, checked on the text, so the
+ * test does not need promtool installed. Returns one line per problem, in promtool's words.
+ */
+function promlint(text: string): string[] {
+  const problems: string[] = [];
+  const help = new Map<string, string>();
+  const type = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
+    if (m !== null) (m[1] === 'HELP' ? help : type).set(m[2] ?? '', m[3] ?? '');
+  }
+  const families = new Set([...help.keys(), ...type.keys()]);
+  for (const name of families) {
+    const kind = type.get(name);
+    if (kind === undefined) problems.push(`${name} has no TYPE`);
+    if ((help.get(name) ?? '') === '') problems.push(`${name} no help text`);
+    if (kind === 'counter' && !name.endsWith('_total')) problems.push(`${name} counter metrics should have "_total" suffix`);
+    if (kind !== 'counter' && name.endsWith('_total')) problems.push(`${name} non-counter metrics should not have "_total" suffix`);
+    if (kind !== 'histogram' && kind !== 'summary' && /_(bucket|count|sum)$/.test(name)) {
+      problems.push(`${name} non-histogram and non-summary metrics should not have "${name.slice(name.lastIndexOf('_'))}" suffix`);
+    }
+    if (/[A-Z]/.test(name)) problems.push(`${name} metric names should be written in 'snake_case' not 'camelCase'`);
+    for (const [abbreviation, unit] of [['ms', 'seconds'], ['msec', 'seconds'], ['us', 'seconds'], ['sec', 'seconds'], ['kb', 'bytes'], ['mb', 'bytes'], ['bits', 'bytes'], ['percent', 'ratio']] as const) {
+      if (new RegExp(`(^|_)${abbreviation}(_|$)`).test(name)) problems.push(`${name} use base unit "${unit}" instead of "${abbreviation}"`);
+    }
+  }
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? \S+$/.exec(line);
+    if (sample === null) {
+      problems.push(`unparsable sample line: ${line}`);
+      continue;
+    }
+    const name = sample[1] ?? '';
+    const family = families.has(name) ? name : name.replace(/_(bucket|count|sum)$/, '');
+    if (!families.has(family)) problems.push(`${name} sample without HELP/TYPE`);
+    for (const label of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) {
+      if (/[A-Z]/.test(label[1] ?? '')) problems.push(`${name} label names should be written in 'snake_case' not 'camelCase'`);
+    }
+  }
+  return problems;
+}
+
+describe('/metrics passes promtool check metrics (issue 15 item 16)', () => {
+  it('no gauge named _total (prom-client exported three), every counter ends in _total, every family has HELP and TYPE', async () => {
+    const { base, port } = await gateway();
+    const client = new ConduitClient({ port });
+    await client.set('a', '1');
+    await client.get('missing');
+    await fetch(`${base}/v1/keys/b`, { method: 'PUT', body: 'x' });
+    const text = await (await fetch(`${base}/metrics`)).text();
+    client.destroy();
+    expect(promlint(text)).toEqual([]);
+    // The same through the parser: every family typed, counters and only counters named _total.
+    const families = parsePrometheus(text);
+    expect(families.length).toBeGreaterThan(30);
+    expect(families.filter((f) => (f.type === 'COUNTER') !== f.name.endsWith('_total')).map((f) => `${f.name} ${f.type}`)).toEqual([]);
+    expect(families.filter((f) => f.help === '').map((f) => f.name)).toEqual([]);
+    // What the removed gauges said is still there, by type.
+    expect(families.find((f) => f.name === 'conduit_nodejs_active_handles')?.type).toBe('GAUGE');
+  });
+
+  it('the lint itself catches each rule it checks', () => {
+    expect(promlint('# HELP a_total x\n# TYPE a_total gauge\na_total 1\n')).toEqual(['a_total non-counter metrics should not have "_total" suffix']);
+    expect(promlint('# HELP a x\n# TYPE a counter\na 1\n')).toEqual(['a counter metrics should have "_total" suffix']);
+    expect(promlint('# TYPE a gauge\na 1\n')).toEqual(['a no help text']);
+    expect(promlint('# HELP a x\na 1\n')).toEqual(['a has no TYPE']);
+    expect(promlint('# HELP a_count x\n# TYPE a_count gauge\na_count 1\n')).toEqual(['a_count non-histogram and non-summary metrics should not have "_count" suffix']);
+    expect(promlint('# HELP aB x\n# TYPE aB gauge\naB{fooBar="1"} 1\n')).toEqual([
+      "aB metric names should be written in 'snake_case' not 'camelCase'",
+      "aB label names should be written in 'snake_case' not 'camelCase'",
+    ]);
+    expect(promlint('# HELP a_ms x\n# TYPE a_ms gauge\na_ms 1\n')).toEqual(['a_ms use base unit "seconds" instead of "ms"']);
+    expect(promlint('b 1\n')).toEqual(['b sample without HELP/TYPE']);
+  });
+});
+
 describe('/readyz during a SIGTERM drain', () => {
   it('answers 503 while connections drain, and the process then exits 0', async () => {
     const server = await startServerProcess(['--port', '0', '--http-port', '0', '--shutdown-timeout', '3s']);
@@ -207,5 +285,65 @@ describe('/readyz during a SIGTERM drain', () => {
     expect((await fetch(`http://${http}/readyz`)).status).toBe(503);
     stuck.destroy();
     expect((await server.exited).code).toBe(0);
+  });
+});
+
+describe('HTTP PUT refuses values the protocol could not read back (issue 15 item 1)', () => {
+  it('plaintext: a value of what one SET frame carries is stored, one byte more is 413 naming the limit', async () => {
+    const { base, port } = await gateway();
+    const limit = 65_524 - 6 - 1; // key 'k'
+    expect((await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(limit) })).status).toBe(204);
+    const over = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(limit + 1) });
+    expect([over.status, (await json(over)).message]).toEqual([413, `body of ${limit + 1} bytes exceeds the limit of ${limit}`]);
+    const client = new ConduitClient({ port });
+    expect((await client.get('k'))?.length).toBe(limit);
+    client.destroy();
+  });
+
+  it('secure mode: at most 65,524 - 16 bytes, so a secure GET can carry the value and its tag', async () => {
+    const token = randomBytes(24).toString('base64url');
+    const key = { id: 'app', secret: randomBytes(32) };
+    const { base, port } = await gateway({ keys: [key], httpToken: token });
+    const limit = 65_524 - 16;
+    const put = (size: number): Promise<Response> =>
+      fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(size), headers: { authorization: `Bearer ${token}` } });
+    expect((await put(limit)).status).toBe(204);
+    const over = await put(limit + 1);
+    expect([over.status, (await json(over)).error, (await put(limit + 9)).status]).toEqual([413, 'TOO_LARGE', 413]);
+    const client = new ConduitClient({ port, key });
+    expect((await client.get('k'))?.length).toBe(limit);
+    client.destroy();
+  });
+});
+
+describe('HTTP query values outside the protocol ranges are 400 naming the parameter (issue 15 item 16)', () => {
+  it('a ttl that is not 0 but rounds to 0 ms is refused, not turned into "no expiry"; so are negative and non-numbers', async () => {
+    const { base } = await gateway();
+    for (const ttl of ['0.4', '0.0001s', '0.3ms', '-1', '-5s', 'abc', '1e3', 'NaN']) {
+      const put = await fetch(`${base}/v1/keys/k?ttl=${ttl}`, { method: 'PUT', body: 'v' });
+      const body = await json(put);
+      expect([ttl, put.status, body.error, String(body.message).startsWith('ttl ')]).toEqual([ttl, 400, 'BAD_REQUEST', true]);
+      expect([ttl, (await fetch(`${base}/v1/keys/n/incr?ttl=${ttl}`, { method: 'POST' })).status]).toEqual([ttl, 400]);
+    }
+    expect((await fetch(`${base}/v1/keys/k`)).status).toBe(404);
+    expect((await fetch(`${base}/v1/keys/k?ttl=0`, { method: 'PUT', body: 'v' })).status).toBe(204);
+    expect((await json(await fetch(`${base}/v1/keys/k/ttl`))).ttl_ms).toBe(-1);
+    expect((await fetch(`${base}/v1/keys/k?ttl=0.000s`, { method: 'PUT', body: 'v' })).status).toBe(204);
+    expect((await fetch(`${base}/v1/keys/k?ttl=1.4`, { method: 'PUT', body: 'v' })).status).toBe(204); // rounds to 1 ms
+  });
+
+  it('incr?by= takes exactly the i64 range', async () => {
+    const { base } = await gateway();
+    const incr = async (key: string, by: string): Promise<[number, Record<string, unknown>]> => {
+      const res = await fetch(`${base}/v1/keys/${key}/incr?by=${encodeURIComponent(by)}`, { method: 'POST' });
+      return [res.status, await json(res)];
+    };
+    expect(await incr('max', '9223372036854775807')).toEqual([200, { value: '9223372036854775807' }]);
+    expect(await incr('min', '-9223372036854775808')).toEqual([200, { value: '-9223372036854775808' }]);
+    const range = 'by must be an integer from -9223372036854775808 to 9223372036854775807';
+    for (const by of ['9223372036854775808', '-9223372036854775809', '9999999999999999999', '-9999999999999999999', '99999999999999999999', '1.5', '', ' 1']) {
+      expect([by, ...(await incr('x', by))]).toEqual([by, 400, { error: 'BAD_REQUEST', message: `${range}, got '${by}'` }]);
+    }
+    expect((await fetch(`${base}/v1/keys/x`)).status).toBe(404);
   });
 });
