@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { PreSharedKey } from '../crypto/handshake.js';
+import { checkKeyStrength } from '../crypto/keys.js';
 import { MAX_BODY_SIZE } from '../protocol/constants.js';
 import type { EvictionPolicy } from '../store/store.js';
 
@@ -130,6 +131,7 @@ export function resolveServerOptions(options: Partial<ServerOptions>): ServerOpt
   for (const key of o.keys) {
     if (ids.has(key.id)) throw new TypeError(`keys option names key id '${key.id}' twice`);
     if (key.secret.length !== 32) throw new TypeError(`keys option: key '${key.id}' must be 32 bytes`);
+    checkKeyStrength(key.id, key.secret, 'keys option');
     ids.add(key.id);
   }
   if (o.tls !== undefined && (o.tls.cert === undefined || o.tls.key === undefined)) {
