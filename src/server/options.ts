@@ -49,11 +49,11 @@ export interface ServerOptions {
   /**
    * Output all connections together may hold (queued, or written and not yet taken by the
    * kernel); past it the largest holders are disconnected. Default: a quarter of `maxMemory`,
-   * at least `maxOutputBuffer`. Why a quarter: queued output is memory on top of the store's
-   * budget (in secure mode every queued answer is a fresh ciphertext, not a view of the
-   * stored value), so the process's data stays within about 1.25 × `maxMemory` however many
-   * clients stop reading. Why the floor: one slow reader alone is then governed by its own
-   * `maxOutputBuffer`, as before.
+   * at least twice `maxOutputBuffer`. Why a quarter: queued output is memory on top of the
+   * store's budget (in secure mode every queued answer is a fresh ciphertext, not a view of
+   * the stored value), so the process's data stays within about 1.25 × `maxMemory` however
+   * many clients stop reading. Why the floor: one slow reader alone then meets its own
+   * `maxOutputBuffer` first (which it may pass by one batch before the check), as before.
    */
   maxOutputMemory: number;
   /** Close a connection silent this long; 0 = never. Default 0. */
@@ -99,7 +99,7 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   maxConnections: 10_000,
   maxInflight: 1024,
   maxOutputBuffer: 16 * 1024 * 1024,
-  maxOutputMemory: 16 * 1024 * 1024, // a quarter of the default maxMemory; recomputed from maxMemory when not given
+  maxOutputMemory: 32 * 1024 * 1024, // twice the default maxOutputBuffer; recomputed from maxMemory when not given
   idleTimeoutMs: 0,
   frameTimeoutMs: 10_000,
   handshakeTimeoutMs: 5_000,
@@ -132,7 +132,7 @@ function integer(name: string, value: number, min: number, max: number): void {
 export function resolveServerOptions(options: Partial<ServerOptions>): ServerOptions {
   const o: ServerOptions = { ...serverDefaults, ...options };
   if (options.maxOutputMemory === undefined && Number.isSafeInteger(o.maxMemory) && Number.isSafeInteger(o.maxOutputBuffer)) {
-    o.maxOutputMemory = Math.max(Math.floor(o.maxMemory / 4), o.maxOutputBuffer);
+    o.maxOutputMemory = Math.max(Math.floor(o.maxMemory / 4), 2 * o.maxOutputBuffer);
   }
   if (typeof o.host !== 'string' || o.host === '') throw new TypeError('host option must be a host name or address');
   integer('port', o.port, 0, 65_535);

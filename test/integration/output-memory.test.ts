@@ -68,10 +68,11 @@ for (const secure of [false, true]) {
 }
 
 describe('--max-output-memory default', () => {
-  it('is a quarter of maxMemory, at least maxOutputBuffer', async () => {
+  it('is a quarter of maxMemory, at least twice maxOutputBuffer', async () => {
     const { resolveServerOptions } = await import('../../src/index.js');
     expect(resolveServerOptions({ maxMemory: 1024 ** 3 }).maxOutputMemory).toBe(256 * 1024 ** 2);
-    expect(resolveServerOptions({ maxMemory: 8 * 1024 ** 2 }).maxOutputMemory).toBe(16 * 1024 ** 2);
+    expect(resolveServerOptions({}).maxOutputMemory).toBe(32 * 1024 ** 2);
+    expect(resolveServerOptions({ maxMemory: 8 * 1024 ** 2, maxOutputBuffer: 1024 ** 2 }).maxOutputMemory).toBe(2 * 1024 ** 2);
     expect(resolveServerOptions({ maxMemory: 1024 ** 3, maxOutputMemory: 1024 ** 2 }).maxOutputMemory).toBe(1024 ** 2);
     expect(() => resolveServerOptions({ maxOutputMemory: 1000 })).toThrow('maxOutputMemory option must be an integer from 65536');
   });

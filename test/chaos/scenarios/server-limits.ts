@@ -68,7 +68,7 @@ export const outputMemory: Scenario = {
     const perClient = size.quick ? 50 : 250;
     // Quick: 20 × 50 answers could sit in the kernel's socket buffers entirely, so the budget is lowered to be reached.
     const budgetFlags = size.quick ? ['--max-output-memory', '1mb'] : [];
-    const budget = size.quick ? 1024 * 1024 : 16 * 1024 * 1024; // full: the default, a quarter of --max-memory 64mb
+    const budget = size.quick ? 1024 * 1024 : 32 * 1024 * 1024; // full: the default, twice --max-output-buffer (a quarter of 64mb is less)
     const key = newKey('output');
     const server = await serve(size, ['--max-memory', '64mb', ...budgetFlags], keyEnv(key));
     const pid = pidOf(server);
