@@ -38,8 +38,10 @@ const settings = [
   'max-connections',
   'max-inflight',
   'max-output-buffer',
+  'max-output-memory',
   'idle-timeout',
   'frame-timeout',
+  'handshake-timeout',
   'allow-shutdown',
   'shutdown-timeout',
   'log-level',
@@ -72,8 +74,10 @@ const program = new Command('conduit-server')
   .addOption(option('--max-connections <n>', 'connections at once; more get BUSY', 'max-connections', String(serverDefaults.maxConnections)))
   .addOption(option('--max-inflight <n>', 'unsent responses per connection before it stops being read', 'max-inflight', String(serverDefaults.maxInflight)))
   .addOption(option('--max-output-buffer <size>', 'unwritten output per connection before disconnect', 'max-output-buffer', '16mb'))
+  .addOption(option('--max-output-memory <size>', 'unwritten output of all connections together before the largest holders are disconnected (default: a quarter of --max-memory, at least twice --max-output-buffer)', 'max-output-memory'))
   .addOption(option('--idle-timeout <duration>', 'close silent connections after this (0 = never)', 'idle-timeout', '0'))
   .addOption(option('--frame-timeout <duration>', 'a started frame must complete within this', 'frame-timeout', '10s'))
+  .addOption(option('--handshake-timeout <duration>', 'secure mode: close a connection whose HELLO is not answered within this', 'handshake-timeout', '5s'))
   .addOption(option('--allow-shutdown', 'permit the SHUTDOWN opcode', 'allow-shutdown'))
   .addOption(option('--shutdown-timeout <duration>', 'longest graceful drain on SIGTERM/SIGINT', 'shutdown-timeout', '10s'))
   .addOption(option('--log-level <level>', 'JSON log lines on stderr at this level', 'log-level', 'info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
@@ -147,8 +151,10 @@ async function main(): Promise<void> {
       maxConnections: integerOf(text('maxConnections'), '--max-connections'),
       maxInflight: integerOf(text('maxInflight'), '--max-inflight'),
       maxOutputBuffer: parseBytes(text('maxOutputBuffer'), '--max-output-buffer'),
+      ...(typeof o.maxOutputMemory === 'string' ? { maxOutputMemory: parseBytes(o.maxOutputMemory, '--max-output-memory') } : {}),
       idleTimeoutMs: parseDuration(text('idleTimeout'), '--idle-timeout'),
       frameTimeoutMs: parseDuration(text('frameTimeout'), '--frame-timeout'),
+      handshakeTimeoutMs: parseDuration(text('handshakeTimeout'), '--handshake-timeout'),
       allowShutdown: o.allowShutdown === true || o.allowShutdown === 'true',
       shutdownTimeoutMs: parseDuration(text('shutdownTimeout'), '--shutdown-timeout'),
       httpPort: typeof o.httpPort === 'string' ? integerOf(o.httpPort, '--http-port') : undefined,

@@ -146,10 +146,44 @@ function sessionOf(keys: SessionKeys, side: 'client' | 'server'): SecureSession 
   return side === 'client' ? { send: c2s, receive: s2c } : { send: s2c, receive: c2s };
 }
 
+/** spec §6.5: the one message every handshake or authentication failure carries on the wire. */
+export const AUTH_FAILED_MESSAGE = 'authentication failed';
+
+/** Why the server refused a HELLO; logged, never sent (spec §6.5: one message for all). */
+export type HelloRefusalReason = 'bad_version' | 'malformed' | 'unknown_key_id' | 'bad_public_key';
+
+/**
+ * A refused HELLO: the fatal `AUTH_FAILED` to send, whose message is the same
+ * for every reason so a prober learns nothing about which key ids exist
+ * (spec §6.5), and the precise reason for the server's log.
+ *
+ * @example
+ * ```ts
+ * const result = acceptHello(body, id, keys);
+ * if (result instanceof HelloRefusal) log.warn({ reason: result.reason, keyId: result.keyId }, 'handshake refused');
+ * ```
+ */
+export class HelloRefusal extends ProtocolError {
+  constructor(
+    readonly reason: HelloRefusalReason,
+    /** The key id HELLO named, when it got that far. */
+    readonly keyId: string | undefined,
+  ) {
+    super('AUTH_FAILED', AUTH_FAILED_MESSAGE, Status.AUTH_FAILED);
+    this.name = 'HelloRefusal';
+  }
+}
+
 /**
  * The server's side of the handshake (spec §6.2): finds the key HELLO names,
  * derives the session, and returns it with the OK body (server_pub ‖
- * key-confirmation tag), or the fatal AUTH_FAILED to send.
+ * key-confirmation tag) and the key id, or the {@link HelloRefusal} to send.
+ *
+ * Version, length and key id are checked before anything costly: the
+ * ephemeral key pair (an X25519 generation, ~200 µs) is made only for a
+ * known key id, so a flood of HELLOs naming unknown ids costs a table lookup
+ * each. `ephemeral` is a key pair (test vectors) or the function that makes
+ * one, called only then.
  *
  * @example
  * ```ts
@@ -161,23 +195,23 @@ export function acceptHello(
   body: Buffer,
   id: bigint,
   keys: ReadonlyMap<string, Buffer>,
-  ephemeral: Ephemeral = generateEphemeral(),
-): { session: SecureSession; reply: Buffer } | ProtocolError {
-  const fail = (why: string): ProtocolError => ProtocolError.of('AUTH_FAILED', `handshake failed: ${why}`);
-  if (body.length < 2 || body[0] !== HELLO_VERSION) return fail(`HELLO version must be ${HELLO_VERSION}`);
+  ephemeral: Ephemeral | (() => Ephemeral) = generateEphemeral,
+): { session: SecureSession; reply: Buffer; keyId: string } | HelloRefusal {
+  if (body.length < 2 || body[0] !== HELLO_VERSION) return new HelloRefusal('bad_version', undefined);
   const idLength = body[1] as number;
   if (idLength < 1 || idLength > MAX_KEY_ID_SIZE || body.length !== 2 + idLength + PUBLIC_KEY_SIZE) {
-    return fail('HELLO body is malformed');
+    return new HelloRefusal('malformed', undefined);
   }
   const keyId = body.toString('utf8', 2, 2 + idLength);
   const psk = keys.get(keyId);
-  if (psk === undefined) return fail('unknown key id');
+  if (psk === undefined) return new HelloRefusal('unknown_key_id', keyId);
+  const own = typeof ephemeral === 'function' ? ephemeral() : ephemeral;
   const clientPub = body.subarray(2 + idLength);
-  const dh = sharedSecret(ephemeral, clientPub);
-  if (dh === undefined) return fail('invalid client public key');
-  const session = sessionOf(deriveSessionKeys(dh, psk, keyId, clientPub, ephemeral.publicKey), 'server');
+  const dh = sharedSecret(own, clientPub);
+  if (dh === undefined) return new HelloRefusal('bad_public_key', keyId);
+  const session = sessionOf(deriveSessionKeys(dh, psk, keyId, clientPub, own.publicKey), 'server');
   const tag = session.send.seal(helloReplyHeader(id), Buffer.alloc(0));
-  return { session, reply: Buffer.concat([ephemeral.publicKey, tag]) };
+  return { session, reply: Buffer.concat([own.publicKey, tag]), keyId };
 }
 
 /**

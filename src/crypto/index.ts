@@ -10,20 +10,23 @@
 export { FrameCipher, TAG_SIZE } from './frame-cipher.js';
 export {
   acceptHello,
+  AUTH_FAILED_MESSAGE,
   deriveSessionKeys,
   encodeHello,
   ephemeralFromPrivate,
   finishHello,
   generateEphemeral,
   helloReplyHeader,
+  HelloRefusal,
   HELLO_REPLY_SIZE,
   HELLO_VERSION,
   MAX_KEY_ID_SIZE,
   PSK_SIZE,
   PUBLIC_KEY_SIZE,
   type Ephemeral,
+  type HelloRefusalReason,
   type PreSharedKey,
   type SecureSession,
   type SessionKeys,
 } from './handshake.js';
-export { generateKey, loadKeyFile, parseKeySpec } from './keys.js';
+export { checkKeyStrength, generateKey, loadKeyFile, parseKeySpec } from './keys.js';

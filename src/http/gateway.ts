@@ -4,6 +4,7 @@ import { isIP, type AddressInfo } from 'node:net';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { MAX_BODY_SIZE, MAX_KEY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
 import type { Metrics } from '../server/metrics.js';
+import { HTTP_MAX_CONNECTIONS } from '../server/fd-limit.js';
 import { parseDuration } from '../server/options.js';
 import type { Store } from '../store/store.js';
 
@@ -195,6 +196,7 @@ export class HttpGateway {
     this.#server = createServer(timeouts, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => this.#fail(res, err));
     });
+    this.#server.maxConnections = HTTP_MAX_CONNECTIONS; // its share of file descriptors (issue 15 item 11)
     // Malformed or too slow requests get a clean 4xx and a close; nothing escapes.
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       const status =

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
-import { acceptHello, type SecureSession } from '../crypto/handshake.js';
+import { acceptHello, AUTH_FAILED_MESSAGE, type SecureSession } from '../crypto/handshake.js';
 import { ProtocolError } from '../errors.js';
 import { HEADER_SIZE, isFatalStatus, MAX_CLIENT_ID, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
@@ -12,7 +12,23 @@ import type { Logger } from './options.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 
 /** Why the server closed a connection on its own; counted and logged. */
-export type DisconnectCause = 'output_buffer' | 'frame_timeout' | 'idle' | 'protocol_error' | 'auth';
+export type DisconnectCause =
+  | 'output_buffer'
+  | 'output_memory'
+  | 'frame_timeout'
+  | 'handshake_timeout'
+  | 'idle'
+  | 'protocol_error'
+  | 'auth';
+
+/**
+ * Where a connection stands with its peer's identity (spec §6): `plaintext`
+ * (no keys configured), `awaiting_hello` (secure mode, no HELLO answered OK
+ * yet: the handshake deadline runs), `handshaken` (HELLO answered, no frame
+ * authenticated yet), `authenticated`, or `abandoned` (closed by the peer
+ * while handshaken: the client likely failed key confirmation).
+ */
+export type TrustState = 'plaintext' | 'awaiting_hello' | 'handshaken' | 'authenticated' | 'abandoned';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost extends ExecutionContext {
@@ -28,6 +44,13 @@ export interface ConnectionHost extends ExecutionContext {
   countRequest(): void;
   /** Counts a connection the server closed, and why. */
   countDisconnect(cause: DisconnectCause): void;
+  /** Counts a secure-mode authentication failure (AUTH_FAILED, REPLAY, or a close right after HELLO). */
+  countAuthFailure(): void;
+  /**
+   * Output this connection holds changed by `delta` bytes (queued, or written but not yet
+   * taken by the kernel): the server keeps the running total for --max-output-memory.
+   */
+  outputHeld(delta: number): void;
   /** Called once when the socket has closed. */
   released(connection: Connection): void;
 }
@@ -92,6 +115,13 @@ export class Connection {
   #nextServerId = SERVER_ID_BASE;
   /** Secure mode (spec §6): the session once HELLO succeeded, and the last request identifier. */
   #session: SecureSession | undefined;
+  #trust: TrustState;
+  /** The key id HELLO named, for logs. */
+  #keyId: string | undefined;
+  /** Bytes of output queued or written and not yet taken by the kernel (see ConnectionHost.outputHeld). */
+  #outputHeld = 0;
+  /** Clock time (ms) the connection was accepted. */
+  readonly openedAt = performance.now();
   #lastId = -1n;
   /** Clock time (ms) of the last byte received, and of the start of an incomplete frame (0 = none). */
   lastActivity = performance.now();
@@ -103,12 +133,54 @@ export class Connection {
     this.#socket = socket;
     this.#host = host;
     this.#decoder = new FrameDecoder({ direction: 'request', maxBodySize: host.maxBodySize });
+    this.#trust = host.keys === undefined ? 'plaintext' : 'awaiting_hello';
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => this.#onEnd());
     // spec: ECONNRESET and EPIPE are normal; an unhandled 'error' would kill the process.
     socket.on('error', (err: NodeJS.ErrnoException) => host.logger.debug({ code: err.code, remote: this.remote }, 'socket error'));
-    socket.on('close', () => host.released(this));
+    socket.on('close', () => {
+      if (!this.#closing) this.#peerLeftAfterHello();
+      this.#release(this.#outputHeld); // what the socket still held is freed with it
+      host.released(this);
+    });
+  }
+
+  /** Secure mode: the handshake state (see {@link TrustState}). */
+  get trust(): TrustState {
+    return this.#trust;
+  }
+
+  /** Bytes of output this connection holds: queued, or written and not yet taken by the kernel. */
+  get outputHeld(): number {
+    return this.#outputHeld;
+  }
+
+  #hold(bytes: number): void {
+    this.#outputHeld += bytes;
+    this.#host.outputHeld(bytes);
+  }
+
+  #release(bytes: number): void {
+    const n = Math.min(bytes, this.#outputHeld); // after a disconnect, late write callbacks release nothing
+    if (n <= 0) return;
+    this.#outputHeld -= n;
+    this.#host.outputHeld(-n);
+  }
+
+  /**
+   * The peer closed after its HELLO was answered and before any frame authenticated: with a
+   * different secret the client fails key confirmation (spec §6.2) and closes without a word,
+   * so this is the server's only sign of it.
+   */
+  #peerLeftAfterHello(): void {
+    if (this.#trust !== 'handshaken') return;
+    this.#trust = 'abandoned';
+    this.#host.countAuthFailure();
+    this.#host.logger.warn(
+      { remote: this.remote, keyId: this.#keyId, cause: 'auth' },
+      `closed after the handshake before any authenticated frame: the client may hold a different secret for key id ${this.#keyId ?? '?'}`,
+    );
   }
 
   /** The peer's address, for logs. */
@@ -199,15 +271,20 @@ export class Connection {
         this.#fatal(ProtocolError.of('AUTH_REQUIRED', 'secure mode: the first frame must be HELLO'));
         return undefined;
       }
-      const accepted =
-        frame.id > MAX_CLIENT_ID
-          ? ProtocolError.of('AUTH_FAILED', 'handshake failed: reserved identifier')
-          : acceptHello(frame.body, frame.id, this.#host.keys ?? new Map<string, Buffer>());
+      if (frame.id > MAX_CLIENT_ID) {
+        this.#fatal(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'handshake failed: HELLO with a reserved identifier');
+        return undefined;
+      }
+      const accepted = acceptHello(frame.body, frame.id, this.#host.keys ?? new Map<string, Buffer>());
       if (accepted instanceof ProtocolError) {
-        this.#fatal(accepted);
+        // spec §6.5: one message on the wire whatever the reason; the reason goes to the log.
+        const named = accepted.keyId === undefined ? '' : ` (key id ${accepted.keyId})`;
+        this.#fatal(accepted, `handshake failed: ${accepted.reason.replaceAll('_', ' ')}${named}`);
         return undefined;
       }
       this.#lastId = frame.id;
+      this.#keyId = accepted.keyId;
+      this.#trust = 'handshaken';
       // Reserve the slot, then answer in plaintext: the client has no keys until it reads this.
       this.#order.fill(this.#order.reserve(frame.id), { status: Status.OK, body: accepted.reply });
       this.#order.drain((id, r) => this.#frame(id, r.status, r.body));
@@ -222,12 +299,13 @@ export class Connection {
     writeHeader(header, 0, VERSION_REQUEST, frame.opcode, frame.length, frame.id);
     const plaintext = session.receive.open(header, frame.body);
     if (plaintext === undefined) {
-      this.#fatal(ProtocolError.of('AUTH_FAILED', 'frame failed authentication'));
+      this.#fatal(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), `frame ${frame.id} failed authentication (key id ${this.#keyId ?? '?'})`);
       return undefined;
     }
     this.#lastId = frame.id;
+    this.#trust = 'authenticated';
     if (frame.opcode === Opcode.HELLO) {
-      this.#fatal(ProtocolError.of('AUTH_FAILED', 'HELLO after the handshake'));
+      this.#fatal(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'HELLO after the handshake');
       return undefined;
     }
     return { ...frame, length: plaintext.length, body: plaintext };
@@ -252,6 +330,7 @@ export class Connection {
     this.#outBodies.push(out);
     this.#outBytes += HEADER_SIZE + length;
     if (id > this.#outMaxId) this.#outMaxId = id;
+    this.#hold(HEADER_SIZE + length); // counted from here, so the server-wide bound holds per response
   }
 
   /**
@@ -272,9 +351,12 @@ export class Connection {
     this.#outBytes = 0;
     this.#outMaxId = -1n;
     const socket = this.#socket;
-    if (socket.destroyed) return;
+    if (socket.destroyed) return this.#release(bytes);
     this.#unflushed += count;
-    const done = (): void => this.#flushed(count);
+    const done = (): void => {
+      this.#release(bytes);
+      this.#flushed(count);
+    };
     if (bytes <= JOIN_LIMIT) {
       const out = Buffer.allocUnsafe(bytes);
       let at = 0;
@@ -320,13 +402,15 @@ export class Connection {
     }
   }
 
-  /** spec §4.1: answer what came before, then the error, then close. */
-  #fatal(error: ProtocolError): void {
+  /** spec §4.1: answer what came before, then the error, then close. `reason` is logged, never sent. */
+  #fatal(error: ProtocolError, reason = error.message): void {
     this.#frame(this.#nextServerId++, error.status ?? Status.INTERNAL, Buffer.from(error.message));
     this.#flush();
     const trust = error.code === 'AUTH_REQUIRED' || error.code === 'AUTH_FAILED' || error.code === 'REPLAY';
-    this.#host.countDisconnect(trust && this.#host.keys !== undefined ? 'auth' : 'protocol_error');
-    this.#host.logger.warn({ remote: this.remote, code: error.code, reason: error.message }, 'closing connection: protocol error');
+    const secure = this.#host.keys !== undefined;
+    this.#host.countDisconnect(trust && secure ? 'auth' : 'protocol_error');
+    if (secure && (error.code === 'AUTH_FAILED' || error.code === 'REPLAY')) this.#host.countAuthFailure();
+    this.#host.logger.warn({ remote: this.remote, code: error.code, reason }, 'closing connection: protocol error');
     this.#end();
   }
 
@@ -347,6 +431,7 @@ export class Connection {
 
   #onEnd(): void {
     this.#peerEnded = true;
+    if (!this.#closing) this.#peerLeftAfterHello();
     this.#finishIfDone();
   }
 
@@ -418,11 +503,13 @@ export class Connection {
     this.#host.countDisconnect(cause);
     this.#host.logger.warn({ remote: this.remote, cause, reason }, 'closing connection');
     this.#socket.destroy();
+    this.#release(this.#outputHeld); // freed now: the server's output total must drop before its next check
   }
 
   /** Destroys the socket at once (shutdown timeout). */
   destroy(): void {
     this.#closing = true;
     this.#socket.destroy();
+    this.#release(this.#outputHeld);
   }
 }

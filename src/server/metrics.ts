@@ -11,6 +11,8 @@ export interface MetricsSource {
     readonly total_connections_received: number;
     readonly rejected_connections: number;
     readonly disconnects: Readonly<Record<DisconnectCause, number>>;
+    readonly auth_failures: number;
+    readonly accept_errors: number;
   };
 }
 
@@ -106,6 +108,8 @@ export class Metrics {
     gauge('conduit_connections_open', 'Connections open now.', () => source.counters.connected_clients);
     counter('conduit_connections_total', 'Connections accepted.', () => source.counters.total_connections_received);
     counter('conduit_connections_rejected_total', 'Connections refused over --max-connections.', () => source.counters.rejected_connections);
+    counter('conduit_auth_failures_total', 'Secure-mode authentication failures (see STATS auth_failures).', () => source.counters.auth_failures);
+    counter('conduit_accept_errors_total', 'Accepts that failed for lack of file descriptors (EMFILE/ENFILE).', () => source.counters.accept_errors);
     new Counter({
       name: 'conduit_disconnects_total',
       help: 'Connections the server closed, by cause.',

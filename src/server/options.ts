@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { PreSharedKey } from '../crypto/handshake.js';
+import { checkKeyStrength } from '../crypto/keys.js';
 import { MAX_BODY_SIZE } from '../protocol/constants.js';
 import type { EvictionPolicy } from '../store/store.js';
 
@@ -45,10 +46,25 @@ export interface ServerOptions {
   maxInflight: number;
   /** Unwritten output a connection may hold before it is disconnected. Default 16 MiB. */
   maxOutputBuffer: number;
+  /**
+   * Output all connections together may hold (queued, or written and not yet taken by the
+   * kernel); past it the largest holders are disconnected. Default: a quarter of `maxMemory`,
+   * at least twice `maxOutputBuffer`. Why a quarter: queued output is memory on top of the
+   * store's budget (in secure mode every queued answer is a fresh ciphertext, not a view of
+   * the stored value), so the process's data stays within about 1.25 × `maxMemory` however
+   * many clients stop reading. Why the floor: one slow reader alone then meets its own
+   * `maxOutputBuffer` first (which it may pass by one batch before the check), as before.
+   */
+  maxOutputMemory: number;
   /** Close a connection silent this long; 0 = never. Default 0. */
   idleTimeoutMs: number;
   /** Close a connection whose started frame is not complete within this. Default 10 s. */
   frameTimeoutMs: number;
+  /**
+   * Secure mode: close a connection whose HELLO has not been answered OK within this, so
+   * unauthenticated connections cannot hold --max-connections slots (spec §6.2). Default 5 s.
+   */
+  handshakeTimeoutMs: number;
   /** Allow the SHUTDOWN opcode. Default false. */
   allowShutdown: boolean;
   /** Longest graceful drain before connections are destroyed. Default 10 s. */
@@ -89,8 +105,10 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   maxConnections: 10_000,
   maxInflight: 1024,
   maxOutputBuffer: 16 * 1024 * 1024,
+  maxOutputMemory: 32 * 1024 * 1024, // twice the default maxOutputBuffer; recomputed from maxMemory when not given
   idleTimeoutMs: 0,
   frameTimeoutMs: 10_000,
+  handshakeTimeoutMs: 5_000,
   allowShutdown: false,
   shutdownTimeoutMs: 10_000,
   maxBodySize: MAX_BODY_SIZE,
@@ -120,6 +138,9 @@ function integer(name: string, value: number, min: number, max: number): void {
  */
 export function resolveServerOptions(options: Partial<ServerOptions>): ServerOptions {
   const o: ServerOptions = { ...serverDefaults, ...options };
+  if (options.maxOutputMemory === undefined && Number.isSafeInteger(o.maxMemory) && Number.isSafeInteger(o.maxOutputBuffer)) {
+    o.maxOutputMemory = Math.max(Math.floor(o.maxMemory / 4), 2 * o.maxOutputBuffer);
+  }
   if (typeof o.host !== 'string' || o.host === '') throw new TypeError('host option must be a host name or address');
   integer('port', o.port, 0, 65_535);
   if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {
@@ -130,13 +151,16 @@ export function resolveServerOptions(options: Partial<ServerOptions>): ServerOpt
   integer('maxInflight', o.maxInflight, 1, 1_000_000);
   integer('maxOutputBuffer', o.maxOutputBuffer, 65_536, Number.MAX_SAFE_INTEGER);
   integer('idleTimeoutMs', o.idleTimeoutMs, 0, 2_147_483_647);
+  integer('maxOutputMemory', o.maxOutputMemory, 65_536, Number.MAX_SAFE_INTEGER);
   integer('frameTimeoutMs', o.frameTimeoutMs, 1, 2_147_483_647);
+  integer('handshakeTimeoutMs', o.handshakeTimeoutMs, 1, 2_147_483_647);
   integer('shutdownTimeoutMs', o.shutdownTimeoutMs, 0, 2_147_483_647);
   integer('maxBodySize', o.maxBodySize, 0, MAX_BODY_SIZE);
   const ids = new Set<string>();
   for (const key of o.keys) {
     if (ids.has(key.id)) throw new TypeError(`keys option names key id '${key.id}' twice`);
     if (key.secret.length !== 32) throw new TypeError(`keys option: key '${key.id}' must be 32 bytes`);
+    checkKeyStrength(key.id, key.secret, 'keys option');
     ids.add(key.id);
   }
   if (o.tls !== undefined && (o.tls.cert === undefined || o.tls.key === undefined)) {

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { lstatSync, unlinkSync, type Stats } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError } from '../protocol/messages.js';
 import { HttpGateway } from '../http/gateway.js';
 import { Store } from '../store/store.js';
+import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
 import { Metrics } from './metrics.js';
 import { Connection, type ConnectionHost, type DisconnectCause } from './connection.js';
 import type { Reply } from './execute.js';
@@ -23,6 +24,48 @@ export interface ServerCounters {
   total_commands_processed: number;
   /** Connections the server closed, by cause. */
   disconnects: Record<DisconnectCause, number>;
+  /**
+   * Secure mode: handshakes and frames that failed authentication (AUTH_FAILED, REPLAY),
+   * and connections closed by the peer after HELLO before any authenticated frame (a
+   * client holding a different secret fails key confirmation and closes, spec §6.2).
+   */
+  auth_failures: number;
+  /**
+   * Times accepting a connection failed for lack of file descriptors (EMFILE/ENFILE):
+   * reported by the listener, or found by the check every 250 ms while the descriptors
+   * are exhausted (libuv then closes the pending connections unseen).
+   */
+  accept_errors: number;
+}
+
+/** A listen error with a stable `code` (errno-style) and the path it is about. */
+function listenError(code: 'EADDRINUSE' | 'ENOTSOCK', path: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code, path, syscall: 'listen' });
+}
+
+/** What kind of thing is at a path, for an error message. */
+function kindOf(stats: Stats): string {
+  if (stats.isFile()) return 'a regular file';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isSymbolicLink()) return 'a symbolic link';
+  if (stats.isFIFO()) return 'a named pipe';
+  return 'not a socket';
+}
+
+/** True when something accepts connections on the Unix socket at `path`; false when it refuses (stale). */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = connect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      probe.destroy();
+      if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') resolve(false);
+      else reject(Object.assign(new Error(`cannot check socket path ${path}: ${err.code ?? err.message}`), { code: err.code, path }));
+    });
+  });
 }
 
 const BUSY_FULL = Buffer.concat(encodeError(SERVER_ID_BASE, Status.BUSY, 'too many connections'));
@@ -62,8 +105,17 @@ export class ConduitServer extends EventEmitter {
     total_connections_received: 0,
     rejected_connections: 0,
     total_commands_processed: 0,
-    disconnects: { output_buffer: 0, frame_timeout: 0, idle: 0, protocol_error: 0, auth: 0 },
+    disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0 },
+    auth_failures: 0,
+    accept_errors: 0,
   };
+  /** Sum of every connection's held output (Connection.outputHeld), kept as it changes, and its highest value. */
+  #outputTotal = 0;
+  #outputPeak = 0;
+  /** The soft open-files limit read at listen (Linux), for the exhaustion check. */
+  #fdLimit: OpenFilesLimit | undefined;
+  /** Accept failures not logged yet, and when the last log line went out (rate limit: one a second). */
+  #acceptFailures = { unlogged: 0, loggedAt: Number.NEGATIVE_INFINITY };
   #timer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   /** Prometheus metrics, kept only when the HTTP gateway serves them. */
@@ -94,6 +146,14 @@ export class ConduitServer extends EventEmitter {
       countDisconnect: (cause) => {
         counters.disconnects[cause] += 1;
       },
+      countAuthFailure: () => {
+        counters.auth_failures += 1;
+      },
+      outputHeld: (delta) => {
+        this.#outputTotal += delta;
+        if (this.#outputTotal > this.#outputPeak) this.#outputPeak = this.#outputTotal;
+        if (delta > 0 && this.#outputTotal > o.maxOutputMemory) this.#shedOutput();
+      },
       released: (connection) => {
         if (this.#connections.delete(connection)) counters.connected_clients -= 1;
         this.emit('released');
@@ -109,6 +169,14 @@ export class ConduitServer extends EventEmitter {
   /** True once graceful shutdown began. */
   get draining(): boolean {
     return this.#closing !== undefined;
+  }
+
+  /**
+   * Output held by all connections (queued, or written and not yet taken by the kernel),
+   * now and at its highest since start: at most `maxOutputMemory` + one response.
+   */
+  get outputMemory(): { now: number; peak: number } {
+    return { now: this.#outputTotal, peak: this.#outputPeak };
   }
 
   /** The STATS body: the store's counters and the server's (spec §5.2). */
@@ -127,12 +195,12 @@ export class ConduitServer extends EventEmitter {
    */
   async listen(): Promise<{ port: number; host: string; socket: string | undefined; httpPort: number | undefined }> {
     const o = this.options;
+    this.#checkDescriptorLimit();
+    // Before TCP, so a refused path leaves nothing listening.
+    if (o.socket !== undefined) await this.#claimSocketPath(o.socket);
     let tcp: AddressInfo | undefined;
     if (o.tcp) tcp = (await this.#listenOn({ host: o.host, port: o.port })) as AddressInfo;
-    if (o.socket !== undefined) {
-      rmSync(o.socket, { force: true }); // a stale socket file from a crash would block the bind
-      await this.#listenOn({ path: o.socket });
-    }
+    if (o.socket !== undefined) await this.#listenOn({ path: o.socket });
     let httpPort: number | undefined;
     if (o.httpPort !== undefined && this.metrics !== undefined) {
       this.#gateway = new HttpGateway(this, this.metrics, {
@@ -143,6 +211,74 @@ export class ConduitServer extends EventEmitter {
     }
     this.#timer = setInterval(() => this.#checkTimeouts(), CHECK_INTERVAL_MS).unref();
     return { port: tcp?.port ?? 0, host: tcp?.address ?? o.host, socket: o.socket, httpPort };
+  }
+
+  /**
+   * Makes way for the Unix socket at `path`: nothing there is fine; a socket that refuses
+   * connections is stale (left by a crash) and is removed; a socket where a server answers
+   * is in use (`EADDRINUSE`), and anything else (a file, a directory) is not a socket
+   * (`ENOTSOCK`): both are left untouched and the error names the path.
+   */
+  async #claimSocketPath(path: string): Promise<void> {
+    let stats: Stats;
+    try {
+      stats = lstatSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    if (!stats.isSocket()) {
+      throw listenError('ENOTSOCK', path, `socket path ${path} is ${kindOf(stats)}, not a socket: left untouched; choose another path or remove it`);
+    }
+    if (await socketAnswers(path)) {
+      throw listenError('EADDRINUSE', path, `socket path ${path} is in use: a server answers there; stop it or choose another path`);
+    }
+    unlinkSync(path);
+    this.options.logger.info({ socket: path }, 'removed a stale socket file (nothing answered there)');
+  }
+
+  /** Warns at start when the connection limits do not fit the open-files limit (Linux only). */
+  #checkDescriptorLimit(): void {
+    this.#fdLimit = readOpenFilesLimit();
+    if (this.#fdLimit === undefined) return;
+    const http = this.options.httpPort === undefined ? 0 : HTTP_MAX_CONNECTIONS;
+    const warning = fdShortfall(this.#fdLimit, this.options.maxConnections, http);
+    if (warning !== undefined) {
+      this.options.logger.warn({ softLimit: this.#fdLimit.soft, hardLimit: this.#fdLimit.hard, maxConnections: this.options.maxConnections }, warning);
+    }
+  }
+
+  /** Counts an accept that failed for lack of descriptors; logs at error at most once a second, with the count. */
+  #acceptFailed(code: string): void {
+    this.#counters.accept_errors += 1;
+    const failures = this.#acceptFailures;
+    failures.unlogged += 1;
+    const now = performance.now();
+    if (now - failures.loggedAt < 1_000) return;
+    this.options.logger.error(
+      { code, count: failures.unlogged, connections: this.#connections.size, softLimit: this.#fdLimit?.soft },
+      `cannot accept connections: out of file descriptors (${code}), ${failures.unlogged} time(s) since the last report; ` +
+        'the OS closes new connections unanswered until some close. Raise the limit (ulimit -n) or lower --max-connections',
+    );
+    failures.unlogged = 0;
+    failures.loggedAt = now;
+  }
+
+  /**
+   * Over --max-output-memory: disconnects the connections holding the most output until
+   * the total is back under it. Runs only when the running total passes the budget.
+   */
+  #shedOutput(): void {
+    const budget = this.options.maxOutputMemory;
+    const total = this.#outputTotal;
+    const holders = [...this.#connections].filter((c) => c.outputHeld > 0).sort((x, y) => y.outputHeld - x.outputHeld);
+    for (const c of holders) {
+      if (this.#outputTotal <= budget) break;
+      c.disconnect(
+        'output_memory',
+        `holds ${c.outputHeld} bytes of unsent output; all connections held ${total} bytes, over --max-output-memory ${budget}`,
+      );
+    }
   }
 
   #listenOn(where: { host: string; port: number } | { path: string }): Promise<AddressInfo | string | null> {
@@ -181,7 +317,10 @@ export class ConduitServer extends EventEmitter {
       listener.once('error', reject);
       listener.listen(where, () => {
         listener.off('error', reject);
-        listener.on('error', (err) => this.options.logger.error({ err }, 'listener error'));
+        listener.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EMFILE' || err.code === 'ENFILE') this.#acceptFailed(err.code);
+          else this.options.logger.error({ err }, 'listener error');
+        });
         this.#listeners.push(listener);
         resolve(listener.address());
       });
@@ -216,10 +355,16 @@ export class ConduitServer extends EventEmitter {
     this.#connections.add(new Connection(socket, this.#host));
   }
 
-  /** Frame timeout and idle timeout, checked for every connection every 250 ms. */
+  /** Frame, handshake and idle timeouts, checked for every connection every 250 ms; and descriptor exhaustion. */
   #checkTimeouts(): void {
     const now = performance.now();
-    const { frameTimeoutMs, idleTimeoutMs } = this.options;
+    const { frameTimeoutMs, idleTimeoutMs, handshakeTimeoutMs } = this.options;
+    // Near the limit, see whether the descriptors ran out: libuv then drops connections unseen.
+    const soft = this.#fdLimit?.soft ?? Number.POSITIVE_INFINITY;
+    if (this.#connections.size + this.#rejected.size + this.#rawSockets.size + FD_MARGIN >= soft) {
+      const exhausted = descriptorsExhausted();
+      if (exhausted !== undefined) this.#acceptFailed(exhausted);
+    }
     for (const c of this.#connections) {
       if (c.endedSince !== 0) {
         // Our side has ended: a peer that never ends its own must not hold the connection
@@ -228,7 +373,10 @@ export class ConduitServer extends EventEmitter {
         continue;
       }
       if (c.closing) continue;
-      if (c.midFrameSince !== 0 && now - c.midFrameSince >= frameTimeoutMs) {
+      if (c.trust === 'awaiting_hello' && now - c.openedAt >= handshakeTimeoutMs) {
+        // spec §6.2: an unauthenticated connection must not hold a --max-connections slot for long.
+        c.disconnect('handshake_timeout', `handshake not completed within ${handshakeTimeoutMs} ms`);
+      } else if (c.midFrameSince !== 0 && now - c.midFrameSince >= frameTimeoutMs) {
         c.disconnect('frame_timeout', `frame not completed within ${frameTimeoutMs} ms`);
       } else if (idleTimeoutMs > 0 && now - c.lastActivity >= idleTimeoutMs) {
         c.disconnect('idle', `no data for ${idleTimeoutMs} ms`);
@@ -237,7 +385,7 @@ export class ConduitServer extends EventEmitter {
   }
 
   #statsBody(): Buffer {
-    const stats = { ...this.store.stats(), ...this.#counters };
+    const stats = { ...this.store.stats(), ...this.#counters, output_memory: this.#outputTotal, output_memory_peak: this.#outputPeak };
     let body = Buffer.from(JSON.stringify(stats));
     if (body.length > MAX_BODY_SIZE) {
       // Many shards: drop the per-shard detail rather than fail (spec §2.1 caps the body).

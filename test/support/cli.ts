@@ -27,14 +27,18 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Pin the process to this CPU core with taskset (benchmark-like runs keep load generators off it). */
   core?: number;
+  /** Run it under `ulimit -n` this many open files, soft and hard (bash; Linux). */
+  openFiles?: number;
 }
 
 const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 
 /** Runs `conduit-server args` and resolves once it listens, or rejects with what it printed. */
-export function startServerProcess(args: string[], { env = {}, timeoutMs = 10_000, core }: StartOptions = {}): Promise<ServerProcess> {
+export function startServerProcess(args: string[], { env = {}, timeoutMs = 10_000, core, openFiles }: StartOptions = {}): Promise<ServerProcess> {
   const command = [process.execPath, serverBin, ...args];
   if (core !== undefined && hasTaskset) command.unshift('taskset', '-c', String(core));
+  // exec keeps the pid: the server is the child that gets killed after the test.
+  if (openFiles !== undefined) command.unshift('bash', '-c', `ulimit -n ${openFiles} && exec "$@"`, 'bash');
   const [file = process.execPath, ...rest] = command;
   const child = spawn(file, rest, {
     env: { ...process.env, ...env },
