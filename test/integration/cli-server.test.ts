@@ -71,6 +71,18 @@ describe('conduit-server command', () => {
     peer.destroy();
   });
 
+  it('SIGHUP (a closed terminal) drains like SIGTERM: logged, requests answered, exit 0', async () => {
+    const server = await startServerProcess(['--port', '0']);
+    const c = await RawClient.connect(server.port);
+    c.write(req(1n, { op: 'HEALTH' }));
+    await c.waitFrames(1);
+    server.child.kill('SIGHUP');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.logs().find((l) => l.msg === 'shutting down: draining connections')?.reason).toBe('SIGHUP');
+    expect(server.logs().some((l) => l.msg === 'shutdown complete')).toBe(true);
+    c.destroy();
+  });
+
   it('SHUTDOWN with --allow-shutdown answers OK and exits 0', async () => {
     const server = await startServerProcess(['--port', '0', '--allow-shutdown']);
     const c = await RawClient.connect(server.port);
