@@ -302,6 +302,27 @@ function listenError(e: NodeJS.ErrnoException & { address?: string; port?: numbe
   return `cannot listen on ${where}: ${e.message}`;
 }
 
+/** How often a server started by npm checks that the process that started it is still there. */
+const LAUNCHER_POLL_MS = 500;
+
+/**
+ * Under `npx conduit-server` npm runs the server through `sh -c`, and that shell does not pass
+ * SIGTERM on: a supervisor's SIGTERM to npx's pid ends npm and the shell and would leave the
+ * server running as an orphan holding the port. Started by npm (npm sets npm_lifecycle_event),
+ * the server treats the loss of its parent as a stop request. Not otherwise: a server started
+ * in the background of a shell that exits (`conduit-server &`, nohup) keeps serving.
+ */
+function watchLauncher(stop: (reason: string) => void): void {
+  if (process.env.npm_lifecycle_event === undefined) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop('parent process exited');
+  }, LAUNCHER_POLL_MS);
+  timer.unref();
+}
+
 async function main(): Promise<void> {
   // Commander's own choice check would name the flag for a bad CONDUIT_X; settle() checks every source itself.
   for (const d of declared) d.option.parseArg = undefined;
@@ -414,6 +435,7 @@ async function main(): Promise<void> {
   // received is answered, rather than Node's default of dying silently mid-request.
   process.on('SIGHUP', () => stop('SIGHUP'));
   server.on('shutdown', () => stop('SHUTDOWN request'));
+  watchLauncher(stop);
   let address: Awaited<ReturnType<ConduitServer['listen']>>;
   try {
     address = await server.listen();
