@@ -279,8 +279,8 @@ function readPem(path: string, what: string): Buffer {
   }
 }
 
-/** A value already checked by {@link settle}, as a number. */
-function integerOf(text: string): number {
+/** A value already checked by {@link settle}, as a number (`what` is kept for callers that name it). */
+function integerOf(text: string, _what?: string): number {
   return Number(text.trim());
 }
 
