@@ -356,6 +356,7 @@ async function main(): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
+  if (options.tcp === false && options.socket === undefined) fail(`${originOf('tcp')} needs --socket: otherwise nothing would listen`);
   let keys: PreSharedKey[] = [];
   try {
     if (typeof o.keyFile === 'string') keys = loadKeyFile(o.keyFile);

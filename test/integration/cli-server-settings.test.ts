@@ -150,6 +150,11 @@ describe('startup errors name what the user wrote, in their unit (issue 15 item 
     await refused(['--port', '0'], { CONDUIT_MAX_MEMORY: 'lots' }, /^conduit-server: CONDUIT_MAX_MEMORY must be a size/);
   });
 
+  it('--no-tcp (or CONDUIT_TCP=0) without a socket names what was written', async () => {
+    await refused(['--no-tcp'], {}, '--no-tcp needs --socket: otherwise nothing would listen');
+    await refused([], { CONDUIT_TCP: '0' }, 'CONDUIT_TCP needs --socket: otherwise nothing would listen');
+  });
+
   it('--host "" names --host', async () => {
     await refused(['--host', ''], {}, '--host must not be empty');
     await refused([], { CONDUIT_HOST: ' ' }, 'CONDUIT_HOST must not be empty');
