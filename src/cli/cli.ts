@@ -356,7 +356,9 @@ async function main(): Promise<number> {
   try {
     timeoutMs = parseDuration(o.timeout, '--timeout');
     port = Number(o.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new TypeError(`--port must be from 1 to 65535, got '${o.port}'`);
+    // Name what the user wrote: the flag, or the variable it came from.
+    const portLabel = top.getOptionValueSource('port') === 'env' ? 'CONDUIT_PORT' : '--port';
+    if (!/^\s*\d+\s*$/.test(o.port) || port < 1 || port > 65_535) throw new TypeError(`${portLabel} must be from 1 to 65535, got '${o.port}'`);
     if (o.keyFile !== undefined) {
       const keys = loadKeyFile(o.keyFile);
       key = o.keyId === undefined ? keys[0] : keys.find((k) => k.id === o.keyId);

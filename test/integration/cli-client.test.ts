@@ -79,6 +79,13 @@ describe('conduit-cli', () => {
     expect([all.code, all.stdout.toString(), all.stderr]).toEqual([0, 'OK\n3\n', '']);
   });
 
+  it('a bad port names where it came from: --port or CONDUIT_PORT', async () => {
+    const flag = await runCli(['--port', '70000', 'health']);
+    expect([flag.code, flag.stderr]).toEqual([2, "error: --port must be from 1 to 65535, got '70000'\n"]);
+    const env = await runCli(['health'], '', { CONDUIT_PORT: 'x' });
+    expect([env.code, env.stderr]).toEqual([2, "error: CONDUIT_PORT must be from 1 to 65535, got 'x'\n"]);
+  });
+
   it('help COMMAND prints that command\'s help, on the command line and in the prompt', async () => {
     const { port } = await startServer();
     const help = await runCli(['--port', String(port), 'help', 'set']);
