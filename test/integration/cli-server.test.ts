@@ -150,6 +150,9 @@ describe('conduit-server command', () => {
     }
     for (const flag of ['--socket', '--allow-shutdown', '--allow-insecure-public', '--config']) expect(help).toContain(flag);
     expect(help).toContain('CONDUIT_MAX_MEMORY');
+    // What a switch in CONDUIT_* or the file accepts, and what SIGHUP does (issue 15 items 2 and 16).
+    expect(help).toContain('true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp)');
+    expect(help).toContain('SIGHUP (terminal closed) drain the connections and exit 0');
   });
 });
 
