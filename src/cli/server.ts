@@ -234,9 +234,17 @@ function readConfig(file: string): Map<string, { key: string; value: unknown }> 
  */
 const origins = new Map<string, string>();
 
-/** The label of `attribute`'s value for messages; its flag when it was not declared with option(). */
-const originOf = (attribute: string): string =>
-  origins.get(attribute) ?? `--${attribute.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/**
+ * The label of `attribute`'s value for messages: as settled, else (options not declared with
+ * option(), like --key) its variable when commander took it from there, else its flag.
+ */
+function originOf(attribute: string): string {
+  const settled = origins.get(attribute);
+  if (settled !== undefined) return settled;
+  const declaredAs = program.options.find((o) => o.attributeName() === attribute);
+  if (declaredAs?.envVar !== undefined && program.getOptionValueSource(attribute) === 'env') return declaredAs.envVar;
+  return declaredAs?.long ?? `--${attribute.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
 
 /**
  * Settles every declared option: flag > `CONDUIT_<NAME>` > file > default. Every source that
@@ -360,7 +368,10 @@ async function main(): Promise<void> {
   let keys: PreSharedKey[] = [];
   try {
     if (typeof o.keyFile === 'string') keys = loadKeyFile(o.keyFile);
-    if (typeof o.key === 'string') keys = [...keys.filter((k) => k.id !== parseKeySpec(o.key as string).id), parseKeySpec(o.key)];
+    if (typeof o.key === 'string') {
+      const key = parseKeySpec(o.key, originOf('key'));
+      keys = [...keys.filter((k) => k.id !== key.id), key];
+    }
   } catch (err) {
     fail((err as Error).message);
   }

@@ -155,6 +155,12 @@ describe('startup errors name what the user wrote, in their unit (issue 15 item 
     await refused([], { CONDUIT_TCP: '0' }, 'CONDUIT_TCP needs --socket: otherwise nothing would listen');
   });
 
+  it('a bad --key or --http-token names the flag, or the variable it came from', async () => {
+    await refused(['--key', 'app:bad'], {}, /^conduit-server: --key: key must be 32 bytes/);
+    await refused([], { CONDUIT_KEY: 'app:bad' }, /^conduit-server: CONDUIT_KEY: key must be 32 bytes/);
+    await refused(['--port', '0', '--http-port', '0'], { CONDUIT_HTTP_TOKEN: 'short' }, 'CONDUIT_HTTP_TOKEN must be at least 16 characters');
+  });
+
   it('--host "" names --host', async () => {
     await refused(['--host', ''], {}, '--host must not be empty');
     await refused([], { CONDUIT_HOST: ' ' }, 'CONDUIT_HOST must not be empty');
