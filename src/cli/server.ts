@@ -157,11 +157,15 @@ function kindOf(o: Option): Kind {
   return 'text';
 }
 
-/** `limit` ms written in the unit of `text` (what the user wrote), e.g. "596h (2147483647 ms)". */
-function durationLimit(limit: number, text: string): string {
+/**
+ * `limit` ms written in the unit of `text` (what the user wrote), e.g. "596h (2147483647 ms)":
+ * a maximum rounds down; a minimum that is no whole number of that unit stays in ms.
+ */
+function durationLimit(limit: number, text: string, bound: 'min' | 'max'): string {
   const unit = /(ms|s|m|h|d)\s*$/i.exec(text)?.[1]?.toLowerCase() ?? 'ms';
   const per = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1;
-  return unit === 'ms' ? `${limit} ms` : `${Math.floor(limit / per)}${unit} (${limit} ms)`;
+  if (unit === 'ms' || (bound === 'min' && limit % per !== 0)) return `${limit} ms`;
+  return `${Math.floor(limit / per)}${unit} (${limit} ms)`;
 }
 
 /** `limit` bytes in the largest binary unit it fills, e.g. "64kb (65536 bytes)". */
@@ -197,8 +201,8 @@ function check(d: Declared, raw: unknown, label: string): string | boolean {
   } else if (kind === 'duration') {
     const ms = parseDuration(text, label);
     const { min, max } = limit ?? { min: 0, max: MAX_TIMER_MS };
-    if (ms > max) throw new TypeError(`${label} must be at most ${durationLimit(max, text)}, got '${text}'`);
-    if (ms < min) throw new TypeError(`${label} must be at least ${durationLimit(min, text)}, got '${text}'`);
+    if (ms > max) throw new TypeError(`${label} must be at most ${durationLimit(max, text, 'max')}, got '${text}'`);
+    if (ms < min) throw new TypeError(`${label} must be at least ${durationLimit(min, text, 'min')}, got '${text}'`);
   } else if (kind === 'integer') {
     if (!/^\s*\d+\s*$/.test(text)) throw new TypeError(`${label} must be a whole number, got '${text}'`);
     const n = Number(text);

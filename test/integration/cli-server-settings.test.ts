@@ -136,6 +136,7 @@ describe('startup errors name what the user wrote, in their unit (issue 15 item 
     await refused(['--frame-timeout', '1000h'], {}, "--frame-timeout must be at most 596h (2147483647 ms), got '1000h'");
     await refused([], { CONDUIT_IDLE_TIMEOUT: '30d' }, "CONDUIT_IDLE_TIMEOUT must be at most 24d (2147483647 ms), got '30d'");
     await refused(['--max-output-buffer', '1kb'], {}, "--max-output-buffer must be at least 64kb (65536 bytes), got '1kb'");
+    await refused(['--frame-timeout', '0s'], {}, "--frame-timeout must be at least 1 ms, got '0s'");
   });
 
   it('log-level = "loud" names the file and setting, with the same choices as the flag, no pino internals', async () => {
