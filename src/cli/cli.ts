@@ -33,11 +33,19 @@ const OK = 0;
 const ABSENT = 1;
 const FAILED = 2;
 
+/**
+ * How results print: `single` (one command from argv: values raw, so `get k > file` keeps the
+ * bytes; a newline added on a terminal), `prompt` (interactive: values escaped, one per line)
+ * or `batch` (commands piped on stdin: values raw, each followed by a newline).
+ */
+type Mode = 'single' | 'prompt' | 'batch';
+
 /** Where a command writes; stdout takes raw bytes so values stay binary-safe. */
 interface Output {
   out(data: string | Buffer): void;
   err(line: string): void;
   readonly tty: boolean;
+  readonly mode: Mode;
 }
 
 /** Thrown by a command to stop with an exit code and a one-line message. */
@@ -79,13 +87,38 @@ function statsTable(stats: Record<string, unknown>): string {
 }
 
 /**
+ * A value as redis-cli shows it on a terminal: printable UTF-8 text as it is, anything else
+ * (control bytes, invalid UTF-8, the empty value) quoted with escapes (`"\x00\xff"`), so binary bytes never reach the terminal raw (they can
+ * move the cursor, change the title or garble the screen).
+ *
+ * @example
+ * ```ts
+ * displayable(Buffer.from([0, 255])); // '"\\x00\\xff"'
+ * ```
+ */
+function displayable(value: Buffer): string {
+  const text = value.toString('utf8');
+  if (text !== '' && Buffer.from(text, 'utf8').equals(value) && !/[\u0000-\u001f\u007f-\u009f]/.test(text)) return text;
+  const names: Record<number, string> = { 0x5c: '\\\\', 0x22: '\\"', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t', 0x07: '\\a', 0x08: '\\b' };
+  let out = '"';
+  for (const byte of value) {
+    out += names[byte] ?? (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`);
+  }
+  return `${out}"`;
+}
+
+/**
  * The commands, as a commander program over one client. `client()` connects
  * lazily, so `--help` needs no server.
  */
-function commands(client: () => ConduitClient, io: Output, interactive: boolean): Command {
-  const program = new Command(interactive ? '' : 'conduit-cli');
+function commands(client: () => ConduitClient, io: Output): Command {
+  const interactive = io.mode !== 'single';
+  const program = new Command(io.mode === 'prompt' ? '' : 'conduit-cli');
   const line = (text: string): void => io.out(`${text}\n`);
-  const raw = (value: Buffer): void => io.out(io.tty ? Buffer.concat([value, Buffer.from('\n')]) : value);
+  const raw = (value: Buffer): void => {
+    if (io.mode === 'prompt' || (io.mode === 'single' && io.tty)) line(displayable(value));
+    else io.out(io.mode === 'batch' ? Buffer.concat([value, Buffer.from('\n')]) : value);
+  };
 
   program
     .command('get <key>')
@@ -136,7 +169,10 @@ function commands(client: () => ConduitClient, io: Output, interactive: boolean)
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 65_535) throw new Exit(FAILED, `--limit must be from 1 to 65535, got '${o.limit}'`);
       const { keys, truncated } = await client().list(prefix ?? '', limit);
-      for (const key of keys) raw(io.tty ? key : Buffer.concat([key, Buffer.from('\n')]));
+      for (const key of keys) {
+        if (io.mode === 'single' && !io.tty) io.out(Buffer.concat([key, Buffer.from('\n')]));
+        else raw(key);
+      }
       if (truncated) io.err('(more keys match: raise --limit or narrow the prefix)');
     });
   program
@@ -158,6 +194,8 @@ function commands(client: () => ConduitClient, io: Output, interactive: boolean)
       await client().flush();
       line('OK');
     });
+  // In the prompt and in piped lines a command is typed without "conduit-cli" before it.
+  if (io.mode !== 'single') for (const sub of program.commands) sub.configureHelp({ commandUsage: (c) => `${c.name()} ${c.usage()}` });
   return program;
 }
 
@@ -169,6 +207,11 @@ function words(text: string): string[] {
     out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3] ?? ''));
   }
   return out;
+}
+
+/** `help` alone is the general help, `help set` that command's help. */
+function helpArgs(argv: string[]): string[] {
+  return argv[0] === 'help' ? (argv[1] === undefined ? ['--help'] : [argv[1], '--help']) : argv;
 }
 
 /** Runs one command line; returns its exit code, printing errors as one line. */
@@ -184,7 +227,8 @@ async function runCommand(program: Command, argv: string[], io: Output, from: 'n
     return OK;
   } catch (err) {
     if (err instanceof Exit) {
-      if (err.message !== '') io.err(err.message);
+      // Piped commands print one result line each on stdout, "(nil)" included.
+      if (err.message !== '') (io.mode === 'batch' && err.code === ABSENT ? io.out(`${err.message}\n`) : io.err(err.message));
       return err.code;
     }
     if (err instanceof CommanderError) {
@@ -207,6 +251,7 @@ async function repl(client: () => ConduitClient, target: string): Promise<number
     out: (data) => process.stdout.write(data),
     err: (text) => process.stderr.write(`${text}\n`),
     tty: true,
+    mode: 'prompt',
   };
   process.stdout.write(`conduit-cli ${version}: connected to ${target}. Type help, or quit.\n`);
   rl.prompt();
@@ -214,14 +259,41 @@ async function repl(client: () => ConduitClient, target: string): Promise<number
     const argv = words(input);
     if (argv[0] === 'quit' || argv[0] === 'exit') break;
     if (argv.length > 0) {
-      if (argv[0] === 'help') argv.splice(0, 1, '--help');
-      await runCommand(commands(client, io, true), argv, io, 'user');
+      await runCommand(commands(client, io), helpArgs(argv), io, 'user');
       appendFile(HISTORY_FILE, `${input}\n`).catch(() => {});
     }
     rl.prompt();
   }
   rl.close();
   return OK;
+}
+
+/**
+ * Commands piped on stdin (`printf 'set a 1\nget a\n' | conduit-cli`), as redis-cli runs them:
+ * one command per line, one result line each on stdout (a failed one prints `(error)` there and
+ * its message on stderr), exit 0 if all succeeded, else the highest exit code of a line.
+ */
+async function batch(client: () => ConduitClient, io: Output): Promise<number> {
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let worst = OK;
+  let number = 0;
+  for await (const input of rl) {
+    number += 1;
+    const argv = words(input);
+    if (argv.length === 0 || argv[0]?.startsWith('#') === true) continue;
+    if (argv[0] === 'quit' || argv[0] === 'exit') break;
+    let failure = '';
+    const lineIo: Output = { ...io, err: (text) => (failure = failure === '' ? text : `${failure}; ${text}`) };
+    const code = await runCommand(commands(client, lineIo), helpArgs(argv), lineIo, 'user');
+    if (code === FAILED) {
+      io.out('(error)\n');
+      io.err(`line ${number}: ${failure}`);
+    } else if (failure !== '') {
+      io.err(failure);
+    }
+    worst = Math.max(worst, code);
+  }
+  return worst;
 }
 
 async function main(): Promise<number> {
@@ -245,7 +317,11 @@ async function main(): Promise<number> {
     .passThroughOptions()
     .argument('[command...]')
     .helpOption(false)
-    .addHelpText('after', '\nCommands: get, set, del, ttl, renew, incr, list, stats, health, flush, keygen (conduit-cli help).');
+    .addHelpText(
+      'after',
+      '\nCommands: get, set, del, ttl, renew, incr, list, stats, health, flush, keygen (conduit-cli help COMMAND).\n' +
+        'Without a command: a prompt on a terminal, else one command per line from stdin.',
+    );
   top.exitOverride();
   try {
     top.parse();
@@ -271,6 +347,7 @@ async function main(): Promise<number> {
     out: (data) => process.stdout.write(data),
     err: (text) => process.stderr.write(`${text}\n`),
     tty: process.stdout.isTTY === true,
+    mode: 'single',
   };
   let timeoutMs: number;
   let port: number;
@@ -279,7 +356,9 @@ async function main(): Promise<number> {
   try {
     timeoutMs = parseDuration(o.timeout, '--timeout');
     port = Number(o.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new TypeError(`--port must be from 1 to 65535, got '${o.port}'`);
+    // Name what the user wrote: the flag, or the variable it came from.
+    const portLabel = top.getOptionValueSource('port') === 'env' ? 'CONDUIT_PORT' : '--port';
+    if (!/^\s*\d+\s*$/.test(o.port) || port < 1 || port > 65_535) throw new TypeError(`${portLabel} must be from 1 to 65535, got '${o.port}'`);
     if (o.keyFile !== undefined) {
       const keys = loadKeyFile(o.keyFile);
       key = o.keyId === undefined ? keys[0] : keys.find((k) => k.id === o.keyId);
@@ -311,15 +390,18 @@ async function main(): Promise<number> {
   };
   const target = o.socket ?? `${o.host}:${port}`;
   try {
-    if (rest.length === 0 || rest[0] === 'help' || rest[0] === '--help' || rest[0] === '-h') {
-      // The prompt needs a terminal; CONDUIT_CLI_INTERACTIVE=1 forces it (scripts, tests).
+    if (rest.length === 0) {
+      // The prompt needs a terminal (CONDUIT_CLI_INTERACTIVE=1 forces it: scripts, tests);
+      // from a pipe or a file, stdin holds the commands to run.
       const interactive = process.stdin.isTTY === true || process.env.CONDUIT_CLI_INTERACTIVE === '1';
-      if (rest.length === 0 && interactive) return await repl(client, target);
+      return await (interactive ? repl(client, target) : batch(client, { ...io, mode: 'batch' }));
+    }
+    if ((rest[0] === 'help' && rest.length === 1) || rest[0] === '--help' || rest[0] === '-h') {
       io.out(`${top.helpInformation()}\n`);
-      commands(client, io, false).outputHelp();
+      commands(client, io).outputHelp();
       return OK;
     }
-    return await runCommand(commands(client, io, false), rest, io, 'user');
+    return await runCommand(commands(client, io), helpArgs(rest), io, 'user');
   } finally {
     if (instance !== undefined) await instance.close().catch(() => instance?.destroy());
   }

@@ -11,7 +11,8 @@
  * ```
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { parse as parseToml } from 'smol-toml';
@@ -56,8 +57,51 @@ const settings = [
   'http-allowed-hosts',
 ] as const;
 
+
+/** How an option's value reads, from the placeholder it was declared with (`<size>`, `<duration>`, `<n>`, …). */
+type Kind = 'boolean' | 'size' | 'duration' | 'integer' | 'choice' | 'list' | 'text';
+
+/** An option declared with {@link option}: every source of it (flag, variable, file) is checked the same way. */
+interface Declared {
+  option: Option;
+  /** Its name in the config file and in `CONDUIT_<NAME>`. */
+  setting: string;
+  env: string;
+}
+const declared: Declared[] = [];
+
+/** Longest timer Node keeps (2^31 - 1 ms): a longer one fires at once (setTimeout's overflow rule). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Ranges the command line checks itself, so that the message names the flag, variable or
+ * file setting the user wrote, in their unit (`resolveServerOptions` checks them again).
+ * Every `<duration>` is at most {@link MAX_TIMER_MS}.
+ */
+const limits: Record<string, { min: number; max: number }> = {
+  port: { min: 0, max: 65_535 },
+  'http-port': { min: 0, max: 65_535 },
+  'max-connections': { min: 1, max: 1_000_000 },
+  'max-inflight': { min: 1, max: 1_000_000 },
+  'max-output-buffer': { min: 65_536, max: Number.MAX_SAFE_INTEGER },
+  'frame-timeout': { min: 1, max: MAX_TIMER_MS },
+};
+
+/** The spellings of a boolean in `CONDUIT_*` variables and in the config file (case-insensitive, trimmed). */
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off', ''];
+
+/**
+ * Declares an option that is also read from `CONDUIT_<NAME>` and from the `--config` file as
+ * `name`. A flag without a value is a boolean: the variable and the file take true/1/yes/on or
+ * false/0/no/off/"" (for `--no-x`, `CONDUIT_X=false` is `--no-x`). The placeholder says how every
+ * source is checked: `<size>`, `<duration>`, `<n>` or `<port>` (whole numbers), `.choices()`,
+ * anything else a non-empty text.
+ */
 function option(flags: string, description: string, name: string, fallback?: string): Option {
-  const o = new Option(flags, description).env(`CONDUIT_${name.toUpperCase().replaceAll('-', '_')}`);
+  const env = `CONDUIT_${name.toUpperCase().replaceAll('-', '_')}`;
+  const o = new Option(flags, description).env(env);
+  declared.push({ option: o, setting: name, env });
   return fallback === undefined ? o : o.default(fallback);
 }
 
@@ -93,28 +137,158 @@ const program = new Command('conduit-server')
   .addOption(option('--http-allowed-hosts <hosts>', 'comma-separated names/addresses the HTTP gateway answers for besides loopback and localhost', 'http-allowed-hosts'))
   .addOption(new Option('--http-token <token>', 'bearer token the HTTP data routes require; prefer CONDUIT_HTTP_TOKEN').env('CONDUIT_HTTP_TOKEN'))
   .addOption(new Option('--config <file>', 'TOML file with any of the settings above').env('CONDUIT_CONFIG'))
-  .addHelpText('after', '\nSizes take b/kb/mb/gb; durations take ms/s/m/h (a bare number is ms).\nEvery option is also read from CONDUIT_<NAME> (e.g. CONDUIT_MAX_MEMORY=512mb).');
+  .addHelpText(
+    'after',
+    '\nSizes take b/kb/mb/gb; durations take ms/s/m/h/d (a bare number is ms).\n' +
+      'Every option is also read from CONDUIT_<NAME> (e.g. CONDUIT_MAX_MEMORY=512mb) and from the --config file;\n' +
+      'flags beat the environment, which beats the file, and every source is checked. A switch there is\n' +
+      'true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp).\n' +
+      'SIGTERM, SIGINT (Ctrl-C) and SIGHUP (terminal closed) drain the connections and exit 0;\n' +
+      'a second one more than a second later exits at once with 1.',
+  );
+
 
 function fail(message: string): never {
   process.stderr.write(`conduit-server: ${message}\n`);
   process.exit(1);
 }
 
-/** Fills every option still at its default from the TOML file (flags > env > file > default). */
-function applyConfig(file: string): void {
+function kindOf(o: Option): Kind {
+  if (!o.required && !o.optional) return 'boolean';
+  if (o.argChoices !== undefined) return 'choice';
+  const placeholder = /<([\w-]+)>/.exec(o.flags)?.[1];
+  if (placeholder === 'size') return 'size';
+  if (placeholder === 'duration') return 'duration';
+  if (placeholder === 'n' || placeholder === 'port') return 'integer';
+  if (placeholder === 'hosts') return 'list';
+  return 'text';
+}
+
+/**
+ * `limit` ms written in the unit of `text` (what the user wrote), e.g. "596h (2147483647 ms)":
+ * a maximum rounds down; a minimum that is no whole number of that unit stays in ms.
+ */
+function durationLimit(limit: number, text: string, bound: 'min' | 'max'): string {
+  const unit = /(ms|s|m|h|d)\s*$/i.exec(text)?.[1]?.toLowerCase() ?? 'ms';
+  const per = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1;
+  if (unit === 'ms' || (bound === 'min' && limit % per !== 0)) return `${limit} ms`;
+  return `${Math.floor(limit / per)}${unit} (${limit} ms)`;
+}
+
+/** `limit` bytes in the largest binary unit it fills, e.g. "64kb (65536 bytes)". */
+function sizeLimit(limit: number): string {
+  for (const [unit, per] of [['gb', 1024 ** 3], ['mb', 1024 ** 2], ['kb', 1024]] as const) {
+    if (limit >= per && limit % per === 0) return `${limit / per}${unit} (${limit} bytes)`;
+  }
+  return `${limit} bytes`;
+}
+
+/**
+ * Reads one value of a declared option from one source; throws a `TypeError` whose message
+ * names `label` (the flag, `CONDUIT_X`, or "setting in file") and its range in the user's unit.
+ */
+function check(d: Declared, raw: unknown, label: string): string | boolean {
+  const kind = kindOf(d.option);
+  if (kind === 'boolean') {
+    if (typeof raw === 'boolean') return raw;
+    const word = typeof raw === 'string' || typeof raw === 'number' ? String(raw).trim().toLowerCase() : undefined;
+    if (word !== undefined && TRUE_WORDS.includes(word)) return true;
+    if (word !== undefined && FALSE_WORDS.includes(word)) return false;
+    throw new TypeError(`${label} must be true/1/yes/on or false/0/no/off, got ${JSON.stringify(raw)}`);
+  }
+  // A list setting is comma-separated text on the command line and in CONDUIT_X, or a TOML array of strings.
+  if (kind === 'list' && Array.isArray(raw) && raw.every((item) => typeof item === 'string')) return raw.join(',');
+  if (typeof raw !== 'string' && typeof raw !== 'number') throw new TypeError(`${label} must be a value, got ${JSON.stringify(raw)}`);
+  const text = String(raw);
+  const limit = limits[d.setting];
+  if (kind === 'choice') {
+    const choices = d.option.argChoices ?? [];
+    if (!choices.includes(text)) throw new TypeError(`${label} must be one of ${choices.join(', ')}, got '${text}'`);
+  } else if (kind === 'size') {
+    const bytes = parseBytes(text, label);
+    if (limit !== undefined && bytes < limit.min) throw new TypeError(`${label} must be at least ${sizeLimit(limit.min)}, got '${text}'`);
+  } else if (kind === 'duration') {
+    const ms = parseDuration(text, label);
+    const { min, max } = limit ?? { min: 0, max: MAX_TIMER_MS };
+    if (ms > max) throw new TypeError(`${label} must be at most ${durationLimit(max, text, 'max')}, got '${text}'`);
+    if (ms < min) throw new TypeError(`${label} must be at least ${durationLimit(min, text, 'min')}, got '${text}'`);
+  } else if (kind === 'integer') {
+    if (!/^\s*\d+\s*$/.test(text)) throw new TypeError(`${label} must be a whole number, got '${text}'`);
+    const n = Number(text);
+    if (limit !== undefined && (n < limit.min || n > limit.max)) {
+      throw new TypeError(`${label} must be an integer from ${limit.min} to ${limit.max}, got '${text.trim()}'`);
+    }
+  } else if (text.trim() === '') {
+    throw new TypeError(`${label} must not be empty`);
+  }
+  return text;
+}
+
+/** The TOML table of `--config`, its keys checked against {@link settings}. */
+function readConfig(file: string): Map<string, { key: string; value: unknown }> {
   let table: Record<string, unknown>;
   try {
     table = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (err) {
     fail(`cannot read config ${file}: ${(err as Error).message.split('\n')[0] ?? ''}`);
   }
+  const entries = new Map<string, { key: string; value: unknown }>();
   for (const [rawKey, value] of Object.entries(table)) {
     const key = rawKey.replaceAll('_', '-');
     if (!(settings as readonly string[]).includes(key)) fail(`unknown setting '${rawKey}' in ${file}`);
-    const attribute = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    const source = program.getOptionValueSource(attribute);
-    if (source === 'cli' || source === 'env') continue;
-    program.setOptionValueWithSource(attribute, typeof value === 'boolean' ? value : String(value), 'config');
+    entries.set(key, { key: rawKey, value });
+  }
+  return entries;
+}
+
+/**
+ * Where each option's value came from, as the user wrote it ("--frame-timeout",
+ * "CONDUIT_FRAME_TIMEOUT", "frame-timeout in conduit.toml"), by attribute name.
+ */
+const origins = new Map<string, string>();
+
+/**
+ * The label of `attribute`'s value for messages: as settled, else (options not declared with
+ * option(), like --key) its variable when commander took it from there, else its flag.
+ */
+function originOf(attribute: string): string {
+  const settled = origins.get(attribute);
+  if (settled !== undefined) return settled;
+  const declaredAs = program.options.find((o) => o.attributeName() === attribute);
+  if (declaredAs?.envVar !== undefined && program.getOptionValueSource(attribute) === 'env') return declaredAs.envVar;
+  return declaredAs?.long ?? `--${attribute.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * Settles every declared option: flag > `CONDUIT_<NAME>` > file > default. Every source that
+ * is present is checked, also one a higher source overrides (as Redis checks its file), so a
+ * typo never waits for the day the flag is dropped. The winner goes back into commander as a
+ * checked string or a real boolean.
+ */
+function settle(file: string | undefined): void {
+  const config = file === undefined ? new Map<string, { key: string; value: unknown }>() : readConfig(file);
+  for (const d of declared) {
+    const attribute = d.option.attributeName();
+    const candidates: { value: string | boolean; label: string; source: 'cli' | 'env' | 'config' }[] = [];
+    try {
+      if (program.getOptionValueSource(attribute) === 'cli') {
+        const given = program.getOptionValue(attribute) as string | boolean;
+        candidates.push({ value: check(d, given, d.option.long ?? d.option.flags), label: d.option.long ?? d.option.flags, source: 'cli' });
+      }
+      const fromEnv = process.env[d.env];
+      if (fromEnv !== undefined) candidates.push({ value: check(d, fromEnv, d.env), label: d.env, source: 'env' });
+      const fromFile = config.get(d.setting);
+      if (fromFile !== undefined && file !== undefined) {
+        const label = `${fromFile.key} in ${file}`;
+        candidates.push({ value: check(d, fromFile.value, label), label, source: 'config' });
+      }
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    const [winner] = candidates;
+    if (winner === undefined) continue;
+    origins.set(attribute, winner.label);
+    program.setOptionValueWithSource(attribute, winner.value, winner.source);
   }
 }
 
@@ -126,38 +300,81 @@ function readPem(path: string, what: string): Buffer {
   }
 }
 
-function integerOf(text: string, what: string): number {
-  if (!/^\d+$/.test(text.trim())) fail(`${what} must be a whole number, got '${text}'`);
-  return Number(text);
+/** A value already checked by {@link settle}, as a number (`what` is kept for callers that name it). */
+function integerOf(text: string, _what?: string): number {
+  return Number(text.trim());
+}
+
+/** Which listener failed, from the error's own address fields; one line naming it. */
+function listenError(e: NodeJS.ErrnoException & { address?: string; port?: number }, options: Partial<ServerOptions>): string {
+  const socket = options.socket !== undefined && (e.address === options.socket || (e as { path?: string }).path === options.socket);
+  // ConduitServer's own check of the socket path (not a socket, or a live server there) names the path already.
+  if (socket && e.code === 'ENOTSOCK') return `cannot listen: ${e.message}`;
+  const http = !socket && options.httpPort !== undefined && e.port === options.httpPort && e.port !== options.port;
+  const where = socket
+    ? `socket ${options.socket} (${originOf('socket')})`
+    : http
+      ? `HTTP ${e.address ?? options.httpHost}:${e.port ?? ''} (${originOf('httpPort')})`
+      : `${e.address ?? options.host}:${e.port ?? options.port}`;
+  if (e.code === 'EADDRINUSE') return `cannot listen on ${where}: it is already in use`;
+  if (socket && (e.code === 'ENOENT' || e.code === 'EACCES') && !existsSync(dirname(options.socket ?? ''))) {
+    return `cannot listen on ${where}: directory ${dirname(options.socket ?? '')} does not exist`;
+  }
+  if (e.code === 'EACCES') return `cannot listen on ${where}: permission denied`;
+  if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such address on this machine`;
+  return `cannot listen on ${where}: ${e.message}`;
+}
+
+/** How often a server started by npm checks that the process that started it is still there. */
+const LAUNCHER_POLL_MS = 500;
+
+/**
+ * Under `npx conduit-server` npm runs the server through `sh -c`, and that shell does not pass
+ * SIGTERM on: a supervisor's SIGTERM to npx's pid ends npm and the shell and would leave the
+ * server running as an orphan holding the port. Started by npm (npm sets npm_lifecycle_event),
+ * the server treats the loss of its parent as a stop request. Not otherwise: a server started
+ * in the background of a shell that exits (`conduit-server &`, nohup) keeps serving.
+ */
+function watchLauncher(stop: (reason: string) => void): void {
+  if (process.env.npm_lifecycle_event === undefined) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    stop('parent process exited');
+  }, LAUNCHER_POLL_MS);
+  timer.unref();
 }
 
 async function main(): Promise<void> {
+  // Commander's own choice check would name the flag for a bad CONDUIT_X; settle() checks every source itself.
+  for (const d of declared) d.option.parseArg = undefined;
   program.parse();
-  const first = program.opts<{ config?: string }>();
-  if (first.config !== undefined) applyConfig(first.config);
+  settle(program.opts<{ config?: string }>().config);
   const o = program.opts<Record<string, string | boolean | undefined>>();
   const text = (name: string): string => String(o[name]);
+  const flag = (name: string): boolean => o[name] === true;
 
   let options: Partial<ServerOptions>;
   try {
     options = {
       host: text('host'),
-      port: integerOf(text('port'), '--port'),
+      port: integerOf(text('port')),
       socket: typeof o.socket === 'string' ? o.socket : undefined,
-      tcp: o.tcp !== false && o.tcp !== 'false',
-      maxMemory: parseBytes(text('maxMemory'), '--max-memory'),
-      shards: integerOf(text('shards'), '--shards'),
+      tcp: o.tcp !== false,
+      maxMemory: parseBytes(text('maxMemory'), originOf('maxMemory')),
+      shards: integerOf(text('shards')),
       eviction: text('eviction') as ServerOptions['eviction'],
-      maxConnections: integerOf(text('maxConnections'), '--max-connections'),
-      maxInflight: integerOf(text('maxInflight'), '--max-inflight'),
-      maxOutputBuffer: parseBytes(text('maxOutputBuffer'), '--max-output-buffer'),
-      ...(typeof o.maxOutputMemory === 'string' ? { maxOutputMemory: parseBytes(o.maxOutputMemory, '--max-output-memory') } : {}),
-      idleTimeoutMs: parseDuration(text('idleTimeout'), '--idle-timeout'),
-      frameTimeoutMs: parseDuration(text('frameTimeout'), '--frame-timeout'),
-      handshakeTimeoutMs: parseDuration(text('handshakeTimeout'), '--handshake-timeout'),
-      allowShutdown: o.allowShutdown === true || o.allowShutdown === 'true',
-      shutdownTimeoutMs: parseDuration(text('shutdownTimeout'), '--shutdown-timeout'),
-      httpPort: typeof o.httpPort === 'string' ? integerOf(o.httpPort, '--http-port') : undefined,
+      maxConnections: integerOf(text('maxConnections')),
+      maxInflight: integerOf(text('maxInflight')),
+      maxOutputBuffer: parseBytes(text('maxOutputBuffer'), originOf('maxOutputBuffer')),
+      ...(typeof o.maxOutputMemory === 'string' ? { maxOutputMemory: parseBytes(o.maxOutputMemory, originOf('maxOutputMemory')) } : {}),
+      idleTimeoutMs: parseDuration(text('idleTimeout'), originOf('idleTimeout')),
+      frameTimeoutMs: parseDuration(text('frameTimeout'), originOf('frameTimeout')),
+      handshakeTimeoutMs: parseDuration(text('handshakeTimeout'), originOf('handshakeTimeout')),
+      allowShutdown: flag('allowShutdown'),
+      shutdownTimeoutMs: parseDuration(text('shutdownTimeout'), originOf('shutdownTimeout')),
+      httpPort: typeof o.httpPort === 'string' ? integerOf(o.httpPort) : undefined,
       httpHost: text('httpHost'),
       httpToken: typeof o.httpToken === 'string' ? o.httpToken : undefined,
       httpAllowedHosts: typeof o.httpAllowedHosts === 'string' ? o.httpAllowedHosts.split(',').map((h) => h.trim()).filter((h) => h !== '') : [],
@@ -165,11 +382,14 @@ async function main(): Promise<void> {
   } catch (err) {
     fail((err as Error).message);
   }
-  const flag = (name: string): boolean => o[name] === true || o[name] === 'true';
+  if (options.tcp === false && options.socket === undefined) fail(`${originOf('tcp')} needs --socket: otherwise nothing would listen`);
   let keys: PreSharedKey[] = [];
   try {
     if (typeof o.keyFile === 'string') keys = loadKeyFile(o.keyFile);
-    if (typeof o.key === 'string') keys = [...keys.filter((k) => k.id !== parseKeySpec(o.key as string).id), parseKeySpec(o.key)];
+    if (typeof o.key === 'string') {
+      const key = parseKeySpec(o.key, originOf('key'));
+      keys = [...keys.filter((k) => k.id !== key.id), key];
+    }
   } catch (err) {
     fail((err as Error).message);
   }
@@ -177,9 +397,9 @@ async function main(): Promise<void> {
   if (typeof o.tlsCert === 'string' || typeof o.tlsKey === 'string') {
     if (typeof o.tlsCert !== 'string' || typeof o.tlsKey !== 'string') fail('--tls-cert and --tls-key go together');
     options.tls = {
-      cert: readPem(o.tlsCert, '--tls-cert'),
-      key: readPem(o.tlsKey, '--tls-key'),
-      ...(typeof o.tlsCa === 'string' ? { ca: readPem(o.tlsCa, '--tls-ca') } : {}),
+      cert: readPem(o.tlsCert, originOf('tlsCert')),
+      key: readPem(o.tlsKey, originOf('tlsKey')),
+      ...(typeof o.tlsCa === 'string' ? { ca: readPem(o.tlsCa, originOf('tlsCa')) } : {}),
       clientAuth: flag('tlsClientAuth'),
     };
     if (options.tls.clientAuth === true && options.tls.ca === undefined) fail('--tls-client-auth needs --tls-ca');
@@ -208,7 +428,8 @@ async function main(): Promise<void> {
   try {
     server = new ConduitServer({ ...options, logger });
   } catch (err) {
-    fail((err as Error).message.replace(/(\w+) option/, (_, name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`));
+    // ServerOptions names its fields (frameTimeoutMs option ...): say which flag, variable or file setting that was.
+    fail((err as Error).message.replace(/^(\w+) option/, (_, name: string) => originOf(name.replace(/Ms$/, ''))));
   }
   // Signal handlers go in before the first log line, so a SIGTERM sent as soon
   // as the server says it listens already drains instead of killing it.
@@ -240,15 +461,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // A closed terminal (SIGHUP) stops the server like SIGTERM: logged, and every request already
+  // received is answered, rather than Node's default of dying silently mid-request.
+  process.on('SIGHUP', () => stop('SIGHUP'));
   server.on('shutdown', () => stop('SHUTDOWN request'));
+  watchLauncher(stop);
   let address: Awaited<ReturnType<ConduitServer['listen']>>;
   try {
     address = await server.listen();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') fail(`cannot listen: ${options.socket ?? `${options.host}:${options.port}`} is already in use`);
-    if (e.code === 'EACCES') fail(`cannot listen on ${options.host}:${options.port}: permission denied`);
-    fail(`cannot listen: ${e.message}`);
+    fail(listenError(err as NodeJS.ErrnoException, options));
   }
   // Never log secrets: keys by id only, the HTTP token as "(set)".
   const { logger: _logger, keys: configuredKeys, tls, ...settingsLogged } = server.options;

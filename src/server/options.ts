@@ -141,7 +141,7 @@ export function resolveServerOptions(options: Partial<ServerOptions>): ServerOpt
   if (options.maxOutputMemory === undefined && Number.isSafeInteger(o.maxMemory) && Number.isSafeInteger(o.maxOutputBuffer)) {
     o.maxOutputMemory = Math.max(Math.floor(o.maxMemory / 4), 2 * o.maxOutputBuffer);
   }
-  if (typeof o.host !== 'string' || o.host === '') throw new TypeError('host option must be a host name or address');
+  if (typeof o.host !== 'string' || o.host.trim() === '') throw new TypeError('host option must be a host name or address');
   integer('port', o.port, 0, 65_535);
   if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {
     throw new TypeError('socket option must be a file path');
@@ -219,10 +219,10 @@ export function parseBytes(text: string, what: string): number {
   return bytes;
 }
 
-const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
- * Parses a duration like `10s`, `500ms`, `5m`, `1h` or `0`; a bare number is
+ * Parses a duration like `10s`, `500ms`, `5m`, `1h`, `1d` or `0`; a bare number is
  * milliseconds. Throws a `TypeError` naming `what` otherwise.
  *
  * @example
@@ -231,7 +231,7 @@ const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h
  * ```
  */
 export function parseDuration(text: string, what: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|)\s*$/i.exec(text);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|)\s*$/i.exec(text);
   const unit = TIME_UNITS[match?.[2]?.toLowerCase() ?? 'x'];
   if (match === null || unit === undefined) {
     throw new TypeError(`${what} must be a duration like 10s, 500ms or 5m, got '${text}'`);

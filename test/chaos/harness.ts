@@ -46,6 +46,25 @@ export class Findings {
   failed(withTiming: boolean): string[] {
     return this.checks.filter((c) => !c.ok && (withTiming || !c.timing)).map((c) => c.what);
   }
+
+  /**
+   * The report's verdict: "met", or "**missed**: …". A quick run does not enforce timing
+   * (a shared CI machine), so a timing check it failed is "timing not checked in quick
+   * mode", never "missed" beside a passing test.
+   *
+   * @example
+   * ```ts
+   * // only the timing check 'p99 within 2x of control' failed:
+   * findings.verdict(true);  // 'met (timing not checked in quick mode: p99 within 2x of control)'
+   * findings.verdict(false); // '**missed**: p99 within 2x of control'
+   * ```
+   */
+  verdict(quick: boolean, extra: string[] = []): string {
+    const failed = [...this.failed(!quick), ...extra];
+    const unchecked = quick ? this.checks.filter((c) => !c.ok && c.timing).map((c) => c.what) : [];
+    const note = unchecked.length === 0 ? '' : ` (timing not checked in quick mode: ${unchecked.join('; ')})`;
+    return failed.length === 0 ? `met${note}` : `**missed**: ${failed.join('; ')}${note}`;
+  }
 }
 
 /** A reliability scenario of issue 9. */

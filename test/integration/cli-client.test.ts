@@ -64,4 +64,52 @@ describe('conduit-cli', () => {
     expect(session.stdout.toString()).toMatch(/OK\n[\s\S]*1\n[\s\S]*42\n/);
     expect(readFileSync(history, 'utf8')).toBe('set a 1\nget a\nincr a 41\n');
   });
+
+  it('commands piped on stdin run one per line, one result line each, exit non-zero if one failed (not the help)', async () => {
+    const { port } = await startServer();
+    const ok = await runCli(['--port', String(port)], 'set a 1\nget a\n\nincr a 41\nget missing\n');
+    expect([ok.code, ok.stdout.toString()]).toEqual([1, 'OK\n1\n42\n(nil)\n']);
+    const bad = await runCli(['--port', String(port)], 'set b 2\nincr b x\nfrobnicate\nget b\n');
+    expect([bad.code, bad.stdout.toString()]).toEqual([2, 'OK\n(error)\n(error)\n2\n']);
+    expect(bad.stderr.trim().split('\n')).toEqual([
+      "line 2: delta must be an integer, got 'x'",
+      expect.stringMatching(/^line 3: .*unknown command 'frobnicate'/),
+    ]);
+    const all = await runCli(['--port', String(port)], 'set c 3\r\nget c\r\n');
+    expect([all.code, all.stdout.toString(), all.stderr]).toEqual([0, 'OK\n3\n', '']);
+  });
+
+  it('a bad port names where it came from: --port or CONDUIT_PORT', async () => {
+    const flag = await runCli(['--port', '70000', 'health']);
+    expect([flag.code, flag.stderr]).toEqual([2, "error: --port must be from 1 to 65535, got '70000'\n"]);
+    const env = await runCli(['health'], '', { CONDUIT_PORT: 'x' });
+    expect([env.code, env.stderr]).toEqual([2, "error: CONDUIT_PORT must be from 1 to 65535, got 'x'\n"]);
+  });
+
+  it('help COMMAND prints that command\'s help, on the command line and in the prompt', async () => {
+    const { port } = await startServer();
+    const help = await runCli(['--port', String(port), 'help', 'set']);
+    expect(help.code).toBe(0);
+    expect(help.stdout.toString()).toMatch(/^Usage: conduit-cli set \[options\] <key> <value>/);
+    expect(help.stdout.toString()).toContain('--keepttl');
+    expect(help.stdout.toString()).not.toContain('Commands: get, set');
+    const prompt = await runCli(['--port', String(port)], 'help ttl\nquit\n', { CONDUIT_CLI_INTERACTIVE: '1', CONDUIT_CLI_HISTORY: join(mkdtempSync(join(tmpdir(), 'conduit-cli-')), 'h') });
+    expect(prompt.stdout.toString()).toMatch(/Usage: ttl \[options\] <key>/);
+    expect(prompt.stdout.toString()).not.toContain('renew');
+  });
+
+  it('the prompt escapes binary values as redis-cli does; get with stdout redirected stays raw', async () => {
+    const { port } = await startServer();
+    const value = Buffer.from([0x00, 0xff, 0x1b, 0x5b, 0x32, 0x4a, 0x0a]); // NUL, invalid UTF-8, ESC[2J (clear screen), newline
+    expect((await runCli(['--port', String(port), 'set', 'bin', '-'], value)).code).toBe(0);
+    expect((await runCli(['--port', String(port), 'set', 'text', 'héllo "x"'])).code).toBe(0);
+    const history = join(mkdtempSync(join(tmpdir(), 'conduit-cli-')), 'history');
+    const prompt = await runCli(['--port', String(port)], 'get bin\nget text\nlist bi\nquit\n', { CONDUIT_CLI_INTERACTIVE: '1', CONDUIT_CLI_HISTORY: history });
+    const shown = prompt.stdout.toString('latin1');
+    expect(shown).toContain('> "\\x00\\xff\\x1b[2J\\n"\n');
+    expect(prompt.stdout.toString()).toContain('> héllo "x"\n');
+    expect(prompt.stdout.includes(Buffer.from([0x1b]))).toBe(false);
+    const raw = await runCli(['--port', String(port), 'get', 'bin']);
+    expect(raw.stdout.equals(value)).toBe(true);
+  });
 });

@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeRequest, Status, type Request } from '../../src/index.js';
-import { runServerToExit, startServerProcess } from '../support/cli.js';
+import { runServerToExit, serverBin, startServerProcess } from '../support/cli.js';
 import { RawClient } from '../support/raw-client.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -18,6 +19,15 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
   }
 }
 const req = (id: bigint, r: Request): Buffer => Buffer.concat(encodeRequest(id, r));
+/** Whether process `pid` still runs (signal 0 checks without sending). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('conduit-server command', () => {
   it('starts with no configuration, serves, and exits 0 on SIGTERM', async () => {
@@ -71,6 +81,41 @@ describe('conduit-server command', () => {
     peer.destroy();
   });
 
+  it('SIGHUP (a closed terminal) drains like SIGTERM: logged, requests answered, exit 0', async () => {
+    const server = await startServerProcess(['--port', '0']);
+    const c = await RawClient.connect(server.port);
+    c.write(req(1n, { op: 'HEALTH' }));
+    await c.waitFrames(1);
+    server.child.kill('SIGHUP');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.logs().find((l) => l.msg === 'shutting down: draining connections')?.reason).toBe('SIGHUP');
+    expect(server.logs().some((l) => l.msg === 'shutdown complete')).toBe(true);
+    c.destroy();
+  });
+
+  it('started by npm (npx runs it under sh -c), a SIGTERM that kills only the shell still drains the server: no orphan', async () => {
+    // What `kill <npx pid>` leaves: npm forwards SIGTERM to its `sh -c`, which dies without passing it on.
+    const shell = spawn('sh', ['-c', `"${process.execPath}" "${serverBin}" --port 0; exit $?`], {
+      env: { ...process.env, npm_lifecycle_event: 'npx' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    shell.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const logs = (): Record<string, unknown>[] => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    try {
+      await until(() => logs().some((l) => l.msg === 'conduit-server listening'), 10_000);
+      const pid = Number(logs().find((l) => l.msg === 'conduit-server listening')?.pid);
+      expect(pid).not.toBe(shell.pid);
+      shell.kill('SIGTERM');
+      await until(() => logs().some((l) => l.msg === 'shutdown complete'), 10_000);
+      expect(logs().find((l) => l.msg === 'shutting down: draining connections')?.reason).toBe('parent process exited');
+      await until(() => !alive(pid), 5_000);
+    } finally {
+      for (const l of logs()) if (l.msg === 'conduit-server listening' && alive(Number(l.pid))) process.kill(Number(l.pid), 'SIGKILL');
+      shell.kill('SIGKILL');
+    }
+  });
+
   it('SHUTDOWN with --allow-shutdown answers OK and exits 0', async () => {
     const server = await startServerProcess(['--port', '0', '--allow-shutdown']);
     const c = await RawClient.connect(server.port);
@@ -105,6 +150,9 @@ describe('conduit-server command', () => {
     }
     for (const flag of ['--socket', '--allow-shutdown', '--allow-insecure-public', '--config']) expect(help).toContain(flag);
     expect(help).toContain('CONDUIT_MAX_MEMORY');
+    // What a switch in CONDUIT_* or the file accepts, and what SIGHUP does (issue 15 items 2 and 16).
+    expect(help).toContain('true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp)');
+    expect(help).toContain('SIGHUP (terminal closed) drain the connections and exit 0');
   });
 });
 

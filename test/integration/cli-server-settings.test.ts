@@ -1,0 +1,174 @@
+// Issue 15 items 2 and 14: how conduit-server reads CONDUIT_* variables and
+// the --config file, and that every startup error names what the user wrote.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { encodeRequest, Status } from '../../src/index.js';
+import { runServerToExit, startServerProcess } from '../support/cli.js';
+import { RawClient } from '../support/raw-client.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'conduit-settings-'));
+let files = 0;
+/** Writes a config file and returns its path. */
+function config(text: string): string {
+  files += 1;
+  const file = join(dir, `conduit-${files}.toml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** The settings the server logged at start with `args` and `env`; stops it. */
+async function settingsOf(args: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const server = await startServerProcess(['--port', '0', ...args], { env });
+  const start = server.logs().find((l) => l.msg === 'conduit-server listening');
+  server.child.kill('SIGTERM');
+  await server.exited;
+  return start?.settings as Record<string, unknown>;
+}
+
+/** A listener holding a TCP port on 127.0.0.1. */
+async function blocker(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+/** Expects exit 1 with exactly one line on stderr matching `message`. */
+async function refused(args: string[], env: Record<string, string>, message: RegExp | string): Promise<void> {
+  const { code, stderr } = await runServerToExit(args, env);
+  expect(stderr.trim().split('\n')).toHaveLength(1);
+  if (typeof message === 'string') expect(stderr.trim()).toBe(`conduit-server: ${message}`);
+  else expect(stderr).toMatch(message);
+  expect(code).toBe(1);
+}
+
+const on = ['true', '1', 'yes', 'on', 'TRUE', ' Yes ', 'On'];
+const off = ['false', '0', 'no', 'off', '', 'FALSE', ' No ', 'Off'];
+
+describe('CONDUIT_* booleans mean what they say (issue 15 item 2)', () => {
+  it('CONDUIT_ALLOW_SHUTDOWN: true/1/yes/on turn it on, false/0/no/off/"" leave it off (any case, trimmed)', async () => {
+    const cases = [...on.map((v) => [v, true] as const), ...off.map((v) => [v, false] as const)];
+    const seen = await Promise.all(cases.map(async ([v]) => (await settingsOf([], { CONDUIT_ALLOW_SHUTDOWN: v })).allowShutdown));
+    expect(seen).toEqual(cases.map(([, want]) => want));
+  }, 60_000);
+
+  it('CONDUIT_ALLOW_SHUTDOWN=false: a SHUTDOWN request is FORBIDDEN and the server keeps serving', async () => {
+    const server = await startServerProcess(['--port', '0'], { env: { CONDUIT_ALLOW_SHUTDOWN: 'false' } });
+    const c = await RawClient.connect(server.port);
+    c.write(Buffer.concat(encodeRequest(1n, { op: 'SHUTDOWN' })));
+    c.write(Buffer.concat(encodeRequest(2n, { op: 'HEALTH' })));
+    await c.waitFrames(2);
+    expect([c.frames[0]?.opcode, c.frames[1]?.opcode]).toEqual([Status.FORBIDDEN, Status.OK]);
+    c.destroy();
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  });
+
+  it('CONDUIT_ALLOW_INSECURE_PUBLIC=false with --host 0.0.0.0 is refused (protected mode stays on)', async () => {
+    for (const value of ['false', '0', 'no', '']) {
+      await refused(['--host', '0.0.0.0', '--port', '0'], { CONDUIT_ALLOW_INSECURE_PUBLIC: value }, /protected mode/);
+    }
+  });
+
+  it('CONDUIT_TCP=true listens on TCP beside the socket; CONDUIT_TCP=false is --no-tcp', async () => {
+    const socket = join(dir, 'tcp-true.sock');
+    const server = await startServerProcess(['--port', '0', '--socket', socket], { env: { CONDUIT_TCP: 'true' } });
+    const c = await RawClient.connect(server.port);
+    c.write(Buffer.concat(encodeRequest(1n, { op: 'HEALTH' })));
+    await c.waitFrames(1);
+    expect(c.frames[0]?.opcode).toBe(Status.OK);
+    c.destroy();
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+    const socketOnly = await settingsOf(['--socket', join(dir, 'tcp-false.sock')], { CONDUIT_TCP: 'false' });
+    expect(socketOnly.tcp).toBe(false);
+  });
+
+  it('a value that is no boolean is one line naming the variable, exit 1', async () => {
+    await refused([], { CONDUIT_ALLOW_SHUTDOWN: 'maybe' }, 'CONDUIT_ALLOW_SHUTDOWN must be true/1/yes/on or false/0/no/off, got "maybe"');
+    await refused([], { CONDUIT_TCP: 'yep' }, /^conduit-server: CONDUIT_TCP must be true/);
+  });
+
+  it('the config file takes a TOML boolean or the same words; anything else names the file and setting', async () => {
+    expect((await settingsOf(['--config', config('allow-shutdown = "yes"\n')])).allowShutdown).toBe(true);
+    expect((await settingsOf(['--config', config('allow-shutdown = true\n')])).allowShutdown).toBe(true);
+    expect((await settingsOf(['--config', config('allow_shutdown = "off"\n')])).allowShutdown).toBe(false);
+    const file = config('allow-shutdown = "maybe"\n');
+    await refused(['--config', file], {}, `allow-shutdown in ${file} must be true/1/yes/on or false/0/no/off, got "maybe"`);
+    const notBoolean = config('max-memory = true\n');
+    await refused(['--config', notBoolean], {}, `max-memory in ${notBoolean} must be a value, got true`);
+  });
+
+  it('a flag beats the variable, which beats the file', async () => {
+    const file = config('allow-shutdown = true\nmax-memory = "2mb"\n');
+    expect(await settingsOf(['--config', file], { CONDUIT_ALLOW_SHUTDOWN: 'no' })).toMatchObject({ allowShutdown: false, maxMemory: 2 * 1024 ** 2 });
+    expect(await settingsOf(['--config', file, '--allow-shutdown'], { CONDUIT_ALLOW_SHUTDOWN: 'no' })).toMatchObject({ allowShutdown: true });
+  });
+});
+
+describe('startup errors name what the user wrote, in their unit (issue 15 item 14)', () => {
+  it('a busy TCP port is reported as that host:port, not the socket path', async () => {
+    const { server, port } = await blocker();
+    try {
+      await refused(['--port', String(port), '--socket', join(dir, 'busy-tcp.sock')], {}, `cannot listen on 127.0.0.1:${port}: it is already in use`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a busy HTTP port is reported as the HTTP listener', async () => {
+    const { server, port } = await blocker();
+    try {
+      await refused(['--port', '0', '--http-port', String(port)], {}, `cannot listen on HTTP 127.0.0.1:${port} (--http-port): it is already in use`);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a socket in a missing directory names the path, not 127.0.0.1:7171 permission denied', async () => {
+    const path = join(dir, 'missing', 'conduit.sock');
+    await refused(['--port', '0', '--socket', path], {}, `cannot listen on socket ${path} (--socket): directory ${join(dir, 'missing')} does not exist`);
+  });
+
+  it('--frame-timeout 1000h names --frame-timeout and the limit in hours', async () => {
+    await refused(['--frame-timeout', '1000h'], {}, "--frame-timeout must be at most 596h (2147483647 ms), got '1000h'");
+    await refused([], { CONDUIT_IDLE_TIMEOUT: '30d' }, "CONDUIT_IDLE_TIMEOUT must be at most 24d (2147483647 ms), got '30d'");
+    await refused(['--max-output-buffer', '1kb'], {}, "--max-output-buffer must be at least 64kb (65536 bytes), got '1kb'");
+    await refused(['--frame-timeout', '0s'], {}, "--frame-timeout must be at least 1 ms, got '0s'");
+  });
+
+  it('log-level = "loud" names the file and setting, with the same choices as the flag, no pino internals', async () => {
+    const file = config('log-level = "loud"\n');
+    await refused(['--config', file], {}, `log-level in ${file} must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'`);
+    await refused([], { CONDUIT_LOG_LEVEL: 'loud' }, "CONDUIT_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'");
+  });
+
+  it('an invalid file value is an error even when a flag overrides it', async () => {
+    const file = config('frame-timeout = "soon"\n');
+    await refused(['--config', file, '--frame-timeout', '5s'], {}, `frame-timeout in ${file} must be a duration like 10s, 500ms or 5m, got 'soon'`);
+    await refused(['--port', '0'], { CONDUIT_MAX_MEMORY: 'lots' }, /^conduit-server: CONDUIT_MAX_MEMORY must be a size/);
+  });
+
+  it('--no-tcp (or CONDUIT_TCP=0) without a socket names what was written', async () => {
+    await refused(['--no-tcp'], {}, '--no-tcp needs --socket: otherwise nothing would listen');
+    await refused([], { CONDUIT_TCP: '0' }, 'CONDUIT_TCP needs --socket: otherwise nothing would listen');
+  });
+
+  it('a bad --key or --http-token names the flag, or the variable it came from', async () => {
+    await refused(['--key', 'app:bad'], {}, /^conduit-server: --key: key must be 32 bytes/);
+    await refused([], { CONDUIT_KEY: 'app:bad' }, /^conduit-server: CONDUIT_KEY: key must be 32 bytes/);
+    await refused(['--port', '0', '--http-port', '0'], { CONDUIT_HTTP_TOKEN: 'short' }, 'CONDUIT_HTTP_TOKEN must be at least 16 characters');
+  });
+
+  it('--host "" names --host', async () => {
+    await refused(['--host', ''], {}, '--host must not be empty');
+    await refused([], { CONDUIT_HOST: ' ' }, 'CONDUIT_HOST must not be empty');
+  });
+
+  it('a range error from the server names the source, not the internal field', async () => {
+    await refused(['--shards', '3'], {}, /^conduit-server: --shards must be a power of two/);
+    await refused([], { CONDUIT_SHARDS: '3' }, /^conduit-server: CONDUIT_SHARDS must be a power of two/);
+  });
+});
