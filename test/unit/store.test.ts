@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENTRY_OVERHEAD, EXPIRY_BUCKET_MS, MAX_BODY_SIZE, MAX_TTL_MS, Status, Store, type StoreOptions } from '../../src/index.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -13,7 +14,16 @@ function make(options: StoreOptions = {}): { store: Store; clock: FakeClock } {
 afterEach(() => {
   for (const s of stores.splice(0)) s.close();
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
+
+/** Spies on every way of walking an LRUCache's entries: no store operation but LIST may walk all keys. */
+function spyOnWalks(): { calls(): number } {
+  const spies = (['entries', 'rentries', 'keys', 'rkeys', 'values', 'rvalues', 'forEach', 'rforEach', 'dump', 'clear'] as const).map((name) =>
+    vi.spyOn(LRUCache.prototype, name),
+  );
+  return { calls: () => spies.reduce((n, s) => n + s.mock.calls.length, 0) };
+}
 
 describe('Store options', () => {
   it('rejects bad options with messages naming them', () => {
@@ -299,14 +309,64 @@ describe('expiry sweep', () => {
     expect(store.get(b('reset'))?.toString()).toBe('v2');
   });
 
-  it('bounds the queue when keys are renewed over and over', () => {
+  it('regression (issue 15 item 6): 100k renews of one TTL key among 100k TTL-less keys keep one queue pair and never walk the shards', () => {
     const { store } = make();
-    store.set(b('k'), b('v'), { ttlMs: 1000 });
-    for (let i = 0; i < 100_000; i += 1) store.renew(b('k'), 1000 + i);
-    // Compaction keeps the queue at most about twice the live TTL entries plus a constant.
-    store.set(b('x'), b('v'), { ttlMs: 5 });
-    expect(store.stats().curr_items).toBe(2);
-    expect(store.stats().expiry_queue).toBeLessThanOrEqual(2 * 2 + 1024 + 1);
+    for (let i = 0; i < 100_000; i += 1) store.set(b(`plain:${i}`), b('v'));
+    store.set(b('session'), b('v'), { ttlMs: 30_000 });
+    const walks = spyOnWalks();
+    // The sliding-session pattern: every hit pushes the expiry later.
+    for (let i = 0; i < 100_000; i += 1) expect(store.renew(b('session'), 30_000 + i)).toBe(true);
+    expect(walks.calls()).toBe(0);
+    expect(store.stats().expiry_queue).toBe(1);
+    expect(store.ttl(b('session'))).toBe(30_000 + 99_999);
+  });
+
+  it('renews that move the expiry earlier stay bounded by compaction, with no walk of the shards', () => {
+    const { store, clock } = make();
+    for (let i = 0; i < 10_000; i += 1) store.set(b(`plain:${i}`), b('v'));
+    for (let i = 0; i < 100; i += 1) store.set(b(`ttl:${i}`), b('v'), { ttlMs: 50_000 });
+    store.set(b('k'), b('v'), { ttlMs: 200_000 });
+    const walks = spyOnWalks();
+    let maxQueue = 0;
+    // Each renew lands in an earlier bucket, so each pushes a pair and leaves one stale.
+    for (let i = 0; i < 100_000; i += 1) {
+      store.renew(b('k'), 200_000 - 2 * i);
+      maxQueue = Math.max(maxQueue, store.stats().expiry_queue);
+    }
+    expect(walks.calls()).toBe(0);
+    // Owned pairs: 101. Compaction starts past 2 × 101 + 1,024 and wins within a pass.
+    expect(maxQueue).toBeLessThanOrEqual(2 * 101 + 1024 + 1024);
+    expect(store.ttl(b('k'))).toBe(2);
+    clock.advance(2 + EXPIRY_BUCKET_MS);
+    expect(store.sweep(1_000)).toBe(1);
+    clock.advance(50_000);
+    expect(store.sweep(1_000)).toBe(100);
+    const stats = store.stats();
+    expect([stats.curr_items, stats.expired_swept, stats.expired_lazy]).toEqual([10_000, 101, 0]);
+  });
+
+  it('a key renewed later is re-queued by the sweep when its old pair comes due, then reclaimed at its new expiry', () => {
+    const { store, clock } = make();
+    store.set(b('k'), b('v'), { ttlMs: 100 });
+    store.renew(b('k'), 1_000);
+    store.renew(b('k'), 2_000);
+    expect(store.stats().expiry_queue).toBe(1);
+    clock.advance(100 + EXPIRY_BUCKET_MS);
+    expect(store.sweep()).toBe(0);
+    expect(store.stats().expiry_queue).toBe(1); // re-queued at its new time
+    expect(store.ttl(b('k'))).toBe(2_000 - 100 - EXPIRY_BUCKET_MS);
+    clock.advance(2_000 - 100);
+    expect(store.sweep()).toBe(1);
+    expect(store.stats()).toMatchObject({ curr_items: 0, expired_swept: 1, expired_lazy: 0, expiry_queue: 0 });
+  });
+
+  it('an overwrite with the same TTL reuses the key’s queue pair', () => {
+    const { store, clock } = make();
+    for (let i = 0; i < 10_000; i += 1) store.set(b('k'), b(`v${i}`), { ttlMs: 1_000 });
+    expect(store.stats().expiry_queue).toBe(1);
+    clock.advance(1_000 + EXPIRY_BUCKET_MS);
+    expect(store.sweep()).toBe(1);
+    expect(store.stats().curr_items).toBe(0);
   });
 
   it('runs by itself on a timer with the real clock', async () => {
