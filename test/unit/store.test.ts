@@ -391,6 +391,28 @@ describe('flush and stats', () => {
     expect([stats.curr_items, stats.bytes, stats.keyspace_hits, stats.total_sets]).toEqual([0, 0, 1, 1]);
   });
 
+  it('regression (issue 15 item 5): flush drops whole caches, without a per-entry walk or dispose, and the store works after', () => {
+    const { store, clock } = make({ shards: 4 });
+    for (let i = 0; i < 20_000; i += 1) store.set(b(`k${i}`), b('value'), { ttlMs: i % 2 === 0 ? 1_000 : 0 });
+    store.get(b('k1'));
+    const walks = spyOnWalks();
+    const deletes = vi.spyOn(LRUCache.prototype, 'delete');
+    store.flush();
+    expect(walks.calls()).toBe(0);
+    expect(deletes).not.toHaveBeenCalled();
+    let stats = store.stats();
+    expect(stats).toMatchObject({ curr_items: 0, bytes: 0, expiry_queue: 0, keyspace_hits: 1, total_sets: 20_000, evictions: 0 });
+    expect(stats.shards.every((s) => s.curr_items === 0 && s.bytes === 0)).toBe(true);
+    for (let i = 0; i < 20_000; i += 1) expect(store.get(b(`k${i}`))).toBeUndefined();
+    // After the flush, expiry works as before: the new entries are queued and swept.
+    for (let i = 0; i < 10; i += 1) store.set(b(`n${i}`), b('v'), { ttlMs: 10 });
+    expect(store.stats().expiry_queue).toBe(10);
+    clock.advance(10 + EXPIRY_BUCKET_MS);
+    expect(store.sweep()).toBe(10);
+    stats = store.stats();
+    expect([stats.curr_items, stats.expired_swept, stats.expiry_queue]).toEqual([0, 10, 0]);
+  });
+
   it('reports per-shard counters that add up to the totals', () => {
     const { store } = make({ shards: 8, maxMemory: 8 * 1024 * 1024 });
     for (let i = 0; i < 1000; i += 1) store.set(b(`k${i}`), b('value'));
