@@ -5,8 +5,39 @@
 // Buffers, key by an exact string, keep its own copy of the value.
 // Prints a Markdown table: median ops/s of ROUNDS rounds with min–max, the
 // ratio of per-operation cost to the bare LRUCache, and heap bytes per entry.
+// Then: active expiry of N entries, RENEW vs GET with 1% of keys on a TTL,
+// FLUSH, and RSS per item (each size in a fresh child process).
+// BENCH_ONLY=ops,expiry,renew,flush,rss picks sections (default all).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
-import { ENTRY_OVERHEAD, Store, keyString } from '../dist/index.js';
+import { Store, chargeOf, keyString } from '../dist/index.js';
+
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'ops,expiry,renew,flush,rss').split(','));
+
+// RSS child: fills a store with BENCH_RSS_ITEMS items of 16-byte keys and
+// BENCH_RSS_VALUE-byte values and prints what the items cost in RSS.
+if (process.env.BENCH_RSS_VALUE !== undefined) {
+  const items = Number(process.env.BENCH_RSS_ITEMS);
+  const value = Buffer.alloc(Number(process.env.BENCH_RSS_VALUE), 0x61);
+  const gc = globalThis.gc ?? (() => {});
+  const key = Buffer.alloc(16);
+  const store = new Store({ maxMemory: 8 * 1024 * 1024 * 1024, activeExpiry: false });
+  gc();
+  gc();
+  const before = process.memoryUsage().rss;
+  for (let i = 0; i < items; i += 1) {
+    key.write(`k:${String(i).padStart(14, '0')}`, 'latin1'); // one reused key buffer: only the store's memory grows
+    store.set(key, value);
+  }
+  gc();
+  gc();
+  const after = process.memoryUsage().rss;
+  const stats = store.stats();
+  if (stats.curr_items !== items) throw new Error(`stored ${stats.curr_items} of ${items}`);
+  console.log(JSON.stringify({ rssPerItem: (after - before) / items, chargedPerItem: stats.bytes / items }));
+  process.exit(0);
+}
 
 const N = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -43,7 +74,7 @@ const contenders = {
     return {
       set: (k, v) => {
         const s = keyString(k);
-        cache.set(s, copy(v), { size: s.length + v.length + ENTRY_OVERHEAD });
+        cache.set(s, copy(v), { size: chargeOf(s.length, v.length) });
       },
       get: (k) => cache.get(keyString(k)),
       size: () => cache.size,
@@ -104,6 +135,7 @@ const cell = (xs) => `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.m
   console.log(`\nkeyString (Buffer → latin1 string, exact for every byte): ${ns.toFixed(0)} ns per key\n`);
 }
 
+if (ONLY.has('ops')) {
 console.log('| contender | TTL | SET ops/s | GET ops/s | cost vs bare LRUCache (SET / GET) | heap B/entry beyond key+value |');
 console.log('|---|---|---|---|---|---|');
 for (const ttl of [0, TTL]) {
@@ -124,11 +156,12 @@ for (const ttl of [0, TTL]) {
     );
   }
 }
+}
 
 // Active expiry: 1M entries that all expire at the same instant, never read.
 // Reports how long after that instant the sweep has reclaimed them all, and
 // the longest event-loop stall meanwhile (monitorEventLoopDelay).
-{
+if (ONLY.has('expiry')) {
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const store = new Store({ maxMemory: BUDGET });
   const expireAt = performance.now() + 5_000;
@@ -149,4 +182,74 @@ for (const ttl of [0, TTL]) {
       `after their expiry, never read; longest event-loop stall meanwhile ${(delay.max / 1e6).toFixed(1)} ms ` +
       `(p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms).`,
   );
+}
+
+// RENEW vs GET (issue 15 item 6): N keys of which 1% have a TTL; the
+// sliding-session pattern renews those keys over and over. Reports ns per
+// operation and the slowest batch of 1,000, so a rare walk of all keys shows.
+if (ONLY.has('renew')) {
+  const store = new Store({ maxMemory: BUDGET, activeExpiry: false });
+  const withTtl = [];
+  for (let i = 0; i < N; i += 1) {
+    const ttl = i % 100 === 0;
+    store.set(keys[i], VALUE, { ttlMs: ttl ? TTL : 0 });
+    if (ttl) withTtl.push(keys[i]);
+  }
+  const ops = Math.max(1_000, Math.min(N, 1_000_000));
+  const time = (op) => {
+    let slowest = 0;
+    let ok = 0;
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < ops; i += 1_000) {
+      const t = process.hrtime.bigint();
+      for (let j = i; j < i + 1_000; j += 1) if (op(withTtl[(j * 7919) % withTtl.length], j)) ok += 1;
+      slowest = Math.max(slowest, Number(process.hrtime.bigint() - t) / 1e3);
+    }
+    if (ok !== Math.ceil(ops / 1_000) * 1_000) throw new Error(`only ${ok} operations found their key`);
+    return { ns: Number(process.hrtime.bigint() - started) / ops, slowest };
+  };
+  for (let r = 0; r < 2; r += 1) {
+    const get = time((k) => store.get(k) !== undefined);
+    const renew = time((k, j) => store.renew(k, TTL + j)); // later each time: the common renew
+    const earlier = time((k, j) => store.renew(k, TTL - j)); // earlier each time: every one pushes
+    console.log(
+      `\nRENEW vs GET, ${N.toLocaleString('en-US')} keys, 1% with a TTL, ${ops.toLocaleString('en-US')} ops each (round ${r + 1}): ` +
+        `GET ${get.ns.toFixed(0)} ns/op (slowest 1,000: ${get.slowest.toFixed(0)} µs), ` +
+        `RENEW later ${renew.ns.toFixed(0)} ns/op (${renew.slowest.toFixed(0)} µs), ` +
+        `RENEW earlier ${earlier.ns.toFixed(0)} ns/op (${earlier.slowest.toFixed(0)} µs); expiry queue ${store.stats().expiry_queue.toLocaleString('en-US')} pairs`,
+    );
+  }
+  store.close();
+}
+
+// FLUSH (issue 15 item 5): how long one flush() of N keys holds the thread.
+if (ONLY.has('flush')) {
+  const store = new Store({ maxMemory: BUDGET, activeExpiry: false });
+  for (let i = 0; i < N; i += 1) store.set(keys[i], VALUE, { ttlMs: i % 2 === 0 ? TTL : 0 });
+  const t = process.hrtime.bigint();
+  store.flush();
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (store.stats().curr_items !== 0) throw new Error('flush left keys');
+  console.log(`\nFLUSH of ${N.toLocaleString('en-US')} keys: ${ms.toFixed(3)} ms in flush() itself (the collector reclaims the old caches later).`);
+  store.close();
+}
+
+// RSS per item (issue 15 item 15): what the process's resident memory grows
+// by per item, after GC, in a fresh child per size, next to what the store
+// charges to the budget for it.
+if (ONLY.has('rss')) {
+  const self = fileURLToPath(import.meta.url);
+  console.log(`\n| items | value B | RSS B/item | charged B/item | RSS / charged |`);
+  console.log('|---|---|---|---|---|');
+  for (const items of [...new Set([Math.min(N, 100_000), N])]) {
+    for (const size of [10, 100, 1000]) {
+      const child = spawnSync(process.execPath, ['--expose-gc', self], {
+        env: { ...process.env, BENCH_RSS_ITEMS: String(items), BENCH_RSS_VALUE: String(size) },
+        encoding: 'utf8',
+      });
+      if (child.status !== 0) throw new Error(`RSS child failed: ${child.stderr}`);
+      const { rssPerItem, chargedPerItem } = JSON.parse(child.stdout);
+      console.log(`| ${items.toLocaleString('en-US')} | ${size} | ${rssPerItem.toFixed(0)} | ${chargedPerItem.toFixed(0)} | ${(rssPerItem / chargedPerItem).toFixed(2)} |`);
+    }
+  }
 }

@@ -4,16 +4,52 @@ import { ExpiryQueue, bucketOf } from './expiry-queue.js';
 import { fnv1a, keyBytes, keyString } from './keys.js';
 
 /**
- * Bytes one entry costs beyond its key and value bytes, measured with
- * `npx just bench-store` (heapUsed + arrayBuffers after GC, 16-byte keys,
- * 100-byte values, 100,000 and 1,000,000 entries) on Node 20.20 x64: 320
- * without expiry, 355 with one (its pair in the expiry queue). That is the
- * lru-cache slots (key, value, size, list links, with array growth slack),
- * the entry object, the key string's header, and the value's own
- * ArrayBuffer and Buffer objects. Charged as 352 for every entry, so a
- * budget bounds the heap the entries really take.
+ * Bytes one entry costs beyond its key and value bytes, calibrated against
+ * the process's RSS (issue 15 item 15): `BENCH_ONLY=rss npx just bench-store`
+ * fills a fresh process with 1M items of 16-byte keys and 10, 100 and
+ * 1,000-byte values and divides the RSS it gained (after GC) by the items:
+ * 431, 670 and 1,558 B on Node 20.20 x64. That is the lru-cache slots (key,
+ * value, size, list links, with array growth slack), the entry object, the
+ * key string, the Buffer and ArrayBuffer objects, and the V8 heap's own
+ * slack (RSS runs about 8% over heapUsed). See {@link chargeOf}.
  */
-export const ENTRY_OVERHEAD = 352;
+export const ENTRY_OVERHEAD = 400;
+
+/**
+ * Values longer than this live outside the V8 heap, in a backing store of
+ * their own; shorter ones are allocated inside the heap (V8's
+ * `typed_array_max_size_in_heap`, 64 bytes).
+ */
+export const IN_HEAP_VALUE_MAX = 64;
+
+/**
+ * What a value outside the V8 heap costs beyond its bytes: its malloc chunk
+ * header and the C++ backing-store records that track it (measured: 670 B of
+ * RSS for a 100-byte value against 431 B for a 10-byte one).
+ */
+export const EXTERNAL_VALUE_OVERHEAD = 144;
+
+const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
+
+/**
+ * Bytes an entry is charged against the memory budget: what it costs in RSS
+ * on Node 20 x64, within a few percent for 16-byte keys and 10 B–1 KiB values.
+ * The key string and in-heap values are rounded to V8's 8-byte allocation
+ * unit, values outside the heap to malloc's 16-byte chunks, and
+ * those pay {@link EXTERNAL_VALUE_OVERHEAD} on top of {@link ENTRY_OVERHEAD}.
+ *
+ * @example
+ * ```ts
+ * chargeOf(16, 10);   // 432: 16 + 16 + 400
+ * chargeOf(16, 100);  // 672: 16 + 112 + 400 + 144
+ * chargeOf(16, 1000); // 1568: 16 + 1008 + 400 + 144
+ * ```
+ */
+export function chargeOf(keyLength: number, valueLength: number): number {
+  const key = roundUp(keyLength, 8);
+  if (valueLength <= IN_HEAP_VALUE_MAX) return key + roundUp(valueLength, 8) + ENTRY_OVERHEAD;
+  return key + roundUp(valueLength, 16) + ENTRY_OVERHEAD + EXTERNAL_VALUE_OVERHEAD;
+}
 
 /** Eviction policy: `'lru'` evicts the shard's least recently used entries; `'none'` refuses writes that do not fit. */
 export type EvictionPolicy = 'lru' | 'none';
@@ -55,7 +91,7 @@ export type WriteStatus =
 export interface StoreCounters {
   /** Live entries (memcached `curr_items`). */
   curr_items: number;
-  /** Charged bytes: key + value + {@link ENTRY_OVERHEAD} per entry (memcached `bytes`). */
+  /** Charged bytes: {@link chargeOf} summed over the entries, what they cost in RSS (memcached `bytes`). */
   bytes: number;
   /** Budget in bytes (memcached `limit_maxbytes`). */
   limit_maxbytes: number;
@@ -118,11 +154,6 @@ const UNQUEUED = Number.MIN_SAFE_INTEGER;
  */
 const COMPACT_SLACK = 1024;
 const COMPACT_STEPS = 4;
-
-/** Charged bytes of an entry (its size in the shard's LRUCache). */
-function chargeOf(key: string, value: Uint8Array): number {
-  return key.length + value.length + ENTRY_OVERHEAD;
-}
 
 interface Shard {
   /** Replaced by an empty one on FLUSH. */
@@ -321,13 +352,13 @@ export class Store {
 
   /** Checks the budget, then stores an own copy of `value`. */
   #write(shard: Shard, k: string, value: Uint8Array, expiresAt: number, existing: Entry | undefined): WriteStatus {
-    const size = chargeOf(k, value);
+    const size = chargeOf(k.length, value.length);
     if (size > this.#shardBudget) {
       shard.refusedTooLarge += 1;
       return Status.TOO_LARGE;
     }
     if (this.#eviction === 'none') {
-      const freed = existing === undefined ? 0 : chargeOf(k, existing.value);
+      const freed = existing === undefined ? 0 : chargeOf(k.length, existing.value.length);
       if (shard.cache.calculatedSize - freed + size > this.#shardBudget) {
         shard.refusedOutOfMemory += 1;
         return Status.OUT_OF_MEMORY;
