@@ -87,7 +87,7 @@ const program = new Command('conduit-server')
   .addOption(option('--http-host <host>', 'address of the HTTP listener', 'http-host', '127.0.0.1'))
   .addOption(new Option('--http-token <token>', 'bearer token the HTTP data routes require; prefer CONDUIT_HTTP_TOKEN').env('CONDUIT_HTTP_TOKEN'))
   .addOption(new Option('--config <file>', 'TOML file with any of the settings above').env('CONDUIT_CONFIG'))
-  .addHelpText('after', '\nSizes take b/kb/mb/gb; durations take ms/s/m/h (a bare number is ms).\nEvery option is also read from CONDUIT_<NAME> (e.g. CONDUIT_MAX_MEMORY=512mb).');
+  .addHelpText('after', '\nSizes take b/kb/mb/gb; durations take ms/s/m/h (a bare number is ms).\nEvery option is also read from CONDUIT_<NAME> (e.g. CONDUIT_MAX_MEMORY=512mb).\nGive the process 2 × --max-memory + 128 MiB of RAM (README: How much memory).');
 
 function fail(message: string): never {
   process.stderr.write(`conduit-server: ${message}\n`);

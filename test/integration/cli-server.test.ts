@@ -105,6 +105,7 @@ describe('conduit-server command', () => {
     }
     for (const flag of ['--socket', '--allow-shutdown', '--allow-insecure-public', '--config']) expect(help).toContain(flag);
     expect(help).toContain('CONDUIT_MAX_MEMORY');
+    expect(help).toContain('Give the process 2 × --max-memory + 128 MiB of RAM');
   });
 });
 
