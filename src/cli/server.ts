@@ -144,7 +144,8 @@ const program = new Command('conduit-server')
       'flags beat the environment, which beats the file, and every source is checked. A switch there is\n' +
       'true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp).\n' +
       'SIGTERM, SIGINT (Ctrl-C) and SIGHUP (terminal closed) drain the connections and exit 0;\n' +
-      'a second one more than a second later exits at once with 1.',
+      'a second one more than a second later exits at once with 1.\n' +
+      'Give the process 2 × --max-memory + 128 MiB of RAM (README: How much memory).',
   );
 
 

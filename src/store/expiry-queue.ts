@@ -2,20 +2,38 @@
 export const EXPIRY_BUCKET_MS = 16;
 
 /**
+ * The bucket a time falls in. The store remembers it per entry so that a
+ * pair handed out by {@link ExpiryQueue.shiftDue} can be told apart from a
+ * stale one (see {@link ExpiryQueue.dueBucket}).
+ *
+ * @example
+ * ```ts
+ * bucketOf(1000); // 62
+ * ```
+ */
+export function bucketOf(time: number): number {
+  return Math.floor(time / EXPIRY_BUCKET_MS);
+}
+
+/**
  * The order in which the active sweep reclaims expired entries: a timing
  * wheel of 16 ms buckets. Each bucket is a plain array of keys, so adding a
  * pair and taking one back are O(1); a small min-heap of bucket numbers finds
  * the earliest bucket. (A binary heap of all pairs cost about 2 µs per entry
  * at 1M entries, too slow to reclaim them within the 1 s bound.)
  *
- * Pairs are never removed from the middle: a key that was deleted,
- * overwritten or renewed leaves a stale pair, which the sweep recognises (the
- * entry's expiry is later or gone) and skips. The store rebuilds the queue
- * when stale pairs outnumber live ones.
+ * Pairs are never removed from the middle: a key that was deleted or
+ * evicted leaves a stale pair, which the sweep recognises (the entry is gone,
+ * or its own pair is in another bucket) and skips. When stale pairs
+ * outnumber live ones the store calls {@link compact} a few pairs at a time,
+ * which filters the buckets in place from the queue's own contents: no
+ * operation ever walks the whole queue or the store's keys at once.
  *
  * ```
- * buckets:  #heap (bucket numbers, min first)  →  #buckets.get(n) = [key, key, …]
- * draining: #current = the bucket being handed out, #cursor = next index in it
+ * buckets:    #heap (bucket numbers, min first)  →  #buckets.get(n) = [key, key, …]
+ * draining:   #current = the bucket being handed out, #cursor = next index in it
+ * compacting: #scan walks #buckets; in #scanKeys, [0, #write) is kept,
+ *             [#write, #read) is dropped or already moved, [#read, …) unseen
  * ```
  *
  * @example
@@ -31,16 +49,27 @@ export class ExpiryQueue {
   #heap: number[] = [];
   #current: string[] = [];
   #cursor = 0;
+  #currentBucket = Number.NaN;
   #size = 0;
+  #scan: Iterator<[number, string[]]> | undefined;
+  #scanBucket = Number.NaN;
+  #scanKeys: string[] | undefined;
+  #read = 0;
+  #write = 0;
 
   /** Number of pairs, stale ones included. */
   get size(): number {
     return this.#size;
   }
 
+  /** The bucket of the key {@link shiftDue} returned last. */
+  get dueBucket(): number {
+    return this.#currentBucket;
+  }
+
   /** Adds a pair. */
   push(time: number, key: string): void {
-    const n = Math.floor(time / EXPIRY_BUCKET_MS);
+    const n = bucketOf(time);
     const bucket = this.#buckets.get(n);
     if (bucket === undefined) {
       this.#buckets.set(n, [key]);
@@ -77,7 +106,10 @@ export class ExpiryQueue {
         return undefined;
       }
       this.#heapPop();
-      this.#current = this.#buckets.get(n) ?? [];
+      const keys = this.#buckets.get(n) ?? [];
+      if (keys === this.#scanKeys) this.#endScanOfBucket();
+      this.#current = keys;
+      this.#currentBucket = n;
       this.#buckets.delete(n);
       this.#cursor = 0;
     }
@@ -89,13 +121,59 @@ export class ExpiryQueue {
     for (const [time, key] of pairs) this.push(time, key);
   }
 
+  /**
+   * Examines up to `steps` pairs, resuming where the last call stopped, and
+   * drops those for which `keep(key, bucket)` is false. Each call costs at
+   * most `steps` calls of `keep`; a full pass over the queue takes
+   * `size / steps` calls. Returns how many pairs it examined.
+   */
+  compact(keep: (key: string, bucket: number) => boolean, steps: number): number {
+    let examined = 0;
+    while (examined < steps) {
+      let keys = this.#scanKeys;
+      if (keys === undefined) {
+        // A Map iterator is live: buckets added meanwhile are visited, removed ones skipped.
+        this.#scan ??= this.#buckets.entries();
+        const next = this.#scan.next();
+        if (next.done === true) {
+          this.#scan = undefined; // one pass done; the next call starts another
+          return examined;
+        }
+        [this.#scanBucket, keys] = next.value;
+        this.#scanKeys = keys;
+        this.#read = 0;
+        this.#write = 0;
+      }
+      while (examined < steps && this.#read < keys.length) {
+        const key = keys[this.#read++] as string;
+        examined += 1;
+        if (keep(key, this.#scanBucket)) keys[this.#write++] = key;
+        else this.#size -= 1;
+      }
+      if (this.#read === keys.length) this.#endScanOfBucket();
+    }
+    return examined;
+  }
+
+  /** Closes the gap [#write, #read) of the bucket being compacted and stops compacting it. */
+  #endScanOfBucket(): void {
+    const keys = this.#scanKeys;
+    if (keys === undefined) return;
+    keys.copyWithin(this.#write, this.#read);
+    keys.length -= this.#read - this.#write;
+    this.#scanKeys = undefined;
+  }
+
   /** Drops every pair. */
   clear(): void {
     this.#buckets = new Map();
     this.#heap = [];
     this.#current = [];
     this.#cursor = 0;
+    this.#currentBucket = Number.NaN;
     this.#size = 0;
+    this.#scan = undefined;
+    this.#scanKeys = undefined;
   }
 
   #heapPush(n: number): void {

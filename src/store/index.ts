@@ -10,4 +10,4 @@
  */
 export * from './store.js';
 export { fnv1a, keyBytes, keyString } from './keys.js';
-export { EXPIRY_BUCKET_MS, ExpiryQueue } from './expiry-queue.js';
+export { EXPIRY_BUCKET_MS, ExpiryQueue, bucketOf } from './expiry-queue.js';

@@ -1,19 +1,55 @@
 import { LRUCache } from 'lru-cache';
 import { MAX_KEY_SIZE, MAX_TTL_MS, Status } from '../protocol/constants.js';
-import { ExpiryQueue } from './expiry-queue.js';
+import { ExpiryQueue, bucketOf } from './expiry-queue.js';
 import { fnv1a, keyBytes, keyString } from './keys.js';
 
 /**
- * Bytes one entry costs beyond its key and value bytes, measured with
- * `npx just bench-store` (heapUsed + arrayBuffers after GC, 16-byte keys,
- * 100-byte values, 100,000 and 1,000,000 entries) on Node 20.20 x64: 320
- * without expiry, 355 with one (its pair in the expiry queue). That is the
- * lru-cache slots (key, value, size, list links, with array growth slack),
- * the entry object, the key string's header, and the value's own
- * ArrayBuffer and Buffer objects. Charged as 352 for every entry, so a
- * budget bounds the heap the entries really take.
+ * Bytes one entry costs beyond its key and value bytes, calibrated against
+ * the process's RSS (issue 15 item 15): `BENCH_ONLY=rss npx just bench-store`
+ * fills a fresh process with 1M items of 16-byte keys and 10, 100 and
+ * 1,000-byte values and divides the RSS it gained (after GC) by the items:
+ * 431, 670 and 1,558 B on Node 20.20 x64. That is the lru-cache slots (key,
+ * value, size, list links, with array growth slack), the entry object, the
+ * key string, the Buffer and ArrayBuffer objects, and the V8 heap's own
+ * slack (RSS runs about 8% over heapUsed). See {@link chargeOf}.
  */
-export const ENTRY_OVERHEAD = 352;
+export const ENTRY_OVERHEAD = 400;
+
+/**
+ * Values longer than this live outside the V8 heap, in a backing store of
+ * their own; shorter ones are allocated inside the heap (V8's
+ * `typed_array_max_size_in_heap`, 64 bytes).
+ */
+export const IN_HEAP_VALUE_MAX = 64;
+
+/**
+ * What a value outside the V8 heap costs beyond its bytes: its malloc chunk
+ * header and the C++ backing-store records that track it (measured: 670 B of
+ * RSS for a 100-byte value against 431 B for a 10-byte one).
+ */
+export const EXTERNAL_VALUE_OVERHEAD = 144;
+
+const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
+
+/**
+ * Bytes an entry is charged against the memory budget: what it costs in RSS
+ * on Node 20 x64, within a few percent for 16-byte keys and 10 B–1 KiB values.
+ * The key string and in-heap values are rounded to V8's 8-byte allocation
+ * unit, values outside the heap to malloc's 16-byte chunks, and
+ * those pay {@link EXTERNAL_VALUE_OVERHEAD} on top of {@link ENTRY_OVERHEAD}.
+ *
+ * @example
+ * ```ts
+ * chargeOf(16, 10);   // 432: 16 + 16 + 400
+ * chargeOf(16, 100);  // 672: 16 + 112 + 400 + 144
+ * chargeOf(16, 1000); // 1568: 16 + 1008 + 400 + 144
+ * ```
+ */
+export function chargeOf(keyLength: number, valueLength: number): number {
+  const key = roundUp(keyLength, 8);
+  if (valueLength <= IN_HEAP_VALUE_MAX) return key + roundUp(valueLength, 8) + ENTRY_OVERHEAD;
+  return key + roundUp(valueLength, 16) + ENTRY_OVERHEAD + EXTERNAL_VALUE_OVERHEAD;
+}
 
 /** Eviction policy: `'lru'` evicts the shard's least recently used entries; `'none'` refuses writes that do not fit. */
 export type EvictionPolicy = 'lru' | 'none';
@@ -55,7 +91,7 @@ export type WriteStatus =
 export interface StoreCounters {
   /** Live entries (memcached `curr_items`). */
   curr_items: number;
-  /** Charged bytes: key + value + {@link ENTRY_OVERHEAD} per entry (memcached `bytes`). */
+  /** Charged bytes: {@link chargeOf} summed over the entries, what they cost in RSS (memcached `bytes`). */
   bytes: number;
   /** Budget in bytes (memcached `limit_maxbytes`). */
   limit_maxbytes: number;
@@ -99,15 +135,29 @@ interface Entry {
   value: Buffer;
   /** Clock time at which the entry expires; 0 = never. */
   expiresAt: number;
+  /**
+   * The expiry-queue bucket of this entry's own pair, or {@link UNQUEUED}.
+   * Invariant: an entry with an expiry has a pair in a bucket no later than
+   * its expiry's, so the sweep meets it in time (see {@link Store.sweep}).
+   */
+  queued: number;
 }
 
-/** Charged bytes of an entry (its size in the shard's LRUCache). */
-function chargeOf(key: string, value: Uint8Array): number {
-  return key.length + value.length + ENTRY_OVERHEAD;
-}
+/** {@link Entry.queued} of an entry without a pair in the expiry queue. */
+const UNQUEUED = Number.MIN_SAFE_INTEGER;
+/**
+ * Compaction of the expiry queue: it starts when the queue holds more than
+ * twice as many pairs as there are entries owning one, plus this slack, and
+ * then examines this many pairs per pair pushed. A pass over the queue adds
+ * at most a quarter of its length while removing its stale half, so the
+ * queue stays within about 2 × (entries with a pair) + slack.
+ */
+const COMPACT_SLACK = 1024;
+const COMPACT_STEPS = 4;
 
 interface Shard {
-  readonly cache: LRUCache<string, Entry>;
+  /** Replaced by an empty one on FLUSH. */
+  cache: LRUCache<string, Entry>;
   hits: number;
   misses: number;
   sets: number;
@@ -176,8 +226,8 @@ export class Store {
   readonly #eviction: EvictionPolicy;
   readonly #clock: () => number;
   readonly #queue = new ExpiryQueue();
-  /** Live entries with an expiry; the expiry queue is rebuilt when it holds more than twice as many pairs. */
-  #ttlEntries = 0;
+  /** Entries that own a pair in the expiry queue ({@link Entry.queued} set); the rest of the queue is stale. */
+  #queuedEntries = 0;
   #timeout: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
   #closed = false;
@@ -210,14 +260,7 @@ export class Store {
 
   #newShard(): Shard {
     const shard: Shard = {
-      cache: new LRUCache<string, Entry>({
-        maxSize: this.#shardBudget,
-        // Called for every entry that leaves (evicted, deleted, overwritten, flushed).
-        dispose: (value, _key, reason) => {
-          if (reason === 'evict') shard.evictions += 1;
-          if (value.expiresAt !== 0) this.#ttlEntries -= 1;
-        },
-      }),
+      cache: undefined as unknown as LRUCache<string, Entry>, // set just below: its dispose needs `shard`
       hits: 0,
       misses: 0,
       sets: 0,
@@ -229,7 +272,19 @@ export class Store {
       refusedTooLarge: 0,
       refusedOutOfMemory: 0,
     };
+    shard.cache = this.#newCache(shard);
     return shard;
+  }
+
+  #newCache(shard: Shard): LRUCache<string, Entry> {
+    return new LRUCache<string, Entry>({
+      maxSize: this.#shardBudget,
+      // Called for every entry that leaves (evicted, deleted, overwritten); FLUSH drops whole caches instead.
+      dispose: (value, _key, reason) => {
+        if (reason === 'evict') shard.evictions += 1;
+        if (value.queued !== UNQUEUED) this.#queuedEntries -= 1;
+      },
+    });
   }
 
   #shard(key: string): Shard {
@@ -297,24 +352,27 @@ export class Store {
 
   /** Checks the budget, then stores an own copy of `value`. */
   #write(shard: Shard, k: string, value: Uint8Array, expiresAt: number, existing: Entry | undefined): WriteStatus {
-    const size = chargeOf(k, value);
+    const size = chargeOf(k.length, value.length);
     if (size > this.#shardBudget) {
       shard.refusedTooLarge += 1;
       return Status.TOO_LARGE;
     }
     if (this.#eviction === 'none') {
-      const freed = existing === undefined ? 0 : chargeOf(k, existing.value);
+      const freed = existing === undefined ? 0 : chargeOf(k.length, existing.value.length);
       if (shard.cache.calculatedSize - freed + size > this.#shardBudget) {
         shard.refusedOutOfMemory += 1;
         return Status.OUT_OF_MEMORY;
       }
     }
-    shard.cache.set(k, { value: ownCopy(value), expiresAt }, { size });
+    // The old entry's pair in the expiry queue (if any) passes to the new one,
+    // which saves a push whenever the new expiry is no earlier (an overwrite
+    // with the same TTL). A plain SET skipped the lookup; one with a TTL does it here.
+    const previous = existing ?? (expiresAt !== 0 ? shard.cache.peek(k) : undefined);
+    const entry: Entry = { value: ownCopy(value), expiresAt, queued: previous?.queued ?? UNQUEUED };
+    shard.cache.set(k, entry, { size }); // its dispose of `previous` uncounted the pair
+    if (entry.queued !== UNQUEUED) this.#queuedEntries += 1;
     shard.sets += 1;
-    if (expiresAt !== 0) {
-      this.#ttlEntries += 1;
-      this.#enqueue(expiresAt, k);
-    }
+    if (expiresAt !== 0) this.#enqueue(entry, k);
     return Status.OK;
   }
 
@@ -352,10 +410,11 @@ export class Store {
     const k = validKey(key);
     const entry = this.#peekLive(this.#shard(k), k);
     if (entry === undefined) return false;
-    const hadExpiry = entry.expiresAt !== 0;
     entry.expiresAt = ttlMs === 0 ? 0 : this.#clock() + ttlMs;
-    this.#ttlEntries += (entry.expiresAt !== 0 ? 1 : 0) - (hadExpiry ? 1 : 0);
-    if (entry.expiresAt !== 0) this.#enqueue(entry.expiresAt, k);
+    // The usual renew moves the expiry later: the entry keeps its pair, and
+    // the sweep re-queues it when that pair comes due (issue 15 item 6: a
+    // refresh costs what a GET costs).
+    if (entry.expiresAt !== 0) this.#enqueue(entry, k);
     return true;
   }
 
@@ -447,8 +506,13 @@ export class Store {
    * ```
    */
   flush(): void {
-    for (const shard of this.#shards) shard.cache.clear();
+    // O(shards), not O(keys): each shard gets a new empty cache and the
+    // collector reclaims the old ones (clear() would call dispose on every
+    // entry; FLUSH of 1M keys took 274 ms of one turn, issue 15 item 5).
+    // The counters live on the shard and stay (spec §3.7).
+    for (const shard of this.#shards) shard.cache = this.#newCache(shard);
     this.#queue.clear();
+    this.#queuedEntries = 0;
   }
 
   /**
@@ -508,18 +572,36 @@ export class Store {
     let reclaimed = 0;
     let steps = 0;
     for (let k = this.#queue.shiftDue(now); k !== undefined; k = this.#queue.shiftDue(now)) {
-      const shard = this.#shard(k);
-      const entry = shard.cache.peek(k);
-      // A stale pair (key deleted, overwritten or renewed) finds no entry or a later expiry.
-      if (entry !== undefined && entry.expiresAt !== 0 && entry.expiresAt <= now) {
-        shard.cache.delete(k);
-        shard.expiredSwept += 1;
-        reclaimed += 1;
-      }
+      if (this.#sweepPair(k, now)) reclaimed += 1;
       steps += 1;
       if ((steps & 255) === 0 && this.#clock() >= deadline) break;
     }
     return reclaimed;
+  }
+
+  /** Handles one pair the queue handed out at `now`; true when it reclaimed an expired entry. */
+  #sweepPair(k: string, now: number): boolean {
+    const shard = this.#shard(k);
+    const entry = shard.cache.peek(k);
+    // A stale pair (key deleted, evicted or expired on access, or an older
+    // pair of a key whose expiry moved earlier) finds no entry, or the
+    // entry's own pair in another bucket: skip it.
+    if (entry === undefined || entry.queued !== this.#queue.dueBucket) return false;
+    if (entry.expiresAt !== 0 && entry.expiresAt <= now) {
+      shard.cache.delete(k); // its dispose uncounts the pair
+      shard.expiredSwept += 1;
+      return true;
+    }
+    if (entry.expiresAt === 0) {
+      entry.queued = UNQUEUED; // the expiry was removed since
+      this.#queuedEntries -= 1;
+    } else {
+      // Renewed to a later time: queue it again there (a later bucket, as
+      // its expiry is past `now` and this bucket ended by `now`).
+      entry.queued = bucketOf(entry.expiresAt);
+      this.#queue.push(entry.expiresAt, k);
+    }
+    return false;
   }
 
   /**
@@ -535,18 +617,27 @@ export class Store {
     this.#cancelTimer();
   }
 
-  #enqueue(expiresAt: number, k: string): void {
-    this.#queue.push(expiresAt, k);
-    if (this.#queue.size > 2 * this.#ttlEntries + 1024) {
-      // Stale pairs (deleted, overwritten, renewed keys) outnumber live ones:
-      // rebuild from the live entries. Amortised O(log n) per push.
-      const live: [number, string][] = [];
-      for (const shard of this.#shards) {
-        for (const [key, entry] of shard.cache.entries()) if (entry.expiresAt !== 0) live.push([entry.expiresAt, key]);
-      }
-      this.#queue.rebuild(live);
+  /**
+   * Gives `entry` (with an expiry, stored under `k`) a pair no later than
+   * its expiry: nothing to do when it owns one already in that bucket or an
+   * earlier one; a new pair when it has none or its expiry moved to an
+   * earlier bucket (the old pair becomes stale).
+   */
+  #enqueue(entry: Entry, k: string): void {
+    const n = bucketOf(entry.expiresAt);
+    if (entry.queued !== UNQUEUED && entry.queued <= n) return;
+    if (entry.queued === UNQUEUED) this.#queuedEntries += 1;
+    entry.queued = n;
+    this.#queue.push(entry.expiresAt, k);
+    if (this.#queue.size > 2 * this.#queuedEntries + COMPACT_SLACK) {
+      // Stale pairs outnumber owned ones: drop some, a few per push, from
+      // the queue's own contents (never a walk over the shards).
+      this.#queue.compact(this.#ownsPair, COMPACT_STEPS);
     }
   }
+
+  /** True when the pair (`k`, `bucket`) is the one its entry owns. */
+  readonly #ownsPair = (k: string, bucket: number): boolean => this.#shard(k).cache.peek(k)?.queued === bucket;
 
   #schedule(delayMs: number): void {
     if (this.#closed) return;

@@ -151,22 +151,52 @@ function runStore(store: Store, clock: FakeClock, op: Op): unknown {
   }
 }
 
+/** Renew-heavy sequences (sliding sessions, issue 15 item 6): few keys, renews later and earlier, time passing. */
+const renewHeavyArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('renew' as const), key: fc.constantFrom('a', 'b', 'c'), ttlMs: fc.integer({ min: 0, max: 200 }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 60 }) }) },
+  { weight: 2, arbitrary: opArb },
+);
+
+/**
+ * Runs `ops` on a store and the model, comparing every answer; then lets
+ * every expiry pass and checks that the active sweep alone reclaims every
+ * expired key (none is left for lazy expiry).
+ */
+function agrees(ops: Op[]): void {
+  const storeClock = new FakeClock();
+  const store = new Store({ eviction: 'none', activeExpiry: false, clock: storeClock.read, shards: 4 });
+  const model = new Model(new FakeClock());
+  try {
+    for (const [i, op] of ops.entries()) {
+      expect(runStore(store, storeClock, op), `step ${i}: ${fc.stringify(op)}`).toEqual(runModel(model, op));
+    }
+    const lazyBefore = store.stats().expired_lazy;
+    storeClock.advance(1_000 + EXPIRY_BUCKET_MS);
+    model.clock.advance(1_000 + EXPIRY_BUCKET_MS);
+    store.sweep(Number.POSITIVE_INFINITY);
+    const stats = store.stats();
+    const lasting = [...model.map.keys()].filter((k) => model.live(k) !== undefined).length;
+    expect(stats.curr_items, 'the sweep reclaimed every expired key').toBe(lasting);
+    expect(stats.expired_lazy).toBe(lazyBefore);
+    expect(stats.expiry_queue, 'no pair left once every expiry has passed').toBe(0);
+  } finally {
+    store.close();
+  }
+}
+
 describe('Store against a reference model', () => {
   it('agrees on every result (eviction off, large budget, fake clock)', () => {
     fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 80, size: 'max' }), (ops) => {
-        const storeClock = new FakeClock();
-        const store = new Store({ eviction: 'none', activeExpiry: false, clock: storeClock.read, shards: 4 });
-        const model = new Model(new FakeClock());
-        try {
-          for (const [i, op] of ops.entries()) {
-            expect(runStore(store, storeClock, op), `step ${i}: ${fc.stringify(op)}`).toEqual(runModel(model, op));
-          }
-        } finally {
-          store.close();
-        }
-      }),
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 80, size: 'max' }), agrees),
       { numRuns: 400 },
+    );
+  });
+
+  it('agrees on renew-heavy sequences, and the sweep still reclaims every expired key', () => {
+    fc.assert(
+      fc.property(fc.array(renewHeavyArb, { minLength: 1, maxLength: 200, size: 'max' }), agrees),
+      { numRuns: 300 },
     );
   });
 });
@@ -200,6 +230,60 @@ describe('ExpiryQueue', () => {
           expect(queue.size).toBe(pairs.length - handed);
         },
       ),
+    );
+  });
+});
+
+describe('ExpiryQueue.compact', () => {
+  it('interleaved with pushes and shiftDue, drops exactly the pairs it is told to, keeps the rest in order, and counts right', () => {
+    type Step = { op: 'push'; time: number; keep: boolean } | { op: 'compact'; steps: number } | { op: 'shift'; by: number };
+    const stepArb: fc.Arbitrary<Step> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ op: fc.constant('push' as const), time: fc.integer({ min: 0, max: 40 }), keep: fc.boolean() }) },
+      { weight: 3, arbitrary: fc.record({ op: fc.constant('compact' as const), steps: fc.integer({ min: 1, max: 7 }) }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('shift' as const), by: fc.integer({ min: 0, max: 40 }) }) },
+    );
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 300 }), (steps) => {
+        const queue = new ExpiryQueue();
+        const keep = new Set<string>();
+        const pushed = new Map<string, number>();
+        const handed = new Set<string>();
+        let dropped = 0;
+        let now = 0;
+        const take = (): void => {
+          for (let k = queue.shiftDue(now); k !== undefined; k = queue.shiftDue(now)) {
+            expect(handed.has(k), `${k} handed out twice`).toBe(false);
+            expect(pushed.get(k)).toBeLessThanOrEqual(now);
+            expect(queue.dueBucket).toBe(Math.floor((pushed.get(k) as number) / EXPIRY_BUCKET_MS));
+            handed.add(k);
+          }
+        };
+        for (const step of steps) {
+          if (step.op === 'push') {
+            const k = `k${pushed.size}`;
+            pushed.set(k, now + step.time);
+            if (step.keep) keep.add(k);
+            queue.push(now + step.time, k);
+          } else if (step.op === 'compact') {
+            queue.compact((k, bucket) => {
+              expect(bucket).toBe(Math.floor((pushed.get(k) as number) / EXPIRY_BUCKET_MS));
+              if (keep.has(k)) return true;
+              dropped += 1;
+              return false;
+            }, step.steps);
+          } else {
+            now += step.by;
+            take();
+          }
+          expect(queue.size).toBe(pushed.size - handed.size - dropped);
+        }
+        now = Number.MAX_SAFE_INTEGER;
+        take();
+        expect(queue.size).toBe(0);
+        for (const k of keep) expect(handed.has(k), `kept ${k} was handed out`).toBe(true);
+        expect(handed.size + dropped).toBe(pushed.size);
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,5 +1,6 @@
+import { LRUCache } from 'lru-cache';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ENTRY_OVERHEAD, EXPIRY_BUCKET_MS, MAX_BODY_SIZE, MAX_TTL_MS, Status, Store, type StoreOptions } from '../../src/index.js';
+import { chargeOf, ENTRY_OVERHEAD, EXPIRY_BUCKET_MS, MAX_BODY_SIZE, MAX_TTL_MS, Status, Store, type StoreOptions } from '../../src/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -13,7 +14,16 @@ function make(options: StoreOptions = {}): { store: Store; clock: FakeClock } {
 afterEach(() => {
   for (const s of stores.splice(0)) s.close();
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
+
+/** Spies on every way of walking an LRUCache's entries: no store operation but LIST may walk all keys. */
+function spyOnWalks(): { calls(): number } {
+  const spies = (['entries', 'rentries', 'keys', 'rkeys', 'values', 'rvalues', 'forEach', 'rforEach', 'dump', 'clear'] as const).map((name) =>
+    vi.spyOn(LRUCache.prototype, name),
+  );
+  return { calls: () => spies.reduce((n, s) => n + s.mock.calls.length, 0) };
+}
 
 describe('Store options', () => {
   it('rejects bad options with messages naming them', () => {
@@ -226,11 +236,31 @@ describe('memory budget', () => {
     expect(store.stats().refused_too_large).toBe(2);
   });
 
+  it('regression (issue 15 item 15): an entry is charged what it costs in RSS, allocator rounding included', () => {
+    // Measured RSS per item, 16-byte keys, 1M items, Node 20.20 x64: 431 B (10-byte values), 670 B (100), 1,558 B (1,000).
+    expect(ENTRY_OVERHEAD).toBe(400);
+    const table: [key: number, value: number, charge: number][] = [
+      [16, 0, 16 + 0 + 400],
+      [16, 10, 16 + 16 + 400], // in the V8 heap, 8-byte units
+      [16, 64, 16 + 64 + 400],
+      [16, 65, 16 + 80 + 400 + 144], // outside the heap: malloc's 16-byte chunks and the backing store
+      [16, 100, 16 + 112 + 400 + 144],
+      [16, 1000, 16 + 1008 + 400 + 144],
+      [1, 1, 8 + 8 + 400],
+      [250, 65_535, 256 + 65_536 + 400 + 144],
+    ];
+    for (const [key, value, charge] of table) expect(chargeOf(key, value), `key ${key} B, value ${value} B`).toBe(charge);
+    const { store } = make();
+    for (const [i, [, value]] of table.entries()) store.set(Buffer.alloc(16, i), Buffer.alloc(value));
+    const stats = store.stats();
+    expect(stats.bytes).toBe(table.slice(0, 6).reduce((n, [, value]) => n + chargeOf(16, value), 0) + chargeOf(16, 1) + chargeOf(16, 65_535));
+  });
+
   it('writing 10× the budget in distinct keys keeps bytes ≤ budget + one item and counts evictions', () => {
     const budget = 1024 * 1024;
     const { store } = make({ maxMemory: budget, shards: 16 });
     const value = Buffer.alloc(1000, 1);
-    const item = 16 + value.length + ENTRY_OVERHEAD;
+    const item = chargeOf(16, value.length);
     let written = 0;
     let i = 0;
     while (written < 10 * budget) {
@@ -247,7 +277,7 @@ describe('memory budget', () => {
 
   it('evicts the least recently used entry of the shard first', () => {
     const { store } = make({ maxMemory: 1024 * 4, shards: 1 });
-    const value = Buffer.alloc(1024 - 1 - ENTRY_OVERHEAD);
+    const value = Buffer.alloc(464); // chargeOf(1, 464) = 1,016: four fit in 4 KiB, a fifth does not
     for (const k of ['a', 'b', 'c', 'd']) store.set(b(k), value);
     store.get(b('a')); // b is now the least recently used
     store.set(b('e'), value);
@@ -258,7 +288,7 @@ describe('memory budget', () => {
 
   it('eviction none: refuses writes that do not fit, while reads, deletes and shrinking overwrites work', () => {
     const { store } = make({ maxMemory: 1024 * 4, shards: 1, eviction: 'none' });
-    const value = Buffer.alloc(1024 - 1 - ENTRY_OVERHEAD);
+    const value = Buffer.alloc(464); // chargeOf(1, 464) = 1,016: four fit in 4 KiB, a fifth does not
     for (const k of ['a', 'b', 'c', 'd']) expect(store.set(b(k), value)).toBe(Status.OK);
     expect(store.set(b('e'), value)).toBe(Status.OUT_OF_MEMORY);
     expect(store.incr(b('n'), 1n)).toBe(Status.OUT_OF_MEMORY);
@@ -299,14 +329,64 @@ describe('expiry sweep', () => {
     expect(store.get(b('reset'))?.toString()).toBe('v2');
   });
 
-  it('bounds the queue when keys are renewed over and over', () => {
+  it('regression (issue 15 item 6): 100k renews of one TTL key among 100k TTL-less keys keep one queue pair and never walk the shards', () => {
     const { store } = make();
-    store.set(b('k'), b('v'), { ttlMs: 1000 });
-    for (let i = 0; i < 100_000; i += 1) store.renew(b('k'), 1000 + i);
-    // Compaction keeps the queue at most about twice the live TTL entries plus a constant.
-    store.set(b('x'), b('v'), { ttlMs: 5 });
-    expect(store.stats().curr_items).toBe(2);
-    expect(store.stats().expiry_queue).toBeLessThanOrEqual(2 * 2 + 1024 + 1);
+    for (let i = 0; i < 100_000; i += 1) store.set(b(`plain:${i}`), b('v'));
+    store.set(b('session'), b('v'), { ttlMs: 30_000 });
+    const walks = spyOnWalks();
+    // The sliding-session pattern: every hit pushes the expiry later.
+    for (let i = 0; i < 100_000; i += 1) expect(store.renew(b('session'), 30_000 + i)).toBe(true);
+    expect(walks.calls()).toBe(0);
+    expect(store.stats().expiry_queue).toBe(1);
+    expect(store.ttl(b('session'))).toBe(30_000 + 99_999);
+  });
+
+  it('renews that move the expiry earlier stay bounded by compaction, with no walk of the shards', () => {
+    const { store, clock } = make();
+    for (let i = 0; i < 10_000; i += 1) store.set(b(`plain:${i}`), b('v'));
+    for (let i = 0; i < 100; i += 1) store.set(b(`ttl:${i}`), b('v'), { ttlMs: 50_000 });
+    store.set(b('k'), b('v'), { ttlMs: 200_000 });
+    const walks = spyOnWalks();
+    let maxQueue = 0;
+    // Each renew lands in an earlier bucket, so each pushes a pair and leaves one stale.
+    for (let i = 0; i < 100_000; i += 1) {
+      store.renew(b('k'), 200_000 - 2 * i);
+      maxQueue = Math.max(maxQueue, store.stats().expiry_queue);
+    }
+    expect(walks.calls()).toBe(0);
+    // Owned pairs: 101. Compaction starts past 2 × 101 + 1,024 and wins within a pass.
+    expect(maxQueue).toBeLessThanOrEqual(2 * 101 + 1024 + 1024);
+    expect(store.ttl(b('k'))).toBe(2);
+    clock.advance(2 + EXPIRY_BUCKET_MS);
+    expect(store.sweep(1_000)).toBe(1);
+    clock.advance(50_000);
+    expect(store.sweep(1_000)).toBe(100);
+    const stats = store.stats();
+    expect([stats.curr_items, stats.expired_swept, stats.expired_lazy]).toEqual([10_000, 101, 0]);
+  });
+
+  it('a key renewed later is re-queued by the sweep when its old pair comes due, then reclaimed at its new expiry', () => {
+    const { store, clock } = make();
+    store.set(b('k'), b('v'), { ttlMs: 100 });
+    store.renew(b('k'), 1_000);
+    store.renew(b('k'), 2_000);
+    expect(store.stats().expiry_queue).toBe(1);
+    clock.advance(100 + EXPIRY_BUCKET_MS);
+    expect(store.sweep()).toBe(0);
+    expect(store.stats().expiry_queue).toBe(1); // re-queued at its new time
+    expect(store.ttl(b('k'))).toBe(2_000 - 100 - EXPIRY_BUCKET_MS);
+    clock.advance(2_000 - 100);
+    expect(store.sweep()).toBe(1);
+    expect(store.stats()).toMatchObject({ curr_items: 0, expired_swept: 1, expired_lazy: 0, expiry_queue: 0 });
+  });
+
+  it('an overwrite with the same TTL reuses the key’s queue pair', () => {
+    const { store, clock } = make();
+    for (let i = 0; i < 10_000; i += 1) store.set(b('k'), b(`v${i}`), { ttlMs: 1_000 });
+    expect(store.stats().expiry_queue).toBe(1);
+    clock.advance(1_000 + EXPIRY_BUCKET_MS);
+    expect(store.sweep()).toBe(1);
+    expect(store.stats().curr_items).toBe(0);
   });
 
   it('runs by itself on a timer with the real clock', async () => {
@@ -329,6 +409,28 @@ describe('flush and stats', () => {
     expect(store.get(b('a'))).toBeUndefined();
     const stats = store.stats();
     expect([stats.curr_items, stats.bytes, stats.keyspace_hits, stats.total_sets]).toEqual([0, 0, 1, 1]);
+  });
+
+  it('regression (issue 15 item 5): flush drops whole caches, without a per-entry walk or dispose, and the store works after', () => {
+    const { store, clock } = make({ shards: 4 });
+    for (let i = 0; i < 20_000; i += 1) store.set(b(`k${i}`), b('value'), { ttlMs: i % 2 === 0 ? 1_000 : 0 });
+    store.get(b('k1'));
+    const walks = spyOnWalks();
+    const deletes = vi.spyOn(LRUCache.prototype, 'delete');
+    store.flush();
+    expect(walks.calls()).toBe(0);
+    expect(deletes).not.toHaveBeenCalled();
+    let stats = store.stats();
+    expect(stats).toMatchObject({ curr_items: 0, bytes: 0, expiry_queue: 0, keyspace_hits: 1, total_sets: 20_000, evictions: 0 });
+    expect(stats.shards.every((s) => s.curr_items === 0 && s.bytes === 0)).toBe(true);
+    for (let i = 0; i < 20_000; i += 1) expect(store.get(b(`k${i}`))).toBeUndefined();
+    // After the flush, expiry works as before: the new entries are queued and swept.
+    for (let i = 0; i < 10; i += 1) store.set(b(`n${i}`), b('v'), { ttlMs: 10 });
+    expect(store.stats().expiry_queue).toBe(10);
+    clock.advance(10 + EXPIRY_BUCKET_MS);
+    expect(store.sweep()).toBe(10);
+    stats = store.stats();
+    expect([stats.curr_items, stats.expired_swept, stats.expiry_queue]).toEqual([0, 10, 0]);
   });
 
   it('reports per-shard counters that add up to the totals', () => {

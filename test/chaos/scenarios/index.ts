@@ -6,9 +6,10 @@ import { expiry } from './expiry.js';
 import { hostile } from './hostile.js';
 import { consumer, flood, slowloris } from './limits.js';
 import { memory } from './memory.js';
+import { renewStorm } from './renew-storm.js';
 import { resilience } from './resilience.js';
 import { secure } from './secure.js';
 import { fdExhaustion, handshakeCost, loiterers, outputMemory } from './server-limits.js';
 import { shutdown } from './shutdown.js';
 
-export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, outputMemory, loiterers, handshakeCost, fdExhaustion].sort((x, y) => x.number - y.number);
+export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, outputMemory, loiterers, handshakeCost, fdExhaustion, renewStorm].sort((x, y) => x.number - y.number);
