@@ -133,10 +133,12 @@ export class Connection {
 
   /** Decodes and executes buffered frames while fewer than `limit` responses are unsent. */
   #pump(limit = this.#host.maxInflight): void {
+    let decoded = 0;
     while (!this.#closing && this.#unflushed + this.#outIds.length < limit) {
       const item = this.#decoder.read();
       if (item === undefined) break;
       if (item instanceof ProtocolError) return this.#fatal(item);
+      decoded += 1;
       this.#readBeforeDrain -= HEADER_SIZE + item.length;
       this.#handle(item);
       // The output bound holds per response, not per batch: a batch of --max-inflight large
@@ -149,8 +151,11 @@ export class Connection {
     }
     this.#flush();
     // The frame timeout is for peers that stop mid-frame; while we stopped reading (backpressure)
-    // the bytes waiting may be whole frames, so the clock does not run.
-    this.midFrameSince = this.#decoder.midFrame && !this.#paused ? this.midFrameSince || performance.now() : 0;
+    // the bytes waiting may be whole frames, so the clock does not run. It times only the frame
+    // pending now: one decoded in this pass means the partial one began after it, so the clock
+    // restarts (a client streaming frames in pieces always ends a read mid-frame, yet none waits).
+    if (!this.#decoder.midFrame || this.#paused) this.midFrameSince = 0;
+    else if (decoded > 0 || this.midFrameSince === 0) this.midFrameSince = performance.now();
     this.#finishIfDone();
   }
 
