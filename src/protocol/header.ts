@@ -1,4 +1,4 @@
-import { HEADER_SIZE } from './constants.js';
+import { HEADER_SIZE, MAX_BODY_SIZE } from './constants.js';
 
 /**
  * The four fields of a frame header (spec §2). For a response, `opcode`
@@ -26,7 +26,10 @@ export interface Frame extends FrameHeader {
 
 /**
  * Writes a 12-byte header at `offset` of `target` (big-endian, spec §2).
- * The caller has validated the fields; this only lays them out.
+ * The caller has validated the fields; this only lays them out. `length`
+ * above {@link MAX_BODY_SIZE} (spec §2.1) is the caller's bug: it throws a
+ * RangeError saying so rather than write a frame every peer must reject.
+ * The server sizes its answers first (see Connection), so it never gets here.
  *
  * @example
  * ```ts
@@ -42,6 +45,7 @@ export function writeHeader(
   length: number,
   id: bigint,
 ): void {
+  if (length > MAX_BODY_SIZE) throw new RangeError(`frame LENGTH ${length} exceeds ${MAX_BODY_SIZE} (spec §2.1)`);
   target[offset] = version;
   target[offset + 1] = opcode;
   target.writeUInt16BE(length, offset + 2);

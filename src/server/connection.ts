@@ -2,17 +2,20 @@ import type { Socket } from 'node:net';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { acceptHello, type SecureSession } from '../crypto/handshake.js';
 import { ProtocolError } from '../errors.js';
-import { HEADER_SIZE, isFatalStatus, MAX_CLIENT_ID, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
+import { HEADER_SIZE, isFatalStatus, MAX_BODY_SIZE, MAX_CLIENT_ID, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
 import { writeHeader, type Frame } from '../protocol/header.js';
 import { parseRequest } from '../protocol/messages.js';
-import { execute, type ExecutionContext, type Reply } from './execute.js';
+import { execute, tooLargeForFrame, type ExecutionContext, type Reply } from './execute.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from './options.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 
-/** Why the server closed a connection on its own; counted and logged. */
-export type DisconnectCause = 'output_buffer' | 'frame_timeout' | 'idle' | 'protocol_error' | 'auth';
+/**
+ * Why the server closed a connection on its own; counted and logged. `internal`: an
+ * unexpected exception in the connection's handlers (a bug), contained to that connection.
+ */
+export type DisconnectCause = 'output_buffer' | 'frame_timeout' | 'idle' | 'protocol_error' | 'auth' | 'internal';
 
 /** What a connection needs from its server. */
 export interface ConnectionHost extends ExecutionContext {
@@ -104,8 +107,16 @@ export class Connection {
     this.#host = host;
     this.#decoder = new FrameDecoder({ direction: 'request', maxBodySize: host.maxBodySize });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#onEnd());
+    // An exception escaping a socket handler would end the process and the whole cache with
+    // it (issue 15 item 1): every entry point from the event loop goes through #guard.
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.#onData(chunk);
+      } catch (err) {
+        this.#failed(err);
+      }
+    });
+    socket.on('end', () => this.#guard(this.#onEnd));
     // spec: ECONNRESET and EPIPE are normal; an unhandled 'error' would kill the process.
     socket.on('error', (err: NodeJS.ErrnoException) => host.logger.debug({ code: err.code, remote: this.remote }, 'socket error'));
     socket.on('close', () => host.released(this));
@@ -180,7 +191,7 @@ export class Connection {
       reply = { status: Status.BUSY, body: BUSY_DRAINING }; // spec §5.3: read after the drain began
     } else {
       try {
-        reply = execute(request, this.#host);
+        reply = execute(request, this.#host, this.#maxReplyBody);
       } catch (err) {
         this.#host.logger.error({ err, remote: this.remote }, 'request failed');
         reply = { status: Status.INTERNAL, body: Buffer.from('internal error') };
@@ -244,13 +255,21 @@ export class Connection {
    * fatal statuses stay plaintext (spec §6.5).
    */
   #frame(id: bigint, status: number, body: Buffer | undefined): void {
+    const session = isFatalStatus(status) ? undefined : this.#session;
+    const cap = session === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
+    if (body !== undefined && body.length > cap) {
+      // The executor sizes answers to the cap; one that still does not fit (a bug) becomes a
+      // non-fatal TOO_LARGE here, never a frame over spec §2.1 or a throw in writeHeader.
+      this.#host.logger.error({ remote: this.remote, status, length: body.length, cap }, 'answer too large for one frame: sent TOO_LARGE');
+      ({ status, body } = tooLargeForFrame(body.length, cap));
+    }
     let length = body?.length ?? 0;
     let out: OutBody = body;
-    if (this.#session !== undefined && !isFatalStatus(status)) {
+    if (session !== undefined) {
       length += TAG_SIZE;
       const header = Buffer.allocUnsafe(HEADER_SIZE);
       writeHeader(header, 0, VERSION_RESPONSE, status, length, id);
-      out = this.#session.send.sealDetached(header, body ?? EMPTY);
+      out = session.send.sealDetached(header, body ?? EMPTY);
     }
     this.#outIds.push(id);
     this.#outStatuses.push(status);
@@ -279,7 +298,7 @@ export class Connection {
     const socket = this.#socket;
     if (socket.destroyed) return;
     this.#unflushed += count;
-    const done = (): void => this.#flushed(count);
+    const done = (): void => this.#guard(() => this.#flushed(count));
     if (bytes <= JOIN_LIMIT) {
       const out = Buffer.allocUnsafe(bytes);
       let at = 0;
@@ -350,9 +369,35 @@ export class Connection {
     this.#socket.end();
   }
 
-  #onEnd(): void {
+  readonly #onEnd = (): void => {
     this.#peerEnded = true;
     this.#finishIfDone();
+  };
+
+  /** Runs `step` from the event loop; an exception closes this connection only (see #failed). */
+  #guard(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.#failed(err);
+    }
+  }
+
+  /** A bug, not the peer's doing: logged at error, counted, and only this connection closed. */
+  #failed(err: unknown): void {
+    this.#host.logger.error({ err, remote: this.remote }, 'connection failed: internal error');
+    if (this.#socket.destroyed) return;
+    this.#closing = true;
+    this.#host.countDisconnect('internal');
+    this.#socket.destroy();
+  }
+
+  /**
+   * The largest response body this connection can frame (spec §2.1): once a secure
+   * session seals every answer, 16 bytes of it are the tag (§6.4).
+   */
+  get #maxReplyBody(): number {
+    return this.#session === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
   }
 
   /**
@@ -410,10 +455,12 @@ export class Connection {
     // Otherwise #flushed resumes it as its answers reach the kernel.
     this.#pump();
     // The resumed socket is read in the next poll phase; an immediate runs after it.
-    setImmediate(() => {
-      this.#drainEnding = true;
-      if (!this.#closing) this.#pump();
-    });
+    setImmediate(() =>
+      this.#guard(() => {
+        this.#drainEnding = true;
+        if (!this.#closing) this.#pump();
+      }),
+    );
   }
 
   /** Closes the connection for `cause`, counted and logged at warn. */
