@@ -35,6 +35,16 @@ export interface ConnectionHost extends ExecutionContext {
   released(connection: Connection): void;
 }
 
+/**
+ * How long one connection executes per turn of the event loop before it yields (issue 15
+ * item 5): Node runs a connection's buffered frames back to back, so 1,000 pipelined LISTs
+ * held every other client, timer and signal for 20 s. After the budget the connection
+ * flushes what it has, stops reading, and goes on in a later turn (setImmediate), after the
+ * other connections' reads; round-robin fairness follows. Checked after each request, so a
+ * turn overruns by at most one request (a LIST is bounded too, see Store.LIST_SCAN_LIMIT).
+ */
+const TURN_BUDGET_MS = 2;
+
 /** Responses up to this size are joined into one buffer before the write; larger batches go out corked. */
 const JOIN_LIMIT = 64 * 1024;
 
@@ -88,8 +98,17 @@ export class Connection {
   #readBeforeDrain = Number.POSITIVE_INFINITY;
   /** Between drain() and finishDrain(): nothing is read or executed, so the server's turns stay short. */
   #held = false;
-  /** Set by finishDrain(): the connection ends once its answers are written. */
+  /**
+   * Set by finishDrain(): from then on every resumption of reading waits a poll phase before
+   * the connection may end (see #resume), so what waits in the kernel is read and answered.
+   */
+  #finishing = false;
+  /** The connection may end once its answers are written: a poll phase passed since the last resume. */
   #drainEnding = false;
+  /** Tells the latest #resume's immediate from earlier ones. */
+  #resumes = 0;
+  /** Its turn's budget is spent: reading is paused until #continue runs in a later turn. */
+  #yielded = false;
   /** The peer sent FIN: answer what is buffered, then end. */
   #peerEnded = false;
   #nextServerId = SERVER_ID_BASE;
@@ -139,11 +158,12 @@ export class Connection {
     if (this.#closing) return;
     this.lastActivity = performance.now();
     this.#decoder.push(chunk);
-    this.#pump();
+    if (!this.#yielded) this.#pump(); // else #continue runs what is buffered, in its turn
   }
 
   /** Decodes and executes buffered frames while fewer than `limit` responses are unsent. */
   #pump(limit = this.#host.maxInflight): void {
+    const started = performance.now();
     let decoded = 0;
     while (!this.#closing && this.#unflushed + this.#outIds.length < limit) {
       const item = this.#decoder.read();
@@ -155,6 +175,10 @@ export class Connection {
       // The output bound holds per response, not per batch: a batch of --max-inflight large
       // answers (or sealed copies of them, in secure mode) must not pile up before the check.
       if (this.#outBytes + this.#socket.writableLength > this.#host.maxOutputBuffer) this.#flush();
+      if (this.#decoder.buffered > 0 && performance.now() - started >= TURN_BUDGET_MS) {
+        this.#yield();
+        break;
+      }
     }
     if (!this.#closing && this.#unflushed + this.#outIds.length >= limit && !this.#paused) {
       this.#paused = true;
@@ -335,13 +359,53 @@ export class Connection {
   #flushed(count: number): void {
     this.#unflushed -= count;
     this.lastActivity = performance.now(); // a client that reads its answers is not idle
-    if (this.#paused && this.#unflushed < this.#host.maxInflight && !this.#closing && !this.#held) {
-      this.#paused = false;
-      this.#socket.resume();
+    if (this.#paused && this.#unflushed < this.#host.maxInflight && !this.#closing && !this.#held && !this.#yielded) {
+      this.#resume();
       this.#pump();
     } else {
       this.#finishIfDone();
     }
+  }
+
+  /** The turn's budget is spent: stop reading (what is buffered stays bounded) and go on in a later turn. */
+  #yield(): void {
+    if (this.#yielded) return;
+    this.#yielded = true;
+    if (!this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+    setImmediate(this.#continue);
+  }
+
+  /** A later turn: runs what is buffered, under a fresh budget, and reads again. */
+  readonly #continue = (): void =>
+    this.#guard(() => {
+      this.#yielded = false;
+      // Held by the drain: finishDrain() takes over. Paused by --max-inflight: #flushed resumes it.
+      if (this.#closing || this.#held) return;
+      if (this.#paused && this.#unflushed < this.#host.maxInflight) this.#resume();
+      this.#pump();
+    });
+
+  /**
+   * Reads again. While finishing a drain (spec §5.3: read what has arrived and answer it),
+   * the connection may end only after the next poll phase has read what waits in the
+   * kernel; an immediate runs after it. Every resumption restarts that wait.
+   */
+  #resume(): void {
+    this.#paused = false;
+    this.#socket.resume();
+    if (!this.#finishing) return;
+    this.#drainEnding = false;
+    const resume = ++this.#resumes;
+    setImmediate(() =>
+      this.#guard(() => {
+        if (resume !== this.#resumes || this.#closing) return;
+        this.#drainEnding = true;
+        this.#pump();
+      }),
+    );
   }
 
   /** spec §4.1: answer what came before, then the error, then close. */
@@ -448,19 +512,11 @@ export class Connection {
   finishDrain(): void {
     if (this.#closing) return;
     this.#held = false;
-    if (this.#paused && this.#unflushed < this.#host.maxInflight) {
-      this.#paused = false;
-      this.#socket.resume();
-    }
-    // Otherwise #flushed resumes it as its answers reach the kernel.
+    this.#finishing = true;
+    // Paused by --max-inflight, it is resumed by #flushed as its answers reach the kernel
+    // (and its drain ends a poll phase after that).
+    if (!this.#paused || this.#unflushed < this.#host.maxInflight) this.#resume();
     this.#pump();
-    // The resumed socket is read in the next poll phase; an immediate runs after it.
-    setImmediate(() =>
-      this.#guard(() => {
-        this.#drainEnding = true;
-        if (!this.#closing) this.#pump();
-      }),
-    );
   }
 
   /** Closes the connection for `cause`, counted and logged at warn. */
