@@ -8,6 +8,7 @@ import { consumer, flood, slowloris } from './limits.js';
 import { memory } from './memory.js';
 import { resilience } from './resilience.js';
 import { secure } from './secure.js';
+import { secureSizes } from './secure-sizes.js';
 import { shutdown } from './shutdown.js';
 
-export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure].sort((x, y) => x.number - y.number);
+export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, secureSizes].sort((x, y) => x.number - y.number);
