@@ -5,10 +5,11 @@ import { boundaries } from './boundaries.js';
 import { expiry } from './expiry.js';
 import { hostile } from './hostile.js';
 import { consumer, flood, slowloris } from './limits.js';
+import { listFlood } from './list-flood.js';
 import { memory } from './memory.js';
 import { resilience } from './resilience.js';
 import { secure } from './secure.js';
 import { secureSizes } from './secure-sizes.js';
 import { shutdown } from './shutdown.js';
 
-export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, secureSizes].sort((x, y) => x.number - y.number);
+export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, secureSizes, listFlood].sort((x, y) => x.number - y.number);
