@@ -11,5 +11,6 @@ import { resilience } from './resilience.js';
 import { secure } from './secure.js';
 import { secureSizes } from './secure-sizes.js';
 import { shutdown } from './shutdown.js';
+import { streaming } from './streaming.js';
 
-export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, secureSizes, listFlood].sort((x, y) => x.number - y.number);
+export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, secureSizes, listFlood, streaming].sort((x, y) => x.number - y.number);
