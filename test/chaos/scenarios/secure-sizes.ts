@@ -74,7 +74,7 @@ export const secureSizes: Scenario = {
     // LIST: for each key length, more keys than one frame holds; the answer must fill the
     // secure cap to within one key, never pass it. 52, 69, 102 and 105 put the plaintext-sized
     // answer inside 65,509-65,524 (sealed: over §2.1) or past 65,535 (sealed: the crash).
-    const lengths = size.quick ? [20, 52, 69, 105, 250] : [1, 20, 28, 40, 52, 64, 69, 75, 86, 102, 105, 120, 200, 250];
+    const lengths = size.quick ? [20, 52, 69, 105, 250] : [4, 8, 20, 28, 40, 52, 64, 69, 75, 86, 102, 105, 120, 200, 250];
     let lists = 0;
     for (const length of lengths) {
       await c.ask([{ op: 'FLUSH' }]);
