@@ -1,4 +1,4 @@
-import { HEADER_SIZE, MAX_BODY_SIZE } from './constants.js';
+import { HEADER_SIZE } from './constants.js';
 
 /**
  * The four fields of a frame header (spec §2). For a response, `opcode`
@@ -26,10 +26,10 @@ export interface Frame extends FrameHeader {
 
 /**
  * Writes a 12-byte header at `offset` of `target` (big-endian, spec §2).
- * The caller has validated the fields; this only lays them out. `length`
- * above {@link MAX_BODY_SIZE} (spec §2.1) is the caller's bug: it throws a
- * RangeError saying so rather than write a frame every peer must reject.
- * The server sizes its answers first (see Connection), so it never gets here.
+ * The caller has validated the fields; this only lays them out, so tests can
+ * craft the malformed frames of spec §7. A `length` over 65,535 throws
+ * (`writeUInt16BE`): the server sizes every answer to `MAX_BODY_SIZE`
+ * or less before it gets here (see Connection#frame).
  *
  * @example
  * ```ts
@@ -45,7 +45,6 @@ export function writeHeader(
   length: number,
   id: bigint,
 ): void {
-  if (length > MAX_BODY_SIZE) throw new RangeError(`frame LENGTH ${length} exceeds ${MAX_BODY_SIZE} (spec §2.1)`);
   target[offset] = version;
   target[offset + 1] = opcode;
   target.writeUInt16BE(length, offset + 2);
