@@ -403,7 +403,7 @@ export class Connection {
       this.#guard(() => {
         if (resume !== this.#resumes || this.#closing) return;
         this.#drainEnding = true;
-        this.#pump();
+        if (!this.#yielded) this.#pump(); // else its #continue runs (and may end it) in turn
       }),
     );
   }
