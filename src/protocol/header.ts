@@ -26,7 +26,10 @@ export interface Frame extends FrameHeader {
 
 /**
  * Writes a 12-byte header at `offset` of `target` (big-endian, spec §2).
- * The caller has validated the fields; this only lays them out.
+ * The caller has validated the fields; this only lays them out, so tests can
+ * craft the malformed frames of spec §7. A `length` over 65,535 throws
+ * (`writeUInt16BE`): the server sizes every answer to `MAX_BODY_SIZE`
+ * or less before it gets here (see Connection#frame).
  *
  * @example
  * ```ts

@@ -2,16 +2,19 @@ import type { Socket } from 'node:net';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { acceptHello, AUTH_FAILED_MESSAGE, type SecureSession } from '../crypto/handshake.js';
 import { ProtocolError } from '../errors.js';
-import { HEADER_SIZE, isFatalStatus, MAX_CLIENT_ID, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
+import { HEADER_SIZE, isFatalStatus, MAX_BODY_SIZE, MAX_CLIENT_ID, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
 import { writeHeader, type Frame } from '../protocol/header.js';
 import { parseRequest } from '../protocol/messages.js';
-import { execute, type ExecutionContext, type Reply } from './execute.js';
+import { execute, tooLargeForFrame, type ExecutionContext, type Reply } from './execute.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from './options.js';
 import { ReorderBuffer } from './reorder-buffer.js';
 
-/** Why the server closed a connection on its own; counted and logged. */
+/**
+ * Why the server closed a connection on its own; counted and logged. `internal`: an
+ * unexpected exception in the connection's handlers (a bug), contained to that connection.
+ */
 export type DisconnectCause =
   | 'output_buffer'
   | 'output_memory'
@@ -19,7 +22,8 @@ export type DisconnectCause =
   | 'handshake_timeout'
   | 'idle'
   | 'protocol_error'
-  | 'auth';
+  | 'auth'
+  | 'internal';
 
 /**
  * Where a connection stands with its peer's identity (spec §6): `plaintext`
@@ -54,6 +58,16 @@ export interface ConnectionHost extends ExecutionContext {
   /** Called once when the socket has closed. */
   released(connection: Connection): void;
 }
+
+/**
+ * How long one connection executes per turn of the event loop before it yields (issue 15
+ * item 5): Node runs a connection's buffered frames back to back, so 1,000 pipelined LISTs
+ * held every other client, timer and signal for 20 s. After the budget the connection
+ * flushes what it has, stops reading, and goes on in a later turn (setImmediate), after the
+ * other connections' reads; round-robin fairness follows. Checked after each request, so a
+ * turn overruns by at most one request (a LIST is bounded too, see Store.LIST_SCAN_LIMIT).
+ */
+const TURN_BUDGET_MS = 2;
 
 /** Responses up to this size are joined into one buffer before the write; larger batches go out corked. */
 const JOIN_LIMIT = 64 * 1024;
@@ -108,8 +122,17 @@ export class Connection {
   #readBeforeDrain = Number.POSITIVE_INFINITY;
   /** Between drain() and finishDrain(): nothing is read or executed, so the server's turns stay short. */
   #held = false;
-  /** Set by finishDrain(): the connection ends once its answers are written. */
+  /**
+   * Set by finishDrain(): from then on every resumption of reading waits a poll phase before
+   * the connection may end (see #resume), so what waits in the kernel is read and answered.
+   */
+  #finishing = false;
+  /** The connection may end once its answers are written: a poll phase passed since the last resume. */
   #drainEnding = false;
+  /** Tells the latest #resume's immediate from earlier ones. */
+  #resumes = 0;
+  /** Its turn's budget is spent: reading is paused until #continue runs in a later turn. */
+  #yielded = false;
   /** The peer sent FIN: answer what is buffered, then end. */
   #peerEnded = false;
   #nextServerId = SERVER_ID_BASE;
@@ -135,8 +158,16 @@ export class Connection {
     this.#decoder = new FrameDecoder({ direction: 'request', maxBodySize: host.maxBodySize });
     this.#trust = host.keys === undefined ? 'plaintext' : 'awaiting_hello';
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#onEnd());
+    // An exception escaping a socket handler would end the process and the whole cache with
+    // it (issue 15 item 1): every entry point from the event loop goes through #guard.
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.#onData(chunk);
+      } catch (err) {
+        this.#failed(err);
+      }
+    });
+    socket.on('end', () => this.#guard(this.#onEnd));
     // spec: ECONNRESET and EPIPE are normal; an unhandled 'error' would kill the process.
     socket.on('error', (err: NodeJS.ErrnoException) => host.logger.debug({ code: err.code, remote: this.remote }, 'socket error'));
     socket.on('close', () => {
@@ -200,20 +231,27 @@ export class Connection {
     if (this.#closing) return;
     this.lastActivity = performance.now();
     this.#decoder.push(chunk);
-    this.#pump();
+    if (!this.#yielded) this.#pump(); // else #continue runs what is buffered, in its turn
   }
 
   /** Decodes and executes buffered frames while fewer than `limit` responses are unsent. */
   #pump(limit = this.#host.maxInflight): void {
+    const started = performance.now();
+    let decoded = 0;
     while (!this.#closing && this.#unflushed + this.#outIds.length < limit) {
       const item = this.#decoder.read();
       if (item === undefined) break;
       if (item instanceof ProtocolError) return this.#fatal(item);
+      decoded += 1;
       this.#readBeforeDrain -= HEADER_SIZE + item.length;
       this.#handle(item);
       // The output bound holds per response, not per batch: a batch of --max-inflight large
       // answers (or sealed copies of them, in secure mode) must not pile up before the check.
       if (this.#outBytes + this.#socket.writableLength > this.#host.maxOutputBuffer) this.#flush();
+      if (this.#decoder.buffered > 0 && performance.now() - started >= TURN_BUDGET_MS) {
+        this.#yield();
+        break;
+      }
     }
     if (!this.#closing && this.#unflushed + this.#outIds.length >= limit && !this.#paused) {
       this.#paused = true;
@@ -221,8 +259,11 @@ export class Connection {
     }
     this.#flush();
     // The frame timeout is for peers that stop mid-frame; while we stopped reading (backpressure)
-    // the bytes waiting may be whole frames, so the clock does not run.
-    this.midFrameSince = this.#decoder.midFrame && !this.#paused ? this.midFrameSince || performance.now() : 0;
+    // the bytes waiting may be whole frames, so the clock does not run. It times only the frame
+    // pending now: one decoded in this pass means the partial one began after it, so the clock
+    // restarts (a client streaming frames in pieces always ends a read mid-frame, yet none waits).
+    if (!this.#decoder.midFrame || this.#paused) this.midFrameSince = 0;
+    else if (decoded > 0 || this.midFrameSince === 0) this.midFrameSince = performance.now();
     this.#finishIfDone();
   }
 
@@ -247,7 +288,7 @@ export class Connection {
       reply = { status: Status.BUSY, body: BUSY_DRAINING }; // spec §5.3: read after the drain began
     } else {
       try {
-        reply = execute(request, this.#host);
+        reply = execute(request, this.#host, this.#maxReplyBody);
       } catch (err) {
         this.#host.logger.error({ err, remote: this.remote }, 'request failed');
         reply = { status: Status.INTERNAL, body: Buffer.from('internal error') };
@@ -317,13 +358,21 @@ export class Connection {
    * fatal statuses stay plaintext (spec §6.5).
    */
   #frame(id: bigint, status: number, body: Buffer | undefined): void {
+    const session = isFatalStatus(status) ? undefined : this.#session;
+    const cap = session === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
+    if (body !== undefined && body.length > cap) {
+      // The executor sizes answers to the cap; one that still does not fit (a bug) becomes a
+      // non-fatal TOO_LARGE here, never a frame over spec §2.1 or a throw in writeHeader.
+      this.#host.logger.error({ remote: this.remote, status, length: body.length, cap }, 'answer too large for one frame: sent TOO_LARGE');
+      ({ status, body } = tooLargeForFrame(body.length, cap));
+    }
     let length = body?.length ?? 0;
     let out: OutBody = body;
-    if (this.#session !== undefined && !isFatalStatus(status)) {
+    if (session !== undefined) {
       length += TAG_SIZE;
       const header = Buffer.allocUnsafe(HEADER_SIZE);
       writeHeader(header, 0, VERSION_RESPONSE, status, length, id);
-      out = this.#session.send.sealDetached(header, body ?? EMPTY);
+      out = session.send.sealDetached(header, body ?? EMPTY);
     }
     this.#outIds.push(id);
     this.#outStatuses.push(status);
@@ -353,10 +402,11 @@ export class Connection {
     const socket = this.#socket;
     if (socket.destroyed) return this.#release(bytes);
     this.#unflushed += count;
-    const done = (): void => {
-      this.#release(bytes);
-      this.#flushed(count);
-    };
+    const done = (): void =>
+      this.#guard(() => {
+        this.#release(bytes);
+        this.#flushed(count);
+      });
     if (bytes <= JOIN_LIMIT) {
       const out = Buffer.allocUnsafe(bytes);
       let at = 0;
@@ -393,13 +443,53 @@ export class Connection {
   #flushed(count: number): void {
     this.#unflushed -= count;
     this.lastActivity = performance.now(); // a client that reads its answers is not idle
-    if (this.#paused && this.#unflushed < this.#host.maxInflight && !this.#closing && !this.#held) {
-      this.#paused = false;
-      this.#socket.resume();
+    if (this.#paused && this.#unflushed < this.#host.maxInflight && !this.#closing && !this.#held && !this.#yielded) {
+      this.#resume();
       this.#pump();
     } else {
       this.#finishIfDone();
     }
+  }
+
+  /** The turn's budget is spent: stop reading (what is buffered stays bounded) and go on in a later turn. */
+  #yield(): void {
+    if (this.#yielded) return;
+    this.#yielded = true;
+    if (!this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+    setImmediate(this.#continue);
+  }
+
+  /** A later turn: runs what is buffered, under a fresh budget, and reads again. */
+  readonly #continue = (): void =>
+    this.#guard(() => {
+      this.#yielded = false;
+      // Held by the drain: finishDrain() takes over. Paused by --max-inflight: #flushed resumes it.
+      if (this.#closing || this.#held) return;
+      if (this.#paused && this.#unflushed < this.#host.maxInflight) this.#resume();
+      this.#pump();
+    });
+
+  /**
+   * Reads again. While finishing a drain (spec §5.3: read what has arrived and answer it),
+   * the connection may end only after the next poll phase has read what waits in the
+   * kernel; an immediate runs after it. Every resumption restarts that wait.
+   */
+  #resume(): void {
+    this.#paused = false;
+    this.#socket.resume();
+    if (!this.#finishing) return;
+    this.#drainEnding = false;
+    const resume = ++this.#resumes;
+    setImmediate(() =>
+      this.#guard(() => {
+        if (resume !== this.#resumes || this.#closing) return;
+        this.#drainEnding = true;
+        if (!this.#yielded) this.#pump(); // else its #continue runs (and may end it) in turn
+      }),
+    );
   }
 
   /** spec §4.1: answer what came before, then the error, then close. `reason` is logged, never sent. */
@@ -429,10 +519,36 @@ export class Connection {
     this.#socket.end();
   }
 
-  #onEnd(): void {
+  readonly #onEnd = (): void => {
     this.#peerEnded = true;
     if (!this.#closing) this.#peerLeftAfterHello();
     this.#finishIfDone();
+  };
+
+  /** Runs `step` from the event loop; an exception closes this connection only (see #failed). */
+  #guard(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.#failed(err);
+    }
+  }
+
+  /** A bug, not the peer's doing: logged at error, counted, and only this connection closed. */
+  #failed(err: unknown): void {
+    this.#host.logger.error({ err, remote: this.remote }, 'connection failed: internal error');
+    if (this.#socket.destroyed) return;
+    this.#closing = true;
+    this.#host.countDisconnect('internal');
+    this.#socket.destroy();
+  }
+
+  /**
+   * The largest response body this connection can frame (spec §2.1): once a secure
+   * session seals every answer, 16 bytes of it are the tag (§6.4).
+   */
+  get #maxReplyBody(): number {
+    return this.#session === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
   }
 
   /**
@@ -483,17 +599,11 @@ export class Connection {
   finishDrain(): void {
     if (this.#closing) return;
     this.#held = false;
-    if (this.#paused && this.#unflushed < this.#host.maxInflight) {
-      this.#paused = false;
-      this.#socket.resume();
-    }
-    // Otherwise #flushed resumes it as its answers reach the kernel.
+    this.#finishing = true;
+    // Paused by --max-inflight, it is resumed by #flushed as its answers reach the kernel
+    // (and its drain ends a poll phase after that).
+    if (!this.#paused || this.#unflushed < this.#host.maxInflight) this.#resume();
     this.#pump();
-    // The resumed socket is read in the next poll phase; an immediate runs after it.
-    setImmediate(() => {
-      this.#drainEnding = true;
-      if (!this.#closing) this.#pump();
-    });
   }
 
   /** Closes the connection for `cause`, counted and logged at warn. */

@@ -1,4 +1,4 @@
-import { MAX_BODY_SIZE, Status } from '../protocol/constants.js';
+import { Status } from '../protocol/constants.js';
 import { encodeI64, encodeListBody, type Request } from '../protocol/messages.js';
 import type { Store } from '../store/store.js';
 
@@ -21,30 +21,41 @@ function refusal(status: number): Reply {
   return { status, body: messages[status] };
 }
 
+/** A non-fatal TOO_LARGE for an answer whose body cannot fit in one frame of this connection. */
+export function tooLargeForFrame(length: number, maxBody: number): Reply {
+  return { status: Status.TOO_LARGE, body: Buffer.from(`answer of ${length} bytes does not fit in one frame (at most ${maxBody} here)`) };
+}
+
 /** What the executor needs besides the store: server-level answers. */
 export interface ExecutionContext {
   readonly store: Store;
-  /** STATS body: the store's counters and the server's (spec §5.2). */
-  stats(): Buffer;
+  /** STATS body: the store's counters and the server's (spec §5.2), at most `maxBytes` long. */
+  stats(maxBytes: number): Buffer;
   /** Handles SHUTDOWN; returns the reply (FORBIDDEN unless allowed). */
   shutdown(): Reply;
 }
 
 /**
  * Runs one validated request against the store and returns its reply
- * (spec §3). Synchronous: the store is in-process.
+ * (spec §3). Synchronous: the store is in-process. `maxBody` is the largest
+ * response body the connection can frame: `MAX_BODY_SIZE` in plaintext, 16
+ * bytes less once a secure session seals every answer (spec §2.1, §6.4).
  *
  * @example
  * ```ts
- * const reply = execute({ op: 'GET', key }, context); // { status: 0, body: value }
+ * const reply = execute({ op: 'GET', key }, context, MAX_BODY_SIZE); // { status: 0, body: value }
  * ```
  */
-export function execute(request: Request, context: ExecutionContext): Reply {
+export function execute(request: Request, context: ExecutionContext, maxBody: number): Reply {
   const { store } = context;
   switch (request.op) {
     case 'GET': {
       const value = store.get(request.key);
-      return value === undefined ? NOT_FOUND : { status: Status.OK, body: value };
+      if (value === undefined) return NOT_FOUND;
+      // spec §6.4: a value stored at the plaintext limit (over HTTP, or by a plaintext
+      // client of a server whose keys were added later) cannot be sealed in one frame.
+      if (value.length > maxBody) return tooLargeForFrame(value.length, maxBody);
+      return { status: Status.OK, body: value };
     }
     case 'SET': {
       const status = store.set(request.key, request.value, request);
@@ -53,8 +64,8 @@ export function execute(request: Request, context: ExecutionContext): Reply {
     case 'DELETE':
       return store.delete(request.key) ? OK : NOT_FOUND;
     case 'LIST': {
-      // spec §3.5: the body is 1 byte of flag, then what fits in one frame.
-      const { keys, truncated } = store.list(request.prefix, request.limit, MAX_BODY_SIZE - 1);
+      // spec §3.5: the body is 1 byte of flag, then what fits in one frame of this connection.
+      const { keys, truncated } = store.list(request.prefix, request.limit, maxBody - 1);
       return { status: Status.OK, body: encodeListBody(keys, truncated) };
     }
     case 'RENEW':
@@ -70,7 +81,7 @@ export function execute(request: Request, context: ExecutionContext): Reply {
     case 'HEALTH':
       return OK;
     case 'STATS':
-      return { status: Status.OK, body: context.stats() };
+      return { status: Status.OK, body: context.stats(maxBody) };
     case 'FLUSH':
       store.flush();
       return OK;

@@ -105,7 +105,7 @@ export class ConduitServer extends EventEmitter {
     total_connections_received: 0,
     rejected_connections: 0,
     total_commands_processed: 0,
-    disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0 },
+    disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0, internal: 0 },
     auth_failures: 0,
     accept_errors: 0,
   };
@@ -138,7 +138,7 @@ export class ConduitServer extends EventEmitter {
       maxBodySize: o.maxBodySize,
       logger: o.logger,
       keys: o.keys.length > 0 ? new Map(o.keys.map((k) => [k.id, k.secret])) : undefined,
-      stats: () => this.#statsBody(),
+      stats: (maxBytes) => this.#statsBody(maxBytes),
       shutdown: () => this.#shutdownRequested(),
       countRequest: () => {
         counters.total_commands_processed += 1;
@@ -181,7 +181,7 @@ export class ConduitServer extends EventEmitter {
 
   /** The STATS body: the store's counters and the server's (spec §5.2). */
   statsJson(): Buffer {
-    return this.#statsBody();
+    return this.#statsBody(MAX_BODY_SIZE);
   }
 
   /**
@@ -384,14 +384,15 @@ export class ConduitServer extends EventEmitter {
     }
   }
 
-  #statsBody(): Buffer {
+  /**
+   * The STATS body in at most `maxBytes` (spec §2.1; 16 bytes less in a secure session, §6.4).
+   * Many shards: the per-shard detail is dropped rather than fail; what is left is a few
+   * hundred bytes whatever the load.
+   */
+  #statsBody(maxBytes: number): Buffer {
     const stats = { ...this.store.stats(), ...this.#counters, output_memory: this.#outputTotal, output_memory_peak: this.#outputPeak };
-    let body = Buffer.from(JSON.stringify(stats));
-    if (body.length > MAX_BODY_SIZE) {
-      // Many shards: drop the per-shard detail rather than fail (spec §2.1 caps the body).
-      body = Buffer.from(JSON.stringify({ ...stats, shards: [] }));
-    }
-    return body;
+    const body = Buffer.from(JSON.stringify(stats));
+    return body.length <= maxBytes ? body : Buffer.from(JSON.stringify({ ...stats, shards: [] }));
   }
 
   #shutdownRequested(): Reply {

@@ -5,11 +5,14 @@ import { boundaries } from './boundaries.js';
 import { expiry } from './expiry.js';
 import { hostile } from './hostile.js';
 import { consumer, flood, slowloris } from './limits.js';
+import { listFlood } from './list-flood.js';
 import { memory } from './memory.js';
 import { renewStorm } from './renew-storm.js';
 import { resilience } from './resilience.js';
 import { secure } from './secure.js';
 import { fdExhaustion, handshakeCost, loiterers, outputMemory } from './server-limits.js';
+import { secureSizes } from './secure-sizes.js';
 import { shutdown } from './shutdown.js';
+import { streaming } from './streaming.js';
 
-export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, outputMemory, loiterers, handshakeCost, fdExhaustion, renewStorm].sort((x, y) => x.number - y.number);
+export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, outputMemory, loiterers, handshakeCost, fdExhaustion, renewStorm, secureSizes, listFlood, streaming].sort((x, y) => x.number - y.number);
