@@ -2,8 +2,10 @@
 // (here: a fault injected into the request counter, run for every request outside the
 // executor's own try) escaped the socket's 'data' handler and ended the process. It must
 // close only that connection, logged at error and counted as an internal disconnect.
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { encodeRequest, Status, type Request } from '../../src/index.js';
+import { encodeRequest, HEADER_SIZE, MAX_BODY_SIZE, Status, TAG_SIZE, VERSION_RESPONSE, writeHeader, type Request } from '../../src/index.js';
+import { secureRaw } from '../support/secure-client.js';
 import { rawClient, startServer } from '../support/server.js';
 
 const req = (id: bigint, r: Request): Buffer => Buffer.concat(encodeRequest(id, r));
@@ -41,5 +43,29 @@ describe('regression: an exception in a connection handler kills the process', (
     await other.waitFrames(2);
     expect(other.frames.map((f) => f.opcode)).toEqual([Status.OK, Status.OK]);
     expect(other.closed).toBe(false);
+  });
+});
+
+// Regression (issue 15 item 1): a stored value longer than a secure frame can carry (the HTTP
+// gateway once stored up to the plaintext limit; the in-process API still can) made the
+// answer's LENGTH exceed 65,535 and writeHeader throw inside the data handler. It is answered
+// TOO_LARGE, non-fatal, and the connection carries on.
+describe('regression: a GET of a value too long for a secure frame', () => {
+  it('is answered TOO_LARGE in a secure session, and the next request on the connection is served', async () => {
+    const key = { id: 'app', secret: randomBytes(32) };
+    const { port, server } = await startServer({ keys: [key] });
+    const largest = MAX_BODY_SIZE - 6 - 3; // what one plaintext SET of a 3-byte key carries
+    expect(server.store.set(Buffer.from('big'), Buffer.alloc(largest, 7))).toBe(Status.OK);
+    const c = await secureRaw(port, key);
+    c.raw.write(Buffer.concat([c.seal(1n, { op: 'GET', key: Buffer.from('big') }), c.seal(2n, { op: 'HEALTH' })]));
+    await c.raw.waitFrames(2);
+    const [big, health] = c.raw.frames;
+    expect([big?.id, big?.opcode, health?.id, health?.opcode]).toEqual([1n, Status.TOO_LARGE, 2n, Status.OK]);
+    const header = Buffer.alloc(HEADER_SIZE);
+    writeHeader(header, 0, VERSION_RESPONSE, Status.TOO_LARGE, big?.length ?? 0, 1n);
+    expect(c.session.receive.open(header, big?.body ?? Buffer.alloc(0))?.toString()).toBe(
+      `answer of ${largest} bytes does not fit in one frame (at most ${MAX_BODY_SIZE - TAG_SIZE} here)`,
+    );
+    expect(c.raw.closed).toBe(false);
   });
 });
