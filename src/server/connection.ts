@@ -9,7 +9,6 @@ import { parseRequest } from '../protocol/messages.js';
 import { execute, tooLargeForFrame, type ExecutionContext, type Reply } from './execute.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from './options.js';
-import { ReorderBuffer } from './reorder-buffer.js';
 
 /**
  * Why the server closed a connection on its own; counted and logged. `internal`: an
@@ -98,7 +97,6 @@ export class Connection {
   readonly #socket: Socket;
   readonly #host: ConnectionHost;
   readonly #decoder: FrameDecoder;
-  readonly #order = new ReorderBuffer<Reply>();
   /**
    * This turn's responses, not yet written: parallel arrays, framed in one
    * buffer at flush time so no response costs a header allocation of its own.
@@ -279,7 +277,6 @@ export class Connection {
     }
     const metrics = this.#host.metrics;
     const started = metrics === undefined ? 0 : performance.now();
-    const slot = this.#order.reserve(frame.id);
     const request = parseRequest(frame);
     let reply: Reply;
     if (request instanceof ProtocolError) {
@@ -295,8 +292,10 @@ export class Connection {
       }
       this.#host.countRequest();
     }
-    this.#order.fill(slot, reply);
-    this.#order.drain((id, r) => this.#frame(id, r.status, r.body));
+    // spec §2.3: answers go out in request order. Execution is synchronous (the store is
+    // in-process), so each reply is ready before the next request is read and is queued as it
+    // comes; a request that completed later than the ones behind it would need a reorder buffer.
+    this.#frame(frame.id, reply.status, reply.body);
     metrics?.frame(frame.opcode, reply.status, (performance.now() - started) / 1000);
   }
 
@@ -326,9 +325,8 @@ export class Connection {
       this.#lastId = frame.id;
       this.#keyId = accepted.keyId;
       this.#trust = 'handshaken';
-      // Reserve the slot, then answer in plaintext: the client has no keys until it reads this.
-      this.#order.fill(this.#order.reserve(frame.id), { status: Status.OK, body: accepted.reply });
-      this.#order.drain((id, r) => this.#frame(id, r.status, r.body));
+      // Answered before the session is set, so in plaintext: the client has no keys until it reads this.
+      this.#frame(frame.id, Status.OK, accepted.reply);
       this.#session = accepted.session;
       return undefined;
     }

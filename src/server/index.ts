@@ -11,7 +11,6 @@
  */
 export { ConduitServer, type ServerCounters } from './server.js';
 export { Connection, type DisconnectCause } from './connection.js';
-export { ReorderBuffer } from './reorder-buffer.js';
 export { execute, type Reply, type ExecutionContext } from './execute.js';
 export {
   isLoopback,
