@@ -6,22 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { encodeRequest, Status, type Request } from '../../src/index.js';
 import { rawClient, startServer } from '../support/server.js';
+import { seeded } from '../support/seeded.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const set = (i: number): Request => ({
   op: 'SET', key: Buffer.from(`stream-${i}`), value: Buffer.alloc(4096, i & 0xff), ttlMs: 0, nx: false, xx: false, keepTtl: false,
 });
 
-/** A small deterministic generator (mulberry32), so the split points are the same every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('regression: the frame timeout cuts healthy streaming clients', () => {
   it('a client streaming SETs in 0.5-1.5 KB pieces that never end on a frame boundary is not disconnected; a stalled one is', async () => {
@@ -31,7 +22,7 @@ describe('regression: the frame timeout cuts healthy streaming clients', () => {
     const stream = Buffer.concat(frames);
     const boundaries = new Set<number>();
     for (let at = 0, i = 0; i < frames.length; i += 1) boundaries.add((at += (frames[i] as Buffer).length));
-    const next = random(15);
+    const next = seeded(15);
     let sent = 0;
     let pieces = 0;
     // 60 frames of ~4.1 KB in ~250 pieces 10 ms apart: about 2.5 s, eight frame timeouts.

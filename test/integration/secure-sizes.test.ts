@@ -4,11 +4,11 @@
 // socket's data handler and conduit-server exited with the whole cache. Guard: a real
 // conduit-server process, hit with the inputs that crashed it, stays up and answering, and
 // every answer's frame is within §2.1.
-import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { generateKey, MAX_BODY_SIZE, Status, type PreSharedKey, type Request } from '../../src/index.js';
 import { startServerProcess, type ServerProcess } from '../support/cli.js';
 import { CheckedClient } from '../support/checked-client.js';
+import { httpPut } from '../support/http-put.js';
 
 const set = (key: string | Buffer, value: Buffer): Request => ({
   op: 'SET', key: typeof key === 'string' ? Buffer.from(key) : key, value, ttlMs: 0, nx: false, xx: false, keepTtl: false,
@@ -20,19 +20,6 @@ function httpPortOf(server: ServerProcess): number {
   return Number(String(line?.http).split(':').at(-1));
 }
 
-function put(port: number, key: string, value: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, method: 'PUT', path: `/v1/keys/${key}`, headers: { authorization: `Bearer ${TOKEN}`, 'content-length': value.length } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(value);
-  });
-}
 
 async function start(secure: boolean): Promise<{ server: ServerProcess; key: PreSharedKey | undefined }> {
   const key: PreSharedKey | undefined = secure ? { id: 'guard', secret: Buffer.from(generateKey(), 'base64') } : undefined;
@@ -104,9 +91,9 @@ describe('regression: secure mode crashes the server on answers sized for plaint
     it(`${mode}: a value at the plaintext limit is ${secure ? 'refused over HTTP (413), as a secure frame could not carry it' : 'stored over HTTP and read back whole'}`, async () => {
       const { server, key } = await start(secure);
       const largest = MAX_BODY_SIZE - 6 - 3; // what one plaintext SET frame with a 3-byte key carries (spec §3.3)
-      expect(await put(httpPortOf(server), 'big', Buffer.alloc(largest, 7))).toBe(secure ? 413 : 204);
+      expect(await httpPut(httpPortOf(server), 'big', Buffer.alloc(largest, 7), TOKEN)).toBe(secure ? 413 : 204);
       const fits = Math.min(cap, largest); // the largest value this connection can read back
-      expect(await put(httpPortOf(server), 'fit', Buffer.alloc(fits, 8))).toBe(204);
+      expect(await httpPut(httpPortOf(server), 'fit', Buffer.alloc(fits, 8), TOKEN)).toBe(204);
       const c = await CheckedClient.connect(server.port, key);
       const [big, fit, health] = await c.ask([{ op: 'GET', key: Buffer.from('big') }, { op: 'GET', key: Buffer.from('fit') }, { op: 'HEALTH' }]);
       if (secure) {

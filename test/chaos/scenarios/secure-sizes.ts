@@ -3,29 +3,15 @@
 // over HTTP at the plaintext limit used to produce frames over spec §2.1 or, past 65,535,
 // an exception that ended the process. Every cap boundary is hit here against a secure
 // conduit-server: each answer's frame is checked and the process must stay up.
-import { request } from 'node:http';
 import { generateKey, MAX_BODY_SIZE, Status, Store, TAG_SIZE, type PreSharedKey, type Request } from '../../../src/index.js';
 import type { ServerProcess } from '../../support/cli.js';
 import { CheckedClient } from '../../support/checked-client.js';
 import { b, count, serve, setRequest, type Scenario, type Size } from '../harness.js';
+import { httpPut } from '../../support/http-put.js';
 
 const SECURE_CAP = MAX_BODY_SIZE - TAG_SIZE;
 const TOKEN = 'chaos-secure-sizes-token';
 
-function put(port: number, key: string, value: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, method: 'PUT', path: `/v1/keys/${key}`, headers: { authorization: `Bearer ${TOKEN}`, 'content-length': value.length } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.setTimeout(10_000, () => req.destroy(new Error('HTTP PUT timed out')));
-    req.on('error', reject);
-    req.end(value);
-  });
-}
 
 async function secureServer(size: Size, shards: number): Promise<{ server: ServerProcess; key: PreSharedKey; httpPort: number }> {
   const key: PreSharedKey = { id: 'sizes', secret: Buffer.from(generateKey(), 'base64') };
@@ -97,7 +83,7 @@ export const secureSizes: Scenario = {
     const values = [SECURE_CAP - 1, SECURE_CAP, SECURE_CAP + 1, plainMax - 1, plainMax];
     let refused = 0;
     for (const [i, length] of values.entries()) {
-      const status = await put(main.httpPort, `v${String(i).padStart(2, '0')}`, Buffer.alloc(length, i));
+      const status = await httpPut(main.httpPort, `v${String(i).padStart(2, '0')}`, Buffer.alloc(length, i), TOKEN);
       expect(status === (length <= SECURE_CAP ? 204 : 413));
       if (status === 413) refused += 1;
     }

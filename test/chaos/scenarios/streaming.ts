@@ -7,6 +7,7 @@
 import { Status } from '../../../src/index.js';
 import { RawClient } from '../../support/raw-client.js';
 import { b, count, frame, ms, serve, setRequest, sleep, stat, statsOf, until, type Scenario } from '../harness.js';
+import { seeded } from '../../support/seeded.js';
 
 const RATE = 455 * 1024; // bytes per second per client
 const VALUE = Buffer.alloc(4_096, 0x73);
@@ -32,16 +33,6 @@ async function stream(c: RawClient, frames: Buffer[], random: () => number): Pro
   return pieces;
 }
 
-/** mulberry32: the same split points every run. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const streaming: Scenario = {
   number: 17,
