@@ -62,7 +62,7 @@ bench-clients: build
 bench-http: build
     {{pin}} node bench/http.mjs
 
-# Reliability scenarios (issue 9) against conduit-server child processes; writes docs/RELIABILITY.md.
+# Reliability scenarios (issues 9 and 15) against conduit-server child processes; writes docs/RELIABILITY.md.
 # CHAOS_QUICK=1: the short sizes; CHAOS_ONLY=hostile,memory: a subset (both only print the report; CHAOS_OUT=dir keeps it).
 chaos: build
     npx vitest run --config test/chaos/vitest.config.ts

@@ -1,4 +1,4 @@
-// Shared pieces of the reliability scenarios (issue 9): what a scenario
+// Shared pieces of the reliability scenarios (issues 9 and 15): what a scenario
 // reports, the conduit-server child process it attacks, and small probes.
 // A scenario runs full-size under `npx just chaos` and short (`quick`) in
 // `npm test`; the same code does both.
@@ -67,9 +67,9 @@ export class Findings {
   }
 }
 
-/** A reliability scenario of issue 9. */
+/** A reliability scenario (issue 9: 1–11; issue 15: 12–19). */
 export interface Scenario {
-  /** Its number in issue 9. */
+  /** Its number: 1–11 as in issue 9, 12–19 for the attacks of issue 15. */
   number: number;
   /** Short name for CHAOS_ONLY and test titles. */
   id: string;

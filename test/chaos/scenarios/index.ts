@@ -1,4 +1,4 @@
-// The reliability scenarios of issue 9, in its order.
+// The reliability scenarios: 1–11 of issue 9, 12–19 of issue 15, in number order.
 import type { Scenario } from '../harness.js';
 import { abrupt } from './abrupt.js';
 import { boundaries } from './boundaries.js';
