@@ -151,7 +151,7 @@ export function isQuick(sizing) {
 function commitInfo() {
   try {
     const git = (...args) => execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    return { hash: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src', 'bench') !== '' };
+    return { hash: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--', 'src', 'bench', ':!bench/results', ':!bench/RESULTS.md') !== '' };
   } catch {
     return { hash: null, dirty: null };
   }
