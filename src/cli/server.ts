@@ -429,6 +429,10 @@ async function main(): Promise<void> {
     fail((err as Error).message);
   }
   if (options.tcp === false && options.socket === undefined) fail(`${originOf('tcp')} needs --socket: otherwise nothing would listen`);
+  if (options.tcp !== false && options.port !== 0 && options.httpPort === options.port) {
+    // Both listeners would bind it, and the second would fail as "already in use" with nothing else there.
+    fail(`${originOf('httpPort')} and ${originOf('port')} are both ${text('port').trim()}: give the HTTP gateway a port of its own`);
+  }
   let keys: PreSharedKey[] = [];
   try {
     if (typeof o.keyFile === 'string') keys = loadKeyFile(o.keyFile);

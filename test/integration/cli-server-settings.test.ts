@@ -172,3 +172,19 @@ describe('startup errors name what the user wrote, in their unit (issue 15 item 
     await refused([], { CONDUIT_SHARDS: '3' }, /^conduit-server: CONDUIT_SHARDS must be a power of two/);
   });
 });
+
+describe('combinations refused up front', () => {
+  // Regression: a 232-byte path was cut to 107 bytes by the kernel, the cut file outlived the
+  // server and the next start failed with "already in use".
+  it('a --socket path longer than a Unix socket path may be names --socket, its length and the limit', async () => {
+    const path = join(dir, 's'.repeat(232 - dir.length - 1));
+    const limit = process.platform === 'linux' ? 107 : 103;
+    await refused(['--port', '0', '--socket', path], {}, `--socket is 232 bytes long, more than the ${limit} bytes a Unix socket path may have here: choose a shorter path`);
+  });
+
+  // Regression: this failed as "cannot listen on 127.0.0.1:P: it is already in use" with nothing else on P.
+  it('--port equal to --http-port names both flags', async () => {
+    await refused(['--port', '17171', '--http-port', '17171'], {}, '--http-port and --port are both 17171: give the HTTP gateway a port of its own');
+    await refused(['--http-port', '17171'], { CONDUIT_PORT: '17171' }, '--http-port and CONDUIT_PORT are both 17171: give the HTTP gateway a port of its own');
+  });
+});
