@@ -78,13 +78,18 @@ const MAX_TIMER_MS = 2_147_483_647;
  * file setting the user wrote, in their unit (`resolveServerOptions` checks them again).
  * Every `<duration>` is at most {@link MAX_TIMER_MS}.
  */
-const limits: Record<string, { min: number; max: number }> = {
+const limits: Record<string, { min: number; max: number; powerOfTwo?: true; why?: string }> = {
   port: { min: 0, max: 65_535 },
   'http-port': { min: 0, max: 65_535 },
+  shards: { min: 1, max: 1024, powerOfTwo: true },
+  // The store needs 1 KiB per shard; main() checks the winning value against --shards as well.
+  'max-memory': { min: 1024, max: Number.MAX_SAFE_INTEGER, why: '1 KiB per shard' },
   'max-connections': { min: 1, max: 1_000_000 },
   'max-inflight': { min: 1, max: 1_000_000 },
   'max-output-buffer': { min: 65_536, max: Number.MAX_SAFE_INTEGER },
+  'max-output-memory': { min: 65_536, max: Number.MAX_SAFE_INTEGER },
   'frame-timeout': { min: 1, max: MAX_TIMER_MS },
+  'handshake-timeout': { min: 1, max: MAX_TIMER_MS },
 };
 
 /** The spellings of a boolean in `CONDUIT_*` variables and in the config file (case-insensitive, trimmed). */
@@ -207,7 +212,8 @@ function check(d: Declared, raw: unknown, label: string): string | boolean {
     if (!choices.includes(text)) throw new TypeError(`${label} must be one of ${choices.join(', ')}, got '${text}'`);
   } else if (kind === 'size') {
     const bytes = parseBytes(text, label);
-    if (limit !== undefined && bytes < limit.min) throw new TypeError(`${label} must be at least ${sizeLimit(limit.min)}, got '${text}'`);
+    const why = limit?.why === undefined ? '' : `, ${limit.why}`;
+    if (limit !== undefined && bytes < limit.min) throw new TypeError(`${label} must be at least ${sizeLimit(limit.min)}${why}, got '${text}'`);
   } else if (kind === 'duration') {
     const ms = parseDuration(text, label);
     const { min, max } = limit ?? { min: 0, max: MAX_TIMER_MS };
@@ -218,6 +224,9 @@ function check(d: Declared, raw: unknown, label: string): string | boolean {
     const n = Number(text);
     if (limit !== undefined && (n < limit.min || n > limit.max)) {
       throw new TypeError(`${label} must be an integer from ${limit.min} to ${limit.max}, got '${text.trim()}'`);
+    }
+    if (limit?.powerOfTwo === true && (n & (n - 1)) !== 0) {
+      throw new TypeError(`${label} must be a power of two from ${limit.min} to ${limit.max}, got '${text.trim()}'`);
     }
   } else if (text.trim() === '') {
     throw new TypeError(`${label} must not be empty`);
@@ -429,6 +438,10 @@ async function main(): Promise<void> {
     fail((err as Error).message);
   }
   if (options.tcp === false && options.socket === undefined) fail(`${originOf('tcp')} needs --socket: otherwise nothing would listen`);
+  const shards = options.shards ?? serverDefaults.shards;
+  if ((options.maxMemory ?? 0) < shards * 1024) {
+    fail(`${originOf('maxMemory')} must be at least ${sizeLimit(shards * 1024)}, 1 KiB for each of ${originOf('shards')} ${shards}, got '${text('maxMemory')}'`);
+  }
   if (options.tcp !== false && options.port !== 0 && options.httpPort === options.port) {
     // Both listeners would bind it, and the second would fail as "already in use" with nothing else there.
     fail(`${originOf('httpPort')} and ${originOf('port')} are both ${text('port').trim()}: give the HTTP gateway a port of its own`);

@@ -188,3 +188,26 @@ describe('combinations refused up front', () => {
     await refused(['--http-port', '17171'], { CONDUIT_PORT: '17171' }, '--http-port and CONDUIT_PORT are both 17171: give the HTTP gateway a port of its own');
   });
 });
+
+describe('range errors quote what the user wrote, with the limit in their unit', () => {
+  // Regression: these reached ServerOptions' own check, which reported the parsed number
+  // ("got 1" for 1.5, "got 0" with no unit) instead of the text that was written.
+  const file = config('max-memory = 1.5\n');
+  const cases: [string, string[], Record<string, string>, string][] = [
+    ['CONDUIT_MAX_MEMORY=1.5', [], { CONDUIT_MAX_MEMORY: '1.5' }, "CONDUIT_MAX_MEMORY must be at least 1kb (1024 bytes), 1 KiB per shard, got '1.5'"],
+    ["CONDUIT_MAX_MEMORY=' 5'", [], { CONDUIT_MAX_MEMORY: ' 5' }, "CONDUIT_MAX_MEMORY must be at least 1kb (1024 bytes), 1 KiB per shard, got ' 5'"],
+    ['max-memory = 1.5 in the file', ['--config', file], {}, `max-memory in ${file} must be at least 1kb (1024 bytes), 1 KiB per shard, got '1.5'`],
+    ['--max-memory below 1 KiB per shard', ['--max-memory', '4kb'], {}, "--max-memory must be at least 16kb (16384 bytes), 1 KiB for each of --shards 16, got '4kb'"],
+    ['CONDUIT_HANDSHAKE_TIMEOUT=0', [], { CONDUIT_HANDSHAKE_TIMEOUT: '0' }, "CONDUIT_HANDSHAKE_TIMEOUT must be at least 1 ms, got '0'"],
+    ['CONDUIT_HANDSHAKE_TIMEOUT=0ms', [], { CONDUIT_HANDSHAKE_TIMEOUT: '0ms' }, "CONDUIT_HANDSHAKE_TIMEOUT must be at least 1 ms, got '0ms'"],
+    ['--handshake-timeout 30d', ['--handshake-timeout', '30d'], {}, "--handshake-timeout must be at most 24d (2147483647 ms), got '30d'"],
+    ['--max-output-memory 1b', ['--max-output-memory', '1b'], {}, "--max-output-memory must be at least 64kb (65536 bytes), got '1b'"],
+    ['--shards 3', ['--shards', '3'], {}, "--shards must be a power of two from 1 to 1024, got '3'"],
+    ['CONDUIT_SHARDS=2048', [], { CONDUIT_SHARDS: '2048' }, "CONDUIT_SHARDS must be an integer from 1 to 1024, got '2048'"],
+  ];
+  for (const [name, args, env, message] of cases) {
+    it(name, async () => {
+      await refused(args, env, message);
+    });
+  }
+});
