@@ -335,6 +335,35 @@ function listenError(e: NodeJS.ErrnoException & { address?: string; port?: numbe
   return `cannot listen on ${where}: ${e.message}`;
 }
 
+/**
+ * Output bounds that let clients that do not read hold more than the memory budget allows for:
+ * legal (a large value may need a large buffer), so a warning at start rather than a refusal.
+ */
+function warnOutputBounds(o: ServerOptions, logger: Pick<ServerOptions['logger'], 'warn'>, text: (name: string) => string): void {
+  // What the user wrote, or the computed value in the largest unit it fills.
+  const shown = (name: 'maxMemory' | 'maxOutputBuffer' | 'maxOutputMemory', bytes: number): string =>
+    program.getOptionValue(name) === undefined ? sizeLimit(bytes)
+      : program.getOptionValueSource(name) === 'default' ? `${sizeLimit(bytes)} by default` : `'${text(name)}'`;
+  const memory = `${originOf('maxMemory')} ${shown('maxMemory', o.maxMemory)}`;
+  const fields = { maxMemory: o.maxMemory, maxOutputBuffer: o.maxOutputBuffer, maxOutputMemory: o.maxOutputMemory };
+  if (o.maxOutputBuffer > o.maxMemory / 4) {
+    logger.warn(
+      fields,
+      `${originOf('maxOutputBuffer')} ${shown('maxOutputBuffer', o.maxOutputBuffer)} is more than a quarter of ${memory}: ` +
+        'each client that does not read its answers may hold that much output on top of the store',
+    );
+  }
+  if (o.maxOutputMemory > o.maxMemory) {
+    const given = program.getOptionValue('maxOutputMemory') !== undefined;
+    logger.warn(
+      fields,
+      `${given ? originOf('maxOutputMemory') : '--max-output-memory (twice --max-output-buffer by default)'} ` +
+        `${shown('maxOutputMemory', o.maxOutputMemory)} is more than ${memory}: ` +
+        'clients that do not read their answers may together hold that much output on top of the store',
+    );
+  }
+}
+
 /** How often a server started by npm checks that the process that started it is still there. */
 const LAUNCHER_POLL_MS = 500;
 
@@ -549,6 +578,7 @@ async function main(): Promise<void> {
     },
     'conduit-server listening',
   );
+  warnOutputBounds(server.options, logger, text);
 
 }
 

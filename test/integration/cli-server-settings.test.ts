@@ -211,3 +211,32 @@ describe('range errors quote what the user wrote, with the limit in their unit',
     });
   }
 });
+
+describe('output bounds larger than the memory budget are warned about at start', () => {
+  /** The warn-level (40) lines the server logged at start with `args`; stops it. */
+  async function warnings(args: string[], env: Record<string, string> = {}): Promise<string[]> {
+    const server = await startServerProcess(['--port', '0', ...args], { env });
+    server.child.kill('SIGTERM');
+    await server.exited;
+    return server.logs().filter((l) => l.level === 40).map((l) => String(l.msg));
+  }
+
+  // Regression: --max-output-buffer 1gb with --max-memory 64mb started silently, and the
+  // server-wide output bound then defaulted to 2 GiB, 32 times the memory budget.
+  it('--max-output-buffer 1gb with --max-memory 64mb: both warnings name the flags and numbers', async () => {
+    expect(await warnings(['--max-output-buffer', '1gb', '--max-memory', '64mb'])).toEqual([
+      "--max-output-buffer '1gb' is more than a quarter of --max-memory '64mb': each client that does not read its answers may hold that much output on top of the store",
+      "--max-output-memory (twice --max-output-buffer by default) 2gb (2147483648 bytes) is more than --max-memory '64mb': clients that do not read their answers may together hold that much output on top of the store",
+    ]);
+  });
+
+  it('CONDUIT_MAX_OUTPUT_MEMORY above --max-memory is named as the variable', async () => {
+    expect(await warnings(['--max-memory', '64mb'], { CONDUIT_MAX_OUTPUT_MEMORY: '1gb' })).toEqual([
+      "CONDUIT_MAX_OUTPUT_MEMORY '1gb' is more than --max-memory '64mb': clients that do not read their answers may together hold that much output on top of the store",
+    ]);
+  });
+
+  it('the defaults warn about nothing', async () => {
+    expect(await warnings([])).toEqual([]);
+  });
+});
