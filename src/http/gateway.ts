@@ -68,6 +68,11 @@ class HttpFailure extends Error {
   }
 }
 
+/** An idle keep-alive connection is closed after this long (Node's default, stated so that it stays one). */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** How long a refused request's 4xx may take to flush before its connection is destroyed anyway. */
+const CLOSE_GRACE_MS = 1_000;
+
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
 
@@ -187,11 +192,14 @@ export class HttpGateway {
     const bound = normaliseHost(options.host);
     if (!isLoopbackHost(bound) && bound !== '0.0.0.0' && bound !== '::') allowed.add(bound);
     this.#allowedHosts = allowed;
+    // Like the protocol port's --frame-timeout: the whole request, headers and body, must arrive within it.
     const timeouts = {
       requestTimeout: options.bodyTimeoutMs,
       headersTimeout: options.bodyTimeoutMs,
       // Node checks those timeouts on this interval (30 s by default): often enough to keep them.
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(options.bodyTimeoutMs / 4))),
+      // Between requests the connection holds a maxConnections slot too; Node's default, stated so it stays.
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     };
     this.#server = createServer(timeouts, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => this.#fail(res, err));
@@ -201,8 +209,15 @@ export class HttpGateway {
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       const status =
         err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      else socket.destroy();
+      if (!socket.writable) return void socket.destroy();
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      // http.Server sockets allow half-open connections, so end() alone only sends our FIN and waits for the
+      // peer's: a slowloris never sends it and kept the connection, and its maxConnections slot, for good
+      // (probes included). So the socket is destroyed as soon as the answer is handed to the kernel, or
+      // after a short grace when a peer that does not read keeps it from being flushed.
+      const grace = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      socket.once('finish', () => socket.destroy());
+      socket.once('close', () => clearTimeout(grace));
     });
   }
 
