@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIP, type AddressInfo } from 'node:net';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { MAX_BODY_SIZE, MAX_KEY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
+import { SET_FIXED_SIZE } from '../protocol/messages.js';
+import { refusalMessages } from '../server/execute.js';
 import type { Metrics } from '../server/metrics.js';
 import { HTTP_MAX_CONNECTIONS } from '../server/fd-limit.js';
 import { parseDuration } from '../server/options.js';
@@ -295,7 +297,7 @@ export class HttpGateway {
       if (typeof result !== 'bigint') {
         const name = statusName(result) ?? 'INTERNAL';
         record('INCR', name);
-        throw new HttpFailure(name, name === 'NOT_INTEGER' ? 'value is not an integer or the result is out of range' : 'not stored');
+        throw new HttpFailure(name, refusalMessages[result]?.toString() ?? 'not stored');
       }
       record('INCR', 'OK');
       return this.#json(res, 200, { value: result.toString() });
@@ -313,7 +315,7 @@ export class HttpGateway {
         // What one SET frame can carry (spec §3.3), and at most what a GET answer can carry on every
         // connection of this server: in secure mode a response body is the value plus the 16-byte tag
         // (spec §2.1, §6.4), so a longer value could be stored here but never read back over the protocol.
-        const limit = Math.min(MAX_BODY_SIZE - 6 - key.length, this.#options.secure ? MAX_BODY_SIZE - TAG_SIZE : MAX_BODY_SIZE);
+        const limit = Math.min(MAX_BODY_SIZE - SET_FIXED_SIZE - key.length, this.#options.secure ? MAX_BODY_SIZE - TAG_SIZE : MAX_BODY_SIZE);
         const options = { ttlMs: this.#ttl(query), nx: flag(query, 'nx'), xx: flag(query, 'xx'), keepTtl: flag(query, 'keepttl') };
         // spec §3.3: the same flag rules as SET on the wire.
         if (options.nx && options.xx) throw new HttpFailure('BAD_REQUEST', 'nx and xx exclude each other');
@@ -323,7 +325,7 @@ export class HttpGateway {
         const name = statusName(status) ?? 'INTERNAL';
         record('SET', name);
         if (status !== Status.OK) {
-          throw new HttpFailure(name, status === Status.NOT_STORED ? 'the nx/xx condition prevented the write' : 'not stored');
+          throw new HttpFailure(name, status === Status.NOT_STORED ? 'the nx/xx condition prevented the write' : (refusalMessages[status]?.toString() ?? 'not stored'));
         }
         res.writeHead(204);
         return void res.end();

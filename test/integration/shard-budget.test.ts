@@ -36,4 +36,11 @@ describe('regression: one shard too small for a frame-sized item', () => {
     await startServer({ maxMemory: 64 * 1024 * 1024, shards: 16, logger });
     expect(warnings).toEqual([]);
   });
+
+  it('over HTTP, 413 says the same instead of "not stored"', async () => {
+    const { httpPort } = await startServer({ maxMemory: 1024 * 1024, shards: 16, httpPort: 0 });
+    const res = await fetch(`http://127.0.0.1:${httpPort}/v1/keys/big`, { method: 'PUT', body: new Uint8Array(65_000) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: 'TOO_LARGE', message: "item is larger than one shard's share of the memory budget (--max-memory divided by --shards)" });
+  });
 });
