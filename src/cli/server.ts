@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
@@ -78,13 +78,18 @@ const MAX_TIMER_MS = 2_147_483_647;
  * file setting the user wrote, in their unit (`resolveServerOptions` checks them again).
  * Every `<duration>` is at most {@link MAX_TIMER_MS}.
  */
-const limits: Record<string, { min: number; max: number }> = {
+const limits: Record<string, { min: number; max: number; powerOfTwo?: true; why?: string }> = {
   port: { min: 0, max: 65_535 },
   'http-port': { min: 0, max: 65_535 },
+  shards: { min: 1, max: 1024, powerOfTwo: true },
+  // The store needs 1 KiB per shard; main() checks the winning value against --shards as well.
+  'max-memory': { min: 1024, max: Number.MAX_SAFE_INTEGER, why: '1 KiB per shard' },
   'max-connections': { min: 1, max: 1_000_000 },
   'max-inflight': { min: 1, max: 1_000_000 },
   'max-output-buffer': { min: 65_536, max: Number.MAX_SAFE_INTEGER },
+  'max-output-memory': { min: 65_536, max: Number.MAX_SAFE_INTEGER },
   'frame-timeout': { min: 1, max: MAX_TIMER_MS },
+  'handshake-timeout': { min: 1, max: MAX_TIMER_MS },
 };
 
 /** The spellings of a boolean in `CONDUIT_*` variables and in the config file (case-insensitive, trimmed). */
@@ -207,7 +212,8 @@ function check(d: Declared, raw: unknown, label: string): string | boolean {
     if (!choices.includes(text)) throw new TypeError(`${label} must be one of ${choices.join(', ')}, got '${text}'`);
   } else if (kind === 'size') {
     const bytes = parseBytes(text, label);
-    if (limit !== undefined && bytes < limit.min) throw new TypeError(`${label} must be at least ${sizeLimit(limit.min)}, got '${text}'`);
+    const why = limit?.why === undefined ? '' : `, ${limit.why}`;
+    if (limit !== undefined && bytes < limit.min) throw new TypeError(`${label} must be at least ${sizeLimit(limit.min)}${why}, got '${text}'`);
   } else if (kind === 'duration') {
     const ms = parseDuration(text, label);
     const { min, max } = limit ?? { min: 0, max: MAX_TIMER_MS };
@@ -218,6 +224,9 @@ function check(d: Declared, raw: unknown, label: string): string | boolean {
     const n = Number(text);
     if (limit !== undefined && (n < limit.min || n > limit.max)) {
       throw new TypeError(`${label} must be an integer from ${limit.min} to ${limit.max}, got '${text.trim()}'`);
+    }
+    if (limit?.powerOfTwo === true && (n & (n - 1)) !== 0) {
+      throw new TypeError(`${label} must be a power of two from ${limit.min} to ${limit.max}, got '${text.trim()}'`);
     }
   } else if (text.trim() === '') {
     throw new TypeError(`${label} must not be empty`);
@@ -326,23 +335,97 @@ function listenError(e: NodeJS.ErrnoException & { address?: string; port?: numbe
   return `cannot listen on ${where}: ${e.message}`;
 }
 
+/**
+ * Output bounds that let clients that do not read hold more than the memory budget allows for:
+ * legal (a large value may need a large buffer), so a warning at start rather than a refusal.
+ */
+function warnOutputBounds(o: ServerOptions, logger: Pick<ServerOptions['logger'], 'warn'>, text: (name: string) => string): void {
+  // What the user wrote, or the computed value in the largest unit it fills.
+  const shown = (name: 'maxMemory' | 'maxOutputBuffer' | 'maxOutputMemory', bytes: number): string =>
+    program.getOptionValue(name) === undefined ? sizeLimit(bytes)
+      : program.getOptionValueSource(name) === 'default' ? `${sizeLimit(bytes)} by default` : `'${text(name)}'`;
+  const memory = `${originOf('maxMemory')} ${shown('maxMemory', o.maxMemory)}`;
+  const fields = { maxMemory: o.maxMemory, maxOutputBuffer: o.maxOutputBuffer, maxOutputMemory: o.maxOutputMemory };
+  if (o.maxOutputBuffer > o.maxMemory / 4) {
+    logger.warn(
+      fields,
+      `${originOf('maxOutputBuffer')} ${shown('maxOutputBuffer', o.maxOutputBuffer)} is more than a quarter of ${memory}: ` +
+        'each client that does not read its answers may hold that much output on top of the store',
+    );
+  }
+  if (o.maxOutputMemory > o.maxMemory) {
+    const given = program.getOptionValue('maxOutputMemory') !== undefined;
+    logger.warn(
+      fields,
+      `${given ? originOf('maxOutputMemory') : '--max-output-memory (twice --max-output-buffer by default)'} ` +
+        `${shown('maxOutputMemory', o.maxOutputMemory)} is more than ${memory}: ` +
+        'clients that do not read their answers may together hold that much output on top of the store',
+    );
+  }
+}
+
 /** How often a server started by npm checks that the process that started it is still there. */
 const LAUNCHER_POLL_MS = 500;
+
+/** The parent pid of `pid` from `/proc/<pid>/stat` (Linux), or undefined where there is no /proc. */
+function parentOf(pid: number): number | undefined {
+  try {
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number.isSafeInteger(ppid) && ppid > 1 ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `pid` is a Node process (its `/proc/<pid>/exe` is this node or npm's); false where unknown. */
+function runsNode(pid: number): boolean {
+  const nodes = [process.execPath, process.env.npm_node_execpath].filter((p): p is string => p !== undefined);
+  try {
+    const exe = realpathSync(`/proc/${pid}/exe`);
+    return nodes.some((node) => {
+      try {
+        return realpathSync(node) === exe;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
+}
+
+/** Whether process `pid` is gone (signal 0 checks without sending; EPERM means it exists). */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 /**
  * Under `npx conduit-server` npm runs the server through `sh -c`, and that shell does not pass
  * SIGTERM on: a supervisor's SIGTERM to npx's pid ends npm and the shell and would leave the
  * server running as an orphan holding the port. Started by npm (npm sets npm_lifecycle_event),
- * the server treats the loss of its parent as a stop request. Not otherwise: a server started
- * in the background of a shell that exits (`conduit-server &`, nohup) keeps serving.
+ * the server treats the loss of its launcher as a stop request. The launcher is the parent, and,
+ * when the parent is that shell rather than npm itself, the shell's parent too: a SIGHUP or
+ * SIGKILL to npx's pid ends npm but leaves the shell (and so the server's parent) alive, and
+ * only the loss of npm tells. Not otherwise: a server
+ * started in the background of a shell that exits (`conduit-server &`, nohup) keeps serving,
+ * and `npm start` (which execs the server, so npm is the parent) does not watch npm's own parent.
  */
 function watchLauncher(stop: (reason: string) => void): void {
   if (process.env.npm_lifecycle_event === undefined) return;
   const parent = process.ppid;
+  // Read once at start: after npm is gone the shell's parent would read as init or a subreaper.
+  const npm = runsNode(parent) ? undefined : parentOf(parent);
   const timer = setInterval(() => {
-    if (process.ppid === parent) return;
+    if (process.ppid === parent && !gone(parent) && (npm === undefined || !gone(npm))) return;
     clearInterval(timer);
-    stop('parent process exited');
+    stop(process.ppid === parent && npm !== undefined && gone(npm) ? 'npm process exited' : 'parent process exited');
   }, LAUNCHER_POLL_MS);
   timer.unref();
 }
@@ -384,6 +467,14 @@ async function main(): Promise<void> {
     fail((err as Error).message);
   }
   if (options.tcp === false && options.socket === undefined) fail(`${originOf('tcp')} needs --socket: otherwise nothing would listen`);
+  const shards = options.shards ?? serverDefaults.shards;
+  if ((options.maxMemory ?? 0) < shards * 1024) {
+    fail(`${originOf('maxMemory')} must be at least ${sizeLimit(shards * 1024)}, 1 KiB for each of ${originOf('shards')} ${shards}, got '${text('maxMemory')}'`);
+  }
+  if (options.tcp !== false && options.port !== 0 && options.httpPort === options.port) {
+    // Both listeners would bind it, and the second would fail as "already in use" with nothing else there.
+    fail(`${originOf('httpPort')} and ${originOf('port')} are both ${text('port').trim()}: give the HTTP gateway a port of its own`);
+  }
   let keys: PreSharedKey[] = [];
   try {
     if (typeof o.keyFile === 'string') keys = loadKeyFile(o.keyFile);
@@ -487,6 +578,7 @@ async function main(): Promise<void> {
     },
     'conduit-server listening',
   );
+  warnOutputBounds(server.options, logger, text);
 
 }
 

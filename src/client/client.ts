@@ -85,6 +85,18 @@ function i64(frame: Frame): bigint {
   return value;
 }
 
+/** spec §5.2: STATS answers a JSON object; anything else is undecodable (PROTOCOL_ERROR). */
+function statsObject(frame: Frame): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(frame.body.toString('utf8'));
+  } catch (err) {
+    throw failure('PROTOCOL_ERROR', `STATS answer is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw failure('PROTOCOL_ERROR', 'STATS answer is not a JSON object');
+  return value as Record<string, unknown>;
+}
+
 const asTrue = (): boolean => true;
 const asVoid = (): undefined => undefined;
 
@@ -94,8 +106,10 @@ const asVoid = (): undefined => undefined;
  * - Requests are written as soon as they are made, every request of one
  *   tick in one socket write; identifiers come from a per-connection counter.
  * - Responses arrive in request order (spec §2.3), so each settles the oldest
- *   outstanding request; any other identifier is a protocol violation: the
- *   connection is closed and what was outstanding rejects `PROTOCOL_ERROR`.
+ *   outstanding request; any other identifier (a duplicate answer included),
+ *   or an answer whose body does not decode, is a protocol violation: the
+ *   connection is closed and what was outstanding rejects `PROTOCOL_ERROR`
+ *   (with nothing outstanding, the `reconnecting` or `error` event says so).
  * - Every promise settles: with its result, a {@link ConduitError} from the
  *   server (`code` as in spec §4), or `TIMEOUT` / `QUEUE_FULL` /
  *   `CONNECTION_LOST` / `CLOSED`. A late response after a timeout is
@@ -347,8 +361,16 @@ export class ConduitClient extends EventEmitter {
       try {
         result = head.decode(item);
       } catch (err) {
-        head.reject(err instanceof ConduitError ? err : failure('PROTOCOL_ERROR', String(err)));
-        continue;
+        // A status (NOT_INTEGER, TOO_LARGE, …) fails this call only. A body that does not decode is a
+        // PROTOCOL_ERROR (spec §4.3): the peer is broken and nothing more it sends can be trusted, so the
+        // connection closes as for any other violation (§2.3) instead of serving the next call.
+        if (err instanceof ConduitError && err.code !== 'PROTOCOL_ERROR') {
+          head.reject(err);
+          continue;
+        }
+        const violation = failure('PROTOCOL_ERROR', `undecodable response ${item.id}: ${err instanceof Error ? err.message : String(err)}; connection closed`);
+        head.reject(violation);
+        return this.#dropConnection(violation);
       }
       head.resolve(result as never);
     }
@@ -371,10 +393,15 @@ export class ConduitClient extends EventEmitter {
     this.#rejectAll(this.#inflight, error);
     if (socket === undefined) return;
     socket.destroy();
-    this.#onClose(socket);
+    this.#onClose(socket, error);
   }
 
-  #onClose(socket: Socket): void {
+  /**
+   * The connection is gone; `cause` is why, when the client gave it up itself. It is what the
+   * `reconnecting` and `error` events carry, so a violation with nothing in flight (a duplicate
+   * answer) is still reported as the PROTOCOL_ERROR it is, not as a lost connection.
+   */
+  #onClose(socket: Socket, cause = failure('CONNECTION_LOST', 'the connection was lost')): void {
     if (socket !== this.#socket) return;
     this.#socket = undefined;
     this.#decoder = undefined;
@@ -382,7 +409,7 @@ export class ConduitClient extends EventEmitter {
     this.#rejectAll(this.#inflight, failure('CONNECTION_LOST', 'the connection was lost; the request may or may not have been executed'));
     if (this.#state === 'closed') return;
     if (this.#state === 'closing') return this.#finishClose();
-    this.#scheduleReconnect(failure('CONNECTION_LOST', 'the connection was lost'));
+    this.#scheduleReconnect(cause);
   }
 
   #scheduleReconnect(cause: ConduitError): void {
@@ -770,7 +797,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   stats(): Promise<Record<string, unknown>> {
-    return this.#call({ op: 'STATS' }, outcome((f) => JSON.parse(f.body.toString('utf8')) as Record<string, unknown>));
+    return this.#call({ op: 'STATS' }, outcome(statsObject));
   }
 
   /**

@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIP, type AddressInfo } from 'node:net';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { MAX_BODY_SIZE, MAX_KEY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
+import { SET_FIXED_SIZE } from '../protocol/messages.js';
+import { refusalMessages } from '../server/execute.js';
 import type { Metrics } from '../server/metrics.js';
 import { HTTP_MAX_CONNECTIONS } from '../server/fd-limit.js';
 import { parseDuration } from '../server/options.js';
@@ -67,6 +69,11 @@ class HttpFailure extends Error {
     super(message);
   }
 }
+
+/** An idle keep-alive connection is closed after this long (Node's default, stated so that it stays one). */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** How long a refused request's 4xx may take to flush before its connection is destroyed anyway. */
+const CLOSE_GRACE_MS = 1_000;
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
@@ -187,11 +194,14 @@ export class HttpGateway {
     const bound = normaliseHost(options.host);
     if (!isLoopbackHost(bound) && bound !== '0.0.0.0' && bound !== '::') allowed.add(bound);
     this.#allowedHosts = allowed;
+    // Like the protocol port's --frame-timeout: the whole request, headers and body, must arrive within it.
     const timeouts = {
       requestTimeout: options.bodyTimeoutMs,
       headersTimeout: options.bodyTimeoutMs,
       // Node checks those timeouts on this interval (30 s by default): often enough to keep them.
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(options.bodyTimeoutMs / 4))),
+      // Between requests the connection holds a maxConnections slot too; Node's default, stated so it stays.
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     };
     this.#server = createServer(timeouts, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => this.#fail(res, err));
@@ -201,8 +211,15 @@ export class HttpGateway {
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       const status =
         err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      else socket.destroy();
+      if (!socket.writable) return void socket.destroy();
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      // http.Server sockets allow half-open connections, so end() alone only sends our FIN and waits for the
+      // peer's: a slowloris never sends it and kept the connection, and its maxConnections slot, for good
+      // (probes included). So the socket is destroyed as soon as the answer is handed to the kernel, or
+      // after a short grace when a peer that does not read keeps it from being flushed.
+      const grace = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      socket.once('finish', () => socket.destroy());
+      socket.once('close', () => clearTimeout(grace));
     });
   }
 
@@ -280,7 +297,7 @@ export class HttpGateway {
       if (typeof result !== 'bigint') {
         const name = statusName(result) ?? 'INTERNAL';
         record('INCR', name);
-        throw new HttpFailure(name, name === 'NOT_INTEGER' ? 'value is not an integer or the result is out of range' : 'not stored');
+        throw new HttpFailure(name, refusalMessages[result]?.toString() ?? 'not stored');
       }
       record('INCR', 'OK');
       return this.#json(res, 200, { value: result.toString() });
@@ -298,7 +315,7 @@ export class HttpGateway {
         // What one SET frame can carry (spec §3.3), and at most what a GET answer can carry on every
         // connection of this server: in secure mode a response body is the value plus the 16-byte tag
         // (spec §2.1, §6.4), so a longer value could be stored here but never read back over the protocol.
-        const limit = Math.min(MAX_BODY_SIZE - 6 - key.length, this.#options.secure ? MAX_BODY_SIZE - TAG_SIZE : MAX_BODY_SIZE);
+        const limit = Math.min(MAX_BODY_SIZE - SET_FIXED_SIZE - key.length, this.#options.secure ? MAX_BODY_SIZE - TAG_SIZE : MAX_BODY_SIZE);
         const options = { ttlMs: this.#ttl(query), nx: flag(query, 'nx'), xx: flag(query, 'xx'), keepTtl: flag(query, 'keepttl') };
         // spec §3.3: the same flag rules as SET on the wire.
         if (options.nx && options.xx) throw new HttpFailure('BAD_REQUEST', 'nx and xx exclude each other');
@@ -308,7 +325,7 @@ export class HttpGateway {
         const name = statusName(status) ?? 'INTERNAL';
         record('SET', name);
         if (status !== Status.OK) {
-          throw new HttpFailure(name, status === Status.NOT_STORED ? 'the nx/xx condition prevented the write' : 'not stored');
+          throw new HttpFailure(name, status === Status.NOT_STORED ? 'the nx/xx condition prevented the write' : (refusalMessages[status]?.toString() ?? 'not stored'));
         }
         res.writeHead(204);
         return void res.end();

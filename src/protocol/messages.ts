@@ -15,6 +15,9 @@ import {
 } from './constants.js';
 import { writeHeader, type Frame } from './header.js';
 
+
+/** spec §3.3: a SET body's fixed part before the key: flags u8, ttl_ms u32, key_len u8. */
+export const SET_FIXED_SIZE = 6;
 /**
  * A request as its opcode's body defines it (spec §3). Keys and values are
  * views into the frame body when parsed: copy what you keep.
@@ -94,7 +97,7 @@ export function parseRequest(frame: Frame): Request | ProtocolError {
       return keyError(body.length) ?? { op, key: body };
     }
     case Opcode.SET: {
-      if (body.length < 6) return shortBody('SET', 6, body.length);
+      if (body.length < SET_FIXED_SIZE) return shortBody('SET', SET_FIXED_SIZE, body.length);
       const flags = body[0] as number;
       const ttlMs = body.readUInt32BE(1);
       const keyLength = body[5] as number;

@@ -170,6 +170,9 @@ export class Connection {
     socket.on('error', (err: NodeJS.ErrnoException) => host.logger.debug({ code: err.code, remote: this.remote }, 'socket error'));
     socket.on('close', () => {
       if (!this.#closing) this.#peerLeftAfterHello();
+      // A peer that reset or vanished gets no answers: what it left buffered is not executed
+      // (a pipeline of LISTs would otherwise run on for seconds, turn after turn, for nobody).
+      this.#closing = true;
       this.#release(this.#outputHeld); // what the socket still held is freed with it
       host.released(this);
     });

@@ -11,14 +11,16 @@ export interface Reply {
 const OK: Reply = { status: Status.OK, body: undefined };
 const NOT_FOUND: Reply = { status: Status.NOT_FOUND, body: undefined };
 const NOT_STORED: Reply = { status: Status.NOT_STORED, body: undefined };
-const messages: Record<number, Buffer> = {
-  [Status.TOO_LARGE]: Buffer.from('item cannot be stored within the memory budget'),
+/** The message of each refusal a store write can give (spec §3.3, §3.8), on the wire and over HTTP alike. */
+export const refusalMessages: Readonly<Record<number, Buffer>> = {
+  // Items are bounded per shard (spec §3.3): name the knobs, as the total budget may look ample.
+  [Status.TOO_LARGE]: Buffer.from("item is larger than one shard's share of the memory budget (--max-memory divided by --shards)"),
   [Status.OUT_OF_MEMORY]: Buffer.from('store is full and eviction is off'),
   [Status.NOT_INTEGER]: Buffer.from('value is not an integer or the result is out of range'),
 };
 
 function refusal(status: number): Reply {
-  return { status, body: messages[status] };
+  return { status, body: refusalMessages[status] };
 }
 
 /** A non-fatal TOO_LARGE for an answer whose body cannot fit in one frame of this connection. */

@@ -121,6 +121,12 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   logger: silent,
 });
 
+/**
+ * Longest Unix socket path: `sun_path` holds 108 bytes with its NUL on Linux, 104 on macOS and the BSDs.
+ * A longer one is not refused by bind(2) on Linux but silently cut short.
+ */
+const SOCKET_PATH_MAX = process.platform === 'linux' ? 107 : 103;
+
 function integer(name: string, value: number, min: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new TypeError(`${name} option must be an integer from ${min} to ${max}, got ${String(value)}`);
@@ -146,6 +152,12 @@ export function resolveServerOptions(options: Partial<ServerOptions>): ServerOpt
   if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {
     throw new TypeError('socket option must be a file path');
   }
+  if (o.socket !== undefined && process.platform !== 'win32' && Buffer.byteLength(o.socket) > SOCKET_PATH_MAX) {
+    // The kernel would cut the path short without an error: the file lands elsewhere and outlives the server.
+    throw new TypeError(
+      `socket option is ${Buffer.byteLength(o.socket)} bytes long, more than the ${SOCKET_PATH_MAX} bytes a Unix socket path may have here: choose a shorter path`,
+    );
+  }
   if (!o.tcp && o.socket === undefined) throw new TypeError('tcp option may be false only with a socket path');
   integer('maxConnections', o.maxConnections, 1, 1_000_000);
   integer('maxInflight', o.maxInflight, 1, 1_000_000);
@@ -168,6 +180,10 @@ export function resolveServerOptions(options: Partial<ServerOptions>): ServerOpt
   }
   if (o.tls?.clientAuth === true && o.tls.ca === undefined) throw new TypeError('tls.clientAuth needs tls.ca to check client certificates');
   if (o.httpPort !== undefined) integer('httpPort', o.httpPort, 0, 65_535);
+  if (o.tcp && o.port !== 0 && o.httpPort === o.port) {
+    // Both listeners would bind it, and the second would fail as "already in use" with nothing else there.
+    throw new TypeError(`httpPort option must differ from the port option, both are ${o.port}`);
+  }
   if (o.httpToken !== undefined && o.httpToken.length < 16) throw new TypeError('httpToken option must be at least 16 characters');
   if (!Array.isArray(o.httpAllowedHosts)) throw new TypeError('httpAllowedHosts option must be an array of host names or addresses');
   for (const host of o.httpAllowedHosts) {

@@ -3,9 +3,9 @@ import { lstatSync, unlinkSync, type Stats } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
-import { encodeError } from '../protocol/messages.js';
+import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
 import { HttpGateway } from '../http/gateway.js';
-import { Store } from '../store/store.js';
+import { chargeOf, Store } from '../store/store.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
 import { Metrics } from './metrics.js';
 import { Connection, type ConnectionHost, type DisconnectCause } from './connection.js';
@@ -196,6 +196,7 @@ export class ConduitServer extends EventEmitter {
   async listen(): Promise<{ port: number; host: string; socket: string | undefined; httpPort: number | undefined }> {
     const o = this.options;
     this.#checkDescriptorLimit();
+    this.#checkShardBudget();
     // Before TCP, so a refused path leaves nothing listening.
     if (o.socket !== undefined) await this.#claimSocketPath(o.socket);
     let tcp: AddressInfo | undefined;
@@ -246,6 +247,24 @@ export class ConduitServer extends EventEmitter {
     if (warning !== undefined) {
       this.options.logger.warn({ softLimit: this.#fdLimit.soft, hardLimit: this.#fdLimit.hard, maxConnections: this.options.maxConnections }, warning);
     }
+  }
+
+  /**
+   * Warns at start when one shard's share of the budget cannot hold the largest item a SET
+   * frame carries (spec §3.3): such writes get TOO_LARGE on a store that looks empty.
+   */
+  #checkShardBudget(): void {
+    const { maxMemory, shards } = this.options;
+    const shardBudget = Math.floor(maxMemory / shards);
+    const largestValue = MAX_BODY_SIZE - SET_FIXED_SIZE - 1; // a 1-byte key
+    if (chargeOf(1, largestValue) <= shardBudget) return;
+    let fits = 0; // the largest value (with a 16-byte key) one shard can hold
+    for (let step = 1 << 16; step > 0; step >>= 1) if (chargeOf(16, fits + step) <= shardBudget) fits += step;
+    this.options.logger.warn(
+      { maxMemory, shards, shardBudget, largestValue: fits },
+      `each of the ${shards} shards holds ${shardBudget} bytes of the ${maxMemory}-byte budget: values over about ${fits} bytes ` +
+        'cannot be stored (TOO_LARGE). Raise --max-memory or lower --shards to store values up to the frame limit',
+    );
   }
 
   /** Counts an accept that failed for lack of descriptors; logs at error at most once a second, with the count. */

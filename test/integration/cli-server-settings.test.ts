@@ -172,3 +172,71 @@ describe('startup errors name what the user wrote, in their unit (issue 15 item 
     await refused([], { CONDUIT_SHARDS: '3' }, /^conduit-server: CONDUIT_SHARDS must be a power of two/);
   });
 });
+
+describe('combinations refused up front', () => {
+  // Regression: a 232-byte path was cut to 107 bytes by the kernel, the cut file outlived the
+  // server and the next start failed with "already in use".
+  it('a --socket path longer than a Unix socket path may be names --socket, its length and the limit', async () => {
+    const path = join(dir, 's'.repeat(232 - dir.length - 1));
+    const limit = process.platform === 'linux' ? 107 : 103;
+    await refused(['--port', '0', '--socket', path], {}, `--socket is 232 bytes long, more than the ${limit} bytes a Unix socket path may have here: choose a shorter path`);
+  });
+
+  // Regression: this failed as "cannot listen on 127.0.0.1:P: it is already in use" with nothing else on P.
+  it('--port equal to --http-port names both flags', async () => {
+    await refused(['--port', '17171', '--http-port', '17171'], {}, '--http-port and --port are both 17171: give the HTTP gateway a port of its own');
+    await refused(['--http-port', '17171'], { CONDUIT_PORT: '17171' }, '--http-port and CONDUIT_PORT are both 17171: give the HTTP gateway a port of its own');
+  });
+});
+
+describe('range errors quote what the user wrote, with the limit in their unit', () => {
+  // Regression: these reached ServerOptions' own check, which reported the parsed number
+  // ("got 1" for 1.5, "got 0" with no unit) instead of the text that was written.
+  const file = config('max-memory = 1.5\n');
+  const cases: [string, string[], Record<string, string>, string][] = [
+    ['CONDUIT_MAX_MEMORY=1.5', [], { CONDUIT_MAX_MEMORY: '1.5' }, "CONDUIT_MAX_MEMORY must be at least 1kb (1024 bytes), 1 KiB per shard, got '1.5'"],
+    ["CONDUIT_MAX_MEMORY=' 5'", [], { CONDUIT_MAX_MEMORY: ' 5' }, "CONDUIT_MAX_MEMORY must be at least 1kb (1024 bytes), 1 KiB per shard, got ' 5'"],
+    ['max-memory = 1.5 in the file', ['--config', file], {}, `max-memory in ${file} must be at least 1kb (1024 bytes), 1 KiB per shard, got '1.5'`],
+    ['--max-memory below 1 KiB per shard', ['--max-memory', '4kb'], {}, "--max-memory must be at least 16kb (16384 bytes), 1 KiB for each of --shards 16, got '4kb'"],
+    ['CONDUIT_HANDSHAKE_TIMEOUT=0', [], { CONDUIT_HANDSHAKE_TIMEOUT: '0' }, "CONDUIT_HANDSHAKE_TIMEOUT must be at least 1 ms, got '0'"],
+    ['CONDUIT_HANDSHAKE_TIMEOUT=0ms', [], { CONDUIT_HANDSHAKE_TIMEOUT: '0ms' }, "CONDUIT_HANDSHAKE_TIMEOUT must be at least 1 ms, got '0ms'"],
+    ['--handshake-timeout 30d', ['--handshake-timeout', '30d'], {}, "--handshake-timeout must be at most 24d (2147483647 ms), got '30d'"],
+    ['--max-output-memory 1b', ['--max-output-memory', '1b'], {}, "--max-output-memory must be at least 64kb (65536 bytes), got '1b'"],
+    ['--shards 3', ['--shards', '3'], {}, "--shards must be a power of two from 1 to 1024, got '3'"],
+    ['CONDUIT_SHARDS=2048', [], { CONDUIT_SHARDS: '2048' }, "CONDUIT_SHARDS must be an integer from 1 to 1024, got '2048'"],
+  ];
+  for (const [name, args, env, message] of cases) {
+    it(name, async () => {
+      await refused(args, env, message);
+    });
+  }
+});
+
+describe('output bounds larger than the memory budget are warned about at start', () => {
+  /** The warn-level (40) lines the server logged at start with `args`; stops it. */
+  async function warnings(args: string[], env: Record<string, string> = {}): Promise<string[]> {
+    const server = await startServerProcess(['--port', '0', ...args], { env });
+    server.child.kill('SIGTERM');
+    await server.exited;
+    return server.logs().filter((l) => l.level === 40).map((l) => String(l.msg));
+  }
+
+  // Regression: --max-output-buffer 1gb with --max-memory 64mb started silently, and the
+  // server-wide output bound then defaulted to 2 GiB, 32 times the memory budget.
+  it('--max-output-buffer 1gb with --max-memory 64mb: both warnings name the flags and numbers', async () => {
+    expect(await warnings(['--max-output-buffer', '1gb', '--max-memory', '64mb'])).toEqual([
+      "--max-output-buffer '1gb' is more than a quarter of --max-memory '64mb': each client that does not read its answers may hold that much output on top of the store",
+      "--max-output-memory (twice --max-output-buffer by default) 2gb (2147483648 bytes) is more than --max-memory '64mb': clients that do not read their answers may together hold that much output on top of the store",
+    ]);
+  });
+
+  it('CONDUIT_MAX_OUTPUT_MEMORY above --max-memory is named as the variable', async () => {
+    expect(await warnings(['--max-memory', '64mb'], { CONDUIT_MAX_OUTPUT_MEMORY: '1gb' })).toEqual([
+      "CONDUIT_MAX_OUTPUT_MEMORY '1gb' is more than --max-memory '64mb': clients that do not read their answers may together hold that much output on top of the store",
+    ]);
+  });
+
+  it('the defaults warn about nothing', async () => {
+    expect(await warnings([])).toEqual([]);
+  });
+});

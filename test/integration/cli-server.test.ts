@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,39 @@ describe('conduit-server command', () => {
       shell.kill('SIGKILL');
     }
   });
+
+  // Regression: SIGHUP (or SIGKILL) to npx's pid ended npm but not its `sh -c`, so the server's
+  // parent stayed alive, nothing was noticed, and the server ran on holding the port.
+  for (const signal of ['SIGHUP', 'SIGKILL'] as const) {
+    it(`started by npx, a ${signal} that ends only npm (its sh -c lives on) still drains the server: exit 0, no orphan`, async () => {
+      // npm → sh → server, as npx runs it: the outer sh stands in for npm, the inner one is npx's `sh -c`,
+      // which reports the server's exit status since nobody else is left to read it.
+      const inner = `"${process.execPath}" "${serverBin}" --port 0; echo "server exit $?" >&2`;
+      const npm = spawn('sh', ['-c', `sh -c '${inner}'; exit $?`], {
+        env: { ...process.env, npm_lifecycle_event: 'npx' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      npm.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const logs = (): Record<string, unknown>[] => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      let pid = 0;
+      try {
+        await until(() => logs().some((l) => l.msg === 'conduit-server listening'), 10_000);
+        pid = Number(logs().find((l) => l.msg === 'conduit-server listening')?.pid);
+        const shell = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+        expect(shell).not.toBe(npm.pid);
+        npm.kill(signal);
+        await until(() => stderr.includes('server exit'), 10_000);
+        expect(stderr).toContain('server exit 0');
+        expect(logs().find((l) => l.msg === 'shutting down: draining connections')?.reason).toBe('npm process exited');
+        expect(logs().some((l) => l.msg === 'shutdown complete')).toBe(true);
+        expect(alive(pid)).toBe(false);
+      } finally {
+        if (pid !== 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+        npm.kill('SIGKILL');
+      }
+    });
+  }
 
   it('SHUTDOWN with --allow-shutdown answers OK and exits 0', async () => {
     const server = await startServerProcess(['--port', '0', '--allow-shutdown']);

@@ -1,5 +1,6 @@
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConduitClient, ConduitError, SERVER_ID_BASE, Status, type Frame } from '../../src/index.js';
+import { ConduitClient, ConduitError, Opcode, SERVER_ID_BASE, Status, type Frame } from '../../src/index.js';
 import { fakeServer, reply } from '../support/fake-server.js';
 
 const clients: ConduitClient[] = [];
@@ -134,5 +135,112 @@ describe('regressions found in review', () => {
     await new Promise((r) => setTimeout(r, 600));
     expect(connections).toBe(after);
     server.close();
+  });
+});
+
+/**
+ * A fake server that answers with `answer` on its first connection and drops any later one at its
+ * first frame. A call that succeeds after a fault was therefore served on the first connection, which
+ * the client kept; one that rejects needed a new connection. `firstClosed` settles when the first closes.
+ */
+async function firstConnectionOnly(answer: (frame: Frame, socket: Socket) => void): Promise<{ port: number; firstClosed: Promise<void> }> {
+  let first: Socket | undefined;
+  let onFirstClosed = (): void => {};
+  const firstClosed = new Promise<void>((resolve) => (onFirstClosed = resolve));
+  const port = await fakeServer((frame, socket) => {
+    if (first === undefined) {
+      first = socket;
+      socket.once('close', onFirstClosed);
+    }
+    if (socket !== first) return void socket.destroy();
+    answer(frame, socket);
+  });
+  return { port, firstClosed };
+}
+
+describe('regression: a duplicate or undecodable answer closes the connection (spec §2.3, §4.3)', () => {
+  it('a duplicate answer with a request in flight rejects it PROTOCOL_ERROR and closes the connection', async () => {
+    const { port, firstClosed } = await firstConnectionOnly((frame, socket) => {
+      reply(socket, frame.id, 'v');
+      reply(socket, frame.id, 'v');
+    });
+    const c = client(port, { reconnect: false });
+    const results = await Promise.allSettled([c.getString('a'), c.getString('b')]);
+    expect(results.map((r) => (r.status === 'rejected' ? code(r.reason) : r.value))).toEqual(['v', 'PROTOCOL_ERROR']);
+    await firstClosed;
+    await expect(c.getString('after')).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
+  });
+
+  it('a duplicate answer with nothing in flight closes the connection and reports PROTOCOL_ERROR, not a lost connection', async () => {
+    const { port, firstClosed } = await firstConnectionOnly((frame, socket) => {
+      reply(socket, frame.id, 'v');
+      reply(socket, frame.id, 'v');
+    });
+    const c = client(port, { reconnect: false });
+    const reported = new Promise<unknown>((resolve) => c.once('error', resolve));
+    expect(await c.getString('a')).toBe('v');
+    expect(await reported).toMatchObject({ code: 'PROTOCOL_ERROR', message: expect.stringContaining('no request outstanding') });
+    await firstClosed;
+    await expect(c.getString('after')).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
+  });
+
+  it('with reconnection on, the reconnecting event names the PROTOCOL_ERROR of a duplicate answer', async () => {
+    const { port } = await firstConnectionOnly((frame, socket) => {
+      reply(socket, frame.id, 'v');
+      reply(socket, frame.id, 'v');
+    });
+    const c = client(port, { reconnect: { maxAttempts: 1, baseDelayMs: 10 } });
+    const reconnecting = new Promise<{ cause: unknown }>((resolve) => c.once('reconnecting', resolve));
+    expect(await c.getString('a')).toBe('v');
+    expect((await reconnecting).cause).toMatchObject({ code: 'PROTOCOL_ERROR' });
+  });
+
+  // Each answer is an OK status with a body its request cannot have.
+  const malformed: { name: string; op: number; body: string; call: (c: ConduitClient) => Promise<unknown> }[] = [
+    { name: 'an INCR answer of 3 bytes (an i64 is 8)', op: Opcode.INCR, body: 'abc', call: (c) => c.incr('n') },
+    { name: 'a TTL answer of 3 bytes (an i64 is 8)', op: Opcode.TTL, body: 'abc', call: (c) => c.ttl('k') },
+    { name: 'a STATS answer that is not JSON', op: Opcode.STATS, body: 'not json', call: (c) => c.stats() },
+    { name: 'a STATS answer that is JSON but not an object (spec §5.2)', op: Opcode.STATS, body: '[1,2]', call: (c) => c.stats() },
+    { name: 'a LIST answer whose key runs past the body', op: Opcode.LIST, body: '\x00\x05ab', call: (c) => c.list('') },
+  ];
+  for (const { name, op, body, call } of malformed) {
+    it(`${name}: the call and the one in flight behind it reject PROTOCOL_ERROR, and the connection is closed (was kept)`, async () => {
+      const { port, firstClosed } = await firstConnectionOnly((frame, socket) => reply(socket, frame.id, frame.opcode === op ? body : 'v'));
+      const c = client(port, { reconnect: false });
+      const results = await Promise.allSettled([call(c), c.getString('behind')]);
+      expect(results.map((r) => (r.status === 'rejected' ? code(r.reason) : r.value))).toEqual(['PROTOCOL_ERROR', 'PROTOCOL_ERROR']);
+      await firstClosed;
+      // Before the fix this was answered 'v' on the kept connection.
+      await expect(c.getString('after')).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
+    });
+  }
+
+  it('a late answer to a timed-out request is still discarded, and the connection kept', async () => {
+    // 'slow' is answered only once the test has seen it time out; 'next', sent later, is live by then.
+    let answerSlow = (): void => {};
+    const { port, firstClosed } = await firstConnectionOnly((frame, socket) => {
+      const key = frame.body.toString();
+      if (key === 'slow') answerSlow = () => reply(socket, frame.id, 'value-of-slow');
+      else if (key === 'next') void slow.then(() => reply(socket, frame.id, 'value-of-next'));
+      else reply(socket, frame.id, `value-of-${key}`);
+    });
+    let closed = false;
+    void firstClosed.then(() => (closed = true));
+    const c = client(port, { requestTimeoutMs: 1_000, reconnect: false });
+    const slow = c.getString('slow').then(
+      () => 'answered',
+      (err: unknown) => {
+        answerSlow(); // the late answer, then the answer to 'next', in request order
+        return code(err);
+      },
+    );
+    // 'next' must still be in flight when 'slow' times out, or the client gives the connection up
+    // as silent (every request in flight timed out) before the late answer arrives.
+    await new Promise((r) => setTimeout(r, 400));
+    const next = c.getString('next');
+    expect(await slow).toBe('TIMEOUT');
+    expect(await next).toBe('value-of-next');
+    expect(await c.getString('after')).toBe('value-of-after'); // on the same connection: it was kept
+    expect(closed).toBe(false);
   });
 });

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { resolveServerOptions } from '../../src/server/options.js';
+
+describe('resolveServerOptions refuses combinations the kernel would get wrong', () => {
+  // Regression: a socket path past sun_path's size was cut short by bind(2) without an error.
+  it('a socket path longer than a Unix socket path may be, by its bytes', () => {
+    const limit = process.platform === 'linux' ? 107 : 103;
+    expect(() => resolveServerOptions({ socket: `/tmp/${'s'.repeat(limit - 5)}` })).not.toThrow();
+    expect(() => resolveServerOptions({ socket: `/tmp/${'s'.repeat(limit - 4)}` })).toThrow(
+      `socket option is ${limit + 1} bytes long, more than the ${limit} bytes a Unix socket path may have here: choose a shorter path`,
+    );
+    // Bytes, not characters: 'é' is two bytes in UTF-8.
+    expect(() => resolveServerOptions({ socket: `/tmp/${'é'.repeat(Math.ceil((limit - 4) / 2))}` })).toThrow(/socket option is \d+ bytes long/);
+  });
+
+  // Regression: the second listener failed as "already in use" with nothing else on the port.
+  it('port equal to httpPort, unless TCP is off or the port is 0', () => {
+    expect(() => resolveServerOptions({ port: 7171, httpPort: 7171 })).toThrow('httpPort option must differ from the port option, both are 7171');
+    expect(() => resolveServerOptions({ port: 0, httpPort: 0 })).not.toThrow();
+    expect(() => resolveServerOptions({ port: 7171, httpPort: 7171, tcp: false, socket: '/tmp/conduit.sock' })).not.toThrow();
+  });
+});
