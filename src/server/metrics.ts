@@ -1,7 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { opcodeName, statusName } from '../protocol/constants.js';
 import type { Store } from '../store/store.js';
-import type { DisconnectCause } from './connection.js';
 
 /** What the metrics read at scrape time from the server. */
 export interface MetricsSource {
@@ -10,7 +9,8 @@ export interface MetricsSource {
     readonly connected_clients: number;
     readonly total_connections_received: number;
     readonly rejected_connections: number;
-    readonly disconnects: Readonly<Record<DisconnectCause, number>>;
+    /** Connections the server closed, by cause (the connection's `DisconnectCause`; any name is exported as a label). */
+    readonly disconnects: Readonly<Record<string, number>>;
     readonly auth_failures: number;
     readonly accept_errors: number;
   };
