@@ -1,10 +1,11 @@
 // What the published package holds and how it loads (issue 15 item 16).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runNode } from '../support/run-node.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -15,14 +16,7 @@ describe('the package', () => {
     symlinkSync(root, join(dir, 'node_modules', 'conduit-cache'), 'dir');
     const file = join(dir, 'app.cjs');
     writeFileSync(file, "const c = require('conduit-cache');\nconsole.log(typeof c.ConduitClient, typeof c.ConduitServer, c.generateKey().length);\n");
-    const child = spawn(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    clearTimeout(timer);
+    const { code, out, err } = await runNode(file, dir);
     expect(err).toBe('');
     expect([code, out]).toEqual([0, 'function function 44\n']);
   });

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runNode } from '../support/run-node.js';
 import { startServer } from '../support/server.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,14 +15,7 @@ describe('README', () => {
     // Inside the package folder 'conduit-cache' resolves to this package (self-reference through "exports").
     const file = `${root}dist/readme-example.mjs`;
     writeFileSync(file, (block ?? '').replace('port: 7171', `port: ${port}`));
-    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    clearTimeout(timer);
+    const { code, out, err } = await runNode(file);
     expect(err).toBe('');
     expect(code).toBe(0);
     expect(out).toBe('hello\n1n\nfalse\n');
