@@ -71,3 +71,30 @@ export function readHeader(source: Buffer, offset = 0): FrameHeader {
     id: source.readBigUInt64BE(offset + 4),
   };
 }
+
+/**
+ * A fresh 12-byte header holding these fields (spec §2).
+ *
+ * @example
+ * ```ts
+ * socket.write(encodeHeader(VERSION_REQUEST, Opcode.HEALTH, 0, 1n));
+ * ```
+ */
+export function encodeHeader(version: number, opcode: number, length: number, id: bigint): Buffer {
+  const header = Buffer.allocUnsafe(HEADER_SIZE);
+  writeHeader(header, 0, version, opcode, length, id);
+  return header;
+}
+
+/**
+ * The 12 bytes a received frame's header had on the wire, rebuilt from its
+ * fields: a sealed frame's associated data (spec §6.4).
+ *
+ * @example
+ * ```ts
+ * const aad = headerOf(frame); // frame from FrameDecoder#read
+ * ```
+ */
+export function headerOf(frame: FrameHeader): Buffer {
+  return encodeHeader(frame.version, frame.opcode, frame.length, frame.id);
+}

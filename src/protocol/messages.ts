@@ -196,30 +196,64 @@ function checkBodySize(length: number): void {
  */
 export function encodeRequest(id: bigint, request: Request): Buffer[] {
   checkId(id, MAX_CLIENT_ID);
+  return encode(request, id);
+}
+
+/** A request's opcode and body without a header: what an output batch frames (see OutputBatch). */
+export interface RequestBody {
+  readonly opcode: number;
+  /** The body as buffers to write in order: fixed fields, then a SET's value as given (not copied). */
+  readonly body: Buffer[];
+}
+
+/**
+ * Encodes a request's body only (spec §3), validated as {@link encodeRequest}
+ * does; the identifier and header are added when the frame is written, so a
+ * client can encode at call time and number requests at write time.
+ *
+ * @example
+ * ```ts
+ * const { opcode, body } = encodeRequestBody({ op: 'GET', key: Buffer.from('k') });
+ * batch.push(opcode, 1n, body);
+ * ```
+ */
+export function encodeRequestBody(request: Request): RequestBody {
+  return { opcode: Opcode[request.op], body: encode(request, undefined) };
+}
+
+/**
+ * The one request encoder: with an identifier the first buffer starts with
+ * the header (HEADER_SIZE bytes); without, it holds the fixed fields only.
+ */
+function encode(request: Request, id: bigint | undefined): Buffer[] {
+  const at = id === undefined ? 0 : HEADER_SIZE; // where the fixed fields start
+  /** The header (when framing) plus `extra` bytes of fixed fields, with `tail` copied after the header. */
+  const head = (opcode: number, length: number, extra: number, tail: Uint8Array | undefined): Buffer => {
+    const out = Buffer.allocUnsafe(at + extra);
+    if (id !== undefined) writeHeader(out, 0, VERSION_REQUEST, opcode, length, id);
+    if (tail !== undefined) out.set(tail, at);
+    return out;
+  };
   switch (request.op) {
     case 'GET':
-      checkKey(request.key);
-      return [head(id, Opcode.GET, request.key.length, request.key.length, request.key)];
     case 'DELETE':
-      checkKey(request.key);
-      return [head(id, Opcode.DELETE, request.key.length, request.key.length, request.key)];
     case 'TTL':
       checkKey(request.key);
-      return [head(id, Opcode.TTL, request.key.length, request.key.length, request.key)];
+      return [head(Opcode[request.op], request.key.length, request.key.length, request.key)];
     case 'SET': {
       const { key, value, ttlMs } = request;
       checkKey(key);
       checkTtl(ttlMs);
       if (request.nx && request.xx) throw new ConduitError('BAD_REQUEST', 'nx and xx exclude each other');
       if (request.keepTtl && ttlMs !== 0) throw new ConduitError('BAD_REQUEST', 'keepTtl excludes ttlMs');
-      const length = 6 + key.length + value.length;
+      const fixed = SET_FIXED_SIZE + key.length;
+      const length = fixed + value.length;
       checkBodySize(length);
-      const fixed = 6 + key.length;
-      const out = head(id, Opcode.SET, length, fixed, undefined);
-      out[HEADER_SIZE] = (request.nx ? SET_NX : 0) | (request.xx ? SET_XX : 0) | (request.keepTtl ? SET_KEEPTTL : 0);
-      out.writeUInt32BE(ttlMs, HEADER_SIZE + 1);
-      out[HEADER_SIZE + 5] = key.length;
-      out.set(key, HEADER_SIZE + 6);
+      const out = head(Opcode.SET, length, fixed, undefined);
+      out[at] = (request.nx ? SET_NX : 0) | (request.xx ? SET_XX : 0) | (request.keepTtl ? SET_KEEPTTL : 0);
+      out.writeUInt32BE(ttlMs, at + 1);
+      out[at + 5] = key.length;
+      out.set(key, at + SET_FIXED_SIZE);
       return value.length === 0 ? [out] : [out, value];
     }
     case 'LIST': {
@@ -230,18 +264,18 @@ export function encodeRequest(id: bigint, request: Request): Buffer[] {
       if (!Number.isInteger(limit) || limit < 1 || limit > 0xffff) {
         throw new ConduitError('BAD_REQUEST', `limit must be an integer from 1 to 65535, got ${limit}`);
       }
-      const out = head(id, Opcode.LIST, 2 + prefix.length, 2 + prefix.length, undefined);
-      out.writeUInt16BE(limit, HEADER_SIZE);
-      out.set(prefix, HEADER_SIZE + 2);
+      const out = head(Opcode.LIST, 2 + prefix.length, 2 + prefix.length, undefined);
+      out.writeUInt16BE(limit, at);
+      out.set(prefix, at + 2);
       return [out];
     }
     case 'RENEW': {
       checkKey(request.key);
       checkTtl(request.ttlMs);
       const length = 4 + request.key.length;
-      const out = head(id, Opcode.RENEW, length, length, undefined);
-      out.writeUInt32BE(request.ttlMs, HEADER_SIZE);
-      out.set(request.key, HEADER_SIZE + 4);
+      const out = head(Opcode.RENEW, length, length, undefined);
+      out.writeUInt32BE(request.ttlMs, at);
+      out.set(request.key, at + 4);
       return [out];
     }
     case 'INCR': {
@@ -251,32 +285,21 @@ export function encodeRequest(id: bigint, request: Request): Buffer[] {
         throw new ConduitError('BAD_REQUEST', `delta ${request.delta} is outside the i64 range`);
       }
       const length = 12 + request.key.length;
-      const out = head(id, Opcode.INCR, length, length, undefined);
-      out.writeBigInt64BE(request.delta, HEADER_SIZE);
-      out.writeUInt32BE(request.ttlMs, HEADER_SIZE + 8);
-      out.set(request.key, HEADER_SIZE + 12);
+      const out = head(Opcode.INCR, length, length, undefined);
+      out.writeBigInt64BE(request.delta, at);
+      out.writeUInt32BE(request.ttlMs, at + 8);
+      out.set(request.key, at + 12);
       return [out];
     }
     case 'HEALTH':
-      return [head(id, Opcode.HEALTH, 0, 0, undefined)];
     case 'SHUTDOWN':
-      return [head(id, Opcode.SHUTDOWN, 0, 0, undefined)];
     case 'STATS':
-      return [head(id, Opcode.STATS, 0, 0, undefined)];
     case 'FLUSH':
-      return [head(id, Opcode.FLUSH, 0, 0, undefined)];
+      return [head(Opcode[request.op], 0, 0, undefined)];
     case 'HELLO':
       checkBodySize(request.body.length);
-      return [head(id, Opcode.HELLO, request.body.length, request.body.length, request.body)];
+      return [head(Opcode.HELLO, request.body.length, request.body.length, request.body)];
   }
-}
-
-/** A request header plus `extra` bytes of fixed fields, with `tail` copied after the header. */
-function head(id: bigint, opcode: number, length: number, extra: number, tail: Uint8Array | undefined): Buffer {
-  const out = Buffer.allocUnsafe(HEADER_SIZE + extra);
-  writeHeader(out, 0, VERSION_REQUEST, opcode, length, id);
-  if (tail !== undefined) out.set(tail, HEADER_SIZE);
-  return out;
 }
 
 /**

@@ -6,16 +6,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   AUTH_FAILED_MESSAGE,
   ConduitClient,
-  encodeHello,
   generateEphemeral,
   HEADER_SIZE,
-  Opcode,
   SERVER_ID_BASE,
   Status,
-  writeHeader,
   type Logger,
 } from '../../src/index.js';
 import { secureRaw } from '../support/secure-client.js';
+import { helloFrame } from '../../src/crypto/secure-channel.js';
 import { rawClient, startServer } from '../support/server.js';
 
 const key = { id: 'app', secret: randomBytes(32) };
@@ -31,13 +29,7 @@ function recorder(): Logger & { lines: { level: string; fields: Record<string, u
   return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
 }
 
-function hello(keyId: string, publicKey: Buffer, id = 0n): Buffer {
-  const body = encodeHello(keyId, publicKey);
-  const out = Buffer.alloc(HEADER_SIZE + body.length);
-  writeHeader(out, 0, 0x01, Opcode.HELLO, body.length, id);
-  body.copy(out, HEADER_SIZE);
-  return out;
-}
+const hello = (keyId: string, publicKey: Buffer, id = 0n): Buffer => helloFrame(keyId, publicKey, id);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -1,14 +1,12 @@
 import {
   encodeRequest,
-  HEADER_SIZE,
   isFatalStatus,
   MAX_BODY_SIZE,
-  VERSION_RESPONSE,
-  writeHeader,
   type PreSharedKey,
   type Request,
 } from '../../src/index.js';
 import { RawClient } from './raw-client.js';
+import { openFrame } from '../../src/crypto/secure-channel.js';
 import { secureRaw, type SecureRaw } from './secure-client.js';
 
 /** One answer as the application sees it: status and plaintext body, with the LENGTH it had on the wire. */
@@ -68,11 +66,9 @@ export class CheckedClient {
       this.largest = Math.max(this.largest, f.length);
       if (f.length > MAX_BODY_SIZE) this.overLimit += 1;
       if (this.#secure === undefined || isFatalStatus(f.opcode)) return { status: f.opcode, body: f.body, wireLength: f.length };
-      const header = Buffer.alloc(HEADER_SIZE);
-      writeHeader(header, 0, VERSION_RESPONSE, f.opcode, f.length, f.id);
-      const body = this.#secure.session.receive.open(header, f.body);
-      if (body === undefined) throw new Error(`answer ${f.id} failed authentication`);
-      return { status: f.opcode, body, wireLength: f.length };
+      const opened = openFrame(this.#secure.session.receive, f);
+      if (opened === undefined) throw new Error(`answer ${f.id} failed authentication`);
+      return { status: f.opcode, body: opened.body, wireLength: f.length };
     });
   }
 

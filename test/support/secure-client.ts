@@ -1,20 +1,7 @@
 import { createPublicKey, diffieHellman } from 'node:crypto';
-import {
-  ConduitError,
-  deriveSessionKeys,
-  encodeHello,
-  FrameCipher,
-  encodeRequest,
-  finishHello,
-  generateEphemeral,
-  HEADER_SIZE,
-  Opcode,
-  TAG_SIZE,
-  writeHeader,
-  type PreSharedKey,
-  type Request,
-  type SecureSession,
-} from '../../src/index.js';
+import { ConduitError, deriveSessionKeys, FrameCipher, finishHello, generateEphemeral, type PreSharedKey, type Request, type SecureSession } from '../../src/index.js';
+import { helloFrame, sealedRequest } from '../../src/crypto/secure-channel.js';
+import { encodeRequestBody } from '../../src/protocol/messages.js';
 import { RawClient } from './raw-client.js';
 import { rawClient } from './server.js';
 
@@ -35,11 +22,7 @@ export interface SecureRaw {
 export async function secureRaw(port: number, key: PreSharedKey, { ignoreConfirmation = false } = {}): Promise<SecureRaw> {
   const raw = await rawClient(port);
   const ephemeral = generateEphemeral();
-  const body = encodeHello(key.id, ephemeral.publicKey);
-  const hello = Buffer.alloc(HEADER_SIZE + body.length);
-  writeHeader(hello, 0, 0x01, Opcode.HELLO, body.length, 0n);
-  body.copy(hello, HEADER_SIZE);
-  raw.write(hello);
+  raw.write(helloFrame(key.id, ephemeral.publicKey));
   await raw.waitFrames(1);
   const reply = raw.frames.shift();
   if (reply === undefined) throw new Error('no handshake reply');
@@ -55,11 +38,8 @@ export async function secureRaw(port: number, key: PreSharedKey, { ignoreConfirm
     raw,
     session,
     seal(id, request) {
-      const [head, ...rest] = encodeRequest(id, request);
-      const plaintext = Buffer.concat([(head as Buffer).subarray(HEADER_SIZE), ...rest]);
-      const header = Buffer.alloc(HEADER_SIZE);
-      writeHeader(header, 0, 0x01, (head as Buffer)[1] as number, plaintext.length + TAG_SIZE, id);
-      return Buffer.concat([header, session.send.seal(header, plaintext)]);
+      const { opcode, body } = encodeRequestBody(request);
+      return sealedRequest(session.send, opcode, id, Buffer.concat(body));
     },
   };
 }

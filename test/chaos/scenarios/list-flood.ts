@@ -5,7 +5,7 @@
 // and FLUSH of the whole keyspace as seen by another client.
 import { Status, Store } from '../../../src/index.js';
 import { RawClient } from '../../support/raw-client.js';
-import { b, count, frame, HealthyClient, ms, percentile, serve, setRequest, type Scenario } from '../harness.js';
+import { b, count, frame, HealthyClient, ms,  serve, setRequest, type Scenario } from '../harness.js';
 
 /** Stores `n` keys of 16-20 bytes with 8-byte values over one connection, 2,000 per write. */
 async function fill(c: RawClient, n: number): Promise<void> {

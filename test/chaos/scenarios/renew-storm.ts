@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { Status } from '../../../src/index.js';
 import { RawClient } from '../../support/raw-client.js';
-import { agent, count, frame, HealthyClient, ms, pidOf, serve, setRequest, sleep, stat, statsOf, until, type Findings, type Scenario, type Size } from '../harness.js';
+import { agent, count, frame, HealthyClient, ms, pidOf, serve, setRequest, sleep, stat, statsOf, until,  type Scenario, type Size } from '../harness.js';
 
 /** CPU time (user + system) a process has used, in ms (/proc/<pid>/stat fields 14 and 15, in clock ticks of 10 ms). */
 function cpuMs(pid: number): number {

@@ -6,15 +6,14 @@ import {
   ConduitClient,
   ConduitError,
   generateKey,
-  HEADER_SIZE,
   isFatalStatus,
   Status,
   VERSION_RESPONSE,
-  writeHeader,
   type PreSharedKey,
 } from '../../../src/index.js';
 import { RawClient } from '../../support/raw-client.js';
 import { secureRaw } from '../../support/secure-client.js';
+import { frameBytes } from '../../../src/protocol/output-batch.js';
 import { b, count, serve, setRequest, type Scenario } from '../harness.js';
 
 type Outcome = { rejected: boolean; how: string };
@@ -104,10 +103,7 @@ export const secure: Scenario = {
 
     // The server's own response frame reflected back to it.
     const mirror = await secureRaw(port, key);
-    const reflected = Buffer.alloc(HEADER_SIZE + answer.body.length);
-    writeHeader(reflected, 0, VERSION_RESPONSE, answer.opcode, answer.body.length, answer.id);
-    answer.body.copy(reflected, HEADER_SIZE);
-    mirror.raw.write(reflected);
+    mirror.raw.write(frameBytes(VERSION_RESPONSE, answer.opcode, answer.id, answer.body));
     const reflectedOutcome = await outcome(mirror.raw);
     outcomes.push(reflectedOutcome);
 

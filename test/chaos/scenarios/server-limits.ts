@@ -3,22 +3,17 @@
 // cost of a HELLO naming an unknown key id, and running out of descriptors.
 import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { ConduitClient, encodeHello, generateEphemeral, generateKey, HEADER_SIZE, Opcode, SERVER_ID_BASE, Status, writeHeader, type PreSharedKey } from '../../../src/index.js';
+import { ConduitClient,  generateEphemeral, generateKey, HEADER_SIZE,  SERVER_ID_BASE, Status,  type PreSharedKey } from '../../../src/index.js';
 import { startServerProcess } from '../../support/cli.js';
 import { RawClient } from '../../support/raw-client.js';
 import { secureRaw } from '../../support/secure-client.js';
+import { helloFrame } from '../../../src/crypto/secure-channel.js';
 import { b, count, frame, ms, percentile, pidOf, serve, sleep, until, watchRss, type Scenario } from '../harness.js';
 
 const newKey = (id: string): PreSharedKey => ({ id, secret: Buffer.from(generateKey(), 'base64') });
 const keyEnv = (key: PreSharedKey): Record<string, string> => ({ CONDUIT_KEY: `${key.id}:${key.secret.toString('base64')}` });
 
-function hello(keyId: string): Buffer {
-  const body = encodeHello(keyId, generateEphemeral().publicKey);
-  const out = Buffer.alloc(HEADER_SIZE + body.length);
-  writeHeader(out, 0, 0x01, Opcode.HELLO, body.length, 0n);
-  body.copy(out, HEADER_SIZE);
-  return out;
-}
+const hello = (keyId: string): Buffer => helloFrame(keyId, generateEphemeral().publicKey);
 
 type Stats = Record<string, unknown> & { disconnects: Record<string, number> };
 const statsOf = async (c: ConduitClient): Promise<Stats> => (await c.stats()) as Stats;

@@ -6,7 +6,7 @@
 // only the frame pending: no streaming client is cut, a client that stalls mid-frame still is.
 import { Status } from '../../../src/index.js';
 import { RawClient } from '../../support/raw-client.js';
-import { b, count, frame, ms, serve, setRequest, sleep, stat, statsOf, until, type Scenario } from '../harness.js';
+import {  count, frame, ms, serve, setRequest, sleep, stat, statsOf, until, type Scenario } from '../harness.js';
 import { seeded } from '../../support/seeded.js';
 
 const RATE = 455 * 1024; // bytes per second per client
