@@ -7,7 +7,6 @@
  * ```
  * @module
  */
-export * from './errors.js';
 export * from './protocol/index.js';
 export * from './store/index.js';
 export * from './server/index.js';

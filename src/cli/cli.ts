@@ -20,7 +20,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConduitClient } from '../client/client.js';
 import type { ClientOptions } from '../client/options.js';
 import { generateKey, loadKeyFile, parseKeySpec } from '../crypto/keys.js';
-import { ConduitError } from '../errors.js';
+import { ConduitError } from '../protocol/errors.js';
 import { parseDuration } from '../server/options.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })

@@ -4,7 +4,7 @@ import { connect as tlsConnect } from 'node:tls';
 import Denque from 'denque';
 import { encodeHello, finishHello, generateEphemeral, type SecureSession } from '../crypto/handshake.js';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
-import { ConduitError, ProtocolError, type ConduitErrorCode } from '../errors.js';
+import { ConduitError, ProtocolError, type ConduitErrorCode } from '../protocol/errors.js';
 import { HEADER_SIZE, isFatalStatus, MAX_BODY_SIZE, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
 import { writeHeader } from '../protocol/header.js';
 import { FrameDecoder } from '../protocol/decoder.js';

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
-import { ConduitError, ProtocolError } from '../errors.js';
+import { ConduitError, ProtocolError } from '../protocol/errors.js';
 import { HEADER_SIZE, Status, VERSION_RESPONSE } from '../protocol/constants.js';
 import { writeHeader } from '../protocol/header.js';
 import { FrameCipher, TAG_SIZE } from './frame-cipher.js';

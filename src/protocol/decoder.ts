@@ -1,4 +1,4 @@
-import { ProtocolError } from '../errors.js';
+import { ProtocolError } from './errors.js';
 import { HEADER_SIZE, MAX_BODY_SIZE, VERSION_REQUEST, VERSION_RESPONSE } from './constants.js';
 import type { Frame } from './header.js';
 

@@ -1,5 +1,5 @@
 /**
- * The Conduit protocol 1.0 codec: constants, headers, the streaming decoder
+ * The Conduit protocol 1.0 codec: constants, errors, headers, the streaming decoder
  * and the per-opcode bodies (spec/conduit-v1.md).
  *
  * @example
@@ -9,6 +9,7 @@
  * @module
  */
 export * from './constants.js';
+export * from './errors.js';
 export * from './header.js';
 export * from './decoder.js';
 export * from './messages.js';

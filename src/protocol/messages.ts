@@ -1,4 +1,4 @@
-import { ConduitError, ProtocolError } from '../errors.js';
+import { ConduitError, ProtocolError } from './errors.js';
 import {
   HEADER_SIZE,
   MAX_BODY_SIZE,

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { acceptHello, AUTH_FAILED_MESSAGE, type SecureSession } from '../crypto/handshake.js';
-import { ProtocolError } from '../errors.js';
+import { ProtocolError } from '../protocol/errors.js';
 import { HEADER_SIZE, isFatalStatus, MAX_BODY_SIZE, MAX_CLIENT_ID, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
 import { writeHeader, type Frame } from '../protocol/header.js';

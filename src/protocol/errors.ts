@@ -1,4 +1,4 @@
-import { isFatalStatus, Status, statusName, type StatusName } from './protocol/constants.js';
+import { isFatalStatus, Status, statusName, type StatusName } from './constants.js';
 
 /**
  * Codes of failures that never cross the wire as a status byte (spec §4.3):
