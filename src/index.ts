@@ -8,6 +8,7 @@
  * @module
  */
 export * from './protocol/index.js';
+export * from './config/index.js';
 export * from './store/index.js';
 export * from './server/index.js';
 export * from './client/index.js';

@@ -21,7 +21,7 @@ import { ConduitClient } from '../client/client.js';
 import type { ClientOptions } from '../client/options.js';
 import { generateKey, loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import { ConduitError } from '../protocol/errors.js';
-import { parseDuration } from '../server/options.js';
+import { parseDuration } from '../config/units.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;

@@ -15,11 +15,12 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
-import { parse as parseToml } from 'smol-toml';
 import { loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import type { PreSharedKey } from '../crypto/handshake.js';
 import { ConduitServer } from '../server/server.js';
-import { isLoopback, parseBytes, parseDuration, serverDefaults, type ServerOptions } from '../server/options.js';
+import { readTomlFile } from '../config/toml.js';
+import { formatDurationLimit, formatSizeLimit, parseBytes, parseDuration } from '../config/units.js';
+import { isLoopback, serverDefaults, type ServerOptions } from '../server/options.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -171,25 +172,6 @@ function kindOf(o: Option): Kind {
 }
 
 /**
- * `limit` ms written in the unit of `text` (what the user wrote), e.g. "596h (2147483647 ms)":
- * a maximum rounds down; a minimum that is no whole number of that unit stays in ms.
- */
-function durationLimit(limit: number, text: string, bound: 'min' | 'max'): string {
-  const unit = /(ms|s|m|h|d)\s*$/i.exec(text)?.[1]?.toLowerCase() ?? 'ms';
-  const per = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1;
-  if (unit === 'ms' || (bound === 'min' && limit % per !== 0)) return `${limit} ms`;
-  return `${Math.floor(limit / per)}${unit} (${limit} ms)`;
-}
-
-/** `limit` bytes in the largest binary unit it fills, e.g. "64kb (65536 bytes)". */
-function sizeLimit(limit: number): string {
-  for (const [unit, per] of [['gb', 1024 ** 3], ['mb', 1024 ** 2], ['kb', 1024]] as const) {
-    if (limit >= per && limit % per === 0) return `${limit / per}${unit} (${limit} bytes)`;
-  }
-  return `${limit} bytes`;
-}
-
-/**
  * Reads one value of a declared option from one source; throws a `TypeError` whose message
  * names `label` (the flag, `CONDUIT_X`, or "setting in file") and its range in the user's unit.
  */
@@ -213,12 +195,12 @@ function check(d: Declared, raw: unknown, label: string): string | boolean {
   } else if (kind === 'size') {
     const bytes = parseBytes(text, label);
     const why = limit?.why === undefined ? '' : `, ${limit.why}`;
-    if (limit !== undefined && bytes < limit.min) throw new TypeError(`${label} must be at least ${sizeLimit(limit.min)}${why}, got '${text}'`);
+    if (limit !== undefined && bytes < limit.min) throw new TypeError(`${label} must be at least ${formatSizeLimit(limit.min)}${why}, got '${text}'`);
   } else if (kind === 'duration') {
     const ms = parseDuration(text, label);
     const { min, max } = limit ?? { min: 0, max: MAX_TIMER_MS };
-    if (ms > max) throw new TypeError(`${label} must be at most ${durationLimit(max, text, 'max')}, got '${text}'`);
-    if (ms < min) throw new TypeError(`${label} must be at least ${durationLimit(min, text, 'min')}, got '${text}'`);
+    if (ms > max) throw new TypeError(`${label} must be at most ${formatDurationLimit(max, text, 'max')}, got '${text}'`);
+    if (ms < min) throw new TypeError(`${label} must be at least ${formatDurationLimit(min, text, 'min')}, got '${text}'`);
   } else if (kind === 'integer') {
     if (!/^\s*\d+\s*$/.test(text)) throw new TypeError(`${label} must be a whole number, got '${text}'`);
     const n = Number(text);
@@ -238,9 +220,9 @@ function check(d: Declared, raw: unknown, label: string): string | boolean {
 function readConfig(file: string): Map<string, { key: string; value: unknown }> {
   let table: Record<string, unknown>;
   try {
-    table = parseToml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    table = readTomlFile(file, 'config');
   } catch (err) {
-    fail(`cannot read config ${file}: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    fail((err as Error).message);
   }
   const entries = new Map<string, { key: string; value: unknown }>();
   for (const [rawKey, value] of Object.entries(table)) {
@@ -342,8 +324,8 @@ function listenError(e: NodeJS.ErrnoException & { address?: string; port?: numbe
 function warnOutputBounds(o: ServerOptions, logger: Pick<ServerOptions['logger'], 'warn'>, text: (name: string) => string): void {
   // What the user wrote, or the computed value in the largest unit it fills.
   const shown = (name: 'maxMemory' | 'maxOutputBuffer' | 'maxOutputMemory', bytes: number): string =>
-    program.getOptionValue(name) === undefined ? sizeLimit(bytes)
-      : program.getOptionValueSource(name) === 'default' ? `${sizeLimit(bytes)} by default` : `'${text(name)}'`;
+    program.getOptionValue(name) === undefined ? formatSizeLimit(bytes)
+      : program.getOptionValueSource(name) === 'default' ? `${formatSizeLimit(bytes)} by default` : `'${text(name)}'`;
   const memory = `${originOf('maxMemory')} ${shown('maxMemory', o.maxMemory)}`;
   const fields = { maxMemory: o.maxMemory, maxOutputBuffer: o.maxOutputBuffer, maxOutputMemory: o.maxOutputMemory };
   if (o.maxOutputBuffer > o.maxMemory / 4) {
@@ -469,7 +451,7 @@ async function main(): Promise<void> {
   if (options.tcp === false && options.socket === undefined) fail(`${originOf('tcp')} needs --socket: otherwise nothing would listen`);
   const shards = options.shards ?? serverDefaults.shards;
   if ((options.maxMemory ?? 0) < shards * 1024) {
-    fail(`${originOf('maxMemory')} must be at least ${sizeLimit(shards * 1024)}, 1 KiB for each of ${originOf('shards')} ${shards}, got '${text('maxMemory')}'`);
+    fail(`${originOf('maxMemory')} must be at least ${formatSizeLimit(shards * 1024)}, 1 KiB for each of ${originOf('shards')} ${shards}, got '${text('maxMemory')}'`);
   }
   if (options.tcp !== false && options.port !== 0 && options.httpPort === options.port) {
     // Both listeners would bind it, and the second would fail as "already in use" with nothing else there.

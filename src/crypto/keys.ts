@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { parse as parseToml } from 'smol-toml';
+import { readTomlFile } from '../config/toml.js';
 import { MAX_KEY_ID_SIZE, PSK_SIZE, type PreSharedKey } from './handshake.js';
 
 function checkId(id: string, where: string): void {
@@ -71,12 +70,7 @@ export function parseKeySpec(spec: string, where = 'CONDUIT_KEY'): PreSharedKey 
  * ```
  */
 export function loadKeyFile(path: string): PreSharedKey[] {
-  let table: Record<string, unknown>;
-  try {
-    table = parseToml(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new TypeError(`cannot read key file ${path}: ${(err as Error).message.split('\n')[0] ?? ''}`);
-  }
+  const table = readTomlFile(path, 'key file');
   const entries = table.keys;
   if (!Array.isArray(entries) || entries.length === 0) throw new TypeError(`${path}: expected [[keys]] entries with id and key`);
   const seen = new Set<string>();

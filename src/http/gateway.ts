@@ -1,13 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
+import { parseDuration } from '../config/units.js';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { MAX_BODY_SIZE, MAX_KEY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
 import { SET_FIXED_SIZE } from '../protocol/messages.js';
 import { refusalMessages } from '../server/execute.js';
 import type { Metrics } from '../server/metrics.js';
 import { HTTP_MAX_CONNECTIONS } from '../server/fd-limit.js';
-import { parseDuration } from '../server/options.js';
 import type { Store } from '../store/store.js';
 
 /** What the gateway needs from the server it fronts. */

@@ -8,7 +8,7 @@ import { writeHeader, type Frame } from '../protocol/header.js';
 import { parseRequest } from '../protocol/messages.js';
 import { execute, tooLargeForFrame, type ExecutionContext, type Reply } from './execute.js';
 import type { Metrics } from './metrics.js';
-import type { Logger } from './options.js';
+import type { Logger } from '../config/logger.js';
 
 /**
  * Why the server closed a connection on its own; counted and logged. `internal`: an

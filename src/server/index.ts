@@ -14,11 +14,8 @@ export { Connection, type DisconnectCause } from './connection.js';
 export { execute, type Reply, type ExecutionContext } from './execute.js';
 export {
   isLoopback,
-  parseBytes,
-  parseDuration,
   resolveServerOptions,
   serverDefaults,
-  type Logger,
   type ServerOptions,
   type ServerTlsOptions,
 } from './options.js';

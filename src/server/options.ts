@@ -3,14 +3,7 @@ import type { PreSharedKey } from '../crypto/handshake.js';
 import { checkKeyStrength } from '../crypto/keys.js';
 import { MAX_BODY_SIZE } from '../protocol/constants.js';
 import type { EvictionPolicy } from '../store/store.js';
-
-/** Where the server writes its log lines; pino's logger fits, and so does `console`-like code. */
-export interface Logger {
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-  debug(fields: object, message: string): void;
-}
+import { silentLogger, type Logger } from '../config/logger.js';
 
 /** TLS settings of the listener (PEM contents, not paths). */
 export interface ServerTlsOptions {
@@ -91,8 +84,6 @@ export interface ServerOptions {
   logger: Logger;
 }
 
-const silent: Logger = { info() {}, warn() {}, error() {}, debug() {} };
-
 /** The defaults of every {@link ServerOptions} field. */
 export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   host: '127.0.0.1',
@@ -118,7 +109,7 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   httpHost: '127.0.0.1',
   httpToken: undefined,
   httpAllowedHosts: [],
-  logger: silent,
+  logger: silentLogger,
 });
 
 /**
@@ -211,46 +202,4 @@ export function isLoopback(host: string): boolean {
   if (isIP(host) === 4) return host.startsWith('127.');
   if (host.toLowerCase().startsWith('::ffff:')) return isLoopback(host.slice(7));
   return false;
-}
-
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
-
-/**
- * Parses a size like `64mb`, `512kb`, `1gb` or `1048576` (binary units, as
- * in redis.conf); throws a `TypeError` naming `what` when it is not one.
- *
- * @example
- * ```ts
- * parseBytes('64mb', '--max-memory'); // 67108864
- * ```
- */
-export function parseBytes(text: string, what: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = BYTE_UNITS[match?.[2]?.toLowerCase() ?? 'x'];
-  if (match === null || unit === undefined) {
-    throw new TypeError(`${what} must be a size like 64mb, 512kb or 1gb, got '${text}'`);
-  }
-  const bytes = Math.floor(Number(match[1]) * unit);
-  if (!Number.isSafeInteger(bytes)) throw new TypeError(`${what} is too large: '${text}'`);
-  return bytes;
-}
-
-const TIME_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * Parses a duration like `10s`, `500ms`, `5m`, `1h`, `1d` or `0`; a bare number is
- * milliseconds. Throws a `TypeError` naming `what` otherwise.
- *
- * @example
- * ```ts
- * parseDuration('10s', '--frame-timeout'); // 10000
- * ```
- */
-export function parseDuration(text: string, what: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|)\s*$/i.exec(text);
-  const unit = TIME_UNITS[match?.[2]?.toLowerCase() ?? 'x'];
-  if (match === null || unit === undefined) {
-    throw new TypeError(`${what} must be a duration like 10s, 500ms or 5m, got '${text}'`);
-  }
-  return Math.round(Number(match[1]) * unit);
 }
