@@ -7,22 +7,8 @@ import { FrameDecoder } from '../protocol/decoder.js';
 import { writeHeader, type Frame } from '../protocol/header.js';
 import { parseRequest } from '../protocol/messages.js';
 import { execute, tooLargeForFrame, type ExecutionContext, type Reply } from './execute.js';
-import type { Metrics } from './metrics.js';
+import type { DisconnectCause, Metrics } from './metrics.js';
 import type { Logger } from '../config/logger.js';
-
-/**
- * Why the server closed a connection on its own; counted and logged. `internal`: an
- * unexpected exception in the connection's handlers (a bug), contained to that connection.
- */
-export type DisconnectCause =
-  | 'output_buffer'
-  | 'output_memory'
-  | 'frame_timeout'
-  | 'handshake_timeout'
-  | 'idle'
-  | 'protocol_error'
-  | 'auth'
-  | 'internal';
 
 /**
  * Where a connection stands with its peer's identity (spec §6): `plaintext`

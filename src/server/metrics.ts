@@ -2,6 +2,20 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { opcodeName, statusName } from '../protocol/constants.js';
 import type { Store } from '../store/store.js';
 
+/**
+ * Why the server closed a connection on its own; counted and logged. `internal`: an
+ * unexpected exception in the connection's handlers (a bug), contained to that connection.
+ */
+export type DisconnectCause =
+  | 'output_buffer'
+  | 'output_memory'
+  | 'frame_timeout'
+  | 'handshake_timeout'
+  | 'idle'
+  | 'protocol_error'
+  | 'auth'
+  | 'internal';
+
 /** What the metrics read at scrape time from the server. */
 export interface MetricsSource {
   readonly store: Store;
@@ -9,8 +23,8 @@ export interface MetricsSource {
     readonly connected_clients: number;
     readonly total_connections_received: number;
     readonly rejected_connections: number;
-    /** Connections the server closed, by cause (the connection's `DisconnectCause`; any name is exported as a label). */
-    readonly disconnects: Readonly<Record<string, number>>;
+    /** Connections the server closed, by {@link DisconnectCause}; each is exported as a `cause` label. */
+    readonly disconnects: Readonly<Record<DisconnectCause, number>>;
     readonly auth_failures: number;
     readonly accept_errors: number;
   };

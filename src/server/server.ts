@@ -7,8 +7,8 @@ import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
 import { HttpGateway } from '../http/gateway.js';
 import { chargeOf, Store } from '../store/store.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
-import { Metrics } from './metrics.js';
-import { Connection, type ConnectionHost, type DisconnectCause } from './connection.js';
+import { Metrics, type DisconnectCause } from './metrics.js';
+import { Connection, type ConnectionHost } from './connection.js';
 import type { Reply } from './execute.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 
