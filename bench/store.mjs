@@ -15,7 +15,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
-import { ENTRY_OVERHEAD, Store, chargeOf, keyString } from '../dist/index.js';
+import { ENTRY_OVERHEAD, Store, chargeOf } from '../dist/index.js';
+import { keyString } from '../dist/store/keys.js';
 import { isQuick, saveRun } from './lib.mjs';
 
 // RSS child: fills a store with BENCH_RSS_ITEMS items of 16-byte keys and

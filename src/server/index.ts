@@ -10,9 +10,7 @@
  * @module
  */
 export { ConduitServer, type ServerCounters } from './server.js';
-export { Connection } from './connection.js';
 export type { DisconnectCause } from './metrics.js';
-export { execute, type Reply, type ExecutionContext } from './execute.js';
 export {
   isLoopback,
   resolveServerOptions,

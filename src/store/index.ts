@@ -9,5 +9,3 @@
  * @module
  */
 export * from './store.js';
-export { fnv1a, keyBytes, keyString } from './keys.js';
-export { EXPIRY_BUCKET_MS, ExpiryQueue, bucketOf } from './expiry-queue.js';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXPIRY_BUCKET_MS, ExpiryQueue, Status, Store } from '../../src/index.js';
+import { Status, Store } from '../../src/index.js';
+import { EXPIRY_BUCKET_MS, ExpiryQueue } from '../../src/store/expiry-queue.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 /** The reference model: a Map with expiry times (spec §3), nothing else. */

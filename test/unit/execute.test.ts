@@ -1,7 +1,8 @@
 // Regression (issue 15 item 1): the executor sized LIST, STATS and GET answers for plaintext
 // frames; in a secure session each body grows by the 16-byte tag (spec §6.4).
 import { describe, expect, it } from 'vitest';
-import { execute, MAX_BODY_SIZE, Status, Store, TAG_SIZE, type ExecutionContext } from '../../src/index.js';
+import { MAX_BODY_SIZE, Status, Store, TAG_SIZE } from '../../src/index.js';
+import { execute, type ExecutionContext } from '../../src/server/execute.js';
 
 const SECURE_CAP = MAX_BODY_SIZE - TAG_SIZE;
 const options = { ttlMs: 0, nx: false, xx: false, keepTtl: false };

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chargeOf, ENTRY_OVERHEAD, EXPIRY_BUCKET_MS, MAX_BODY_SIZE, MAX_TTL_MS, Status, Store, type StoreOptions } from '../../src/index.js';
+import { chargeOf, ENTRY_OVERHEAD, MAX_BODY_SIZE, MAX_TTL_MS, Status, Store, type StoreOptions } from '../../src/index.js';
+import { EXPIRY_BUCKET_MS } from '../../src/store/expiry-queue.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
