@@ -68,7 +68,11 @@ export interface ServerOptions {
   keys: readonly PreSharedKey[];
   /** Serve TLS instead of plain TCP. */
   tls: ServerTlsOptions | undefined;
-  /** Port of the HTTP gateway (`/v1/keys`, `/metrics`, probes); `undefined`: off; 0 picks one. */
+  /**
+   * Port of the HTTP gateway (`/v1/keys`, `/metrics`, probes); `undefined`: off; 0 picks one.
+   * `conduit-server` starts the gateway (src/cli/compose.ts); a {@link ConduitServer} alone
+   * only keeps the metrics it serves and counts its share of file descriptors.
+   */
   httpPort: number | undefined;
   /** Host of the HTTP gateway. Default `'127.0.0.1'`. */
   httpHost: string;
@@ -118,70 +122,76 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
  */
 const SOCKET_PATH_MAX = process.platform === 'linux' ? 107 : 103;
 
-function integer(name: string, value: number, min: number, max: number): void {
+function integer(label: string, value: number, min: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new TypeError(`${name} option must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new TypeError(`${label} must be an integer from ${min} to ${max}, got ${String(value)}`);
   }
 }
 
+/** How option messages name an option by default: "port option", "httpToken option". */
+const optionLabel = (name: keyof ServerOptions): string => `${name} option`;
+
 /**
  * The defaults spread once under `options`, validated; throws a `TypeError`
- * naming the option and its range.
+ * naming the option and its range. `label` says how a message names an option
+ * ("httpToken option" by default; `conduit-server` passes the flag, variable or
+ * config-file setting the user wrote, e.g. "CONDUIT_HTTP_TOKEN").
  *
  * @example
  * ```ts
  * resolveServerOptions({ port: 0 }).maxInflight; // 1024
+ * resolveServerOptions({ httpToken: 'short' }, () => '--http-token'); // throws: --http-token must be at least 16 characters
  * ```
  */
-export function resolveServerOptions(options: Partial<ServerOptions>): ServerOptions {
+export function resolveServerOptions(options: Partial<ServerOptions>, label: (name: keyof ServerOptions) => string = optionLabel): ServerOptions {
   const o: ServerOptions = { ...serverDefaults, ...options };
   if (options.maxOutputMemory === undefined && Number.isSafeInteger(o.maxMemory) && Number.isSafeInteger(o.maxOutputBuffer)) {
     o.maxOutputMemory = Math.max(Math.floor(o.maxMemory / 4), 2 * o.maxOutputBuffer);
   }
-  if (typeof o.host !== 'string' || o.host.trim() === '') throw new TypeError('host option must be a host name or address');
-  integer('port', o.port, 0, 65_535);
+  if (typeof o.host !== 'string' || o.host.trim() === '') throw new TypeError(`${label('host')} must be a host name or address`);
+  integer(label('port'), o.port, 0, 65_535);
   if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {
-    throw new TypeError('socket option must be a file path');
+    throw new TypeError(`${label('socket')} must be a file path`);
   }
   if (o.socket !== undefined && process.platform !== 'win32' && Buffer.byteLength(o.socket) > SOCKET_PATH_MAX) {
     // The kernel would cut the path short without an error: the file lands elsewhere and outlives the server.
     throw new TypeError(
-      `socket option is ${Buffer.byteLength(o.socket)} bytes long, more than the ${SOCKET_PATH_MAX} bytes a Unix socket path may have here: choose a shorter path`,
+      `${label('socket')} is ${Buffer.byteLength(o.socket)} bytes long, more than the ${SOCKET_PATH_MAX} bytes a Unix socket path may have here: choose a shorter path`,
     );
   }
-  if (!o.tcp && o.socket === undefined) throw new TypeError('tcp option may be false only with a socket path');
-  integer('maxConnections', o.maxConnections, 1, 1_000_000);
-  integer('maxInflight', o.maxInflight, 1, 1_000_000);
-  integer('maxOutputBuffer', o.maxOutputBuffer, 65_536, Number.MAX_SAFE_INTEGER);
-  integer('idleTimeoutMs', o.idleTimeoutMs, 0, 2_147_483_647);
-  integer('maxOutputMemory', o.maxOutputMemory, 65_536, Number.MAX_SAFE_INTEGER);
-  integer('frameTimeoutMs', o.frameTimeoutMs, 1, 2_147_483_647);
-  integer('handshakeTimeoutMs', o.handshakeTimeoutMs, 1, 2_147_483_647);
-  integer('shutdownTimeoutMs', o.shutdownTimeoutMs, 0, 2_147_483_647);
-  integer('maxBodySize', o.maxBodySize, 0, MAX_BODY_SIZE);
+  if (!o.tcp && o.socket === undefined) throw new TypeError(`${label('tcp')} may be false only with a socket path`);
+  integer(label('maxConnections'), o.maxConnections, 1, 1_000_000);
+  integer(label('maxInflight'), o.maxInflight, 1, 1_000_000);
+  integer(label('maxOutputBuffer'), o.maxOutputBuffer, 65_536, Number.MAX_SAFE_INTEGER);
+  integer(label('idleTimeoutMs'), o.idleTimeoutMs, 0, 2_147_483_647);
+  integer(label('maxOutputMemory'), o.maxOutputMemory, 65_536, Number.MAX_SAFE_INTEGER);
+  integer(label('frameTimeoutMs'), o.frameTimeoutMs, 1, 2_147_483_647);
+  integer(label('handshakeTimeoutMs'), o.handshakeTimeoutMs, 1, 2_147_483_647);
+  integer(label('shutdownTimeoutMs'), o.shutdownTimeoutMs, 0, 2_147_483_647);
+  integer(label('maxBodySize'), o.maxBodySize, 0, MAX_BODY_SIZE);
   const ids = new Set<string>();
   for (const key of o.keys) {
-    if (ids.has(key.id)) throw new TypeError(`keys option names key id '${key.id}' twice`);
-    if (key.secret.length !== 32) throw new TypeError(`keys option: key '${key.id}' must be 32 bytes`);
-    checkKeyStrength(key.id, key.secret, 'keys option');
+    if (ids.has(key.id)) throw new TypeError(`${label('keys')} names key id '${key.id}' twice`);
+    if (key.secret.length !== 32) throw new TypeError(`${label('keys')}: key '${key.id}' must be 32 bytes`);
+    checkKeyStrength(key.id, key.secret, label('keys'));
     ids.add(key.id);
   }
   if (o.tls !== undefined && (o.tls.cert === undefined || o.tls.key === undefined)) {
-    throw new TypeError('tls option needs cert and key');
+    throw new TypeError(`${label('tls')} needs cert and key`);
   }
   if (o.tls?.clientAuth === true && o.tls.ca === undefined) throw new TypeError('tls.clientAuth needs tls.ca to check client certificates');
-  if (o.httpPort !== undefined) integer('httpPort', o.httpPort, 0, 65_535);
+  if (o.httpPort !== undefined) integer(label('httpPort'), o.httpPort, 0, 65_535);
   if (o.tcp && o.port !== 0 && o.httpPort === o.port) {
     // Both listeners would bind it, and the second would fail as "already in use" with nothing else there.
-    throw new TypeError(`httpPort option must differ from the port option, both are ${o.port}`);
+    throw new TypeError(`${label('httpPort')} must differ from the port option, both are ${o.port}`);
   }
-  if (o.httpToken !== undefined && o.httpToken.length < 16) throw new TypeError('httpToken option must be at least 16 characters');
-  if (!Array.isArray(o.httpAllowedHosts)) throw new TypeError('httpAllowedHosts option must be an array of host names or addresses');
+  if (o.httpToken !== undefined && o.httpToken.length < 16) throw new TypeError(`${label('httpToken')} must be at least 16 characters`);
+  if (!Array.isArray(o.httpAllowedHosts)) throw new TypeError(`${label('httpAllowedHosts')} must be an array of host names or addresses`);
   for (const host of o.httpAllowedHosts) {
     // A name (letters, digits, '-', '.', '_'), an IPv4 address, or an IPv6 one with or without brackets; no port.
     const bare = typeof host === 'string' && host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
     if (typeof bare !== 'string' || !(/^[A-Za-z0-9._-]+$/.test(bare) || isIP(bare) !== 0)) {
-      throw new TypeError(`httpAllowedHosts option must hold host names or addresses without a port, got '${String(host)}'`);
+      throw new TypeError(`${label('httpAllowedHosts')} must hold host names or addresses without a port, got '${String(host)}'`);
     }
   }
   return o;
