@@ -4,7 +4,6 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { createServer as createTlsServer } from 'node:tls';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
-import { HttpGateway } from '../http/gateway.js';
 import { chargeOf, Store } from '../store/store.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
 import { Metrics, type DisconnectCause } from './metrics.js';
@@ -118,9 +117,8 @@ export class ConduitServer extends EventEmitter {
   #acceptFailures = { unlogged: 0, loggedAt: Number.NEGATIVE_INFINITY };
   #timer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
-  /** Prometheus metrics, kept only when the HTTP gateway serves them. */
+  /** Prometheus metrics, kept only when `httpPort` says an HTTP gateway will serve them (src/cli/compose.ts builds it). */
   readonly metrics: Metrics | undefined;
-  #gateway: HttpGateway | undefined;
   readonly #host: ConnectionHost;
 
   constructor(options: Partial<ServerOptions> = {}) {
@@ -193,7 +191,7 @@ export class ConduitServer extends EventEmitter {
    * const { port } = await server.listen();
    * ```
    */
-  async listen(): Promise<{ port: number; host: string; socket: string | undefined; httpPort: number | undefined }> {
+  async listen(): Promise<{ port: number; host: string; socket: string | undefined }> {
     const o = this.options;
     this.#checkDescriptorLimit();
     this.#checkShardBudget();
@@ -202,16 +200,8 @@ export class ConduitServer extends EventEmitter {
     let tcp: AddressInfo | undefined;
     if (o.tcp) tcp = (await this.#listenOn({ host: o.host, port: o.port })) as AddressInfo;
     if (o.socket !== undefined) await this.#listenOn({ path: o.socket });
-    let httpPort: number | undefined;
-    if (o.httpPort !== undefined && this.metrics !== undefined) {
-      this.#gateway = new HttpGateway(this, this.metrics, {
-        host: o.httpHost, port: o.httpPort, token: o.httpToken, secure: o.keys.length > 0, bodyTimeoutMs: o.frameTimeoutMs,
-        allowedHosts: o.httpAllowedHosts,
-      });
-      httpPort = (await this.#gateway.listen()).port;
-    }
     this.#timer = setInterval(() => this.#checkTimeouts(), CHECK_INTERVAL_MS).unref();
-    return { port: tcp?.port ?? 0, host: tcp?.address ?? o.host, socket: o.socket, httpPort };
+    return { port: tcp?.port ?? 0, host: tcp?.address ?? o.host, socket: o.socket };
   }
 
   /**
@@ -485,7 +475,6 @@ export class ConduitServer extends EventEmitter {
     // Sockets still in a TLS handshake hold no request; with allowHalfOpen a peer that gave up leaves them open.
     for (const raw of this.#rawSockets) raw.destroy();
     await listenersClosed;
-    await this.#gateway?.close(); // last, so /readyz answers 503 through the drain
     clearInterval(this.#timer);
     this.store.close();
   }

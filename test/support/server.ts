@@ -1,8 +1,9 @@
 import { afterEach } from 'vitest';
-import { ConduitServer, type ServerOptions } from '../../src/index.js';
+import { ComposedServer } from '../../src/cli/compose.js';
+import type { ConduitServer, ServerOptions } from '../../src/index.js';
 import { RawClient } from './raw-client.js';
 
-const started: ConduitServer[] = [];
+const started: ComposedServer[] = [];
 const clients: RawClient[] = [];
 
 // Every server and client a test starts is stopped after it, pass or fail.
@@ -11,14 +12,17 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
 });
 
-/** Starts a server on 127.0.0.1, port 0, stopped after the test. */
+/**
+ * Starts a server on 127.0.0.1, port 0, stopped after the test; with `httpPort`, the HTTP
+ * gateway in front of it too, as conduit-server composes them (src/cli/compose.ts).
+ */
 export async function startServer(
   options: Partial<ServerOptions> = {},
 ): Promise<{ server: ConduitServer; port: number; httpPort: number | undefined }> {
-  const server = new ConduitServer({ host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000, ...options });
-  started.push(server);
-  const { port, httpPort } = await server.listen();
-  return { server, port, httpPort };
+  const composed = new ComposedServer({ host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000, ...options });
+  started.push(composed);
+  const { port, httpPort } = await composed.listen();
+  return { server: composed.server, port, httpPort };
 }
 
 /** A raw client, destroyed after the test. */
