@@ -17,9 +17,10 @@ build:
 test:
     npm test
 
-# Type-check everything (src, tests, configs) without emitting.
+# Type-check everything (src, tests, configs) without emitting, and check that imports point one way (CONTRIBUTING.md).
 check:
     npm run typecheck
+    node scripts/check-imports.mjs
 
 # Same as check: the type checker is the linter.
 lint: check
