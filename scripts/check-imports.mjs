@@ -13,7 +13,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Layer of each folder under src/: lower numbers are further down. */
+/**
+ * Layer of each folder under src/: lower numbers are further down. A new folder goes in
+ * here and in CONTRIBUTING.md's map, or the check fails.
+ *
+ * @example
+ * ```js
+ * LAYERS.server > LAYERS.protocol; // true: server/ may import protocol/, not the other way
+ * ```
+ */
 export const LAYERS = {
   protocol: 0,
   config: 0,

@@ -2,7 +2,14 @@ import { HttpGateway } from '../http/gateway.js';
 import { ConduitServer } from '../server/server.js';
 import type { ServerOptions } from '../server/options.js';
 
-/** Where a {@link ComposedServer} listens: the binary protocol's TCP address and socket, and the gateway's port. */
+/**
+ * Where a {@link ComposedServer} listens: the binary protocol's TCP address and socket, and the gateway's port.
+ *
+ * @example
+ * ```ts
+ * const { port, httpPort }: ComposedAddress = await composed.listen(); // e.g. 7171, 7172
+ * ```
+ */
 export interface ComposedAddress {
   port: number;
   host: string;
