@@ -75,16 +75,21 @@ export class AnswerQueue {
   /**
    * Writes every queued answer in one write. `flushed(bytes, count)` runs once the
    * kernel took them; it should call {@link settle}. A destroyed socket takes
-   * nothing: the answers are dropped and released.
+   * nothing: the answers are dropped and released. Returns whether anything
+   * was written.
    */
-  write(socket: FrameSink & { readonly destroyed: boolean }, flushed: (bytes: number, count: number) => void): void {
+  write(socket: FrameSink & { readonly destroyed: boolean }, flushed: (bytes: number, count: number) => void): boolean {
     const batch = this.#batch;
     const count = batch.count;
-    if (count === 0) return;
-    if (socket.destroyed) return this.#release(batch.clear());
+    if (count === 0) return false;
+    if (socket.destroyed) {
+      this.#release(batch.clear());
+      return false;
+    }
     const bytes = batch.bytes;
     this.#unflushed += count;
     batch.writeTo(socket, () => flushed(bytes, count));
+    return true;
   }
 
   /** The kernel took `count` answers of `bytes` written by {@link write}. */

@@ -6,59 +6,12 @@ import { FrameDecoder } from '../protocol/decoder.js';
 import type { Frame } from '../protocol/header.js';
 import { parseRequest } from '../protocol/messages.js';
 import { AnswerQueue } from './answer-queue.js';
-import { execute, tooLargeForFrame, type ExecutionContext, type Reply } from './execute.js';
-import type { Metrics } from './metrics.js';
-import type { Logger } from './options.js';
+import { Deadlines } from './deadlines.js';
+import { execute, tooLargeForFrame, type Reply } from './execute.js';
+import type { ConnectionHost, ConnectionTimeouts, DisconnectCause } from './connection-host.js';
 import { SecureGate } from './secure-gate.js';
 
-/**
- * Why the server closed a connection on its own; counted and logged. `internal`: an
- * unexpected exception in the connection's handlers (a bug), contained to that connection.
- */
-export type DisconnectCause =
-  | 'output_buffer'
-  | 'output_memory'
-  | 'frame_timeout'
-  | 'handshake_timeout'
-  | 'idle'
-  | 'protocol_error'
-  | 'auth'
-  | 'internal';
-
-/** What a connection needs from its server. */
-export interface ConnectionHost extends ExecutionContext {
-  readonly maxInflight: number;
-  readonly maxOutputBuffer: number;
-  readonly maxBodySize: number;
-  readonly logger: Logger;
-  /** Pre-shared keys by id; set means secure mode (spec §6). */
-  readonly keys: ReadonlyMap<string, Buffer> | undefined;
-  /** Prometheus metrics, when the HTTP gateway serves them. */
-  readonly metrics: Metrics | undefined;
-  /** Counts one executed request. */
-  countRequest(): void;
-  /** Counts a connection the server closed, and why. */
-  countDisconnect(cause: DisconnectCause): void;
-  /** Counts a secure-mode authentication failure (AUTH_FAILED, REPLAY, or a close right after HELLO). */
-  countAuthFailure(): void;
-  /**
-   * Output this connection holds changed by `delta` bytes (queued, or written but not yet
-   * taken by the kernel): the server keeps the running total for --max-output-memory.
-   */
-  outputHeld(delta: number): void;
-  /** Called once when the socket has closed. */
-  released(connection: Connection): void;
-}
-
-/** The deadlines a connection is held to (the server's options of the same names). */
-export interface ConnectionTimeouts {
-  /** A frame begun must be whole within it; and a peer must close within it once our side ended. */
-  readonly frameTimeoutMs: number;
-  /** No byte received nor answer taken for this long closes the connection; 0 = never. */
-  readonly idleTimeoutMs: number;
-  /** Secure mode: HELLO must be answered within it (spec §6.2). */
-  readonly handshakeTimeoutMs: number;
-}
+export type { ConnectionHost, ConnectionTimeouts, DisconnectCause } from './connection-host.js';
 
 /**
  * How long one connection executes per turn of the event loop before it yields (issue 15
@@ -77,8 +30,8 @@ const TURN_BUDGET_MS = 2;
  *   open ──drain()──▶ held ──finishDrain()──▶ draining ──a poll phase later──▶ drained
  *    │                                          ▲                                │
  *    │                                          └────── reading resumed ─────────┘
- *    └─ (any of the above) fatal error, or all answered after the peer's FIN
- *       (or, drained, all answered) ──▶ ended ──peer closes, or frame timeout──▶ closed
+ *    └─ (open, draining, drained) a fatal error; or all answered, after the peer's FIN
+ *       or once drained ──▶ ended ──the peer closes, or frame timeout──▶ closed
  *   any ──socket closed, disconnect(), destroy(), a bug──▶ closed
  * ```
  *
@@ -116,7 +69,7 @@ const BUSY_DRAINING = Buffer.from('server is shutting down');
  */
 export class Connection {
   readonly #socket: Socket;
-  readonly #host: ConnectionHost;
+  readonly #host: ConnectionHost<Connection>;
   readonly #decoder: FrameDecoder;
   /** Answers queued this turn (also the identifiers in flight, spec §2.2) or not yet flushed. */
   readonly #answers: AnswerQueue;
@@ -138,14 +91,9 @@ export class Connection {
   #nextServerId = SERVER_ID_BASE;
   /** Secure mode (spec §6): HELLO, opening, and the trust state. */
   readonly #gate: SecureGate;
-  /** Clock times (ms): accepted; the last byte received or answer taken; our side ended. */
-  readonly #openedAt = performance.now();
-  #lastActivity = performance.now();
-  #endedAt = 0;
-  /** Clock time (ms) the incomplete frame pending now began (0 = none, or not timed). */
-  #midFrameSince = 0;
+  readonly #deadlines = new Deadlines();
 
-  constructor(socket: Socket, host: ConnectionHost) {
+  constructor(socket: Socket, host: ConnectionHost<Connection>) {
     this.#socket = socket;
     this.#host = host;
     this.#decoder = new FrameDecoder({ direction: 'request', maxBodySize: host.maxBodySize });
@@ -191,10 +139,8 @@ export class Connection {
   }
 
   /**
-   * Closes the connection if it is past one of its deadlines at `now` (clock ms): a peer
-   * that does not close after our side ended, a handshake not done (spec §6.2), a frame
-   * begun and not finished (slowloris), or no activity. The server calls it for every
-   * connection every 250 ms, which costs less than a timer each for 10k connections.
+   * Closes the connection if it is past one of its deadlines at `now` (clock ms, see
+   * Deadlines): the server calls it for every connection every 250 ms.
    *
    * @example
    * ```ts
@@ -202,22 +148,11 @@ export class Connection {
    * ```
    */
   checkTimeouts(now: number, limits: ConnectionTimeouts): void {
-    if (this.#phase === 'ended') {
-      // A peer that never ends its own side must not hold the connection (and a
-      // --max-connections slot) forever.
-      if (now - this.#endedAt >= limits.frameTimeoutMs) this.destroy();
-      return;
-    }
     if (this.#phase === 'closed') return;
-    const { frameTimeoutMs, idleTimeoutMs, handshakeTimeoutMs } = limits;
-    if (this.#gate.trust === 'awaiting_hello' && now - this.#openedAt >= handshakeTimeoutMs) {
-      // spec §6.2: an unauthenticated connection must not hold a --max-connections slot for long.
-      this.disconnect('handshake_timeout', `handshake not completed within ${handshakeTimeoutMs} ms`);
-    } else if (this.#midFrameSince !== 0 && now - this.#midFrameSince >= frameTimeoutMs) {
-      this.disconnect('frame_timeout', `frame not completed within ${frameTimeoutMs} ms`);
-    } else if (idleTimeoutMs > 0 && now - this.#lastActivity >= idleTimeoutMs) {
-      this.disconnect('idle', `no data for ${idleTimeoutMs} ms`);
-    }
+    const state = this.#phase === 'ended' ? 'ended' : this.#gate.trust === 'awaiting_hello' ? 'awaiting_hello' : 'open';
+    const expiry = this.#deadlines.expired(now, limits, state);
+    if (expiry === 'linger') this.destroy();
+    else if (expiry !== undefined) this.disconnect(expiry.cause, expiry.reason);
   }
 
   /**
@@ -239,7 +174,7 @@ export class Connection {
     // Once our side has ended nothing more is executed or answered: the bytes are read only so
     // the peer's end is seen and the close is not a reset (spec §5.3), and are not kept.
     if (this.#closing) return;
-    this.#lastActivity = performance.now();
+    this.#deadlines.active();
     this.#decoder.push(chunk);
     if (this.#intake !== 'yielded') this.#pump(); // else #continue runs what is buffered, in its turn
   }
@@ -269,12 +204,7 @@ export class Connection {
       this.#socket.pause();
     }
     this.#flush();
-    // The frame timeout is for peers that stop mid-frame; while we stopped reading (backpressure)
-    // the bytes waiting may be whole frames, so the clock does not run. It times only the frame
-    // pending now: one decoded in this pass means the partial one began after it, so the clock
-    // restarts (a client streaming frames in pieces always ends a read mid-frame, yet none waits).
-    if (!this.#decoder.midFrame || this.#intake !== 'reading') this.#midFrameSince = 0;
-    else if (decoded > 0 || this.#midFrameSince === 0) this.#midFrameSince = performance.now();
+    this.#deadlines.framePending(this.#decoder.midFrame, this.#intake === 'reading', decoded);
     this.#finishIfDone();
   }
 
@@ -334,11 +264,11 @@ export class Connection {
 
   /**
    * Writes this turn's answers in one write (spec §5.1, see OutputBatch), then
-   * checks the output bound.
+   * checks the output bound (only writes make it grow).
    */
   #flush(): void {
     const socket = this.#socket;
-    this.#answers.write(socket, this.#onFlushed);
+    if (!this.#answers.write(socket, this.#onFlushed)) return;
     if (socket.writableLength > this.#host.maxOutputBuffer) {
       this.disconnect('output_buffer', `unwritten output of ${socket.writableLength} bytes exceeds --max-output-buffer`);
     }
@@ -352,7 +282,7 @@ export class Connection {
     });
 
   #flushed(): void {
-    this.#lastActivity = performance.now(); // a client that reads its answers is not idle
+    this.#deadlines.active(); // a client that reads its answers is not idle
     if (this.#intake === 'paused' && this.#answers.unflushed < this.#host.maxInflight && !this.#closing && this.#phase !== 'held') {
       this.#resume();
       this.#pump();
@@ -419,7 +349,7 @@ export class Connection {
   #end(): void {
     if (this.#phase !== 'closed') {
       this.#phase = 'ended';
-      this.#endedAt = performance.now();
+      this.#deadlines.ended();
     }
     if (this.#intake !== 'reading') {
       this.#intake = 'reading';
@@ -504,12 +434,6 @@ export class Connection {
    * and reads again (a connection stopped by --max-inflight included), so what
    * waits in the kernel is answered BUSY rather than discarded under a reset.
    * Ends the connection once its answers are written.
-   *
-   * @example
-   * ```ts
-   * connection.drain(); // … once the listeners are closed:
-   * connection.finishDrain();
-   * ```
    */
   finishDrain(): void {
     if (this.#closing) return;
@@ -521,14 +445,7 @@ export class Connection {
     this.#pump();
   }
 
-  /**
-   * Closes the connection for `cause`, counted and logged at warn.
-   *
-   * @example
-   * ```ts
-   * connection.disconnect('output_memory', 'holds 9 MiB of unsent output');
-   * ```
-   */
+  /** Closes the connection for `cause`, counted and logged at warn. */
   disconnect(cause: DisconnectCause, reason: string): void {
     if (this.#socket.destroyed) return;
     this.#phase = 'closed';
@@ -538,14 +455,7 @@ export class Connection {
     this.#answers.releaseAll(); // freed now: the server's output total must drop before its next check
   }
 
-  /**
-   * Destroys the socket at once (shutdown timeout).
-   *
-   * @example
-   * ```ts
-   * connection.destroy();
-   * ```
-   */
+  /** Destroys the socket at once (shutdown timeout). */
   destroy(): void {
     this.#phase = 'closed';
     this.#socket.destroy();

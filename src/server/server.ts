@@ -121,7 +121,7 @@ export class ConduitServer extends EventEmitter {
   /** Prometheus metrics, kept only when the HTTP gateway serves them. */
   readonly metrics: Metrics | undefined;
   #gateway: HttpGateway | undefined;
-  readonly #host: ConnectionHost;
+  readonly #host: ConnectionHost<Connection>;
 
   constructor(options: Partial<ServerOptions> = {}) {
     super();
