@@ -29,7 +29,7 @@ export interface Frame extends FrameHeader {
  * The caller has validated the fields; this only lays them out, so tests can
  * craft the malformed frames of spec §7. A `length` over 65,535 throws
  * (`writeUInt16BE`): the server sizes every answer to `MAX_BODY_SIZE`
- * or less before it gets here (see Connection#frame).
+ * or less before it gets here (see Connection#queueAnswer).
  *
  * @example
  * ```ts

@@ -47,6 +47,8 @@ export function bodyLength(body: FrameBody): number {
 export function writeFrame(target: Buffer, offset: number, version: number, code: number, id: bigint, body: FrameBody): number {
   writeHeader(target, offset, version, code, bodyLength(body), id);
   let at = offset + HEADER_SIZE;
+  // A lone buffer is copied as is, not wrapped in an array: this runs once per server answer.
+  if (Buffer.isBuffer(body)) return at + body.copy(target, at);
   for (const part of partsOf(body)) at += part.copy(target, at);
   return at;
 }
@@ -171,7 +173,11 @@ export class OutputBatch {
       const body = bodies[i];
       writeHeader(headers, i * HEADER_SIZE, version, codes[i] as number, bodyLength(body), ids[i] as bigint);
       parts.push(headers.subarray(i * HEADER_SIZE, (i + 1) * HEADER_SIZE));
-      for (const part of partsOf(body)) if (part.length > 0) parts.push(part);
+      if (Buffer.isBuffer(body)) {
+        if (body.length > 0) parts.push(body);
+      } else {
+        for (const part of partsOf(body)) if (part.length > 0) parts.push(part);
+      }
     }
     let accepted = true;
     sink.cork();

@@ -119,7 +119,7 @@ export class ConduitServer extends EventEmitter {
   #closing: Promise<void> | undefined;
   /** Prometheus metrics, kept only when `httpPort` says an HTTP gateway will serve them (src/cli/compose.ts builds it). */
   readonly metrics: Metrics | undefined;
-  readonly #host: ConnectionHost;
+  readonly #host: ConnectionHost<Connection>;
 
   constructor(options: Partial<ServerOptions> = {}) {
     super();
@@ -367,30 +367,14 @@ export class ConduitServer extends EventEmitter {
   /** Frame, handshake and idle timeouts, checked for every connection every 250 ms; and descriptor exhaustion. */
   #checkTimeouts(): void {
     const now = performance.now();
-    const { frameTimeoutMs, idleTimeoutMs, handshakeTimeoutMs } = this.options;
     // Near the limit, see whether the descriptors ran out: libuv then drops connections unseen.
     const soft = this.#fdLimit?.soft ?? Number.POSITIVE_INFINITY;
     if (this.#connections.size + this.#rejected.size + this.#rawSockets.size + FD_MARGIN >= soft) {
       const exhausted = descriptorsExhausted();
       if (exhausted !== undefined) this.#acceptFailed(exhausted);
     }
-    for (const c of this.#connections) {
-      if (c.endedSince !== 0) {
-        // Our side has ended: a peer that never ends its own must not hold the connection
-        // (and a --max-connections slot) forever.
-        if (now - c.endedSince >= frameTimeoutMs) c.destroy();
-        continue;
-      }
-      if (c.closing) continue;
-      if (c.trust === 'awaiting_hello' && now - c.openedAt >= handshakeTimeoutMs) {
-        // spec §6.2: an unauthenticated connection must not hold a --max-connections slot for long.
-        c.disconnect('handshake_timeout', `handshake not completed within ${handshakeTimeoutMs} ms`);
-      } else if (c.midFrameSince !== 0 && now - c.midFrameSince >= frameTimeoutMs) {
-        c.disconnect('frame_timeout', `frame not completed within ${frameTimeoutMs} ms`);
-      } else if (idleTimeoutMs > 0 && now - c.lastActivity >= idleTimeoutMs) {
-        c.disconnect('idle', `no data for ${idleTimeoutMs} ms`);
-      }
-    }
+    // Each connection knows its own deadlines (frame, handshake, idle, and a peer that does not close).
+    for (const c of this.#connections) c.checkTimeouts(now, this.options);
   }
 
   /**

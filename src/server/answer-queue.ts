@@ -1,0 +1,117 @@
+import type { FrameCipher } from '../crypto/frame-cipher.js';
+import { sealFrame } from '../crypto/secure-channel.js';
+import { VERSION_RESPONSE } from '../protocol/constants.js';
+import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One connection's answers on their way out, and what they cost: queued this
+ * turn (an {@link OutputBatch}, written in one write, spec §5.1), then written
+ * and not yet taken by the kernel. Counts both, in answers for --max-inflight
+ * and in bytes for --max-output-memory (reported to `held` as they change,
+ * so the server keeps the running total).
+ *
+ * ```text
+ *   push ──▶ queued ──write──▶ unflushed ──kernel took it (settle)──▶ gone
+ *            └──────── held bytes: from push to settle, or releaseAll ────────┘
+ * ```
+ *
+ * @example
+ * ```ts
+ * const answers = new AnswerQueue((delta) => (total += delta));
+ * answers.push(7n, Status.OK, value, session?.send);
+ * answers.write(socket, (bytes, count) => answers.settle(bytes, count));
+ * ```
+ */
+export class AnswerQueue {
+  readonly #batch = new OutputBatch(VERSION_RESPONSE);
+  readonly #held: (delta: number) => void;
+  /** Answers written but not yet flushed to the kernel. */
+  #unflushed = 0;
+  /** Bytes queued or written and not yet taken by the kernel. */
+  #heldBytes = 0;
+
+  /** `held`: told every change of the bytes held (see ConnectionHost.outputHeld). */
+  constructor(held: (delta: number) => void) {
+    this.#held = held;
+  }
+
+  /** Answers queued or written and not yet flushed: what --max-inflight bounds. */
+  get pending(): number {
+    return this.#unflushed + this.#batch.count;
+  }
+
+  /** Answers written and not yet flushed to the kernel. */
+  get unflushed(): number {
+    return this.#unflushed;
+  }
+
+  /** Bytes queued this turn, headers included. */
+  get queuedBytes(): number {
+    return this.#batch.bytes;
+  }
+
+  /** Bytes queued or written and not yet taken by the kernel. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** Whether an answer with identifier `id` is queued (spec §2.2: in flight). */
+  includes(id: bigint): boolean {
+    return this.#batch.includes(id);
+  }
+
+  /**
+   * Queues one answer. With `cipher` its body is sealed now, with the header it
+   * will be written with as associated data (spec §6.4). Counted as held from
+   * here, so the server-wide bound holds per answer.
+   */
+  push(id: bigint, status: number, body: Buffer | undefined, cipher: FrameCipher | undefined): void {
+    const sealed = cipher === undefined ? body : sealFrame(cipher, VERSION_RESPONSE, status, id, body ?? EMPTY);
+    this.#hold(this.#batch.push(status, id, sealed));
+  }
+
+  /**
+   * Writes every queued answer in one write. `flushed(bytes, count)` runs once the
+   * kernel took them; it should call {@link settle}. A destroyed socket takes
+   * nothing: the answers are dropped and released. Returns whether anything
+   * was written.
+   */
+  write(socket: FrameSink & { readonly destroyed: boolean }, flushed: (bytes: number, count: number) => void): boolean {
+    const batch = this.#batch;
+    const count = batch.count;
+    if (count === 0) return false;
+    if (socket.destroyed) {
+      this.#release(batch.clear());
+      return false;
+    }
+    const bytes = batch.bytes;
+    this.#unflushed += count;
+    batch.writeTo(socket, () => flushed(bytes, count));
+    return true;
+  }
+
+  /** The kernel took `count` answers of `bytes` written by {@link write}. */
+  settle(bytes: number, count: number): void {
+    this.#release(bytes);
+    this.#unflushed -= count;
+  }
+
+  /** The socket is gone: whatever it still held is freed with it. */
+  releaseAll(): void {
+    this.#release(this.#heldBytes);
+  }
+
+  #hold(bytes: number): void {
+    this.#heldBytes += bytes;
+    this.#held(bytes);
+  }
+
+  #release(bytes: number): void {
+    const n = Math.min(bytes, this.#heldBytes); // after a disconnect, late write callbacks release nothing
+    if (n <= 0) return;
+    this.#heldBytes -= n;
+    this.#held(-n);
+  }
+}

@@ -1,0 +1,57 @@
+import type { ExecutionContext } from './execute.js';
+import type { Logger } from '../config/logger.js';
+import type { DisconnectCause, Metrics } from './metrics.js';
+
+export type { DisconnectCause } from './metrics.js';
+
+/**
+ * What a `Connection` and its server say to each other: the host the
+ * server provides and the deadlines it holds connections to. Apart from
+ * connection.ts so the server can name these without importing the
+ * connection itself; why it closes one (`DisconnectCause`) lives with the
+ * metrics that count it.
+ *
+ * @module
+ */
+
+/**
+ * What a connection needs from its server; `C` is the connection type, handed back by `released`.
+ *
+ * @example
+ * ```ts
+ * const host: ConnectionHost<Connection> = { ...limits, countRequest: () => (requests += 1), released: (c) => connections.delete(c) };
+ * ```
+ */
+export interface ConnectionHost<C = unknown> extends ExecutionContext {
+  readonly maxInflight: number;
+  readonly maxOutputBuffer: number;
+  readonly maxBodySize: number;
+  readonly logger: Logger;
+  /** Pre-shared keys by id; set means secure mode (spec §6). */
+  readonly keys: ReadonlyMap<string, Buffer> | undefined;
+  /** Prometheus metrics, when the HTTP gateway serves them. */
+  readonly metrics: Metrics | undefined;
+  /** Counts one executed request. */
+  countRequest(): void;
+  /** Counts a connection the server closed, and why. */
+  countDisconnect(cause: DisconnectCause): void;
+  /** Counts a secure-mode authentication failure (AUTH_FAILED, REPLAY, or a close right after HELLO). */
+  countAuthFailure(): void;
+  /**
+   * Output this connection holds changed by `delta` bytes (queued, or written but not yet
+   * taken by the kernel): the server keeps the running total for --max-output-memory.
+   */
+  outputHeld(delta: number): void;
+  /** Called once when the socket has closed. */
+  released(connection: C): void;
+}
+
+/** The deadlines a connection is held to (the server's options of the same names). */
+export interface ConnectionTimeouts {
+  /** A frame begun must be whole within it; and a peer must close within it once our side ended. */
+  readonly frameTimeoutMs: number;
+  /** No byte received nor answer taken for this long closes the connection; 0 = never. */
+  readonly idleTimeoutMs: number;
+  /** Secure mode: HELLO must be answered within it (spec §6.2). */
+  readonly handshakeTimeoutMs: number;
+}

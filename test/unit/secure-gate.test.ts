@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { finishHello, generateEphemeral, type SecureSession } from '../../src/crypto/handshake.js';
+import { helloFrame, sealedRequest } from '../../src/crypto/secure-channel.js';
+import { FrameDecoder } from '../../src/protocol/decoder.js';
+import { Opcode, VERSION_REQUEST } from '../../src/protocol/constants.js';
+import type { Frame } from '../../src/protocol/header.js';
+import { frameBytes } from '../../src/protocol/output-batch.js';
+import { SecureGate, type GateAnswer } from '../../src/server/secure-gate.js';
+
+const secret = Buffer.alloc(32, 5);
+const keys = new Map([['app', secret]]);
+
+function request(bytes: Buffer): Frame {
+  const decoder = new FrameDecoder({ direction: 'request' });
+  decoder.push(bytes);
+  const frame = decoder.read();
+  if (frame === undefined || !('body' in frame)) throw new Error('no frame');
+  return frame;
+}
+
+function refusal(admitted: Frame | GateAnswer): { code: string; reason: string } {
+  if (!('kind' in admitted) || admitted.kind !== 'refused') throw new Error('not refused');
+  return { code: admitted.error.code, reason: admitted.reason };
+}
+
+/** A gate past HELLO, and the client's session. */
+function handshaken(): { gate: SecureGate; client: SecureSession } {
+  const gate = new SecureGate(keys);
+  const ephemeral = generateEphemeral();
+  const admitted = gate.admit(request(helloFrame('app', ephemeral.publicKey)));
+  if (!('kind' in admitted) || admitted.kind !== 'hello') throw new Error('HELLO refused');
+  const client = finishHello(admitted.reply, 0n, ephemeral, { id: 'app', secret });
+  if (!('send' in client)) throw new Error('key confirmation failed');
+  return { gate, client };
+}
+
+describe('SecureGate (spec §6)', () => {
+  it('is plaintext without keys, awaiting HELLO with them', () => {
+    expect(new SecureGate(undefined).trust).toBe('plaintext');
+    expect(new SecureGate(keys).trust).toBe('awaiting_hello');
+  });
+
+  it('refuses a first frame that is not HELLO with AUTH_REQUIRED', () => {
+    const gate = new SecureGate(keys);
+    expect(refusal(gate.admit(request(frameBytes(VERSION_REQUEST, Opcode.HEALTH, 1n, undefined))))).toEqual({
+      code: 'AUTH_REQUIRED',
+      reason: 'secure mode: the first frame must be HELLO',
+    });
+  });
+
+  it('refuses an unknown key id with AUTH_FAILED and logs the reason, not on the wire (§6.5)', () => {
+    const gate = new SecureGate(keys);
+    const { code, reason } = refusal(gate.admit(request(helloFrame('other', generateEphemeral().publicKey))));
+    expect(code).toBe('AUTH_FAILED');
+    expect(reason).toBe('handshake failed: unknown key id (key id other)');
+    expect(gate.trust).toBe('awaiting_hello');
+  });
+
+  it('answers HELLO with a reply the client confirms, then opens sealed frames', () => {
+    const { gate, client } = handshaken();
+    expect(gate.trust).toBe('handshaken');
+    expect(gate.keyId).toBe('app');
+    expect(gate.sending).toBeDefined();
+    const opened = gate.admit(request(sealedRequest(client.send, Opcode.GET, 1n, Buffer.from('k'))));
+    expect('kind' in opened).toBe(false);
+    expect(opened).toMatchObject({ opcode: Opcode.GET, id: 1n, length: 1 });
+    expect((opened as Frame).body.toString()).toBe('k');
+    expect(gate.trust).toBe('authenticated');
+  });
+
+  it('refuses an identifier not above the last (REPLAY) and a forged frame (AUTH_FAILED)', () => {
+    const { gate, client } = handshaken();
+    const first = sealedRequest(client.send, Opcode.GET, 5n, Buffer.from('k'));
+    expect('kind' in gate.admit(request(first))).toBe(false);
+    expect(refusal(gate.admit(request(first))).code).toBe('REPLAY');
+    const forged = Buffer.from(sealedRequest(client.send, Opcode.GET, 6n, Buffer.from('k')));
+    forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1;
+    expect(refusal(gate.admit(request(forged)))).toEqual({ code: 'AUTH_FAILED', reason: 'frame 6 failed authentication (key id app)' });
+  });
+
+  it('refuses HELLO after the handshake', () => {
+    const { gate, client } = handshaken();
+    const hello = sealedRequest(client.send, Opcode.HELLO, 1n, Buffer.alloc(3));
+    expect(refusal(gate.admit(request(hello)))).toEqual({ code: 'AUTH_FAILED', reason: 'HELLO after the handshake' });
+  });
+
+  it('is abandoned once when the peer leaves after HELLO, never after an authenticated frame', () => {
+    const { gate } = handshaken();
+    expect(gate.abandon()).toBe(true);
+    expect(gate.trust).toBe('abandoned');
+    expect(gate.abandon()).toBe(false);
+    const other = handshaken();
+    other.gate.admit(request(sealedRequest(other.client.send, Opcode.HEALTH, 1n, Buffer.alloc(0))));
+    expect(other.gate.abandon()).toBe(false);
+  });
+});
