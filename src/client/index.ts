@@ -8,7 +8,8 @@
  * ```
  * @module
  */
-export { ConduitClient, type Bytes, type ListReply, type SetOptions as ClientSetOptions } from './client.js';
+export { ConduitClient, type Bytes, type SetOptions as ClientSetOptions } from './client.js';
+export type { ListReply } from './replies.js';
 export {
   resolveClientOptions,
   type ClientKey,
