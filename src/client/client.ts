@@ -6,12 +6,19 @@ import type { Frame } from '../protocol/header.js';
 import { encodeRequestBody, type Request } from '../protocol/messages.js';
 import { bodyLength } from '../protocol/output-batch.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
-import { asTrue, asVoid, i64, listReply, okOr, statsObject, type ListReply } from './replies.js';
+import { asTrue, asVoid, bytes, i64, listReply, okOr, statsObject, type Bytes, type ListReply } from './commands.js';
 import { RequestQueue } from './request-queue.js';
 import { Transport } from './transport.js';
 
-/** A key or value: strings are sent as UTF-8, bytes as they are. */
-export type Bytes = string | Buffer | Uint8Array;
+/**
+ * The public client: ConduitClient's commands, events and the decisions of
+ * its one state. The mechanics are below it: transport.ts connects,
+ * handshakes and reconnects; request-queue.ts numbers, matches and times
+ * out requests; commands.ts holds the response decoders. Over ~450 lines
+ * only for the JSDoc of the public methods.
+ *
+ * @module
+ */
 
 /** Options of {@link ConduitClient.set} (spec §3.3). */
 export interface SetOptions {
@@ -26,13 +33,6 @@ export interface SetOptions {
 }
 
 type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
-
-function bytes(value: Bytes, what: string): Buffer {
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
-  throw new TypeError(`${what} must be a string, Buffer or Uint8Array`);
-}
 
 /**
  * The bundled Conduit client: pipelined, bounded, and honest about failure.
@@ -214,22 +214,14 @@ export class ConduitClient extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.#options.key !== undefined) {
-      const bodySize = bodyLength(body);
-      if (bodySize > MAX_BODY_SIZE - TAG_SIZE) {
-        return Promise.reject(new ConduitError('TOO_LARGE', `body of ${bodySize} bytes exceeds secure mode's limit of ${MAX_BODY_SIZE - TAG_SIZE}`));
-      }
+    const bodySize = this.#options.key === undefined ? 0 : bodyLength(body);
+    if (bodySize > MAX_BODY_SIZE - TAG_SIZE) {
+      return Promise.reject(new ConduitError('TOO_LARGE', `body of ${bodySize} bytes exceeds secure mode's limit of ${MAX_BODY_SIZE - TAG_SIZE}`));
     }
-    // Bounded memory: at most maxInflight written plus maxQueued waiting.
-    if (this.#queue.full) {
-      return Promise.reject(new ConduitError('QUEUE_FULL', `${this.#options.maxQueued} requests are already waiting`));
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push(opcode, body, decode, resolve as (value: never) => void, reject);
-      if (this.#state === 'idle') this.connect().catch(() => {}); // the queued request rejects with the cause
-      this.#queue.startSweep();
-      this.#scheduleFlush();
-    });
+    const result = this.#queue.enqueue(opcode, body, decode);
+    if (this.#state === 'idle') this.connect().catch(() => {}); // the queued request rejects with the cause
+    this.#scheduleFlush();
+    return result;
   }
 
   #scheduleFlush(): void {

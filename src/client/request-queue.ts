@@ -69,7 +69,7 @@ const plaintextOf = (body: Buffer[]): Buffer => (body.length === 1 ? (body[0] as
  * ```ts
  * const queue = new RequestQueue(limits, (waiting) => {});
  * const { opcode, body } = encodeRequestBody({ op: 'HEALTH' });
- * queue.push(opcode, body, decode, resolve, reject);
+ * const answer = queue.enqueue(opcode, body, okOr(asVoid));
  * queue.writeTo(socket, undefined); // written with identifier 0
  * queue.settle(frame);              // frame: the answer to 0
  * ```
@@ -111,9 +111,18 @@ export class RequestQueue {
     return this.#queued.length > 0 || this.#inflight.toArray().some((p) => !p.settled);
   }
 
-  /** Queues a request; its deadline counts from now, queued time included. */
-  push(opcode: number, body: Buffer[], decode: ReplyDecoder, resolve: (value: never) => void, reject: (error: ConduitError) => void): void {
-    this.#queued.push({ opcode, body, decode, resolve, reject, deadline: performance.now() + this.#limits.requestTimeoutMs, id: -1n, settled: false });
+  /**
+   * Queues a request, its deadline counted from now, queued time included,
+   * and starts the sweep. Rejects with QUEUE_FULL when {@link full}.
+   */
+  enqueue<T>(opcode: number, body: Buffer[], decode: (frame: Frame) => T): Promise<T> {
+    // Bounded memory: at most maxInflight written plus maxQueued waiting.
+    if (this.full) return Promise.reject(new ConduitError('QUEUE_FULL', `${this.#limits.maxQueued} requests are already waiting`));
+    return new Promise<T>((resolve, reject) => {
+      const deadline = performance.now() + this.#limits.requestTimeoutMs;
+      this.#queued.push({ opcode, body, decode, resolve: resolve as (value: never) => void, reject, deadline, id: -1n, settled: false });
+      this.startSweep();
+    });
   }
 
   /** A new connection: identifiers start again at `firstId` (1 in a secure session: HELLO used 0, spec §6.2). */

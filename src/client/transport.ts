@@ -9,7 +9,7 @@ import { FrameDecoder } from '../protocol/decoder.js';
 import type { Frame } from '../protocol/header.js';
 import type { FrameSink } from '../protocol/output-batch.js';
 import type { ResolvedClientOptions } from './options.js';
-import { statusError } from './replies.js';
+import { statusError } from './commands.js';
 
 /**
  * One client connection's lifecycle, below the request queue: connecting

@@ -4,13 +4,33 @@ import type { Frame } from '../protocol/header.js';
 import { decodeI64, decodeListBody } from '../protocol/messages.js';
 
 /**
- * The client's response decoders: what each command makes of its answer
- * (spec §3, §4). A decoder throws the {@link ConduitError} an answer stands
- * for; a `PROTOCOL_ERROR` among them means the body does not decode, and
- * the connection is given up (see RequestQueue#settle).
+ * What the client's commands take and what they make of their answers
+ * (spec §3, §4): keys and values as bytes, and the response decoders. A
+ * decoder throws the {@link ConduitError} an answer stands for; a
+ * `PROTOCOL_ERROR` among them means the body does not decode, and the
+ * connection is given up (see RequestQueue#settle).
  *
  * @module
  */
+
+/** A key or value: strings are sent as UTF-8, bytes as they are. */
+export type Bytes = string | Buffer | Uint8Array;
+
+/**
+ * `value` as bytes: a string as UTF-8, a Buffer as it is, a Uint8Array
+ * viewed without a copy; `what` names the argument in the TypeError.
+ *
+ * @example
+ * ```ts
+ * bytes('user:42', 'key'); // <Buffer 75 73 65 72 3a 34 32>
+ * ```
+ */
+export function bytes(value: Bytes, what: string): Buffer {
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
+  throw new TypeError(`${what} must be a string, Buffer or Uint8Array`);
+}
 
 /** What {@link ConduitClient.list} returns. */
 export interface ListReply {
