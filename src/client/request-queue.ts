@@ -10,21 +10,22 @@ import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
  * The client's requests from call to result, with no socket in sight:
  *
  * ```
- *              written, awaiting an answer            waiting to be written
- *   inflight: [ r4 | r5 (timed out) | r6 ]   queued: [ r7 | r8 | r9 ]
- *               ^                        ^             ^            ^
- *               |                        |             |            push()
- *               |                        |             writeTo(): numbered, sealed in a
- *               |                        |             secure session, one write for all
- *               |                        writeTo() appends here, up to maxInflight
- *               settle(): the next response must carry r4's identifier (spec §2.3)
+ *             in flight (written, in order)          queued (not written yet)
+ *   #inflight: [ r4 | r5 | r6 ]            #queued: [ r7 | r8 | r9 ]
+ *                ^           ^                        ^            ^
+ *                |           |                        |            enqueue() adds at the tail
+ *                |           +------- writeTo() ------+ moves from the head, up to maxInflight,
+ *                |                                      numbered (and sealed), in one write
+ *                settle(): the next answer must carry r4's identifier (spec §2.3)
+ *
+ *   r5 timed out: settled already, it keeps its slot so that its late answer
+ *   is recognised and dropped, never given to r6.
  * ```
  *
  * A request is queued, then in flight, then settled (resolved, rejected, or
  * timed out). A request that times out in flight keeps its slot until its
- * late answer comes, which is then recognised and dropped, never given to
- * the next caller; or until the connection is given up. `flushAll(err)`
- * rejects everything at once.
+ * late answer comes or the connection is given up. `flushAll(err)` rejects
+ * everything at once, as on a closed client.
  *
  * @module
  */
