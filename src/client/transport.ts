@@ -108,8 +108,8 @@ export class Transport {
   /**
    * Opens one connection. Resolves once it is attached (after host.onReady)
    * or when a failed attempt was a reconnect; rejects with the failure
-   * (after host.onAttemptFailed) otherwise. After {@link close}, settles
-   * quietly.
+   * (after host.onAttemptFailed) otherwise. After {@link close}, an attempt
+   * that ends either way resolves without telling the host.
    */
   open(isReconnect: boolean): Promise<void> {
     const o = this.#options;
