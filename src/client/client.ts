@@ -1,19 +1,24 @@
 import { EventEmitter } from 'node:events';
-import { isIP, connect as netConnect, Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
-import Denque from 'denque';
-import { encodeHello, finishHello, generateEphemeral, type SecureSession } from '../crypto/handshake.js';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
-import { ConduitError, ProtocolError, type ConduitErrorCode } from '../protocol/errors.js';
-import { HEADER_SIZE, isFatalStatus, MAX_BODY_SIZE, Opcode, SERVER_ID_BASE, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
-import { writeHeader } from '../protocol/header.js';
-import { FrameDecoder } from '../protocol/decoder.js';
+import { ConduitError } from '../protocol/errors.js';
+import { MAX_BODY_SIZE, Status } from '../protocol/constants.js';
 import type { Frame } from '../protocol/header.js';
-import { decodeI64, decodeListBody, encodeRequest, type Request } from '../protocol/messages.js';
+import { encodeRequestBody, type Request } from '../protocol/messages.js';
+import { bodyLength } from '../protocol/output-batch.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
+import { asTrue, asVoid, bytes, i64, listReply, okOr, statsObject, type Bytes, type ListReply } from './commands.js';
+import { RequestQueue } from './request-queue.js';
+import { Transport } from './transport.js';
 
-/** A key or value: strings are sent as UTF-8, bytes as they are. */
-export type Bytes = string | Buffer | Uint8Array;
+/**
+ * The public client: ConduitClient's commands, events and the decisions of
+ * its one state. The mechanics are below it: transport.ts connects,
+ * handshakes and reconnects; request-queue.ts numbers, matches and times
+ * out requests; commands.ts holds the response decoders. Over ~450 lines
+ * only for the JSDoc of the public methods.
+ *
+ * @module
+ */
 
 /** Options of {@link ConduitClient.set} (spec §3.3). */
 export interface SetOptions {
@@ -27,78 +32,7 @@ export interface SetOptions {
   keepTtl?: boolean;
 }
 
-/** What {@link ConduitClient.list} returns. */
-export interface ListReply {
-  /** Matching keys, in no particular order. */
-  keys: Buffer[];
-  /** True when more keys matched than were returned. */
-  truncated: boolean;
-}
-
-/** A request on its way: encoded once at call time, its identifier patched in when written. */
-interface Pending {
-  readonly parts: Buffer[];
-  readonly decode: (frame: Frame) => unknown;
-  readonly resolve: (value: never) => void;
-  readonly reject: (error: ConduitError) => void;
-  readonly deadline: number;
-  id: bigint;
-  /** Settled already (timed out): its late response is discarded. */
-  settled: boolean;
-}
-
 type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
-
-const SWEEP_MS = 10;
-const JOIN_LIMIT = 64 * 1024;
-/** TCP keepalive probes start after this much idle time, so a peer that vanished without a FIN is noticed. */
-const KEEPALIVE_MS = 10_000;
-
-function bytes(value: Bytes, what: string): Buffer {
-  if (typeof value === 'string') return Buffer.from(value, 'utf8');
-  if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
-  throw new TypeError(`${what} must be a string, Buffer or Uint8Array`);
-}
-
-function failure(code: ConduitErrorCode, message: string): ConduitError {
-  return new ConduitError(code, message);
-}
-
-/** Turns a non-OK response into the error it stands for (spec §4). */
-function statusError(frame: Frame): ConduitError {
-  return ConduitError.fromStatus(frame.opcode, frame.body.toString('utf8'));
-}
-
-/** Decoders of OK bodies; `absent` is the status that means "no such key" (or NX/XX refused) for the op. */
-function outcome<T>(ok: (frame: Frame) => T, absent?: { status: number; value: T }): (frame: Frame) => T {
-  return (frame) => {
-    if (frame.opcode === Status.OK) return ok(frame);
-    if (absent !== undefined && frame.opcode === absent.status) return absent.value;
-    throw statusError(frame);
-  };
-}
-
-function i64(frame: Frame): bigint {
-  const value = decodeI64(frame.body);
-  if (value instanceof ProtocolError) throw failure('PROTOCOL_ERROR', value.message);
-  return value;
-}
-
-/** spec §5.2: STATS answers a JSON object; anything else is undecodable (PROTOCOL_ERROR). */
-function statsObject(frame: Frame): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(frame.body.toString('utf8'));
-  } catch (err) {
-    throw failure('PROTOCOL_ERROR', `STATS answer is not JSON: ${(err as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw failure('PROTOCOL_ERROR', 'STATS answer is not a JSON object');
-  return value as Record<string, unknown>;
-}
-
-const asTrue = (): boolean => true;
-const asVoid = (): undefined => undefined;
 
 /**
  * The bundled Conduit client: pipelined, bounded, and honest about failure.
@@ -142,35 +76,39 @@ const asVoid = (): undefined => undefined;
  */
 export class ConduitClient extends EventEmitter {
   readonly #options: ResolvedClientOptions;
-  readonly #queued = new Denque<Pending>();
-  readonly #inflight = new Denque<Pending>();
+  readonly #queue: RequestQueue;
+  readonly #transport: Transport;
   #state: State = 'idle';
-  #socket: Socket | undefined;
-  #decoder: FrameDecoder | undefined;
-  /** Secure mode: the session of the current connection. */
-  #session: SecureSession | undefined;
-  #nextId = 0n;
-  #blocked = false;
   #flushScheduled = false;
-  #sweepTimer: NodeJS.Timeout | undefined;
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  #attempt = 0;
-  /** In-flight requests that timed out since the last response arrived on this connection. */
-  #silentTimeouts = 0;
   #connecting: Promise<void> | undefined;
-  /** The socket of a connection attempt not yet attached, so close() and destroy() can stop it. */
-  #attempting: Socket | undefined;
   #closed: Promise<void> | undefined;
   #closeResolve: (() => void) | undefined;
 
   constructor(options: ClientOptions = {}) {
     super();
     this.#options = resolveClientOptions(options);
+    this.#queue = new RequestQueue(this.#options, (waiting) => this.#onSwept(waiting));
+    this.#transport = new Transport(this.#options, {
+      onConnect: () => this.emit('connect'),
+      onReady: () => this.#onReady(),
+      onAttemptFailed: (error, isReconnect) => this.#onAttemptFailed(error, isReconnect),
+      onResponse: (frame) => this.#onResponse(frame),
+      onChunkRead: () => {
+        if (this.#queue.queued > 0) this.#scheduleFlush();
+        else if (this.#queue.inflight === 0) this.#onNothingOutstanding();
+      },
+      onWritable: () => this.#flush(),
+      onBroken: (error) => this.#dropConnection(error),
+      onLost: (cause) => this.#onLost(cause),
+      onReconnectDue: () => {
+        if (this.#state === 'reconnecting') void this.#open(true);
+      },
+    });
   }
 
   /** Requests written and awaiting a response, and requests waiting to be written. */
   get pending(): { inflight: number; queued: number } {
-    return { inflight: this.#inflight.length, queued: this.#queued.length };
+    return { inflight: this.#queue.inflight, queued: this.#queue.queued };
   }
 
   /**
@@ -186,7 +124,7 @@ export class ConduitClient extends EventEmitter {
   connect(): Promise<void> {
     if (this.#state === 'ready') return Promise.resolve();
     if (this.#state === 'closing' || this.#state === 'closed') {
-      return Promise.reject(failure('CLOSED', 'the client is closed'));
+      return Promise.reject(new ConduitError('CLOSED', 'the client is closed'));
     }
     this.#connecting ??= this.#open(false);
     return this.#connecting;
@@ -195,218 +133,55 @@ export class ConduitClient extends EventEmitter {
   /** Opens one connection; on failure, either rejects (first connect) or schedules the next attempt. */
   #open(isReconnect: boolean): Promise<void> {
     this.#state = isReconnect ? 'reconnecting' : 'connecting';
-    const o = this.#options;
-    return new Promise<void>((resolve, reject) => {
-      const where = o.socket !== undefined ? { path: o.socket } : { host: o.host, port: o.port };
-      let socket: Socket;
-      try {
-        socket =
-          o.tls === undefined
-            ? netConnect(where)
-            : tlsConnect({
-                ...where,
-                ...o.tls,
-                // SNI carries host names only (RFC 6066 §3); an IP address is checked against the certificate without it.
-                ...(o.tls.servername === undefined && o.socket === undefined && isIP(o.host) === 0 ? { servername: o.host } : {}),
-              });
-      } catch (err) {
-        // e.g. a TLS certificate that does not match its key: fail like any connect error.
-        socket = new Socket();
-        queueMicrotask(() => socket.emit('error', err));
-      }
-      socket.setNoDelay(true);
-      this.#attempting = socket;
-      const timer = setTimeout(() => socket.destroy(failure('CONNECT_FAILED', `no connection within ${o.connectTimeoutMs} ms`)), o.connectTimeoutMs);
-      const onError = (err: Error): void => {
-        clearTimeout(timer);
-        socket.destroy();
-        if (this.#attempting === socket) this.#attempting = undefined;
-        this.#connecting = undefined;
-        if (this.#state === 'closed') return resolve();
-        const error =
-          err instanceof ConduitError
-            ? err
-            : failure('CONNECT_FAILED', `cannot connect to ${o.socket ?? `${o.host}:${o.port}`}: ${err.message}`);
-        if (this.#state === 'closing') {
-          // close() came while this attempt was under way: nothing will be sent any more.
-          this.#finishClose();
-          return isReconnect ? resolve() : reject(error);
-        }
-        if (isReconnect) {
-          this.#scheduleReconnect(error);
-          resolve();
-        } else {
-          if (this.#state === 'connecting') this.#state = 'idle';
-          this.#rejectAll(this.#queued, error);
-          reject(error);
-        }
-      };
-      socket.once('error', onError);
-      socket.once(o.tls === undefined ? 'connect' : 'secureConnect', () => {
-        this.emit('connect');
-        const established = (session: SecureSession | undefined): void => {
-          clearTimeout(timer);
-          socket.off('error', onError);
-          if (this.#attempting === socket) this.#attempting = undefined;
-          this.#connecting = undefined;
-          if (this.#state === 'closed') {
-            socket.destroy();
-            return resolve();
-          }
-          this.#attach(socket, session);
-          this.#state = this.#closeResolve !== undefined ? 'closing' : 'ready';
-          this.#attempt = 0;
-          this.emit('ready');
-          if (this.#queued.length === 0) this.#settledAll(); // a close() that came while connecting ends now
-          else this.#scheduleFlush();
-          resolve();
-        };
-        if (o.key === undefined) return established(undefined);
-        this.#handshake(socket, o.key).then(established, (err: ConduitError) => socket.destroy(err));
-      });
-    });
+    return this.#transport.open(isReconnect);
   }
 
-  /**
-   * Secure mode (spec §6.2): sends HELLO (identifier 0) and checks the
-   * server's key confirmation before any request is written, so a wrong key
-   * fails here with AUTH_FAILED.
-   */
-  #handshake(socket: Socket, key: { id: string; secret: Buffer }): Promise<SecureSession> {
-    const ephemeral = generateEphemeral();
-    const body = encodeHello(key.id, ephemeral.publicKey);
-    const hello = Buffer.allocUnsafe(HEADER_SIZE + body.length);
-    writeHeader(hello, 0, VERSION_REQUEST, Opcode.HELLO, body.length, 0n);
-    body.copy(hello, HEADER_SIZE);
-    return new Promise((resolve, reject) => {
-      const decoder = new FrameDecoder({ direction: 'response' });
-      const onData = (chunk: Buffer): void => {
-        decoder.push(chunk);
-        const frame = decoder.read();
-        if (frame === undefined) return;
-        socket.off('data', onData);
-        socket.off('close', onClose);
-        if (frame instanceof ProtocolError) return reject(failure('AUTH_FAILED', `handshake reply is not a Conduit frame: ${frame.message}`));
-        if (frame.opcode === Status.FORBIDDEN) return reject(failure('AUTH_FAILED', 'the server is not in secure mode, but a key was given'));
-        if (frame.opcode !== Status.OK) return reject(statusError(frame));
-        if (frame.id !== 0n) return reject(failure('AUTH_FAILED', `handshake reply has identifier ${frame.id}, not 0`));
-        const session = finishHello(frame.body, 0n, ephemeral, key);
-        if (session instanceof ConduitError) reject(session);
-        else resolve(session);
-      };
-      const onClose = (): void => reject(failure('AUTH_FAILED', 'the server closed the connection during the handshake'));
-      socket.on('data', onData);
-      socket.once('close', onClose);
-      socket.write(hello);
-    });
+  #onReady(): void {
+    this.#connecting = undefined;
+    this.#queue.restart(this.#options.key === undefined ? 0n : 1n); // spec §6.2: HELLO used identifier 0
+    this.#state = this.#closeResolve !== undefined ? 'closing' : 'ready';
+    this.emit('ready');
+    if (this.#queue.queued === 0) this.#onNothingOutstanding(); // a close() that came while connecting ends now
+    else this.#scheduleFlush();
   }
 
-  #attach(socket: Socket, session: SecureSession | undefined): void {
-    this.#socket = socket;
-    this.#session = session;
-    this.#decoder = new FrameDecoder({ direction: 'response' });
-    this.#nextId = session === undefined ? 0n : 1n; // HELLO used identifier 0
-    this.#blocked = false;
-    this.#silentTimeouts = 0;
-    // A peer that is gone without a FIN or RST (host down, cable cut) is found by keepalive; a
-    // process that is alive but silent is found by the timeouts (see #sweep).
-    socket.setKeepAlive(true, KEEPALIVE_MS);
-    socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
-    socket.on('drain', () => {
-      this.#blocked = false;
-      this.#flush();
-    });
-    socket.on('error', () => {}); // 'close' follows; outstanding requests reject there
-    socket.on('close', () => this.#onClose(socket));
-  }
-
-  #onData(socket: Socket, chunk: Buffer): void {
-    const decoder = this.#decoder;
-    if (socket !== this.#socket || decoder === undefined) return;
-    decoder.push(chunk);
-    for (let next = decoder.read(); next !== undefined; next = decoder.read()) {
-      if (next instanceof ProtocolError) return this.#violation(`undecodable response: ${next.message}`);
-      let item = next;
-      this.#silentTimeouts = 0; // the peer answers
-      if (item.id >= SERVER_ID_BASE && item.opcode < 0x40) {
-        // spec §2.2, §4.2: the server originates only error frames (fatal ones, or the BUSY of a refused
-        // connection); an OK or outcome frame there answers no request, so it is a violation (§2.3).
-        return this.#violation(`server-originated frame ${item.id} with status 0x${item.opcode.toString(16)}, which is not an error`);
-      }
-      if (item.id >= SERVER_ID_BASE || isFatalStatus(item.opcode)) {
-        // spec §4.2, §6.5: a server-originated or fatal frame (always plaintext) ends the connection.
-        return this.#dropConnection(statusError(item));
-      }
-      if (this.#session !== undefined) {
-        const header = Buffer.allocUnsafe(HEADER_SIZE);
-        writeHeader(header, 0, VERSION_RESPONSE, item.opcode, item.length, item.id);
-        const plaintext = this.#session.receive.open(header, item.body);
-        if (plaintext === undefined) {
-          return this.#dropConnection(failure('AUTH_FAILED', 'a response failed authentication; connection closed'));
-        }
-        item = { ...item, length: plaintext.length, body: plaintext };
-      }
-      const head = this.#inflight.peekFront();
-      if (head === undefined || head.id !== item.id) {
-        return this.#violation(
-          head === undefined
-            ? `response ${item.id} with no request outstanding`
-            : `response ${item.id} while the oldest outstanding request is ${head.id}`,
-        );
-      }
-      this.#inflight.shift();
-      if (head.settled) continue; // timed out: the late response goes nowhere
-      head.settled = true;
-      let result: unknown;
-      try {
-        result = head.decode(item);
-      } catch (err) {
-        // A status (NOT_INTEGER, TOO_LARGE, …) fails this call only. A body that does not decode is a
-        // PROTOCOL_ERROR (spec §4.3): the peer is broken and nothing more it sends can be trusted, so the
-        // connection closes as for any other violation (§2.3) instead of serving the next call.
-        if (err instanceof ConduitError && err.code !== 'PROTOCOL_ERROR') {
-          head.reject(err);
-          continue;
-        }
-        const violation = failure('PROTOCOL_ERROR', `undecodable response ${item.id}: ${err instanceof Error ? err.message : String(err)}; connection closed`);
-        head.reject(violation);
-        return this.#dropConnection(violation);
-      }
-      head.resolve(result as never);
+  #onAttemptFailed(error: ConduitError, isReconnect: boolean): void {
+    this.#connecting = undefined;
+    if (this.#state === 'closing') {
+      // close() came while this attempt was under way: nothing will be sent any more.
+      this.#finishClose();
+    } else if (isReconnect) {
+      this.#scheduleReconnect(error);
+    } else {
+      if (this.#state === 'connecting') this.#state = 'idle';
+      this.#queue.rejectQueued(error);
     }
-    if (this.#queued.length > 0) this.#scheduleFlush();
-    else if (this.#inflight.length === 0) this.#settledAll();
   }
 
-  #violation(message: string): void {
-    this.#dropConnection(failure('PROTOCOL_ERROR', `${message}; connection closed`));
+  /** An answer: it settles the oldest request in flight, or breaks the connection (spec §2.3). */
+  #onResponse(frame: Frame): boolean {
+    const broken = this.#queue.settle(frame);
+    if (broken === undefined) return true;
+    this.#dropConnection(broken);
+    return false;
   }
 
   /**
    * Closes the current connection, rejecting what was written on it with
-   * `error`, and detaches it at once (reconnecting as after any loss): a
-   * request made before the socket's 'close' event must not be written to
-   * a connection already given up.
+   * `error`, and detaches it at once, reconnecting as after any loss.
    */
   #dropConnection(error: ConduitError): void {
-    const socket = this.#socket;
-    this.#rejectAll(this.#inflight, error);
-    if (socket === undefined) return;
-    socket.destroy();
-    this.#onClose(socket, error);
+    this.#queue.rejectInflight(error);
+    this.#transport.drop(error);
   }
 
   /**
-   * The connection is gone; `cause` is why, when the client gave it up itself. It is what the
-   * `reconnecting` and `error` events carry, so a violation with nothing in flight (a duplicate
-   * answer) is still reported as the PROTOCOL_ERROR it is, not as a lost connection.
+   * The connection is gone; `cause` is why. It is what the `reconnecting` and `error` events
+   * carry, so a violation with nothing in flight (a duplicate answer) is still reported as the
+   * PROTOCOL_ERROR it is, not as a lost connection.
    */
-  #onClose(socket: Socket, cause = failure('CONNECTION_LOST', 'the connection was lost')): void {
-    if (socket !== this.#socket) return;
-    this.#socket = undefined;
-    this.#decoder = undefined;
-    this.#session = undefined;
-    this.#rejectAll(this.#inflight, failure('CONNECTION_LOST', 'the connection was lost; the request may or may not have been executed'));
+  #onLost(cause: ConduitError): void {
+    this.#queue.rejectInflight(new ConduitError('CONNECTION_LOST', 'the connection was lost; the request may or may not have been executed'));
     if (this.#state === 'closed') return;
     if (this.#state === 'closing') return this.#finishClose();
     this.#scheduleReconnect(cause);
@@ -414,61 +189,39 @@ export class ConduitClient extends EventEmitter {
 
   #scheduleReconnect(cause: ConduitError): void {
     if (this.#state === 'closing' || this.#state === 'closed') return this.#finishClose();
-    const r = this.#options.reconnect;
-    if (r === false || this.#attempt >= r.maxAttempts) {
+    const next = this.#transport.backoff();
+    if (next === undefined) {
       this.#state = 'idle';
-      this.#attempt = 0;
-      this.#rejectAll(this.#queued, failure('CONNECTION_LOST', `${cause.message}; not reconnecting`));
+      this.#queue.rejectQueued(new ConduitError('CONNECTION_LOST', `${cause.message}; not reconnecting`));
       if (this.listenerCount('error') > 0) this.emit('error', cause);
       return;
     }
-    this.#attempt += 1;
-    const ceiling = Math.min(r.maxDelayMs, r.baseDelayMs * 2 ** (this.#attempt - 1));
-    const delayMs = Math.round(ceiling / 2 + Math.random() * (ceiling / 2)); // jitter: [½, 1] × the backoff
     this.#state = 'reconnecting';
-    this.emit('reconnecting', { attempt: this.#attempt, delayMs, cause });
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      if (this.#state === 'reconnecting') void this.#open(true);
-    }, delayMs);
-    this.#startSweep();
+    this.emit('reconnecting', { attempt: next.attempt, delayMs: next.delayMs, cause });
+    this.#transport.reconnectAfter(next.delayMs);
+    this.#queue.startSweep();
   }
 
   /** Adds a request; it is written at the end of this tick. */
   #call<T>(request: Request, decode: (frame: Frame) => T): Promise<T> {
     if (this.#state === 'closing' || this.#state === 'closed') {
-      return Promise.reject(failure('CLOSED', 'the client is closed'));
+      return Promise.reject(new ConduitError('CLOSED', 'the client is closed'));
     }
-    let parts: Buffer[];
+    let opcode: number;
+    let body: Buffer[];
     try {
-      parts = encodeRequest(0n, request); // the identifier is patched in when written
+      ({ opcode, body } = encodeRequestBody(request)); // numbered when written
     } catch (err) {
       return Promise.reject(err);
     }
-    // Bounded memory: at most maxInflight written plus maxQueued waiting.
-    if (this.#options.key !== undefined) {
-      const bodySize = parts.reduce((n, p) => n + p.length, 0) - HEADER_SIZE;
-      if (bodySize > MAX_BODY_SIZE - TAG_SIZE) {
-        return Promise.reject(new ConduitError('TOO_LARGE', `body of ${bodySize} bytes exceeds secure mode's limit of ${MAX_BODY_SIZE - TAG_SIZE}`));
-      }
+    const bodySize = this.#options.key === undefined ? 0 : bodyLength(body);
+    if (bodySize > MAX_BODY_SIZE - TAG_SIZE) {
+      return Promise.reject(new ConduitError('TOO_LARGE', `body of ${bodySize} bytes exceeds secure mode's limit of ${MAX_BODY_SIZE - TAG_SIZE}`));
     }
-    if (this.#queued.length + this.#inflight.length >= this.#options.maxQueued + this.#options.maxInflight) {
-      return Promise.reject(failure('QUEUE_FULL', `${this.#options.maxQueued} requests are already waiting`));
-    }
-    return new Promise<T>((resolve, reject) => {
-      this.#queued.push({
-        parts,
-        decode,
-        resolve: resolve as (value: never) => void,
-        reject,
-        deadline: performance.now() + this.#options.requestTimeoutMs,
-        id: -1n,
-        settled: false,
-      });
-      if (this.#state === 'idle') this.connect().catch(() => {}); // the queued request rejects with the cause
-      this.#startSweep();
-      this.#scheduleFlush();
-    });
+    const result = this.#queue.enqueue(opcode, body, decode);
+    if (this.#state === 'idle') this.connect().catch(() => {}); // the queued request rejects with the cause
+    this.#scheduleFlush();
+    return result;
   }
 
   #scheduleFlush(): void {
@@ -480,112 +233,35 @@ export class ConduitClient extends EventEmitter {
     });
   }
 
-  /** Moves queued requests into flight, up to maxInflight, in one write. */
+  /** Writes what is queued, up to maxInflight in flight, in one write. */
   #flush(): void {
-    const socket = this.#socket;
-    if (socket === undefined || this.#blocked || (this.#state !== 'ready' && this.#state !== 'closing')) return;
-    const out: Buffer[] = [];
-    let size = 0;
-    while (this.#inflight.length < this.#options.maxInflight) {
-      const next = this.#queued.shift();
-      if (next === undefined) break;
-      if (next.settled) continue; // timed out while queued
-      next.id = this.#nextId;
-      this.#nextId += 1n;
-      this.#inflight.push(next);
-      for (const part of this.#framed(next)) {
-        out.push(part);
-        size += part.length;
-      }
-    }
-    if (out.length === 0) return;
-    let accepted: boolean;
-    if (size <= JOIN_LIMIT) {
-      accepted = socket.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, size));
-    } else {
-      accepted = true;
-      socket.cork();
-      for (const part of out) accepted = socket.write(part);
-      socket.uncork();
-    }
-    if (!accepted) this.#blocked = true; // wait for 'drain' before writing more
+    const sink = this.#transport.sink;
+    if (sink === undefined || (this.#state !== 'ready' && this.#state !== 'closing')) return;
+    if (!this.#queue.writeTo(sink, this.#transport.sendCipher)) this.#transport.hold(); // wait for 'drain'
   }
 
-  /** The bytes of a request with its identifier; sealed in a secure session (spec §6.4). */
-  #framed(pending: Pending): Buffer[] {
-    const head = pending.parts[0] as Buffer;
-    if (this.#session === undefined) {
-      head.writeBigUInt64BE(pending.id, 4);
-      return pending.parts;
-    }
-    const plaintext = Buffer.concat([head.subarray(HEADER_SIZE), ...pending.parts.slice(1)]);
-    const header = Buffer.allocUnsafe(HEADER_SIZE);
-    writeHeader(header, 0, VERSION_REQUEST, head[1] as number, plaintext.length + TAG_SIZE, pending.id);
-    return [header, this.#session.send.seal(header, plaintext)];
-  }
-
-  /** Rejects requests whose deadline has passed, oldest first (deadlines grow with call order). */
-  #sweep(): void {
-    const now = performance.now();
-    const timeout = (p: Pending): void => {
-      p.settled = true;
-      p.reject(failure('TIMEOUT', `no response within ${this.#options.requestTimeoutMs} ms`));
-    };
-    for (let head = this.#queued.peekFront(); head !== undefined && (head.settled || head.deadline <= now); head = this.#queued.peekFront()) {
-      this.#queued.shift();
-      if (!head.settled) timeout(head);
-    }
-    // In flight, a timed-out request keeps its place so its late response is recognised and dropped.
-    let waiting = false;
-    for (let i = 0; i < this.#inflight.length; i += 1) {
-      const p = this.#inflight.peekAt(i) as Pending;
-      if (p.deadline > now) {
-        waiting = true;
-        break;
-      }
-      if (!p.settled) {
-        timeout(p);
-        this.#silentTimeouts += 1;
-      }
-    }
-    // A peer that stops answering while TCP stays up would keep the timed-out requests' slots
-    // forever: once maxInflight of them pile up nothing is written again. So when nothing in
-    // flight can still be answered in time, or too many timed out in a row with no response
-    // between them, give the connection up and reconnect; the late answers die with it.
-    const silent = this.#inflight.length > 0 && (!waiting || this.#silentTimeouts >= this.#options.maxSilentTimeouts);
-    if (silent && this.#socket !== undefined && this.#state === 'ready') {
-      const n = this.#silentTimeouts;
-      this.#silentTimeouts = 0;
+  /** After a sweep: give a silent connection up (see RequestQueue#silent), and stop when nothing is left. */
+  #onSwept(waiting: boolean): void {
+    if (this.#queue.silent(waiting) && this.#transport.connected && this.#state === 'ready') {
+      const n = this.#queue.takeSilentTimeouts();
       this.#dropConnection(
-        failure('CONNECTION_LOST', `the server did not answer ${n} request(s) within ${this.#options.requestTimeoutMs} ms; reconnecting`),
+        new ConduitError('CONNECTION_LOST', `the server did not answer ${n} request(s) within ${this.#options.requestTimeoutMs} ms; reconnecting`),
       );
     }
-    if (this.#queued.length === 0 && !waiting) this.#settledAll();
+    if (this.#queue.queued === 0 && !waiting) this.#onNothingOutstanding();
   }
 
-  #startSweep(): void {
-    this.#sweepTimer ??= setInterval(() => this.#sweep(), SWEEP_MS);
-  }
-
-  /** Nothing outstanding: stop the sweep, and finish a graceful close. */
-  #settledAll(): void {
-    if (this.#sweepTimer !== undefined && this.#reconnectTimer === undefined) {
-      clearInterval(this.#sweepTimer);
-      this.#sweepTimer = undefined;
-    }
+  /**
+   * Nothing queued and nothing in flight that can still be answered: stop the sweep (unless a
+   * reconnect is pending), and finish a graceful close.
+   */
+  #onNothingOutstanding(): void {
+    if (!this.#transport.reconnectScheduled) this.#queue.stopSweep();
     if (this.#state === 'closing') {
-      if (this.#socket === undefined) this.#finishClose();
+      if (!this.#transport.connected) this.#finishClose();
       // Only timed-out requests left: their answers would be discarded anyway, so do not wait for them.
-      else if (this.#inflight.length > 0) this.#socket.destroy();
-      else this.#socket.end();
-    }
-  }
-
-  #rejectAll(queue: Denque<Pending>, error: ConduitError): void {
-    for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
-      if (p.settled) continue;
-      p.settled = true;
-      p.reject(error);
+      else if (this.#queue.inflight > 0) this.#transport.destroy();
+      else this.#transport.end();
     }
   }
 
@@ -607,13 +283,12 @@ export class ConduitClient extends EventEmitter {
     this.#state = 'closing';
     if (state === 'connecting') {
       // The first connection is on its way: it flushes what is queued and then ends, or fails and finishes.
-    } else if (this.#socket === undefined) {
-      clearTimeout(this.#reconnectTimer);
-      this.#reconnectTimer = undefined;
-      this.#rejectAll(this.#queued, failure('CLOSED', 'the client was closed while it had no connection'));
+    } else if (!this.#transport.connected) {
+      this.#transport.cancelReconnect();
+      this.#queue.rejectQueued(new ConduitError('CLOSED', 'the client was closed while it had no connection'));
       this.#finishClose();
-    } else if (this.#queued.length === 0 && this.#inflight.toArray().every((p) => p.settled)) {
-      this.#settledAll(); // nothing live left: only timed-out requests, whose answers would be dropped
+    } else if (!this.#queue.outstanding) {
+      this.#onNothingOutstanding(); // nothing live left: only timed-out requests, whose answers would be dropped
     } else {
       this.#scheduleFlush();
     }
@@ -631,10 +306,7 @@ export class ConduitClient extends EventEmitter {
   destroy(): void {
     if (this.#state === 'closed') return;
     this.#closed ??= Promise.resolve();
-    const error = failure('CLOSED', 'the client was destroyed');
-    this.#rejectAll(this.#queued, error);
-    this.#rejectAll(this.#inflight, error);
-    this.#socket?.destroy();
+    this.#queue.flushAll(new ConduitError('CLOSED', 'the client was destroyed'));
     this.#finishClose();
   }
 
@@ -642,16 +314,10 @@ export class ConduitClient extends EventEmitter {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     // Whatever is still outstanding can no longer be sent or answered.
-    this.#rejectAll(this.#queued, failure('CLOSED', 'the client closed before the request could be sent'));
-    this.#rejectAll(this.#inflight, failure('CONNECTION_LOST', 'the connection closed while the client was closing'));
-    this.#attempting?.destroy();
-    this.#attempting = undefined;
-    clearTimeout(this.#reconnectTimer);
-    clearInterval(this.#sweepTimer);
-    this.#reconnectTimer = undefined;
-    this.#sweepTimer = undefined;
-    this.#socket?.destroy();
-    this.#socket = undefined;
+    this.#queue.rejectQueued(new ConduitError('CLOSED', 'the client closed before the request could be sent'));
+    this.#queue.rejectInflight(new ConduitError('CONNECTION_LOST', 'the connection closed while the client was closing'));
+    this.#transport.close();
+    this.#queue.stopSweep();
     this.#closeResolve?.();
     this.emit('close');
   }
@@ -665,7 +331,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   get(key: Bytes): Promise<Buffer | undefined> {
-    return this.#call({ op: 'GET', key: bytes(key, 'key') }, outcome((f) => Buffer.from(f.body), { status: Status.NOT_FOUND, value: undefined }));
+    return this.#call({ op: 'GET', key: bytes(key, 'key') }, okOr((f) => Buffer.from(f.body), { status: Status.NOT_FOUND, value: undefined }));
   }
 
   /**
@@ -677,7 +343,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   getString(key: Bytes): Promise<string | undefined> {
-    return this.#call({ op: 'GET', key: bytes(key, 'key') }, outcome((f) => f.body.toString('utf8'), { status: Status.NOT_FOUND, value: undefined }));
+    return this.#call({ op: 'GET', key: bytes(key, 'key') }, okOr((f) => f.body.toString('utf8'), { status: Status.NOT_FOUND, value: undefined }));
   }
 
   /**
@@ -694,7 +360,7 @@ export class ConduitClient extends EventEmitter {
     const { ttlMs = 0, nx = false, xx = false, keepTtl = false } = options;
     return this.#call(
       { op: 'SET', key: bytes(key, 'key'), value: bytes(value, 'value'), ttlMs, nx, xx, keepTtl },
-      outcome(asTrue, { status: Status.NOT_STORED, value: false }),
+      okOr(asTrue, { status: Status.NOT_STORED, value: false }),
     );
   }
 
@@ -707,7 +373,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   delete(key: Bytes): Promise<boolean> {
-    return this.#call({ op: 'DELETE', key: bytes(key, 'key') }, outcome(asTrue, { status: Status.NOT_FOUND, value: false }));
+    return this.#call({ op: 'DELETE', key: bytes(key, 'key') }, okOr(asTrue, { status: Status.NOT_FOUND, value: false }));
   }
 
   /**
@@ -720,7 +386,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   renew(key: Bytes, ttlMs: number): Promise<boolean> {
-    return this.#call({ op: 'RENEW', key: bytes(key, 'key'), ttlMs }, outcome(asTrue, { status: Status.NOT_FOUND, value: false }));
+    return this.#call({ op: 'RENEW', key: bytes(key, 'key'), ttlMs }, okOr(asTrue, { status: Status.NOT_FOUND, value: false }));
   }
 
   /**
@@ -733,7 +399,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   ttl(key: Bytes): Promise<number | undefined> {
-    return this.#call({ op: 'TTL', key: bytes(key, 'key') }, outcome((f) => Number(i64(f)), { status: Status.NOT_FOUND, value: undefined }));
+    return this.#call({ op: 'TTL', key: bytes(key, 'key') }, okOr((f) => Number(i64(f)), { status: Status.NOT_FOUND, value: undefined }));
   }
 
   /**
@@ -751,7 +417,7 @@ export class ConduitClient extends EventEmitter {
     if (typeof delta === 'number' && !Number.isSafeInteger(delta)) {
       return Promise.reject(new ConduitError('BAD_REQUEST', `delta must be a safe integer or a bigint, got ${delta}`));
     }
-    return this.#call({ op: 'INCR', key: bytes(key, 'key'), delta: BigInt(delta), ttlMs: options.ttlMs ?? 0 }, outcome(i64));
+    return this.#call({ op: 'INCR', key: bytes(key, 'key'), delta: BigInt(delta), ttlMs: options.ttlMs ?? 0 }, okOr(i64));
   }
 
   /**
@@ -765,11 +431,7 @@ export class ConduitClient extends EventEmitter {
   list(prefix: Bytes = '', limit = 1000): Promise<ListReply> {
     return this.#call(
       { op: 'LIST', prefix: bytes(prefix, 'prefix'), limit },
-      outcome((f) => {
-        const list = decodeListBody(f.body);
-        if (list instanceof ProtocolError) throw failure('PROTOCOL_ERROR', list.message);
-        return { keys: list.keys.map((k) => Buffer.from(k)), truncated: list.truncated };
-      }),
+      okOr(listReply),
     );
   }
 
@@ -784,7 +446,7 @@ export class ConduitClient extends EventEmitter {
    */
   async health(): Promise<number> {
     const started = performance.now();
-    await this.#call({ op: 'HEALTH' }, outcome(asVoid));
+    await this.#call({ op: 'HEALTH' }, okOr(asVoid));
     return performance.now() - started;
   }
 
@@ -797,7 +459,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   stats(): Promise<Record<string, unknown>> {
-    return this.#call({ op: 'STATS' }, outcome(statsObject));
+    return this.#call({ op: 'STATS' }, okOr(statsObject));
   }
 
   /**
@@ -809,6 +471,6 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   flush(): Promise<void> {
-    return this.#call({ op: 'FLUSH' }, outcome(asVoid));
+    return this.#call({ op: 'FLUSH' }, okOr(asVoid));
   }
 }

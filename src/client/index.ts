@@ -8,7 +8,8 @@
  * ```
  * @module
  */
-export { ConduitClient, type Bytes, type ListReply, type SetOptions as ClientSetOptions } from './client.js';
+export { ConduitClient, type SetOptions as ClientSetOptions } from './client.js';
+export type { Bytes, ListReply } from './commands.js';
 export {
   resolveClientOptions,
   type ClientKey,

@@ -1,0 +1,268 @@
+import Denque from 'denque';
+import { sealFrame } from '../crypto/secure-channel.js';
+import type { FrameCipher } from '../crypto/frame-cipher.js';
+import { ConduitError } from '../protocol/errors.js';
+import { VERSION_REQUEST } from '../protocol/constants.js';
+import type { Frame } from '../protocol/header.js';
+import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
+
+/**
+ * The client's requests from call to result, with no socket in sight:
+ *
+ * ```
+ *             in flight (written, in order)          queued (not written yet)
+ *   #inflight: [ r4 | r5 | r6 ]            #queued: [ r7 | r8 | r9 ]
+ *                ^           ^                        ^            ^
+ *                |           |                        |            enqueue() adds at the tail
+ *                |           +------- writeTo() ------+ moves from the head, up to maxInflight,
+ *                |                                      numbered (and sealed), in one write
+ *                settle(): the next answer must carry r4's identifier (spec §2.3)
+ *
+ *   r5 timed out: settled already, it keeps its slot so that its late answer
+ *   is recognised and dropped, never given to r6.
+ * ```
+ *
+ * A request is queued, then in flight, then settled (resolved, rejected, or
+ * timed out). A request that times out in flight keeps its slot until its
+ * late answer comes or the connection is given up. `flushAll(err)` rejects
+ * everything at once, as on a closed client.
+ *
+ * @module
+ */
+
+/** Turns a response frame into a call's result; throws the {@link ConduitError} it stands for. */
+export type ReplyDecoder = (frame: Frame) => unknown;
+
+/** The limits of a {@link RequestQueue}: see {@link ClientOptions} for each. */
+export interface QueueLimits {
+  readonly maxInflight: number;
+  readonly maxQueued: number;
+  readonly requestTimeoutMs: number;
+  readonly maxSilentTimeouts: number;
+}
+
+/** One request: encoded once at call time; numbered (and sealed) when written. */
+interface Pending {
+  readonly opcode: number;
+  readonly body: Buffer[];
+  readonly decode: ReplyDecoder;
+  readonly resolve: (value: never) => void;
+  readonly reject: (error: ConduitError) => void;
+  readonly deadline: number;
+  id: bigint;
+  /** Resolved, rejected or timed out: a late answer is discarded. */
+  settled: boolean;
+}
+
+/** The sweep runs this often while anything is outstanding. */
+const SWEEP_MS = 10;
+
+const violation = (message: string): ConduitError => new ConduitError('PROTOCOL_ERROR', `${message}; connection closed`);
+
+/** A sealed body covers the request body as one plaintext: a SET's fixed fields and value joined. */
+const plaintextOf = (body: Buffer[]): Buffer => (body.length === 1 ? (body[0] as Buffer) : Buffer.concat(body));
+
+/**
+ * The queue of one client: requests queued → in flight → settled,
+ * identifiers, matching answers, timeouts.
+ *
+ * @example
+ * ```ts
+ * const queue = new RequestQueue(limits, (waiting) => {});
+ * const { opcode, body } = encodeRequestBody({ op: 'HEALTH' });
+ * const answer = queue.enqueue(opcode, body, okOr(asVoid));
+ * queue.writeTo(socket, undefined); // written with identifier 0
+ * queue.settle(frame);              // frame: the answer to 0
+ * ```
+ */
+export class RequestQueue {
+  readonly #limits: QueueLimits;
+  readonly #queued = new Denque<Pending>();
+  readonly #inflight = new Denque<Pending>();
+  readonly #batch = new OutputBatch(VERSION_REQUEST);
+  readonly #onSwept: (waiting: boolean) => void;
+  #nextId = 0n;
+  /** In-flight requests that timed out since the last answer on this connection. */
+  #silentTimeouts = 0;
+  #sweepTimer: NodeJS.Timeout | undefined;
+
+  /** `onSwept(waiting)` runs after every sweep; `waiting`: something in flight may still be answered in time. */
+  constructor(limits: QueueLimits, onSwept: (waiting: boolean) => void) {
+    this.#limits = limits;
+    this.#onSwept = onSwept;
+  }
+
+  /** Requests waiting to be written. */
+  get queued(): number {
+    return this.#queued.length;
+  }
+
+  /** Requests written and awaiting their answer (timed-out ones included until it comes). */
+  get inflight(): number {
+    return this.#inflight.length;
+  }
+
+  /** No room for one more: maxInflight written plus maxQueued waiting (bounded memory). */
+  get full(): boolean {
+    return this.#queued.length + this.#inflight.length >= this.#limits.maxQueued + this.#limits.maxInflight;
+  }
+
+  /** Some request still waits for its result (not only timed-out ones whose answers would be dropped). */
+  get outstanding(): boolean {
+    return this.#queued.length > 0 || this.#inflight.toArray().some((p) => !p.settled);
+  }
+
+  /**
+   * Queues a request, its deadline counted from now, queued time included,
+   * and starts the sweep. Rejects with QUEUE_FULL when {@link full}.
+   */
+  enqueue<T>(opcode: number, body: Buffer[], decode: (frame: Frame) => T): Promise<T> {
+    // Bounded memory: at most maxInflight written plus maxQueued waiting.
+    if (this.full) return Promise.reject(new ConduitError('QUEUE_FULL', `${this.#limits.maxQueued} requests are already waiting`));
+    return new Promise<T>((resolve, reject) => {
+      const deadline = performance.now() + this.#limits.requestTimeoutMs;
+      this.#queued.push({ opcode, body, decode, resolve: resolve as (value: never) => void, reject, deadline, id: -1n, settled: false });
+      this.startSweep();
+    });
+  }
+
+  /** A new connection: identifiers start again at `firstId` (1 in a secure session: HELLO used 0, spec §6.2). */
+  restart(firstId: bigint): void {
+    this.#nextId = firstId;
+    this.#silentTimeouts = 0;
+  }
+
+  /**
+   * Moves queued requests into flight, up to maxInflight, and writes them in
+   * one write through the output batch; in a secure session each body is
+   * sealed for its frame (spec §6.4). Returns false when `sink` asks to wait
+   * for 'drain'.
+   */
+  writeTo(sink: FrameSink, cipher: FrameCipher | undefined): boolean {
+    const batch = this.#batch;
+    while (this.#inflight.length < this.#limits.maxInflight) {
+      const next = this.#queued.shift();
+      if (next === undefined) break;
+      if (next.settled) continue; // timed out while queued
+      const id = this.#nextId;
+      this.#nextId += 1n;
+      next.id = id;
+      this.#inflight.push(next);
+      batch.push(next.opcode, id, cipher === undefined ? next.body : sealFrame(cipher, VERSION_REQUEST, next.opcode, id, plaintextOf(next.body)));
+    }
+    return batch.writeTo(sink);
+  }
+
+  /**
+   * Settles the oldest request in flight with `frame`, its answer (spec
+   * §2.3: answers keep request order). Returns the error to give the
+   * connection up with when the peer broke the protocol: an answer to
+   * anything else, or one whose body does not decode.
+   */
+  settle(frame: Frame): ConduitError | undefined {
+    this.#silentTimeouts = 0; // the peer answers
+    const head = this.#inflight.peekFront();
+    if (head === undefined) return violation(`response ${frame.id} with no request outstanding`);
+    if (head.id !== frame.id) return violation(`response ${frame.id} while the oldest outstanding request is ${head.id}`);
+    this.#inflight.shift();
+    if (head.settled) return undefined; // timed out: the late answer goes nowhere
+    head.settled = true;
+    let result: unknown;
+    try {
+      result = head.decode(frame);
+    } catch (err) {
+      // A status (NOT_INTEGER, TOO_LARGE, …) fails this call only. A body that does not decode is a
+      // PROTOCOL_ERROR (spec §4.3): the peer is broken and nothing more it sends can be trusted, so the
+      // connection closes as for any other violation (§2.3) instead of serving the next call.
+      if (err instanceof ConduitError && err.code !== 'PROTOCOL_ERROR') {
+        head.reject(err);
+        return undefined;
+      }
+      const error = violation(`undecodable response ${frame.id}: ${err instanceof Error ? err.message : String(err)}`);
+      head.reject(error);
+      return error;
+    }
+    head.resolve(result as never);
+    return undefined;
+  }
+
+  /**
+   * Rejects with TIMEOUT what is past its deadline at `now`, oldest first
+   * (deadlines grow with call order). Queued, it leaves the queue; in flight,
+   * it keeps its slot so its late answer is recognised and dropped. Returns
+   * whether something in flight may still be answered in time.
+   */
+  expire(now: number): boolean {
+    for (let head = this.#queued.peekFront(); head !== undefined && (head.settled || head.deadline <= now); head = this.#queued.peekFront()) {
+      this.#queued.shift();
+      if (!head.settled) this.#timeOut(head);
+    }
+    for (let i = 0; i < this.#inflight.length; i += 1) {
+      const p = this.#inflight.peekAt(i) as Pending;
+      if (p.deadline > now) return true;
+      if (!p.settled) {
+        this.#timeOut(p);
+        this.#silentTimeouts += 1;
+      }
+    }
+    return false;
+  }
+
+  #timeOut(p: Pending): void {
+    p.settled = true;
+    p.reject(new ConduitError('TIMEOUT', `no response within ${this.#limits.requestTimeoutMs} ms`));
+  }
+
+  /**
+   * Whether the peer looks up but silent after an {@link expire} that
+   * returned `waiting`: a peer that stops answering while TCP stays up would
+   * keep the timed-out requests' slots forever, and once maxInflight of them
+   * pile up nothing is written again. So: nothing in flight can still be
+   * answered in time, or maxSilentTimeouts timed out in a row with no answer
+   * between them.
+   */
+  silent(waiting: boolean): boolean {
+    return this.#inflight.length > 0 && (!waiting || this.#silentTimeouts >= this.#limits.maxSilentTimeouts);
+  }
+
+  /** The count of in-flight timeouts since the last answer, which starts again at 0. */
+  takeSilentTimeouts(): number {
+    const n = this.#silentTimeouts;
+    this.#silentTimeouts = 0;
+    return n;
+  }
+
+  /** Starts the periodic sweep (see {@link expire}), unless it runs already. */
+  startSweep(): void {
+    this.#sweepTimer ??= setInterval(() => this.#onSwept(this.expire(performance.now())), SWEEP_MS);
+  }
+
+  stopSweep(): void {
+    clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+  }
+
+  /** Rejects every request waiting to be written with `error`. */
+  rejectQueued(error: ConduitError): void {
+    rejectAll(this.#queued, error);
+  }
+
+  /** Rejects every request in flight with `error`: their answers can no longer come. */
+  rejectInflight(error: ConduitError): void {
+    rejectAll(this.#inflight, error);
+  }
+
+  /** Rejects everything, queued and in flight, with `error`. */
+  flushAll(error: ConduitError): void {
+    rejectAll(this.#queued, error);
+    rejectAll(this.#inflight, error);
+  }
+}
+
+function rejectAll(queue: Denque<Pending>, error: ConduitError): void {
+  for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+    if (p.settled) continue;
+    p.settled = true;
+    p.reject(error);
+  }
+}

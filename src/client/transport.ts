@@ -1,0 +1,316 @@
+import { isIP, connect as netConnect, Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { finishHello, generateEphemeral, type SecureSession } from '../crypto/handshake.js';
+import type { FrameCipher } from '../crypto/frame-cipher.js';
+import { helloFrame, openFrame } from '../crypto/secure-channel.js';
+import { ConduitError, ProtocolError } from '../protocol/errors.js';
+import { isFatalStatus, SERVER_ID_BASE, Status } from '../protocol/constants.js';
+import { FrameDecoder } from '../protocol/decoder.js';
+import type { Frame } from '../protocol/header.js';
+import type { FrameSink } from '../protocol/output-batch.js';
+import type { ResolvedClientOptions } from './options.js';
+import { statusError } from './commands.js';
+
+/**
+ * One client connection's lifecycle, below the request queue: connecting
+ * (net or TLS, within connectTimeoutMs), the secure handshake (spec §6.2),
+ * keepalive, decoding what arrives (opening it in a secure session, spec
+ * §6.4) and the reconnect backoff. What to do about each event is the
+ * client's decision: it is told through a {@link TransportHost}.
+ *
+ * @module
+ */
+
+/** TCP keepalive probes start after this much idle time, so a peer that vanished without a FIN is noticed. */
+const KEEPALIVE_MS = 10_000;
+
+/** What the transport tells the client. Called synchronously, from socket events. */
+export interface TransportHost {
+  /** The socket is up (TCP, or TLS after its handshake); a secure handshake may follow. */
+  onConnect(): void;
+  /** An attempt succeeded: the connection is attached and requests may be written. */
+  onReady(): void;
+  /** An attempt failed before the connection was attached; `isReconnect` as given to {@link Transport.open}. */
+  onAttemptFailed(error: ConduitError, isReconnect: boolean): void;
+  /** One response, opened in a secure session. Returns false when the client gave the connection up. */
+  onResponse(frame: Frame): boolean;
+  /** Every whole frame of a chunk was handed up. */
+  onChunkRead(): void;
+  /** The socket takes writes again after refusing them ('drain'). */
+  onWritable(): void;
+  /** The peer broke the protocol (spec §2.3, §4.2, §6.5): the connection must be given up with `error`. */
+  onBroken(error: ConduitError): void;
+  /** The attached connection is gone; `cause` is why. */
+  onLost(cause: ConduitError): void;
+  /** The reconnect delay has passed. */
+  onReconnectDue(): void;
+}
+
+const broken = (message: string): ConduitError => new ConduitError('PROTOCOL_ERROR', `${message}; connection closed`);
+
+/**
+ * One connection at a time to the server of `options`, reconnected on
+ * demand with exponential backoff and jitter.
+ *
+ * @example
+ * ```ts
+ * const transport = new Transport(resolveClientOptions({ port: 7171 }), host);
+ * await transport.open(false); // host.onReady() has run
+ * transport.sink?.write(frameBytes(VERSION_REQUEST, Opcode.HEALTH, 0n, undefined));
+ * ```
+ */
+export class Transport {
+  readonly #options: ResolvedClientOptions;
+  readonly #host: TransportHost;
+  #socket: Socket | undefined;
+  #decoder: FrameDecoder | undefined;
+  /** Secure mode: the session of the current connection. */
+  #session: SecureSession | undefined;
+  /** The socket refused a write: hold writes until 'drain'. */
+  #blocked = false;
+  /** The socket of a connection attempt not yet attached, so close() can stop it. */
+  #attempting: Socket | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  /** Reconnect attempts since the last connection was attached. */
+  #attempt = 0;
+  #closed = false;
+
+  constructor(options: ResolvedClientOptions, host: TransportHost) {
+    this.#options = options;
+    this.#host = host;
+  }
+
+  /** A connection is attached (it may be refusing writes until 'drain'). */
+  get connected(): boolean {
+    return this.#socket !== undefined;
+  }
+
+  /** Where requests are written: the attached socket, unless it waits for 'drain'. */
+  get sink(): FrameSink | undefined {
+    return this.#blocked ? undefined : this.#socket;
+  }
+
+  /** Secure mode: what seals requests on the attached connection. */
+  get sendCipher(): FrameCipher | undefined {
+    return this.#session?.send;
+  }
+
+  /** The next attempt waits for its backoff delay. */
+  get reconnectScheduled(): boolean {
+    return this.#reconnectTimer !== undefined;
+  }
+
+  /** The socket refused a write (see {@link sink}). */
+  hold(): void {
+    this.#blocked = true;
+  }
+
+  /**
+   * Opens one connection. Resolves once it is attached (after host.onReady)
+   * or when a failed attempt was a reconnect; rejects with the failure
+   * (after host.onAttemptFailed) otherwise. After {@link close}, an attempt
+   * that ends either way resolves without telling the host.
+   */
+  open(isReconnect: boolean): Promise<void> {
+    const o = this.#options;
+    return new Promise<void>((resolve, reject) => {
+      const where = o.socket !== undefined ? { path: o.socket } : { host: o.host, port: o.port };
+      let socket: Socket;
+      try {
+        socket =
+          o.tls === undefined
+            ? netConnect(where)
+            : tlsConnect({
+                ...where,
+                ...o.tls,
+                // SNI carries host names only (RFC 6066 §3); an IP address is checked against the certificate without it.
+                ...(o.tls.servername === undefined && o.socket === undefined && isIP(o.host) === 0 ? { servername: o.host } : {}),
+              });
+      } catch (err) {
+        // e.g. a TLS certificate that does not match its key: fail like any connect error.
+        socket = new Socket();
+        queueMicrotask(() => socket.emit('error', err));
+      }
+      socket.setNoDelay(true);
+      this.#attempting = socket;
+      const timer = setTimeout(
+        () => socket.destroy(new ConduitError('CONNECT_FAILED', `no connection within ${o.connectTimeoutMs} ms`)),
+        o.connectTimeoutMs,
+      );
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        if (this.#attempting === socket) this.#attempting = undefined;
+        if (this.#closed) return resolve();
+        const error =
+          err instanceof ConduitError
+            ? err
+            : new ConduitError('CONNECT_FAILED', `cannot connect to ${o.socket ?? `${o.host}:${o.port}`}: ${err.message}`);
+        this.#host.onAttemptFailed(error, isReconnect);
+        if (isReconnect) resolve();
+        else reject(error);
+      };
+      socket.once('error', onError);
+      socket.once(o.tls === undefined ? 'connect' : 'secureConnect', () => {
+        this.#host.onConnect();
+        const established = (session: SecureSession | undefined): void => {
+          clearTimeout(timer);
+          socket.off('error', onError);
+          if (this.#attempting === socket) this.#attempting = undefined;
+          if (this.#closed) {
+            socket.destroy();
+            return resolve();
+          }
+          this.#attach(socket, session);
+          this.#attempt = 0;
+          this.#host.onReady();
+          resolve();
+        };
+        if (o.key === undefined) return established(undefined);
+        this.#handshake(socket, o.key).then(established, (err: ConduitError) => socket.destroy(err));
+      });
+    });
+  }
+
+  /**
+   * Secure mode (spec §6.2): sends HELLO (identifier 0) and checks the
+   * server's key confirmation before any request is written, so a wrong key
+   * fails here with AUTH_FAILED.
+   */
+  #handshake(socket: Socket, key: { id: string; secret: Buffer }): Promise<SecureSession> {
+    const ephemeral = generateEphemeral();
+    return new Promise((resolve, reject) => {
+      const decoder = new FrameDecoder({ direction: 'response' });
+      const onData = (chunk: Buffer): void => {
+        decoder.push(chunk);
+        const frame = decoder.read();
+        if (frame === undefined) return;
+        socket.off('data', onData);
+        socket.off('close', onClose);
+        if (frame instanceof ProtocolError) return reject(new ConduitError('AUTH_FAILED', `handshake reply is not a Conduit frame: ${frame.message}`));
+        if (frame.opcode === Status.FORBIDDEN) return reject(new ConduitError('AUTH_FAILED', 'the server is not in secure mode, but a key was given'));
+        if (frame.opcode !== Status.OK) return reject(statusError(frame));
+        if (frame.id !== 0n) return reject(new ConduitError('AUTH_FAILED', `handshake reply has identifier ${frame.id}, not 0`));
+        const session = finishHello(frame.body, 0n, ephemeral, key);
+        if (session instanceof ConduitError) reject(session);
+        else resolve(session);
+      };
+      const onClose = (): void => reject(new ConduitError('AUTH_FAILED', 'the server closed the connection during the handshake'));
+      socket.on('data', onData);
+      socket.once('close', onClose);
+      socket.write(helloFrame(key.id, ephemeral.publicKey));
+    });
+  }
+
+  #attach(socket: Socket, session: SecureSession | undefined): void {
+    this.#socket = socket;
+    this.#session = session;
+    this.#decoder = new FrameDecoder({ direction: 'response' });
+    this.#blocked = false;
+    // A peer that is gone without a FIN or RST (host down, cable cut) is found by keepalive; a
+    // process that is alive but silent is found by the request timeouts (see RequestQueue#expire).
+    socket.setKeepAlive(true, KEEPALIVE_MS);
+    socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
+    socket.on('drain', () => {
+      this.#blocked = false;
+      this.#host.onWritable();
+    });
+    socket.on('error', () => {}); // 'close' follows; outstanding requests reject there
+    socket.on('close', () => this.#lost(socket, new ConduitError('CONNECTION_LOST', 'the connection was lost')));
+  }
+
+  #onData(socket: Socket, chunk: Buffer): void {
+    const decoder = this.#decoder;
+    if (socket !== this.#socket || decoder === undefined) return;
+    decoder.push(chunk);
+    const host = this.#host;
+    for (let next = decoder.read(); next !== undefined; next = decoder.read()) {
+      if (next instanceof ProtocolError) return host.onBroken(broken(`undecodable response: ${next.message}`));
+      if (next.id >= SERVER_ID_BASE && next.opcode < 0x40) {
+        // spec §2.2, §4.2: the server originates only error frames (fatal ones, or the BUSY of a refused
+        // connection); an OK or outcome frame there answers no request, so it is a violation (§2.3).
+        return host.onBroken(broken(`server-originated frame ${next.id} with status 0x${next.opcode.toString(16)}, which is not an error`));
+      }
+      // spec §4.2, §6.5: a server-originated or fatal frame (always plaintext) ends the connection.
+      if (next.id >= SERVER_ID_BASE || isFatalStatus(next.opcode)) return host.onBroken(statusError(next));
+      let frame = next;
+      if (this.#session !== undefined) {
+        const opened = openFrame(this.#session.receive, next);
+        if (opened === undefined) return host.onBroken(new ConduitError('AUTH_FAILED', 'a response failed authentication; connection closed'));
+        frame = opened;
+      }
+      if (!host.onResponse(frame)) return;
+    }
+    host.onChunkRead();
+  }
+
+  /**
+   * Gives the attached connection up at once (host.onLost runs with
+   * `cause`): a request made before the socket's 'close' event must not be
+   * written to a connection already given up.
+   */
+  drop(cause: ConduitError): void {
+    const socket = this.#socket;
+    if (socket === undefined) return;
+    socket.destroy();
+    this.#lost(socket, cause);
+  }
+
+  #lost(socket: Socket, cause: ConduitError): void {
+    if (socket !== this.#socket) return;
+    this.#socket = undefined;
+    this.#decoder = undefined;
+    this.#session = undefined;
+    this.#host.onLost(cause);
+  }
+
+  /**
+   * The next reconnect attempt's number and delay (exponential backoff with
+   * jitter), or `undefined` when the reconnect options allow no more
+   * attempts; the count then starts again.
+   */
+  backoff(): { attempt: number; delayMs: number } | undefined {
+    const r = this.#options.reconnect;
+    if (r === false || this.#attempt >= r.maxAttempts) {
+      this.#attempt = 0;
+      return undefined;
+    }
+    this.#attempt += 1;
+    const ceiling = Math.min(r.maxDelayMs, r.baseDelayMs * 2 ** (this.#attempt - 1));
+    const delayMs = Math.round(ceiling / 2 + Math.random() * (ceiling / 2)); // jitter: [½, 1] × the backoff
+    return { attempt: this.#attempt, delayMs };
+  }
+
+  /** Calls host.onReconnectDue after `delayMs`, unless {@link cancelReconnect} or {@link close} comes first. */
+  reconnectAfter(delayMs: number): void {
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      this.#host.onReconnectDue();
+    }, delayMs);
+  }
+
+  cancelReconnect(): void {
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+  }
+
+  /** Ends the attached connection once what was written is sent (FIN); its 'close' then reports it lost. */
+  end(): void {
+    this.#socket?.end();
+  }
+
+  /** Destroys the attached connection; its 'close' then reports it lost. */
+  destroy(): void {
+    this.#socket?.destroy();
+  }
+
+  /** For good: stops an attempt under way and a pending reconnect, and destroys the connection. */
+  close(): void {
+    this.#closed = true;
+    this.#attempting?.destroy();
+    this.#attempting = undefined;
+    this.cancelReconnect();
+    this.#socket?.destroy();
+    this.#socket = undefined;
+  }
+}
