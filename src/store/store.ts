@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import { MAX_KEY_SIZE, MAX_TTL_MS, Status } from '../protocol/constants.js';
+import { Status } from '../protocol/constants.js';
+import { checkKey, checkTtl, I64_MAX, I64_MIN } from '../protocol/validate.js';
 import { ExpiryQueue, bucketOf } from './expiry-queue.js';
 import { fnv1a, keyBytes, keyString } from './keys.js';
 
@@ -171,8 +172,6 @@ interface Shard {
 }
 
 const EMPTY = Buffer.alloc(0);
-const I64_MIN = -(1n << 63n);
-const I64_MAX = (1n << 63n) - 1n;
 /** spec §3.8: the canonical decimal form of an i64 (no sign on zero, no leading zeros). */
 const CANONICAL_INTEGER = /^(0|-?[1-9][0-9]{0,18})$/;
 /**
@@ -191,18 +190,13 @@ function ownCopy(bytes: Uint8Array): Buffer {
   return copy;
 }
 
-/** The exact string form of a key, which must be 1–250 bytes (spec §3.1; the server has checked it already). */
+/**
+ * The exact string form of a key, which must be 1–250 bytes (spec §3.1; the
+ * server has checked it already). Throws the encoder's `BAD_REQUEST` otherwise.
+ */
 function validKey(key: Uint8Array): string {
-  if (key.length === 0 || key.length > MAX_KEY_SIZE) {
-    throw new RangeError(`key must be 1 to ${MAX_KEY_SIZE} bytes, got ${key.length}`);
-  }
+  checkKey(key);
   return keyString(key);
-}
-
-function checkTtl(ttlMs: number): void {
-  if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > MAX_TTL_MS) {
-    throw new RangeError(`ttlMs must be an integer from 0 to ${MAX_TTL_MS}, got ${ttlMs}`);
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chargeOf, ENTRY_OVERHEAD, EXPIRY_BUCKET_MS, MAX_BODY_SIZE, MAX_TTL_MS, Status, Store, type StoreOptions } from '../../src/index.js';
+import { chargeOf, ConduitError, encodeRequest, ENTRY_OVERHEAD, EXPIRY_BUCKET_MS, MAX_BODY_SIZE, MAX_TTL_MS, Status, Store, type StoreOptions } from '../../src/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -16,6 +16,16 @@ afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
+
+/** The error `fn` throws; fails the test when it throws nothing. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
 
 /** Spies on every way of walking an LRUCache's entries: no store operation but LIST may walk all keys. */
 function spyOnWalks(): { calls(): number } {
@@ -58,8 +68,26 @@ describe('get / set / delete', () => {
     const { store } = make();
     expect(store.set(Buffer.alloc(250, 1), b('v'))).toBe(Status.OK);
     expect(store.get(Buffer.alloc(250, 1))?.toString()).toBe('v');
-    expect(() => store.set(Buffer.alloc(251, 1), b('v'))).toThrow(RangeError);
-    expect(() => store.get(Buffer.alloc(0))).toThrow(RangeError);
+    expect(() => store.set(Buffer.alloc(251, 1), b('v'))).toThrow(ConduitError);
+    expect(() => store.get(Buffer.alloc(0))).toThrow(ConduitError);
+  });
+
+  it('refuses a bad key or TTL with the error the request encoder throws for it: BAD_REQUEST, same message', () => {
+    const { store } = make();
+    const set = { op: 'SET', value: b('v'), nx: false, xx: false, keepTtl: false } as const;
+    const cases: [string, () => unknown, () => unknown][] = [
+      ['key of 0 bytes', () => store.get(Buffer.alloc(0)), () => encodeRequest(1n, { op: 'GET', key: Buffer.alloc(0) })],
+      ['key of 251 bytes', () => store.delete(Buffer.alloc(251, 1)), () => encodeRequest(1n, { op: 'DELETE', key: Buffer.alloc(251, 1) })],
+      ['ttl over u32', () => store.set(b('k'), b('v'), { ttlMs: MAX_TTL_MS + 1 }), () => encodeRequest(1n, { ...set, key: b('k'), ttlMs: MAX_TTL_MS + 1 })],
+      ['negative ttl', () => store.renew(b('k'), -1), () => encodeRequest(1n, { op: 'RENEW', key: b('k'), ttlMs: -1 })],
+      ['fractional ttl', () => store.incr(b('k'), 1n, 1.5), () => encodeRequest(1n, { op: 'INCR', key: b('k'), delta: 1n, ttlMs: 1.5 })],
+    ];
+    for (const [name, fromStore, fromEncoder] of cases) {
+      const [a, e] = [thrown(fromStore), thrown(fromEncoder)];
+      expect(a, name).toBeInstanceOf(ConduitError);
+      expect([name, (a as ConduitError).code, (a as ConduitError).message]).toEqual([name, 'BAD_REQUEST', (e as ConduitError).message]);
+      expect((e as ConduitError).code, name).toBe('BAD_REQUEST');
+    }
   });
 
   it('stores values at the frame limit and empty values', () => {
@@ -148,8 +176,8 @@ describe('TTL boundaries', () => {
     expect(store.get(b('b'))).toBeDefined();
     clock.advance(1);
     expect(store.get(b('b'))).toBeUndefined();
-    expect(() => store.set(b('c'), b('v'), { ttlMs: MAX_TTL_MS + 1 })).toThrow(RangeError);
-    expect(() => store.set(b('c'), b('v'), { ttlMs: -1 })).toThrow(RangeError);
+    expect(() => store.set(b('c'), b('v'), { ttlMs: MAX_TTL_MS + 1 })).toThrow(ConduitError);
+    expect(() => store.set(b('c'), b('v'), { ttlMs: -1 })).toThrow(ConduitError);
   });
 
   it('renew sets and removes the expiry; absent keys are not renewed', () => {
