@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import { Status } from '../protocol/constants.js';
 import { checkKey, checkTtl, I64_MAX, I64_MIN } from '../protocol/validate.js';
 import { ExpiryQueue, bucketOf } from './expiry-queue.js';
 import { fnv1a, keyBytes, keyString } from './keys.js';
@@ -81,12 +80,21 @@ export interface SetOptions {
   keepTtl?: boolean;
 }
 
-/** Outcome of a write: OK, or the status that refused it. */
-export type WriteStatus =
-  | typeof Status.OK
-  | typeof Status.NOT_STORED
-  | typeof Status.TOO_LARGE
-  | typeof Status.OUT_OF_MEMORY;
+/**
+ * What {@link Store.set} did (spec §3.3): `'stored'`; `'not_stored'` when NX
+ * or XX prevented it; `'too_large'` for an item over one shard's budget;
+ * `'out_of_memory'` when it does not fit with eviction off. The store speaks
+ * in its own outcomes; the server maps them to wire statuses (`execute`).
+ */
+export type WriteOutcome = 'stored' | 'not_stored' | 'too_large' | 'out_of_memory';
+
+/**
+ * Why {@link Store.incr} changed nothing (spec §3.8): `'not_integer'` when
+ * the stored value is not the canonical decimal form of an i64,
+ * `'overflow'` when the result leaves the i64 range, or a refused write as
+ * for SET. (On the wire both of the first two are NOT_INTEGER.)
+ */
+export type IncrRefusal = 'not_integer' | 'overflow' | 'too_large' | 'out_of_memory';
 
 /** Counters of one shard or of the whole store; names follow Redis INFO and memcached stats (spec §5.2). */
 export interface StoreCounters {
@@ -203,7 +211,8 @@ function validKey(key: Uint8Array): string {
  * The cache itself: N shards, each an `LRUCache` bounded by its share of the
  * memory budget, with TTLs on a monotonic clock and an active expiry sweep.
  * Synchronous and network-free; the server calls it in-process. Operations
- * follow spec §3 exactly and return statuses instead of throwing.
+ * follow spec §3 exactly and return their outcomes ({@link WriteOutcome},
+ * {@link IncrRefusal}) instead of throwing.
  *
  * @example
  * ```ts
@@ -328,10 +337,10 @@ export class Store {
    *
    * @example
    * ```ts
-   * store.set(Buffer.from('k'), Buffer.from('v'), { ttlMs: 1000, nx: true }); // Status.OK or Status.NOT_STORED
+   * store.set(Buffer.from('k'), Buffer.from('v'), { ttlMs: 1000, nx: true }); // 'stored' or 'not_stored'
    * ```
    */
-  set(key: Uint8Array, value: Uint8Array, options: SetOptions = {}): WriteStatus {
+  set(key: Uint8Array, value: Uint8Array, options: SetOptions = {}): WriteOutcome {
     const { ttlMs = 0, nx = false, xx = false, keepTtl = false } = options;
     checkTtl(ttlMs);
     const k = validKey(key);
@@ -339,23 +348,23 @@ export class Store {
     // A plain SET with eviction on needs nothing from the old entry: skip the lookup (hot path).
     const needsExisting = nx || xx || keepTtl || this.#eviction === 'none';
     const existing = needsExisting ? this.#peekLive(shard, k) : undefined;
-    if ((nx && existing !== undefined) || (xx && existing === undefined)) return Status.NOT_STORED;
+    if ((nx && existing !== undefined) || (xx && existing === undefined)) return 'not_stored';
     const expiresAt = keepTtl ? (existing?.expiresAt ?? 0) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
     return this.#write(shard, k, value, expiresAt, existing);
   }
 
   /** Checks the budget, then stores an own copy of `value`. */
-  #write(shard: Shard, k: string, value: Uint8Array, expiresAt: number, existing: Entry | undefined): WriteStatus {
+  #write(shard: Shard, k: string, value: Uint8Array, expiresAt: number, existing: Entry | undefined): 'stored' | 'too_large' | 'out_of_memory' {
     const size = chargeOf(k.length, value.length);
     if (size > this.#shardBudget) {
       shard.refusedTooLarge += 1;
-      return Status.TOO_LARGE;
+      return 'too_large';
     }
     if (this.#eviction === 'none') {
       const freed = existing === undefined ? 0 : chargeOf(k.length, existing.value.length);
       if (shard.cache.calculatedSize - freed + size > this.#shardBudget) {
         shard.refusedOutOfMemory += 1;
-        return Status.OUT_OF_MEMORY;
+        return 'out_of_memory';
       }
     }
     // The old entry's pair in the expiry queue (if any) passes to the new one,
@@ -367,7 +376,7 @@ export class Store {
     if (entry.queued !== UNQUEUED) this.#queuedEntries += 1;
     shard.sets += 1;
     if (expiresAt !== 0) this.#enqueue(entry, k);
-    return Status.OK;
+    return 'stored';
   }
 
   /**
@@ -432,20 +441,15 @@ export class Store {
   /**
    * Adds `delta` to the ASCII-decimal i64 stored at `key`, creating it at 0
    * with `ttlMs` (if > 0) when absent; an existing key keeps its expiry
-   * (spec §3.8). Returns the new value, or the status that refused it:
-   * NOT_INTEGER for a non-canonical value or an overflow, TOO_LARGE or
-   * OUT_OF_MEMORY as for SET.
+   * (spec §3.8). Returns the new value, or why it changed nothing
+   * ({@link IncrRefusal}).
    *
    * @example
    * ```ts
    * store.incr(Buffer.from('hits'), 1n, 0); // 1n, then 2n, …
    * ```
    */
-  incr(
-    key: Uint8Array,
-    delta: bigint,
-    ttlMs = 0,
-  ): bigint | typeof Status.NOT_INTEGER | typeof Status.TOO_LARGE | typeof Status.OUT_OF_MEMORY {
+  incr(key: Uint8Array, delta: bigint, ttlMs = 0): bigint | IncrRefusal {
     checkTtl(ttlMs);
     const k = validKey(key);
     const shard = this.#shard(k);
@@ -453,15 +457,15 @@ export class Store {
     let current = 0n;
     if (existing !== undefined) {
       const text = existing.value.toString('latin1');
-      if (!CANONICAL_INTEGER.test(text)) return Status.NOT_INTEGER;
+      if (!CANONICAL_INTEGER.test(text)) return 'not_integer';
       current = BigInt(text);
-      if (current < I64_MIN || current > I64_MAX) return Status.NOT_INTEGER;
+      if (current < I64_MIN || current > I64_MAX) return 'not_integer';
     }
     const next = current + delta;
-    if (next < I64_MIN || next > I64_MAX) return Status.NOT_INTEGER;
+    if (next < I64_MIN || next > I64_MAX) return 'overflow';
     const expiresAt = existing !== undefined ? existing.expiresAt : ttlMs > 0 ? this.#clock() + ttlMs : 0;
-    const status = this.#write(shard, k, Buffer.from(next.toString(), 'latin1'), expiresAt, existing);
-    return status === Status.OK ? next : (status as typeof Status.TOO_LARGE | typeof Status.OUT_OF_MEMORY);
+    const outcome = this.#write(shard, k, Buffer.from(next.toString(), 'latin1'), expiresAt, existing);
+    return outcome === 'stored' ? next : outcome;
   }
 
   /**
