@@ -8,6 +8,9 @@
  * ```
  * @module
  */
-export * from './store.js';
+export { Store, type IncrRefusal, type WriteOutcome } from './store.js';
+export { chargeOf, ENTRY_OVERHEAD, EXTERNAL_VALUE_OVERHEAD, IN_HEAP_VALUE_MAX } from './charge.js';
+export type { EvictionPolicy, SetOptions, StoreOptions } from './options.js';
+export type { StoreCounters, StoreStats } from './stats.js';
 export { fnv1a, keyBytes, keyString } from './keys.js';
 export { EXPIRY_BUCKET_MS, ExpiryQueue, bucketOf } from './expiry-queue.js';
