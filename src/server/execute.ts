@@ -49,7 +49,10 @@ export interface ExecutionContext {
  * Runs one validated request against the store and returns its reply
  * (spec §3). Synchronous: the store is in-process. `maxBody` is the largest
  * response body the connection can frame: `MAX_BODY_SIZE` in plaintext, 16
- * bytes less once a secure session seals every answer (spec §2.1, §6.4).
+ * bytes less once a secure session seals every answer (spec §2.1, §6.4), and
+ * `Infinity` for the HTTP gateway, whose answers are not frames. Store
+ * outcomes become statuses here, and only here: the store never speaks in
+ * wire statuses.
  *
  * @example
  * ```ts

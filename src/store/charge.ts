@@ -20,6 +20,11 @@
  * value, size, list links, with array growth slack), the entry object, the
  * key string, the Buffer and ArrayBuffer objects, and the V8 heap's own
  * slack (RSS runs about 8% over heapUsed). See {@link chargeOf}.
+ *
+ * @example
+ * ```ts
+ * chargeOf(16, 0) - 16; // ENTRY_OVERHEAD
+ * ```
  */
 export const ENTRY_OVERHEAD = 400;
 
@@ -27,6 +32,11 @@ export const ENTRY_OVERHEAD = 400;
  * Values longer than this live outside the V8 heap, in a backing store of
  * their own; shorter ones are allocated inside the heap (V8's
  * `typed_array_max_size_in_heap`, 64 bytes).
+ *
+ * @example
+ * ```ts
+ * value.length <= IN_HEAP_VALUE_MAX; // charged without EXTERNAL_VALUE_OVERHEAD
+ * ```
  */
 export const IN_HEAP_VALUE_MAX = 64;
 
@@ -34,6 +44,11 @@ export const IN_HEAP_VALUE_MAX = 64;
  * What a value outside the V8 heap costs beyond its bytes: its malloc chunk
  * header and the C++ backing-store records that track it (measured: 670 B of
  * RSS for a 100-byte value against 431 B for a 10-byte one).
+ *
+ * @example
+ * ```ts
+ * chargeOf(16, 65) - chargeOf(16, 64); // 16 + EXTERNAL_VALUE_OVERHEAD
+ * ```
  */
 export const EXTERNAL_VALUE_OVERHEAD = 144;
 
