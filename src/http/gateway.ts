@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { MAX_BODY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
 import { SET_FIXED_SIZE, type Request } from '../protocol/messages.js';
@@ -9,6 +9,7 @@ import { execute, type ExecutionContext, type Reply } from '../server/execute.js
 import type { Metrics } from '../server/metrics.js';
 import { HTTP_MAX_CONNECTIONS } from '../server/fd-limit.js';
 import { parseDuration } from '../server/options.js';
+import { isLoopbackHost, normaliseHost, parseAuthority, sameOrigin, type Authority } from './authority.js';
 import type { Store } from '../store/store.js';
 
 /** What the gateway needs from the server it fronts. */
@@ -94,40 +95,6 @@ function i64Of(reply: Reply): bigint {
   return (reply.body as Buffer).readBigInt64BE(0);
 }
 
-/** A `Host` header or an origin's authority split into a lower-case host (IPv6 without brackets) and its port. */
-interface Authority {
-  host: string;
-  port: number | undefined;
-}
-
-/** Parses `name`, `name:port`, `1.2.3.4:port`, `[::1]:port` (RFC 9110 §7.2); `undefined` for anything else. */
-function parseAuthority(text: string): Authority | undefined {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/@]+))(?::(\d{1,5}))?$/.exec(text);
-  if (match === null) return undefined;
-  const v6 = match[1];
-  if (v6 !== undefined && isIP(v6) !== 6) return undefined;
-  const port = match[3] === undefined ? undefined : Number(match[3]);
-  if (port !== undefined && port > 65_535) return undefined;
-  return { host: v6 === undefined ? (match[2] ?? '').toLowerCase() : canonicalV6(v6), port };
-}
-
-/** One spelling per IPv6 address (`FD00:0::1` → `fd00::1`), as WHATWG URL serialises it. */
-function canonicalV6(address: string): string {
-  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-}
-
-/** Normalises one allowed host as written by the user (`name`, an IPv4 or IPv6 address, `[::1]`). */
-function normaliseHost(host: string): string {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  return isIP(bare) === 6 ? canonicalV6(bare) : bare.toLowerCase();
-}
-
-/** Loopback literals and `localhost`: only this machine can be reached through them, whatever DNS says. */
-function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
-}
-
 /**
  * A path segment percent-decoded to raw bytes (RFC 3986 §2.1), so any binary
  * key can be addressed; `undefined` when a `%` is not followed by two hex digits.
@@ -148,21 +115,6 @@ function decodeSegment(segment: string): Buffer | undefined {
     }
   }
   return Buffer.from(bytes);
-}
-
-/**
- * True when `origin` (RFC 6454 serialisation) is the origin the request was
- * sent to: same host, same port (the scheme's default when absent). Both
- * http and https count, for a gateway behind a TLS-terminating proxy.
- */
-function sameOrigin(origin: string, target: Authority): boolean {
-  const match = /^(https?):\/\/(.+)$/i.exec(origin.trim());
-  if (match === null) return false; // `null` (sandboxed pages, file:) and other schemes
-  const scheme = (match[1] ?? '').toLowerCase();
-  const from = parseAuthority(match[2] ?? '');
-  if (from === undefined) return false;
-  const fallback = scheme === 'https' ? 443 : 80;
-  return from.host === target.host && (from.port ?? fallback) === (target.port ?? fallback);
 }
 
 function flag(query: URLSearchParams, name: string): boolean {
