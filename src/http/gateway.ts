@@ -1,13 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../config/units.js';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
-import { MAX_BODY_SIZE, MAX_KEY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
-import { SET_FIXED_SIZE } from '../protocol/messages.js';
-import { refusalMessages } from '../server/execute.js';
+import { MAX_BODY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
+import { SET_FIXED_SIZE, type Request } from '../protocol/messages.js';
+import { I64_MAX, I64_MIN, keyLengthError } from '../protocol/validate.js';
+import { execute, type ExecutionContext, type Reply } from '../server/execute.js';
 import type { Metrics } from '../server/metrics.js';
 import { HTTP_MAX_CONNECTIONS } from '../server/fd-limit.js';
+import { isLoopbackHost, normaliseHost, parseAuthority, sameOrigin, type Authority } from './authority.js';
 import type { Store } from '../store/store.js';
 
 /** What the gateway needs from the server it fronts. */
@@ -75,41 +77,22 @@ const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** How long a refused request's 4xx may take to flush before its connection is destroyed anyway. */
 const CLOSE_GRACE_MS = 1_000;
 
-const I64_MIN = -(2n ** 63n);
-const I64_MAX = 2n ** 63n - 1n;
+/**
+ * The largest answer body `execute()` may give here: HTTP bodies are not
+ * frames, so none (a GET returns any stored value; spec §2.1's caps are for
+ * protocol connections).
+ */
+const HTTP_MAX_BODY = Number.POSITIVE_INFINITY;
 
-/** A `Host` header or an origin's authority split into a lower-case host (IPv6 without brackets) and its port. */
-interface Authority {
-  host: string;
-  port: number | undefined;
-}
+/** The message of an outcome whose reply has no body (the protocol sends none for these). */
+const OUTCOME_MESSAGE: Partial<Record<StatusName, string>> = {
+  NOT_FOUND: 'no such key',
+  NOT_STORED: 'the nx/xx condition prevented the write',
+};
 
-/** Parses `name`, `name:port`, `1.2.3.4:port`, `[::1]:port` (RFC 9110 §7.2); `undefined` for anything else. */
-function parseAuthority(text: string): Authority | undefined {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/@]+))(?::(\d{1,5}))?$/.exec(text);
-  if (match === null) return undefined;
-  const v6 = match[1];
-  if (v6 !== undefined && isIP(v6) !== 6) return undefined;
-  const port = match[3] === undefined ? undefined : Number(match[3]);
-  if (port !== undefined && port > 65_535) return undefined;
-  return { host: v6 === undefined ? (match[2] ?? '').toLowerCase() : canonicalV6(v6), port };
-}
-
-/** One spelling per IPv6 address (`FD00:0::1` → `fd00::1`), as WHATWG URL serialises it. */
-function canonicalV6(address: string): string {
-  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-}
-
-/** Normalises one allowed host as written by the user (`name`, an IPv4 or IPv6 address, `[::1]`). */
-function normaliseHost(host: string): string {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  return isIP(bare) === 6 ? canonicalV6(bare) : bare.toLowerCase();
-}
-
-/** Loopback literals and `localhost`: only this machine can be reached through them, whatever DNS says. */
-function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost' || host === '::1') return true;
-  return isIP(host) === 4 && host.startsWith('127.');
+/** The i64 body of an OK INCR or TTL reply (spec §3.8, §3.9). */
+function i64Of(reply: Reply): bigint {
+  return (reply.body as Buffer).readBigInt64BE(0);
 }
 
 /**
@@ -132,21 +115,6 @@ function decodeSegment(segment: string): Buffer | undefined {
     }
   }
   return Buffer.from(bytes);
-}
-
-/**
- * True when `origin` (RFC 6454 serialisation) is the origin the request was
- * sent to: same host, same port (the scheme's default when absent). Both
- * http and https count, for a gateway behind a TLS-terminating proxy.
- */
-function sameOrigin(origin: string, target: Authority): boolean {
-  const match = /^(https?):\/\/(.+)$/i.exec(origin.trim());
-  if (match === null) return false; // `null` (sandboxed pages, file:) and other schemes
-  const scheme = (match[1] ?? '').toLowerCase();
-  const from = parseAuthority(match[2] ?? '');
-  if (from === undefined) return false;
-  const fallback = scheme === 'https' ? 443 : 80;
-  return from.host === target.host && (from.port ?? fallback) === (target.port ?? fallback);
 }
 
 function flag(query: URLSearchParams, name: string): boolean {
@@ -183,9 +151,16 @@ export class HttpGateway {
   /** Hosts answered besides loopback literals and `localhost` (lower case, IPv6 without brackets). */
   readonly #allowedHosts: ReadonlySet<string>;
   readonly #server: Server;
+  /** What `execute()` runs the key routes against: the host's store; STATS and SHUTDOWN have no route through it. */
+  readonly #context: ExecutionContext;
 
   constructor(host: GatewayHost, metrics: Metrics, options: GatewayOptions) {
     this.#host = host;
+    this.#context = {
+      store: host.store,
+      stats: () => host.statsJson(),
+      shutdown: () => ({ status: Status.FORBIDDEN, body: Buffer.from('SHUTDOWN is not available over HTTP') }),
+    };
     this.#metrics = metrics;
     this.#options = options;
     this.#token = options.token === undefined ? undefined : digest(options.token);
@@ -269,20 +244,15 @@ export class HttpGateway {
     if (match === null) throw new HttpFailure('NOT_FOUND', `no route ${path}`);
     const key = decodeSegment(match[1] ?? '');
     if (key === undefined) throw new HttpFailure('BAD_REQUEST', 'malformed percent-encoding in the key');
-    if (key.length === 0 || key.length > MAX_KEY_SIZE) {
-      throw new HttpFailure('BAD_REQUEST', `key must be 1 to ${MAX_KEY_SIZE} bytes, got ${key.length}`);
-    }
-    const store = this.#host.store;
+    const invalidKey = keyLengthError(key.length); // spec §3.1, the encoder's check and message
+    if (invalidKey !== undefined) throw new HttpFailure('BAD_REQUEST', invalidKey.message);
     const sub = match[2];
-    const record = (op: string, status: StatusName): void =>
-      this.#metrics.request(op, status, (performance.now() - started) / 1000);
 
+    // Each route is a protocol request run by execute(), as a binary-protocol connection runs it.
     if (sub === '/ttl') {
       if (method !== 'GET') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on .../ttl`);
-      const ttl = store.ttl(key);
-      record('TTL', ttl === undefined ? 'NOT_FOUND' : 'OK');
-      if (ttl === undefined) throw new HttpFailure('NOT_FOUND', 'no such key');
-      return this.#json(res, 200, { ttl_ms: ttl });
+      const reply = this.#execute({ op: 'TTL', key }, started);
+      return this.#json(res, 200, { ttl_ms: Number(i64Of(reply)) });
     }
     if (sub === '/incr') {
       if (method !== 'POST') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on .../incr`);
@@ -293,21 +263,13 @@ export class HttpGateway {
       if (delta === undefined || delta < I64_MIN || delta > I64_MAX) {
         throw new HttpFailure('BAD_REQUEST', `by must be an integer from ${I64_MIN} to ${I64_MAX}, got '${by}'`);
       }
-      const result = store.incr(key, delta, this.#ttl(query));
-      if (typeof result !== 'bigint') {
-        const name = statusName(result) ?? 'INTERNAL';
-        record('INCR', name);
-        throw new HttpFailure(name, refusalMessages[result]?.toString() ?? 'not stored');
-      }
-      record('INCR', 'OK');
-      return this.#json(res, 200, { value: result.toString() });
+      const reply = this.#execute({ op: 'INCR', key, delta, ttlMs: this.#ttl(query) }, started);
+      return this.#json(res, 200, { value: i64Of(reply).toString() });
     }
     switch (method) {
       case 'GET':
       case 'HEAD': {
-        const value = store.get(key);
-        record('GET', value === undefined ? 'NOT_FOUND' : 'OK');
-        if (value === undefined) throw new HttpFailure('NOT_FOUND', 'no such key');
+        const value = this.#execute({ op: 'GET', key }, started).body as Buffer;
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': value.length });
         return void res.end(method === 'HEAD' ? undefined : value);
       }
@@ -317,30 +279,36 @@ export class HttpGateway {
         // (spec §2.1, §6.4), so a longer value could be stored here but never read back over the protocol.
         const limit = Math.min(MAX_BODY_SIZE - SET_FIXED_SIZE - key.length, this.#options.secure ? MAX_BODY_SIZE - TAG_SIZE : MAX_BODY_SIZE);
         const options = { ttlMs: this.#ttl(query), nx: flag(query, 'nx'), xx: flag(query, 'xx'), keepTtl: flag(query, 'keepttl') };
-        // spec §3.3: the same flag rules as SET on the wire.
+        // spec §3.3: the flag rules parseRequest applies to a SET frame, named as the query names them.
         if (options.nx && options.xx) throw new HttpFailure('BAD_REQUEST', 'nx and xx exclude each other');
         if (options.keepTtl && options.ttlMs !== 0) throw new HttpFailure('BAD_REQUEST', 'keepttl excludes ttl');
         const value = await this.#body(req, limit);
-        const status = store.set(key, value, options);
-        const name = statusName(status) ?? 'INTERNAL';
-        record('SET', name);
-        if (status !== Status.OK) {
-          throw new HttpFailure(name, status === Status.NOT_STORED ? 'the nx/xx condition prevented the write' : (refusalMessages[status]?.toString() ?? 'not stored'));
-        }
+        this.#execute({ op: 'SET', key, value, ...options }, started);
         res.writeHead(204);
         return void res.end();
       }
       case 'DELETE': {
         await this.#drain(req);
-        const removed = store.delete(key);
-        record('DELETE', removed ? 'OK' : 'NOT_FOUND');
-        if (!removed) throw new HttpFailure('NOT_FOUND', 'no such key');
+        this.#execute({ op: 'DELETE', key }, started);
         res.writeHead(204);
         return void res.end();
       }
       default:
         throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on /v1/keys/{key}`);
     }
+  }
+
+  /**
+   * Runs one request through `execute()` and counts it in the metrics;
+   * returns the OK reply, or throws the outcome or refusal as the HTTP
+   * error (its message is the reply's, as on the wire).
+   */
+  #execute(request: Request, started: number): Reply {
+    const reply = execute(request, this.#context, HTTP_MAX_BODY);
+    const name = statusName(reply.status) ?? 'INTERNAL';
+    this.#metrics.request(request.op, name, (performance.now() - started) / 1000);
+    if (reply.status === Status.OK) return reply;
+    throw new HttpFailure(name, reply.body?.toString() ?? OUTCOME_MESSAGE[name] ?? 'not stored');
   }
 
   /**

@@ -4,7 +4,6 @@ import {
   MAX_BODY_SIZE,
   MAX_CLIENT_ID,
   MAX_KEY_SIZE,
-  MAX_TTL_MS,
   Opcode,
   SET_FLAGS_MASK,
   SET_KEEPTTL,
@@ -14,7 +13,7 @@ import {
   VERSION_RESPONSE,
 } from './constants.js';
 import { writeHeader, type Frame } from './header.js';
-
+import { checkKey, checkTtl, I64_MAX, I64_MIN } from './validate.js';
 
 /** spec §3.3: a SET body's fixed part before the key: flags u8, ttl_ms u32, key_len u8. */
 export const SET_FIXED_SIZE = 6;
@@ -48,8 +47,6 @@ export type Request =
 /** Name of a request operation, e.g. `'SET'`. */
 export type RequestOp = Request['op'];
 
-const I64_MIN = -(1n << 63n);
-const I64_MAX = (1n << 63n) - 1n;
 const EMPTY = Buffer.alloc(0);
 
 function badRequest(message: string): ProtocolError {
@@ -163,18 +160,6 @@ export function parseRequest(frame: Frame): Request | ProtocolError {
 
 function checkId(id: bigint, limit: bigint): void {
   if (id < 0n || id > limit) throw new ConduitError('BAD_REQUEST', `identifier ${id} is outside 0..${limit}`);
-}
-
-function checkKey(key: Uint8Array, what = 'key'): void {
-  if (key.length === 0 || key.length > MAX_KEY_SIZE) {
-    throw new ConduitError('BAD_REQUEST', `${what} must be 1 to ${MAX_KEY_SIZE} bytes, got ${key.length}`);
-  }
-}
-
-function checkTtl(ttlMs: number): void {
-  if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > MAX_TTL_MS) {
-    throw new ConduitError('BAD_REQUEST', `ttlMs must be an integer from 0 to ${MAX_TTL_MS}, got ${ttlMs}`);
-  }
 }
 
 function checkBodySize(length: number): void {
@@ -363,7 +348,7 @@ export function decodeI64(body: Buffer): bigint | ProtocolError {
   return body.readBigInt64BE(0);
 }
 
-/** The decoded body of a LIST response (spec §3.4). */
+/** The decoded body of a LIST response (spec §3.5). */
 export interface ListResult {
   /** Keys that start with the prefix, in no particular order. */
   readonly keys: Buffer[];
@@ -373,7 +358,7 @@ export interface ListResult {
 
 /**
  * Encodes a LIST response body: `truncated u8`, then `key_len u8, key` per key
- * (spec §3.4). The caller keeps it within {@link MAX_BODY_SIZE}.
+ * (spec §3.5). The caller keeps it within {@link MAX_BODY_SIZE}.
  *
  * @example
  * ```ts

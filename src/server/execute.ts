@@ -1,6 +1,6 @@
 import { Status } from '../protocol/constants.js';
 import { encodeI64, encodeListBody, type Request } from '../protocol/messages.js';
-import type { Store } from '../store/store.js';
+import type { IncrRefusal, Store, WriteOutcome } from '../store/store.js';
 
 /** A response before framing: its status and body. */
 export interface Reply {
@@ -11,17 +11,25 @@ export interface Reply {
 const OK: Reply = { status: Status.OK, body: undefined };
 const NOT_FOUND: Reply = { status: Status.NOT_FOUND, body: undefined };
 const NOT_STORED: Reply = { status: Status.NOT_STORED, body: undefined };
-/** The message of each refusal a store write can give (spec §3.3, §3.8), on the wire and over HTTP alike. */
-export const refusalMessages: Readonly<Record<number, Buffer>> = {
+// spec §3.8: a value that is not an i64 and a result out of range are both NOT_INTEGER, with one message.
+const NOT_INTEGER: Reply = { status: Status.NOT_INTEGER, body: Buffer.from('value is not an integer or the result is out of range') };
+/**
+ * The reply to each store outcome other than a value (spec §3.3, §3.8): the
+ * wire status, and for refusals the message, on the wire and over HTTP alike.
+ * Shared objects: a refusal allocates nothing.
+ */
+const OUTCOME_REPLY: Readonly<Record<WriteOutcome | IncrRefusal, Reply>> = {
+  stored: OK,
+  not_stored: NOT_STORED,
   // Items are bounded per shard (spec §3.3): name the knobs, as the total budget may look ample.
-  [Status.TOO_LARGE]: Buffer.from("item is larger than one shard's share of the memory budget (--max-memory divided by --shards)"),
-  [Status.OUT_OF_MEMORY]: Buffer.from('store is full and eviction is off'),
-  [Status.NOT_INTEGER]: Buffer.from('value is not an integer or the result is out of range'),
+  too_large: {
+    status: Status.TOO_LARGE,
+    body: Buffer.from("item is larger than one shard's share of the memory budget (--max-memory divided by --shards)"),
+  },
+  out_of_memory: { status: Status.OUT_OF_MEMORY, body: Buffer.from('store is full and eviction is off') },
+  not_integer: NOT_INTEGER,
+  overflow: NOT_INTEGER,
 };
-
-function refusal(status: number): Reply {
-  return { status, body: refusalMessages[status] };
-}
 
 /** A non-fatal TOO_LARGE for an answer whose body cannot fit in one frame of this connection. */
 export function tooLargeForFrame(length: number, maxBody: number): Reply {
@@ -41,7 +49,10 @@ export interface ExecutionContext {
  * Runs one validated request against the store and returns its reply
  * (spec §3). Synchronous: the store is in-process. `maxBody` is the largest
  * response body the connection can frame: `MAX_BODY_SIZE` in plaintext, 16
- * bytes less once a secure session seals every answer (spec §2.1, §6.4).
+ * bytes less once a secure session seals every answer (spec §2.1, §6.4), and
+ * `Infinity` for the HTTP gateway, whose answers are not frames. Store
+ * outcomes become statuses here, and only here: the store never speaks in
+ * wire statuses.
  *
  * @example
  * ```ts
@@ -60,8 +71,8 @@ export function execute(request: Request, context: ExecutionContext, maxBody: nu
       return { status: Status.OK, body: value };
     }
     case 'SET': {
-      const status = store.set(request.key, request.value, request);
-      return status === Status.OK ? OK : status === Status.NOT_STORED ? NOT_STORED : refusal(status);
+      const outcome = store.set(request.key, request.value, request);
+      return outcome === 'stored' ? OK : OUTCOME_REPLY[outcome];
     }
     case 'DELETE':
       return store.delete(request.key) ? OK : NOT_FOUND;
@@ -78,7 +89,7 @@ export function execute(request: Request, context: ExecutionContext, maxBody: nu
     }
     case 'INCR': {
       const result = store.incr(request.key, request.delta, request.ttlMs);
-      return typeof result === 'bigint' ? { status: Status.OK, body: encodeI64(result) } : refusal(result);
+      return typeof result === 'bigint' ? { status: Status.OK, body: encodeI64(result) } : OUTCOME_REPLY[result];
     }
     case 'HEALTH':
       return OK;

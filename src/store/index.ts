@@ -8,4 +8,7 @@
  * ```
  * @module
  */
-export * from './store.js';
+export { Store, type IncrRefusal, type WriteOutcome } from './store.js';
+export { chargeOf, ENTRY_OVERHEAD, EXTERNAL_VALUE_OVERHEAD, IN_HEAP_VALUE_MAX } from './charge.js';
+export type { EvictionPolicy, SetOptions, StoreOptions } from './options.js';
+export type { StoreCounters, StoreStats } from './stats.js';

@@ -1,150 +1,51 @@
-import { LRUCache } from 'lru-cache';
-import { MAX_KEY_SIZE, MAX_TTL_MS, Status } from '../protocol/constants.js';
-import { ExpiryQueue, bucketOf } from './expiry-queue.js';
-import { fnv1a, keyBytes, keyString } from './keys.js';
-
 /**
- * Bytes one entry costs beyond its key and value bytes, calibrated against
- * the process's RSS (issue 15 item 15): `BENCH_ONLY=rss npx just bench-store`
- * fills a fresh process with 1M items of 16-byte keys and 10, 100 and
- * 1,000-byte values and divides the RSS it gained (after GC) by the items:
- * 431, 670 and 1,558 B on Node 20.20 x64. That is the lru-cache slots (key,
- * value, size, list links, with array growth slack), the entry object, the
- * key string, the Buffer and ArrayBuffer objects, and the V8 heap's own
- * slack (RSS runs about 8% over heapUsed). See {@link chargeOf}.
- */
-export const ENTRY_OVERHEAD = 400;
-
-/**
- * Values longer than this live outside the V8 heap, in a backing store of
- * their own; shorter ones are allocated inside the heap (V8's
- * `typed_array_max_size_in_heap`, 64 bytes).
- */
-export const IN_HEAP_VALUE_MAX = 64;
-
-/**
- * What a value outside the V8 heap costs beyond its bytes: its malloc chunk
- * header and the C++ backing-store records that track it (measured: 670 B of
- * RSS for a 100-byte value against 431 B for a 10-byte one).
- */
-export const EXTERNAL_VALUE_OVERHEAD = 144;
-
-const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
-
-/**
- * Bytes an entry is charged against the memory budget: what it costs in RSS
- * on Node 20 x64, within a few percent for 16-byte keys and 10 B–1 KiB values.
- * The key string and in-heap values are rounded to V8's 8-byte allocation
- * unit, values outside the heap to malloc's 16-byte chunks, and
- * those pay {@link EXTERNAL_VALUE_OVERHEAD} on top of {@link ENTRY_OVERHEAD}.
+ * The store: what each operation of spec §3 does to the shards, and the
+ * active expiry sweep. Its parts live beside it, one job each:
+ * `options.ts` (options and their validation), `shard.ts` (a shard's cache
+ * and counters), `charge.ts` (what an entry costs against the budget),
+ * `keys.ts` (key strings and the shard hash), `expiry-queue.ts` (the order
+ * the sweep reclaims in), `list.ts` (LIST's bounded scan), `integer.ts`
+ * (INCR's counters), `stats.ts` (counters, spec §5.2) and `sweep-timer.ts`
+ * (when the active sweep runs).
  *
  * @example
  * ```ts
- * chargeOf(16, 10);   // 432: 16 + 16 + 400
- * chargeOf(16, 100);  // 672: 16 + 112 + 400 + 144
- * chargeOf(16, 1000); // 1568: 16 + 1008 + 400 + 144
+ * const store = new Store({ maxMemory: 64 * 1024 * 1024 });
  * ```
+ * @module
  */
-export function chargeOf(keyLength: number, valueLength: number): number {
-  const key = roundUp(keyLength, 8);
-  if (valueLength <= IN_HEAP_VALUE_MAX) return key + roundUp(valueLength, 8) + ENTRY_OVERHEAD;
-  return key + roundUp(valueLength, 16) + ENTRY_OVERHEAD + EXTERNAL_VALUE_OVERHEAD;
-}
+import { LRUCache } from 'lru-cache';
+import { checkKey, checkTtl, I64_MAX, I64_MIN } from '../protocol/validate.js';
+import { chargeOf } from './charge.js';
+import { ExpiryQueue, bucketOf } from './expiry-queue.js';
+import { counterValue } from './integer.js';
+import { fnv1a, keyString } from './keys.js';
+import { LIST_SCAN_LIMIT, listKeys } from './list.js';
+import { resolveStoreOptions, type EvictionPolicy, type SetOptions, type StoreOptions } from './options.js';
+import { newShard, UNQUEUED, type Entry, type Shard } from './shard.js';
+import { statsOf, type StoreStats } from './stats.js';
+import { SweepTimer } from './sweep-timer.js';
 
-/** Eviction policy: `'lru'` evicts the shard's least recently used entries; `'none'` refuses writes that do not fit. */
-export type EvictionPolicy = 'lru' | 'none';
+// What the server imports from here; the package root exports them from their own modules.
+export { chargeOf } from './charge.js';
+export type { EvictionPolicy, SetOptions, StoreOptions } from './options.js';
 
-/** Options of a {@link Store}. */
-export interface StoreOptions {
-  /** Memory budget in bytes, split evenly across shards. Default 64 MiB. */
-  maxMemory?: number;
-  /** Number of shards, a power of two from 1 to 1024. Default 16. */
-  shards?: number;
-  /** What a full shard does with a write. Default `'lru'`. */
-  eviction?: EvictionPolicy;
-  /** Monotonic clock in milliseconds. Default `performance.now`, which a wall-clock jump does not move. */
-  clock?: () => number;
-  /** Run the active expiry sweep on a timer. Default true; tests with a fake clock call {@link Store.sweep}. */
-  activeExpiry?: boolean;
-}
+/**
+ * What {@link Store.set} did (spec §3.3): `'stored'`; `'not_stored'` when NX
+ * or XX prevented it; `'too_large'` for an item over one shard's budget;
+ * `'out_of_memory'` when it does not fit with eviction off. The store speaks
+ * in its own outcomes; the server maps them to wire statuses (`execute`).
+ */
+export type WriteOutcome = 'stored' | 'not_stored' | 'too_large' | 'out_of_memory';
 
-/** Options of {@link Store.set} (spec §3.3). */
-export interface SetOptions {
-  /** Expire after this many ms; 0 = no expiry. */
-  ttlMs?: number;
-  /** Store only when absent. */
-  nx?: boolean;
-  /** Store only when present. */
-  xx?: boolean;
-  /** Keep the current expiry. */
-  keepTtl?: boolean;
-}
+/**
+ * Why {@link Store.incr} changed nothing (spec §3.8): `'not_integer'` when
+ * the stored value is not the canonical decimal form of an i64,
+ * `'overflow'` when the result leaves the i64 range, or a refused write as
+ * for SET. (On the wire both of the first two are NOT_INTEGER.)
+ */
+export type IncrRefusal = 'not_integer' | 'overflow' | 'too_large' | 'out_of_memory';
 
-/** Outcome of a write: OK, or the status that refused it. */
-export type WriteStatus =
-  | typeof Status.OK
-  | typeof Status.NOT_STORED
-  | typeof Status.TOO_LARGE
-  | typeof Status.OUT_OF_MEMORY;
-
-/** Counters of one shard or of the whole store; names follow Redis INFO and memcached stats (spec §5.2). */
-export interface StoreCounters {
-  /** Live entries (memcached `curr_items`). */
-  curr_items: number;
-  /** Charged bytes: {@link chargeOf} summed over the entries, what they cost in RSS (memcached `bytes`). */
-  bytes: number;
-  /** Budget in bytes (memcached `limit_maxbytes`). */
-  limit_maxbytes: number;
-  /** Reads that found a live key (Redis `keyspace_hits`). */
-  keyspace_hits: number;
-  /** Reads that found nothing (Redis `keyspace_misses`). */
-  keyspace_misses: number;
-  /** Writes stored by SET and INCR (memcached `cmd_set` counts attempts; this counts stores). */
-  total_sets: number;
-  /** DELETEs that removed a key (memcached `delete_hits`). */
-  delete_hits: number;
-  /** DELETEs of an absent key (memcached `delete_misses`). */
-  delete_misses: number;
-  /** Entries evicted to make room (Redis `evicted_keys`, memcached `evictions`). */
-  evictions: number;
-  /** Expired entries reclaimed, both ways (Redis `expired_keys`). */
-  expired_keys: number;
-  /** … of which by the active sweep. */
-  expired_swept: number;
-  /** … of which on access. */
-  expired_lazy: number;
-  /** Writes refused with TOO_LARGE. */
-  refused_too_large: number;
-  /** Writes refused with OUT_OF_MEMORY. */
-  refused_out_of_memory: number;
-}
-
-/** {@link StoreCounters} in total plus one per shard. */
-export interface StoreStats extends StoreCounters {
-  /** Number of shards. */
-  shard_count: number;
-  /** Eviction policy. */
-  eviction: EvictionPolicy;
-  /** Pairs waiting in the expiry queue, stale ones included (bounded at about twice the keys with a TTL). */
-  expiry_queue: number;
-  /** Per-shard counters, in shard order. */
-  shards: StoreCounters[];
-}
-
-interface Entry {
-  value: Buffer;
-  /** Clock time at which the entry expires; 0 = never. */
-  expiresAt: number;
-  /**
-   * The expiry-queue bucket of this entry's own pair, or {@link UNQUEUED}.
-   * Invariant: an entry with an expiry has a pair in a bucket no later than
-   * its expiry's, so the sweep meets it in time (see {@link Store.sweep}).
-   */
-  queued: number;
-}
-
-/** {@link Entry.queued} of an entry without a pair in the expiry queue. */
-const UNQUEUED = Number.MIN_SAFE_INTEGER;
 /**
  * Compaction of the expiry queue: it starts when the queue holds more than
  * twice as many pairs as there are entries owning one, plus this slack, and
@@ -155,32 +56,8 @@ const UNQUEUED = Number.MIN_SAFE_INTEGER;
 const COMPACT_SLACK = 1024;
 const COMPACT_STEPS = 4;
 
-interface Shard {
-  /** Replaced by an empty one on FLUSH. */
-  cache: LRUCache<string, Entry>;
-  hits: number;
-  misses: number;
-  sets: number;
-  deleteHits: number;
-  deleteMisses: number;
-  evictions: number;
-  expiredSwept: number;
-  expiredLazy: number;
-  refusedTooLarge: number;
-  refusedOutOfMemory: number;
-}
-
 const EMPTY = Buffer.alloc(0);
-const I64_MIN = -(1n << 63n);
-const I64_MAX = (1n << 63n) - 1n;
-/** spec §3.8: the canonical decimal form of an i64 (no sign on zero, no leading zeros). */
-const CANONICAL_INTEGER = /^(0|-?[1-9][0-9]{0,18})$/;
-/**
- * Active sweep: how often it runs, and how long one slice may block the event
- * loop. `npx just bench-store` measures 1M entries expiring at once reclaimed
- * in 0.8–1.0 s with event-loop stalls of p99 ~5 ms.
- */
-const SWEEP_INTERVAL_MS = 50;
+/** How long one slice of the active sweep may block the event loop (its timer: {@link SweepTimer}). */
 const SWEEP_SLICE_MS = 2;
 
 /** A copy of `bytes` in memory of its own, so a stored value never pins a socket chunk or a shared pool slab. */
@@ -191,25 +68,21 @@ function ownCopy(bytes: Uint8Array): Buffer {
   return copy;
 }
 
-/** The exact string form of a key, which must be 1–250 bytes (spec §3.1; the server has checked it already). */
+/**
+ * The exact string form of a key, which must be 1–250 bytes (spec §3.1; the
+ * server has checked it already). Throws the encoder's `BAD_REQUEST` otherwise.
+ */
 function validKey(key: Uint8Array): string {
-  if (key.length === 0 || key.length > MAX_KEY_SIZE) {
-    throw new RangeError(`key must be 1 to ${MAX_KEY_SIZE} bytes, got ${key.length}`);
-  }
+  checkKey(key);
   return keyString(key);
-}
-
-function checkTtl(ttlMs: number): void {
-  if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > MAX_TTL_MS) {
-    throw new RangeError(`ttlMs must be an integer from 0 to ${MAX_TTL_MS}, got ${ttlMs}`);
-  }
 }
 
 /**
  * The cache itself: N shards, each an `LRUCache` bounded by its share of the
  * memory budget, with TTLs on a monotonic clock and an active expiry sweep.
  * Synchronous and network-free; the server calls it in-process. Operations
- * follow spec §3 exactly and return statuses instead of throwing.
+ * follow spec §3 exactly and return their outcomes ({@link WriteOutcome},
+ * {@link IncrRefusal}) instead of throwing.
  *
  * @example
  * ```ts
@@ -228,56 +101,21 @@ export class Store {
   readonly #queue = new ExpiryQueue();
   /** Entries that own a pair in the expiry queue ({@link Entry.queued} set); the rest of the queue is stale. */
   #queuedEntries = 0;
-  #timeout: NodeJS.Timeout | undefined;
-  #immediate: NodeJS.Immediate | undefined;
-  #closed = false;
+  readonly #timer: SweepTimer | undefined;
 
   constructor(options: StoreOptions = {}) {
-    const {
-      maxMemory = 64 * 1024 * 1024,
-      shards = 16,
-      eviction = 'lru',
-      clock = () => performance.now(),
-      activeExpiry = true,
-    } = options;
-    if (!Number.isInteger(shards) || shards < 1 || shards > 1024 || (shards & (shards - 1)) !== 0) {
-      throw new TypeError(`shards option must be a power of two from 1 to 1024, got ${shards}`);
-    }
-    if (!Number.isSafeInteger(maxMemory) || maxMemory < shards * 1024) {
-      throw new TypeError(`maxMemory option must be an integer of at least ${shards * 1024} bytes (1 KiB per shard), got ${maxMemory}`);
-    }
-    if (eviction !== 'lru' && eviction !== 'none') {
-      throw new TypeError(`eviction option must be 'lru' or 'none', got ${String(eviction)}`);
-    }
-    if (typeof clock !== 'function') throw new TypeError('clock option must be a function returning milliseconds');
+    const { maxMemory, shards, eviction, clock, activeExpiry } = resolveStoreOptions(options);
     this.#mask = shards - 1;
     this.#shardBudget = Math.floor(maxMemory / shards);
     this.#eviction = eviction;
     this.#clock = clock;
-    this.#shards = Array.from({ length: shards }, () => this.#newShard());
-    if (activeExpiry) this.#schedule(SWEEP_INTERVAL_MS);
+    this.#shards = Array.from({ length: shards }, () => newShard(this.#newCache));
+    if (activeExpiry) this.#timer = new SweepTimer(() => this.sweep(), () => this.#queue.hasDue(this.#clock()));
   }
 
-  #newShard(): Shard {
-    const shard: Shard = {
-      cache: undefined as unknown as LRUCache<string, Entry>, // set just below: its dispose needs `shard`
-      hits: 0,
-      misses: 0,
-      sets: 0,
-      deleteHits: 0,
-      deleteMisses: 0,
-      evictions: 0,
-      expiredSwept: 0,
-      expiredLazy: 0,
-      refusedTooLarge: 0,
-      refusedOutOfMemory: 0,
-    };
-    shard.cache = this.#newCache(shard);
-    return shard;
-  }
-
-  #newCache(shard: Shard): LRUCache<string, Entry> {
-    return new LRUCache<string, Entry>({
+  /** A shard's empty cache, bounded by its budget; FLUSH makes a new one. */
+  readonly #newCache = (shard: Shard): LRUCache<string, Entry> =>
+    new LRUCache<string, Entry>({
       maxSize: this.#shardBudget,
       // Called for every entry that leaves (evicted, deleted, overwritten); FLUSH drops whole caches instead.
       dispose: (value, _key, reason) => {
@@ -285,7 +123,6 @@ export class Store {
         if (value.queued !== UNQUEUED) this.#queuedEntries -= 1;
       },
     });
-  }
 
   #shard(key: string): Shard {
     return this.#shards[fnv1a(key) & this.#mask] as Shard;
@@ -334,10 +171,10 @@ export class Store {
    *
    * @example
    * ```ts
-   * store.set(Buffer.from('k'), Buffer.from('v'), { ttlMs: 1000, nx: true }); // Status.OK or Status.NOT_STORED
+   * store.set(Buffer.from('k'), Buffer.from('v'), { ttlMs: 1000, nx: true }); // 'stored' or 'not_stored'
    * ```
    */
-  set(key: Uint8Array, value: Uint8Array, options: SetOptions = {}): WriteStatus {
+  set(key: Uint8Array, value: Uint8Array, options: SetOptions = {}): WriteOutcome {
     const { ttlMs = 0, nx = false, xx = false, keepTtl = false } = options;
     checkTtl(ttlMs);
     const k = validKey(key);
@@ -345,23 +182,23 @@ export class Store {
     // A plain SET with eviction on needs nothing from the old entry: skip the lookup (hot path).
     const needsExisting = nx || xx || keepTtl || this.#eviction === 'none';
     const existing = needsExisting ? this.#peekLive(shard, k) : undefined;
-    if ((nx && existing !== undefined) || (xx && existing === undefined)) return Status.NOT_STORED;
+    if ((nx && existing !== undefined) || (xx && existing === undefined)) return 'not_stored';
     const expiresAt = keepTtl ? (existing?.expiresAt ?? 0) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
     return this.#write(shard, k, value, expiresAt, existing);
   }
 
   /** Checks the budget, then stores an own copy of `value`. */
-  #write(shard: Shard, k: string, value: Uint8Array, expiresAt: number, existing: Entry | undefined): WriteStatus {
+  #write(shard: Shard, k: string, value: Uint8Array, expiresAt: number, existing: Entry | undefined): 'stored' | 'too_large' | 'out_of_memory' {
     const size = chargeOf(k.length, value.length);
     if (size > this.#shardBudget) {
       shard.refusedTooLarge += 1;
-      return Status.TOO_LARGE;
+      return 'too_large';
     }
     if (this.#eviction === 'none') {
       const freed = existing === undefined ? 0 : chargeOf(k.length, existing.value.length);
       if (shard.cache.calculatedSize - freed + size > this.#shardBudget) {
         shard.refusedOutOfMemory += 1;
-        return Status.OUT_OF_MEMORY;
+        return 'out_of_memory';
       }
     }
     // The old entry's pair in the expiry queue (if any) passes to the new one,
@@ -373,7 +210,7 @@ export class Store {
     if (entry.queued !== UNQUEUED) this.#queuedEntries += 1;
     shard.sets += 1;
     if (expiresAt !== 0) this.#enqueue(entry, k);
-    return Status.OK;
+    return 'stored';
   }
 
   /**
@@ -438,46 +275,34 @@ export class Store {
   /**
    * Adds `delta` to the ASCII-decimal i64 stored at `key`, creating it at 0
    * with `ttlMs` (if > 0) when absent; an existing key keeps its expiry
-   * (spec §3.8). Returns the new value, or the status that refused it:
-   * NOT_INTEGER for a non-canonical value or an overflow, TOO_LARGE or
-   * OUT_OF_MEMORY as for SET.
+   * (spec §3.8). Returns the new value, or why it changed nothing
+   * ({@link IncrRefusal}).
    *
    * @example
    * ```ts
    * store.incr(Buffer.from('hits'), 1n, 0); // 1n, then 2n, …
    * ```
    */
-  incr(
-    key: Uint8Array,
-    delta: bigint,
-    ttlMs = 0,
-  ): bigint | typeof Status.NOT_INTEGER | typeof Status.TOO_LARGE | typeof Status.OUT_OF_MEMORY {
+  incr(key: Uint8Array, delta: bigint, ttlMs = 0): bigint | IncrRefusal {
     checkTtl(ttlMs);
     const k = validKey(key);
     const shard = this.#shard(k);
     const existing = this.#peekLive(shard, k);
     let current = 0n;
     if (existing !== undefined) {
-      const text = existing.value.toString('latin1');
-      if (!CANONICAL_INTEGER.test(text)) return Status.NOT_INTEGER;
-      current = BigInt(text);
-      if (current < I64_MIN || current > I64_MAX) return Status.NOT_INTEGER;
+      const stored = counterValue(existing.value);
+      if (stored === undefined) return 'not_integer';
+      current = stored;
     }
     const next = current + delta;
-    if (next < I64_MIN || next > I64_MAX) return Status.NOT_INTEGER;
+    if (next < I64_MIN || next > I64_MAX) return 'overflow';
     const expiresAt = existing !== undefined ? existing.expiresAt : ttlMs > 0 ? this.#clock() + ttlMs : 0;
-    const status = this.#write(shard, k, Buffer.from(next.toString(), 'latin1'), expiresAt, existing);
-    return status === Status.OK ? next : (status as typeof Status.TOO_LARGE | typeof Status.OUT_OF_MEMORY);
+    const outcome = this.#write(shard, k, Buffer.from(next.toString(), 'latin1'), expiresAt, existing);
+    return outcome === 'stored' ? next : outcome;
   }
 
-  /**
-   * Entries one {@link list} examines at most (spec §3.5: the server may stop early). A walk
-   * costs about 0.3 µs an entry on a 2-core machine, so a LIST that matched nothing walked
-   * 1M keys for 300 ms while every other client waited (issue 15 item 5); 8,192 keep one
-   * LIST to about 2-3 ms. A frame holds at most 32,761 one-byte keys, so a LIST of short keys
-   * may stop at 8,192 keys instead.
-   */
-  static readonly LIST_SCAN_LIMIT = 8_192;
+  /** Entries one {@link list} examines at most (spec §3.5: the server may stop early; see {@link LIST_SCAN_LIMIT}). */
+  static readonly LIST_SCAN_LIMIT = LIST_SCAN_LIMIT;
 
   /**
    * Up to `limit` live keys starting with `prefix`, in no particular order,
@@ -491,21 +316,7 @@ export class Store {
    * ```
    */
   list(prefix: Uint8Array, limit: number, maxBytes = Infinity): { keys: Buffer[]; truncated: boolean } {
-    const p = keyString(prefix);
-    const now = this.#clock();
-    const keys: Buffer[] = [];
-    let bytes = 0;
-    let examined = 0;
-    for (const shard of this.#shards) {
-      for (const [k, entry] of shard.cache.entries()) {
-        if (examined++ === Store.LIST_SCAN_LIMIT) return { keys, truncated: true };
-        if (!k.startsWith(p) || (entry.expiresAt !== 0 && entry.expiresAt <= now)) continue;
-        if (keys.length >= limit || bytes + 1 + k.length > maxBytes) return { keys, truncated: true };
-        keys.push(keyBytes(k));
-        bytes += 1 + k.length;
-      }
-    }
-    return { keys, truncated: false };
+    return listKeys(this.#shards, prefix, limit, maxBytes, this.#clock());
   }
 
   /**
@@ -535,34 +346,7 @@ export class Store {
    * ```
    */
   stats(): StoreStats {
-    const shards = this.#shards.map((s) => this.#countersOf(s));
-    const total = shards.reduce(
-      (sum, s) => {
-        for (const name of Object.keys(sum) as (keyof StoreCounters)[]) sum[name] += s[name];
-        return sum;
-      },
-      this.#countersOf(undefined),
-    );
-    return { ...total, shard_count: shards.length, eviction: this.#eviction, expiry_queue: this.#queue.size, shards };
-  }
-
-  #countersOf(s: Shard | undefined): StoreCounters {
-    return {
-      curr_items: s?.cache.size ?? 0,
-      bytes: s?.cache.calculatedSize ?? 0,
-      limit_maxbytes: s === undefined ? 0 : this.#shardBudget,
-      keyspace_hits: s?.hits ?? 0,
-      keyspace_misses: s?.misses ?? 0,
-      total_sets: s?.sets ?? 0,
-      delete_hits: s?.deleteHits ?? 0,
-      delete_misses: s?.deleteMisses ?? 0,
-      evictions: s?.evictions ?? 0,
-      expired_keys: (s?.expiredSwept ?? 0) + (s?.expiredLazy ?? 0),
-      expired_swept: s?.expiredSwept ?? 0,
-      expired_lazy: s?.expiredLazy ?? 0,
-      refused_too_large: s?.refusedTooLarge ?? 0,
-      refused_out_of_memory: s?.refusedOutOfMemory ?? 0,
-    };
+    return statsOf(this.#shards, this.#shardBudget, this.#eviction, this.#queue.size);
   }
 
   /**
@@ -624,8 +408,7 @@ export class Store {
    * ```
    */
   close(): void {
-    this.#closed = true;
-    this.#cancelTimer();
+    this.#timer?.close();
   }
 
   /**
@@ -649,27 +432,4 @@ export class Store {
 
   /** True when the pair (`k`, `bucket`) is the one its entry owns. */
   readonly #ownsPair = (k: string, bucket: number): boolean => this.#shard(k).cache.peek(k)?.queued === bucket;
-
-  #schedule(delayMs: number): void {
-    if (this.#closed) return;
-    const tick = (): void => {
-      this.#timeout = undefined;
-      this.#immediate = undefined;
-      this.sweep();
-      if (this.#closed) return;
-      if (this.#queue.hasDue(this.#clock())) {
-        this.#immediate = setImmediate(tick).unref(); // backlog: go on after pending I/O
-      } else {
-        this.#schedule(SWEEP_INTERVAL_MS);
-      }
-    };
-    this.#timeout = setTimeout(tick, delayMs).unref();
-  }
-
-  #cancelTimer(): void {
-    clearTimeout(this.#timeout);
-    clearImmediate(this.#immediate);
-    this.#timeout = undefined;
-    this.#immediate = undefined;
-  }
 }

@@ -56,6 +56,29 @@ describe('HTTP gateway routes', () => {
     expect((await fetch(`${key}?keepttl&ttl=5s`, { method: 'PUT', body: 'x' })).status).toBe(400);
   });
 
+  it('every store outcome keeps its HTTP status and message (issue 16: the routes run through execute())', async () => {
+    const { base } = await gateway({ maxMemory: 16 * 1024, shards: 4, eviction: 'none' });
+    const answer = async (path: string, init: RequestInit = {}): Promise<[number, unknown]> => {
+      const res = await fetch(`${base}/v1/keys/${path}`, init);
+      return [res.status, res.status === 204 ? undefined : await res.json()];
+    };
+    const put = (body: string | Uint8Array): RequestInit => ({ method: 'PUT', body });
+    const failure = (error: string, message: string): Record<string, string> => ({ error, message });
+    expect(await answer('missing')).toEqual([404, failure('NOT_FOUND', 'no such key')]);
+    expect(await answer('missing/ttl')).toEqual([404, failure('NOT_FOUND', 'no such key')]);
+    expect(await answer('missing', { method: 'DELETE' })).toEqual([404, failure('NOT_FOUND', 'no such key')]);
+    expect(await answer('k', put('v'))).toEqual([204, undefined]);
+    expect(await answer('k?nx', put('v'))).toEqual([412, failure('NOT_STORED', 'the nx/xx condition prevented the write')]);
+    expect(await answer('k/incr', { method: 'POST' })).toEqual([409, failure('NOT_INTEGER', 'value is not an integer or the result is out of range')]);
+    expect(await answer('max/incr?by=9223372036854775807', { method: 'POST' })).toEqual([200, { value: '9223372036854775807' }]);
+    expect(await answer('max/incr', { method: 'POST' })).toEqual([409, failure('NOT_INTEGER', 'value is not an integer or the result is out of range')]);
+    const tooLarge = "item is larger than one shard's share of the memory budget (--max-memory divided by --shards)";
+    expect(await answer('big', put(new Uint8Array(5_000)))).toEqual([413, failure('TOO_LARGE', tooLarge)]);
+    let last: [number, unknown] = [204, undefined];
+    for (let i = 0; i < 20 && last[0] === 204; i += 1) last = await answer(`fill${i}`, put(new Uint8Array(2_000)));
+    expect(last).toEqual([507, failure('OUT_OF_MEMORY', 'store is full and eviction is off')]);
+  });
+
   it('the HTTP and binary protocols share one store', async () => {
     const { base, port } = await gateway();
     const client = new ConduitClient({ port });

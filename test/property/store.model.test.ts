@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Status, Store } from '../../src/index.js';
+import { Store } from '../../src/index.js';
 import { EXPIRY_BUCKET_MS, ExpiryQueue } from '../../src/store/expiry-queue.js';
 import { FakeClock } from '../support/fake-clock.js';
 
@@ -81,10 +81,10 @@ function runModel(model: Model, op: Op): unknown {
     case 'set': {
       const ttlMs = op.keepTtl ? 0 : op.ttlMs;
       const e = model.live(op.key);
-      if ((op.cond === 'nx' && e) || (op.cond === 'xx' && !e)) return Status.NOT_STORED;
+      if ((op.cond === 'nx' && e) || (op.cond === 'xx' && !e)) return 'not_stored';
       const expiresAt = op.keepTtl ? (e?.expiresAt ?? 0) : ttlMs > 0 ? now + ttlMs : 0;
       model.map.set(op.key, { value: L(op.value), expiresAt });
-      return Status.OK;
+      return 'stored';
     }
     case 'renew': {
       const e = model.live(op.key);
@@ -97,11 +97,11 @@ function runModel(model: Model, op: Op): unknown {
       let current = 0n;
       if (e) {
         const text = e.value.toString('latin1');
-        if (!CANONICAL.test(text) || BigInt(text) < I64_MIN || BigInt(text) > I64_MAX) return Status.NOT_INTEGER;
+        if (!CANONICAL.test(text) || BigInt(text) < I64_MIN || BigInt(text) > I64_MAX) return 'not_integer';
         current = BigInt(text);
       }
       const next = current + op.delta;
-      if (next < I64_MIN || next > I64_MAX) return Status.NOT_INTEGER;
+      if (next < I64_MIN || next > I64_MAX) return 'overflow';
       model.map.set(op.key, { value: L(next.toString()), expiresAt: e ? e.expiresAt : op.ttlMs > 0 ? now + op.ttlMs : 0 });
       return next;
     }

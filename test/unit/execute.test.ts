@@ -1,7 +1,7 @@
 // Regression (issue 15 item 1): the executor sized LIST, STATS and GET answers for plaintext
 // frames; in a secure session each body grows by the 16-byte tag (spec §6.4).
 import { describe, expect, it } from 'vitest';
-import { MAX_BODY_SIZE, Status, Store, TAG_SIZE } from '../../src/index.js';
+import { MAX_BODY_SIZE, Status, Store, TAG_SIZE, type Request } from '../../src/index.js';
 import { execute, type ExecutionContext } from '../../src/server/execute.js';
 
 const SECURE_CAP = MAX_BODY_SIZE - TAG_SIZE;
@@ -45,5 +45,43 @@ describe('regression: answers sized for plaintext in secure mode', () => {
     expect(big.body?.toString()).toBe(`answer of ${SECURE_CAP + 1} bytes does not fit in one frame (at most ${SECURE_CAP} here)`);
     expect(execute({ op: 'GET', key: Buffer.from('big') }, context(store), MAX_BODY_SIZE).body?.length).toBe(SECURE_CAP + 1);
     expect(execute({ op: 'GET', key: Buffer.from('fit') }, context(store), SECURE_CAP).body?.length).toBe(SECURE_CAP);
+  });
+});
+
+describe('execute maps the store outcomes to wire statuses (spec §3.3, §3.8)', () => {
+  const refusals = {
+    TOO_LARGE: "item is larger than one shard's share of the memory budget (--max-memory divided by --shards)",
+    OUT_OF_MEMORY: 'store is full and eviction is off',
+    NOT_INTEGER: 'value is not an integer or the result is out of range',
+  };
+  const answer = (store: Store, request: Request): [number, string | undefined] => {
+    const reply = execute(request, context(store), MAX_BODY_SIZE);
+    return [reply.status, reply.body?.toString()];
+  };
+
+  it('SET: stored → OK, not_stored → NOT_STORED (empty), too_large and out_of_memory → their status and message', () => {
+    const store = new Store({ maxMemory: 4 * 1024, shards: 1, eviction: 'none', activeExpiry: false });
+    const set = (key: string, value: Buffer, nx = false): Request => ({ op: 'SET', key: Buffer.from(key), value, ...options, nx });
+    expect(answer(store, set('a', Buffer.alloc(1_000)))).toEqual([Status.OK, undefined]);
+    expect(answer(store, set('a', Buffer.alloc(1), true))).toEqual([Status.NOT_STORED, undefined]);
+    expect(answer(store, set('big', Buffer.alloc(8_000)))).toEqual([Status.TOO_LARGE, refusals.TOO_LARGE]);
+    expect(answer(store, set('b', Buffer.alloc(1_000)))).toEqual([Status.OK, undefined]);
+    // Two items of 1,568 charged bytes fill the 4 KiB budget (chargeOf).
+    expect(answer(store, set('c', Buffer.alloc(1_000)))).toEqual([Status.OUT_OF_MEMORY, refusals.OUT_OF_MEMORY]);
+    store.close();
+  });
+
+  it('INCR: a value, or not_integer and overflow both → NOT_INTEGER with one message', () => {
+    const store = new Store({ maxMemory: 1024 * 1024, shards: 1, activeExpiry: false });
+    const incr = (key: string, delta: bigint): Request => ({ op: 'INCR', key: Buffer.from(key), delta, ttlMs: 0 });
+    const reply = execute(incr('n', 41n), context(store), MAX_BODY_SIZE);
+    expect([reply.status, reply.body?.readBigInt64BE(0)]).toEqual([Status.OK, 41n]);
+    store.set(Buffer.from('text'), Buffer.from('abc'), options);
+    expect(store.incr(Buffer.from('text'), 1n)).toBe('not_integer');
+    expect(answer(store, incr('text', 1n))).toEqual([Status.NOT_INTEGER, refusals.NOT_INTEGER]);
+    store.set(Buffer.from('max'), Buffer.from('9223372036854775807'), options);
+    expect(store.incr(Buffer.from('max'), 1n)).toBe('overflow');
+    expect(answer(store, incr('max', 1n))).toEqual([Status.NOT_INTEGER, refusals.NOT_INTEGER]);
+    store.close();
   });
 });

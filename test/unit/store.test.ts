@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chargeOf, ENTRY_OVERHEAD, MAX_BODY_SIZE, MAX_TTL_MS, Status, Store, type StoreOptions } from '../../src/index.js';
+import { chargeOf, ConduitError, encodeRequest, ENTRY_OVERHEAD, MAX_BODY_SIZE, MAX_TTL_MS, Store, type StoreOptions } from '../../src/index.js';
 import { EXPIRY_BUCKET_MS } from '../../src/store/expiry-queue.js';
 import { FakeClock } from '../support/fake-clock.js';
 
@@ -17,6 +17,16 @@ afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
+
+/** The error `fn` throws; fails the test when it throws nothing. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
 
 /** Spies on every way of walking an LRUCache's entries: no store operation but LIST may walk all keys. */
 function spyOnWalks(): { calls(): number } {
@@ -57,18 +67,36 @@ describe('get / set / delete', () => {
 
   it('accepts 250-byte keys and refuses 251 and 0', () => {
     const { store } = make();
-    expect(store.set(Buffer.alloc(250, 1), b('v'))).toBe(Status.OK);
+    expect(store.set(Buffer.alloc(250, 1), b('v'))).toBe('stored');
     expect(store.get(Buffer.alloc(250, 1))?.toString()).toBe('v');
-    expect(() => store.set(Buffer.alloc(251, 1), b('v'))).toThrow(RangeError);
-    expect(() => store.get(Buffer.alloc(0))).toThrow(RangeError);
+    expect(() => store.set(Buffer.alloc(251, 1), b('v'))).toThrow(ConduitError);
+    expect(() => store.get(Buffer.alloc(0))).toThrow(ConduitError);
+  });
+
+  it('refuses a bad key or TTL with the error the request encoder throws for it: BAD_REQUEST, same message', () => {
+    const { store } = make();
+    const set = { op: 'SET', value: b('v'), nx: false, xx: false, keepTtl: false } as const;
+    const cases: [string, () => unknown, () => unknown][] = [
+      ['key of 0 bytes', () => store.get(Buffer.alloc(0)), () => encodeRequest(1n, { op: 'GET', key: Buffer.alloc(0) })],
+      ['key of 251 bytes', () => store.delete(Buffer.alloc(251, 1)), () => encodeRequest(1n, { op: 'DELETE', key: Buffer.alloc(251, 1) })],
+      ['ttl over u32', () => store.set(b('k'), b('v'), { ttlMs: MAX_TTL_MS + 1 }), () => encodeRequest(1n, { ...set, key: b('k'), ttlMs: MAX_TTL_MS + 1 })],
+      ['negative ttl', () => store.renew(b('k'), -1), () => encodeRequest(1n, { op: 'RENEW', key: b('k'), ttlMs: -1 })],
+      ['fractional ttl', () => store.incr(b('k'), 1n, 1.5), () => encodeRequest(1n, { op: 'INCR', key: b('k'), delta: 1n, ttlMs: 1.5 })],
+    ];
+    for (const [name, fromStore, fromEncoder] of cases) {
+      const [a, e] = [thrown(fromStore), thrown(fromEncoder)];
+      expect(a, name).toBeInstanceOf(ConduitError);
+      expect([name, (a as ConduitError).code, (a as ConduitError).message]).toEqual([name, 'BAD_REQUEST', (e as ConduitError).message]);
+      expect((e as ConduitError).code, name).toBe('BAD_REQUEST');
+    }
   });
 
   it('stores values at the frame limit and empty values', () => {
     const { store } = make();
     const big = Buffer.alloc(MAX_BODY_SIZE - 7, 0x5a);
-    expect(store.set(b('k'), big)).toBe(Status.OK);
+    expect(store.set(b('k'), big)).toBe('stored');
     expect(store.get(b('k'))?.equals(big)).toBe(true);
-    expect(store.set(b('e'), Buffer.alloc(0))).toBe(Status.OK);
+    expect(store.set(b('e'), Buffer.alloc(0))).toBe('stored');
     expect(store.get(b('e'))?.length).toBe(0);
   });
 
@@ -86,12 +114,12 @@ describe('get / set / delete', () => {
 describe('SET conditions (spec §3.3)', () => {
   it('NX stores only when absent, XX only when present', () => {
     const { store } = make();
-    expect(store.set(b('k'), b('1'), { xx: true })).toBe(Status.NOT_STORED);
+    expect(store.set(b('k'), b('1'), { xx: true })).toBe('not_stored');
     expect(store.get(b('k'))).toBeUndefined();
-    expect(store.set(b('k'), b('1'), { nx: true })).toBe(Status.OK);
-    expect(store.set(b('k'), b('2'), { nx: true })).toBe(Status.NOT_STORED);
+    expect(store.set(b('k'), b('1'), { nx: true })).toBe('stored');
+    expect(store.set(b('k'), b('2'), { nx: true })).toBe('not_stored');
     expect(store.get(b('k'))?.toString()).toBe('1');
-    expect(store.set(b('k'), b('3'), { xx: true })).toBe(Status.OK);
+    expect(store.set(b('k'), b('3'), { xx: true })).toBe('stored');
     expect(store.get(b('k'))?.toString()).toBe('3');
   });
 
@@ -99,17 +127,17 @@ describe('SET conditions (spec §3.3)', () => {
     const { store, clock } = make();
     store.set(b('k'), b('1'), { ttlMs: 10 });
     clock.advance(10);
-    expect(store.set(b('k'), b('2'), { xx: true })).toBe(Status.NOT_STORED);
-    expect(store.set(b('k'), b('2'), { nx: true })).toBe(Status.OK);
+    expect(store.set(b('k'), b('2'), { xx: true })).toBe('not_stored');
+    expect(store.set(b('k'), b('2'), { nx: true })).toBe('stored');
   });
 
   it('a plain SET clears the expiry, KEEPTTL keeps it, a new ttl replaces it', () => {
     const { store, clock } = make();
     store.set(b('k'), b('1'), { ttlMs: 1000 });
     clock.advance(400);
-    expect(store.set(b('k'), b('2'), { keepTtl: true })).toBe(Status.OK);
+    expect(store.set(b('k'), b('2'), { keepTtl: true })).toBe('stored');
     expect(store.ttl(b('k'))).toBe(600);
-    expect(store.set(b('k'), b('3'), { xx: true, keepTtl: true })).toBe(Status.OK);
+    expect(store.set(b('k'), b('3'), { xx: true, keepTtl: true })).toBe('stored');
     expect(store.ttl(b('k'))).toBe(600);
     store.set(b('k'), b('4'), { ttlMs: 50 });
     expect(store.ttl(b('k'))).toBe(50);
@@ -149,8 +177,8 @@ describe('TTL boundaries', () => {
     expect(store.get(b('b'))).toBeDefined();
     clock.advance(1);
     expect(store.get(b('b'))).toBeUndefined();
-    expect(() => store.set(b('c'), b('v'), { ttlMs: MAX_TTL_MS + 1 })).toThrow(RangeError);
-    expect(() => store.set(b('c'), b('v'), { ttlMs: -1 })).toThrow(RangeError);
+    expect(() => store.set(b('c'), b('v'), { ttlMs: MAX_TTL_MS + 1 })).toThrow(ConduitError);
+    expect(() => store.set(b('c'), b('v'), { ttlMs: -1 })).toThrow(ConduitError);
   });
 
   it('renew sets and removes the expiry; absent keys are not renewed', () => {
@@ -190,18 +218,18 @@ describe('INCR (spec §3.8)', () => {
     expect(store.ttl(b('m'))).toBe(-1);
   });
 
-  it('refuses non-integers and overflow with NOT_INTEGER, changing nothing', () => {
+  it('refuses non-integers (not_integer) and overflow (overflow), changing nothing', () => {
     const { store } = make();
     for (const bad of ['abc', '', '01', '-0', ' 1', '1 ', '+1', '1.5', '99999999999999999999', '9223372036854775808']) {
       store.set(b('k'), b(bad));
-      expect(store.incr(b('k'), 1n), bad).toBe(Status.NOT_INTEGER);
+      expect(store.incr(b('k'), 1n), bad).toBe('not_integer');
       expect(store.get(b('k'))?.toString()).toBe(bad);
     }
     store.set(b('k'), b('9223372036854775807'));
-    expect(store.incr(b('k'), 1n)).toBe(Status.NOT_INTEGER);
+    expect(store.incr(b('k'), 1n)).toBe('overflow');
     expect(store.incr(b('k'), 0n)).toBe(9223372036854775807n);
     store.set(b('k'), b('-9223372036854775808'));
-    expect(store.incr(b('k'), -1n)).toBe(Status.NOT_INTEGER);
+    expect(store.incr(b('k'), -1n)).toBe('overflow');
     expect(store.incr(b('k'), 1n)).toBe(-9223372036854775807n);
   });
 });
@@ -230,9 +258,9 @@ describe('memory budget', () => {
   it('refuses an item larger than a shard’s budget with TOO_LARGE and keeps the old value', () => {
     const { store } = make({ maxMemory: 16 * 4096, shards: 16 });
     store.set(b('k'), b('small'));
-    expect(store.set(b('k'), Buffer.alloc(4096))).toBe(Status.TOO_LARGE);
+    expect(store.set(b('k'), Buffer.alloc(4096))).toBe('too_large');
     expect(store.get(b('k'))?.toString()).toBe('small');
-    expect(store.set(b('j'), Buffer.alloc(4096))).toBe(Status.TOO_LARGE);
+    expect(store.set(b('j'), Buffer.alloc(4096))).toBe('too_large');
     expect(store.get(b('j'))).toBeUndefined();
     expect(store.stats().refused_too_large).toBe(2);
   });
@@ -265,7 +293,7 @@ describe('memory budget', () => {
     let written = 0;
     let i = 0;
     while (written < 10 * budget) {
-      expect(store.set(b(`key:${String(i).padStart(12, '0')}`), value)).toBe(Status.OK);
+      expect(store.set(b(`key:${String(i).padStart(12, '0')}`), value)).toBe('stored');
       written += item;
       i += 1;
       expect(store.stats().bytes).toBeLessThanOrEqual(budget + item);
@@ -290,14 +318,14 @@ describe('memory budget', () => {
   it('eviction none: refuses writes that do not fit, while reads, deletes and shrinking overwrites work', () => {
     const { store } = make({ maxMemory: 1024 * 4, shards: 1, eviction: 'none' });
     const value = Buffer.alloc(464); // chargeOf(1, 464) = 1,016: four fit in 4 KiB, a fifth does not
-    for (const k of ['a', 'b', 'c', 'd']) expect(store.set(b(k), value)).toBe(Status.OK);
-    expect(store.set(b('e'), value)).toBe(Status.OUT_OF_MEMORY);
-    expect(store.incr(b('n'), 1n)).toBe(Status.OUT_OF_MEMORY);
+    for (const k of ['a', 'b', 'c', 'd']) expect(store.set(b(k), value)).toBe('stored');
+    expect(store.set(b('e'), value)).toBe('out_of_memory');
+    expect(store.incr(b('n'), 1n)).toBe('out_of_memory');
     expect(store.get(b('a'))?.length).toBe(value.length);
-    expect(store.set(b('a'), b('small'))).toBe(Status.OK);
-    expect(store.set(b('e'), b('fits now'))).toBe(Status.OK);
+    expect(store.set(b('a'), b('small'))).toBe('stored');
+    expect(store.set(b('e'), b('fits now'))).toBe('stored');
     expect(store.delete(b('b'))).toBe(true);
-    expect(store.set(b('f'), value)).toBe(Status.OK);
+    expect(store.set(b('f'), value)).toBe('stored');
     const stats = store.stats();
     expect([stats.evictions, stats.refused_out_of_memory]).toEqual([0, 2]);
   });
