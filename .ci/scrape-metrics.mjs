@@ -1,8 +1,10 @@
 // CI: prints one real /metrics scrape of a server that served a few requests,
 // for `promtool check metrics` (issue 15 item 16). Loopback only, bounded.
-import { ConduitClient, ConduitServer } from '../dist/index.js';
+import { ConduitClient } from '../dist/index.js';
+// What conduit-server runs: the server and, with httpPort, the HTTP gateway in front of it.
+import { ComposedServer } from '../dist/cli/compose.js';
 
-const server = new ConduitServer({ host: '127.0.0.1', port: 0, httpPort: 0 });
+const server = new ComposedServer({ host: '127.0.0.1', port: 0, httpPort: 0 });
 const { port, httpPort } = await server.listen();
 const client = new ConduitClient({ port, requestTimeoutMs: 5_000 });
 try {
