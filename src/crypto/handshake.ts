@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto';
 import { ConduitError, ProtocolError } from '../protocol/errors.js';
-import { HEADER_SIZE, Status, VERSION_RESPONSE } from '../protocol/constants.js';
-import { writeHeader } from '../protocol/header.js';
+import { Status, VERSION_RESPONSE } from '../protocol/constants.js';
+import { encodeHeader } from '../protocol/header.js';
 import { FrameCipher, TAG_SIZE } from './frame-cipher.js';
 
 /** spec §6.2: HELLO's version byte. */
@@ -135,9 +135,7 @@ export function encodeHello(keyId: string, clientPub: Uint8Array): Buffer {
 
 /** The OK header that answers HELLO `id`; it is also the confirmation tag's associated data. */
 export function helloReplyHeader(id: bigint): Buffer {
-  const header = Buffer.allocUnsafe(HEADER_SIZE);
-  writeHeader(header, 0, VERSION_RESPONSE, Status.OK, HELLO_REPLY_SIZE, id);
-  return header;
+  return encodeHeader(VERSION_RESPONSE, Status.OK, HELLO_REPLY_SIZE, id);
 }
 
 function sessionOf(keys: SessionKeys, side: 'client' | 'server'): SecureSession {

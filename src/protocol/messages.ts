@@ -12,7 +12,7 @@ import {
   VERSION_REQUEST,
   VERSION_RESPONSE,
 } from './constants.js';
-import { writeHeader, type Frame } from './header.js';
+import { encodeHeader, writeHeader, type Frame } from './header.js';
 import { checkKey, checkTtl, I64_MAX, I64_MIN } from './validate.js';
 
 /** spec §3.3: a SET body's fixed part before the key: flags u8, ttl_ms u32, key_len u8. */
@@ -300,8 +300,7 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
 export function encodeResponse(id: bigint, status: number, body: Uint8Array = EMPTY): Buffer[] {
   checkId(id, 0xffff_ffff_ffff_ffffn);
   checkBodySize(body.length);
-  const header = Buffer.allocUnsafe(HEADER_SIZE);
-  writeHeader(header, 0, VERSION_RESPONSE, status, body.length, id);
+  const header = encodeHeader(VERSION_RESPONSE, status, body.length, id);
   return body.length === 0 ? [header] : [header, Buffer.from(body.buffer, body.byteOffset, body.length)];
 }
 
