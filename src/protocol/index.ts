@@ -10,6 +10,22 @@
  */
 export * from './constants.js';
 export * from './errors.js';
-export * from './header.js';
+// Named, not `export *`: what the package root offers is chosen here, so a helper
+// added to a module for the server or client (encodeHeader, encodeRequestBody, …)
+// does not become public API by accident.
+export { readHeader, writeHeader, type Frame, type FrameHeader } from './header.js';
 export * from './decoder.js';
-export * from './messages.js';
+export {
+  decodeI64,
+  decodeListBody,
+  encodeError,
+  encodeI64,
+  encodeListBody,
+  encodeRequest,
+  encodeResponse,
+  parseRequest,
+  SET_FIXED_SIZE,
+  type ListResult,
+  type Request,
+  type RequestOp,
+} from './messages.js';
