@@ -103,10 +103,17 @@ export interface SlabStats {
   classes: SlabClassStats[];
 }
 
-/** Copies `length` bytes; a plain loop for short runs, which avoids the `subarray` view `set` needs. */
+/**
+ * Copies `length` bytes without allocating where it can: a plain loop for
+ * short runs, `set` of the whole source (a value Buffer from the decoder
+ * usually is exactly the value), and a `subarray` view only for a long run
+ * out of the middle of a buffer.
+ */
 function copyBytes(source: Uint8Array, from: number, target: Uint8Array, to: number, length: number): void {
-  if (length <= 64) {
+  if (length <= 32) {
     for (let i = 0; i < length; i += 1) target[to + i] = source[from + i] as number;
+  } else if (from === 0 && length === source.length) {
+    target.set(source, to);
   } else {
     target.set(source.subarray(from, from + length), to);
   }
@@ -178,6 +185,8 @@ export class SlabEngine {
   #itemCount = 0;
   #itemBytes = 0;
   #reseeds = 0;
+  /** Entries the last {@link #lookup} walked. */
+  #chain = 0;
   /** Access counter: +1 per write or touch, stored in the header as the item's age mark. */
   #tick = 0;
 
@@ -274,19 +283,39 @@ export class SlabEngine {
   find(key: Uint8Array, start: number, length: number): number {
     if (length < 1 || length > MAX_KEY_LENGTH) return NONE;
     const h = this.#hash.of(key, start, length);
-    for (let e = (this.#buckets[h >>> this.#shift] as number) - 1; e !== NONE; e = this.#i32(e, OFF_HASH_NEXT)) {
-      if (this.#i32(e, OFF_HASH) >>> 0 === h && this.#keyEquals(e, key, start, length)) return e;
-    }
-    return NONE;
+    return this.#lookup(h | 0, key, start, length, (this.#buckets[h >>> this.#shift] as number) - 1);
   }
 
-  #keyEquals(handle: number, key: Uint8Array, start: number, length: number): boolean {
-    const bytes = this.#pool.u8[handle >>> SLOT_BITS]!;
-    const off = this.#offset(handle);
-    if (bytes[off + OFF_KEY_LENGTH] !== length) return false;
-    const at = off + HEADER_SIZE;
-    for (let i = 0; i < length; i += 1) if (bytes[at + i] !== key[start + i]) return false;
-    return true;
+  /**
+   * Walks a hash chain from `e` for the key; the fields are read inline (this
+   * is the hot path of every request). Sets {@link #chain} to the number of
+   * entries walked, for the re-seed guard.
+   */
+  #lookup(hash: number, key: Uint8Array, start: number, length: number, e: number): number {
+    const pool = this.#pool;
+    const chunk = this.#chunk;
+    let walked = 0;
+    while (e !== NONE) {
+      walked += 1;
+      const page = e >>> SLOT_BITS;
+      const off = (e & SLOT_MASK) * (chunk[pool.pageClass[page] as number] as number);
+      const i32 = pool.i32[page]!;
+      if (i32[(off + OFF_HASH) >> 2] === hash) {
+        const bytes = pool.u8[page]!;
+        if (bytes[off + OFF_KEY_LENGTH] === length) {
+          const at = off + HEADER_SIZE;
+          let i = 0;
+          while (i < length && bytes[at + i] === key[start + i]) i += 1;
+          if (i === length) {
+            this.#chain = walked;
+            return e;
+          }
+        }
+      }
+      e = i32[(off + OFF_HASH_NEXT) >> 2] as number;
+    }
+    this.#chain = walked;
+    return NONE;
   }
 
   /** Bytes of the item's value. */
@@ -412,15 +441,8 @@ export class SlabEngine {
     const pagesNeeded = cls === this.#large ? Math.ceil(total / PAGE_SIZE) : 1;
     if (pagesNeeded > this.#pool.maxPages) return TOO_LARGE;
     const hash = this.#hash.of(key, keyStart, keyLength);
-    let chain = 0;
-    let old = NONE;
-    for (let e = (this.#buckets[hash >>> this.#shift] as number) - 1; e !== NONE; e = this.#i32(e, OFF_HASH_NEXT)) {
-      chain += 1;
-      if (this.#i32(e, OFF_HASH) >>> 0 === hash && this.#keyEquals(e, key, keyStart, keyLength)) {
-        old = e;
-        break;
-      }
-    }
+    let old = this.#lookup(hash | 0, key, keyStart, keyLength, (this.#buckets[hash >>> this.#shift] as number) - 1);
+    const chain = this.#chain;
     if (old !== NONE && cls !== this.#large && this.#classOf(old) === cls) {
       // Fits the chunk it has: overwrite in place, no free and no alloc.
       this.#writeValue(old, keyLength, value, valueStart, valueLength);
@@ -542,19 +564,24 @@ export class SlabEngine {
   // ---- lists (LRU and free lists share the prev/next fields) ------------
 
   #lruPush(handle: number, cls: number): void {
+    const page = handle >>> SLOT_BITS;
+    const off = this.#offset(handle);
     this.#tick += 1;
-    this.#pool.f64[handle >>> SLOT_BITS]![(this.#offset(handle) + OFF_ACCESS) >> 3] = this.#tick;
+    this.#pool.f64[page]![(off + OFF_ACCESS) >> 3] = this.#tick;
+    const i32 = this.#pool.i32[page]!;
     const head = this.#lruHead[cls] as number;
-    this.#setI32(handle, OFF_PREV, NONE);
-    this.#setI32(handle, OFF_NEXT, head);
+    i32[(off + OFF_PREV) >> 2] = NONE;
+    i32[(off + OFF_NEXT) >> 2] = head;
     if (head !== NONE) this.#setI32(head, OFF_PREV, handle);
     else this.#lruTail[cls] = handle;
     this.#lruHead[cls] = handle;
   }
 
   #lruUnlink(handle: number, cls: number): void {
-    const prev = this.#i32(handle, OFF_PREV);
-    const next = this.#i32(handle, OFF_NEXT);
+    const off = this.#offset(handle);
+    const i32 = this.#pool.i32[handle >>> SLOT_BITS]!;
+    const prev = i32[(off + OFF_PREV) >> 2] as number;
+    const next = i32[(off + OFF_NEXT) >> 2] as number;
     if (prev !== NONE) this.#setI32(prev, OFF_NEXT, next);
     else this.#lruHead[cls] = next;
     if (next !== NONE) this.#setI32(next, OFF_PREV, prev);
