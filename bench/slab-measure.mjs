@@ -11,7 +11,12 @@
 //     budget);
 //  3. insert and lookup ops/s of the engine against a bare Map<string,
 //     Buffer> doing the same job (latin1 key string, own copy of the value),
-//     in the same run, medians of 3 rounds.
+//     in the same run, medians of 3 rounds;
+//  4. RSS under churn: random value sizes 16 B – 4 KiB, 10× the budget
+//     written over 4M distinct keys, RSS sampled every 20,000 writes;
+//  5. the worst single write: one that moves a page of 64-byte chunks
+//     (16,384 evictions) to another class.
+// SLAB_MEASURE_ONLY=churn,move runs only the named parts.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -66,6 +71,57 @@ async function child(job) {
       heapPerItem: (after.heapUsed - before.heapUsed) / engine.size,
       rssPerItem: (after.rss - before.rss) / engine.size,
     };
+  }
+  if (job.kind === 'churn') {
+    const base = mem().rss;
+    const engine = new SlabEngine({ maxMemory: job.budget });
+    const big = Buffer.alloc(4096, 0x63);
+    let written = 0;
+    let writes = 0;
+    let maxRss = 0;
+    let seed = 12345;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    while (written < 10 * job.budget) {
+      const size = 16 + Math.floor(random() * (4096 - 16 + 1));
+      keyFor(key, Math.floor(random() * 4_000_000));
+      if (engine.store(key, 0, KEY, big, 0, size, 0) < 0) throw new Error('refused');
+      written += size;
+      writes += 1;
+      if (writes % 20_000 === 0) maxRss = Math.max(maxRss, process.memoryUsage().rss);
+    }
+    maxRss = Math.max(maxRss, process.memoryUsage().rss);
+    const s = engine.stats();
+    return { writes, items: engine.size, heldBytes: s.heldBytes, maxRss, base, maxGained: maxRss - base };
+  }
+  if (job.kind === 'move') {
+    const engine = new SlabEngine({ maxMemory: job.budget });
+    const tiny = Buffer.alloc(1, 0x74);
+    const k8 = Buffer.alloc(8);
+    let n = 0;
+    // Fill every page with 64-byte chunks (48 header + 8 key + 1 value).
+    while (engine.stats().pages < engine.stats().pageLimit || engine.stats().classes[0].freeChunks > 0) {
+      k8.writeUInt32BE(n, 4);
+      engine.store(k8, 0, 8, tiny, 0, 1, 0);
+      n += 1;
+    }
+    const times = [];
+    const big = Buffer.alloc(4000, 0x62);
+    for (let i = 0; i < 5; i += 1) {
+      keyFor(key, i);
+      // Each of these needs a page: the 4 KiB class's chunks fill 248 per page,
+      // so only the first write of each page moves one; write the rest untimed.
+      const t = performance.now();
+      engine.store(key, 0, KEY, big, 0, big.length, 0);
+      times.push(performance.now() - t);
+      for (let j = 1; j < 248; j += 1) {
+        keyFor(key, 1000 + i * 248 + j);
+        engine.store(key, 0, KEY, big, 0, big.length, 0);
+      }
+    }
+    return { times, items: n };
   }
   // ops: engine vs a bare Map, same keys, same order
   const n = job.items;
@@ -140,26 +196,48 @@ function run(job) {
 }
 
 const int = (x) => Math.round(x).toLocaleString('en-US');
-console.log('### Items kept under a budget, 1.5M distinct 16-byte keys with 100-byte values\n');
-console.log('| budget | items kept | readable | held B | item B | index B | RSS gained | process RSS |');
-console.log('|---|---|---|---|---|---|---|---|');
-for (const budget of [64 * MiB]) {
-  const r = run({ kind: 'fill', budget, items: 1_500_000 });
-  console.log(
-    `| ${budget / MiB} MiB | ${int(r.items)} | ${int(r.readable)} | ${int(r.heldBytes)} | ${int(r.itemBytes)} | ${int(r.indexBytes)} | ${(r.rssGained / MiB).toFixed(1)} MiB | ${(r.rss / MiB).toFixed(1)} MiB |`,
-  );
+const only = process.env.SLAB_MEASURE_ONLY?.split(',');
+const wants = (part) => only === undefined || only.includes(part);
+if (wants('fill')) {
+  console.log('### Items kept under a budget, 1.5M distinct 16-byte keys with 100-byte values\n');
+  console.log('| budget | items kept | readable | held B | item B | index B | RSS gained | process RSS |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const budget of [64 * MiB]) {
+    const r = run({ kind: 'fill', budget, items: 1_500_000 });
+    console.log(
+      `| ${budget / MiB} MiB | ${int(r.items)} | ${int(r.readable)} | ${int(r.heldBytes)} | ${int(r.itemBytes)} | ${int(r.indexBytes)} | ${(r.rssGained / MiB).toFixed(1)} MiB | ${(r.rss / MiB).toFixed(1)} MiB |`,
+    );
+  }
+  console.log('\n### RSS and V8 heap per item (100-byte values, 1 GiB budget, no eviction)\n');
+  console.log('| items | RSS B/item | heapUsed B/item | chunk bytes/item |');
+  console.log('|---|---|---|---|');
+  for (const items of [100_000, 1_000_000]) {
+    const r = run({ kind: 'fill', budget: 1024 * MiB, items });
+    console.log(`| ${int(items)} | ${r.rssPerItem.toFixed(0)} | ${r.heapPerItem.toFixed(3)} | ${(r.itemBytes / r.items).toFixed(0)} |`);
+  }
 }
-console.log('\n### RSS and V8 heap per item (100-byte values, 1 GiB budget, no eviction)\n');
-console.log('| items | RSS B/item | heapUsed B/item | chunk bytes/item |');
-console.log('|---|---|---|---|');
-for (const items of [100_000, 1_000_000]) {
-  const r = run({ kind: 'fill', budget: 1024 * MiB, items });
-  console.log(`| ${int(items)} | ${r.rssPerItem.toFixed(0)} | ${r.heapPerItem.toFixed(3)} | ${(r.itemBytes / r.items).toFixed(0)} |`);
+if (wants('ops')) {
+  console.log('\n### Insert and lookup, 1M items of 100 B, engine vs a bare Map (median of 3 rounds)\n');
+  const ops = run({ kind: 'ops', items: 1_000_000 });
+  console.log('| | insert ops/s | lookup (+copy) ops/s |');
+  console.log('|---|---|---|');
+  console.log(`| SlabEngine | ${int(ops.engineInsert)} | ${int(ops.engineLookup)} |`);
+  console.log(`| Map<string, Buffer> | ${int(ops.mapInsert)} | ${int(ops.mapLookup)} |`);
+  console.log(`| ratio | ${(ops.engineInsert / ops.mapInsert).toFixed(2)}× | ${(ops.engineLookup / ops.mapLookup).toFixed(2)}× |`);
 }
-console.log('\n### Insert and lookup, 1M items of 100 B, engine vs a bare Map (median of 3 rounds)\n');
-const ops = run({ kind: 'ops', items: 1_000_000 });
-console.log('| | insert ops/s | lookup (+copy) ops/s |');
-console.log('|---|---|---|');
-console.log(`| SlabEngine | ${int(ops.engineInsert)} | ${int(ops.engineLookup)} |`);
-console.log(`| Map<string, Buffer> | ${int(ops.mapInsert)} | ${int(ops.mapLookup)} |`);
-console.log(`| ratio | ${(ops.engineInsert / ops.mapInsert).toFixed(2)}× | ${(ops.engineLookup / ops.mapLookup).toFixed(2)}× |`);
+if (wants('churn')) {
+  console.log('\n### RSS under churn: sizes 16 B – 4 KiB, 10× the budget written\n');
+  console.log('| budget | writes | items at end | held B | max RSS gained | max process RSS | limit 1.15 × budget + 48 MiB |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const budget of [64 * MiB]) {
+    const r = run({ kind: 'churn', budget });
+    console.log(
+      `| ${budget / MiB} MiB | ${int(r.writes)} | ${int(r.items)} | ${int(r.heldBytes)} | ${(r.maxGained / MiB).toFixed(1)} MiB | ${(r.maxRss / MiB).toFixed(1)} MiB | ${((1.15 * budget) / MiB + 48).toFixed(1)} MiB |`,
+    );
+  }
+}
+if (wants('move')) {
+  console.log('\n### Worst single write: a page move out of the 64-byte class (16,384 evictions), 16 MiB budget\n');
+  const r = run({ kind: 'move', budget: 16 * MiB });
+  console.log(`${int(r.items)} items of 64 B; five page-moving writes took ${r.times.map((t) => t.toFixed(2)).join(', ')} ms`);
+}

@@ -514,10 +514,8 @@ export class SlabEngine {
     this.#remove(handle);
   }
 
-  #remove(handle: number): void {
-    const cls = this.#classOf(handle);
-    const page = handle >>> SLOT_BITS;
-    // Unlink from the hash chain: walk from the bucket head to the predecessor.
+  /** Takes `handle` out of its hash chain: a walk from the bucket head to its predecessor. */
+  #hashUnlink(handle: number): void {
     const h = this.#i32(handle, OFF_HASH) >>> 0;
     const b = h >>> this.#shift;
     const next = this.#i32(handle, OFF_HASH_NEXT);
@@ -534,6 +532,12 @@ export class SlabEngine {
         e = after;
       }
     }
+  }
+
+  #remove(handle: number): void {
+    const cls = this.#classOf(handle);
+    const page = handle >>> SLOT_BITS;
+    this.#hashUnlink(handle);
     this.#lruUnlink(handle, cls);
     this.#pool.u8[page]![this.#offset(handle) + OFF_FLAGS] = FREE;
     this.#items[cls] = (this.#items[cls] as number) - 1;
@@ -726,10 +730,26 @@ export class SlabEngine {
     const slots = this.#slots[otherClass] as number;
     const size = this.#chunk[otherClass] as number;
     const bytes = this.#pool.u8[page]!;
+    // One pass: a live chunk is evicted (not put on the free list only to
+    // be taken off again), a free one is taken off the free list.
+    let evicted = 0;
     for (let slot = 0; slot < slots; slot += 1) {
-      if (bytes[slot * size + OFF_FLAGS] === LIVE) this.#evict((page << SLOT_BITS) | slot);
+      const handle = (page << SLOT_BITS) | slot;
+      if (bytes[slot * size + OFF_FLAGS] === LIVE) {
+        this.#onEvict?.(handle);
+        this.#hashUnlink(handle);
+        this.#lruUnlink(handle, otherClass);
+        bytes[slot * size + OFF_FLAGS] = FREE;
+        evicted += 1;
+      } else {
+        this.#freeUnlink(handle, otherClass);
+      }
     }
-    this.#uncarve(page, otherClass);
+    this.#items[otherClass] = (this.#items[otherClass] as number) - evicted;
+    this.#itemCount -= evicted;
+    this.#itemBytes -= evicted * size;
+    this.#classPages[otherClass] = (this.#classPages[otherClass] as number) - 1;
+    this.#pool.release(page);
     return true;
   }
 
