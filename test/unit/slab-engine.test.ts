@@ -90,11 +90,15 @@ describe('SlabEngine store / find / copy', () => {
     expect(engine.keyStartsWith(h, Buffer.from('keys'))).toBe(false);
   });
 
-  it('rejects an empty or over-long key', () => {
+  it('rejects an empty or over-long key, and a value range outside its buffer', () => {
     const engine = new SlabEngine({ maxMemory: 4 * MiB });
     expect(() => put(engine, '', 'v')).toThrow(/key must be 1 to 250 bytes/);
     expect(() => put(engine, 'k'.repeat(251), 'v')).toThrow(/key must be 1 to 250 bytes/);
     expect(engine.find(Buffer.alloc(0), 0, 0)).toBe(NONE);
+    const k = Buffer.from('k');
+    expect(() => engine.store(k, 0, 1, Buffer.alloc(4), 2, 3, 0)).toThrow(/value range 2\+3 is outside its 4-byte buffer/);
+    expect(() => engine.store(k, 0, 1, Buffer.alloc(4), 0, -1, 0)).toThrow(/value range/);
+    expect(engine.size).toBe(0);
   });
 
   it('overwrites in place when the new size fits the same class: same handle, bucket kept, no free list traffic', () => {
@@ -147,9 +151,13 @@ describe('SlabEngine memory limits', () => {
     while (put(engine, `k${n}`, value) >= 0) n += 1;
     expect(n).toBeGreaterThan(2000);
     expect(put(engine, `k${n}`, value)).toBe(NO_MEMORY);
-    // An overwrite into another (full) class is refused too, and the old value stays.
-    put(engine, 'k0', Buffer.alloc(1000, 2)); // same class: in place, fine
+    // An overwrite that needs another class (which has no page) is refused, and the old value stays.
+    expect(put(engine, 'k1', 'short')).toBe(NO_MEMORY);
+    expect(read(engine, 'k1')?.equals(value)).toBe(true);
+    // One that fits its chunk is done in place.
+    expect(put(engine, 'k0', Buffer.alloc(1000, 2))).toBe(find(engine, 'k0'));
     expect(read(engine, 'k0')?.[0]).toBe(2);
+    expect(engine.size).toBe(n);
     expect(engine.stats().heldBytes).toBeLessThanOrEqual(4 * MiB);
   });
 

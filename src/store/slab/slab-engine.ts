@@ -436,6 +436,9 @@ export class SlabEngine {
     if (!Number.isInteger(keyLength) || keyLength < 1 || keyLength > MAX_KEY_LENGTH) {
       throw new RangeError(`key must be 1 to ${MAX_KEY_LENGTH} bytes, got ${keyLength}`);
     }
+    if (!Number.isInteger(valueLength) || valueLength < 0 || valueStart + valueLength > value.length) {
+      throw new RangeError(`value range ${valueStart}+${valueLength} is outside its ${value.length}-byte buffer`);
+    }
     const total = HEADER_SIZE + keyLength + valueLength;
     const cls = classFor(this.#sizes, total);
     const pagesNeeded = cls === this.#large ? Math.ceil(total / PAGE_SIZE) : 1;
