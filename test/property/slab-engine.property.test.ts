@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXPIRY_BUCKET_MS, bucketOf } from '../../src/store/expiry-queue.js';
-import { HandleExpiryQueue, NONE, PAGE_SIZE, SlabEngine, UNQUEUED } from '../../src/store/slab/index.js';
+import { EXPIRY_BUCKET_MS, HandleExpiryQueue, NONE, PAGE_SIZE, SlabEngine, UNQUEUED, bucketOf } from '../../src/store/slab/index.js';
 
 const MiB = 1024 * 1024;
 const BUDGET = 8 * MiB;

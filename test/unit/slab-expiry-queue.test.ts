@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXPIRY_BUCKET_MS, bucketOf } from '../../src/store/expiry-queue.js';
-import { HandleExpiryQueue, NONE, SlabEngine, UNQUEUED } from '../../src/store/slab/index.js';
+import { EXPIRY_BUCKET_MS, HandleExpiryQueue, NONE, SlabEngine, UNQUEUED, bucketOf } from '../../src/store/slab/index.js';
 
 describe('HandleExpiryQueue', () => {
   it('hands out handles once their bucket has ended, earliest bucket first', () => {

@@ -1,6 +1,10 @@
 import { EXPIRY_BUCKET_MS, bucketOf } from '../expiry-queue.js';
 import { NONE } from './layout.js';
 
+// The one place the engine depends on the current store's files: the bucket
+// width and numbering are shared, so both queues expire items alike.
+export { EXPIRY_BUCKET_MS, bucketOf };
+
 /**
  * Tells whether the pair (`handle`, `bucket`) is still the one its item
  * owns: the slot holds a live item whose stored bucket is `bucket`.

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-export { HandleExpiryQueue, type OwnsPair } from './handle-expiry-queue.js';
+export { EXPIRY_BUCKET_MS, HandleExpiryQueue, bucketOf, type OwnsPair } from './handle-expiry-queue.js';
 export { KeyHash, randomSeed, type SeedSource } from './key-hash.js';
 export { HEADER_SIZE, MAX_PAGES, NONE, PAGE_SIZE, UNQUEUED, handleOf, pageOf, slotOf } from './layout.js';
 export { CONTINUATION_PAGE, FREE_PAGE, PagePool } from './page-pool.js';
