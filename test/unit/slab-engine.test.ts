@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DRAIN_BATCH,
   LONG_CHAIN,
   NONE,
   NO_MEMORY,
@@ -202,6 +203,31 @@ describe('SlabEngine memory limits', () => {
     expect(after.classes[smallClass]?.pages).toBeLessThan(before.pageLimit);
     for (let i = 2000; i < 3000; i += 1) expect(read(engine, `b${i}`)?.equals(big)).toBe(true);
     expect(evictions).toBe(200_000 + 3000 - engine.size);
+  });
+
+  it('moves a page a batch at a time: once the class has items, no write evicts more than DRAIN_BATCH + 1', () => {
+    let evictions = 0;
+    const engine = new SlabEngine({ maxMemory: 8 * MiB, onEvict: () => (evictions += 1) });
+    const k8 = Buffer.alloc(8);
+    const tiny = Buffer.alloc(1);
+    let n = 0;
+    while (engine.stats().pages < engine.stats().pageLimit || engine.stats().classes[0]!.freeChunks > 0) {
+      k8.writeUInt32BE(n++, 4);
+      engine.store(k8, 0, 8, tiny, 0, 1, 0); // 64-byte chunks: 16,384 per page
+    }
+    const big = Buffer.alloc(4000, 1);
+    expect(put(engine, 'first', big)).toBeGreaterThanOrEqual(0); // the class is empty: its first page moves at once
+    expect(evictions).toBe(16_384);
+    let worst = 0;
+    for (let i = 0; i < 2000; i += 1) {
+      const before = evictions;
+      expect(put(engine, `b${i}`, big)).toBeGreaterThanOrEqual(0);
+      worst = Math.max(worst, evictions - before);
+    }
+    expect(worst).toBeLessThanOrEqual(DRAIN_BATCH + 1);
+    expect(engine.stats().classes.find((c) => c.chunkSize === 4224)?.pages).toBeGreaterThan(3);
+    expect(engine.size + evictions).toBe(n + 2001);
+    expect(read(engine, 'b1999')?.equals(big)).toBe(true);
   });
 
   it('gives a page whose items were all deleted back to the pool before evicting anything', () => {

@@ -18,6 +18,7 @@ export { HEADER_SIZE, MAX_PAGES, NONE, PAGE_SIZE, UNQUEUED, handleOf, pageOf, sl
 export { CONTINUATION_PAGE, FREE_PAGE, PagePool } from './page-pool.js';
 export { GROWTH_FACTOR, SMALLEST_CHUNK, chunkSizes, classFor } from './size-classes.js';
 export {
+  DRAIN_BATCH,
   LONG_CHAIN,
   MOVE_AGE_RATIO,
   NO_MEMORY,

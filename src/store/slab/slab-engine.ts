@@ -47,6 +47,13 @@ export const LONG_CHAIN = 48;
  */
 export const MOVE_AGE_RATIO = 2;
 
+/**
+ * Slots of a moving page examined per write (their live items evicted): a
+ * page of 64-byte chunks moves over 128 writes instead of stalling one write
+ * for 16,384 evictions.
+ */
+export const DRAIN_BATCH = 128;
+
 /** Eviction policy: `'lru'` frees memory by evicting; `'none'` refuses writes that do not fit. */
 export type SlabEviction = 'lru' | 'none';
 
@@ -185,6 +192,10 @@ export class SlabEngine {
   #itemCount = 0;
   #itemBytes = 0;
   #reseeds = 0;
+  /** The page being moved out of its class ({@link #drainStep}), or NONE; its class; the next slot to drain. */
+  #drainPage = NONE;
+  #drainClass = NONE;
+  #drainSlot = 0;
   /** Entries the last {@link #lookup} walked. */
   #chain = 0;
   /** Access counter: +1 per write or touch, stored in the header as the item's age mark. */
@@ -558,6 +569,7 @@ export class SlabEngine {
       return;
     }
     this.#itemBytes -= this.#chunk[cls] as number;
+    if (page === this.#drainPage) return; // leaving with its page: off the free list for good
     this.#freePush(handle, cls);
     const live = (this.#pool.pageLive[page] as number) - 1;
     this.#pool.pageLive[page] = live;
@@ -667,7 +679,7 @@ export class SlabEngine {
       const page = this.#emptyStack[this.#emptyCount] as number;
       this.#emptyMark[page] = 0;
       const cls = this.#pool.pageClass[page] as number;
-      if (cls >= 0 && cls !== this.#large && this.#pool.pageLive[page] === 0) {
+      if (cls >= 0 && cls !== this.#large && page !== this.#drainPage && this.#pool.pageLive[page] === 0) {
         this.#uncarve(page, cls);
         return true;
       }
@@ -716,6 +728,16 @@ export class SlabEngine {
         otherAccess = access;
       }
     }
+    if (this.#drainPage !== NONE) {
+      // A page move is under way: advance it, and serve this write from the own tail meanwhile.
+      if (this.#drainStep()) return true;
+      if (own !== NONE) {
+        this.#evict(own);
+        return true;
+      }
+      while (!this.#drainStep());
+      return true;
+    }
     if (own === NONE && other === NONE) return false;
     const ownAge = own === NONE ? 0 : this.#tick - this.#access(own);
     const otherAge = other === NONE ? 0 : this.#tick - otherAccess;
@@ -728,31 +750,60 @@ export class SlabEngine {
       this.#evict(other);
       return true;
     }
-    // Empty the page holding the older tail and give it to the pool.
-    const page = other >>> SLOT_BITS;
-    const slots = this.#slots[otherClass] as number;
-    const size = this.#chunk[otherClass] as number;
-    const bytes = this.#pool.u8[page]!;
-    // One pass: a live chunk is evicted (not put on the free list only to
-    // be taken off again), a free one is taken off the free list.
-    let evicted = 0;
-    for (let slot = 0; slot < slots; slot += 1) {
-      const handle = (page << SLOT_BITS) | slot;
-      if (bytes[slot * size + OFF_FLAGS] === LIVE) {
-        this.#onEvict?.(handle);
-        this.#hashUnlink(handle);
-        this.#lruUnlink(handle, otherClass);
-        bytes[slot * size + OFF_FLAGS] = FREE;
-        evicted += 1;
-      } else {
-        this.#freeUnlink(handle, otherClass);
-      }
+    // Move the page holding the older tail: drain it a batch per write, and
+    // meanwhile serve this write from `cls`'s own tail when it has one.
+    this.#startDrain(other >>> SLOT_BITS, otherClass);
+    if (this.#drainStep()) return true;
+    if (own !== NONE) {
+      this.#evict(own);
+      return true;
     }
-    this.#items[otherClass] = (this.#items[otherClass] as number) - evicted;
+    while (!this.#drainStep()); // `cls` has nothing to give: finish the move now
+    return true;
+  }
+
+  /**
+   * Starts moving `page` out of class `cls`: its free chunks leave the free
+   * list at once (so no new item lands in it), its live items are evicted
+   * {@link DRAIN_BATCH} slots per {@link #drainStep}.
+   */
+  #startDrain(page: number, cls: number): void {
+    this.#drainPage = page;
+    this.#drainClass = cls;
+    this.#drainSlot = 0;
+    const size = this.#chunk[cls] as number;
+    const bytes = this.#pool.u8[page]!;
+    for (let slot = 0; slot < (this.#slots[cls] as number); slot += 1) {
+      if (bytes[slot * size + OFF_FLAGS] !== LIVE) this.#freeUnlink((page << SLOT_BITS) | slot, cls);
+    }
+  }
+
+  /** Evicts the live items of the next {@link DRAIN_BATCH} slots of the draining page; true when the page went to the pool. */
+  #drainStep(): boolean {
+    const page = this.#drainPage;
+    const cls = this.#drainClass;
+    const slots = this.#slots[cls] as number;
+    const size = this.#chunk[cls] as number;
+    const bytes = this.#pool.u8[page]!;
+    const end = Math.min(slots, this.#drainSlot + DRAIN_BATCH);
+    let evicted = 0;
+    for (let slot = this.#drainSlot; slot < end; slot += 1) {
+      if (bytes[slot * size + OFF_FLAGS] !== LIVE) continue; // freed meanwhile: #remove kept it off the free list
+      const handle = (page << SLOT_BITS) | slot;
+      this.#onEvict?.(handle);
+      this.#hashUnlink(handle);
+      this.#lruUnlink(handle, cls);
+      bytes[slot * size + OFF_FLAGS] = FREE;
+      evicted += 1;
+    }
+    this.#drainSlot = end;
+    this.#items[cls] = (this.#items[cls] as number) - evicted;
     this.#itemCount -= evicted;
     this.#itemBytes -= evicted * size;
-    this.#classPages[otherClass] = (this.#classPages[otherClass] as number) - 1;
+    if (end < slots) return false;
+    this.#classPages[cls] = (this.#classPages[cls] as number) - 1;
     this.#pool.release(page);
+    this.#drainPage = NONE;
     return true;
   }
 
@@ -806,6 +857,7 @@ export class SlabEngine {
     this.#classPages.fill(0);
     this.#emptyMark.fill(0);
     this.#emptyCount = 0;
+    this.#drainPage = NONE;
     this.#itemCount = 0;
     this.#itemBytes = 0;
   }
