@@ -9,10 +9,11 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 /**
- * Bytes of V8 heap one stored item may add. Measured (docs/STORAGE.md "Heap
- * growth"): 0.02–0.05 B per item at 1M items of 100 B (the page Buffers and
- * their three typed-array views, about 0.3 KiB per 1 MiB page); the old store
- * added ~480 B. 1 B leaves room for noise and fails on any per-item object.
+ * Bytes of V8 heap one stored item may add. Measured (docs/STORAGE.md
+ * "Measurements"): −0.09 to 0.06 B per item, i.e. ≈ 0 (the only heap
+ * objects are a Buffer and three typed-array views per 1 MiB page). 1 B
+ * leaves room for noise and fails on any per-item object, which costs tens
+ * of bytes at least (a key string alone is 32).
  */
 const HEAP_BYTES_PER_ITEM = 1;
 

@@ -32,7 +32,7 @@ export const TOO_LARGE = -3;
 /**
  * A chain longer than this met on insert makes the engine draw a new hash
  * seed and rebuild the index. With a secret seed the average chain is at
- * most 8 (one bucket per 2–4 KiB of budget, chunks of ≥ 64 B), and a chain
+ * most 8 (2,048–4,096 buckets per page, at most 16,384 chunks), and a chain
  * of 48 is out of reach by chance (Poisson(8) ≥ 48 is below 10^-19); only a
  * broken seed gets there.
  */
@@ -230,9 +230,10 @@ export class SlabEngine {
     this.#items = new Int32Array(classes);
     this.#classPages = new Int32Array(classes);
 
-    // One bucket per 2–4 KiB of budget (a power of two): average chains of
-    // 0.5–1 at 100-byte values, at most 8 when every chunk is 64 bytes.
-    // The index costs 0.1–0.2% of the budget and is charged to it.
+    // One bucket per 256–512 B of budget (a power of two, 2,048–4,096 per
+    // page): average chains of 1.5–3 at 100-byte values, at most 8 when every
+    // chunk is 64 bytes. The bucket array costs 0.8–1.6% of the budget and is
+    // charged to it.
     const pagesIfNoIndex = Math.floor(maxMemory / PAGE_SIZE);
     let bits = 10;
     while (bits < 25 && 2 ** (bits + 1) <= pagesIfNoIndex * 4096) bits += 1;
