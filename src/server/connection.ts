@@ -14,6 +14,14 @@ import { SecureGate } from './secure-gate.js';
 export type { ConnectionHost, ConnectionTimeouts, DisconnectCause } from './connection-host.js';
 
 /**
+ * One client connection. A little over ~450 lines on purpose: its phase machine (below) and
+ * every transition of it stay in one file so they can be read together; what does not touch
+ * the phase lives beside it (answer-queue.ts, secure-gate.ts, deadlines.ts, connection-host.ts).
+ *
+ * @module
+ */
+
+/**
  * How long one connection executes per turn of the event loop before it yields (issue 15
  * item 5): Node runs a connection's buffered frames back to back, so 1,000 pipelined LISTs
  * held every other client, timer and signal for 20 s. After the budget the connection

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { lstatSync, unlinkSync, type Stats } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
@@ -10,6 +9,7 @@ import { Metrics, type DisconnectCause } from './metrics.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Reply } from './execute.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
+import { claimSocketPath } from './socket-path.js';
 
 /** Server counters added to STATS (spec §5.2), named after Redis INFO where one exists. */
 export interface ServerCounters {
@@ -35,36 +35,6 @@ export interface ServerCounters {
    * are exhausted (libuv then closes the pending connections unseen).
    */
   accept_errors: number;
-}
-
-/** A listen error with a stable `code` (errno-style) and the path it is about. */
-function listenError(code: 'EADDRINUSE' | 'ENOTSOCK', path: string, message: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(message), { code, path, syscall: 'listen' });
-}
-
-/** What kind of thing is at a path, for an error message. */
-function kindOf(stats: Stats): string {
-  if (stats.isFile()) return 'a regular file';
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isSymbolicLink()) return 'a symbolic link';
-  if (stats.isFIFO()) return 'a named pipe';
-  return 'not a socket';
-}
-
-/** True when something accepts connections on the Unix socket at `path`; false when it refuses (stale). */
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const probe = connect({ path });
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', (err: NodeJS.ErrnoException) => {
-      probe.destroy();
-      if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') resolve(false);
-      else reject(Object.assign(new Error(`cannot check socket path ${path}: ${err.code ?? err.message}`), { code: err.code, path }));
-    });
-  });
 }
 
 const BUSY_FULL = Buffer.concat(encodeError(SERVER_ID_BASE, Status.BUSY, 'too many connections'));
@@ -196,36 +166,12 @@ export class ConduitServer extends EventEmitter {
     this.#checkDescriptorLimit();
     this.#checkShardBudget();
     // Before TCP, so a refused path leaves nothing listening.
-    if (o.socket !== undefined) await this.#claimSocketPath(o.socket);
+    if (o.socket !== undefined) await claimSocketPath(o.socket, o.logger);
     let tcp: AddressInfo | undefined;
     if (o.tcp) tcp = (await this.#listenOn({ host: o.host, port: o.port })) as AddressInfo;
     if (o.socket !== undefined) await this.#listenOn({ path: o.socket });
     this.#timer = setInterval(() => this.#checkTimeouts(), CHECK_INTERVAL_MS).unref();
     return { port: tcp?.port ?? 0, host: tcp?.address ?? o.host, socket: o.socket };
-  }
-
-  /**
-   * Makes way for the Unix socket at `path`: nothing there is fine; a socket that refuses
-   * connections is stale (left by a crash) and is removed; a socket where a server answers
-   * is in use (`EADDRINUSE`), and anything else (a file, a directory) is not a socket
-   * (`ENOTSOCK`): both are left untouched and the error names the path.
-   */
-  async #claimSocketPath(path: string): Promise<void> {
-    let stats: Stats;
-    try {
-      stats = lstatSync(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    if (!stats.isSocket()) {
-      throw listenError('ENOTSOCK', path, `socket path ${path} is ${kindOf(stats)}, not a socket: left untouched; choose another path or remove it`);
-    }
-    if (await socketAnswers(path)) {
-      throw listenError('EADDRINUSE', path, `socket path ${path} is in use: a server answers there; stop it or choose another path`);
-    }
-    unlinkSync(path);
-    this.options.logger.info({ socket: path }, 'removed a stale socket file (nothing answered there)');
   }
 
   /** Warns at start when the connection limits do not fit the open-files limit (Linux only). */
