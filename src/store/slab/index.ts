@@ -15,7 +15,7 @@
 export { EXPIRY_BUCKET_MS, HandleExpiryQueue, bucketOf, type OwnsPair } from './handle-expiry-queue.js';
 export { KeyHash, randomSeed, type SeedSource } from './key-hash.js';
 export { HEADER_SIZE, MAX_PAGES, NONE, PAGE_SIZE, UNQUEUED, handleOf, pageOf, slotOf } from './layout.js';
-export { CONTINUATION_PAGE, FREE_PAGE, PagePool } from './page-pool.js';
+export { CONTINUATION_PAGE, FREE_PAGE, MIN_PAGE_SIZE, PagePool, isPageSize } from './page-pool.js';
 export { GROWTH_FACTOR, SMALLEST_CHUNK, chunkSizes, classFor } from './size-classes.js';
 export {
   DRAIN_BATCH,
@@ -24,6 +24,7 @@ export {
   NO_MEMORY,
   SlabEngine,
   TOO_LARGE,
+  pageSizeFor,
   type SlabClassStats,
   type SlabEngineOptions,
   type SlabEviction,

@@ -13,8 +13,29 @@ export const CONTINUATION_PAGE = -2;
 export const BOOKKEEPING_BYTES_PER_PAGE = 2 + 4 + 2 + 4 + 4 + 1;
 
 /**
+ * The smallest page: 4 chunks of the smallest class. Pages smaller than
+ * {@link PAGE_SIZE} exist for small budgets only (a `--max-memory` of a few
+ * KiB, as tests and tiny sidecars use): a budget must hold a few pages, or one
+ * page per busy class would be most of it.
+ */
+export const MIN_PAGE_SIZE = 256;
+
+/**
+ * True when `size` is a page size the engine accepts: a power of two from
+ * {@link MIN_PAGE_SIZE} to {@link PAGE_SIZE}.
+ *
+ * @example
+ * ```ts
+ * isPageSize(64 * 1024); // true
+ * ```
+ */
+export function isPageSize(size: number): boolean {
+  return Number.isInteger(size) && size >= MIN_PAGE_SIZE && size <= PAGE_SIZE && (size & (size - 1)) === 0;
+}
+
+/**
  * The pages of one slab engine: up to `maxPages` buffers of
- * {@link PAGE_SIZE} bytes from `Buffer.allocUnsafeSlow` (one `ArrayBuffer`
+ * `pageSize` bytes ({@link PAGE_SIZE} unless a small budget asks for less) from `Buffer.allocUnsafeSlow` (one `ArrayBuffer`
  * each, outside the V8 heap), allocated on first need and then kept for
  * reuse, each with `Float64Array`, `Int32Array` and `Uint32Array` views so
  * header fields are read without `Buffer` calls. The pool holds the per-page
@@ -38,6 +59,8 @@ export const BOOKKEEPING_BYTES_PER_PAGE = 2 + 4 + 2 + 4 + 4 + 1;
 export class PagePool {
   /** Most pages the pool will allocate. */
   readonly maxPages: number;
+  /** Bytes of each page: a power of two from {@link MIN_PAGE_SIZE} to {@link PAGE_SIZE}. */
+  readonly pageSize: number;
   /** Byte view of each allocated page. */
   readonly u8: Buffer[] = [];
   /** `Float64Array` view of each allocated page. */
@@ -55,10 +78,14 @@ export class PagePool {
   readonly #free: Int32Array;
   #freeCount = 0;
 
-  constructor(maxPages: number) {
+  constructor(maxPages: number, pageSize = PAGE_SIZE) {
     if (!Number.isInteger(maxPages) || maxPages < 1 || maxPages > MAX_PAGES) {
       throw new RangeError(`maxPages must be an integer from 1 to ${MAX_PAGES}, got ${maxPages}`);
     }
+    if (!isPageSize(pageSize)) {
+      throw new RangeError(`pageSize must be a power of two from ${MIN_PAGE_SIZE} to ${PAGE_SIZE}, got ${pageSize}`);
+    }
+    this.pageSize = pageSize;
     this.maxPages = maxPages;
     this.pageClass = new Int16Array(maxPages).fill(FREE_PAGE);
     this.pageNext = new Int32Array(maxPages).fill(NONE);
@@ -89,11 +116,12 @@ export class PagePool {
     }
     const page = this.u8.length;
     if (page === this.maxPages) return NONE;
-    const bytes = Buffer.allocUnsafeSlow(PAGE_SIZE);
+    const size = this.pageSize;
+    const bytes = Buffer.allocUnsafeSlow(size);
     this.u8.push(bytes);
-    this.f64.push(new Float64Array(bytes.buffer, bytes.byteOffset, PAGE_SIZE / 8));
-    this.i32.push(new Int32Array(bytes.buffer, bytes.byteOffset, PAGE_SIZE / 4));
-    this.u32.push(new Uint32Array(bytes.buffer, bytes.byteOffset, PAGE_SIZE / 4));
+    this.f64.push(new Float64Array(bytes.buffer, bytes.byteOffset, size / 8));
+    this.i32.push(new Int32Array(bytes.buffer, bytes.byteOffset, size / 4));
+    this.u32.push(new Uint32Array(bytes.buffer, bytes.byteOffset, size / 4));
     return page;
   }
 

@@ -7,7 +7,7 @@ export const GROWTH_FACTOR = 1.25;
 
 /**
  * The chunk sizes of the slab classes, ascending: 64 bytes, then ×1.25
- * rounded up to 8 bytes, while at most half a page, then a whole page
+ * rounded up to 8 bytes, while at most half a page (of `pageSize` bytes), then a whole page
  * (memcached `slabs_init`: its last class is the page itself). 8-byte
  * alignment keeps each header's `f64` fields aligned for the page's
  * `Float64Array` view.
@@ -17,14 +17,14 @@ export const GROWTH_FACTOR = 1.25;
  * const sizes = chunkSizes(); // [64, 80, 104, 136, 176, 224, …, 1048576]
  * ```
  */
-export function chunkSizes(): number[] {
+export function chunkSizes(pageSize = PAGE_SIZE): number[] {
   const sizes: number[] = [];
   let size = SMALLEST_CHUNK;
-  while (size <= PAGE_SIZE / 2) {
+  while (size <= pageSize / 2) {
     sizes.push(size);
     size = Math.ceil((size * GROWTH_FACTOR) / 8) * 8;
   }
-  sizes.push(PAGE_SIZE);
+  sizes.push(pageSize);
   return sizes;
 }
 

@@ -21,7 +21,7 @@ import {
   SLOT_MASK,
   UNQUEUED,
 } from './layout.js';
-import { BOOKKEEPING_BYTES_PER_PAGE, CONTINUATION_PAGE, PagePool } from './page-pool.js';
+import { BOOKKEEPING_BYTES_PER_PAGE, CONTINUATION_PAGE, PagePool, isPageSize, MIN_PAGE_SIZE } from './page-pool.js';
 import { chunkSizes, classFor } from './size-classes.js';
 
 /** {@link SlabEngine.store} refused: no memory could be freed for the item (eviction `'none'`, or nothing left to evict). */
@@ -74,6 +74,31 @@ export interface SlabEngineOptions {
   onEvict?: (handle: number) => void;
   /** Source of hash seeds; default the OS CSPRNG. Tests pass a broken one to exercise the re-seed guard. */
   seedSource?: SeedSource;
+  /**
+   * Bytes per page, a power of two from 256 to 1 MiB. Default 1 MiB; a small
+   * budget takes smaller pages ({@link pageSizeFor}) so that it holds more than
+   * a couple of them.
+   */
+  pageSize?: number;
+}
+
+/**
+ * The page size for a budget of `maxMemory` bytes: 1 MiB from 32 MiB up
+ * (memcached's page), below that the largest power of two that gives the
+ * budget 32 pages, at least 256 B. With fewer pages than classes in use, one
+ * page per class would be most of a small budget and page moves would evict
+ * most of the store.
+ *
+ * @example
+ * ```ts
+ * pageSizeFor(64 * 1024 * 1024); // 1048576
+ * pageSizeFor(1024 * 1024);      // 32768
+ * ```
+ */
+export function pageSizeFor(maxMemory: number): number {
+  let size = PAGE_SIZE;
+  while (size > MIN_PAGE_SIZE && size * 32 > maxMemory) size /= 2;
+  return size;
 }
 
 /** One size class in {@link SlabStats}. */
@@ -164,6 +189,7 @@ function copyBytes(source: Uint8Array, from: number, target: Uint8Array, to: num
  */
 export class SlabEngine {
   readonly #limit: number;
+  readonly #pageSize: number;
   readonly #eviction: SlabEviction;
   readonly #onEvict: ((handle: number) => void) | undefined;
   readonly #pool: PagePool;
@@ -202,13 +228,16 @@ export class SlabEngine {
   #tick = 0;
 
   constructor(options: SlabEngineOptions) {
-    const { maxMemory, eviction = 'lru', onEvict, seedSource } = options;
-    if (!Number.isSafeInteger(maxMemory) || maxMemory < 2 * PAGE_SIZE) {
-      throw new RangeError(`maxMemory option must be an integer of at least ${2 * PAGE_SIZE} bytes (2 MiB), got ${maxMemory}`);
+    const { maxMemory, eviction = 'lru', onEvict, seedSource, pageSize = PAGE_SIZE } = options;
+    if (!isPageSize(pageSize)) {
+      throw new RangeError(`pageSize option must be a power of two from ${MIN_PAGE_SIZE} to ${PAGE_SIZE}, got ${pageSize}`);
     }
-    if (maxMemory > MAX_PAGES * PAGE_SIZE) {
+    if (!Number.isSafeInteger(maxMemory) || maxMemory < 2 * pageSize) {
+      throw new RangeError(`maxMemory option must be an integer of at least ${2 * pageSize} bytes (two pages), got ${maxMemory}`);
+    }
+    if (maxMemory > MAX_PAGES * pageSize) {
       throw new RangeError(
-        `maxMemory option must be at most ${MAX_PAGES * PAGE_SIZE} bytes (64 GiB: ${MAX_PAGES} pages of 1 MiB), got ${maxMemory}`,
+        `maxMemory option must be at most ${MAX_PAGES * pageSize} bytes (${(MAX_PAGES * pageSize) / 2 ** 30} GiB: ${MAX_PAGES} pages of ${pageSize} bytes), got ${maxMemory}`,
       );
     }
     if (eviction !== 'lru' && eviction !== 'none') {
@@ -218,11 +247,12 @@ export class SlabEngine {
     this.#limit = maxMemory;
     this.#eviction = eviction;
     this.#onEvict = onEvict;
-    this.#sizes = chunkSizes();
+    this.#pageSize = pageSize;
+    this.#sizes = chunkSizes(pageSize);
     const classes = this.#sizes.length + 1;
     this.#large = this.#sizes.length;
-    this.#chunk = Int32Array.from([...this.#sizes, PAGE_SIZE]);
-    this.#slots = Int32Array.from([...this.#sizes, PAGE_SIZE], (size, c) => (c === this.#large ? 1 : Math.floor(PAGE_SIZE / size)));
+    this.#chunk = Int32Array.from([...this.#sizes, pageSize]);
+    this.#slots = Int32Array.from([...this.#sizes, pageSize], (size, c) => (c === this.#large ? 1 : Math.floor(pageSize / size)));
     this.#lruHead = new Int32Array(classes).fill(NONE);
     this.#lruTail = new Int32Array(classes).fill(NONE);
     this.#freeHead = new Int32Array(classes).fill(NONE);
@@ -234,13 +264,14 @@ export class SlabEngine {
     // page): average chains of 1.5–3 at 100-byte values, at most 8 when every
     // chunk is 64 bytes. The bucket array costs 0.8–1.6% of the budget and is
     // charged to it.
-    const pagesIfNoIndex = Math.floor(maxMemory / PAGE_SIZE);
-    let bits = 10;
-    while (bits < 25 && 2 ** (bits + 1) <= pagesIfNoIndex * 4096) bits += 1;
+    const wanted = maxMemory >= PAGE_SIZE ? Math.floor(maxMemory / PAGE_SIZE) * 4096 : Math.floor(maxMemory / 256);
+    let bits = 2;
+    while (bits < 25 && 2 ** (bits + 1) <= wanted) bits += 1;
     const bucketBytes = 4 * 2 ** bits;
     const fixedBytes = bucketBytes + 8 * 4 * classes;
-    const pages = Math.min(MAX_PAGES, Math.floor((maxMemory - fixedBytes) / (PAGE_SIZE + BOOKKEEPING_BYTES_PER_PAGE)));
-    this.#pool = new PagePool(pages);
+    const pages = Math.min(MAX_PAGES, Math.floor((maxMemory - fixedBytes) / (pageSize + BOOKKEEPING_BYTES_PER_PAGE)));
+    if (pages < 1) throw new RangeError(`maxMemory option ${maxMemory} holds no page of ${pageSize} bytes after the index`);
+    this.#pool = new PagePool(pages, pageSize);
     this.#buckets = new Int32Array(2 ** bits);
     this.#shift = 32 - bits;
     this.#emptyStack = new Int32Array(pages);
@@ -375,10 +406,10 @@ export class SlabEngine {
       return length;
     }
     // A large object: the value runs on through the chained pages.
-    let copied = Math.min(length, PAGE_SIZE - at);
+    let copied = Math.min(length, this.#pageSize - at);
     copyBytes(bytes, at, target, offset, copied);
     for (let p = this.#pool.pageNext[page] as number; copied < length; p = this.#pool.pageNext[p] as number) {
-      const n = Math.min(length - copied, PAGE_SIZE);
+      const n = Math.min(length - copied, this.#pageSize);
       copyBytes(this.#pool.u8[p]!, 0, target, offset + copied, n);
       copied += n;
     }
@@ -453,7 +484,7 @@ export class SlabEngine {
     }
     const total = HEADER_SIZE + keyLength + valueLength;
     const cls = classFor(this.#sizes, total);
-    const pagesNeeded = cls === this.#large ? Math.ceil(total / PAGE_SIZE) : 1;
+    const pagesNeeded = cls === this.#large ? Math.ceil(total / this.#pageSize) : 1;
     if (pagesNeeded > this.#pool.maxPages) return TOO_LARGE;
     const hash = this.#hash.of(key, keyStart, keyLength);
     let old = this.#lookup(hash | 0, key, keyStart, keyLength, (this.#buckets[hash >>> this.#shift] as number) - 1);
@@ -491,7 +522,7 @@ export class SlabEngine {
     this.#lruPush(handle, cls);
     this.#items[cls] = (this.#items[cls] as number) + 1;
     this.#itemCount += 1;
-    this.#itemBytes += cls === this.#large ? pagesNeeded * PAGE_SIZE : (this.#chunk[cls] as number);
+    this.#itemBytes += cls === this.#large ? pagesNeeded * this.#pageSize : (this.#chunk[cls] as number);
     if (cls !== this.#large) this.#pool.pageLive[page] = (this.#pool.pageLive[page] as number) + 1;
     if (chain >= LONG_CHAIN) this.#reseed();
     return handle;
@@ -507,13 +538,25 @@ export class SlabEngine {
       copyBytes(value, start, this.#pool.u8[page]!, at, length);
       return;
     }
-    let written = Math.min(length, PAGE_SIZE - at);
+    let written = Math.min(length, this.#pageSize - at);
     copyBytes(value, start, this.#pool.u8[page]!, at, written);
     for (let p = this.#pool.pageNext[page] as number; written < length; p = this.#pool.pageNext[p] as number) {
-      const n = Math.min(length - written, PAGE_SIZE);
+      const n = Math.min(length - written, this.#pageSize);
       copyBytes(value, start + written, this.#pool.u8[p]!, 0, n);
       written += n;
     }
+  }
+
+  /** Bytes the live item at `handle` occupies: its chunk, or whole pages for a large object (what `itemBytes` counts). */
+  chunkBytes(handle: number): number {
+    const cls = this.#classOf(handle);
+    if (cls !== this.#large) return this.#chunk[cls] as number;
+    return Math.ceil((HEADER_SIZE + this.keyLength(handle) + this.valueLength(handle)) / this.#pageSize) * this.#pageSize;
+  }
+
+  /** Bytes of each page (the `pageSize` option). */
+  get pageSize(): number {
+    return this.#pageSize;
   }
 
   /** Marks the item most recently used in its class (a GET's hit). */
@@ -566,7 +609,7 @@ export class SlabEngine {
         p = following;
       }
       this.#classPages[cls] = (this.#classPages[cls] as number) - pages;
-      this.#itemBytes -= pages * PAGE_SIZE;
+      this.#itemBytes -= pages * this.#pageSize;
       return;
     }
     this.#itemBytes -= this.#chunk[cls] as number;
@@ -900,7 +943,7 @@ export class SlabEngine {
 
   /** Bytes held (pages allocated + index + bookkeeping), never above the budget: what the budget is charged. */
   get heldBytes(): number {
-    return this.#pool.allocated * PAGE_SIZE + this.#indexBytes;
+    return this.#pool.allocated * this.#pageSize + this.#indexBytes;
   }
 
   /** The length of the longest hash chain: O(items), for tests and diagnostics. */
