@@ -3,6 +3,9 @@
 // 127.0.0.1, writes BENCH_FILL_KEYS (default 1.5M) distinct 16-byte keys with 100-byte values
 // (BENCH_FILL_VALUE) pipelined on one connection (a window of 1,000 requests in flight), then reads
 // STATS (curr_items, bytes, limit_maxbytes) and the server's VmRSS / VmHWM from /proc/<pid>/status.
+// BENCH_FILL_CHURN=1 instead writes random sizes of 16 B – 4 KiB over a space of 4M keys until
+// 10× the budget is written (the issue's churn scenario) and samples the server's RSS every
+// 20,000 writes (peakRssMiB is VmHWM, the kernel's own maximum).
 // Run after `npm run build`: node bench/store-fill.mjs
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -64,20 +67,35 @@ function until(done) {
     check();
   });
 }
+const churn = process.env.BENCH_FILL_CHURN === '1';
+const budgetBytes = Number(/^(\d+)mb$/.exec(memory)?.[1] ?? 0) * 2 ** 20 || Number(/^(\d+)gb$/.exec(memory)?.[1] ?? 0) * 2 ** 30;
+let written = 0;
+let sampledMaxRss = 0;
+let seed = 17;
+const random = () => {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return seed / 2 ** 32;
+};
+const big = Buffer.alloc(4096, 0x61);
 const value = Buffer.alloc(valueBytes, 0x61);
 const started = performance.now();
 let sent = 0;
-while (sent < total) {
+const goal = churn ? Number.MAX_SAFE_INTEGER : total;
+while (sent < goal && (!churn || written < 10 * budgetBytes)) {
   const parts = [];
-  const end = Math.min(total, answered + WINDOW);
+  const end = Math.min(goal, answered + WINDOW);
   for (; sent < end; sent += 1) {
-    const key = Buffer.from(`k:${String(sent).padStart(14, '0')}`, 'latin1');
-    parts.push(...encodeRequest(BigInt(sent + 1), { op: 'SET', key, value, ttlMs: 0, nx: false, xx: false, keepTtl: false }));
+    const n = churn ? Math.floor(random() * 4_000_000) : sent;
+    const key = Buffer.from(`k:${String(n).padStart(14, '0')}`, 'latin1');
+    const v = churn ? big.subarray(0, 16 + Math.floor(random() * (4096 - 16))) : value;
+    written += v.length;
+    parts.push(...encodeRequest(BigInt(sent + 1), { op: 'SET', key, value: v, ttlMs: 0, nx: false, xx: false, keepTtl: false }));
+    if (sent % 20_000 === 0) sampledMaxRss = Math.max(sampledMaxRss, status().rssMiB);
   }
   socket.write(Buffer.concat(parts));
   await until(() => answered >= sent - WINDOW / 2);
 }
-await until(() => answered >= total);
+await until(() => answered >= sent);
 const seconds = (performance.now() - started) / 1000;
 socket.write(Buffer.concat(encodeRequest(0xffffffffn, { op: 'STATS' })));
 await until(() => statsBody !== undefined);
@@ -87,8 +105,9 @@ console.log(
   JSON.stringify(
     {
       maxMemory: memory,
-      written: total,
-      valueBytes,
+      written: sent,
+      writtenBytes: churn ? written : sent * valueBytes,
+      valueBytes: churn ? '16-4096 random' : valueBytes,
       failed,
       seconds: Number(seconds.toFixed(1)),
       curr_items: stats.curr_items,
@@ -99,6 +118,7 @@ console.log(
       idleRssMiB: Number(idle.rssMiB.toFixed(1)),
       rssMiB: Number(after.rssMiB.toFixed(1)),
       peakRssMiB: Number(after.hwmMiB.toFixed(1)),
+      sampledMaxRssMiB: Number(Math.max(sampledMaxRss, after.rssMiB).toFixed(1)),
     },
     null,
     2,
