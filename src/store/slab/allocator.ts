@@ -5,7 +5,14 @@ import type { HashIndex } from './hash-index.js';
 import { FREE, LIVE, NONE, OFF_FLAGS, SLOT_BITS } from './layout.js';
 import { CONTINUATION_PAGE, type PagePool } from './page-pool.js';
 
-/** What an {@link Allocator} works on: the engine's parts and policy. */
+/**
+ * What an {@link Allocator} works on: the engine's parts and policy.
+ *
+ * @example
+ * ```ts
+ * const parts: AllocatorParts = { pool, chunks, index, lists, eviction: 'lru', onEvict: undefined };
+ * ```
+ */
 export interface AllocatorParts {
   pool: PagePool;
   chunks: Chunks;

@@ -17,6 +17,11 @@ export const BOOKKEEPING_BYTES_PER_PAGE = 2 + 4 + 2 + 4 + 4 + 1;
  * {@link PAGE_SIZE} exist for small budgets only (a `--max-memory` of a few
  * KiB, as tests and tiny sidecars use): a budget must hold a few pages, or one
  * page per busy class would be most of it.
+ *
+ * @example
+ * ```ts
+ * pageSizeFor(4 * 1024) === MIN_PAGE_SIZE; // true
+ * ```
  */
 export const MIN_PAGE_SIZE = 256;
 
