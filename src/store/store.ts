@@ -1,12 +1,14 @@
 /**
- * The store: what each operation of spec §3 does to the shards, and the
- * active expiry sweep. Its parts live beside it, one job each:
- * `options.ts` (options and their validation), `shard.ts` (a shard's cache
- * and counters), `charge.ts` (what an entry costs against the budget),
- * `keys.ts` (key strings and the shard hash), `expiry-queue.ts` (the order
- * the sweep reclaims in), `list.ts` (LIST's bounded scan), `integer.ts`
- * (INCR's counters), `stats.ts` (counters, spec §5.2) and `sweep-timer.ts`
- * (when the active sweep runs).
+ * The store: what each operation of spec §3 does to the items in the slab
+ * engine (`slab/`, docs/STORAGE.md), and the active expiry sweep. Its parts
+ * live beside it, one job each: `options.ts` (options and their
+ * validation), `shard.ts` (a shard's counters), `item-counts.ts` (which
+ * shard an item counts in, and its items, bytes and queue owners),
+ * `charge.ts` (the chunk an item takes), `keys.ts` (key strings and the
+ * shard hash), `slab/handle-expiry-queue.ts` (the order the sweep reclaims
+ * in), `list.ts` (LIST's bounded scan), `integer.ts` (INCR's counters),
+ * `stats.ts` (counters, spec §5.2) and `sweep-timer.ts` (when the active
+ * sweep runs).
  *
  * @example
  * ```ts
@@ -16,12 +18,12 @@
  */
 import { checkKey, checkTtl, I64_MAX, I64_MIN } from '../protocol/validate.js';
 import { counterValue } from './integer.js';
-import { fnv1aBytes } from './keys.js';
+import { ItemCounts } from './item-counts.js';
 import { listKeys, LIST_SCAN_LIMIT } from './list.js';
 import { resolveStoreOptions, type EvictionPolicy, type SetOptions, type StoreOptions } from './options.js';
-import { newShard, type Shard } from './shard.js';
+import type { Shard } from './shard.js';
 import { bucketOf, HandleExpiryQueue } from './slab/handle-expiry-queue.js';
-import { HEADER_SIZE, MAX_KEY_LENGTH, NONE, UNQUEUED } from './slab/layout.js';
+import { HEADER_SIZE, NONE, UNQUEUED } from './slab/layout.js';
 import { NO_MEMORY, pageSizeFor, SlabEngine, TOO_LARGE } from './slab/slab-engine.js';
 import { statsOf, type StoreStats } from './stats.js';
 import { SweepTimer } from './sweep-timer.js';
@@ -82,60 +84,31 @@ const SWEEP_SLICE_MS = 2;
  */
 export class Store {
   readonly #engine: SlabEngine;
-  readonly #shards: Shard[];
-  readonly #mask: number;
+  readonly #counts: ItemCounts;
   readonly #eviction: EvictionPolicy;
   readonly #clock: () => number;
   readonly #queue = new HandleExpiryQueue();
-  /** Items that own a pair in the expiry queue (their queue bucket is set); the rest of the queue is stale. */
-  #queuedItems = 0;
   readonly #timer: SweepTimer | undefined;
-  /** A key read back from the engine, to find its shard (eviction and the sweep know only the handle). */
-  readonly #keyScratch = Buffer.alloc(MAX_KEY_LENGTH);
 
   constructor(options: StoreOptions = {}) {
     const { maxMemory, shards, eviction, clock, activeExpiry } = resolveStoreOptions(options);
-    this.#mask = shards - 1;
     this.#eviction = eviction;
     this.#clock = clock;
-    this.#shards = Array.from({ length: shards }, newShard);
+    this.#counts = new ItemCounts(shards, () => this.#engine);
     this.#engine = new SlabEngine({ maxMemory, eviction, pageSize: pageSizeFor(maxMemory), onEvict: this.#onEvict });
     if (activeExpiry) this.#timer = new SweepTimer(() => this.sweep(), () => this.#queue.hasDue(this.#clock()));
   }
 
   /** The engine evicts `handle` to make room (its key, size and bucket still read back). */
   readonly #onEvict = (handle: number): void => {
-    const shard = this.#shardOfHandle(handle);
+    const shard = this.#counts.ofHandle(handle);
     shard.evictions += 1;
-    this.#uncount(shard, handle);
+    this.#counts.uncount(shard, handle);
   };
-
-  #shard(key: Uint8Array): Shard {
-    return this.#shards[fnv1aBytes(key, 0, key.length) & this.#mask] as Shard;
-  }
-
-  #shardOfHandle(handle: number): Shard {
-    const length = this.#engine.copyKey(handle, this.#keyScratch, 0);
-    return this.#shards[fnv1aBytes(this.#keyScratch, 0, length) & this.#mask] as Shard;
-  }
-
-  /** Counts `handle` into `shard` (a new item, or an item that moved chunks). */
-  #count(shard: Shard, handle: number): void {
-    shard.items += 1;
-    shard.itemBytes += this.#engine.chunkBytes(handle);
-    if (this.#engine.queueBucket(handle) !== UNQUEUED) this.#queuedItems += 1;
-  }
-
-  /** Counts `handle` out of `shard` (removed, evicted, expired, or about to move). */
-  #uncount(shard: Shard, handle: number): void {
-    shard.items -= 1;
-    shard.itemBytes -= this.#engine.chunkBytes(handle);
-    if (this.#engine.queueBucket(handle) !== UNQUEUED) this.#queuedItems -= 1;
-  }
 
   /** Removes the live item `handle` of `shard`. */
   #drop(shard: Shard, handle: number): void {
-    this.#uncount(shard, handle);
+    this.#counts.uncount(shard, handle);
     this.#engine.remove(handle);
   }
 
@@ -164,7 +137,7 @@ export class Store {
    */
   get(key: Uint8Array): Buffer | undefined {
     checkKey(key);
-    const shard = this.#shard(key);
+    const shard = this.#counts.of(key);
     const handle = this.#findLive(shard, key);
     if (handle === NONE) {
       shard.misses += 1;
@@ -190,7 +163,7 @@ export class Store {
     const { ttlMs = 0, nx = false, xx = false, keepTtl = false } = options;
     checkTtl(ttlMs);
     checkKey(key);
-    const shard = this.#shard(key);
+    const shard = this.#counts.of(key);
     const existing = this.#findLive(shard, key);
     if ((nx && existing !== NONE) || (xx && existing === NONE)) return 'not_stored';
     const expiresAt = keepTtl ? (existing === NONE ? 0 : this.#engine.expiresAt(existing)) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
@@ -202,10 +175,10 @@ export class Store {
     // The old item is counted out first: the engine may overwrite it in place
     // (same handle, its queue pair kept), move it, or, with eviction on, free
     // it before a write that then fails.
-    if (existing !== NONE) this.#uncount(shard, existing);
+    if (existing !== NONE) this.#counts.uncount(shard, existing);
     const handle = this.#engine.store(key, 0, key.length, value, 0, value.length, expiresAt);
     if (handle < 0) {
-      if (existing !== NONE && this.#engine.find(key, 0, key.length) === existing) this.#count(shard, existing);
+      if (existing !== NONE && this.#engine.find(key, 0, key.length) === existing) this.#counts.count(shard, existing);
       if (handle === TOO_LARGE) {
         shard.refusedTooLarge += 1;
         return 'too_large';
@@ -214,7 +187,7 @@ export class Store {
       shard.refusedOutOfMemory += 1;
       return 'out_of_memory';
     }
-    this.#count(shard, handle);
+    this.#counts.count(shard, handle);
     shard.sets += 1;
     if (expiresAt !== 0) this.#enqueue(handle, expiresAt);
     return 'stored';
@@ -258,7 +231,7 @@ export class Store {
    */
   delete(key: Uint8Array): boolean {
     checkKey(key);
-    const shard = this.#shard(key);
+    const shard = this.#counts.of(key);
     const handle = this.#findLive(shard, key);
     if (handle === NONE) {
       shard.deleteMisses += 1;
@@ -281,7 +254,7 @@ export class Store {
   renew(key: Uint8Array, ttlMs: number): boolean {
     checkTtl(ttlMs);
     checkKey(key);
-    const handle = this.#findLive(this.#shard(key), key);
+    const handle = this.#findLive(this.#counts.of(key), key);
     if (handle === NONE) return false;
     const expiresAt = ttlMs === 0 ? 0 : this.#clock() + ttlMs;
     this.#engine.setExpiresAt(handle, expiresAt);
@@ -303,7 +276,7 @@ export class Store {
    */
   ttl(key: Uint8Array): number | undefined {
     checkKey(key);
-    const handle = this.#findLive(this.#shard(key), key);
+    const handle = this.#findLive(this.#counts.of(key), key);
     if (handle === NONE) return undefined;
     const expiresAt = this.#engine.expiresAt(handle);
     if (expiresAt === 0) return -1;
@@ -324,7 +297,7 @@ export class Store {
   incr(key: Uint8Array, delta: bigint, ttlMs = 0): bigint | IncrRefusal {
     checkTtl(ttlMs);
     checkKey(key);
-    const shard = this.#shard(key);
+    const shard = this.#counts.of(key);
     const existing = this.#findLive(shard, key);
     let current = 0n;
     if (existing !== NONE) {
@@ -373,11 +346,7 @@ export class Store {
     // their bytes are gone.
     this.#engine.clear();
     this.#queue.clear();
-    this.#queuedItems = 0;
-    for (const shard of this.#shards) {
-      shard.items = 0;
-      shard.itemBytes = 0;
-    }
+    this.#counts.clearItems();
   }
 
   /**
@@ -389,7 +358,7 @@ export class Store {
    * ```
    */
   stats(): StoreStats {
-    return statsOf(this.#shards, this.#engine.stats(), this.#engine.pageSize, this.#eviction, this.#queue.size);
+    return statsOf(this.#counts.shards, this.#engine.stats(), this.#engine.pageSize, this.#eviction, this.#queue.size);
   }
 
   /**
@@ -426,14 +395,14 @@ export class Store {
     if (!this.#owns(handle, this.#queue.dueBucket)) return false;
     const expiresAt = this.#engine.expiresAt(handle);
     if (expiresAt !== 0 && expiresAt <= now) {
-      const shard = this.#shardOfHandle(handle);
+      const shard = this.#counts.ofHandle(handle);
       this.#drop(shard, handle);
       shard.expiredSwept += 1;
       return true;
     }
     if (expiresAt === 0) {
       this.#engine.setQueueBucket(handle, UNQUEUED); // the expiry was removed since
-      this.#queuedItems -= 1;
+      this.#counts.queued -= 1;
     } else {
       // Renewed to a later time: queue it again there (a later bucket, as
       // its expiry is past `now` and this bucket ended by `now`).
@@ -465,10 +434,10 @@ export class Store {
     const n = bucketOf(expiresAt);
     const queued = this.#engine.queueBucket(handle);
     if (queued !== UNQUEUED && queued <= n) return;
-    if (queued === UNQUEUED) this.#queuedItems += 1;
+    if (queued === UNQUEUED) this.#counts.queued += 1;
     this.#engine.setQueueBucket(handle, n);
     this.#queue.push(expiresAt, handle);
-    if (this.#queue.size > 2 * this.#queuedItems + COMPACT_SLACK) {
+    if (this.#queue.size > 2 * this.#counts.queued + COMPACT_SLACK) {
       // Stale pairs outnumber owned ones: drop some, a few per push, from
       // the queue's own contents (never a walk over the items).
       this.#queue.compact(this.#owns, COMPACT_STEPS);
