@@ -21,10 +21,10 @@ const NOT_INTEGER: Reply = { status: Status.NOT_INTEGER, body: Buffer.from('valu
 const OUTCOME_REPLY: Readonly<Record<WriteOutcome | IncrRefusal, Reply>> = {
   stored: OK,
   not_stored: NOT_STORED,
-  // Items are bounded per shard (spec §3.3): name the knobs, as the total budget may look ample.
+  // spec §3.3: the item needs more pages than the whole budget holds (only a tiny --max-memory gets here).
   too_large: {
     status: Status.TOO_LARGE,
-    body: Buffer.from("item is larger than one shard's share of the memory budget (--max-memory divided by --shards)"),
+    body: Buffer.from('item is larger than the memory budget can hold (--max-memory)'),
   },
   out_of_memory: { status: Status.OUT_OF_MEMORY, body: Buffer.from('store is full and eviction is off') },
   not_integer: NOT_INTEGER,

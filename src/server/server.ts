@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer } from 'node:tls';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
-import { chargeOf, Store } from '../store/store.js';
+import { Store } from '../store/store.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
 import { Metrics, type DisconnectCause } from './metrics.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -164,7 +164,7 @@ export class ConduitServer extends EventEmitter {
   async listen(): Promise<{ port: number; host: string; socket: string | undefined }> {
     const o = this.options;
     this.#checkDescriptorLimit();
-    this.#checkShardBudget();
+    this.#checkItemBudget();
     // Before TCP, so a refused path leaves nothing listening.
     if (o.socket !== undefined) await claimSocketPath(o.socket, o.logger);
     let tcp: AddressInfo | undefined;
@@ -186,20 +186,21 @@ export class ConduitServer extends EventEmitter {
   }
 
   /**
-   * Warns at start when one shard's share of the budget cannot hold the largest item a SET
-   * frame carries (spec §3.3): such writes get TOO_LARGE on a store that looks empty.
+   * Warns at start when the budget cannot hold the largest item a SET frame
+   * carries (spec §3.3): an item must fit in the pages the budget holds after
+   * its index (docs/STORAGE.md "What is charged"), so on a tiny --max-memory
+   * such writes get TOO_LARGE on a store that looks empty. (Shards no longer
+   * split the budget: from 1 MiB up every frame-sized item fits.)
    */
-  #checkShardBudget(): void {
-    const { maxMemory, shards } = this.options;
-    const shardBudget = Math.floor(maxMemory / shards);
+  #checkItemBudget(): void {
+    const { maxMemory } = this.options;
     const largestValue = MAX_BODY_SIZE - SET_FIXED_SIZE - 1; // a 1-byte key
-    if (chargeOf(1, largestValue) <= shardBudget) return;
-    let fits = 0; // the largest value (with a 16-byte key) one shard can hold
-    for (let step = 1 << 16; step > 0; step >>= 1) if (chargeOf(16, fits + step) <= shardBudget) fits += step;
+    const fits = this.store.largestValue(16);
+    if (this.store.largestValue(1) >= largestValue) return;
     this.options.logger.warn(
-      { maxMemory, shards, shardBudget, largestValue: fits },
-      `each of the ${shards} shards holds ${shardBudget} bytes of the ${maxMemory}-byte budget: values over about ${fits} bytes ` +
-        'cannot be stored (TOO_LARGE). Raise --max-memory or lower --shards to store values up to the frame limit',
+      { maxMemory, largestValue: fits },
+      `the ${maxMemory}-byte memory budget holds items of at most ${this.store.largestItem} bytes: values over about ${fits} bytes ` +
+        'cannot be stored (TOO_LARGE). Raise --max-memory to store values up to the frame limit',
     );
   }
 

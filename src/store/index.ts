@@ -1,5 +1,6 @@
 /**
- * The cache store: sharded, byte-bounded LRU with TTLs and active expiry.
+ * The cache store: an off-heap slab engine bounded by the memory budget,
+ * LRU eviction, TTLs and active expiry.
  *
  * @example
  * ```ts
@@ -9,6 +10,6 @@
  * @module
  */
 export { Store, type IncrRefusal, type WriteOutcome } from './store.js';
-export { chargeOf, ENTRY_OVERHEAD, EXTERNAL_VALUE_OVERHEAD, IN_HEAP_VALUE_MAX } from './charge.js';
+export { chargeOf } from './charge.js';
 export type { EvictionPolicy, SetOptions, StoreOptions } from './options.js';
 export type { StoreCounters, StoreStats } from './stats.js';

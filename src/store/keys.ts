@@ -45,3 +45,21 @@ export function fnv1a(key: string): number {
   }
   return hash >>> 0;
 }
+
+/**
+ * {@link fnv1a} over `length` bytes of `bytes` from `start`: the same hash
+ * without making a key string (the store picks a counter shard with it).
+ *
+ * @example
+ * ```ts
+ * fnv1aBytes(Buffer.from('a'), 0, 1) === fnv1a('a'); // true
+ * ```
+ */
+export function fnv1aBytes(bytes: Uint8Array, start: number, length: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = start; i < start + length; i += 1) {
+    hash ^= bytes[i] as number;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}

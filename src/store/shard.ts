@@ -1,44 +1,22 @@
 /**
- * One shard of the store: an `LRUCache` of entries bounded by its share of
- * the memory budget (each entry charged `chargeOf` bytes), and the
- * counters of what happened in it. The store picks a shard by the key's
- * `fnv1a` hash and does all the work; these are its data.
+ * One shard of the store's counters. Items all live in one slab engine
+ * (issue 17), which no longer splits the budget; a shard is the partition
+ * of the counters for the keys whose FNV-1a hash picks it (spec §5.2), so
+ * per-shard STATS still tell where hits, misses and items are.
  *
  * @example
  * ```ts
- * const shard = newShard((s) => new LRUCache<string, Entry>({ maxSize: budget, dispose: … }));
+ * const shards = Array.from({ length: 16 }, newShard);
  * ```
  * @module
  */
-import type { LRUCache } from 'lru-cache';
 
-/** One stored item. */
-export interface Entry {
-  value: Buffer;
-  /** Clock time at which the entry expires; 0 = never. */
-  expiresAt: number;
-  /**
-   * The expiry-queue bucket of this entry's own pair, or {@link UNQUEUED}.
-   * Invariant: an entry with an expiry has a pair in a bucket no later than
-   * its expiry's, so the sweep meets it in time (see `Store.sweep`).
-   */
-  queued: number;
-}
-
-/**
- * {@link Entry.queued} of an entry without a pair in the expiry queue.
- *
- * @example
- * ```ts
- * if (entry.queued !== UNQUEUED) queuedEntries -= 1;
- * ```
- */
-export const UNQUEUED = Number.MIN_SAFE_INTEGER;
-
-/** A shard's cache and counters (the counters survive FLUSH, spec §3.7). */
+/** A shard's counters (they survive FLUSH, spec §3.7, except its items and their bytes). */
 export interface Shard {
-  /** Replaced by an empty one on FLUSH. */
-  cache: LRUCache<string, Entry>;
+  /** Live items whose key hashes to this shard. */
+  items: number;
+  /** Chunk bytes of those items ({@link chargeOf} each). */
+  itemBytes: number;
   hits: number;
   misses: number;
   sets: number;
@@ -52,17 +30,17 @@ export interface Shard {
 }
 
 /**
- * A shard with zeroed counters and the cache `newCache` makes for it (the
- * cache's dispose counts evictions on the shard, so it needs the shard).
+ * A shard with zeroed counters.
  *
  * @example
  * ```ts
- * const shards = Array.from({ length: 16 }, () => newShard(makeCache));
+ * const shard = newShard();
  * ```
  */
-export function newShard(newCache: (shard: Shard) => LRUCache<string, Entry>): Shard {
-  const shard: Shard = {
-    cache: undefined as unknown as LRUCache<string, Entry>, // set just below
+export function newShard(): Shard {
+  return {
+    items: 0,
+    itemBytes: 0,
     hits: 0,
     misses: 0,
     sets: 0,
@@ -74,6 +52,4 @@ export function newShard(newCache: (shard: Shard) => LRUCache<string, Entry>): S
     refusedTooLarge: 0,
     refusedOutOfMemory: 0,
   };
-  shard.cache = newCache(shard);
-  return shard;
 }

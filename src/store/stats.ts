@@ -5,21 +5,26 @@
  *
  * @example
  * ```ts
- * const stats = statsOf(shards, shardBudget, 'lru', queue.size);
+ * const stats = statsOf(shards, engine.stats(), 'lru', queue.size);
  * stats.keyspace_hits; // summed over the shards
  * ```
  * @module
  */
 import type { EvictionPolicy } from './options.js';
 import type { Shard } from './shard.js';
+import type { SlabStats } from './slab/slab-engine.js';
 
 /** Counters of one shard or of the whole store; names follow Redis INFO and memcached stats (spec §5.2). */
 export interface StoreCounters {
   /** Live entries (memcached `curr_items`). */
   curr_items: number;
-  /** Charged bytes: `chargeOf` summed over the entries, what they cost in RSS (memcached `bytes`). */
+  /**
+   * In total: bytes the store holds, pages allocated + index + bookkeeping
+   * (the slab engine's `heldBytes`), never above `limit_maxbytes` (spec §5.2).
+   * Per shard: the chunk bytes of its items (`chargeOf` each).
+   */
   bytes: number;
-  /** Budget in bytes (memcached `limit_maxbytes`). */
+  /** In total: the budget, `--max-memory` (memcached `limit_maxbytes`). Per shard: its even share, for scale only (no shard has a budget of its own). */
   limit_maxbytes: number;
   /** Reads that found a live key (Redis `keyspace_hits`). */
   keyspace_hits: number;
@@ -47,6 +52,10 @@ export interface StoreCounters {
 
 /** {@link StoreCounters} in total plus one per shard. */
 export interface StoreStats extends StoreCounters {
+  /** Chunk bytes of the live items (memcached `bytes`): what they occupy of `bytes`, internal fragmentation included. */
+  item_bytes: number;
+  /** Bytes of each slab page (1 MiB from a 32 MiB budget up). */
+  page_size: number;
   /** Number of shards. */
   shard_count: number;
   /** Eviction policy. */
@@ -57,12 +66,12 @@ export interface StoreStats extends StoreCounters {
   shards: StoreCounters[];
 }
 
-/** The counters of `s` (budget `shardBudget`), or all zero for `undefined`: the start of a sum. */
-function countersOf(s: Shard | undefined, shardBudget: number): StoreCounters {
+/** The counters of `s` (its share `shareBytes` of the budget), or all zero for `undefined`: the start of a sum. */
+function countersOf(s: Shard | undefined, shareBytes: number): StoreCounters {
   return {
-    curr_items: s?.cache.size ?? 0,
-    bytes: s?.cache.calculatedSize ?? 0,
-    limit_maxbytes: s === undefined ? 0 : shardBudget,
+    curr_items: s?.items ?? 0,
+    bytes: s?.itemBytes ?? 0,
+    limit_maxbytes: s === undefined ? 0 : shareBytes,
     keyspace_hits: s?.hits ?? 0,
     keyspace_misses: s?.misses ?? 0,
     total_sets: s?.sets ?? 0,
@@ -78,18 +87,22 @@ function countersOf(s: Shard | undefined, shardBudget: number): StoreCounters {
 }
 
 /**
- * The counters of every shard and their total (spec §5.2).
+ * The counters of every shard and their total (spec §5.2); the total's
+ * `bytes` and `limit_maxbytes` are the engine's held bytes and budget.
  *
  * @example
  * ```ts
- * statsOf(shards, 4 * 1024 * 1024, 'lru', 0).shard_count; // shards.length
+ * statsOf(shards, engine.stats(), 1 << 20, 'lru', 0).shard_count; // shards.length
  * ```
  */
-export function statsOf(shards: readonly Shard[], shardBudget: number, eviction: EvictionPolicy, expiryQueue: number): StoreStats {
-  const each = shards.map((s) => countersOf(s, shardBudget));
+export function statsOf(shards: readonly Shard[], slab: SlabStats, pageSize: number, eviction: EvictionPolicy, expiryQueue: number): StoreStats {
+  const share = Math.floor(slab.limit / shards.length);
+  const each = shards.map((s) => countersOf(s, share));
   const total = each.reduce((sum, s) => {
     for (const name of Object.keys(sum) as (keyof StoreCounters)[]) sum[name] += s[name];
     return sum;
-  }, countersOf(undefined, shardBudget));
-  return { ...total, shard_count: each.length, eviction, expiry_queue: expiryQueue, shards: each };
+  }, countersOf(undefined, share));
+  total.bytes = slab.heldBytes;
+  total.limit_maxbytes = slab.limit;
+  return { ...total, item_bytes: slab.itemBytes, page_size: pageSize, shard_count: each.length, eviction, expiry_queue: expiryQueue, shards: each };
 }

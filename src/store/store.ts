@@ -1,12 +1,14 @@
 /**
- * The store: what each operation of spec §3 does to the shards, and the
- * active expiry sweep. Its parts live beside it, one job each:
- * `options.ts` (options and their validation), `shard.ts` (a shard's cache
- * and counters), `charge.ts` (what an entry costs against the budget),
- * `keys.ts` (key strings and the shard hash), `expiry-queue.ts` (the order
- * the sweep reclaims in), `list.ts` (LIST's bounded scan), `integer.ts`
- * (INCR's counters), `stats.ts` (counters, spec §5.2) and `sweep-timer.ts`
- * (when the active sweep runs).
+ * The store: what each operation of spec §3 does to the items in the slab
+ * engine (`slab/`, docs/STORAGE.md), and the active expiry sweep. Its parts
+ * live beside it, one job each: `options.ts` (options and their
+ * validation), `shard.ts` (a shard's counters), `item-counts.ts` (which
+ * shard an item counts in, and its items, bytes and queue owners),
+ * `charge.ts` (the chunk an item takes), `keys.ts` (key strings and the
+ * shard hash), `slab/handle-expiry-queue.ts` (the order the sweep reclaims
+ * in), `list.ts` (LIST's bounded scan), `integer.ts` (INCR's counters),
+ * `stats.ts` (counters, spec §5.2) and `sweep-timer.ts` (when the active
+ * sweep runs).
  *
  * @example
  * ```ts
@@ -14,15 +16,15 @@
  * ```
  * @module
  */
-import { LRUCache } from 'lru-cache';
 import { checkKey, checkTtl, I64_MAX, I64_MIN } from '../protocol/validate.js';
-import { chargeOf } from './charge.js';
-import { ExpiryQueue, bucketOf } from './expiry-queue.js';
 import { counterValue } from './integer.js';
-import { fnv1a, keyString } from './keys.js';
-import { LIST_SCAN_LIMIT, listKeys } from './list.js';
+import { ItemCounts } from './item-counts.js';
+import { listKeys, LIST_SCAN_LIMIT } from './list.js';
 import { resolveStoreOptions, type EvictionPolicy, type SetOptions, type StoreOptions } from './options.js';
-import { newShard, UNQUEUED, type Entry, type Shard } from './shard.js';
+import type { Shard } from './shard.js';
+import { bucketOf, HandleExpiryQueue } from './slab/handle-expiry-queue.js';
+import { HEADER_SIZE, NONE, UNQUEUED } from './slab/layout.js';
+import { NO_MEMORY, pageSizeFor, SlabEngine, TOO_LARGE } from './slab/slab-engine.js';
 import { statsOf, type StoreStats } from './stats.js';
 import { SweepTimer } from './sweep-timer.js';
 
@@ -32,8 +34,9 @@ export type { EvictionPolicy, SetOptions, StoreOptions } from './options.js';
 
 /**
  * What {@link Store.set} did (spec §3.3): `'stored'`; `'not_stored'` when NX
- * or XX prevented it; `'too_large'` for an item over one shard's budget;
- * `'out_of_memory'` when it does not fit with eviction off. The store speaks
+ * or XX prevented it; `'too_large'` for an item that needs more pages than
+ * the whole budget holds; `'out_of_memory'` when it does not fit with
+ * eviction off (or nothing is left to evict). The store speaks
  * in its own outcomes; the server maps them to wire statuses (`execute`).
  */
 export type WriteOutcome = 'stored' | 'not_stored' | 'too_large' | 'out_of_memory';
@@ -56,33 +59,20 @@ export type IncrRefusal = 'not_integer' | 'overflow' | 'too_large' | 'out_of_mem
 const COMPACT_SLACK = 1024;
 const COMPACT_STEPS = 4;
 
-const EMPTY = Buffer.alloc(0);
 /** How long one slice of the active sweep may block the event loop (its timer: {@link SweepTimer}). */
 const SWEEP_SLICE_MS = 2;
 
-/** A copy of `bytes` in memory of its own, so a stored value never pins a socket chunk or a shared pool slab. */
-function ownCopy(bytes: Uint8Array): Buffer {
-  if (bytes.length === 0) return EMPTY;
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  copy.set(bytes);
-  return copy;
-}
-
 /**
- * The exact string form of a key, which must be 1–250 bytes (spec §3.1; the
- * server has checked it already). Throws the encoder's `BAD_REQUEST` otherwise.
- */
-function validKey(key: Uint8Array): string {
-  checkKey(key);
-  return keyString(key);
-}
-
-/**
- * The cache itself: N shards, each an `LRUCache` bounded by its share of the
- * memory budget, with TTLs on a monotonic clock and an active expiry sweep.
- * Synchronous and network-free; the server calls it in-process. Operations
- * follow spec §3 exactly and return their outcomes ({@link WriteOutcome},
- * {@link IncrRefusal}) instead of throwing.
+ * The cache itself: one off-heap slab engine (`slab/`, docs/STORAGE.md)
+ * bounded by the memory budget, with TTLs on a monotonic clock and an active
+ * expiry sweep over a queue of item handles; the shards are partitions of the
+ * counters (spec §5.2). No JS object per item. Synchronous and network-free;
+ * the server calls it in-process. Operations follow spec §3 exactly and
+ * return their outcomes ({@link WriteOutcome}, {@link IncrRefusal}) instead
+ * of throwing.
+ *
+ * Values are copied in and out: {@link get} returns a copy, because any later
+ * write may reuse the chunk a value was in (docs/STORAGE.md "Copy, never alias").
  *
  * @example
  * ```ts
@@ -93,56 +83,52 @@ function validKey(key: Uint8Array): string {
  * ```
  */
 export class Store {
-  readonly #shards: Shard[];
-  readonly #mask: number;
-  readonly #shardBudget: number;
+  readonly #engine: SlabEngine;
+  readonly #counts: ItemCounts;
   readonly #eviction: EvictionPolicy;
   readonly #clock: () => number;
-  readonly #queue = new ExpiryQueue();
-  /** Entries that own a pair in the expiry queue ({@link Entry.queued} set); the rest of the queue is stale. */
-  #queuedEntries = 0;
+  readonly #queue = new HandleExpiryQueue();
   readonly #timer: SweepTimer | undefined;
 
   constructor(options: StoreOptions = {}) {
     const { maxMemory, shards, eviction, clock, activeExpiry } = resolveStoreOptions(options);
-    this.#mask = shards - 1;
-    this.#shardBudget = Math.floor(maxMemory / shards);
     this.#eviction = eviction;
     this.#clock = clock;
-    this.#shards = Array.from({ length: shards }, () => newShard(this.#newCache));
+    this.#counts = new ItemCounts(shards, () => this.#engine);
+    this.#engine = new SlabEngine({ maxMemory, eviction, pageSize: pageSizeFor(maxMemory), onEvict: this.#onEvict });
     if (activeExpiry) this.#timer = new SweepTimer(() => this.sweep(), () => this.#queue.hasDue(this.#clock()));
   }
 
-  /** A shard's empty cache, bounded by its budget; FLUSH makes a new one. */
-  readonly #newCache = (shard: Shard): LRUCache<string, Entry> =>
-    new LRUCache<string, Entry>({
-      maxSize: this.#shardBudget,
-      // Called for every entry that leaves (evicted, deleted, overwritten); FLUSH drops whole caches instead.
-      dispose: (value, _key, reason) => {
-        if (reason === 'evict') shard.evictions += 1;
-        if (value.queued !== UNQUEUED) this.#queuedEntries -= 1;
-      },
-    });
+  /** The engine evicts `handle` to make room (its key, size and bucket still read back). */
+  readonly #onEvict = (handle: number): void => {
+    const shard = this.#counts.ofHandle(handle);
+    shard.evictions += 1;
+    this.#counts.uncount(shard, handle);
+  };
 
-  #shard(key: string): Shard {
-    return this.#shards[fnv1a(key) & this.#mask] as Shard;
+  /** Removes the live item `handle` of `shard`. */
+  #drop(shard: Shard, handle: number): void {
+    this.#counts.uncount(shard, handle);
+    this.#engine.remove(handle);
   }
 
-  /** The live entry of `key` without touching its recency, reclaiming it if expired. */
-  #peekLive(shard: Shard, key: string): Entry | undefined {
-    const entry = shard.cache.peek(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt !== 0 && entry.expiresAt <= this.#clock()) {
-      shard.cache.delete(key);
+  /** The handle of the live item of `key` without touching its recency, reclaiming it if expired; or {@link NONE}. */
+  #findLive(shard: Shard, key: Uint8Array): number {
+    const handle = this.#engine.find(key, 0, key.length);
+    if (handle === NONE) return NONE;
+    const expiresAt = this.#engine.expiresAt(handle);
+    if (expiresAt !== 0 && expiresAt <= this.#clock()) {
+      this.#drop(shard, handle);
       shard.expiredLazy += 1;
-      return undefined;
+      return NONE;
     }
-    return entry;
+    return handle;
   }
 
   /**
-   * The value of `key`, or `undefined` when absent or expired (spec §3.2).
-   * Marks the key most recently used.
+   * A copy of the value of `key`, or `undefined` when absent or expired
+   * (spec §3.2). Marks the key most recently used. The copy is the caller's:
+   * a later write may reuse the chunk the value was read from.
    *
    * @example
    * ```ts
@@ -150,19 +136,18 @@ export class Store {
    * ```
    */
   get(key: Uint8Array): Buffer | undefined {
-    const k = validKey(key);
-    const shard = this.#shard(k);
-    const entry = shard.cache.get(k);
-    if (entry !== undefined) {
-      if (entry.expiresAt === 0 || entry.expiresAt > this.#clock()) {
-        shard.hits += 1;
-        return entry.value;
-      }
-      shard.cache.delete(k);
-      shard.expiredLazy += 1;
+    checkKey(key);
+    const shard = this.#counts.of(key);
+    const handle = this.#findLive(shard, key);
+    if (handle === NONE) {
+      shard.misses += 1;
+      return undefined;
     }
-    shard.misses += 1;
-    return undefined;
+    shard.hits += 1;
+    this.#engine.touch(handle);
+    const value = Buffer.allocUnsafe(this.#engine.valueLength(handle));
+    this.#engine.copyValue(handle, value, 0);
+    return value;
   }
 
   /**
@@ -177,40 +162,63 @@ export class Store {
   set(key: Uint8Array, value: Uint8Array, options: SetOptions = {}): WriteOutcome {
     const { ttlMs = 0, nx = false, xx = false, keepTtl = false } = options;
     checkTtl(ttlMs);
-    const k = validKey(key);
-    const shard = this.#shard(k);
-    // A plain SET with eviction on needs nothing from the old entry: skip the lookup (hot path).
-    const needsExisting = nx || xx || keepTtl || this.#eviction === 'none';
-    const existing = needsExisting ? this.#peekLive(shard, k) : undefined;
-    if ((nx && existing !== undefined) || (xx && existing === undefined)) return 'not_stored';
-    const expiresAt = keepTtl ? (existing?.expiresAt ?? 0) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
-    return this.#write(shard, k, value, expiresAt, existing);
+    checkKey(key);
+    const shard = this.#counts.of(key);
+    const existing = this.#findLive(shard, key);
+    if ((nx && existing !== NONE) || (xx && existing === NONE)) return 'not_stored';
+    const expiresAt = keepTtl ? (existing === NONE ? 0 : this.#engine.expiresAt(existing)) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
+    return this.#write(shard, key, value, expiresAt, existing);
   }
 
-  /** Checks the budget, then stores an own copy of `value`. */
-  #write(shard: Shard, k: string, value: Uint8Array, expiresAt: number, existing: Entry | undefined): 'stored' | 'too_large' | 'out_of_memory' {
-    const size = chargeOf(k.length, value.length);
-    if (size > this.#shardBudget) {
-      shard.refusedTooLarge += 1;
-      return 'too_large';
-    }
-    if (this.#eviction === 'none') {
-      const freed = existing === undefined ? 0 : chargeOf(k.length, existing.value.length);
-      if (shard.cache.calculatedSize - freed + size > this.#shardBudget) {
-        shard.refusedOutOfMemory += 1;
-        return 'out_of_memory';
+  /** Stores `value` under `key` (live item `existing` or {@link NONE}), keeping the counters. */
+  #write(shard: Shard, key: Uint8Array, value: Uint8Array, expiresAt: number, existing: number): 'stored' | 'too_large' | 'out_of_memory' {
+    // The old item is counted out first: the engine may overwrite it in place
+    // (same handle, its queue pair kept), move it, or, with eviction on, free
+    // it before a write that then fails.
+    if (existing !== NONE) this.#counts.uncount(shard, existing);
+    const handle = this.#engine.store(key, 0, key.length, value, 0, value.length, expiresAt);
+    if (handle < 0) {
+      if (existing !== NONE && this.#engine.find(key, 0, key.length) === existing) this.#counts.count(shard, existing);
+      if (handle === TOO_LARGE) {
+        shard.refusedTooLarge += 1;
+        return 'too_large';
       }
+      if (handle !== NO_MEMORY) throw new RangeError(`slab engine answered ${handle}`);
+      shard.refusedOutOfMemory += 1;
+      return 'out_of_memory';
     }
-    // The old entry's pair in the expiry queue (if any) passes to the new one,
-    // which saves a push whenever the new expiry is no earlier (an overwrite
-    // with the same TTL). A plain SET skipped the lookup; one with a TTL does it here.
-    const previous = existing ?? (expiresAt !== 0 ? shard.cache.peek(k) : undefined);
-    const entry: Entry = { value: ownCopy(value), expiresAt, queued: previous?.queued ?? UNQUEUED };
-    shard.cache.set(k, entry, { size }); // its dispose of `previous` uncounted the pair
-    if (entry.queued !== UNQUEUED) this.#queuedEntries += 1;
+    this.#counts.count(shard, handle);
     shard.sets += 1;
-    if (expiresAt !== 0) this.#enqueue(entry, k);
+    if (expiresAt !== 0) this.#enqueue(handle, expiresAt);
     return 'stored';
+  }
+
+  /**
+   * Bytes of the largest item the budget can hold (header, key and value):
+   * every page it can allocate, as one large object. A larger item is
+   * `'too_large'`, whatever the store holds.
+   *
+   * @example
+   * ```ts
+   * new Store({ maxMemory: 16 * 1024, shards: 1 }).largestItem; // 15,360: 30 pages of 512 B
+   * ```
+   */
+  get largestItem(): number {
+    const { pageLimit } = this.#engine.stats();
+    return pageLimit * this.#engine.pageSize;
+  }
+
+  /**
+   * The largest value a key of `keyLength` bytes can store ({@link largestItem}
+   * less the item header and the key).
+   *
+   * @example
+   * ```ts
+   * store.largestValue(16) >= 65_517; // true from a 1 MiB budget up
+   * ```
+   */
+  largestValue(keyLength: number): number {
+    return Math.max(0, this.largestItem - HEADER_SIZE - keyLength);
   }
 
   /**
@@ -222,13 +230,14 @@ export class Store {
    * ```
    */
   delete(key: Uint8Array): boolean {
-    const k = validKey(key);
-    const shard = this.#shard(k);
-    if (this.#peekLive(shard, k) === undefined) {
+    checkKey(key);
+    const shard = this.#counts.of(key);
+    const handle = this.#findLive(shard, key);
+    if (handle === NONE) {
       shard.deleteMisses += 1;
       return false;
     }
-    shard.cache.delete(k);
+    this.#drop(shard, handle);
     shard.deleteHits += 1;
     return true;
   }
@@ -244,14 +253,15 @@ export class Store {
    */
   renew(key: Uint8Array, ttlMs: number): boolean {
     checkTtl(ttlMs);
-    const k = validKey(key);
-    const entry = this.#peekLive(this.#shard(k), k);
-    if (entry === undefined) return false;
-    entry.expiresAt = ttlMs === 0 ? 0 : this.#clock() + ttlMs;
-    // The usual renew moves the expiry later: the entry keeps its pair, and
+    checkKey(key);
+    const handle = this.#findLive(this.#counts.of(key), key);
+    if (handle === NONE) return false;
+    const expiresAt = ttlMs === 0 ? 0 : this.#clock() + ttlMs;
+    this.#engine.setExpiresAt(handle, expiresAt);
+    // The usual renew moves the expiry later: the item keeps its pair, and
     // the sweep re-queues it when that pair comes due (issue 15 item 6: a
     // refresh costs what a GET costs).
-    if (entry.expiresAt !== 0) this.#enqueue(entry, k);
+    if (expiresAt !== 0) this.#enqueue(handle, expiresAt);
     return true;
   }
 
@@ -265,11 +275,12 @@ export class Store {
    * ```
    */
   ttl(key: Uint8Array): number | undefined {
-    const k = validKey(key);
-    const entry = this.#peekLive(this.#shard(k), k);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt === 0) return -1;
-    return Math.max(0, Math.ceil(entry.expiresAt - this.#clock()));
+    checkKey(key);
+    const handle = this.#findLive(this.#counts.of(key), key);
+    if (handle === NONE) return undefined;
+    const expiresAt = this.#engine.expiresAt(handle);
+    if (expiresAt === 0) return -1;
+    return Math.max(0, Math.ceil(expiresAt - this.#clock()));
   }
 
   /**
@@ -285,29 +296,30 @@ export class Store {
    */
   incr(key: Uint8Array, delta: bigint, ttlMs = 0): bigint | IncrRefusal {
     checkTtl(ttlMs);
-    const k = validKey(key);
-    const shard = this.#shard(k);
-    const existing = this.#peekLive(shard, k);
+    checkKey(key);
+    const shard = this.#counts.of(key);
+    const existing = this.#findLive(shard, key);
     let current = 0n;
-    if (existing !== undefined) {
-      const stored = counterValue(existing.value);
+    if (existing !== NONE) {
+      // A view of the chunk, read before the write below can reuse it.
+      const stored = counterValue(this.#engine.valueView(existing));
       if (stored === undefined) return 'not_integer';
       current = stored;
     }
     const next = current + delta;
     if (next < I64_MIN || next > I64_MAX) return 'overflow';
-    const expiresAt = existing !== undefined ? existing.expiresAt : ttlMs > 0 ? this.#clock() + ttlMs : 0;
-    const outcome = this.#write(shard, k, Buffer.from(next.toString(), 'latin1'), expiresAt, existing);
+    const expiresAt = existing !== NONE ? this.#engine.expiresAt(existing) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
+    const outcome = this.#write(shard, key, Buffer.from(next.toString(), 'latin1'), expiresAt, existing);
     return outcome === 'stored' ? next : outcome;
   }
 
-  /** Entries one {@link list} examines at most (spec §3.5: the server may stop early; see {@link LIST_SCAN_LIMIT}). */
+  /** Items one {@link list} examines at most (spec §3.5: the server may stop early; see {@link LIST_SCAN_LIMIT}). */
   static readonly LIST_SCAN_LIMIT = LIST_SCAN_LIMIT;
 
   /**
    * Up to `limit` live keys starting with `prefix`, in no particular order,
    * stopping early when their encoding (`1 + length` bytes each) would pass
-   * `maxBytes` or after examining {@link Store.LIST_SCAN_LIMIT} entries;
+   * `maxBytes` or after examining {@link Store.LIST_SCAN_LIMIT} items;
    * `truncated` tells that more may match (spec §3.5).
    *
    * @example
@@ -316,7 +328,7 @@ export class Store {
    * ```
    */
   list(prefix: Uint8Array, limit: number, maxBytes = Infinity): { keys: Buffer[]; truncated: boolean } {
-    return listKeys(this.#shards, prefix, limit, maxBytes, this.#clock());
+    return listKeys(this.#engine, prefix, limit, maxBytes, this.#clock());
   }
 
   /**
@@ -328,13 +340,13 @@ export class Store {
    * ```
    */
   flush(): void {
-    // O(shards), not O(keys): each shard gets a new empty cache and the
-    // collector reclaims the old ones (clear() would call dispose on every
-    // entry; FLUSH of 1M keys took 274 ms of one turn, issue 15 item 5).
-    // The counters live on the shard and stay (spec §3.7).
-    for (const shard of this.#shards) shard.cache = this.#newCache(shard);
+    // O(pages), not O(keys): the engine frees its pages in one pass without
+    // looking at the items (issue 15 item 5: FLUSH of 1M keys once took
+    // 274 ms of one turn). The counters stay (spec §3.7), but the items and
+    // their bytes are gone.
+    this.#engine.clear();
     this.#queue.clear();
-    this.#queuedEntries = 0;
+    this.#counts.clearItems();
   }
 
   /**
@@ -346,13 +358,13 @@ export class Store {
    * ```
    */
   stats(): StoreStats {
-    return statsOf(this.#shards, this.#shardBudget, this.#eviction, this.#queue.size);
+    return statsOf(this.#counts.shards, this.#engine.stats(), this.#engine.pageSize, this.#eviction, this.#queue.size);
   }
 
   /**
-   * Reclaims expired entries, earliest first, for at most `budgetMs` of
+   * Reclaims expired items, earliest first, for at most `budgetMs` of
    * clock time; returns how many it reclaimed. The timer calls it every
-   * 50 ms and again at once while a backlog remains, so an expired entry is
+   * 50 ms and again at once while a backlog remains, so an expired item is
    * freed within about 66 ms (interval + bucket width) plus the backlog,
    * never blocking the event loop for more than a slice.
    *
@@ -366,35 +378,36 @@ export class Store {
     const deadline = now + budgetMs;
     let reclaimed = 0;
     let steps = 0;
-    for (let k = this.#queue.shiftDue(now); k !== undefined; k = this.#queue.shiftDue(now)) {
-      if (this.#sweepPair(k, now)) reclaimed += 1;
+    for (let h = this.#queue.shiftDue(now); h !== NONE; h = this.#queue.shiftDue(now)) {
+      if (this.#sweepPair(h, now)) reclaimed += 1;
       steps += 1;
       if ((steps & 255) === 0 && this.#clock() >= deadline) break;
     }
     return reclaimed;
   }
 
-  /** Handles one pair the queue handed out at `now`; true when it reclaimed an expired entry. */
-  #sweepPair(k: string, now: number): boolean {
-    const shard = this.#shard(k);
-    const entry = shard.cache.peek(k);
-    // A stale pair (key deleted, evicted or expired on access, or an older
-    // pair of a key whose expiry moved earlier) finds no entry, or the
-    // entry's own pair in another bucket: skip it.
-    if (entry === undefined || entry.queued !== this.#queue.dueBucket) return false;
-    if (entry.expiresAt !== 0 && entry.expiresAt <= now) {
-      shard.cache.delete(k); // its dispose uncounts the pair
+  /** Handles one pair the queue handed out at `now`; true when it reclaimed an expired item. */
+  #sweepPair(handle: number, now: number): boolean {
+    // A stale pair (item deleted, evicted, expired on access or moved, or an
+    // older pair of an item whose expiry moved earlier) finds no live item,
+    // or the item's own pair in another bucket: skip it. A reused chunk whose
+    // new item has the same bucket looks owned; its own expiry decides below.
+    if (!this.#owns(handle, this.#queue.dueBucket)) return false;
+    const expiresAt = this.#engine.expiresAt(handle);
+    if (expiresAt !== 0 && expiresAt <= now) {
+      const shard = this.#counts.ofHandle(handle);
+      this.#drop(shard, handle);
       shard.expiredSwept += 1;
       return true;
     }
-    if (entry.expiresAt === 0) {
-      entry.queued = UNQUEUED; // the expiry was removed since
-      this.#queuedEntries -= 1;
+    if (expiresAt === 0) {
+      this.#engine.setQueueBucket(handle, UNQUEUED); // the expiry was removed since
+      this.#counts.queued -= 1;
     } else {
       // Renewed to a later time: queue it again there (a later bucket, as
       // its expiry is past `now` and this bucket ended by `now`).
-      entry.queued = bucketOf(entry.expiresAt);
-      this.#queue.push(entry.expiresAt, k);
+      this.#engine.setQueueBucket(handle, bucketOf(expiresAt));
+      this.#queue.push(expiresAt, handle);
     }
     return false;
   }
@@ -412,24 +425,26 @@ export class Store {
   }
 
   /**
-   * Gives `entry` (with an expiry, stored under `k`) a pair no later than
+   * Gives the item `handle` (expiring at `expiresAt`) a pair no later than
    * its expiry: nothing to do when it owns one already in that bucket or an
    * earlier one; a new pair when it has none or its expiry moved to an
    * earlier bucket (the old pair becomes stale).
    */
-  #enqueue(entry: Entry, k: string): void {
-    const n = bucketOf(entry.expiresAt);
-    if (entry.queued !== UNQUEUED && entry.queued <= n) return;
-    if (entry.queued === UNQUEUED) this.#queuedEntries += 1;
-    entry.queued = n;
-    this.#queue.push(entry.expiresAt, k);
-    if (this.#queue.size > 2 * this.#queuedEntries + COMPACT_SLACK) {
+  #enqueue(handle: number, expiresAt: number): void {
+    const n = bucketOf(expiresAt);
+    const queued = this.#engine.queueBucket(handle);
+    if (queued !== UNQUEUED && queued <= n) return;
+    if (queued === UNQUEUED) this.#counts.queued += 1;
+    this.#engine.setQueueBucket(handle, n);
+    this.#queue.push(expiresAt, handle);
+    if (this.#queue.size > 2 * this.#counts.queued + COMPACT_SLACK) {
       // Stale pairs outnumber owned ones: drop some, a few per push, from
-      // the queue's own contents (never a walk over the shards).
-      this.#queue.compact(this.#ownsPair, COMPACT_STEPS);
+      // the queue's own contents (never a walk over the items).
+      this.#queue.compact(this.#owns, COMPACT_STEPS);
     }
   }
 
-  /** True when the pair (`k`, `bucket`) is the one its entry owns. */
-  readonly #ownsPair = (k: string, bucket: number): boolean => this.#shard(k).cache.peek(k)?.queued === bucket;
+  /** True when the pair (`handle`, `bucket`) is the one its item owns. */
+  readonly #owns = (handle: number, bucket: number): boolean =>
+    this.#engine.isLive(handle) && this.#engine.queueBucket(handle) === bucket;
 }

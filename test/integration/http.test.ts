@@ -72,8 +72,9 @@ describe('HTTP gateway routes', () => {
     expect(await answer('k/incr', { method: 'POST' })).toEqual([409, failure('NOT_INTEGER', 'value is not an integer or the result is out of range')]);
     expect(await answer('max/incr?by=9223372036854775807', { method: 'POST' })).toEqual([200, { value: '9223372036854775807' }]);
     expect(await answer('max/incr', { method: 'POST' })).toEqual([409, failure('NOT_INTEGER', 'value is not an integer or the result is out of range')]);
-    const tooLarge = "item is larger than one shard's share of the memory budget (--max-memory divided by --shards)";
-    expect(await answer('big', put(new Uint8Array(5_000)))).toEqual([413, failure('TOO_LARGE', tooLarge)]);
+    const tooLarge = 'item is larger than the memory budget can hold (--max-memory)';
+    // 16 KiB holds items of at most 15,360 bytes (30 pages of 512 B), whatever --shards.
+    expect(await answer('big', put(new Uint8Array(16_000)))).toEqual([413, failure('TOO_LARGE', tooLarge)]);
     let last: [number, unknown] = [204, undefined];
     for (let i = 0; i < 20 && last[0] === 204; i += 1) last = await answer(`fill${i}`, put(new Uint8Array(2_000)));
     expect(last).toEqual([507, failure('OUT_OF_MEMORY', 'store is full and eviction is off')]);

@@ -50,7 +50,7 @@ describe('regression: answers sized for plaintext in secure mode', () => {
 
 describe('execute maps the store outcomes to wire statuses (spec §3.3, §3.8)', () => {
   const refusals = {
-    TOO_LARGE: "item is larger than one shard's share of the memory budget (--max-memory divided by --shards)",
+    TOO_LARGE: 'item is larger than the memory budget can hold (--max-memory)',
     OUT_OF_MEMORY: 'store is full and eviction is off',
     NOT_INTEGER: 'value is not an integer or the result is out of range',
   };
@@ -61,12 +61,13 @@ describe('execute maps the store outcomes to wire statuses (spec §3.3, §3.8)',
 
   it('SET: stored → OK, not_stored → NOT_STORED (empty), too_large and out_of_memory → their status and message', () => {
     const store = new Store({ maxMemory: 4 * 1024, shards: 1, eviction: 'none', activeExpiry: false });
+    // 4 KiB: 14 pages of 256 B (pageSizeFor); a 1,000-byte value is a large object of 5 pages.
     const set = (key: string, value: Buffer, nx = false): Request => ({ op: 'SET', key: Buffer.from(key), value, ...options, nx });
     expect(answer(store, set('a', Buffer.alloc(1_000)))).toEqual([Status.OK, undefined]);
     expect(answer(store, set('a', Buffer.alloc(1), true))).toEqual([Status.NOT_STORED, undefined]);
     expect(answer(store, set('big', Buffer.alloc(8_000)))).toEqual([Status.TOO_LARGE, refusals.TOO_LARGE]);
     expect(answer(store, set('b', Buffer.alloc(1_000)))).toEqual([Status.OK, undefined]);
-    // Two items of 1,568 charged bytes fill the 4 KiB budget (chargeOf).
+    // Two items of 5 pages leave 4 of the 14: a third does not fit.
     expect(answer(store, set('c', Buffer.alloc(1_000)))).toEqual([Status.OUT_OF_MEMORY, refusals.OUT_OF_MEMORY]);
     store.close();
   });

@@ -1,7 +1,7 @@
-import { LRUCache } from 'lru-cache';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chargeOf, ConduitError, encodeRequest, ENTRY_OVERHEAD, MAX_BODY_SIZE, MAX_TTL_MS, Store, type StoreOptions } from '../../src/index.js';
+import { chargeOf, ConduitError, encodeRequest, MAX_BODY_SIZE, MAX_TTL_MS, Store, type StoreOptions } from '../../src/index.js';
 import { EXPIRY_BUCKET_MS } from '../../src/store/expiry-queue.js';
+import { SlabEngine } from '../../src/store/slab/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -28,11 +28,9 @@ function thrown(fn: () => unknown): unknown {
   throw new Error('expected a throw');
 }
 
-/** Spies on every way of walking an LRUCache's entries: no store operation but LIST may walk all keys. */
+/** Spies on every way of walking the slab engine's items: no store operation but LIST may walk them. */
 function spyOnWalks(): { calls(): number } {
-  const spies = (['entries', 'rentries', 'keys', 'rkeys', 'values', 'rvalues', 'forEach', 'rforEach', 'dump', 'clear'] as const).map((name) =>
-    vi.spyOn(LRUCache.prototype, name),
-  );
+  const spies = (['scan', 'clear', 'longestChain'] as const).map((name) => vi.spyOn(SlabEngine.prototype, name));
   return { calls: () => spies.reduce((n, s) => n + s.mock.calls.length, 0) };
 }
 
@@ -53,7 +51,11 @@ describe('get / set / delete', () => {
     chunk.fill(0);
     const value = store.get(b('k'));
     expect(value?.toString()).toBe('value');
-    expect(value?.buffer).not.toBe(chunk.buffer);
+    // Nor is the answer a view of the store: changing either leaves the other.
+    chunk.fill(1);
+    expect(value?.toString()).toBe('value');
+    value?.fill(0);
+    expect(store.get(b('k'))?.toString()).toBe('value');
   });
 
   it('keys are binary-safe for every byte value', () => {
@@ -255,79 +257,122 @@ describe('LIST (spec §3.5)', () => {
 });
 
 describe('memory budget', () => {
-  it('refuses an item larger than a shard’s budget with TOO_LARGE and keeps the old value', () => {
+  it('refuses an item larger than the whole budget can hold with TOO_LARGE and keeps the old value', () => {
     const { store } = make({ maxMemory: 16 * 4096, shards: 16 });
     store.set(b('k'), b('small'));
-    expect(store.set(b('k'), Buffer.alloc(4096))).toBe('too_large');
+    const tooBig = store.largestValue(1) + 1;
+    expect(store.set(b('k'), Buffer.alloc(tooBig))).toBe('too_large');
     expect(store.get(b('k'))?.toString()).toBe('small');
-    expect(store.set(b('j'), Buffer.alloc(4096))).toBe('too_large');
+    expect(store.set(b('j'), Buffer.alloc(tooBig))).toBe('too_large');
     expect(store.get(b('j'))).toBeUndefined();
     expect(store.stats().refused_too_large).toBe(2);
+    // One byte less fits: the shards do not split the budget any more.
+    expect(store.set(b('j'), Buffer.alloc(tooBig - 1))).toBe('stored');
+    expect(store.get(b('j'))?.length).toBe(tooBig - 1);
   });
 
-  it('regression (issue 15 item 15): an entry is charged what it costs in RSS, allocator rounding included', () => {
-    // Measured RSS per item, 16-byte keys, 1M items, Node 20.20 x64: 431 B (10-byte values), 670 B (100), 1,558 B (1,000).
-    expect(ENTRY_OVERHEAD).toBe(400);
+  it('issue 17: an item is charged its chunk (header, key and value rounded up to its size class); bytes is what the store holds', () => {
+    // Replaces the RSS calibration of the old object graph (ENTRY_OVERHEAD): items have no heap objects now.
     const table: [key: number, value: number, charge: number][] = [
-      [16, 0, 16 + 0 + 400],
-      [16, 10, 16 + 16 + 400], // in the V8 heap, 8-byte units
-      [16, 64, 16 + 64 + 400],
-      [16, 65, 16 + 80 + 400 + 144], // outside the heap: malloc's 16-byte chunks and the backing store
-      [16, 100, 16 + 112 + 400 + 144],
-      [16, 1000, 16 + 1008 + 400 + 144],
-      [1, 1, 8 + 8 + 400],
-      [250, 65_535, 256 + 65_536 + 400 + 144],
+      [16, 0, 64], // 48 + 16 = 64: the smallest class
+      [16, 10, 80],
+      [16, 100, 176], // 164 B in the 176-byte class (docs/STORAGE.md)
+      [16, 1000, 1096],
+      [1, 1, 64],
+      [250, 65_535, 77_000],
     ];
     for (const [key, value, charge] of table) expect(chargeOf(key, value), `key ${key} B, value ${value} B`).toBe(charge);
     const { store } = make();
+    const before = store.stats();
+    expect(before.item_bytes).toBe(0);
     for (const [i, [, value]] of table.entries()) store.set(Buffer.alloc(16, i), Buffer.alloc(value));
     const stats = store.stats();
-    expect(stats.bytes).toBe(table.slice(0, 6).reduce((n, [, value]) => n + chargeOf(16, value), 0) + chargeOf(16, 1) + chargeOf(16, 65_535));
+    expect(stats.item_bytes).toBe(table.slice(0, 4).reduce((n, [, value]) => n + chargeOf(16, value), 0) + chargeOf(16, 1) + chargeOf(16, 65_535));
+    expect(stats.shards.reduce((n, s) => n + s.bytes, 0)).toBe(stats.item_bytes);
+    // Held: the index from the start, then one 1 MiB page per class in use (5 classes here).
+    expect(stats.bytes).toBe(before.bytes + 5 * 1024 * 1024);
+    expect(stats.bytes).toBeLessThanOrEqual(stats.limit_maxbytes);
   });
 
-  it('writing 10× the budget in distinct keys keeps bytes ≤ budget + one item and counts evictions', () => {
+  it('writing 10× the budget in distinct keys keeps bytes ≤ budget and counts evictions', () => {
     const budget = 1024 * 1024;
     const { store } = make({ maxMemory: budget, shards: 16 });
     const value = Buffer.alloc(1000, 1);
-    const item = chargeOf(16, value.length);
+    const item = chargeOf(16, value.length, store.stats().page_size);
     let written = 0;
     let i = 0;
     while (written < 10 * budget) {
       expect(store.set(b(`key:${String(i).padStart(12, '0')}`), value)).toBe('stored');
       written += item;
       i += 1;
-      expect(store.stats().bytes).toBeLessThanOrEqual(budget + item);
+      expect(store.stats().bytes).toBeLessThanOrEqual(budget);
     }
     const stats = store.stats();
     expect(stats.evictions).toBe(i - stats.curr_items);
     expect(stats.evictions).toBeGreaterThan(8 * (budget / item));
-    expect(stats.bytes).toBe(stats.curr_items * item);
+    expect(stats.item_bytes).toBe(stats.curr_items * item);
+    expect(stats.shards.reduce((n, s) => n + s.curr_items, 0)).toBe(stats.curr_items);
   });
 
-  it('evicts the least recently used entry of the shard first', () => {
-    const { store } = make({ maxMemory: 1024 * 4, shards: 1 });
-    const value = Buffer.alloc(464); // chargeOf(1, 464) = 1,016: four fit in 4 KiB, a fifth does not
-    for (const k of ['a', 'b', 'c', 'd']) store.set(b(k), value);
-    store.get(b('a')); // b is now the least recently used
-    store.set(b('e'), value);
-    expect(store.get(b('b'))).toBeUndefined();
-    expect(store.get(b('a'))).toBeDefined();
+  it('evicts the least recently used item first', () => {
+    const { store } = make({ maxMemory: 1024 * 1024, shards: 1 });
+    const value = Buffer.alloc(1000);
+    let n = 0;
+    while (store.stats().evictions === 0) {
+      store.set(b(`k${n}`), value);
+      if (n === 1) store.get(b('k0')); // k1 is now the least recently used
+      n += 1;
+    }
+    expect(store.get(b('k1'))).toBeUndefined();
+    expect(store.get(b('k0'))).toBeDefined();
+    expect(store.get(b('k2'))).toBeDefined();
     expect(store.stats().evictions).toBe(1);
   });
 
-  it('eviction none: refuses writes that do not fit, while reads, deletes and shrinking overwrites work', () => {
-    const { store } = make({ maxMemory: 1024 * 4, shards: 1, eviction: 'none' });
-    const value = Buffer.alloc(464); // chargeOf(1, 464) = 1,016: four fit in 4 KiB, a fifth does not
-    for (const k of ['a', 'b', 'c', 'd']) expect(store.set(b(k), value)).toBe('stored');
+  it('eviction none: refuses writes that do not fit, while reads, deletes and overwrites in place work', () => {
+    const { store } = make({ maxMemory: 1024 * 1024, shards: 1, eviction: 'none' });
+    const value = Buffer.alloc(1000);
+    let n = 0;
+    while (store.set(b(`k${n}`), value) === 'stored') n += 1;
     expect(store.set(b('e'), value)).toBe('out_of_memory');
-    expect(store.incr(b('n'), 1n)).toBe('out_of_memory');
-    expect(store.get(b('a'))?.length).toBe(value.length);
-    expect(store.set(b('a'), b('small'))).toBe('stored');
-    expect(store.set(b('e'), b('fits now'))).toBe('stored');
-    expect(store.delete(b('b'))).toBe(true);
-    expect(store.set(b('f'), value)).toBe('stored');
+    expect(store.get(b('k0'))?.length).toBe(value.length);
+    expect(store.set(b('k0'), Buffer.alloc(999, 7))).toBe('stored'); // same chunk
+    expect(store.get(b('k0'))?.[0]).toBe(7);
+    expect(store.delete(b('k1'))).toBe(true);
+    expect(store.set(b('e'), value)).toBe('stored');
+    expect(store.get(b(`k${n - 1}`))?.length).toBe(value.length);
     const stats = store.stats();
-    expect([stats.evictions, stats.refused_out_of_memory]).toEqual([0, 2]);
+    expect([stats.evictions, stats.refused_out_of_memory, stats.curr_items]).toEqual([0, 2, n]); // the fill's last write and the first e
+    expect(stats.bytes).toBeLessThanOrEqual(stats.limit_maxbytes);
+  });
+
+  it('eviction none: INCR of a new key that needs a chunk no page can give is out_of_memory', () => {
+    const { store } = make({ maxMemory: 1024 * 1024, shards: 1, eviction: 'none' });
+    let n = 0;
+    while (store.set(b(`k${n}`), Buffer.alloc(1000)) === 'stored') n += 1;
+    expect(store.incr(b('n'), 1n)).toBe('out_of_memory');
+    expect(store.get(b('n'))).toBeUndefined();
+  });
+
+  it('STATS bytes stays ≤ limit_maxbytes after writing 10× the budget with random sizes', () => {
+    const budget = 2 * 1024 * 1024;
+    const { store } = make({ maxMemory: budget, shards: 4 });
+    let seed = 17;
+    const random = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    let written = 0;
+    for (let i = 0; written < 10 * budget; i += 1) {
+      const length = Math.floor(random() ** 3 * 65_000);
+      expect(store.set(b(`r${Math.floor(random() * 50_000)}`), Buffer.alloc(length, i & 255))).toBe('stored');
+      written += length;
+      if (i % 64 === 0) expect(store.stats().bytes).toBeLessThanOrEqual(budget);
+    }
+    const stats = store.stats();
+    expect(stats.bytes).toBeLessThanOrEqual(stats.limit_maxbytes);
+    expect(stats.item_bytes).toBeLessThanOrEqual(stats.bytes);
+    expect(stats.shards.reduce((n, s) => n + s.bytes, 0)).toBe(stats.item_bytes);
   });
 });
 
@@ -437,20 +482,25 @@ describe('flush and stats', () => {
     store.flush();
     expect(store.get(b('a'))).toBeUndefined();
     const stats = store.stats();
-    expect([stats.curr_items, stats.bytes, stats.keyspace_hits, stats.total_sets]).toEqual([0, 0, 1, 1]);
+    expect([stats.curr_items, stats.item_bytes, stats.keyspace_hits, stats.total_sets]).toEqual([0, 0, 1, 1]);
+    // The pages stay held for reuse: bytes is what the store holds, not what its items use.
+    expect(stats.bytes).toBeLessThanOrEqual(stats.limit_maxbytes);
   });
 
-  it('regression (issue 15 item 5): flush drops whole caches, without a per-entry walk or dispose, and the store works after', () => {
+  it('regression (issue 15 item 5): flush frees the pages, without a per-item walk or remove, and the store works after', () => {
     const { store, clock } = make({ shards: 4 });
     for (let i = 0; i < 20_000; i += 1) store.set(b(`k${i}`), b('value'), { ttlMs: i % 2 === 0 ? 1_000 : 0 });
     store.get(b('k1'));
     const walks = spyOnWalks();
-    const deletes = vi.spyOn(LRUCache.prototype, 'delete');
+    const scans = vi.spyOn(SlabEngine.prototype, 'scan');
+    const removes = vi.spyOn(SlabEngine.prototype, 'remove');
+    const held = store.stats().bytes;
     store.flush();
-    expect(walks.calls()).toBe(0);
-    expect(deletes).not.toHaveBeenCalled();
+    expect(walks.calls()).toBe(1); // the engine's clear(): O(pages)
+    expect(scans).not.toHaveBeenCalled();
+    expect(removes).not.toHaveBeenCalled();
     let stats = store.stats();
-    expect(stats).toMatchObject({ curr_items: 0, bytes: 0, expiry_queue: 0, keyspace_hits: 1, total_sets: 20_000, evictions: 0 });
+    expect(stats).toMatchObject({ curr_items: 0, item_bytes: 0, bytes: held, expiry_queue: 0, keyspace_hits: 1, total_sets: 20_000, evictions: 0 });
     expect(stats.shards.every((s) => s.curr_items === 0 && s.bytes === 0)).toBe(true);
     for (let i = 0; i < 20_000; i += 1) expect(store.get(b(`k${i}`))).toBeUndefined();
     // After the flush, expiry works as before: the new entries are queued and swept.

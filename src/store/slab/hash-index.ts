@@ -1,0 +1,163 @@
+import type { Chunks } from './chunks.js';
+import { KeyHash, type SeedSource } from './key-hash.js';
+import { HEADER_SIZE, LIVE, NONE, OFF_FLAGS, OFF_HASH, OFF_HASH_NEXT, OFF_KEY_LENGTH, PAGE_SIZE, SLOT_BITS, SLOT_MASK } from './layout.js';
+
+/**
+ * Bits of the bucket array for a budget of `maxMemory` bytes: one bucket per
+ * 256–512 B of budget (a power of two, 2,048–4,096 per 1 MiB page), so
+ * average chains are 1.5–3 at 100-byte values and at most 8 when every chunk
+ * is 64 bytes. The array costs 0.8–1.6 % of the budget and is charged to it.
+ *
+ * @example
+ * ```ts
+ * bucketBitsFor(64 * 1024 * 1024); // 18: a 1 MiB array of 262,144 buckets
+ * ```
+ */
+export function bucketBitsFor(maxMemory: number): number {
+  const wanted = maxMemory >= PAGE_SIZE ? Math.floor(maxMemory / PAGE_SIZE) * 4096 : Math.floor(maxMemory / 256);
+  let bits = 2;
+  while (bits < 25 && 2 ** (bits + 1) <= wanted) bits += 1;
+  return bits;
+}
+
+/**
+ * The engine's index (docs/STORAGE.md "Index"): a chained hash table in an
+ * `Int32Array` of bucket heads (handle + 1, 0 = empty, so untouched parts of
+ * the zero-filled array stay unwritten), the chain link and the key's hash
+ * in each chunk's header, keys compared in the chunk. The seed is secret
+ * and random ({@link KeyHash}); the engine re-seeds when a chain walked on
+ * insert is too long.
+ *
+ * @example
+ * ```ts
+ * const index = new HashIndex(chunks, bucketBitsFor(maxMemory));
+ * const h = index.hashOf(key, 0, key.length);
+ * index.lookup(h, key, 0, key.length); // a handle, or NONE
+ * ```
+ */
+export class HashIndex {
+  readonly #chunks: Chunks;
+  readonly #hash: KeyHash;
+  readonly #buckets: Int32Array;
+  readonly #shift: number;
+  /** Entries the last {@link lookup} walked, for the re-seed guard. */
+  chain = 0;
+
+  constructor(chunks: Chunks, bits: number, seedSource?: SeedSource) {
+    this.#chunks = chunks;
+    this.#buckets = new Int32Array(2 ** bits);
+    this.#shift = 32 - bits;
+    this.#hash = new KeyHash(seedSource);
+  }
+
+  /** Bytes of the bucket array. */
+  get byteLength(): number {
+    return this.#buckets.byteLength;
+  }
+
+  /** The key's hash (u32) under the current seed. */
+  hashOf(key: Uint8Array, start: number, length: number): number {
+    return this.#hash.of(key, start, length);
+  }
+
+  /**
+   * The live item with the key whose hash is `hash`, or {@link NONE}: a walk
+   * of its chain with the fields read inline (the hot path of every
+   * request). Sets {@link chain} to the entries walked.
+   */
+  lookup(hash: number, key: Uint8Array, start: number, length: number): number {
+    const pool = this.#chunks.pool;
+    const chunk = this.#chunks.chunk;
+    const wanted = hash | 0;
+    let e = (this.#buckets[hash >>> this.#shift] as number) - 1;
+    let walked = 0;
+    while (e !== NONE) {
+      walked += 1;
+      const page = e >>> SLOT_BITS;
+      const off = (e & SLOT_MASK) * (chunk[pool.pageClass[page] as number] as number);
+      const i32 = pool.i32[page]!;
+      if (i32[(off + OFF_HASH) >> 2] === wanted) {
+        const bytes = pool.u8[page]!;
+        if (bytes[off + OFF_KEY_LENGTH] === length) {
+          const at = off + HEADER_SIZE;
+          let i = 0;
+          while (i < length && bytes[at + i] === key[start + i]) i += 1;
+          if (i === length) {
+            this.chain = walked;
+            return e;
+          }
+        }
+      }
+      e = i32[(off + OFF_HASH_NEXT) >> 2] as number;
+    }
+    this.chain = walked;
+    return NONE;
+  }
+
+  /** Puts the new item `handle`, whose key hashes to `hash`, at the head of its chain. */
+  link(handle: number, hash: number): void {
+    const b = hash >>> this.#shift;
+    this.#chunks.setI32(handle, OFF_HASH, hash | 0);
+    this.#chunks.setI32(handle, OFF_HASH_NEXT, (this.#buckets[b] as number) - 1);
+    this.#buckets[b] = handle + 1;
+  }
+
+  /** Takes `handle` out of its hash chain: a walk from the bucket head to its predecessor. */
+  unlink(handle: number): void {
+    const chunks = this.#chunks;
+    const b = (chunks.i32(handle, OFF_HASH) >>> 0) >>> this.#shift;
+    const next = chunks.i32(handle, OFF_HASH_NEXT);
+    let e = (this.#buckets[b] as number) - 1;
+    if (e === handle) {
+      this.#buckets[b] = next + 1;
+      return;
+    }
+    while (e !== NONE) {
+      const after = chunks.i32(e, OFF_HASH_NEXT);
+      if (after === handle) {
+        chunks.setI32(e, OFF_HASH_NEXT, next);
+        return;
+      }
+      e = after;
+    }
+  }
+
+  /** Draws a new seed and re-hashes every live item: O(items), only when a chain grew too long. */
+  reseed(): void {
+    this.#hash.reseed();
+    this.#buckets.fill(0);
+    const { pool, chunk, slots } = this.#chunks;
+    for (let page = 0; page < pool.allocated; page += 1) {
+      const cls = pool.pageClass[page] as number;
+      if (cls < 0) continue;
+      const bytes = pool.u8[page]!;
+      const i32 = pool.i32[page]!;
+      const size = chunk[cls] as number;
+      for (let slot = 0; slot < (slots[cls] as number); slot += 1) {
+        const off = slot * size;
+        if (bytes[off + OFF_FLAGS] !== LIVE) continue;
+        const h = this.#hash.of(bytes, off + HEADER_SIZE, bytes[off + OFF_KEY_LENGTH] as number);
+        const b = h >>> this.#shift;
+        i32[(off + OFF_HASH) >> 2] = h | 0;
+        i32[(off + OFF_HASH_NEXT) >> 2] = (this.#buckets[b] as number) - 1;
+        this.#buckets[b] = ((page << SLOT_BITS) | slot) + 1;
+      }
+    }
+  }
+
+  /** Empties every chain (FLUSH): a memset of the bucket array. */
+  clear(): void {
+    this.#buckets.fill(0);
+  }
+
+  /** The length of the longest hash chain: O(items), for tests and diagnostics. */
+  longestChain(): number {
+    let longest = 0;
+    for (let b = 0; b < this.#buckets.length; b += 1) {
+      let n = 0;
+      for (let e = (this.#buckets[b] as number) - 1; e !== NONE; e = this.#chunks.i32(e, OFF_HASH_NEXT)) n += 1;
+      if (n > longest) longest = n;
+    }
+    return longest;
+  }
+}
