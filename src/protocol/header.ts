@@ -82,6 +82,31 @@ export function writeHeader(
 }
 
 /**
+ * {@link writeHeader} with the identifier as its two big-endian u32 halves
+ * (see {@link RawFrame}): what the server writes per answer, no `BigInt`.
+ *
+ * @example
+ * ```ts
+ * writeRawHeader(out, 0, VERSION_RESPONSE, Status.OK, 0, raw.idHi, raw.idLo); // echoes the request's id
+ * ```
+ */
+export function writeRawHeader(
+  target: Buffer,
+  offset: number,
+  version: number,
+  code: number,
+  length: number,
+  idHi: number,
+  idLo: number,
+): void {
+  target[offset] = version;
+  target[offset + 1] = code;
+  target.writeUInt16BE(length, offset + 2);
+  target.writeUInt32BE(idHi, offset + 4);
+  target.writeUInt32BE(idLo, offset + 8);
+}
+
+/**
  * Reads the 12-byte header at `offset` of `source`, which must hold at least
  * {@link HEADER_SIZE} bytes from there.
  *
