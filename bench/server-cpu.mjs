@@ -4,10 +4,11 @@
 // throughput, so a busy machine distorts it less. Every answer's identifier and status
 // are checked (and a GET's length) before a round counts.
 //
-//   node bench/server-cpu.mjs [--server dist/cli/server.js] [--rounds 3] [--seconds 3]
-//                             [--value 100] [--ops get,set]
+//   node bench/server-cpu.mjs [--server dist/cli/server.js[,other/cli/server.js]] [--rounds 3]
+//                             [--seconds 3] [--value 100] [--ops get,set]
 //
-// Compare two builds by pointing --server at each (e.g. a copy of main's dist/).
+// Compare two builds in one run with --server a,b (e.g. a copy of main's dist/ first): their
+// rounds alternate, so both see the same load from whatever else runs on the machine.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -128,9 +129,9 @@ function load(port, op, counter) {
   });
 }
 
-async function round(op) {
+async function round(op, serverJs) {
   const port = await freePort();
-  const serverArgs = [args.server, '--port', String(port), '--max-memory', '256mb'];
+  const serverArgs = [serverJs, '--port', String(port), '--max-memory', '256mb'];
   const cmd = hasTaskset ? 'taskset' : process.execPath;
   const server = spawn(cmd, hasTaskset ? ['-c', '0', process.execPath, ...serverArgs] : serverArgs, { stdio: 'ignore' });
   try {
@@ -175,13 +176,16 @@ async function waitFor(port) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`server ${args.server}; ${VALUE} B values, ${CONNECTIONS} connections × ${WINDOW} × ${BATCH} in flight; ${ROUNDS} rounds of ${SECONDS} s; node ${process.version}`);
+const servers = args.server.split(',');
+console.log(`${VALUE} B values, ${CONNECTIONS} connections × ${WINDOW} × ${BATCH} in flight; ${ROUNDS} rounds of ${SECONDS} s, servers alternating; node ${process.version}`);
 for (const op of args.ops.split(',')) {
-  const rounds = [];
-  for (let r = 0; r < ROUNDS; r += 1) rounds.push(await round(op));
-  const us = rounds.map((x) => x.usPer);
-  console.log(
-    `${op.toUpperCase()} ${VALUE} B: median ${median(us).toFixed(2)} µs server CPU per request ` +
-      `(rounds ${us.map((u) => u.toFixed(2)).join(', ')}; ${rounds.map((x) => Math.round(x.answers / SECONDS / 1000)).join(', ')} k answers/s)`,
-  );
+  const rounds = servers.map(() => []);
+  for (let r = 0; r < ROUNDS; r += 1) for (const [i, s] of servers.entries()) rounds[i].push(await round(op, s));
+  for (const [i, s] of servers.entries()) {
+    const us = rounds[i].map((x) => x.usPer);
+    console.log(
+      `${op.toUpperCase()} ${VALUE} B, ${s}: median ${median(us).toFixed(2)} µs server CPU per request ` +
+        `(rounds ${us.map((u) => u.toFixed(2)).join(', ')}; ${rounds[i].map((x) => Math.round(x.answers / SECONDS / 1000)).join(', ')} k answers/s)`,
+    );
+  }
 }

@@ -20,6 +20,9 @@ export const JOIN_LIMIT = 64 * 1024;
  */
 export const BY_REFERENCE_MIN = 16 * 1024;
 
+/** No output block: the first push allocates one. */
+const NO_BLOCK = Buffer.alloc(0);
+
 /** The smallest block allocated: below 4 KiB Node's allocUnsafe slices its shared pool, cheaply. */
 const MIN_BLOCK = 512;
 
@@ -97,14 +100,15 @@ export type BodyMode = 'copy' | 'reference-large';
  * The frames one side has ready in this turn, written in one write (spec
  * §5.1). Server responses and client requests both go out through it, so
  * there is one framing path. Each frame is laid out when it is pushed:
- * header and body copied into an output block that the batch keeps between
- * turns (nothing per frame the GC must chase), bodies copied or referenced
- * as the {@link BodyMode} says. The batch's bytes go out as one `write`
+ * header and body copied into an output block (nothing per frame the GC
+ * must chase; the block lasts while the batch is busy, see release()),
+ * bodies copied or referenced as the {@link BodyMode} says. The batch's bytes go out as one `write`
  * when they sit in one block, else as one corked writev of their parts.
  *
  * ```text
  *   block: [ written, held by the socket | this batch: start … end | free ]
  *   a new block when a frame does not fit; written bytes are never overwritten
+ *   (the socket may still hold them: Node writes views, it does not copy)
  * ```
  *
  * @example
@@ -119,7 +123,7 @@ export class OutputBatch {
   readonly #version: number;
   readonly #mode: BodyMode;
   /** The output block, `#start` … `#end` of which is this batch's open region. */
-  #block: Buffer = Buffer.alloc(0);
+  #block: Buffer = NO_BLOCK;
   #start = 0;
   #end = 0;
   /** Closed parts of this batch, in order, before the open region: block regions and referenced bodies. */
@@ -226,6 +230,18 @@ export class OutputBatch {
     return accepted;
   }
 
+  /**
+   * Drops the output block when nothing is held, so an idle connection keeps no
+   * output memory (the socket keeps what it still writes). The next push allocates
+   * a block sized to the last batch.
+   */
+  release(): void {
+    if (this.#count > 0) return;
+    this.#block = NO_BLOCK;
+    this.#start = 0;
+    this.#end = 0;
+  }
+
   #reset(): void {
     this.#parts = [];
     this.#count = 0;
@@ -255,8 +271,8 @@ export class OutputBatch {
   /**
    * Makes room for `n` bytes in the block. A full block is closed and left to the
    * socket that writes it; the new one is sized to what this connection sends per
-   * turn (twice the last batch, 512 B to JOIN_LIMIT), so an idle connection keeps
-   * little and a pipelining one allocates a block every few turns, not per frame.
+   * turn (twice the last batch, 512 B to JOIN_LIMIT): one allocation per turn or
+   * fewer, never one per frame (see also release()).
    */
   #reserve(n: number): void {
     if (this.#block.length - this.#end >= n) return;

@@ -116,6 +116,9 @@ export class AnswerQueue {
   settle(bytes: number, count: number): void {
     this.#release(bytes);
     this.#unflushed -= count;
+    // Nothing queued or on its way: the output block is dropped, so idle connections
+    // (10,000 by default) hold no output memory; the next turn allocates one again.
+    if (this.#unflushed === 0) this.#batch.release();
   }
 
   /** The socket is gone: whatever it still held is freed with it. */
