@@ -90,6 +90,8 @@ describe('answers are copied at execute time (issue 17: a later SET in the same 
     ]);
   });
 
+  // In a secure session sealing is the copy: the answer is sealed when queued (ciphertext in
+  // a new buffer), so this guards that sealing stays at execute time, never deferred to the flush.
   it('secure: the same, with every answer sealed', async () => {
     const psk = { id: 'app', secret: randomBytes(32) };
     const port = await serve(inPlaceStore(), new Map([[psk.id, psk.secret]]));
