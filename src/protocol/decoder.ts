@@ -1,6 +1,9 @@
 import { ProtocolError } from './errors.js';
 import { HEADER_SIZE, MAX_BODY_SIZE, VERSION_REQUEST, VERSION_RESPONSE } from './constants.js';
-import type { Frame } from './header.js';
+import { idOf, type Frame, type RawFrame } from './header.js';
+
+/** The body of every empty frame: zero bytes, so one shared buffer serves. */
+const EMPTY = Buffer.alloc(0);
 
 /** Options of a {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -52,8 +55,13 @@ export class FrameDecoder {
   #offset = 0;
   /** Unconsumed bytes across `#chunks`. */
   #buffered = 0;
-  /** Header fields of the frame whose body is awaited (GET_BODY state). */
-  #pending: { version: number; opcode: number; length: number; id: bigint } | undefined;
+  /**
+   * `header`: the next bytes are a frame's header; `body`: its header is read into
+   * `#frame` and its body is awaited (ws's GET_INFO / GET_DATA).
+   */
+  #state: 'header' | 'body' = 'header';
+  /** The one frame object {@link take} hands out, refilled per frame (no object per frame). */
+  readonly #frame: RawFrame = { version: 0, opcode: 0, length: 0, idHi: 0, idLo: 0, body: Buffer.alloc(0) };
   #error: ProtocolError | undefined;
   #errorRead = false;
   readonly #scratch = Buffer.allocUnsafe(HEADER_SIZE);
@@ -77,7 +85,7 @@ export class FrameDecoder {
 
   /** True while part of a frame has arrived but not all of it (the frame timeout runs). */
   get midFrame(): boolean {
-    return this.#error === undefined && (this.#buffered > 0 || this.#pending !== undefined);
+    return this.#error === undefined && (this.#buffered > 0 || this.#state === 'body');
   }
 
   /** True once a protocol error was found; the decoder yields nothing more. */
@@ -109,9 +117,26 @@ export class FrameDecoder {
    * ```
    */
   read(): Frame | ProtocolError | undefined {
+    const raw = this.take();
+    if (raw === undefined || raw instanceof ProtocolError) return raw;
+    return { version: raw.version, opcode: raw.opcode, length: raw.length, id: idOf(raw), body: raw.body };
+  }
+
+  /**
+   * Like {@link read}, but the frame is the decoder's one {@link RawFrame},
+   * refilled by the next call, with the identifier as two u32 halves: no
+   * object and no `BigInt` per frame (the server's hot path, issue 17).
+   *
+   * @example
+   * ```ts
+   * const raw = decoder.take();
+   * if (raw !== undefined && !(raw instanceof ProtocolError)) answer(raw.idHi, raw.idLo, execute(raw));
+   * ```
+   */
+  take(): RawFrame | ProtocolError | undefined {
     if (this.#error !== undefined) return this.#takeError();
-    let header = this.#pending;
-    if (header === undefined) {
+    const frame = this.#frame;
+    if (this.#state === 'header') {
       // spec §2: check VERSION on the first byte, LENGTH on the fourth, so
       // an HTTP request or TLS ClientHello fails before 12 bytes arrive.
       if (this.#buffered >= 1) {
@@ -127,21 +152,23 @@ export class FrameDecoder {
         }
       }
       if (this.#buffered < HEADER_SIZE) return undefined;
-      const bytes = this.#consume(HEADER_SIZE, this.#scratch);
-      header = {
-        version: bytes[0] as number,
-        opcode: bytes[1] as number,
-        length: bytes.readUInt16BE(2),
-        id: bytes.readBigUInt64BE(4),
-      };
+      // Read in place when the header sits in the first chunk: no view allocated for it.
+      const first = this.#chunks[0] as Buffer;
+      let bytes = first;
+      let at = this.#offset;
+      if (first.length - at >= HEADER_SIZE) this.#skip(first, HEADER_SIZE);
+      else [bytes, at] = [this.#consume(HEADER_SIZE, this.#scratch), 0];
+      frame.version = bytes[at] as number;
+      frame.opcode = bytes[at + 1] as number;
+      frame.length = bytes.readUInt16BE(at + 2);
+      frame.idHi = bytes.readUInt32BE(at + 4);
+      frame.idLo = bytes.readUInt32BE(at + 8);
+      this.#state = 'body';
     }
-    if (this.#buffered < header.length) {
-      this.#pending = header;
-      return undefined;
-    }
-    this.#pending = undefined;
-    const body = this.#consume(header.length, undefined);
-    return { version: header.version, opcode: header.opcode, length: header.length, id: header.id, body };
+    if (this.#buffered < frame.length) return undefined;
+    this.#state = 'header';
+    frame.body = this.#consume(frame.length, undefined);
+    return frame;
   }
 
   /**
@@ -180,7 +207,7 @@ export class FrameDecoder {
     this.#chunks = [];
     this.#offset = 0;
     this.#buffered = 0;
-    this.#pending = undefined;
+    this.#state = 'header';
     return this.#takeError() as ProtocolError;
   }
 
@@ -200,6 +227,16 @@ export class FrameDecoder {
     return 0; // unreachable: index < #buffered
   }
 
+  /** Consumes `n` bytes that all sit in `first`, the first chunk, without a view of them. */
+  #skip(first: Buffer, n: number): void {
+    this.#buffered -= n;
+    this.#offset += n;
+    if (this.#offset === first.length) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    }
+  }
+
   /**
    * Takes `n` bytes (n ≤ #buffered). A view when they sit in the first chunk;
    * otherwise copied into `into` (or a new buffer), like ws's `consume()`.
@@ -207,7 +244,7 @@ export class FrameDecoder {
   #consume(n: number, into: Buffer | undefined): Buffer {
     this.#buffered -= n;
     const first = this.#chunks[0];
-    if (first === undefined) return Buffer.alloc(0); // n === 0 and nothing buffered
+    if (first === undefined || n === 0) return EMPTY; // an empty body: nothing to view
     const available = first.length - this.#offset;
     if (n < available) {
       const view = first.subarray(this.#offset, this.#offset + n);

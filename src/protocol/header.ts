@@ -25,6 +25,36 @@ export interface Frame extends FrameHeader {
 }
 
 /**
+ * A frame as the decoder's {@link FrameDecoder.take} hands it out, for a hot
+ * path that wants no object and no `BigInt` per frame: one object per decoder,
+ * overwritten by the next `take()`, with the identifier as its two big-endian
+ * u32 halves (spec §2: bytes 4–7 and 8–11 of the header). Copy what you keep;
+ * `body` is a view into the socket chunk when the frame arrived in one.
+ */
+export interface RawFrame {
+  version: number;
+  opcode: number;
+  length: number;
+  /** The identifier's high 32 bits (header bytes 4–7). */
+  idHi: number;
+  /** The identifier's low 32 bits (header bytes 8–11). */
+  idLo: number;
+  body: Buffer;
+}
+
+/**
+ * The identifier of `raw` as a `bigint` (for logs, secure mode, the client).
+ *
+ * @example
+ * ```ts
+ * idOf({ idHi: 0, idLo: 7 }); // 7n
+ * ```
+ */
+export function idOf(raw: Pick<RawFrame, 'idHi' | 'idLo'>): bigint {
+  return (BigInt(raw.idHi) << 32n) | BigInt(raw.idLo);
+}
+
+/**
  * Writes a 12-byte header at `offset` of `target` (big-endian, spec §2).
  * The caller has validated the fields; this only lays them out, so tests can
  * craft the malformed frames of spec §7. A `length` over 65,535 throws
@@ -49,6 +79,31 @@ export function writeHeader(
   target[offset + 1] = opcode;
   target.writeUInt16BE(length, offset + 2);
   target.writeBigUInt64BE(id, offset + 4);
+}
+
+/**
+ * {@link writeHeader} with the identifier as its two big-endian u32 halves
+ * (see {@link RawFrame}): what the server writes per answer, no `BigInt`.
+ *
+ * @example
+ * ```ts
+ * writeRawHeader(out, 0, VERSION_RESPONSE, Status.OK, 0, raw.idHi, raw.idLo); // echoes the request's id
+ * ```
+ */
+export function writeRawHeader(
+  target: Buffer,
+  offset: number,
+  version: number,
+  code: number,
+  length: number,
+  idHi: number,
+  idLo: number,
+): void {
+  target[offset] = version;
+  target[offset + 1] = code;
+  target.writeUInt16BE(length, offset + 2);
+  target.writeUInt32BE(idHi, offset + 4);
+  target.writeUInt32BE(idLo, offset + 8);
 }
 
 /**

@@ -82,15 +82,28 @@ function emptyBody(op: 'HEALTH' | 'SHUTDOWN' | 'STATS' | 'FLUSH', body: Buffer):
  * ```
  */
 export function parseRequest(frame: Frame): Request | ProtocolError {
-  const { body } = frame;
-  if (frame.id > MAX_CLIENT_ID) {
+  return parseRequestParts(frame.opcode, frame.body, frame.id > MAX_CLIENT_ID);
+}
+
+/**
+ * {@link parseRequest} from a frame's parts, for a caller that holds the
+ * identifier as raw bytes (the server's hot path, no `BigInt` per frame):
+ * `reservedId` is whether the identifier's top bit is set (spec §2.2).
+ *
+ * @example
+ * ```ts
+ * const request = parseRequestParts(raw.opcode, raw.body, raw.idHi >= 0x8000_0000);
+ * ```
+ */
+export function parseRequestParts(opcode: number, body: Buffer, reservedId: boolean): Request | ProtocolError {
+  if (reservedId) {
     return badRequest('identifiers with the top bit set are reserved for the server');
   }
-  switch (frame.opcode) {
+  switch (opcode) {
     case Opcode.GET:
     case Opcode.DELETE:
     case Opcode.TTL: {
-      const op = frame.opcode === Opcode.GET ? 'GET' : frame.opcode === Opcode.DELETE ? 'DELETE' : 'TTL';
+      const op = opcode === Opcode.GET ? 'GET' : opcode === Opcode.DELETE ? 'DELETE' : 'TTL';
       return keyError(body.length) ?? { op, key: body };
     }
     case Opcode.SET: {
@@ -154,7 +167,7 @@ export function parseRequest(frame: Frame): Request | ProtocolError {
     case Opcode.HELLO:
       return { op: 'HELLO', body };
     default:
-      return ProtocolError.of('UNKNOWN_OPCODE', `opcode 0x${frame.opcode.toString(16).padStart(2, '0')} is not defined`);
+      return ProtocolError.of('UNKNOWN_OPCODE', `opcode 0x${opcode.toString(16).padStart(2, '0')} is not defined`);
   }
 }
 

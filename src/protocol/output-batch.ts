@@ -1,5 +1,5 @@
 import { HEADER_SIZE } from './constants.js';
-import { writeHeader } from './header.js';
+import { writeHeader, writeRawHeader } from './header.js';
 
 /**
  * A frame body as it is written: nothing, one buffer, or buffers written one
@@ -9,10 +9,22 @@ import { writeHeader } from './header.js';
 export type FrameBody = Buffer | readonly Buffer[] | undefined;
 
 /**
- * Batches up to this many bytes are joined into one buffer before the write; larger ones are
- * written part by part inside cork()/uncork(), one writev, so a large value is not copied.
+ * The largest output block a batch allocates for framing (a frame larger than this gets a
+ * block of its own size). Bytes past one block go out in the same write, corked (one writev).
  */
 export const JOIN_LIMIT = 64 * 1024;
+
+/**
+ * In `'reference-large'` mode, a body part of at least this many bytes is written by
+ * reference (the caller's own buffer, not copied); smaller parts are copied into the block.
+ */
+export const BY_REFERENCE_MIN = 16 * 1024;
+
+/** No output block: the first push allocates one. */
+const NO_BLOCK = Buffer.alloc(0);
+
+/** The smallest block allocated: below 4 KiB Node's allocUnsafe slices its shared pool, cheaply. */
+const MIN_BLOCK = 512;
 
 const EMPTY: readonly Buffer[] = [];
 
@@ -75,38 +87,69 @@ export interface FrameSink {
 }
 
 /**
+ * What an {@link OutputBatch} does with a frame's body when it is pushed:
+ * `'copy'`, every byte is copied into the batch's output block at once (the
+ * server: a GET's value is a view of the store, which a later SET in the
+ * same turn may overwrite in place, issue 17); `'reference-large'`, a body
+ * part of {@link BY_REFERENCE_MIN} bytes or more is kept by reference until
+ * the write (the client: its caller's buffers, which it does not mutate).
+ */
+export type BodyMode = 'copy' | 'reference-large';
+
+/**
  * The frames one side has ready in this turn, written in one write (spec
- * §5.1): joined into one buffer up to {@link JOIN_LIMIT}, else corked into
- * one writev. Server responses and client requests both go out through it,
- * so there is one framing path. Frames are held as parallel arrays and
- * their headers laid out at write time, so a frame costs no header
- * allocation of its own.
+ * §5.1). Server responses and client requests both go out through it, so
+ * there is one framing path. Each frame is laid out when it is pushed:
+ * header and body copied into an output block (nothing per frame the GC
+ * must chase; the block lasts while the batch is busy, see release()),
+ * bodies copied or referenced as the {@link BodyMode} says. The batch's bytes go out as one `write`
+ * when they sit in one block, else as one corked writev of their parts.
+ *
+ * ```text
+ *   block: [ written, held by the socket | this batch: start … end | free ]
+ *   a new block when a frame does not fit; written bytes are never overwritten
+ *   (the socket may still hold them: Node writes views, it does not copy)
+ * ```
  *
  * @example
  * ```ts
- * const batch = new OutputBatch(VERSION_RESPONSE);
- * batch.push(Status.OK, 1n, value);
- * batch.push(Status.NOT_FOUND, 2n, undefined);
+ * const batch = new OutputBatch(VERSION_RESPONSE, 'copy');
+ * batch.push(Status.OK, 1n, value);             // value copied now
+ * batch.pushFrame(Status.NOT_FOUND, 0, 2, undefined); // identifier as u32 halves
  * batch.writeTo(socket, () => console.log('flushed to the kernel'));
  * ```
  */
 export class OutputBatch {
   readonly #version: number;
-  #ids: bigint[] = [];
-  #codes: number[] = [];
-  #bodies: FrameBody[] = [];
+  readonly #mode: BodyMode;
+  /** The output block, `#start` … `#end` of which is this batch's open region. */
+  #block: Buffer = NO_BLOCK;
+  #start = 0;
+  #end = 0;
+  /** Closed parts of this batch, in order, before the open region: block regions and referenced bodies. */
+  #parts: Buffer[] = [];
+  #count = 0;
   #bytes = 0;
-  /** The largest identifier held: a larger one cannot repeat any of them (see includes). */
-  #maxId = -1n;
+  /** The last batch's bytes: sizes the next block. */
+  #lastBytes = 0;
+  /** Identifiers held, as u32 pairs (high, low), for {@link includesId}; grown by doubling. */
+  #ids = new Uint32Array(64);
+  /** The largest identifier held, as halves; -1 when none: a larger one cannot repeat any. */
+  #maxHi = -1;
+  #maxLo = -1;
 
-  /** `version`: the VERSION byte of every frame in the batch (0x01 requests, 0x81 responses). */
-  constructor(version: number) {
+  /**
+   * `version`: the VERSION byte of every frame in the batch (0x01 requests,
+   * 0x81 responses); `mode`: see {@link BodyMode}, default `'reference-large'`.
+   */
+  constructor(version: number, mode: BodyMode = 'reference-large') {
     this.#version = version;
+    this.#mode = mode;
   }
 
   /** Frames held. */
   get count(): number {
-    return this.#ids.length;
+    return this.#count;
   }
 
   /** Bytes held, headers included. */
@@ -119,28 +162,48 @@ export class OutputBatch {
    * response. Returns its size on the wire, header included.
    */
   push(code: number, id: bigint, body: FrameBody): number {
-    const size = HEADER_SIZE + bodyLength(body);
-    this.#ids.push(id);
-    this.#codes.push(code);
-    this.#bodies.push(body);
+    return this.pushFrame(code, Number(id >> 32n), Number(id & 0xffff_ffffn), body);
+  }
+
+  /** {@link push} with the identifier as its u32 halves (as the decoder's RawFrame holds it): no `BigInt`. */
+  pushFrame(code: number, idHi: number, idLo: number, body: FrameBody): number {
+    const length = bodyLength(body);
+    const size = HEADER_SIZE + length;
+    const byReference = this.#mode === 'reference-large' && length >= BY_REFERENCE_MIN;
+    this.#reserve(byReference ? HEADER_SIZE : size);
+    writeRawHeader(this.#block, this.#end, this.#version, code, length, idHi, idLo);
+    this.#end += HEADER_SIZE;
+    if (body !== undefined) {
+      if (Buffer.isBuffer(body)) this.#append(body, byReference);
+      else for (const part of body) this.#append(part, byReference);
+    }
+    this.#remember(idHi, idLo);
+    this.#count += 1;
     this.#bytes += size;
-    if (id > this.#maxId) this.#maxId = id;
     return size;
   }
 
-  /** Whether a frame with identifier `id` is held. Scans only when `id` is not above every held one. */
+  /** Whether a frame with identifier `id` is held. */
   includes(id: bigint): boolean {
-    return id <= this.#maxId && this.#ids.includes(id);
+    return this.includesId(Number(id >> 32n), Number(id & 0xffff_ffffn));
   }
 
-  /** Drops every frame held; returns their bytes. */
+  /**
+   * Whether a frame with the identifier `idHi`:`idLo` is held. Scans only when
+   * it is not above every held one (a client counting up never scans).
+   */
+  includesId(idHi: number, idLo: number): boolean {
+    if (idHi > this.#maxHi || (idHi === this.#maxHi && idLo > this.#maxLo)) return false;
+    const ids = this.#ids;
+    for (let i = 0, n = 2 * this.#count; i < n; i += 2) if (ids[i + 1] === idLo && ids[i] === idHi) return true;
+    return false;
+  }
+
+  /** Drops every frame held; returns their bytes. Their block region is reused. */
   clear(): number {
     const bytes = this.#bytes;
-    this.#ids = [];
-    this.#codes = [];
-    this.#bodies = [];
-    this.#bytes = 0;
-    this.#maxId = -1n;
+    this.#reset();
+    this.#end = this.#start; // nothing of it was written: the region is free again
     return bytes;
   }
 
@@ -152,33 +215,12 @@ export class OutputBatch {
    * returns true, and `done` is not called.
    */
   writeTo(sink: FrameSink, done?: () => void): boolean {
-    const count = this.#ids.length;
-    if (count === 0) return true;
-    const ids = this.#ids;
-    const codes = this.#codes;
-    const bodies = this.#bodies;
-    const bytes = this.#bytes;
-    this.clear();
-    const version = this.#version;
-    if (bytes <= JOIN_LIMIT) {
-      const out = Buffer.allocUnsafe(bytes);
-      let at = 0;
-      for (let i = 0; i < count; i += 1) at = writeFrame(out, at, version, codes[i] as number, ids[i] as bigint, bodies[i]);
-      return sink.write(out, done);
-    }
-    // One header buffer for the batch, cut into views: one allocation, not one per frame.
-    const headers = Buffer.allocUnsafe(count * HEADER_SIZE);
-    const parts: Buffer[] = [];
-    for (let i = 0; i < count; i += 1) {
-      const body = bodies[i];
-      writeHeader(headers, i * HEADER_SIZE, version, codes[i] as number, bodyLength(body), ids[i] as bigint);
-      parts.push(headers.subarray(i * HEADER_SIZE, (i + 1) * HEADER_SIZE));
-      if (Buffer.isBuffer(body)) {
-        if (body.length > 0) parts.push(body);
-      } else {
-        for (const part of partsOf(body)) if (part.length > 0) parts.push(part);
-      }
-    }
+    if (this.#count === 0) return true;
+    this.#close();
+    const parts = this.#parts;
+    this.#lastBytes = this.#bytes;
+    this.#reset();
+    if (parts.length === 1) return sink.write(parts[0] as Buffer, done);
     let accepted = true;
     sink.cork();
     const last = parts.length - 1;
@@ -186,5 +228,73 @@ export class OutputBatch {
     accepted = sink.write(parts[last] as Buffer, done);
     sink.uncork();
     return accepted;
+  }
+
+  /**
+   * Drops the output block when nothing is held, so an idle connection keeps no
+   * output memory (the socket keeps what it still writes). The next push allocates
+   * a block sized to the last batch.
+   */
+  release(): void {
+    if (this.#count > 0) return;
+    this.#block = NO_BLOCK;
+    this.#start = 0;
+    this.#end = 0;
+  }
+
+  #reset(): void {
+    this.#parts = [];
+    this.#count = 0;
+    this.#bytes = 0;
+    this.#maxHi = -1;
+    this.#maxLo = -1;
+  }
+
+  /** Copies `part` into the block (room reserved), or closes the open region and references it. */
+  #append(part: Buffer, byReference: boolean): void {
+    if (part.length === 0) return;
+    if (!byReference) {
+      this.#end += part.copy(this.#block, this.#end);
+      return;
+    }
+    this.#close();
+    this.#parts.push(part);
+  }
+
+  /** Moves the open region to the parts (the block's next bytes start the next region). */
+  #close(): void {
+    if (this.#end === this.#start) return;
+    this.#parts.push(this.#block.subarray(this.#start, this.#end));
+    this.#start = this.#end;
+  }
+
+  /**
+   * Makes room for `n` bytes in the block. A full block is closed and left to the
+   * socket that writes it; the new one is sized to what this connection sends per
+   * turn (twice the last batch, 512 B to JOIN_LIMIT): one allocation per turn or
+   * fewer, never one per frame (see also release()).
+   */
+  #reserve(n: number): void {
+    if (this.#block.length - this.#end >= n) return;
+    this.#close();
+    const wanted = Math.min(JOIN_LIMIT, Math.max(MIN_BLOCK, 2 * Math.max(this.#lastBytes, this.#bytes)));
+    this.#block = Buffer.allocUnsafe(Math.max(n, wanted));
+    this.#start = 0;
+    this.#end = 0;
+  }
+
+  #remember(idHi: number, idLo: number): void {
+    const at = 2 * this.#count;
+    if (at + 2 > this.#ids.length) {
+      const grown = new Uint32Array(2 * this.#ids.length);
+      grown.set(this.#ids);
+      this.#ids = grown;
+    }
+    this.#ids[at] = idHi;
+    this.#ids[at + 1] = idLo;
+    if (idHi > this.#maxHi || (idHi === this.#maxHi && idLo > this.#maxLo)) {
+      this.#maxHi = idHi;
+      this.#maxLo = idLo;
+    }
   }
 }

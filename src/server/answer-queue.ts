@@ -1,6 +1,7 @@
 import type { FrameCipher } from '../crypto/frame-cipher.js';
 import { sealFrame } from '../crypto/secure-channel.js';
 import { VERSION_RESPONSE } from '../protocol/constants.js';
+import { idOf } from '../protocol/header.js';
 import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -20,12 +21,19 @@ const EMPTY = Buffer.alloc(0);
  * @example
  * ```ts
  * const answers = new AnswerQueue((delta) => (total += delta));
- * answers.push(7n, Status.OK, value, session?.send);
+ * answers.push(7n, Status.OK, value, session?.send); // value copied now
+ * answers.pushId(raw.idHi, raw.idLo, Status.NOT_FOUND, undefined, undefined);
  * answers.write(socket, (bytes, count) => answers.settle(bytes, count));
  * ```
  */
 export class AnswerQueue {
-  readonly #batch = new OutputBatch(VERSION_RESPONSE);
+  /**
+   * `'copy'`: an answer's body is copied into the output block when it is queued, at
+   * execute time. A GET's value is the store's own bytes, and a later SET in the same
+   * turn may overwrite them in place (the slab store, issue 17): no answer may keep a
+   * reference to them until the flush.
+   */
+  readonly #batch = new OutputBatch(VERSION_RESPONSE, 'copy');
   readonly #held: (delta: number) => void;
   /** Answers written but not yet flushed to the kernel. */
   #unflushed = 0;
@@ -62,14 +70,26 @@ export class AnswerQueue {
     return this.#batch.includes(id);
   }
 
+  /** {@link includes} with the identifier as u32 halves (see RawFrame): no `BigInt`. */
+  includesId(idHi: number, idLo: number): boolean {
+    return this.#batch.includesId(idHi, idLo);
+  }
+
   /**
-   * Queues one answer. With `cipher` its body is sealed now, with the header it
-   * will be written with as associated data (spec §6.4). Counted as held from
-   * here, so the server-wide bound holds per answer.
+   * Queues one answer: its header and body are copied into the output now (see
+   * #batch). With `cipher` its body is sealed first, with the header it will be
+   * written with as associated data (spec §6.4). Counted as held from here, so
+   * the server-wide bound holds per answer.
    */
   push(id: bigint, status: number, body: Buffer | undefined, cipher: FrameCipher | undefined): void {
-    const sealed = cipher === undefined ? body : sealFrame(cipher, VERSION_RESPONSE, status, id, body ?? EMPTY);
-    this.#hold(this.#batch.push(status, id, sealed));
+    this.pushId(Number(id >> 32n), Number(id & 0xffff_ffffn), status, body, cipher);
+  }
+
+  /** {@link push} with the identifier as u32 halves, echoed from the request's header bytes. */
+  pushId(idHi: number, idLo: number, status: number, body: Buffer | undefined, cipher: FrameCipher | undefined): void {
+    // Secure mode needs the identifier as a bigint for the sealing header; plaintext does not.
+    const sealed = cipher === undefined ? body : sealFrame(cipher, VERSION_RESPONSE, status, idOf({ idHi, idLo }), body ?? EMPTY);
+    this.#hold(this.#batch.pushFrame(status, idHi, idLo, sealed));
   }
 
   /**
@@ -96,6 +116,9 @@ export class AnswerQueue {
   settle(bytes: number, count: number): void {
     this.#release(bytes);
     this.#unflushed -= count;
+    // Nothing queued or on its way: the output block is dropped, so idle connections
+    // (10,000 by default) hold no output memory; the next turn allocates one again.
+    if (this.#unflushed === 0) this.#batch.release();
   }
 
   /** The socket is gone: whatever it still held is freed with it. */

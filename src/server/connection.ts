@@ -1,22 +1,20 @@
 import type { Socket } from 'node:net';
-import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { HEADER_SIZE, isFatalStatus, MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
+import { HEADER_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
-import type { Frame } from '../protocol/header.js';
-import { parseRequest } from '../protocol/messages.js';
 import { AnswerQueue } from './answer-queue.js';
 import { Deadlines } from './deadlines.js';
-import { execute, tooLargeForFrame, type Reply } from './execute.js';
 import type { ConnectionHost, ConnectionTimeouts, DisconnectCause } from './connection-host.js';
+import { RequestHandler } from './request-handler.js';
 import { SecureGate } from './secure-gate.js';
 
 export type { ConnectionHost, ConnectionTimeouts, DisconnectCause } from './connection-host.js';
 
 /**
- * One client connection. A little over ~450 lines on purpose: its phase machine (below) and
- * every transition of it stay in one file so they can be read together; what does not touch
- * the phase lives beside it (answer-queue.ts, secure-gate.ts, deadlines.ts, connection-host.ts).
+ * One client connection: its phase machine (below) and every transition of it, in one file so
+ * they can be read together. What does not touch the phase lives beside it: a frame's way from
+ * decoder to answer (request-handler.ts), the output (answer-queue.ts), secure mode
+ * (secure-gate.ts), deadlines (deadlines.ts), and what the server provides (connection-host.ts).
  *
  * @module
  */
@@ -58,8 +56,6 @@ type Phase = 'open' | 'held' | 'draining' | 'drained' | 'ended' | 'closed';
  */
 type Intake = 'reading' | 'paused' | 'yielded';
 
-const BUSY_DRAINING = Buffer.from('server is shutting down');
-
 /**
  * One client connection: decodes its frames (spec §2), executes each request,
  * and writes the responses in request order, every response ready in one
@@ -96,10 +92,13 @@ export class Connection {
   #unreadAtDrain = 0;
   /** Tells the latest #resume's immediate from earlier ones. */
   #resumes = 0;
+  /** Identifiers of the server's own fatal answers (spec §2.2: top bit set), counted up. */
   #nextServerId = SERVER_ID_BASE;
   /** Secure mode (spec §6): HELLO, opening, and the trust state. */
   readonly #gate: SecureGate;
   readonly #deadlines = new Deadlines();
+  /** A frame's way from the decoder to its answer in the output. */
+  readonly #requests: RequestHandler;
 
   constructor(socket: Socket, host: ConnectionHost<Connection>) {
     this.#socket = socket;
@@ -107,6 +106,7 @@ export class Connection {
     this.#decoder = new FrameDecoder({ direction: 'request', maxBodySize: host.maxBodySize });
     this.#gate = new SecureGate(host.keys);
     this.#answers = new AnswerQueue((delta) => host.outputHeld(delta));
+    this.#requests = new RequestHandler(host, this.#gate, this.#answers, () => this.remote);
     socket.setNoDelay(true);
     // An exception escaping a socket handler would end the process and the whole cache with
     // it (issue 15 item 1): every entry point from the event loop goes through #guard.
@@ -193,12 +193,16 @@ export class Connection {
     const answers = this.#answers;
     let decoded = 0;
     while (!this.#closing && answers.pending < limit) {
-      const item = this.#decoder.read();
+      const item = this.#decoder.take(); // refilled by the next take(): handled before it
       if (item === undefined) break;
       if (item instanceof ProtocolError) return this.#fatal(item);
       decoded += 1;
       if (this.#phase !== 'open') this.#unreadAtDrain -= HEADER_SIZE + item.length;
-      this.#handle(item);
+      const refusal = this.#requests.handle(item, this.#phase !== 'open' && this.#unreadAtDrain < 0 ? 'busy' : 'execute');
+      if (refusal !== undefined) {
+        this.#fatal(refusal.error, refusal.reason);
+        break;
+      }
       // The output bound holds per response, not per batch: a batch of --max-inflight large
       // answers (or sealed copies of them, in secure mode) must not pile up before the check.
       if (answers.queuedBytes + this.#socket.writableLength > this.#host.maxOutputBuffer) this.#flush();
@@ -214,60 +218,6 @@ export class Connection {
     this.#flush();
     this.#deadlines.framePending(this.#decoder.midFrame, this.#intake === 'reading', decoded);
     this.#finishIfDone();
-  }
-
-  #handle(frame: Frame): void {
-    if (this.#host.keys !== undefined) {
-      const admitted = this.#gate.admit(frame);
-      if ('kind' in admitted) {
-        if (admitted.kind === 'refused') return this.#fatal(admitted.error, admitted.reason);
-        // spec §6.5: HELLO's answer is plaintext; the client has no keys until it reads it.
-        return this.#queueAnswer(frame.id, Status.OK, admitted.reply, false);
-      }
-      frame = admitted;
-    } else if (this.#answers.includes(frame.id)) {
-      // spec §2.2: in plaintext mode an identifier must not repeat one still in flight.
-      return this.#fatal(ProtocolError.of('REPLAY', `identifier ${frame.id} is already in flight`));
-    }
-    const metrics = this.#host.metrics;
-    const started = metrics === undefined ? 0 : performance.now();
-    const request = parseRequest(frame);
-    let reply: Reply;
-    if (request instanceof ProtocolError) {
-      reply = { status: request.status ?? Status.INTERNAL, body: Buffer.from(request.message) };
-    } else if (this.#phase !== 'open' && this.#unreadAtDrain < 0) {
-      reply = { status: Status.BUSY, body: BUSY_DRAINING }; // spec §5.3: read after the drain began
-    } else {
-      try {
-        reply = execute(request, this.#host, this.#maxReplyBody);
-      } catch (err) {
-        this.#host.logger.error({ err, remote: this.remote }, 'request failed');
-        reply = { status: Status.INTERNAL, body: Buffer.from('internal error') };
-      }
-      this.#host.countRequest();
-    }
-    // spec §2.3: answers go out in request order. Execution is synchronous (the store is
-    // in-process), so each reply is ready before the next request is read and is queued as it
-    // comes; a request that completed later than the ones behind it would need a reorder buffer.
-    this.#queueAnswer(frame.id, reply.status, reply.body);
-    metrics?.frame(frame.opcode, reply.status, (performance.now() - started) / 1000);
-  }
-
-  /**
-   * Adds one answer to this turn's output. In a secure session its body is
-   * sealed now, with the header it will be written with as associated data;
-   * fatal statuses stay plaintext (spec §6.5), and so does HELLO's OK (`seal` false).
-   */
-  #queueAnswer(id: bigint, status: number, body: Buffer | undefined, seal = !isFatalStatus(status)): void {
-    const cipher = seal ? this.#gate.sending : undefined;
-    const cap = cipher === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
-    if (body !== undefined && body.length > cap) {
-      // The executor sizes answers to the cap; one that still does not fit (a bug) becomes a
-      // non-fatal TOO_LARGE here, never a frame over spec §2.1 or a throw in writeHeader.
-      this.#host.logger.error({ remote: this.remote, status, length: body.length, cap }, 'answer too large for one frame: sent TOO_LARGE');
-      ({ status, body } = tooLargeForFrame(body.length, cap));
-    }
-    this.#answers.push(id, status, body, cipher);
   }
 
   /**
@@ -339,7 +289,8 @@ export class Connection {
 
   /** spec §4.1: answer what came before, then the error, then close. `reason` is logged, never sent. */
   #fatal(error: ProtocolError, reason = error.message): void {
-    this.#queueAnswer(this.#nextServerId++, error.status ?? Status.INTERNAL, Buffer.from(error.message));
+    const id = this.#nextServerId++;
+    this.#requests.queue(Number(id >> 32n), Number(id & 0xffff_ffffn), error.status ?? Status.INTERNAL, Buffer.from(error.message));
     this.#flush();
     const trust = error.code === 'AUTH_REQUIRED' || error.code === 'AUTH_FAILED' || error.code === 'REPLAY';
     const secure = this.#host.keys !== undefined;
@@ -388,14 +339,6 @@ export class Connection {
     this.#phase = 'closed';
     this.#host.countDisconnect('internal');
     this.#socket.destroy();
-  }
-
-  /**
-   * The largest response body this connection can frame (spec §2.1): once a secure
-   * session seals every answer, 16 bytes of it are the tag (§6.4).
-   */
-  get #maxReplyBody(): number {
-    return this.#gate.sending === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
   }
 
   /**

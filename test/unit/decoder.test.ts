@@ -1,14 +1,50 @@
 import { describe, expect, it } from 'vitest';
 import {
+  encodeHeader,
   encodeRequest,
   FrameDecoder,
   MAX_BODY_SIZE,
   ProtocolError,
   type Frame,
+  type RawFrame,
 } from '../../src/index.js';
 import { decode } from '../support/chunking.js';
 
 const get = (id: bigint, key: string): Buffer => Buffer.concat(encodeRequest(id, { op: 'GET', key: Buffer.from(key) }));
+
+describe('FrameDecoder.take (the server hot path: one reused frame, identifier as u32 halves)', () => {
+  const ids = [0n, 1n, 0xffff_ffffn, 0x1_0000_0000n, 0x8000_0000_0000_0000n, 0xffff_ffff_ffff_ffffn, 0x0123_4567_89ab_cdefn];
+  // Built by hand: encodeRequest refuses the reserved identifiers (top bit set) a peer may still send.
+  const stream = Buffer.concat(ids.map((id, i) => Buffer.concat([encodeHeader(0x01, 0x00, `k${i}`.length, id), Buffer.from(`k${i}`)])));
+
+  it('gives the same frames as read(), fed whole, byte by byte and at every split', () => {
+    const feeds: Buffer[][] = [[stream], [...stream].map((b) => Buffer.from([b]))];
+    for (let cut = 1; cut < stream.length; cut += 1) feeds.push([stream.subarray(0, cut), stream.subarray(cut)]);
+    for (const chunks of feeds) {
+      const decoder = new FrameDecoder({ direction: 'request' });
+      const seen: [bigint, string][] = [];
+      let reused: RawFrame | undefined;
+      for (const chunk of chunks) {
+        decoder.push(chunk);
+        for (let raw = decoder.take(); raw !== undefined; raw = decoder.take()) {
+          if (raw instanceof ProtocolError) throw raw;
+          if (reused !== undefined) expect(raw).toBe(reused);
+          reused = raw;
+          seen.push([(BigInt(raw.idHi) << 32n) | BigInt(raw.idLo), raw.body.toString()]);
+        }
+      }
+      expect(seen).toEqual(ids.map((id, i) => [id, `k${i}`]));
+    }
+  });
+
+  it('keeps the decoder contract: one typed error, then nothing', () => {
+    const decoder = new FrameDecoder({ direction: 'request' });
+    decoder.push(Buffer.from([0x81, 0, 0, 0]));
+    expect((decoder.take() as ProtocolError).code).toBe('BAD_VERSION');
+    decoder.push(get(1n, 'a'));
+    expect(decoder.take()).toBeUndefined();
+  });
+});
 
 describe('FrameDecoder', () => {
   it('decodes many frames from one chunk, in order', () => {

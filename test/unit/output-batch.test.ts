@@ -127,4 +127,56 @@ describe('OutputBatch (spec §5.1: one write per batch)', () => {
     for (let i = 0; i < requests.length; i += 1) expect(decoder.read()).toMatchObject({ id: BigInt(i + 1) });
     expect(frameBytes(VERSION_RESPONSE, Status.NOT_FOUND, 7n, Buffer.from('no')).equals(Buffer.concat(encodeResponse(7n, Status.NOT_FOUND, Buffer.from('no'))))).toBe(true);
   });
+
+  it("'copy' mode: a body is copied when pushed, so changing it afterwards changes nothing written (issue 17)", () => {
+    const value = Buffer.from('old-value');
+    const batch = new OutputBatch(VERSION_RESPONSE, 'copy');
+    batch.push(Status.OK, 1n, value);
+    value.write('new-value'); // a later SET overwriting a slab chunk in place
+    const big = randomBytes(JOIN_LIMIT / 2 + 1);
+    batch.push(Status.OK, 2n, big);
+    big.fill(0);
+    const sink = recordingSink();
+    batch.writeTo(sink);
+    const decoder = new FrameDecoder({ direction: 'response' });
+    decoder.push(Buffer.concat(sink.writes));
+    expect((decoder.read() as { body: Buffer }).body.toString()).toBe('old-value');
+    expect((decoder.read() as { body: Buffer }).body.every((b) => b === 0)).toBe(false);
+  });
+
+  it('never overwrites bytes a sink still holds: later batches go after them in the block, or in a new one', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 12 }), (turns) => {
+        const batch = new OutputBatch(VERSION_RESPONSE, 'copy');
+        const held: Buffer[] = []; // what a socket keeps by reference until the kernel takes it
+        const sink = { write: (c: Buffer) => (held.push(c), true), cork() {}, uncork() {} };
+        const expected: Buffer[] = [];
+        let id = 0n;
+        for (const sizes of turns) {
+          for (const size of sizes) {
+            const body = Buffer.alloc(size, Number(id % 251n));
+            batch.push(Status.OK, id, body);
+            expected.push(frameBytes(VERSION_RESPONSE, Status.OK, id, body));
+            id += 1n;
+          }
+          batch.writeTo(sink);
+          if (sizes.length % 3 === 0) batch.release(); // idle now and then: a fresh block next turn
+        }
+        expect(Buffer.concat(held).equals(Buffer.concat(expected))).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('pushFrame takes the identifier as u32 halves, and includesId finds it', () => {
+    const batch = new OutputBatch(VERSION_RESPONSE, 'copy');
+    batch.pushFrame(Status.OK, 0x8000_0001, 0xffff_fffe, undefined);
+    expect(batch.includesId(0x8000_0001, 0xffff_fffe)).toBe(true);
+    expect(batch.includes(0x8000_0001_ffff_fffen)).toBe(true);
+    expect(batch.includesId(0x8000_0001, 0xffff_ffff)).toBe(false);
+    expect(batch.includesId(0, 0xffff_fffe)).toBe(false);
+    const sink = recordingSink();
+    batch.writeTo(sink);
+    expect(sink.writes[0]?.equals(frameBytes(VERSION_RESPONSE, Status.OK, 0x8000_0001_ffff_fffen, undefined))).toBe(true);
+  });
 });

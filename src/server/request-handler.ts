@@ -1,0 +1,129 @@
+import { TAG_SIZE } from '../crypto/frame-cipher.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { isFatalStatus, MAX_BODY_SIZE, Status } from '../protocol/constants.js';
+import { idOf, type RawFrame } from '../protocol/header.js';
+import { parseRequestParts } from '../protocol/messages.js';
+import type { AnswerQueue } from './answer-queue.js';
+import type { ConnectionHost } from './connection-host.js';
+import { execute, tooLargeForFrame, type Reply } from './execute.js';
+import type { SecureGate } from './secure-gate.js';
+
+/**
+ * One connection's request path, from a decoded frame to its answer in the
+ * output (issue 17: split out of connection.ts, which keeps the phase
+ * machine). Per frame it allocates no header object, no `Frame` and no
+ * `BigInt` in plaintext mode: the identifier stays the two u32 halves the
+ * decoder read (spec §2), echoed into the answer's header, and the answer is
+ * copied into the connection's output block at once (see AnswerQueue).
+ *
+ * @module
+ */
+
+const BUSY_DRAINING = Buffer.from('server is shutting down');
+
+/** A frame that ends the connection: the fatal error to answer with and the reason to log (never sent, spec §6.5). */
+export interface Refusal {
+  readonly error: ProtocolError;
+  readonly reason: string;
+}
+
+/**
+ * Admits, executes and answers one frame at a time for one connection.
+ *
+ * @example
+ * ```ts
+ * const handler = new RequestHandler(host, gate, answers, () => remote);
+ * const refusal = handler.handle(decoder.take() as RawFrame, 'execute');
+ * if (refusal !== undefined) fatal(refusal.error, refusal.reason);
+ * ```
+ */
+export class RequestHandler {
+  readonly #host: ConnectionHost;
+  readonly #gate: SecureGate;
+  readonly #answers: AnswerQueue;
+  readonly #remote: () => string;
+
+  /** `remote`: the peer's address, for logs. */
+  constructor(host: ConnectionHost, gate: SecureGate, answers: AnswerQueue, remote: () => string) {
+    this.#host = host;
+    this.#gate = gate;
+    this.#answers = answers;
+    this.#remote = remote;
+  }
+
+  /**
+   * Handles one frame (used before the next `take()`: the decoder refills it).
+   * `mode` `'busy'`: the frame was read after a drain began and gets BUSY
+   * (spec §5.3). Returns a {@link Refusal} when the connection must close.
+   */
+  handle(raw: RawFrame, mode: 'execute' | 'busy'): Refusal | undefined {
+    const { idHi, idLo } = raw;
+    let { opcode, body } = raw;
+    if (this.#host.keys !== undefined) {
+      // Secure mode: the gate's checks (§6.3 monotonic identifiers, §6.4 the tag) take the
+      // frame whole; one BigInt per frame is nothing beside the AEAD.
+      const admitted = this.#gate.admit({ version: raw.version, opcode, length: raw.length, id: idOf(raw), body });
+      if ('kind' in admitted) {
+        if (admitted.kind === 'refused') return admitted;
+        // spec §6.5: HELLO's answer is plaintext; the client has no keys until it reads it.
+        this.queue(idHi, idLo, Status.OK, admitted.reply, false);
+        return undefined;
+      }
+      ({ opcode, body } = admitted);
+    } else if (this.#answers.includesId(idHi, idLo)) {
+      // spec §2.2: in plaintext mode an identifier must not repeat one still in flight.
+      const error = ProtocolError.of('REPLAY', `identifier ${idOf(raw)} is already in flight`);
+      return { error, reason: error.message };
+    }
+    const metrics = this.#host.metrics;
+    const started = metrics === undefined ? 0 : performance.now();
+    const request = parseRequestParts(opcode, body, idHi >= 0x8000_0000);
+    let reply: Reply;
+    if (request instanceof ProtocolError) {
+      reply = { status: request.status ?? Status.INTERNAL, body: Buffer.from(request.message) };
+    } else if (mode === 'busy') {
+      reply = { status: Status.BUSY, body: BUSY_DRAINING }; // spec §5.3: read after the drain began
+    } else {
+      try {
+        reply = execute(request, this.#host, this.maxReplyBody);
+      } catch (err) {
+        this.#host.logger.error({ err, remote: this.#remote() }, 'request failed');
+        reply = { status: Status.INTERNAL, body: Buffer.from('internal error') };
+      }
+      this.#host.countRequest();
+    }
+    // spec §2.3: answers go out in request order. Execution is synchronous (the store is
+    // in-process), so each reply is ready before the next request is read and is queued as it
+    // comes; a request that completed later than the ones behind it would need a reorder buffer.
+    // Queued means copied: a GET's value leaves the store's bytes here, before the next request
+    // (a SET of the same key, maybe) runs.
+    this.queue(idHi, idLo, reply.status, reply.body);
+    metrics?.frame(opcode, reply.status, (performance.now() - started) / 1000);
+    return undefined;
+  }
+
+  /**
+   * Adds one answer to this turn's output. In a secure session its body is
+   * sealed now, with the header it will be written with as associated data;
+   * fatal statuses stay plaintext (spec §6.5), and so does HELLO's OK (`seal` false).
+   */
+  queue(idHi: number, idLo: number, status: number, body: Buffer | undefined, seal = !isFatalStatus(status)): void {
+    const cipher = seal ? this.#gate.sending : undefined;
+    const cap = cipher === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
+    if (body !== undefined && body.length > cap) {
+      // The executor sizes answers to the cap; one that still does not fit (a bug) becomes a
+      // non-fatal TOO_LARGE here, never a frame over spec §2.1 or a throw in writeHeader.
+      this.#host.logger.error({ remote: this.#remote(), status, length: body.length, cap }, 'answer too large for one frame: sent TOO_LARGE');
+      ({ status, body } = tooLargeForFrame(body.length, cap));
+    }
+    this.#answers.pushId(idHi, idLo, status, body, cipher);
+  }
+
+  /**
+   * The largest response body this connection can frame (spec §2.1): once a secure
+   * session seals every answer, 16 bytes of it are the tag (§6.4).
+   */
+  get maxReplyBody(): number {
+    return this.#gate.sending === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
+  }
+}
