@@ -158,6 +158,7 @@ export class HttpGateway {
     this.#host = host;
     this.#context = {
       store: host.store,
+      answersCopied: false, // a response body may wait in the socket while other requests write
       stats: () => host.statsJson(),
       shutdown: () => ({ status: Status.FORBIDDEN, body: Buffer.from('SHUTDOWN is not available over HTTP') }),
     };

@@ -165,11 +165,16 @@ export class OutputBatch {
     return this.pushFrame(code, Number(id >> 32n), Number(id & 0xffff_ffffn), body);
   }
 
-  /** {@link push} with the identifier as its u32 halves (as the decoder's RawFrame holds it): no `BigInt`. */
-  pushFrame(code: number, idHi: number, idLo: number, body: FrameBody): number {
+  /**
+   * {@link push} with the identifier as its u32 halves (as the decoder's RawFrame holds it): no
+   * `BigInt`. `owned`: the body's buffers are the caller's to give away (a freshly sealed
+   * ciphertext, never a store view), so a large one is referenced even in `'copy'` mode: copying
+   * a 60 KiB ciphertext only made garbage.
+   */
+  pushFrame(code: number, idHi: number, idLo: number, body: FrameBody, owned = false): number {
     const length = bodyLength(body);
     const size = HEADER_SIZE + length;
-    const byReference = this.#mode === 'reference-large' && length >= BY_REFERENCE_MIN;
+    const byReference = (owned || this.#mode === 'reference-large') && length >= BY_REFERENCE_MIN;
     this.#reserve(byReference ? HEADER_SIZE : size);
     writeRawHeader(this.#block, this.#end, this.#version, code, length, idHi, idLo);
     this.#end += HEADER_SIZE;

@@ -89,7 +89,7 @@ export class AnswerQueue {
   pushId(idHi: number, idLo: number, status: number, body: Buffer | undefined, cipher: FrameCipher | undefined): void {
     // Secure mode needs the identifier as a bigint for the sealing header; plaintext does not.
     const sealed = cipher === undefined ? body : sealFrame(cipher, VERSION_RESPONSE, status, idOf({ idHi, idLo }), body ?? EMPTY);
-    this.#hold(this.#batch.pushFrame(status, idHi, idLo, sealed));
+    this.#hold(this.#batch.pushFrame(status, idHi, idLo, sealed, cipher !== undefined)); // sealed: fresh buffers, ours to give
   }
 
   /**

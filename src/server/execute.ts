@@ -39,6 +39,13 @@ export function tooLargeForFrame(length: number, maxBody: number): Reply {
 /** What the executor needs besides the store: server-level answers. */
 export interface ExecutionContext {
   readonly store: Store;
+  /**
+   * True when the caller copies (or seals) every answer body before it runs the next
+   * request, as a connection does when it queues an answer: a GET's body is then a view
+   * of the store's bytes (`Store.getView`), not a copy of its own. False (the HTTP
+   * gateway, whose response may wait in the socket): a copy.
+   */
+  readonly answersCopied: boolean;
   /** STATS body: the store's counters and the server's (spec §5.2), at most `maxBytes` long. */
   stats(maxBytes: number): Buffer;
   /** Handles SHUTDOWN; returns the reply (FORBIDDEN unless allowed). */
@@ -63,7 +70,7 @@ export function execute(request: Request, context: ExecutionContext, maxBody: nu
   const { store } = context;
   switch (request.op) {
     case 'GET': {
-      const value = store.get(request.key);
+      const value = context.answersCopied ? store.getView(request.key) : store.get(request.key);
       if (value === undefined) return NOT_FOUND;
       // spec §6.4: a value stored at the plaintext limit (over HTTP, or by a plaintext
       // client of a server whose keys were added later) cannot be sealed in one frame.

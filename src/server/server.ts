@@ -101,6 +101,7 @@ export class ConduitServer extends EventEmitter {
     this.#host = {
       metrics: this.metrics,
       store: this.store,
+      answersCopied: true, // each answer is copied into the connection's output (or sealed) as it is queued
       maxInflight: o.maxInflight,
       maxOutputBuffer: o.maxOutputBuffer,
       maxBodySize: o.maxBodySize,

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  encodeHeader,
-  encodeRequest,
-  FrameDecoder,
-  MAX_BODY_SIZE,
-  ProtocolError,
-  type Frame,
-  type RawFrame,
-} from '../../src/index.js';
+import { encodeRequest, FrameDecoder, MAX_BODY_SIZE, ProtocolError, type Frame } from '../../src/index.js';
+import { encodeHeader, type RawFrame } from '../../src/protocol/header.js';
 import { decode } from '../support/chunking.js';
 
 const get = (id: bigint, key: string): Buffer => Buffer.concat(encodeRequest(id, { op: 'GET', key: Buffer.from(key) }));

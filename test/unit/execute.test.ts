@@ -11,6 +11,7 @@ function context(store: Store): ExecutionContext & { asked: number[] } {
   const asked: number[] = [];
   return {
     store,
+    answersCopied: false,
     asked,
     stats: (maxBytes) => {
       asked.push(maxBytes);
@@ -83,6 +84,18 @@ describe('execute maps the store outcomes to wire statuses (spec §3.3, §3.8)',
     store.set(Buffer.from('max'), Buffer.from('9223372036854775807'), options);
     expect(store.incr(Buffer.from('max'), 1n)).toBe('overflow');
     expect(answer(store, incr('max', 1n))).toEqual([Status.NOT_INTEGER, refusals.NOT_INTEGER]);
+    store.close();
+  });
+
+  it('GET: a copy for the HTTP gateway, a view only for a caller that copies answers at once', () => {
+    const store = new Store({ maxMemory: 64 * 1024 * 1024, shards: 1, activeExpiry: false });
+    const get: Request = { op: 'GET', key: Buffer.from('k') };
+    store.set(Buffer.from('k'), Buffer.from('old'), options);
+    const copy = execute(get, context(store), MAX_BODY_SIZE).body;
+    const view = execute(get, { ...context(store), answersCopied: true }, MAX_BODY_SIZE).body;
+    store.set(Buffer.from('k'), Buffer.from('new'), options); // same size: overwritten in its chunk
+    expect(copy?.toString()).toBe('old'); // the gateway's body outlives later writes
+    expect(view?.toString()).toBe('new'); // a view: why a connection must copy it when it queues it
     store.close();
   });
 });
