@@ -9,10 +9,10 @@
 //
 // Compare two builds in one run with --server a,b (e.g. a copy of main's dist/ first): their
 // rounds alternate, so both see the same load from whatever else runs on the machine.
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
+import { cpuSeconds, freePort, has, median, waitForPort } from './lib.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,8 +32,7 @@ const CONNECTIONS = Number(args.connections);
 const BATCH = Number(args.batch);
 const WINDOW = 2; // batches in flight per connection
 const KEYS = 1000;
-const TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim()) || 100;
-const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
+const hasTaskset = has('taskset');
 
 const GET = 0x00;
 const SET = 0x01;
@@ -74,20 +73,6 @@ function batches(op) {
   }
   return out;
 }
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-const cpuTicks = (pid) => {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
-};
 
 /** One connection's closed loop: WINDOW batches in flight, each resent once wholly answered. */
 function load(port, op, counter) {
@@ -135,12 +120,12 @@ async function round(op, serverJs) {
   const cmd = hasTaskset ? 'taskset' : process.execPath;
   const server = spawn(cmd, hasTaskset ? ['-c', '0', process.execPath, ...serverArgs] : serverArgs, { stdio: 'ignore' });
   try {
-    await waitFor(port);
+    await waitForPort(port);
     if (op === 'get') await run(port, 'set', 0.3); // fill the keys first
     await run(port, op, 0.7); // warm-up
-    const before = cpuTicks(server.pid);
+    const before = cpuSeconds(server.pid);
     const answers = await run(port, op, SECONDS);
-    const cpu = (cpuTicks(server.pid) - before) / TICKS;
+    const cpu = cpuSeconds(server.pid) - before;
     return { op, answers, cpu, usPer: (cpu * 1e6) / answers };
   } finally {
     server.kill('SIGKILL');
@@ -159,23 +144,7 @@ async function run(port, op, seconds) {
   return answers;
 }
 
-async function waitFor(port) {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`nothing listens on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const servers = args.server.split(',');
 console.log(`${VALUE} B values, ${CONNECTIONS} connections × ${WINDOW} × ${BATCH} in flight; ${ROUNDS} rounds of ${SECONDS} s, servers alternating; node ${process.version}`);
 for (const op of args.ops.split(',')) {
