@@ -13,7 +13,7 @@ const cases = [
   // The supervisor/container commands: SIGTERM to the pid they started.
   { command: 'npm', args: ['start'], stop: 'SIGTERM to its pid', exit: 0 },
   { command: 'npm', args: ['start'], stop: 'Ctrl-C', exit: 0 },
-  { command: process.execPath, args: ['dist/cli/server.js'], stop: 'SIGTERM to its pid', exit: 0 },
+  { command: './dist/cli/server.js', args: [], stop: 'SIGTERM to its pid', exit: 0 },
   // npx in a terminal: Ctrl-C drains the server, and npm re-raises the signal on itself
   // (the shell shows status 130).
   { command: 'npx', args: ['conduit-server'], stop: 'Ctrl-C', exit: 'SIGINT' },
@@ -70,7 +70,7 @@ function setGet() {
 }
 
 async function run({ command, args, stop, exit }) {
-  const name = `${command === process.execPath ? 'node' : command} ${args.join(' ')} (${stop})`;
+  const name = `${[command === process.execPath ? 'node' : command, ...args].join(' ')} (${stop})`;
   if (!(await portFree())) throw new Error(`${name}: port ${PORT} is busy before the start`);
   // Its own process group, as a terminal gives a foreground job: Ctrl-C is SIGINT to the whole group.
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });

@@ -57,9 +57,20 @@ export function start(cmd, args) {
   return child;
 }
 
+/**
+ * The node arguments that run `serverJs` as the installed `conduit-server` bin runs it: the
+ * Node flags of its `#!/usr/bin/env -S node …` line (the young-generation cap that keeps
+ * RSS near the budget, docs/STORAGE.md), then the script, so benchmarks measure what users run.
+ */
+export function conduitArgs(serverJs = 'dist/cli/server.js') {
+  const first = readFileSync(serverJs, 'utf8').split('\n', 1)[0];
+  const flags = /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first)?.[1].trim().split(/\s+/) ?? [];
+  return [...flags, serverJs];
+}
+
 /** Starts conduit-server (this checkout's build) on `port` with extra flags. */
 export function startConduit(port, flags = [], env = {}) {
-  const [c, a] = pinned(0, process.execPath, ['dist/cli/server.js', '--port', String(port), '--max-memory', '2gb', '--log-level', 'warn', ...flags]);
+  const [c, a] = pinned(0, process.execPath, [...conduitArgs(), '--port', String(port), '--max-memory', '2gb', '--log-level', 'warn', ...flags]);
   const child = spawn(c, a, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   children.add(child);
   child.stderr.on('data', () => {});

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
-import { cpuSeconds, freePort, has, median, waitForPort } from './lib.mjs';
+import { conduitArgs, cpuSeconds, freePort, has, median, waitForPort } from './lib.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -116,7 +116,7 @@ function load(port, op, counter) {
 
 async function round(op, serverJs) {
   const port = await freePort();
-  const serverArgs = [serverJs, '--port', String(port), '--max-memory', '256mb'];
+  const serverArgs = [...conduitArgs(serverJs), '--port', String(port), '--max-memory', '256mb'];
   const cmd = hasTaskset ? 'taskset' : process.execPath;
   const server = spawn(cmd, hasTaskset ? ['-c', '0', process.execPath, ...serverArgs] : serverArgs, { stdio: 'ignore' });
   try {

@@ -1,5 +1,5 @@
 // Items kept under --max-memory through the protocol (issue 17's method): starts
-// `node dist/cli/server.js --port 0 --max-memory <BENCH_FILL_MEMORY, default 64mb>` on
+// `node [the bin's flags] dist/cli/server.js --port 0 --max-memory <BENCH_FILL_MEMORY, default 64mb>` on
 // 127.0.0.1, writes BENCH_FILL_KEYS (default 1.5M) distinct 16-byte keys with 100-byte values
 // (BENCH_FILL_VALUE) pipelined on one connection (a window of 1,000 requests in flight), then reads
 // STATS (curr_items, bytes, limit_maxbytes) and the server's VmRSS / VmHWM from /proc/<pid>/status.
@@ -11,13 +11,14 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { FrameDecoder, encodeRequest } from '../dist/index.js';
+import { conduitArgs } from './lib.mjs';
 
 const memory = process.env.BENCH_FILL_MEMORY ?? '64mb';
 const total = Number(process.env.BENCH_FILL_KEYS ?? 1_500_000);
 const valueBytes = Number(process.env.BENCH_FILL_VALUE ?? 100);
 const WINDOW = 1_000; // under the server's --max-inflight (1,024)
 
-const server = spawn(process.execPath, ['dist/cli/server.js', '--host', '127.0.0.1', '--port', '0', '--max-memory', memory], { stdio: ['ignore', 'pipe', 'pipe'] });
+const server = spawn(process.execPath, [...conduitArgs(), '--host', '127.0.0.1', '--port', '0', '--max-memory', memory], { stdio: ['ignore', 'pipe', 'pipe'] });
 const port = await new Promise((resolve, reject) => {
   let text = '';
   const onLog = (chunk) => {

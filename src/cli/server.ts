@@ -1,8 +1,13 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 /**
  * `conduit-server`: starts a Conduit cache server. Every option can also be
  * set by an environment variable `CONDUIT_<NAME>` or in a TOML file given
  * with `--config`; flags beat the environment, which beats the file.
+ *
+ * The first line starts Node with `--max-semi-space-size=1`: V8's young
+ * generation otherwise grows to 3 × 16 MiB under a write load, about 20 MiB
+ * of RSS beyond `--max-memory` that the store never uses (the items live off
+ * the heap), at no measured CPU cost (docs/STORAGE.md, "Process RSS").
  *
  * @example
  * ```sh

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter as CounterType, Histogram as HistogramType, Registry as RegistryType } from 'prom-client';
 import { opcodeName, statusName } from '../protocol/constants.js';
 import type { Store } from '../store/store.js';
 
@@ -30,6 +31,15 @@ export interface MetricsSource {
   };
 }
 
+/**
+ * prom-client, loaded when the first Metrics is built: only a server with an HTTP gateway
+ * keeps metrics, and loading it costs about 9 MiB of RSS that a plain cache sidecar would
+ * carry for nothing (docs/STORAGE.md, "What RSS to give the process").
+ */
+function promClient(): typeof import('prom-client') {
+  return createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
+}
+
 /** prom-client default metrics that break the `_total` naming rule; see the constructor. */
 const GAUGES_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
@@ -50,15 +60,17 @@ const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.
  * ```
  */
 export class Metrics {
-  readonly registry = new Registry();
-  readonly #requests: Counter<'opcode' | 'status'>;
-  readonly #latency: Histogram<'opcode'>;
+  readonly registry: RegistryType;
+  readonly #requests: CounterType<'opcode' | 'status'>;
+  readonly #latency: HistogramType<'opcode'>;
   readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #latencyChildren = new Map<string, { observe(value: number): void }>();
   /** By opcode byte × 256 + status byte: the label children of binary-protocol requests. */
   readonly #byCode = new Map<number, { count: { inc(): void }; latency: { observe(value: number): void } }>();
 
   constructor(source: MetricsSource) {
+    const { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } = promClient();
+    this.registry = new Registry();
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'conduit_' });
     // prom-client exports three gauges named `…_total`, which Prometheus reserves for counters
