@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../config/units.js';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { MAX_BODY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
-import { SET_FIXED_SIZE, type Request } from '../protocol/messages.js';
+import { SET_FIXED_SIZE, viewOf, type Request } from '../protocol/messages.js';
+import { RequestView } from '../protocol/request-reader.js';
 import { I64_MAX, I64_MIN, keyLengthError } from '../protocol/validate.js';
 import { execute, type ExecutionContext, type Reply } from '../server/execute.js';
 import type { Metrics } from '../server/metrics.js';
@@ -305,7 +306,8 @@ export class HttpGateway {
    * error (its message is the reply's, as on the wire).
    */
   #execute(request: Request, started: number): Reply {
-    const reply = execute(request, this.#context, HTTP_MAX_BODY);
+    // One view per request, not one per gateway: a route may await between two requests.
+    const reply = execute(viewOf(request, new RequestView()), this.#context, HTTP_MAX_BODY);
     const name = statusName(reply.status) ?? 'INTERNAL';
     this.#metrics.request(request.op, name, (performance.now() - started) / 1000);
     if (reply.status === Status.OK) return reply;

@@ -5,7 +5,6 @@ import {
   MAX_CLIENT_ID,
   MAX_KEY_SIZE,
   Opcode,
-  SET_FLAGS_MASK,
   SET_KEEPTTL,
   SET_NX,
   SET_XX,
@@ -14,9 +13,12 @@ import {
 } from './constants.js';
 import { encodeHeader, writeHeader, type Frame } from './header.js';
 import { checkKey, checkTtl, I64_MAX, I64_MIN } from './validate.js';
+import { badRequest, keyError, readRequest, RequestView, SET_FIXED_SIZE, type RequestOp } from './request-reader.js';
 
-/** spec §3.3: a SET body's fixed part before the key: flags u8, ttl_ms u32, key_len u8. */
-export const SET_FIXED_SIZE = 6;
+export { SET_FIXED_SIZE, type RequestOp };
+
+const EMPTY = Buffer.alloc(0);
+
 /**
  * A request as its opcode's body defines it (spec §3). Keys and values are
  * views into the frame body when parsed: copy what you keep.
@@ -44,29 +46,6 @@ export type Request =
   | { readonly op: 'FLUSH' }
   | { readonly op: 'HELLO'; /** Defined by secure mode (spec §6). */ readonly body: Buffer };
 
-/** Name of a request operation, e.g. `'SET'`. */
-export type RequestOp = Request['op'];
-
-const EMPTY = Buffer.alloc(0);
-
-function badRequest(message: string): ProtocolError {
-  return ProtocolError.of('BAD_REQUEST', message);
-}
-
-/** spec §3.1: a key is 1–250 bytes. */
-function keyError(length: number): ProtocolError | undefined {
-  if (length === 0) return badRequest('key is empty');
-  if (length > MAX_KEY_SIZE) return badRequest(`key is ${length} bytes, the limit is ${MAX_KEY_SIZE}`);
-  return undefined;
-}
-
-function shortBody(op: string, need: number, got: number): ProtocolError {
-  return badRequest(`${op} body needs at least ${need} bytes, got ${got}`);
-}
-
-function emptyBody(op: 'HEALTH' | 'SHUTDOWN' | 'STATS' | 'FLUSH', body: Buffer): Request | ProtocolError {
-  return body.length === 0 ? { op } : badRequest(`${op} takes an empty body, got ${body.length} bytes`);
-}
 
 /**
  * Validates a request frame's body for its opcode (spec §3) and returns the
@@ -86,9 +65,9 @@ export function parseRequest(frame: Frame): Request | ProtocolError {
 }
 
 /**
- * {@link parseRequest} from a frame's parts, for a caller that holds the
- * identifier as raw bytes (the server's hot path, no `BigInt` per frame):
- * `reservedId` is whether the identifier's top bit is set (spec §2.2).
+ * {@link parseRequest} from a frame's parts: `reservedId` is whether the
+ * identifier's top bit is set (spec §2.2). The reading is request-reader.ts's
+ * `readRequest`; this makes a plain object of the view it fills.
  *
  * @example
  * ```ts
@@ -96,78 +75,77 @@ export function parseRequest(frame: Frame): Request | ProtocolError {
  * ```
  */
 export function parseRequestParts(opcode: number, body: Buffer, reservedId: boolean): Request | ProtocolError {
-  if (reservedId) {
-    return badRequest('identifiers with the top bit set are reserved for the server');
-  }
-  switch (opcode) {
-    case Opcode.GET:
-    case Opcode.DELETE:
-    case Opcode.TTL: {
-      const op = opcode === Opcode.GET ? 'GET' : opcode === Opcode.DELETE ? 'DELETE' : 'TTL';
-      return keyError(body.length) ?? { op, key: body };
-    }
-    case Opcode.SET: {
-      if (body.length < SET_FIXED_SIZE) return shortBody('SET', SET_FIXED_SIZE, body.length);
-      const flags = body[0] as number;
-      const ttlMs = body.readUInt32BE(1);
-      const keyLength = body[5] as number;
-      if ((flags & ~SET_FLAGS_MASK) !== 0) {
-        return badRequest(`SET flags 0x${flags.toString(16)} set undefined bits`);
-      }
-      const nx = (flags & SET_NX) !== 0;
-      const xx = (flags & SET_XX) !== 0;
-      const keepTtl = (flags & SET_KEEPTTL) !== 0;
-      if (nx && xx) return badRequest('SET flags NX and XX exclude each other');
-      if (keepTtl && ttlMs !== 0) return badRequest('SET flag KEEPTTL excludes a ttl_ms other than 0');
-      const invalidKey = keyError(keyLength);
-      if (invalidKey !== undefined) return invalidKey;
-      if (6 + keyLength > body.length) {
-        return badRequest(`SET key_len ${keyLength} runs past the ${body.length}-byte body`);
-      }
-      return {
-        op: 'SET',
-        key: body.subarray(6, 6 + keyLength),
-        value: body.subarray(6 + keyLength),
-        ttlMs,
-        nx,
-        xx,
-        keepTtl,
-      };
-    }
-    case Opcode.LIST: {
-      if (body.length < 2) return shortBody('LIST', 2, body.length);
-      const limit = body.readUInt16BE(0);
-      if (limit === 0) return badRequest('LIST limit must be at least 1');
-      const prefix = body.subarray(2);
-      if (prefix.length > MAX_KEY_SIZE) {
-        return badRequest(`LIST prefix is ${prefix.length} bytes, the limit is ${MAX_KEY_SIZE}`);
-      }
-      return { op: 'LIST', limit, prefix };
-    }
-    case Opcode.RENEW: {
-      if (body.length < 5) return shortBody('RENEW', 5, body.length);
-      const key = body.subarray(4);
-      return keyError(key.length) ?? { op: 'RENEW', ttlMs: body.readUInt32BE(0), key };
-    }
-    case Opcode.INCR: {
-      if (body.length < 13) return shortBody('INCR', 13, body.length);
-      const key = body.subarray(12);
-      return (
-        keyError(key.length) ?? { op: 'INCR', delta: body.readBigInt64BE(0), ttlMs: body.readUInt32BE(8), key }
-      );
-    }
-    case Opcode.HEALTH:
-      return emptyBody('HEALTH', body);
-    case Opcode.SHUTDOWN:
-      return emptyBody('SHUTDOWN', body);
-    case Opcode.STATS:
-      return emptyBody('STATS', body);
-    case Opcode.FLUSH:
-      return emptyBody('FLUSH', body);
-    case Opcode.HELLO:
-      return { op: 'HELLO', body };
+  const view = new RequestView();
+  return readRequest(opcode, body, reservedId, view) ?? requestOf(view);
+}
+
+/**
+ * The plain {@link Request} a {@link RequestView} describes (keys and values
+ * as views of its bytes).
+ *
+ * @example
+ * ```ts
+ * const request = requestOf(view); // { op: 'GET', key: <Buffer …> }
+ * ```
+ */
+export function requestOf(view: RequestView): Request {
+  switch (view.op) {
+    case 'GET':
+    case 'DELETE':
+    case 'TTL':
+      return { op: view.op, key: view.key() };
+    case 'SET':
+      return { op: 'SET', key: view.key(), value: view.value(), ttlMs: view.ttlMs, nx: view.nx, xx: view.xx, keepTtl: view.keepTtl };
+    case 'LIST':
+      return { op: 'LIST', limit: view.limit, prefix: view.key() };
+    case 'RENEW':
+      return { op: 'RENEW', ttlMs: view.ttlMs, key: view.key() };
+    case 'INCR':
+      return { op: 'INCR', delta: view.delta, ttlMs: view.ttlMs, key: view.key() };
+    case 'HELLO':
+      return { op: 'HELLO', body: view.key() };
     default:
-      return ProtocolError.of('UNKNOWN_OPCODE', `opcode 0x${opcode.toString(16).padStart(2, '0')} is not defined`);
+      return { op: view.op };
+  }
+}
+
+/**
+ * Points `view` at the fields of `request` (keys and values by reference):
+ * how a caller holding a plain {@link Request}, the HTTP gateway, runs it
+ * through the executor the binary protocol uses.
+ *
+ * @example
+ * ```ts
+ * execute(viewOf({ op: 'GET', key }, new RequestView()), context, Infinity);
+ * ```
+ */
+export function viewOf(request: Request, view: RequestView): RequestView {
+  view.op = request.op;
+  switch (request.op) {
+    case 'GET':
+    case 'DELETE':
+    case 'TTL':
+      return view.setKey(request.key);
+    case 'SET':
+      view.ttlMs = request.ttlMs;
+      view.nx = request.nx;
+      view.xx = request.xx;
+      view.keepTtl = request.keepTtl;
+      return view.setKey(request.key).setValue(request.value);
+    case 'LIST':
+      view.limit = request.limit;
+      return view.setKey(request.prefix);
+    case 'RENEW':
+      view.ttlMs = request.ttlMs;
+      return view.setKey(request.key);
+    case 'INCR':
+      view.delta = request.delta;
+      view.ttlMs = request.ttlMs;
+      return view.setKey(request.key);
+    case 'HELLO':
+      return view.setKey(request.body);
+    default:
+      return view;
   }
 }
 

@@ -65,6 +65,23 @@ export function checkKey(key: Uint8Array, what = 'key'): void {
 }
 
 /**
+ * Throws `BAD_REQUEST` unless `length` bytes of `source` from `start` are a
+ * valid key (1–250 bytes, spec §3.1) lying inside `source`: {@link checkKey}
+ * for a key given by its position (the store's `getAt`, `setAt`).
+ *
+ * @example
+ * ```ts
+ * checkRange(body, 6, 251); // throws ConduitError BAD_REQUEST
+ * ```
+ */
+export function checkRange(source: Uint8Array, start: number, length: number, what = 'key'): void {
+  if (length === 0 || length > MAX_KEY_SIZE) throw keyLengthError(length, what) as ConduitError;
+  if (!(start >= 0 && start + length <= source.length)) {
+    throw new ConduitError('BAD_REQUEST', `${what} of ${length} bytes from ${start} is not inside its ${source.length}-byte source`);
+  }
+}
+
+/**
  * Throws `BAD_REQUEST` unless `ttlMs` is an integer from 0 to
  * {@link MAX_TTL_MS}, what a `ttl_ms u32` carries (spec §3.3, §3.6, §3.8).
  *

@@ -1,5 +1,6 @@
 import { Status } from '../protocol/constants.js';
-import { encodeI64, encodeListBody, type Request } from '../protocol/messages.js';
+import { encodeI64, encodeListBody } from '../protocol/messages.js';
+import type { RequestView } from '../protocol/request-reader.js';
 import type { IncrRefusal, Store, WriteOutcome } from '../store/store.js';
 
 /** A response before framing: its status and body. */
@@ -54,23 +55,27 @@ export interface ExecutionContext {
 
 /**
  * Runs one validated request against the store and returns its reply
- * (spec §3). Synchronous: the store is in-process. `maxBody` is the largest
- * response body the connection can frame: `MAX_BODY_SIZE` in plaintext, 16
- * bytes less once a secure session seals every answer (spec §2.1, §6.4), and
- * `Infinity` for the HTTP gateway, whose answers are not frames. Store
- * outcomes become statuses here, and only here: the store never speaks in
- * wire statuses.
+ * (spec §3). Synchronous: the store is in-process. The request is a
+ * {@link RequestView}: a GET or SET runs from the positions of its key and
+ * value in the bytes they came in, with no object or view of its own
+ * (issue 17); the other operations make a view of their key. `maxBody` is
+ * the largest response body the connection can frame: `MAX_BODY_SIZE` in
+ * plaintext, 16 bytes less once a secure session seals every answer (spec
+ * §2.1, §6.4), and `Infinity` for the HTTP gateway, whose answers are not
+ * frames. Store outcomes become statuses here, and only here: the store
+ * never speaks in wire statuses.
  *
  * @example
  * ```ts
- * const reply = execute({ op: 'GET', key }, context, MAX_BODY_SIZE); // { status: 0, body: value }
+ * const reply = execute(viewOf({ op: 'GET', key }, new RequestView()), context, MAX_BODY_SIZE); // { status: 0, body: value }
  * ```
  */
-export function execute(request: Request, context: ExecutionContext, maxBody: number): Reply {
+export function execute(request: RequestView, context: ExecutionContext, maxBody: number): Reply {
   const { store } = context;
   switch (request.op) {
     case 'GET': {
-      const value = context.answersCopied ? store.getView(request.key) : store.get(request.key);
+      const { keySource, keyStart, keyLength } = request;
+      const value = context.answersCopied ? store.getViewAt(keySource, keyStart, keyLength) : store.getAt(keySource, keyStart, keyLength);
       if (value === undefined) return NOT_FOUND;
       // spec §6.4: a value stored at the plaintext limit (over HTTP, or by a plaintext
       // client of a server whose keys were added later) cannot be sealed in one frame.
@@ -78,24 +83,26 @@ export function execute(request: Request, context: ExecutionContext, maxBody: nu
       return { status: Status.OK, body: value };
     }
     case 'SET': {
-      const outcome = store.set(request.key, request.value, request);
+      const { keySource, keyStart, keyLength, valueSource, valueStart, valueLength } = request;
+      // The view carries ttlMs, nx, xx and keepTtl: it is the SetOptions too.
+      const outcome = store.setAt(keySource, keyStart, keyLength, valueSource, valueStart, valueLength, request);
       return outcome === 'stored' ? OK : OUTCOME_REPLY[outcome];
     }
     case 'DELETE':
-      return store.delete(request.key) ? OK : NOT_FOUND;
+      return store.delete(request.key()) ? OK : NOT_FOUND;
     case 'LIST': {
       // spec §3.5: the body is 1 byte of flag, then what fits in one frame of this connection.
-      const { keys, truncated } = store.list(request.prefix, request.limit, maxBody - 1);
+      const { keys, truncated } = store.list(request.key(), request.limit, maxBody - 1);
       return { status: Status.OK, body: encodeListBody(keys, truncated) };
     }
     case 'RENEW':
-      return store.renew(request.key, request.ttlMs) ? OK : NOT_FOUND;
+      return store.renew(request.key(), request.ttlMs) ? OK : NOT_FOUND;
     case 'TTL': {
-      const ttl = store.ttl(request.key);
+      const ttl = store.ttl(request.key());
       return ttl === undefined ? NOT_FOUND : { status: Status.OK, body: encodeI64(BigInt(ttl)) };
     }
     case 'INCR': {
-      const result = store.incr(request.key, request.delta, request.ttlMs);
+      const result = store.incr(request.key(), request.delta, request.ttlMs);
       return typeof result === 'bigint' ? { status: Status.OK, body: encodeI64(result) } : OUTCOME_REPLY[result];
     }
     case 'HEALTH':

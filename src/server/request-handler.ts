@@ -2,7 +2,7 @@ import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { isFatalStatus, MAX_BODY_SIZE, Status } from '../protocol/constants.js';
 import { idOf, type RawFrame } from '../protocol/header.js';
-import { parseRequestParts } from '../protocol/messages.js';
+import { readRequest, RequestView } from '../protocol/request-reader.js';
 import type { AnswerQueue } from './answer-queue.js';
 import type { ConnectionHost } from './connection-host.js';
 import { execute, tooLargeForFrame, type Reply } from './execute.js';
@@ -42,6 +42,8 @@ export class RequestHandler {
   readonly #gate: SecureGate;
   readonly #answers: AnswerQueue;
   readonly #remote: () => string;
+  /** The one request view this connection's frames are read into, refilled per frame (issue 17: no request object). */
+  readonly #request = new RequestView();
 
   /** `remote`: the peer's address, for logs. */
   constructor(host: ConnectionHost, gate: SecureGate, answers: AnswerQueue, remote: () => string) {
@@ -77,10 +79,11 @@ export class RequestHandler {
     }
     const metrics = this.#host.metrics;
     const started = metrics === undefined ? 0 : performance.now();
-    const request = parseRequestParts(opcode, body, idHi >= 0x8000_0000);
+    const request = this.#request;
+    const invalid = readRequest(opcode, body, idHi >= 0x8000_0000, request);
     let reply: Reply;
-    if (request instanceof ProtocolError) {
-      reply = { status: request.status ?? Status.INTERNAL, body: Buffer.from(request.message) };
+    if (invalid !== undefined) {
+      reply = { status: invalid.status ?? Status.INTERNAL, body: Buffer.from(invalid.message) };
     } else if (mode === 'busy') {
       reply = { status: Status.BUSY, body: BUSY_DRAINING }; // spec §5.3: read after the drain began
     } else {

@@ -43,8 +43,8 @@ export class ItemCounts {
   }
 
   /** The shard of `key`. */
-  of(key: Uint8Array): Shard {
-    return this.shards[fnv1aBytes(key, 0, key.length) & this.#mask] as Shard;
+  of(key: Uint8Array, start = 0, length = key.length): Shard {
+    return this.shards[fnv1aBytes(key, start, length) & this.#mask] as Shard;
   }
 
   /** The shard of the live item `handle`, from its key in the chunk. */

@@ -16,7 +16,8 @@
  * ```
  * @module
  */
-import { checkKey, checkTtl, I64_MAX, I64_MIN } from '../protocol/validate.js';
+import { ConduitError } from '../protocol/errors.js';
+import { checkKey, checkRange, checkTtl, I64_MAX, I64_MIN } from '../protocol/validate.js';
 import { counterValue } from './integer.js';
 import { ItemCounts } from './item-counts.js';
 import { listKeys, LIST_SCAN_LIMIT } from './list.js';
@@ -113,8 +114,8 @@ export class Store {
   }
 
   /** The handle of the live item of `key` without touching its recency, reclaiming it if expired; or {@link NONE}. */
-  #findLive(shard: Shard, key: Uint8Array): number {
-    const handle = this.#engine.find(key, 0, key.length);
+  #findLive(shard: Shard, key: Uint8Array, start = 0, length = key.length): number {
+    const handle = this.#engine.find(key, start, length);
     if (handle === NONE) return NONE;
     const expiresAt = this.#engine.expiresAt(handle);
     if (expiresAt !== 0 && expiresAt <= this.#clock()) {
@@ -136,7 +137,23 @@ export class Store {
    * ```
    */
   get(key: Uint8Array): Buffer | undefined {
-    const handle = this.#hit(key);
+    checkKey(key);
+    return this.getAt(key, 0, key.length);
+  }
+
+  /**
+   * {@link get} of the key that is `length` bytes of `source` from `start`:
+   * what the server runs a GET with, from the frame's own bytes (no view of
+   * the key allocated). Throws `BAD_REQUEST` unless they are 1–250 bytes
+   * inside `source`.
+   *
+   * @example
+   * ```ts
+   * store.getAt(body, 0, body.length); // a copy of the value, or undefined
+   * ```
+   */
+  getAt(source: Uint8Array, start: number, length: number): Buffer | undefined {
+    const handle = this.#hit(source, start, length);
     if (handle === NONE) return undefined;
     const value = Buffer.allocUnsafe(this.#engine.valueLength(handle));
     this.#engine.copyValue(handle, value, 0);
@@ -157,15 +174,29 @@ export class Store {
    * ```
    */
   getView(key: Uint8Array): Buffer | undefined {
-    const handle = this.#hit(key);
+    checkKey(key);
+    return this.getViewAt(key, 0, key.length);
+  }
+
+  /**
+   * {@link getView} of the key that is `length` bytes of `source` from
+   * `start` (see {@link getAt}).
+   *
+   * @example
+   * ```ts
+   * const view = store.getViewAt(body, 0, body.length);
+   * ```
+   */
+  getViewAt(source: Uint8Array, start: number, length: number): Buffer | undefined {
+    const handle = this.#hit(source, start, length);
     return handle === NONE ? undefined : this.#engine.valueView(handle);
   }
 
   /** A GET's lookup: counts the hit or miss and marks a hit most recently used. */
-  #hit(key: Uint8Array): number {
-    checkKey(key);
-    const shard = this.#counts.of(key);
-    const handle = this.#findLive(shard, key);
+  #hit(key: Uint8Array, start: number, length: number): number {
+    checkRange(key, start, length);
+    const shard = this.#counts.of(key, start, length);
+    const handle = this.#findLive(shard, key, start, length);
     if (handle === NONE) {
       shard.misses += 1;
       return NONE;
@@ -186,25 +217,62 @@ export class Store {
    * ```
    */
   set(key: Uint8Array, value: Uint8Array, options: SetOptions = {}): WriteOutcome {
-    const { ttlMs = 0, nx = false, xx = false, keepTtl = false } = options;
-    checkTtl(ttlMs);
     checkKey(key);
-    const shard = this.#counts.of(key);
-    const existing = this.#findLive(shard, key);
-    if ((nx && existing !== NONE) || (xx && existing === NONE)) return 'not_stored';
-    const expiresAt = keepTtl ? (existing === NONE ? 0 : this.#engine.expiresAt(existing)) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
-    return this.#write(shard, key, value, expiresAt, existing);
+    return this.setAt(key, 0, key.length, value, 0, value.length, options);
   }
 
-  /** Stores `value` under `key` (live item `existing` or {@link NONE}), keeping the counters. */
-  #write(shard: Shard, key: Uint8Array, value: Uint8Array, expiresAt: number, existing: number): 'stored' | 'too_large' | 'out_of_memory' {
+  /**
+   * {@link set} of the key that is `keyLength` bytes of `keySource` from
+   * `keyStart` to the value that is `valueLength` bytes of `valueSource`
+   * from `valueStart`: what the server runs a SET with, from the frame's own
+   * bytes (see {@link getAt}).
+   *
+   * @example
+   * ```ts
+   * store.setAt(body, 6, keyLength, body, 6 + keyLength, body.length - 6 - keyLength, { ttlMs: 0 });
+   * ```
+   */
+  setAt(
+    keySource: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    valueSource: Uint8Array,
+    valueStart: number,
+    valueLength: number,
+    options: SetOptions = {},
+  ): WriteOutcome {
+    const { ttlMs = 0, nx = false, xx = false, keepTtl = false } = options;
+    checkTtl(ttlMs);
+    checkRange(keySource, keyStart, keyLength);
+    if (!(valueStart >= 0 && valueLength >= 0 && valueStart + valueLength <= valueSource.length)) {
+      throw new ConduitError('BAD_REQUEST', `value of ${valueLength} bytes from ${valueStart} is not inside its ${valueSource.length}-byte source`);
+    }
+    const shard = this.#counts.of(keySource, keyStart, keyLength);
+    const existing = this.#findLive(shard, keySource, keyStart, keyLength);
+    if ((nx && existing !== NONE) || (xx && existing === NONE)) return 'not_stored';
+    const expiresAt = keepTtl ? (existing === NONE ? 0 : this.#engine.expiresAt(existing)) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
+    return this.#write(shard, keySource, keyStart, keyLength, valueSource, valueStart, valueLength, expiresAt, existing);
+  }
+
+  /** Stores the value under the key (live item `existing` or {@link NONE}), keeping the counters. */
+  #write(
+    shard: Shard,
+    key: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueLength: number,
+    expiresAt: number,
+    existing: number,
+  ): 'stored' | 'too_large' | 'out_of_memory' {
     // The old item is counted out first: the engine may overwrite it in place
     // (same handle, its queue pair kept), move it, or, with eviction on, free
     // it before a write that then fails.
     if (existing !== NONE) this.#counts.uncount(shard, existing);
-    const handle = this.#engine.store(key, 0, key.length, value, 0, value.length, expiresAt);
+    const handle = this.#engine.store(key, keyStart, keyLength, value, valueStart, valueLength, expiresAt);
     if (handle < 0) {
-      if (existing !== NONE && this.#engine.find(key, 0, key.length) === existing) this.#counts.count(shard, existing);
+      if (existing !== NONE && this.#engine.find(key, keyStart, keyLength) === existing) this.#counts.count(shard, existing);
       if (handle === TOO_LARGE) {
         shard.refusedTooLarge += 1;
         return 'too_large';
@@ -335,7 +403,8 @@ export class Store {
     const next = current + delta;
     if (next < I64_MIN || next > I64_MAX) return 'overflow';
     const expiresAt = existing !== NONE ? this.#engine.expiresAt(existing) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
-    const outcome = this.#write(shard, key, Buffer.from(next.toString(), 'latin1'), expiresAt, existing);
+    const digits = Buffer.from(next.toString(), 'latin1');
+    const outcome = this.#write(shard, key, 0, key.length, digits, 0, digits.length, expiresAt, existing);
     return outcome === 'stored' ? next : outcome;
   }
 

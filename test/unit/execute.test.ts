@@ -2,7 +2,12 @@
 // frames; in a secure session each body grows by the 16-byte tag (spec §6.4).
 import { describe, expect, it } from 'vitest';
 import { MAX_BODY_SIZE, Status, Store, TAG_SIZE, type Request } from '../../src/index.js';
-import { execute, type ExecutionContext } from '../../src/server/execute.js';
+import { viewOf } from '../../src/protocol/messages.js';
+import { RequestView } from '../../src/protocol/request-reader.js';
+import { execute as executeView, type ExecutionContext } from '../../src/server/execute.js';
+
+/** The executor runs a RequestView; these tests write plain requests. */
+const execute = (request: Request, ctx: ExecutionContext, cap: number) => executeView(viewOf(request, new RequestView()), ctx, cap);
 
 const SECURE_CAP = MAX_BODY_SIZE - TAG_SIZE;
 const options = { ttlMs: 0, nx: false, xx: false, keepTtl: false };

@@ -1,0 +1,218 @@
+import { ProtocolError } from './errors.js';
+import { MAX_KEY_SIZE, Opcode, SET_FLAGS_MASK, SET_KEEPTTL, SET_NX, SET_XX } from './constants.js';
+
+/**
+ * The one reader of request bodies (spec §3), writing into a reused
+ * {@link RequestView} instead of allocating a request object and a `Buffer`
+ * view per key and value: the server's hot path runs a GET or SET straight
+ * from the frame's bytes (issue 17). `parseRequestParts` (messages.ts) is
+ * this reader plus {@link RequestView.toRequest}, for callers that want a
+ * plain object.
+ *
+ * @module
+ */
+
+/** spec §3.3: a SET body's fixed part before the key: flags u8, ttl_ms u32, key_len u8. */
+export const SET_FIXED_SIZE = 6;
+
+/** Name of a request operation, e.g. `'SET'`. */
+export type RequestOp =
+  | 'GET'
+  | 'SET'
+  | 'DELETE'
+  | 'LIST'
+  | 'RENEW'
+  | 'HEALTH'
+  | 'SHUTDOWN'
+  | 'STATS'
+  | 'INCR'
+  | 'TTL'
+  | 'FLUSH'
+  | 'HELLO';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One request's fields as positions in the bytes it came in, refilled in
+ * place by {@link readRequest} for every frame. The key (LIST's prefix,
+ * HELLO's body) is `keyLength` bytes of `keySource` from `keyStart`; a SET's
+ * value is `valueLength` bytes of `valueSource` from `valueStart`. Valid until
+ * the next read into it and only while those bytes are unchanged: run it,
+ * then let it go. Fields an opcode does not define keep whatever they held.
+ *
+ * @example
+ * ```ts
+ * const view = new RequestView();
+ * if (readRequest(Opcode.GET, Buffer.from('user:1'), false, view) === undefined) store.getView(view.key());
+ * ```
+ */
+export class RequestView {
+  op: RequestOp = 'HEALTH';
+  keySource: Buffer = EMPTY;
+  keyStart = 0;
+  keyLength = 0;
+  valueSource: Buffer = EMPTY;
+  valueStart = 0;
+  valueLength = 0;
+  /** SET, RENEW, INCR: 0 = no expiry (RENEW: remove it). */
+  ttlMs = 0;
+  nx = false;
+  xx = false;
+  keepTtl = false;
+  /** LIST: at most this many keys. */
+  limit = 0;
+  /** INCR: the signed amount. */
+  delta = 0n;
+
+  /** The key (LIST: the prefix; HELLO: the body) as a `Buffer` view: one allocation, for the ops off the hot path. */
+  key(): Buffer {
+    return this.keySource.subarray(this.keyStart, this.keyStart + this.keyLength);
+  }
+
+  /** A SET's value as a `Buffer` view. */
+  value(): Buffer {
+    return this.valueSource.subarray(this.valueStart, this.valueStart + this.valueLength);
+  }
+
+  /** Points the key at `length` bytes of `source` from `start`. */
+  setKey(source: Buffer, start = 0, length = source.length - start): this {
+    this.keySource = source;
+    this.keyStart = start;
+    this.keyLength = length;
+    return this;
+  }
+
+  /** Points the value at `length` bytes of `source` from `start`. */
+  setValue(source: Buffer, start = 0, length = source.length - start): this {
+    this.valueSource = source;
+    this.valueStart = start;
+    this.valueLength = length;
+    return this;
+  }
+}
+
+/** A BAD_REQUEST error with `message` (spec §4.1: non-fatal). */
+export function badRequest(message: string): ProtocolError {
+  return ProtocolError.of('BAD_REQUEST', message);
+}
+
+/** spec §3.1: a key is 1–250 bytes; the error for a key of `length` bytes, if any. */
+export function keyError(length: number): ProtocolError | undefined {
+  if (length === 0) return badRequest('key is empty');
+  if (length > MAX_KEY_SIZE) return badRequest(`key is ${length} bytes, the limit is ${MAX_KEY_SIZE}`);
+  return undefined;
+}
+
+function shortBody(op: string, need: number, got: number): ProtocolError {
+  return badRequest(`${op} body needs at least ${need} bytes, got ${got}`);
+}
+
+function emptyBody(op: 'HEALTH' | 'SHUTDOWN' | 'STATS' | 'FLUSH', body: Buffer, into: RequestView): ProtocolError | undefined {
+  if (body.length !== 0) return badRequest(`${op} takes an empty body, got ${body.length} bytes`);
+  into.op = op;
+  return undefined;
+}
+
+/**
+ * Validates a request frame's body for its opcode (spec §3) and writes the
+ * request into `into`; returns the error to answer it with instead, leaving
+ * `into` undefined in meaning. Never throws, allocates nothing on success
+ * but INCR's `bigint`. The framing is intact whatever this finds, so every
+ * error is non-fatal: answer it with the frame's identifier and carry on
+ * (spec §4.1). `reservedId`: the identifier's top bit is set (spec §2.2).
+ *
+ * @example
+ * ```ts
+ * const error = readRequest(raw.opcode, raw.body, raw.idHi >= 0x8000_0000, view);
+ * if (error === undefined && view.op === 'GET') answer(store.getView(view.key()));
+ * ```
+ */
+export function readRequest(opcode: number, body: Buffer, reservedId: boolean, into: RequestView): ProtocolError | undefined {
+  if (reservedId) {
+    return badRequest('identifiers with the top bit set are reserved for the server');
+  }
+  switch (opcode) {
+    case Opcode.GET:
+    case Opcode.DELETE:
+    case Opcode.TTL: {
+      const error = keyError(body.length);
+      if (error !== undefined) return error;
+      into.op = opcode === Opcode.GET ? 'GET' : opcode === Opcode.DELETE ? 'DELETE' : 'TTL';
+      into.setKey(body, 0, body.length);
+      return undefined;
+    }
+    case Opcode.SET: {
+      if (body.length < SET_FIXED_SIZE) return shortBody('SET', SET_FIXED_SIZE, body.length);
+      const flags = body[0] as number;
+      const ttlMs = body.readUInt32BE(1);
+      const keyLength = body[5] as number;
+      if ((flags & ~SET_FLAGS_MASK) !== 0) {
+        return badRequest(`SET flags 0x${flags.toString(16)} set undefined bits`);
+      }
+      const nx = (flags & SET_NX) !== 0;
+      const xx = (flags & SET_XX) !== 0;
+      const keepTtl = (flags & SET_KEEPTTL) !== 0;
+      if (nx && xx) return badRequest('SET flags NX and XX exclude each other');
+      if (keepTtl && ttlMs !== 0) return badRequest('SET flag KEEPTTL excludes a ttl_ms other than 0');
+      const invalidKey = keyError(keyLength);
+      if (invalidKey !== undefined) return invalidKey;
+      const valueStart = SET_FIXED_SIZE + keyLength;
+      if (valueStart > body.length) {
+        return badRequest(`SET key_len ${keyLength} runs past the ${body.length}-byte body`);
+      }
+      into.op = 'SET';
+      into.setKey(body, SET_FIXED_SIZE, keyLength);
+      into.setValue(body, valueStart, body.length - valueStart);
+      into.ttlMs = ttlMs;
+      into.nx = nx;
+      into.xx = xx;
+      into.keepTtl = keepTtl;
+      return undefined;
+    }
+    case Opcode.LIST: {
+      if (body.length < 2) return shortBody('LIST', 2, body.length);
+      const limit = body.readUInt16BE(0);
+      if (limit === 0) return badRequest('LIST limit must be at least 1');
+      if (body.length - 2 > MAX_KEY_SIZE) {
+        return badRequest(`LIST prefix is ${body.length - 2} bytes, the limit is ${MAX_KEY_SIZE}`);
+      }
+      into.op = 'LIST';
+      into.limit = limit;
+      into.setKey(body, 2, body.length - 2);
+      return undefined;
+    }
+    case Opcode.RENEW: {
+      if (body.length < 5) return shortBody('RENEW', 5, body.length);
+      const error = keyError(body.length - 4);
+      if (error !== undefined) return error;
+      into.op = 'RENEW';
+      into.ttlMs = body.readUInt32BE(0);
+      into.setKey(body, 4, body.length - 4);
+      return undefined;
+    }
+    case Opcode.INCR: {
+      if (body.length < 13) return shortBody('INCR', 13, body.length);
+      const error = keyError(body.length - 12);
+      if (error !== undefined) return error;
+      into.op = 'INCR';
+      into.delta = body.readBigInt64BE(0);
+      into.ttlMs = body.readUInt32BE(8);
+      into.setKey(body, 12, body.length - 12);
+      return undefined;
+    }
+    case Opcode.HEALTH:
+      return emptyBody('HEALTH', body, into);
+    case Opcode.SHUTDOWN:
+      return emptyBody('SHUTDOWN', body, into);
+    case Opcode.STATS:
+      return emptyBody('STATS', body, into);
+    case Opcode.FLUSH:
+      return emptyBody('FLUSH', body, into);
+    case Opcode.HELLO:
+      into.op = 'HELLO';
+      into.setKey(body, 0, body.length);
+      return undefined;
+    default:
+      return ProtocolError.of('UNKNOWN_OPCODE', `opcode 0x${opcode.toString(16).padStart(2, '0')} is not defined`);
+  }
+}
