@@ -5,6 +5,22 @@ import { idOf, type Frame, type RawFrame } from './header.js';
 /** The body of every empty frame: zero bytes, so one shared buffer serves. */
 const EMPTY = Buffer.alloc(0);
 
+/** The decoder's one {@link RawFrame}, refilled per frame. */
+class DecodedFrame implements RawFrame {
+  version = 0;
+  opcode = 0;
+  length = 0;
+  idHi = 0;
+  idLo = 0;
+  source: Buffer = EMPTY;
+  bodyStart = 0;
+
+  get body(): Buffer {
+    const { source, bodyStart, length } = this;
+    return bodyStart === 0 && length === source.length ? source : source.subarray(bodyStart, bodyStart + length);
+  }
+}
+
 /** Options of a {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
   /**
@@ -61,7 +77,7 @@ export class FrameDecoder {
    */
   #state: 'header' | 'body' = 'header';
   /** The one frame object {@link take} hands out, refilled per frame (no object per frame). */
-  readonly #frame: RawFrame = { version: 0, opcode: 0, length: 0, idHi: 0, idLo: 0, body: Buffer.alloc(0) };
+  readonly #frame = new DecodedFrame();
   #error: ProtocolError | undefined;
   #errorRead = false;
   readonly #scratch = Buffer.allocUnsafe(HEADER_SIZE);
@@ -167,7 +183,7 @@ export class FrameDecoder {
     }
     if (this.#buffered < frame.length) return undefined;
     this.#state = 'header';
-    frame.body = this.#consume(frame.length, undefined);
+    this.#consumeBody(frame);
     return frame;
   }
 
@@ -235,6 +251,24 @@ export class FrameDecoder {
       this.#chunks.shift();
       this.#offset = 0;
     }
+  }
+
+  /**
+   * Takes the body of `frame` (`frame.length` ≤ #buffered bytes) by position:
+   * in the first chunk when it sits there whole (no view allocated, issue 17),
+   * otherwise in a buffer of its own it is copied into.
+   */
+  #consumeBody(frame: DecodedFrame): void {
+    const n = frame.length;
+    const first = this.#chunks[0];
+    if (first !== undefined && n > 0 && n <= first.length - this.#offset) {
+      frame.source = first;
+      frame.bodyStart = this.#offset;
+      this.#skip(first, n);
+      return;
+    }
+    frame.source = this.#consume(n, undefined);
+    frame.bodyStart = 0;
   }
 
   /**

@@ -28,18 +28,23 @@ export interface Frame extends FrameHeader {
  * A frame as the decoder's {@link FrameDecoder.take} hands it out, for a hot
  * path that wants no object and no `BigInt` per frame: one object per decoder,
  * overwritten by the next `take()`, with the identifier as its two big-endian
- * u32 halves (spec §2: bytes 4–7 and 8–11 of the header). Copy what you keep;
- * `body` is a view into the socket chunk when the frame arrived in one.
+ * u32 halves (spec §2: bytes 4–7 and 8–11 of the header) and the body as its
+ * position: `length` bytes of `source` from `bodyStart`, the socket chunk
+ * itself when the frame arrived in one (no view allocated). Copy what you keep.
  */
 export interface RawFrame {
-  version: number;
-  opcode: number;
-  length: number;
+  readonly version: number;
+  readonly opcode: number;
+  readonly length: number;
   /** The identifier's high 32 bits (header bytes 4–7). */
-  idHi: number;
+  readonly idHi: number;
   /** The identifier's low 32 bits (header bytes 8–11). */
-  idLo: number;
-  body: Buffer;
+  readonly idLo: number;
+  /** The bytes the body lies in, from {@link bodyStart}. */
+  readonly source: Buffer;
+  readonly bodyStart: number;
+  /** The body as a `Buffer` view (allocated on each read: for the paths off the hot one). */
+  readonly body: Buffer;
 }
 
 /**

@@ -76,7 +76,7 @@ export function parseRequest(frame: Frame): Request | ProtocolError {
  */
 export function parseRequestParts(opcode: number, body: Buffer, reservedId: boolean): Request | ProtocolError {
   const view = new RequestView();
-  return readRequest(opcode, body, reservedId, view) ?? requestOf(view);
+  return readRequest(opcode, body, 0, body.length, reservedId, view) ?? requestOf(view);
 }
 
 /**

@@ -107,27 +107,34 @@ function shortBody(op: string, need: number, got: number): ProtocolError {
   return badRequest(`${op} body needs at least ${need} bytes, got ${got}`);
 }
 
-function emptyBody(op: 'HEALTH' | 'SHUTDOWN' | 'STATS' | 'FLUSH', body: Buffer, into: RequestView): ProtocolError | undefined {
-  if (body.length !== 0) return badRequest(`${op} takes an empty body, got ${body.length} bytes`);
+function emptyBody(op: 'HEALTH' | 'SHUTDOWN' | 'STATS' | 'FLUSH', length: number, into: RequestView): ProtocolError | undefined {
+  if (length !== 0) return badRequest(`${op} takes an empty body, got ${length} bytes`);
   into.op = op;
   return undefined;
 }
 
 /**
- * Validates a request frame's body for its opcode (spec §3) and writes the
- * request into `into`; returns the error to answer it with instead, leaving
- * `into` undefined in meaning. Never throws, allocates nothing on success
+ * Validates a request frame's body, `length` bytes of `source` from `start`,
+ * for its opcode (spec §3) and writes the request into `into`; returns the
+ * error to answer it with instead, leaving `into` undefined in meaning. Never throws, allocates nothing on success
  * but INCR's `bigint`. The framing is intact whatever this finds, so every
  * error is non-fatal: answer it with the frame's identifier and carry on
  * (spec §4.1). `reservedId`: the identifier's top bit is set (spec §2.2).
  *
  * @example
  * ```ts
- * const error = readRequest(raw.opcode, raw.body, raw.idHi >= 0x8000_0000, view);
+ * const error = readRequest(raw.opcode, raw.source, raw.bodyStart, raw.length, raw.idHi >= 0x8000_0000, view);
  * if (error === undefined && view.op === 'GET') answer(store.getView(view.key()));
  * ```
  */
-export function readRequest(opcode: number, body: Buffer, reservedId: boolean, into: RequestView): ProtocolError | undefined {
+export function readRequest(
+  opcode: number,
+  source: Buffer,
+  start: number,
+  length: number,
+  reservedId: boolean,
+  into: RequestView,
+): ProtocolError | undefined {
   if (reservedId) {
     return badRequest('identifiers with the top bit set are reserved for the server');
   }
@@ -135,17 +142,17 @@ export function readRequest(opcode: number, body: Buffer, reservedId: boolean, i
     case Opcode.GET:
     case Opcode.DELETE:
     case Opcode.TTL: {
-      const error = keyError(body.length);
+      const error = keyError(length);
       if (error !== undefined) return error;
       into.op = opcode === Opcode.GET ? 'GET' : opcode === Opcode.DELETE ? 'DELETE' : 'TTL';
-      into.setKey(body, 0, body.length);
+      into.setKey(source, start, length);
       return undefined;
     }
     case Opcode.SET: {
-      if (body.length < SET_FIXED_SIZE) return shortBody('SET', SET_FIXED_SIZE, body.length);
-      const flags = body[0] as number;
-      const ttlMs = body.readUInt32BE(1);
-      const keyLength = body[5] as number;
+      if (length < SET_FIXED_SIZE) return shortBody('SET', SET_FIXED_SIZE, length);
+      const flags = source[start] as number;
+      const ttlMs = source.readUInt32BE(start + 1);
+      const keyLength = source[start + 5] as number;
       if ((flags & ~SET_FLAGS_MASK) !== 0) {
         return badRequest(`SET flags 0x${flags.toString(16)} set undefined bits`);
       }
@@ -157,12 +164,12 @@ export function readRequest(opcode: number, body: Buffer, reservedId: boolean, i
       const invalidKey = keyError(keyLength);
       if (invalidKey !== undefined) return invalidKey;
       const valueStart = SET_FIXED_SIZE + keyLength;
-      if (valueStart > body.length) {
-        return badRequest(`SET key_len ${keyLength} runs past the ${body.length}-byte body`);
+      if (valueStart > length) {
+        return badRequest(`SET key_len ${keyLength} runs past the ${length}-byte body`);
       }
       into.op = 'SET';
-      into.setKey(body, SET_FIXED_SIZE, keyLength);
-      into.setValue(body, valueStart, body.length - valueStart);
+      into.setKey(source, start + SET_FIXED_SIZE, keyLength);
+      into.setValue(source, start + valueStart, length - valueStart);
       into.ttlMs = ttlMs;
       into.nx = nx;
       into.xx = xx;
@@ -170,47 +177,47 @@ export function readRequest(opcode: number, body: Buffer, reservedId: boolean, i
       return undefined;
     }
     case Opcode.LIST: {
-      if (body.length < 2) return shortBody('LIST', 2, body.length);
-      const limit = body.readUInt16BE(0);
+      if (length < 2) return shortBody('LIST', 2, length);
+      const limit = source.readUInt16BE(start);
       if (limit === 0) return badRequest('LIST limit must be at least 1');
-      if (body.length - 2 > MAX_KEY_SIZE) {
-        return badRequest(`LIST prefix is ${body.length - 2} bytes, the limit is ${MAX_KEY_SIZE}`);
+      if (length - 2 > MAX_KEY_SIZE) {
+        return badRequest(`LIST prefix is ${length - 2} bytes, the limit is ${MAX_KEY_SIZE}`);
       }
       into.op = 'LIST';
       into.limit = limit;
-      into.setKey(body, 2, body.length - 2);
+      into.setKey(source, start + 2, length - 2);
       return undefined;
     }
     case Opcode.RENEW: {
-      if (body.length < 5) return shortBody('RENEW', 5, body.length);
-      const error = keyError(body.length - 4);
+      if (length < 5) return shortBody('RENEW', 5, length);
+      const error = keyError(length - 4);
       if (error !== undefined) return error;
       into.op = 'RENEW';
-      into.ttlMs = body.readUInt32BE(0);
-      into.setKey(body, 4, body.length - 4);
+      into.ttlMs = source.readUInt32BE(start);
+      into.setKey(source, start + 4, length - 4);
       return undefined;
     }
     case Opcode.INCR: {
-      if (body.length < 13) return shortBody('INCR', 13, body.length);
-      const error = keyError(body.length - 12);
+      if (length < 13) return shortBody('INCR', 13, length);
+      const error = keyError(length - 12);
       if (error !== undefined) return error;
       into.op = 'INCR';
-      into.delta = body.readBigInt64BE(0);
-      into.ttlMs = body.readUInt32BE(8);
-      into.setKey(body, 12, body.length - 12);
+      into.delta = source.readBigInt64BE(start);
+      into.ttlMs = source.readUInt32BE(start + 8);
+      into.setKey(source, start + 12, length - 12);
       return undefined;
     }
     case Opcode.HEALTH:
-      return emptyBody('HEALTH', body, into);
+      return emptyBody('HEALTH', length, into);
     case Opcode.SHUTDOWN:
-      return emptyBody('SHUTDOWN', body, into);
+      return emptyBody('SHUTDOWN', length, into);
     case Opcode.STATS:
-      return emptyBody('STATS', body, into);
+      return emptyBody('STATS', length, into);
     case Opcode.FLUSH:
-      return emptyBody('FLUSH', body, into);
+      return emptyBody('FLUSH', length, into);
     case Opcode.HELLO:
       into.op = 'HELLO';
-      into.setKey(body, 0, body.length);
+      into.setKey(source, start, length);
       return undefined;
     default:
       return ProtocolError.of('UNKNOWN_OPCODE', `opcode 0x${opcode.toString(16).padStart(2, '0')} is not defined`);

@@ -60,18 +60,21 @@ export class RequestHandler {
    */
   handle(raw: RawFrame, mode: 'execute' | 'busy'): Refusal | undefined {
     const { idHi, idLo } = raw;
-    let { opcode, body } = raw;
+    // The body by position (issue 17: no view of it per frame); in secure mode, the plaintext.
+    let { opcode, source, bodyStart, length } = raw;
     if (this.#host.keys !== undefined) {
       // Secure mode: the gate's checks (§6.3 monotonic identifiers, §6.4 the tag) take the
       // frame whole; one BigInt per frame is nothing beside the AEAD.
-      const admitted = this.#gate.admit({ version: raw.version, opcode, length: raw.length, id: idOf(raw), body });
+      const admitted = this.#gate.admit({ version: raw.version, opcode, length, id: idOf(raw), body: raw.body });
       if ('kind' in admitted) {
         if (admitted.kind === 'refused') return admitted;
         // spec §6.5: HELLO's answer is plaintext; the client has no keys until it reads it.
         this.queue(idHi, idLo, Status.OK, admitted.reply, false);
         return undefined;
       }
-      ({ opcode, body } = admitted);
+      ({ opcode, body: source } = admitted);
+      bodyStart = 0;
+      length = source.length;
     } else if (this.#answers.includesId(idHi, idLo)) {
       // spec §2.2: in plaintext mode an identifier must not repeat one still in flight.
       const error = ProtocolError.of('REPLAY', `identifier ${idOf(raw)} is already in flight`);
@@ -80,7 +83,7 @@ export class RequestHandler {
     const metrics = this.#host.metrics;
     const started = metrics === undefined ? 0 : performance.now();
     const request = this.#request;
-    const invalid = readRequest(opcode, body, idHi >= 0x8000_0000, request);
+    const invalid = readRequest(opcode, source, bodyStart, length, idHi >= 0x8000_0000, request);
     let reply: Reply;
     if (invalid !== undefined) {
       reply = { status: invalid.status ?? Status.INTERNAL, body: Buffer.from(invalid.message) };

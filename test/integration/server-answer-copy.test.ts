@@ -18,13 +18,16 @@ import { secureRaw } from '../support/secure-client.js';
  */
 function inPlaceStore(): Store {
   const values = new Map<string, Buffer>();
+  const name = (source: Buffer, start: number, length: number) => source.toString('latin1', start, start + length);
   const stub = {
-    get: (key: Buffer) => values.get(key.toString('latin1')),
-    getView: (key: Buffer) => values.get(key.toString('latin1')), // what a connection reads GETs with
-    set: (key: Buffer, value: Buffer) => {
-      const held = values.get(key.toString('latin1'));
+    getAt: (source: Buffer, start: number, length: number) => values.get(name(source, start, length)),
+    getViewAt: (source: Buffer, start: number, length: number) => values.get(name(source, start, length)), // what a connection reads GETs with
+    setAt: (keySource: Buffer, keyStart: number, keyLength: number, valueSource: Buffer, valueStart: number, valueLength: number) => {
+      const key = name(keySource, keyStart, keyLength);
+      const value = valueSource.subarray(valueStart, valueStart + valueLength);
+      const held = values.get(key);
       if (held !== undefined && held.length === value.length) value.copy(held); // in place, as a slab chunk
-      else values.set(key.toString('latin1'), Buffer.from(value));
+      else values.set(key, Buffer.from(value));
       return 'stored';
     },
   };

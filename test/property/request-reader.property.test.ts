@@ -26,7 +26,7 @@ describe('RequestView reuse', () => {
         const shared = new RequestView();
         for (const { opcode, body } of frames) {
           const fresh = parseRequestParts(opcode, body, false);
-          const error = readRequest(opcode, body, false, shared);
+          const error = readRequest(opcode, body, 0, body.length, false, shared);
           if (fresh instanceof ProtocolError) {
             expect(error?.message).toBe(fresh.message);
             expect(error?.status).toBe(fresh.status);
