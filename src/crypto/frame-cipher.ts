@@ -1,46 +1,41 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { hchacha } from '@noble/ciphers/chacha.js';
-import { swap32IfBE, u32 } from '@noble/ciphers/utils.js';
 import { HEADER_SIZE } from '../protocol/constants.js';
+import { createFrameAead } from './aead-choice.js';
+import { TAG_SIZE, type AeadName, type FrameAead } from './frame-aead.js';
 import { auditing, reportSeal } from './nonce-audit.js';
 
-/** spec §6.4: every sealed body ends with a 16-byte Poly1305 tag. */
-export const TAG_SIZE = 16;
-
-/** "expand 32-byte k" as the four ChaCha constant words (RFC 8439 §2.3). */
-const SIGMA = swap32IfBE(u32(new TextEncoder().encode('expand 32-byte k')));
-const isLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+export { TAG_SIZE } from './frame-aead.js';
 
 /**
- * XChaCha20's subkey: HChaCha20(key, nonce[0..16]) (draft-irtf-cfrg-xchacha
- * §2.2), computed with noble's `hchacha`, which takes 32-bit words.
+ * True when `[a, a + aLength)` and `[b, b + bLength)` of the same memory are
+ * either the same start (in place) or apart. Anything else would make the
+ * cipher overwrite input it has not read yet.
  */
-function hchachaSubkey(key: Uint8Array, prefix: Uint8Array): Buffer {
-  const k32 = u32(Uint8Array.from(key));
-  const n32 = u32(Uint8Array.from(prefix));
-  const out = new Uint32Array(8);
-  if (isLittleEndian) {
-    hchacha(SIGMA, k32, n32, out);
-  } else {
-    // Same word-order normalisation noble applies on big-endian hosts.
-    const sigma = swap32IfBE(Uint32Array.from(SIGMA));
-    hchacha(sigma, k32, n32, out);
-    swap32IfBE(out);
-  }
-  return Buffer.from(out.buffer, out.byteOffset, 32);
+function inPlaceOrApart(input: Uint8Array, inputLength: number, target: Uint8Array, offset: number, outputLength: number): boolean {
+  if (input.buffer !== target.buffer) return true;
+  const a = input.byteOffset;
+  const b = target.byteOffset + offset;
+  return a === b || a + inputLength <= b || b + outputLength <= a;
 }
+
+/** LENGTH of the 12-byte header at `bytes[at]` (spec §2: bytes 2–3, big-endian). */
+const lengthAt = (bytes: Uint8Array, at: number): number => ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number);
 
 /**
  * XChaCha20-Poly1305 for one direction of a secure session (spec §6.4):
  * nonce = `prefix` (16 bytes, fixed per session and direction) ‖ the frame's
  * IDENTIFIER (8 bytes), associated data = the 12-byte header as sent.
  *
- * Because the first 16 nonce bytes never change, XChaCha20's HChaCha20
- * subkey never changes either: it is computed once here (noble's
- * `hchacha`), and each frame is then plain ChaCha20-Poly1305 (RFC 8439) in
- * `node:crypto` with nonce = 4 zero bytes ‖ IDENTIFIER, which is byte for
- * byte the same XChaCha20-Poly1305 (test/unit/frame-cipher.test.ts checks it
- * against noble's `xchacha20poly1305`). No cryptography is written here.
+ * It runs on the process's frame AEAD (./aead-choice.ts: libsodium, or
+ * `@noble/ciphers` where the native binding cannot load), which seals with
+ * the HChaCha20 subkey computed once per session direction and one scratch
+ * nonce. It checks the arguments once for either implementation, and shows
+ * every seal to the nonce audit (./nonce-audit.ts) when a test observes.
+ *
+ * Two kinds of entry points:
+ * - `seal`, `sealDetached` and `open` return new buffers (one allocation
+ *   for the output, none for nonce or tag beyond it);
+ * - `sealInto`/`openInto` and `sealInPlace`/`openInPlace` write into the
+ *   caller's buffer: no per-frame buffer at all.
  *
  * @example
  * ```ts
@@ -51,39 +46,53 @@ function hchachaSubkey(key: Uint8Array, prefix: Uint8Array): Buffer {
  */
 export class FrameCipher {
   readonly #key: Buffer;
-  readonly #subkey: Buffer;
   readonly #prefix: Buffer;
+  readonly #aead: FrameAead;
 
-  constructor(key: Uint8Array, prefix: Uint8Array) {
+  /**
+   * @param key the direction's 32-byte key (`k_c2s` or `k_s2c`, spec §6.3)
+   * @param prefix the direction's 16-byte nonce prefix (`p_c2s` or `p_s2c`)
+   * @param implementation the frame AEAD to run on; the process's choice by default (tests pass one to compare)
+   */
+  constructor(key: Uint8Array, prefix: Uint8Array, implementation?: AeadName) {
     if (key.length !== 32) throw new RangeError(`key must be 32 bytes, got ${key.length}`);
     if (prefix.length !== 16) throw new RangeError(`nonce prefix must be 16 bytes, got ${prefix.length}`);
     this.#key = Buffer.from(key);
-    this.#subkey = hchachaSubkey(key, prefix);
     this.#prefix = Buffer.from(prefix);
+    this.#aead = createFrameAead(key, prefix, implementation);
   }
 
-  /** The 12-byte ChaCha20-Poly1305 nonce of a header: 4 zero bytes ‖ IDENTIFIER. */
-  #nonce(header: Buffer): Buffer {
-    if (header.length !== HEADER_SIZE) throw new RangeError(`header must be ${HEADER_SIZE} bytes, got ${header.length}`);
-    const nonce = Buffer.alloc(12);
-    header.copy(nonce, 4, 4, 12);
-    return nonce;
+  /**
+   * `'libsodium'` or `'noble'`: which implementation seals and opens this session's frames.
+   *
+   * @example
+   * ```ts
+   * new FrameCipher(key, prefix).implementation; // 'libsodium'
+   * ```
+   */
+  get implementation(): AeadName {
+    return this.#aead.implementation;
   }
 
   /**
    * Encrypts `plaintext` for the frame whose header (LENGTH = plaintext + 16)
-   * is `header`; returns ciphertext ‖ tag.
+   * is `header`; returns ciphertext ‖ tag in one new buffer.
+   *
+   * @example
+   * ```ts
+   * socket.write(header); socket.write(send.seal(header, plaintext));
+   * ```
    */
-  seal(header: Buffer, plaintext: Uint8Array): Buffer {
-    const [ciphertext, tag] = this.sealDetached(header, plaintext);
-    return Buffer.concat([ciphertext, tag], ciphertext.length + TAG_SIZE);
+  seal(header: Uint8Array, plaintext: Uint8Array): Buffer {
+    const out = Buffer.allocUnsafe(plaintext.length + TAG_SIZE);
+    this.sealInto(header, plaintext, out, 0);
+    return out;
   }
 
   /**
-   * Like {@link seal}, but returns the ciphertext and the tag as two buffers,
-   * to be written one after the other. The server uses it for responses so a
-   * large value is not copied once more: that copy would be garbage the size
-   * of the value, which piles up in RSS until V8 collects it.
+   * Like {@link seal}, but returns the ciphertext and the tag as two views
+   * of the one output buffer, for callers that write them one after the
+   * other (the server's and client's batches today).
    *
    * @example
    * ```ts
@@ -91,33 +100,126 @@ export class FrameCipher {
    * socket.write(header); socket.write(ciphertext); socket.write(tag);
    * ```
    */
-  sealDetached(header: Buffer, plaintext: Uint8Array): [ciphertext: Buffer, tag: Buffer] {
-    const nonce = this.#nonce(header);
-    if (auditing()) reportSeal(this.#key, this.#prefix, nonce.subarray(4)); // tests only: see nonce-audit.ts
-    const cipher = createCipheriv('chacha20-poly1305', this.#subkey, nonce, { authTagLength: TAG_SIZE });
-    cipher.setAAD(header, { plaintextLength: plaintext.length });
-    const ciphertext = cipher.update(plaintext);
-    cipher.final();
-    return [ciphertext, cipher.getAuthTag()];
+  sealDetached(header: Uint8Array, plaintext: Uint8Array): [ciphertext: Buffer, tag: Buffer] {
+    const out = this.seal(header, plaintext);
+    return [out.subarray(0, plaintext.length), out.subarray(plaintext.length)];
   }
 
   /**
    * Checks the tag, then decrypts (spec §6.4: nothing of a forged frame is
-   * used); returns `undefined` when the frame does not authenticate.
+   * used); returns the plaintext in a new buffer, or `undefined` when the
+   * frame does not authenticate.
+   *
+   * @example
+   * ```ts
+   * const plain = receive.open(header, body);
+   * if (plain === undefined) closeWith('AUTH_FAILED');
+   * ```
    */
-  open(header: Buffer, sealed: Uint8Array): Buffer | undefined {
+  open(header: Uint8Array, sealed: Uint8Array): Buffer | undefined {
     if (sealed.length < TAG_SIZE) return undefined;
-    const length = sealed.length - TAG_SIZE;
-    const decipher = createDecipheriv('chacha20-poly1305', this.#subkey, this.#nonce(header), { authTagLength: TAG_SIZE });
-    decipher.setAuthTag(sealed.subarray(length));
-    decipher.setAAD(header, { plaintextLength: length });
-    const plaintext = decipher.update(sealed.subarray(0, length));
-    try {
-      decipher.final(); // verifies the tag; throws when it does not match
-    } catch {
-      plaintext.fill(0);
-      return undefined;
+    const out = Buffer.allocUnsafe(sealed.length - TAG_SIZE);
+    return this.openInto(header, sealed, out, 0) ? out : undefined;
+  }
+
+  /**
+   * Seals into the caller's buffer: the ciphertext of `plaintext` (n bytes)
+   * to `target[offset, offset + n)` and the 16-byte tag right after it.
+   * `plaintext` may be that very range (sealing in place) or lie elsewhere,
+   * not overlapping it.
+   *
+   * @example
+   * ```ts
+   * // header already at out[at], value to go after it, sealed as it is copied:
+   * send.sealInto(out.subarray(at, at + 12), value, out, at + 12);
+   * ```
+   */
+  sealInto(header: Uint8Array, plaintext: Uint8Array, target: Uint8Array, offset: number): void {
+    const n = plaintext.length;
+    this.#checkHeader(header);
+    this.#checkRange(target, offset, n + TAG_SIZE);
+    if (!inPlaceOrApart(plaintext, n, target, offset, n + TAG_SIZE)) {
+      throw new RangeError('plaintext must be the output range itself or not overlap it');
     }
-    return plaintext;
+    if (auditing()) reportSeal(this.#key, this.#prefix, header); // tests only: see nonce-audit.ts
+    this.#aead.sealInto(header, plaintext, target, offset);
+  }
+
+  /**
+   * Opens into the caller's buffer: checks the tag at the end of `sealed`
+   * (ciphertext ‖ tag), then writes the n = `sealed.length − 16` plaintext
+   * bytes to `target[offset, offset + n)`. `target`'s range may be where the
+   * ciphertext is (opening in place) or lie elsewhere, not overlapping
+   * `sealed`. Returns false, with the range zeroed, when the frame does not
+   * authenticate.
+   *
+   * @example
+   * ```ts
+   * if (!receive.openInto(header, body, body, 0)) closeWith('AUTH_FAILED'); // in place
+   * ```
+   */
+  openInto(header: Uint8Array, sealed: Uint8Array, target: Uint8Array, offset: number): boolean {
+    if (sealed.length < TAG_SIZE) return false;
+    const n = sealed.length - TAG_SIZE;
+    this.#checkHeader(header);
+    this.#checkRange(target, offset, n);
+    if (!inPlaceOrApart(sealed, sealed.length, target, offset, n)) {
+      throw new RangeError('the output range must be where the ciphertext is or not overlap it');
+    }
+    return this.#aead.openInto(header, sealed, target, offset);
+  }
+
+  /**
+   * Seals a frame laid out in `bytes` at `at`: its 12-byte header, whose
+   * LENGTH must be `plaintextLength + 16`, then the plaintext, encrypted
+   * where it is; the tag is written right after it. What an output buffer
+   * does once a frame's plaintext is in it.
+   *
+   * @example
+   * ```ts
+   * out.set(encodeHeader(VERSION_RESPONSE, Status.OK, value.length + 16, id), at);
+   * out.set(value, at + 12);
+   * send.sealInPlace(out, at, value.length); // out[at … at + 12 + value.length + 16) is the sealed frame
+   * ```
+   */
+  sealInPlace(bytes: Uint8Array, at: number, plaintextLength: number): void {
+    this.#checkRange(bytes, at, HEADER_SIZE + plaintextLength + TAG_SIZE);
+    if (lengthAt(bytes, at) !== plaintextLength + TAG_SIZE) {
+      throw new RangeError(`header LENGTH is ${lengthAt(bytes, at)}, the plaintext needs ${plaintextLength + TAG_SIZE}`);
+    }
+    const body = at + HEADER_SIZE;
+    this.sealInto(bytes.subarray(at, body), bytes.subarray(body, body + plaintextLength), bytes, body);
+  }
+
+  /**
+   * Opens a received frame where it lies in `bytes` at `at` (header, then
+   * LENGTH bytes of ciphertext ‖ tag): the plaintext, LENGTH − 16 bytes,
+   * replaces the ciphertext after the header. Returns false, with those
+   * bytes zeroed, when it does not authenticate. What a decoder's input
+   * bytes can be opened with, without a copy.
+   *
+   * @example
+   * ```ts
+   * if (!receive.openInPlace(chunk, frameStart)) closeWith('AUTH_FAILED');
+   * const plaintext = chunk.subarray(frameStart + 12, frameStart + 12 + length - 16);
+   * ```
+   */
+  openInPlace(bytes: Uint8Array, at: number): boolean {
+    this.#checkRange(bytes, at, HEADER_SIZE);
+    const sealedLength = lengthAt(bytes, at);
+    if (sealedLength < TAG_SIZE) return false;
+    this.#checkRange(bytes, at, HEADER_SIZE + sealedLength);
+    const body = at + HEADER_SIZE;
+    return this.#aead.openInto(bytes.subarray(at, body), bytes.subarray(body, body + sealedLength), bytes, body);
+  }
+
+  #checkHeader(header: Uint8Array): void {
+    if (header.length !== HEADER_SIZE) throw new RangeError(`header must be ${HEADER_SIZE} bytes, got ${header.length}`);
+  }
+
+  #checkRange(target: Uint8Array, offset: number, length: number): void {
+    if (!Number.isInteger(offset) || offset < 0 || offset + length > target.length) {
+      throw new RangeError(`${length} bytes at offset ${offset} do not fit a buffer of ${target.length}`);
+    }
   }
 }

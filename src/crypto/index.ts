@@ -1,13 +1,16 @@
 /**
- * Secure mode (spec §6): per-frame XChaCha20-Poly1305 and the handshake.
+ * Secure mode (spec §6): per-frame XChaCha20-Poly1305 (libsodium, or
+ * `@noble/ciphers` as the fallback) and the handshake.
  *
  * @example
  * ```ts
- * import { FrameCipher } from 'conduit-cache';
+ * import { FrameCipher, aeadImplementation } from 'conduit-cache';
  * ```
  * @module
  */
 export { FrameCipher, TAG_SIZE } from './frame-cipher.js';
+export { AEAD_ENV, aeadChoice, aeadImplementation, type AeadChoice } from './aead-choice.js';
+export type { AeadName } from './frame-aead.js';
 export {
   acceptHello,
   AUTH_FAILED_MESSAGE,

@@ -45,7 +45,10 @@ export function auditing(): boolean {
   return observer !== undefined;
 }
 
-/** Reports one sealed frame to the observer, if any. */
-export function reportSeal(key: Buffer, prefix: Buffer, id: Buffer): void {
-  observer?.(createHash('sha256').update(key).digest('hex'), Buffer.concat([prefix, id]));
+/**
+ * Reports one sealed frame to the observer, if any: the nonce is `prefix` ‖
+ * the IDENTIFIER in bytes 4–12 of the frame's 12-byte `header` (spec §6.4).
+ */
+export function reportSeal(key: Buffer, prefix: Buffer, header: Uint8Array): void {
+  observer?.(createHash('sha256').update(key).digest('hex'), Buffer.concat([prefix, header.subarray(4, 12)]));
 }
