@@ -1,9 +1,32 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The secure-mode tests that run a second time with the pure-JS fallback
+ * (`CONDUIT_AEAD=noble`, issue 18): every `npm test` checks both frame-AEAD
+ * implementations against the spec §6.6 vectors and each other.
+ */
+const SECURE_TESTS = [
+  'test/unit/aead-choice.test.ts',
+  'test/unit/frame-cipher.test.ts',
+  'test/unit/frame-cipher-in-place.test.ts',
+  'test/unit/secure-vectors.test.ts',
+  'test/unit/secure-channel.test.ts',
+  'test/unit/handshake-hardening.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/integration/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'default', include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/integration/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'aead-noble', include: SECURE_TESTS, env: { CONDUIT_AEAD: 'noble' } },
+      },
+    ],
   },
 });
