@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { TAG_SIZE, writeNonce, type FrameAead } from './frame-aead.js';
+import { samePlace, TAG_SIZE, view, writeNonce, type FrameAead } from './frame-aead.js';
 import { hchachaSubkey } from './subkey.js';
 
 /**
@@ -80,10 +80,11 @@ export class LibsodiumFrameAead implements FrameAead {
   sealInto(header: Uint8Array, plaintext: Uint8Array, target: Uint8Array, offset: number): void {
     const n = plaintext.length;
     writeNonce(this.#nonce, header);
-    // The binding takes whole typed arrays, so the two ranges are views (no bytes allocated).
+    // The binding takes whole typed arrays, so the output ranges are views (no bytes
+    // allocated); in place, the plaintext's view is the ciphertext's too.
     this.#sodium.crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-      target.subarray(offset, offset + n),
-      target.subarray(offset + n, offset + n + TAG_SIZE),
+      samePlace(plaintext, target, offset) ? plaintext : view(target, offset, n),
+      view(target, offset + n, TAG_SIZE),
       plaintext,
       header,
       null,
@@ -95,12 +96,13 @@ export class LibsodiumFrameAead implements FrameAead {
   openInto(header: Uint8Array, sealed: Uint8Array, target: Uint8Array, offset: number): boolean {
     const n = sealed.length - TAG_SIZE;
     writeNonce(this.#nonce, header);
+    const ciphertext = view(sealed, 0, n);
     try {
       this.#sodium.crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-        target.subarray(offset, offset + n),
+        samePlace(sealed, target, offset) ? ciphertext : view(target, offset, n),
         null,
-        sealed.subarray(0, n),
-        sealed.subarray(n),
+        ciphertext,
+        view(sealed, n, TAG_SIZE),
         header,
         this.#nonce,
         this.#subkey,

@@ -1,5 +1,5 @@
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { TAG_SIZE, writeNonce, type FrameAead } from './frame-aead.js';
+import { TAG_SIZE, view, writeNonce, type FrameAead } from './frame-aead.js';
 import { hchachaSubkey } from './subkey.js';
 
 /**
@@ -29,7 +29,7 @@ export class NobleFrameAead implements FrameAead {
   sealInto(header: Uint8Array, plaintext: Uint8Array, target: Uint8Array, offset: number): void {
     writeNonce(this.#nonce, header);
     // In place is fine: noble copies the plaintext to the output first (a no-op when they coincide).
-    chacha20poly1305(this.#subkey, this.#nonce, header).encrypt(plaintext, target.subarray(offset, offset + plaintext.length + TAG_SIZE));
+    chacha20poly1305(this.#subkey, this.#nonce, header).encrypt(plaintext, view(target, offset, plaintext.length + TAG_SIZE));
   }
 
   openInto(header: Uint8Array, sealed: Uint8Array, target: Uint8Array, offset: number): boolean {
@@ -37,7 +37,7 @@ export class NobleFrameAead implements FrameAead {
     writeNonce(this.#nonce, header);
     try {
       // Noble checks the tag before it writes a byte of plaintext (RFC 8439 §4).
-      chacha20poly1305(this.#subkey, this.#nonce, header).decrypt(sealed, target.subarray(offset, offset + length));
+      chacha20poly1305(this.#subkey, this.#nonce, header).decrypt(sealed, view(target, offset, length));
       return true;
     } catch {
       target.fill(0, offset, offset + length); // as libsodium leaves it: no ciphertext to mistake for plaintext

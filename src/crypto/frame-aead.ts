@@ -84,3 +84,29 @@ export interface FrameAead {
 export function writeNonce(nonce: Uint8Array, header: Uint8Array): void {
   for (let i = 4; i < 12; i += 1) nonce[i] = header[i] as number;
 }
+
+/**
+ * `bytes[start, start + length)` as a plain `Uint8Array` view: no bytes
+ * copied, and cheaper than `Buffer#subarray`, which builds a `Buffer`.
+ *
+ * @example
+ * ```ts
+ * const tag = view(frame, 12 + n, 16);
+ * ```
+ */
+export function view(bytes: Uint8Array, start: number, length: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, length);
+}
+
+/**
+ * True when `input` starts exactly at `target[offset]` in the same memory:
+ * the operation runs in place and the input view can stand for the output.
+ *
+ * @example
+ * ```ts
+ * const c = samePlace(plaintext, target, offset) ? plaintext : view(target, offset, n);
+ * ```
+ */
+export function samePlace(input: Uint8Array, target: Uint8Array, offset: number): boolean {
+  return input.buffer === target.buffer && input.byteOffset === target.byteOffset + offset;
+}

@@ -1,6 +1,6 @@
 import { HEADER_SIZE } from '../protocol/constants.js';
 import { createFrameAead } from './aead-choice.js';
-import { TAG_SIZE, type AeadName, type FrameAead } from './frame-aead.js';
+import { TAG_SIZE, view, type AeadName, type FrameAead } from './frame-aead.js';
 import { auditing, reportSeal } from './nonce-audit.js';
 
 export { TAG_SIZE } from './frame-aead.js';
@@ -188,7 +188,7 @@ export class FrameCipher {
       throw new RangeError(`header LENGTH is ${lengthAt(bytes, at)}, the plaintext needs ${plaintextLength + TAG_SIZE}`);
     }
     const body = at + HEADER_SIZE;
-    this.sealInto(bytes.subarray(at, body), bytes.subarray(body, body + plaintextLength), bytes, body);
+    this.sealInto(view(bytes, at, HEADER_SIZE), view(bytes, body, plaintextLength), bytes, body);
   }
 
   /**
@@ -210,7 +210,7 @@ export class FrameCipher {
     if (sealedLength < TAG_SIZE) return false;
     this.#checkRange(bytes, at, HEADER_SIZE + sealedLength);
     const body = at + HEADER_SIZE;
-    return this.#aead.openInto(bytes.subarray(at, body), bytes.subarray(body, body + sealedLength), bytes, body);
+    return this.#aead.openInto(view(bytes, at, HEADER_SIZE), view(bytes, body, sealedLength), bytes, body);
   }
 
   #checkHeader(header: Uint8Array): void {
