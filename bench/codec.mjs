@@ -1,11 +1,17 @@
 // Codec micro-benchmark (spec/conduit-v1.md §2): FrameDecoder and
-// encodeResponse throughput for 16 B, 100 B, 1 KiB and 60 KiB bodies.
+// encodeResponse throughput for 16 B, 100 B, 1 KiB and 60 KiB bodies; and
+// the frame AEAD (§6.4): seal + open of one frame, in place, for libsodium,
+// @noble/ciphers and node:crypto's per-frame createCipheriv (what secure mode
+// used before issue 18), at 100 B, 4 KiB and 60 KiB.
 // Run with `npx just bench-codec` (builds first). Checks the output of every
 // round, saves the per-round times as bench/results/codec-<date>.json and
 // prints its section of bench/RESULTS.md (median of ROUNDS rounds, min–max).
 // BENCH_ROUNDS or BENCH_BYTES set makes a partial run (CI's smoke run),
 // saved under BENCH_OUT or a temp dir, never in bench/results/.
-import { FrameDecoder, encodeResponse, ProtocolError, Status } from '../dist/index.js';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { FrameCipher, FrameDecoder, encodeResponse, ProtocolError, Status, TAG_SIZE } from '../dist/index.js';
+import { hchachaSubkey } from '../dist/crypto/subkey.js';
 import { isQuick, saveRun } from './lib.mjs';
 
 const started = Date.now();
@@ -14,6 +20,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const TARGET_BYTES = Number(process.env.BENCH_BYTES ?? 64 * 1024 * 1024); // stream size per round
 const CHUNK = 64 * 1024; // what a socket hands out at a time
 const SIZES = [16, 100, 1024, 60 * 1024];
+const AEAD_SIZES = [100, 4 * 1024, 60 * 1024];
+const AEAD_BYTES = TARGET_BYTES / 8; // plaintext sealed and opened per implementation per round
+const AEADS = ['libsodium', 'noble', 'node:crypto'];
 
 function encodeStream(size, count) {
   const body = Buffer.alloc(size, 0x61);
@@ -53,6 +62,96 @@ function encodeRound(size, count) {
   return seconds;
 }
 
+/**
+ * node:crypto as secure mode used it before issue 18: one createCipheriv and
+ * one createDecipheriv per frame, ChaCha20-Poly1305 under the HChaCha20
+ * subkey with nonce 00000000 ‖ IDENTIFIER (spec §6.4), the output copied
+ * back into the frame so that it, too, works in place.
+ */
+function nodeCipher(key, prefix) {
+  const subkey = hchachaSubkey(key, prefix);
+  const nonceOf = (frame, at) => Buffer.concat([Buffer.alloc(4), frame.subarray(at + 4, at + 12)]);
+  return {
+    sealInPlace(frame, at, n) {
+      const header = frame.subarray(at, at + 12);
+      const cipher = createCipheriv('chacha20-poly1305', subkey, nonceOf(frame, at), { authTagLength: TAG_SIZE });
+      cipher.setAAD(header, { plaintextLength: n });
+      cipher.update(frame.subarray(at + 12, at + 12 + n)).copy(frame, at + 12);
+      cipher.final();
+      cipher.getAuthTag().copy(frame, at + 12 + n);
+    },
+    openInPlace(frame, at) {
+      const n = frame.readUInt16BE(at + 2) - TAG_SIZE;
+      const decipher = createDecipheriv('chacha20-poly1305', subkey, nonceOf(frame, at), { authTagLength: TAG_SIZE });
+      decipher.setAuthTag(frame.subarray(at + 12 + n, at + 12 + n + TAG_SIZE));
+      decipher.setAAD(frame.subarray(at, at + 12), { plaintextLength: n });
+      const plain = decipher.update(frame.subarray(at + 12, at + 12 + n));
+      try {
+        decipher.final();
+      } catch {
+        return false;
+      }
+      plain.copy(frame, at + 12);
+      return true;
+    },
+  };
+}
+
+/** One frame of `size` plaintext bytes laid out for sealing in place: header, body, room for the tag. */
+function aeadFrame(size) {
+  const frame = Buffer.alloc(12 + size + TAG_SIZE);
+  frame[0] = 0x81;
+  frame.writeUInt16BE(size + TAG_SIZE, 2);
+  randomBytes(size).copy(frame, 12);
+  return frame;
+}
+
+/** Seals and opens `count` frames in place (identifier = the frame's number); checks the bytes; seconds. */
+function aeadRound(cipher, frame, count) {
+  const size = frame.length - 12 - TAG_SIZE;
+  const plaintext = Buffer.from(frame.subarray(12, 12 + size));
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i += 1) {
+    frame.writeUInt32BE(i, 8);
+    cipher.sealInPlace(frame, 0, size);
+    if (!cipher.openInPlace(frame, 0)) throw new Error('a sealed frame did not open');
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (!frame.subarray(12, 12 + size).equals(plaintext)) throw new Error('seal + open did not give the plaintext back');
+  return seconds;
+}
+
+/** Seal + open per frame, every implementation alternating within each round. */
+function aeadResults() {
+  const key = randomBytes(32);
+  const prefix = randomBytes(16);
+  const ciphers = {
+    libsodium: new FrameCipher(key, prefix, 'libsodium'),
+    noble: new FrameCipher(key, prefix, 'noble'),
+    'node:crypto': nodeCipher(key, prefix),
+  };
+  // The three must agree byte for byte before any is timed.
+  const probe = aeadFrame(1000);
+  const sealed = AEADS.map((name) => {
+    const frame = Buffer.from(probe);
+    ciphers[name].sealInPlace(frame, 0, 1000);
+    return frame;
+  });
+  if (!sealed.every((frame) => frame.equals(sealed[0]))) throw new Error('libsodium, noble and node:crypto disagree');
+  const out = [];
+  for (const size of AEAD_SIZES) {
+    const count = Math.max(1000, Math.floor(AEAD_BYTES / size));
+    const frame = aeadFrame(size);
+    const rows = Object.fromEntries(AEADS.map((name) => [name, { implementation: name, size, frames: count, rounds: [] }]));
+    for (const name of AEADS) aeadRound(ciphers[name], frame, Math.ceil(count / 10)); // warm-up
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const name of AEADS) rows[name].rounds.push({ seconds: aeadRound(ciphers[name], frame, count) });
+    }
+    out.push(...Object.values(rows));
+  }
+  return out;
+}
+
 const results = [];
 for (const size of SIZES) {
   const count = Math.max(1000, Math.floor(TARGET_BYTES / (size + 12)));
@@ -62,12 +161,19 @@ for (const size of SIZES) {
   encodeRound(size, count);
   results.push({ op: 'encode', size, frames: count, rounds: Array.from({ length: ROUNDS }, () => ({ seconds: encodeRound(size, count) })) });
 }
+const aead = aeadResults();
+const versionOf = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
 saveRun({
   benchmark: 'codec',
   command: 'npx just bench-codec',
   quick: QUICK,
   started,
-  versions: {},
-  parameters: { rounds: ROUNDS, streamBytes: TARGET_BYTES, chunkBytes: CHUNK, sizes: SIZES },
+  versions: {
+    'sodium-native': versionOf('sodium-native'),
+    '@noble/ciphers': versionOf('@noble/ciphers'),
+    openssl: process.versions.openssl,
+  },
+  parameters: { rounds: ROUNDS, streamBytes: TARGET_BYTES, chunkBytes: CHUNK, sizes: SIZES, aeadBytes: AEAD_BYTES, aeadSizes: AEAD_SIZES },
   results,
+  aead,
 });

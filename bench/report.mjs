@@ -288,6 +288,38 @@ function codecSection(run) {
     const rate = stat(x.rounds.map((r) => ({ v: x.frames / r.seconds })), 'v');
     lines.push(`| ${x.op} | ${x.size} | ${spread(rate)} | ${int((rate.median * (x.size + 12)) / 1e6)} |`);
   }
+  lines.push('', ...aeadLines(run));
+  return lines;
+}
+
+/** µs with two decimals below 10, whole µs above (`—` for null). */
+const micros = (s) => (s === null ? '—' : s.median < 10 ? s.median.toFixed(2) : int(s.median));
+const microSpread = (s) => (s === null ? '—' : `${micros(s)} (${micros({ median: s.min })}–${micros({ median: s.max })})`);
+
+/** The frame-AEAD table of a codec run (issue 18): seal + open per frame by implementation and body size. */
+function aeadLines(run) {
+  if (!Array.isArray(run.aead)) return ['The frame AEAD was not measured in this run: it predates the seal + open rows (issue 18).', ''];
+  const names = [...new Set(run.aead.map((x) => x.implementation))];
+  const sizes = [...new Set(run.aead.map((x) => x.size))];
+  const perFrame = (name, size) => {
+    const x = run.aead.find((r) => r.implementation === name && r.size === size);
+    return x === undefined ? null : stat(x.rounds.map((r) => ({ v: (r.seconds / x.frames) * 1e6 })), 'v');
+  };
+  const [first] = names;
+  const lines = [
+    '### Frame AEAD: seal + open per frame (spec §6.4)',
+    '',
+    'One frame (header, body, tag) sealed and then opened in place, its identifier new each time, the plaintext checked after every round; ' +
+      `${names.map((n) => `\`${n}\``).join(', ')} alternate within each round. µs per frame (seal + open), median of ${run.parameters.rounds} rounds (min–max); ` +
+      `÷ ${first}: how many times longer than ${first}.`,
+    '',
+    `| body bytes | ${names.map((n) => `${n} µs`).join(' | ')} | ${names.slice(1).map((n) => `${n} ÷ ${first}`).join(' | ')} |`,
+    `|---|${names.map(() => '---|').join('')}${names.slice(1).map(() => '---|').join('')}`,
+  ];
+  for (const size of sizes) {
+    const base = perFrame(first, size);
+    lines.push(`| ${size} | ${names.map((n) => microSpread(perFrame(n, size))).join(' | ')} | ${names.slice(1).map((n) => times(ratio(perFrame(n, size), base))).join(' | ')} |`);
+  }
   lines.push('');
   return lines;
 }

@@ -96,6 +96,33 @@ describe('bench/report.mjs sections', () => {
     expect(md).toContain('5 of 6 benchmarks have no saved run');
   });
 
+  it('renders the frame AEAD rows of a codec run as µs per frame with ratios to the first implementation (issue 18)', () => {
+    const frames = 1000;
+    const rounds = (us: number[]) => us.map((u) => ({ seconds: (u * frames) / 1e6 }));
+    const codec = {
+      ...base,
+      benchmark: 'codec',
+      command: 'npx just bench-codec',
+      date: '2026-12-01T00:00:00.000Z',
+      parameters: { rounds: 3, streamBytes: 2 ** 26, chunkBytes: 65536, sizes: [100] },
+      results: [{ op: 'decode', size: 100, frames, rounds: rounds([1, 1, 1]) }],
+      aead: [
+        { implementation: 'libsodium', size: 100, frames, rounds: rounds([2.5, 2, 3]) },
+        { implementation: 'noble', size: 100, frames, rounds: rounds([25, 20, 30]) },
+        { implementation: 'node:crypto', size: 100, frames, rounds: rounds([12, 10, 11]) },
+        { implementation: 'libsodium', size: 61440, frames, rounds: rounds([100, 90, 110]) },
+        { implementation: 'noble', size: 61440, frames, rounds: rounds([1500, 1400, 1600]) },
+        { implementation: 'node:crypto', size: 61440, frames, rounds: rounds([150, 140, 160]) },
+      ],
+    } as Run;
+    const md = renderSection(BENCHMARKS[1]!, codec);
+    expect(md).toContain('| body bytes | libsodium µs | noble µs | node:crypto µs | noble ÷ libsodium | node:crypto ÷ libsodium |');
+    expect(row(md, '| 100 |')).toBe('| 100 | 2.50 (2.00–3.00) | 25 (20–30) | 11 (10–12) | 10.00× | 4.40× |');
+    expect(row(md, '| 61440 |')).toBe('| 61440 | 100 (90–110) | 1,500 (1,400–1,600) | 150 (140–160) | 15.00× | 1.50× |');
+    const { aead: _, ...older } = codec as Run & { aead: unknown };
+    expect(renderSection(BENCHMARKS[1]!, older as Run)).toContain('The frame AEAD was not measured in this run');
+  });
+
   it('names the commit each section measured and how many commits to src/ came after it', () => {
     const md = renderResults([e2eRun({})], { srcCommitsSince: () => 3 });
     expect(md).toContain('at commit `0123456789` (3 commits to src/ since)');
