@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 /**
  * The secure-mode tests that run a second time with the pure-JS fallback
  * (`CONDUIT_AEAD=noble`, issue 18): every `npm test` checks both frame-AEAD
- * implementations against the spec §6.6 vectors and each other.
+ * implementations against the spec §6.6 vectors, each other, and a real
+ * server and client. test/integration/secure.test.ts stays out: its 10^6-frame
+ * nonce audit takes about 50 s on noble (run it by hand with CONDUIT_AEAD=noble).
  */
 const SECURE_TESTS = [
   'test/unit/aead-choice.test.ts',
@@ -12,6 +14,8 @@ const SECURE_TESTS = [
   'test/unit/secure-vectors.test.ts',
   'test/unit/secure-channel.test.ts',
   'test/unit/handshake-hardening.test.ts',
+  'test/integration/secure-hardening.test.ts',
+  'test/integration/secure-sizes.test.ts',
 ];
 
 export default defineConfig({
