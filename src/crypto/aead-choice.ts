@@ -25,7 +25,15 @@ export interface AeadChoice {
   readonly fallbackReason: string | undefined;
 }
 
-const sodium = loadSodium();
+/**
+ * `sodium-native`, loaded the first time something needs it: with
+ * `CONDUIT_AEAD=noble` a process that never asks for libsodium never loads
+ * the native addon at all.
+ */
+let loaded: ReturnType<typeof loadSodium> | undefined;
+const sodium = (): ReturnType<typeof loadSodium> => (loaded ??= loadSodium());
+/** The first line of why `sodium-native` did not load. */
+const whyNot = (err: Error): string => err.message.split('\n', 1)[0] ?? '';
 
 /**
  * Chooses the implementation for `env` (`process.env` at start-up): unset
@@ -36,23 +44,23 @@ const sodium = loadSodium();
  * @example
  * ```ts
  * chooseAead({ CONDUIT_AEAD: 'noble' }); // { implementation: 'noble', fallbackReason: 'CONDUIT_AEAD=noble' }
- * chooseAead({ CONDUIT_AEAD: 'fast' });  // throws TypeError: CONDUIT_AEAD must be libsodium or noble, got 'fast'
+ * chooseAead({ CONDUIT_AEAD: 'fast' });  // throws TypeError: CONDUIT_AEAD must be libsodium or noble (or unset), got 'fast'
  * ```
  */
 export function chooseAead(env: Readonly<Record<string, string | undefined>>): AeadChoice {
   const wanted = env[AEAD_ENV];
   if (wanted === undefined || wanted === '') {
-    return sodium instanceof Error
-      ? { implementation: 'noble', fallbackReason: `sodium-native did not load: ${sodium.message.split('\n', 1)[0]}` }
+    const binding = sodium();
+    return binding instanceof Error
+      ? { implementation: 'noble', fallbackReason: `sodium-native did not load: ${whyNot(binding)}` }
       : { implementation: 'libsodium', fallbackReason: undefined };
   }
   if (!(AEAD_NAMES as readonly string[]).includes(wanted)) {
     throw new TypeError(`${AEAD_ENV} must be ${AEAD_NAMES.join(' or ')} (or unset), got '${wanted}'`);
   }
   if (wanted === 'noble') return { implementation: 'noble', fallbackReason: `${AEAD_ENV}=noble` };
-  if (sodium instanceof Error) {
-    throw new TypeError(`${AEAD_ENV}=libsodium but sodium-native did not load: ${sodium.message.split('\n', 1)[0]}`);
-  }
+  const binding = sodium();
+  if (binding instanceof Error) throw new TypeError(`${AEAD_ENV}=libsodium but sodium-native did not load: ${whyNot(binding)}`);
   return { implementation: 'libsodium', fallbackReason: undefined };
 }
 
@@ -93,8 +101,9 @@ export const aeadImplementation: AeadName = aeadChoice.implementation;
  */
 export function createFrameAead(key: Uint8Array, prefix: Uint8Array, implementation: AeadName = aeadImplementation): FrameAead {
   if (implementation === 'noble') return new NobleFrameAead(key, prefix);
-  if (sodium instanceof Error) throw new TypeError(`libsodium is not available: ${sodium.message.split('\n', 1)[0]}`);
-  return new LibsodiumFrameAead(sodium, key, prefix);
+  const binding = sodium();
+  if (binding instanceof Error) throw new TypeError(`libsodium is not available: ${whyNot(binding)}`);
+  return new LibsodiumFrameAead(binding, key, prefix);
 }
 
 /**
@@ -107,5 +116,5 @@ export function createFrameAead(key: Uint8Array, prefix: Uint8Array, implementat
  * ```
  */
 export function libsodiumAvailable(): boolean {
-  return !(sodium instanceof Error);
+  return !(sodium() instanceof Error);
 }

@@ -31,9 +31,15 @@ describe('which frame AEAD (issue 18)', () => {
     expect(() => chooseAead({ CONDUIT_AEAD: value })).toThrow(`CONDUIT_AEAD must be libsodium or noble (or unset), got '${value}'`);
   });
 
-  it('is chosen once at start-up: a bad CONDUIT_AEAD stops the process that loads the package', () => {
+  it('is chosen once at start-up: a bad CONDUIT_AEAD stops the process that loads the package; noble never loads the addon', () => {
+    const probe = [
+      "import { createRequire } from 'node:module';",
+      "const m = await import('./dist/index.js');",
+      "const native = Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('sodium-native'));",
+      'console.log(m.aeadImplementation, native);',
+    ].join('\n');
     const run = (value: string) =>
-      spawnSync(process.execPath, ['--input-type=module', '-e', "const m = await import('./dist/index.js'); console.log(m.aeadImplementation)"], {
+      spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
         cwd: root,
         encoding: 'utf8',
         timeout: 15_000,
@@ -42,7 +48,7 @@ describe('which frame AEAD (issue 18)', () => {
     const bad = run('fast');
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain("TypeError: CONDUIT_AEAD must be libsodium or noble (or unset), got 'fast'");
-    expect(run('noble').stdout.trim()).toBe('noble');
-    expect(run('').stdout.trim()).toBe('libsodium');
+    expect(run('noble').stdout.trim()).toBe('noble false');
+    expect(run('').stdout.trim()).toBe('libsodium true');
   });
 });
