@@ -137,7 +137,6 @@ export class Store {
    * ```
    */
   get(key: Uint8Array): Buffer | undefined {
-    checkKey(key);
     return this.getAt(key, 0, key.length);
   }
 
@@ -174,7 +173,6 @@ export class Store {
    * ```
    */
   getView(key: Uint8Array): Buffer | undefined {
-    checkKey(key);
     return this.getViewAt(key, 0, key.length);
   }
 
@@ -217,7 +215,6 @@ export class Store {
    * ```
    */
   set(key: Uint8Array, value: Uint8Array, options: SetOptions = {}): WriteOutcome {
-    checkKey(key);
     return this.setAt(key, 0, key.length, value, 0, value.length, options);
   }
 
