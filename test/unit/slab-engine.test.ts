@@ -7,9 +7,11 @@ import {
   PAGE_SIZE,
   SlabEngine,
   TOO_LARGE,
+  pageSizeFor,
   UNQUEUED,
   type SeedSource,
 } from '../../src/store/slab/index.js';
+import { Store } from '../../src/store/store.js';
 
 const MiB = 1024 * 1024;
 
@@ -345,5 +347,50 @@ describe('SlabEngine hash flooding', () => {
     for (let i = 0; i < 100_000; i += 1) put(engine, `k:${String(i).padStart(14, '0')}`, 'v');
     expect(engine.stats().reseeds).toBe(0);
     expect(engine.longestChain()).toBeLessThan(16);
+  });
+});
+
+describe('regression: a page move of the writing class evicted its tail twice (outside attack, issue 17)', () => {
+  // At 1 MiB (32 KiB pages) distinct keys alternating 5 B and 8,000 B values make the
+  // 8,000 B class take pages from the 64 B class; while such a page drains, a 64 B write
+  // evicted its class's tail as read before the drain step, which the step had just
+  // evicted: counted twice, its free chunk unlinked twice, STATS curr_items negative.
+  it('every eviction names a live item once, and the items reported gone are exactly the keys that went', () => {
+    const live = new Set<string>();
+    const keyBuffer = Buffer.alloc(256);
+    let reported: string[] = [];
+    const engine: SlabEngine = new SlabEngine({
+      maxMemory: 1024 * 1024,
+      pageSize: pageSizeFor(1024 * 1024),
+      onEvict: (h) => {
+        expect(engine.isLive(h)).toBe(true);
+        const key = keyBuffer.toString('latin1', 0, engine.copyKey(h, keyBuffer, 0));
+        expect(reported).not.toContain(key);
+        reported.push(key);
+      },
+    });
+    const small = Buffer.alloc(5, 0x61);
+    const big = Buffer.alloc(8_000, 0x62);
+    for (let i = 0; i < 3_000; i += 1) {
+      reported = [];
+      const key = Buffer.from(`key:${i}`);
+      const value = i % 2 === 1 ? big : small;
+      expect(engine.store(key, 0, key.length, value, 0, value.length, 0)).toBeGreaterThanOrEqual(0);
+      for (const gone of reported) live.delete(gone);
+      live.add(key.toString('latin1'));
+      expect(engine.size).toBe(live.size);
+    }
+    for (const k of live) expect(engine.find(Buffer.from(k), 0, k.length)).not.toBe(NONE);
+  });
+
+  it('through the Store: curr_items + evictions = sets and every counted item is listed', () => {
+    const store = new Store({ maxMemory: 1024 * 1024, shards: 4, activeExpiry: false });
+    const small = Buffer.alloc(5, 0x61);
+    const big = Buffer.alloc(8_000, 0x62);
+    for (let i = 0; i < 3_000; i += 1) store.set(Buffer.from(`key:${i}`), i % 2 === 1 ? big : small);
+    const stats = store.stats();
+    expect(stats.curr_items + stats.evictions).toBe(3_000);
+    expect(store.list(Buffer.alloc(0), 65_535, 1 << 20).keys.length).toBe(stats.curr_items);
+    store.close();
   });
 });

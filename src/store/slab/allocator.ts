@@ -221,9 +221,13 @@ export class Allocator {
     }
     if (this.#drainPage !== NONE) {
       // A page move is under way: advance it, and serve this write from the own tail meanwhile.
+      // The tail is read again after the step: the step may just have evicted it (the page
+      // being moved can be this class's own), and evicting it twice counted it twice and
+      // unlinked a free chunk (found by an outside attack: curr_items went negative).
       if (this.#drainStep()) return true;
-      if (own !== NONE) {
-        this.#evict(own);
+      const tail = this.#lists.lruTail[cls] as number;
+      if (tail !== NONE) {
+        this.#evict(tail);
         return true;
       }
       while (!this.#drainStep());
@@ -245,8 +249,9 @@ export class Allocator {
     // meanwhile serve this write from `cls`'s own tail when it has one.
     this.#startDrain(other >>> SLOT_BITS, otherClass);
     if (this.#drainStep()) return true;
-    if (own !== NONE) {
-      this.#evict(own);
+    const tail = this.#lists.lruTail[cls] as number; // read again, as above
+    if (tail !== NONE) {
+      this.#evict(tail);
       return true;
     }
     while (!this.#drainStep()); // `cls` has nothing to give: finish the move now
