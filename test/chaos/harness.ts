@@ -104,7 +104,9 @@ export async function until(check: () => boolean, timeoutMs: number, what: strin
 
 /**
  * Starts conduit-server as a child process (so its RSS and file descriptors
- * can be read and it can be killed). Full runs pin it to core 0, leaving
+ * can be read and it can be killed), with the Node flags of the bin's first
+ * line as users run it (startServerProcess, nodeFlagsOf: the young-generation
+ * cap scenario 6's RSS depends on). Full runs pin it to core 0, leaving
  * core 1 to the load; it is killed by pid after the test.
  */
 export function serve(size: Size, flags: string[], env: Record<string, string> = {}): Promise<ServerProcess> {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeRequest, Status, type Request } from '../../src/index.js';
-import { runServerToExit, serverBin, startServerProcess } from '../support/cli.js';
+import { nodeFlagsOf, runServerToExit, serverBin, startServerProcess } from '../support/cli.js';
 import { RawClient } from '../support/raw-client.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -53,6 +53,16 @@ describe('conduit-server command', () => {
       s.on('error', () => {});
       s.resume();
     });
+
+  it('the tests and `just chaos` start it with the Node flags of its first line, as the shipped bin runs', async () => {
+    const server = await startServerProcess(['--port', '0']);
+    const argv = readFileSync(`/proc/${server.child.pid}/cmdline`, 'latin1').split('\0');
+    const flags = nodeFlagsOf(serverBin);
+    expect(flags).toContain('--max-semi-space-size=1');
+    expect(argv.slice(1, 1 + flags.length + 1)).toEqual([...flags, serverBin]);
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  });
 
   it('a stop signal repeated at once (npx and Ctrl-C deliver it twice) is ignored: the drain goes on, exit 0', async () => {
     const server = await startServerProcess(['--port', '0', '--frame-timeout', '5s']);
