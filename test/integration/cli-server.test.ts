@@ -196,7 +196,7 @@ describe('conduit-server command', () => {
     // What a switch in CONDUIT_* or the file accepts, and what SIGHUP does (issue 15 items 2 and 16).
     expect(help).toContain('true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp)');
     expect(help).toContain('SIGHUP (terminal closed) drain the connections and exit 0');
-    expect(help).toContain('Give the process 2 × --max-memory + 128 MiB of RAM');
+    expect(help).toContain('Give the process 1.1 × --max-memory + 112 MiB of RAM');
   });
 });
 
