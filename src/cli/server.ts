@@ -79,7 +79,7 @@ program
       'true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp).\n' +
       'SIGTERM, SIGINT (Ctrl-C) and SIGHUP (terminal closed) drain the connections and exit 0;\n' +
       'a second one more than a second later exits at once with 1.\n' +
-      'Give the process 2 × --max-memory + 128 MiB of RAM (README: How much memory).',
+      'Give the process 1.1 × --max-memory + 112 MiB of RAM (README: How much memory).',
   );
 
 function fail(message: string): never {
