@@ -87,6 +87,9 @@ export class Allocator {
 
   /** Frees the live item `handle` (removed or evicted): its chunk back to its class's free list, a large object's pages to the pool. */
   free(handle: number): void {
+    // Freeing a chunk twice would put it on its free list twice and hand it to two keys:
+    // refuse (a bug; the write that asked fails INTERNAL and the store stays whole).
+    if (!this.#chunks.isLive(handle)) throw new RangeError(`chunk ${handle} holds no item: not freed again`);
     const cls = this.#chunks.classOf(handle);
     const page = handle >>> SLOT_BITS;
     this.#index.unlink(handle);
@@ -304,6 +307,8 @@ export class Allocator {
   }
 
   #evict(handle: number): void {
+    // Checked before the callback too, so a bug cannot count an eviction it then refuses.
+    if (!this.#chunks.isLive(handle)) throw new RangeError(`chunk ${handle} holds no item: not evicted again`);
     this.#onEvict?.(handle);
     this.free(handle);
   }
