@@ -1,14 +1,14 @@
 /**
  * The store: what each operation of spec §3 does to the items in the slab
- * engine (`slab/`, docs/STORAGE.md), and the active expiry sweep. Its parts
- * live beside it, one job each: `options.ts` (options and their
- * validation), `shard.ts` (a shard's counters), `item-counts.ts` (which
- * shard an item counts in, and its items, bytes and queue owners),
- * `charge.ts` (the chunk an item takes), `keys.ts` (key strings and the
- * shard hash), `slab/handle-expiry-queue.ts` (the order the sweep reclaims
- * in), `list.ts` (LIST's bounded scan), `integer.ts` (INCR's counters),
- * `stats.ts` (counters, spec §5.2) and `sweep-timer.ts` (when the active
- * sweep runs).
+ * engine (`slab/`, docs/STORAGE.md). Its parts live beside it, one job
+ * each: `options.ts` (options and their validation), `shard.ts` (a shard's
+ * counters), `item-counts.ts` (which shard an item counts in, and its
+ * items, bytes and queue owners), `charge.ts` (the chunk an item takes),
+ * `keys.ts` (key strings and the shard hash), `expiry-sweep.ts` (the active
+ * expiry: queue pairs, compaction, the sweep), `expiry-queue.ts` (the order
+ * the sweep reclaims in), `list.ts` (LIST's bounded scan), `integer.ts`
+ * (INCR's counters), `stats.ts` (counters, spec §5.2) and `sweep-timer.ts`
+ * (when the active sweep runs).
  *
  * @example
  * ```ts
@@ -22,9 +22,9 @@ import { ItemCounts } from './item-counts.js';
 import { listKeys, LIST_SCAN_LIMIT } from './list.js';
 import { resolveStoreOptions, type EvictionPolicy, type SetOptions, type StoreOptions } from './options.js';
 import type { Shard } from './shard.js';
-import { bucketOf, HandleExpiryQueue } from './slab/handle-expiry-queue.js';
-import { HEADER_SIZE, NONE, UNQUEUED } from './slab/layout.js';
+import { HEADER_SIZE, NONE } from './slab/layout.js';
 import { NO_MEMORY, pageSizeFor, SlabEngine, TOO_LARGE } from './slab/slab-engine.js';
+import { ExpirySweep, SWEEP_SLICE_MS } from './expiry-sweep.js';
 import { statsOf, type StoreStats } from './stats.js';
 import { SweepTimer } from './sweep-timer.js';
 
@@ -48,26 +48,6 @@ export type WriteOutcome = 'stored' | 'not_stored' | 'too_large' | 'out_of_memor
  * for SET. (On the wire both of the first two are NOT_INTEGER.)
  */
 export type IncrRefusal = 'not_integer' | 'overflow' | 'too_large' | 'out_of_memory';
-
-/**
- * Compaction of the expiry queue: it starts when the queue holds more than
- * twice as many pairs as there are entries owning one, plus this slack, and
- * then examines this many pairs per pair pushed. A pass over the queue adds
- * at most a quarter of its length while removing its stale half, so the
- * queue stays within about 2 × (entries with a pair) + slack.
- */
-const COMPACT_SLACK = 1024;
-const COMPACT_STEPS = 4;
-
-/** How long one slice of the active sweep may block the event loop (its timer: {@link SweepTimer}). */
-const SWEEP_SLICE_MS = 2;
-/**
- * Pairs the sweep handles between two looks at the clock: a look
- * (`performance.now()`, 0.1–0.2 µs here) costs about a third of a pair, so
- * this adds about 1 % and lets a slice overrun its budget by at most 32
- * pairs (0.4 ms while the sweep's code is not yet optimized).
- */
-const SWEEP_CLOCK_EVERY = 32;
 
 /**
  * The cache itself: one off-heap slab engine (`slab/`, docs/STORAGE.md)
@@ -94,7 +74,7 @@ export class Store {
   readonly #counts: ItemCounts;
   readonly #eviction: EvictionPolicy;
   readonly #clock: () => number;
-  readonly #queue = new HandleExpiryQueue();
+  readonly #expiry: ExpirySweep;
   readonly #timer: SweepTimer | undefined;
 
   constructor(options: StoreOptions = {}) {
@@ -103,10 +83,11 @@ export class Store {
     this.#clock = clock;
     this.#counts = new ItemCounts(shards, () => this.#engine);
     this.#engine = new SlabEngine({ maxMemory, eviction, pageSize: pageSizeFor(maxMemory), onEvict: this.#onEvict });
-    if (activeExpiry) this.#timer = new SweepTimer(() => this.sweep(), () => this.#queue.hasDue(this.#clock()));
+    this.#expiry = new ExpirySweep(this.#engine, this.#counts, clock);
+    if (activeExpiry) this.#timer = new SweepTimer(() => this.sweep(), () => this.#expiry.hasDue(this.#clock()));
   }
 
-  /** The engine evicts `handle` to make room (its key, size and bucket still read back). */
+  /** The engine evicts `handle` to make room (its tag, size and bucket still read back). */
   readonly #onEvict = (handle: number): void => {
     const shard = this.#counts.ofHandle(handle);
     shard.evictions += 1;
@@ -239,7 +220,7 @@ export class Store {
     }
     this.#counts.count(shard, handle);
     shard.sets += 1;
-    if (expiresAt !== 0) this.#enqueue(handle, expiresAt);
+    if (expiresAt !== 0) this.#expiry.enqueue(handle, expiresAt);
     return 'stored';
   }
 
@@ -311,7 +292,7 @@ export class Store {
     // The usual renew moves the expiry later: the item keeps its pair, and
     // the sweep re-queues it when that pair comes due (issue 15 item 6: a
     // refresh costs what a GET costs).
-    if (expiresAt !== 0) this.#enqueue(handle, expiresAt);
+    if (expiresAt !== 0) this.#expiry.enqueue(handle, expiresAt);
     return true;
   }
 
@@ -396,7 +377,7 @@ export class Store {
     // 274 ms of one turn). The counters stay (spec §3.7), but the items and
     // their bytes are gone.
     this.#engine.clear();
-    this.#queue.clear();
+    this.#expiry.clear();
     this.#counts.clearItems();
   }
 
@@ -409,7 +390,7 @@ export class Store {
    * ```
    */
   stats(): StoreStats {
-    return statsOf(this.#counts.shards, this.#engine.stats(), this.#engine.pageSize, this.#eviction, this.#queue.size);
+    return statsOf(this.#counts.shards, this.#engine.stats(), this.#engine.pageSize, this.#eviction, this.#expiry.size);
   }
 
   /**
@@ -425,46 +406,7 @@ export class Store {
    * ```
    */
   sweep(budgetMs = SWEEP_SLICE_MS): number {
-    const now = this.#clock();
-    const deadline = now + budgetMs;
-    let reclaimed = 0;
-    for (let steps = 1; ; steps += 1) {
-      const handle = this.#queue.shiftDue(now);
-      if (handle === NONE) break;
-      if (this.#sweepPair(handle, now)) reclaimed += 1;
-      // A time budget, not a count, bounds the slice whatever a pair costs:
-      // the first slices run before the sweep's code is optimized, at ten
-      // times the later cost per pair (256 pairs between two looks at the
-      // clock took 3.5 ms there, and stalled the event loop past 5 ms).
-      if (steps % SWEEP_CLOCK_EVERY === 0 && this.#clock() >= deadline) break;
-    }
-    return reclaimed;
-  }
-
-  /** Handles one pair the queue handed out at `now`; true when it reclaimed an expired item. */
-  #sweepPair(handle: number, now: number): boolean {
-    // A stale pair (item deleted, evicted, expired on access or moved, or an
-    // older pair of an item whose expiry moved earlier) finds no live item,
-    // or the item's own pair in another bucket: skip it. A reused chunk whose
-    // new item has the same bucket looks owned; its own expiry decides below.
-    if (!this.#owns(handle, this.#queue.dueBucket)) return false;
-    const expiresAt = this.#engine.expiresAt(handle);
-    if (expiresAt !== 0 && expiresAt <= now) {
-      const shard = this.#counts.ofHandle(handle);
-      this.#drop(shard, handle);
-      shard.expiredSwept += 1;
-      return true;
-    }
-    if (expiresAt === 0) {
-      this.#engine.setQueueBucket(handle, UNQUEUED); // the expiry was removed since
-      this.#counts.queued -= 1;
-    } else {
-      // Renewed to a later time: queue it again there (a later bucket, as
-      // its expiry is past `now` and this bucket ended by `now`).
-      this.#engine.setQueueBucket(handle, bucketOf(expiresAt));
-      this.#queue.push(expiresAt, handle);
-    }
-    return false;
+    return this.#expiry.sweep(budgetMs);
   }
 
   /**
@@ -478,28 +420,4 @@ export class Store {
   close(): void {
     this.#timer?.close();
   }
-
-  /**
-   * Gives the item `handle` (expiring at `expiresAt`) a pair no later than
-   * its expiry: nothing to do when it owns one already in that bucket or an
-   * earlier one; a new pair when it has none or its expiry moved to an
-   * earlier bucket (the old pair becomes stale).
-   */
-  #enqueue(handle: number, expiresAt: number): void {
-    const n = bucketOf(expiresAt);
-    const queued = this.#engine.queueBucket(handle);
-    if (queued !== UNQUEUED && queued <= n) return;
-    if (queued === UNQUEUED) this.#counts.queued += 1;
-    this.#engine.setQueueBucket(handle, n);
-    this.#queue.push(expiresAt, handle);
-    if (this.#queue.size > 2 * this.#counts.queued + COMPACT_SLACK) {
-      // Stale pairs outnumber owned ones: drop some, a few per push, from
-      // the queue's own contents (never a walk over the items).
-      this.#queue.compact(this.#owns, COMPACT_STEPS);
-    }
-  }
-
-  /** True when the pair (`handle`, `bucket`) is the one its item owns. */
-  readonly #owns = (handle: number, bucket: number): boolean =>
-    this.#engine.isLive(handle) && this.#engine.queueBucket(handle) === bucket;
 }

@@ -73,7 +73,7 @@ export {
  * lists); this file allocates, evicts and moves pages.
  *
  * The engine knows no clock: it stores each item's expiry time and leaves
- * lazy and active expiry to its caller ({@link HandleExpiryQueue}).
+ * lazy and active expiry to its caller (the store's `ExpirySweep`).
  *
  * @example
  * ```ts
