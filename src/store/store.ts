@@ -23,7 +23,8 @@ import { listKeys, LIST_SCAN_LIMIT } from './list.js';
 import { resolveStoreOptions, type EvictionPolicy, type SetOptions, type StoreOptions } from './options.js';
 import type { Shard } from './shard.js';
 import { HEADER_SIZE, NONE } from './slab/layout.js';
-import { NO_MEMORY, pageSizeFor, SlabEngine, TOO_LARGE } from './slab/slab-engine.js';
+import { NO_MEMORY, pageSizeFor, TOO_LARGE } from './slab/engine-types.js';
+import { SlabEngine } from './slab/slab-engine.js';
 import { ExpirySweep, SWEEP_SLICE_MS } from './expiry-sweep.js';
 import { statsOf, type StoreStats } from './stats.js';
 import { SweepTimer } from './sweep-timer.js';
@@ -108,17 +109,25 @@ export class Store {
   /**
    * The handle of the live item of `key` (whose index hash is `hash`)
    * without touching its recency, reclaiming it if expired; or {@link NONE}.
+   * A found item's shard is its tag ({@link #shardOf}); only a miss hashes
+   * the key for its shard.
    */
-  #findLive(shard: Shard, key: Uint8Array, hash: number): number {
+  #findLive(key: Uint8Array, hash: number): number {
     const handle = this.#engine.findHashed(hash, key, 0, key.length);
     if (handle === NONE) return NONE;
     const expiresAt = this.#engine.expiresAt(handle);
     if (expiresAt !== 0 && expiresAt <= this.#clock()) {
+      const shard = this.#counts.ofHandle(handle);
       this.#drop(shard, handle);
       shard.expiredLazy += 1;
       return NONE;
     }
     return handle;
+  }
+
+  /** The shard number of `key`, whose live item is `handle` or {@link NONE}: the item's tag, or the key's hash on a miss. */
+  #shardOf(key: Uint8Array, handle: number): number {
+    return handle === NONE ? this.#counts.indexOf(key) : this.#engine.tag(handle);
   }
 
   /**
@@ -160,17 +169,15 @@ export class Store {
   /** A GET's lookup: counts the hit or miss and marks a hit most recently used. */
   #hit(key: Uint8Array): number {
     checkKey(key);
-    const shard = this.#counts.of(key);
-    const handle = this.#findLive(shard, key, this.#hashOf(key));
+    const handle = this.#findLive(key, this.#hashOf(key));
     if (handle === NONE) {
-      shard.misses += 1;
+      this.#counts.of(key).misses += 1;
       return NONE;
     }
-    shard.hits += 1;
+    this.#counts.ofHandle(handle).hits += 1;
     this.#engine.touch(handle);
     return handle;
   }
-
 
   /**
    * Stores a copy of `value` under `key` with the NX / XX / KEEPTTL rules of
@@ -185,15 +192,13 @@ export class Store {
     const { ttlMs = 0, nx = false, xx = false, keepTtl = false } = options;
     checkTtl(ttlMs);
     checkKey(key);
-    const tag = this.#counts.indexOf(key);
-    const shard = this.#counts.shards[tag] as Shard;
     // One hash and one probe of the index for the whole SET: the write
     // reuses both (an overwrite that fits its chunk is then done in place).
     const hash = this.#hashOf(key);
-    const existing = this.#findLive(shard, key, hash);
+    const existing = this.#findLive(key, hash);
     if ((nx && existing !== NONE) || (xx && existing === NONE)) return 'not_stored';
     const expiresAt = keepTtl ? (existing === NONE ? 0 : this.#engine.expiresAt(existing)) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
-    return this.#write(tag, hash, key, value, expiresAt, existing);
+    return this.#write(this.#shardOf(key, existing), hash, key, value, expiresAt, existing);
   }
 
   /**
@@ -203,9 +208,16 @@ export class Store {
    */
   #write(tag: number, hash: number, key: Uint8Array, value: Uint8Array, expiresAt: number, existing: number): 'stored' | 'too_large' | 'out_of_memory' {
     const shard = this.#counts.shards[tag] as Shard;
-    // The old item is counted out first: the engine may overwrite it in place
-    // (same handle, its queue pair kept), move it, or, with eviction on, free
-    // it before a write that then fails.
+    if (existing !== NONE && this.#engine.fits(existing, key.length, value.length)) {
+      // In place (issue 17: an overwrite allocates nothing): the same chunk,
+      // bytes and queue pair, so the shard's counts stand.
+      this.#engine.replace(existing, hash, key, 0, key.length, value, 0, value.length, expiresAt, tag);
+      shard.sets += 1;
+      if (expiresAt !== 0) this.#expiry.enqueue(existing, expiresAt);
+      return 'stored';
+    }
+    // The old item is counted out first: the engine moves it to a new chunk
+    // or, with eviction on, frees it before a write that may then fail.
     if (existing !== NONE) this.#counts.uncount(shard, existing);
     const handle = this.#engine.replace(existing, hash, key, 0, key.length, value, 0, value.length, expiresAt, tag);
     if (handle < 0) {
@@ -262,12 +274,12 @@ export class Store {
    */
   delete(key: Uint8Array): boolean {
     checkKey(key);
-    const shard = this.#counts.of(key);
-    const handle = this.#findLive(shard, key, this.#hashOf(key));
+    const handle = this.#findLive(key, this.#hashOf(key));
     if (handle === NONE) {
-      shard.deleteMisses += 1;
+      this.#counts.of(key).deleteMisses += 1;
       return false;
     }
+    const shard = this.#counts.ofHandle(handle);
     this.#drop(shard, handle);
     shard.deleteHits += 1;
     return true;
@@ -285,7 +297,7 @@ export class Store {
   renew(key: Uint8Array, ttlMs: number): boolean {
     checkTtl(ttlMs);
     checkKey(key);
-    const handle = this.#findLive(this.#counts.of(key), key, this.#hashOf(key));
+    const handle = this.#findLive(key, this.#hashOf(key));
     if (handle === NONE) return false;
     const expiresAt = ttlMs === 0 ? 0 : this.#clock() + ttlMs;
     this.#engine.setExpiresAt(handle, expiresAt);
@@ -307,7 +319,7 @@ export class Store {
    */
   ttl(key: Uint8Array): number | undefined {
     checkKey(key);
-    const handle = this.#findLive(this.#counts.of(key), key, this.#hashOf(key));
+    const handle = this.#findLive(key, this.#hashOf(key));
     if (handle === NONE) return undefined;
     const expiresAt = this.#engine.expiresAt(handle);
     if (expiresAt === 0) return -1;
@@ -328,9 +340,8 @@ export class Store {
   incr(key: Uint8Array, delta: bigint, ttlMs = 0): bigint | IncrRefusal {
     checkTtl(ttlMs);
     checkKey(key);
-    const tag = this.#counts.indexOf(key);
     const hash = this.#hashOf(key);
-    const existing = this.#findLive(this.#counts.shards[tag] as Shard, key, hash);
+    const existing = this.#findLive(key, hash);
     let current = 0n;
     if (existing !== NONE) {
       // A view of the chunk, read before the write below can reuse it.
@@ -341,7 +352,7 @@ export class Store {
     const next = current + delta;
     if (next < I64_MIN || next > I64_MAX) return 'overflow';
     const expiresAt = existing !== NONE ? this.#engine.expiresAt(existing) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
-    const outcome = this.#write(tag, hash, key, Buffer.from(next.toString(), 'latin1'), expiresAt, existing);
+    const outcome = this.#write(this.#shardOf(key, existing), hash, key, Buffer.from(next.toString(), 'latin1'), expiresAt, existing);
     return outcome === 'stored' ? next : outcome;
   }
 

@@ -115,6 +115,24 @@ describe('SlabEngine store / find / copy', () => {
     expect(engine.size).toBe(1);
   });
 
+  it('fits: an overwrite stays in place exactly when it needs the same class (16-byte key, 100-byte value: the 176-byte chunk, the class below 136)', () => {
+    const engine = new SlabEngine({ maxMemory: 4 * MiB });
+    const h = put(engine, 'k'.repeat(16), Buffer.alloc(100));
+    const table: [value: number, fits: boolean][] = [
+      [72, false], // 48 + 16 + 72 = 136: the class below
+      [73, true],
+      [100, true],
+      [112, true], // 176: the chunk exactly
+      [113, false], // 177: the class above
+    ];
+    for (const [value, fits] of table) expect(engine.fits(h, 16, value), `${value}-byte value`).toBe(fits);
+    for (const [value, fits] of table) {
+      const again = put(engine, 'k'.repeat(16), Buffer.alloc(value));
+      expect(again === h, `${value}-byte value`).toBe(fits);
+      if (!fits) expect(put(engine, 'k'.repeat(16), Buffer.alloc(100))).toBe(h); // back into the freed chunk (LIFO)
+    }
+  });
+
   it('moves an overwrite that changes class to a new chunk and frees the old one', () => {
     const engine = new SlabEngine({ maxMemory: 4 * MiB });
     const small = put(engine, 'k', 'x');

@@ -16,16 +16,16 @@ export { KeyHash, randomSeed, type SeedSource } from './key-hash.js';
 export { HEADER_SIZE, MAX_PAGES, NONE, PAGE_SIZE, UNQUEUED, handleOf, pageOf, slotOf } from './layout.js';
 export { CONTINUATION_PAGE, FREE_PAGE, MIN_PAGE_SIZE, PagePool, isPageSize } from './page-pool.js';
 export { GROWTH_FACTOR, SMALLEST_CHUNK, chunkSizes, classFor } from './size-classes.js';
+export { SlabEngine } from './slab-engine.js';
 export {
   DRAIN_BATCH,
   LONG_CHAIN,
   MOVE_AGE_RATIO,
   NO_MEMORY,
-  SlabEngine,
   TOO_LARGE,
   pageSizeFor,
   type SlabClassStats,
   type SlabEngineOptions,
   type SlabEviction,
   type SlabStats,
-} from './slab-engine.js';
+} from './engine-types.js';

@@ -32,19 +32,6 @@ import {
 import { BOOKKEEPING_BYTES_PER_PAGE, PagePool, isPageSize, MIN_PAGE_SIZE } from './page-pool.js';
 import { chunkSizes, classFor } from './size-classes.js';
 
-export {
-  DRAIN_BATCH,
-  LONG_CHAIN,
-  MOVE_AGE_RATIO,
-  NO_MEMORY,
-  TOO_LARGE,
-  pageSizeFor,
-  type SlabClassStats,
-  type SlabEngineOptions,
-  type SlabEviction,
-  type SlabStats,
-} from './engine-types.js';
-
 /**
  * The off-heap slab engine (issue 17): items live in pages (1 MiB unless the budget is small) carved into
  * size classes, memcached-style, each item's header, key and value in one
@@ -292,14 +279,7 @@ export class SlabEngine {
     if (!Number.isInteger(valueLength) || valueLength < 0 || valueStart + valueLength > value.length) {
       throw new RangeError(`value range ${valueStart}+${valueLength} is outside its ${value.length}-byte buffer`);
     }
-    // The chain the caller's probe walked, for the re-seed guard below.
-    const chain = this.#index.chain;
-    const total = HEADER_SIZE + keyLength + valueLength;
-    const cls = classFor(this.#chunks.sizes, total);
-    const pageSize = this.#chunks.pageSize;
-    const pagesNeeded = cls === this.#large ? Math.ceil(total / pageSize) : 1;
-    if (pagesNeeded > this.#pool.maxPages) return TOO_LARGE;
-    if (old !== NONE && this.#chunks.classOf(old) === cls && (cls !== this.#large || this.#chunks.chunkBytes(old) === pagesNeeded * pageSize)) {
+    if (old !== NONE && this.fits(old, keyLength, valueLength)) {
       // Fits the chunk (or the pages) it has: overwrite in place, no free and no alloc.
       this.#chunks.writeValue(old, keyLength, value, valueStart, valueLength);
       this.#chunks.setExpiresAt(old, expiresAt);
@@ -307,6 +287,12 @@ export class SlabEngine {
       this.touch(old);
       return old;
     }
+    const chain = this.#index.chain; // walked by the caller's probe: the re-seed guard below
+    const total = HEADER_SIZE + keyLength + valueLength;
+    const cls = classFor(this.#chunks.sizes, total);
+    const pageSize = this.#chunks.pageSize;
+    const pagesNeeded = cls === this.#large ? Math.ceil(total / pageSize) : 1;
+    if (pagesNeeded > this.#pool.maxPages) return TOO_LARGE;
     // With eviction on, the old item goes first, so the write can reuse its memory.
     if (old !== NONE && this.#eviction === 'lru') {
       this.#alloc.free(old);
@@ -338,6 +324,22 @@ export class SlabEngine {
       this.#index.reseed();
     }
     return handle;
+  }
+
+  /**
+   * True when an item of `keyLength` and `valueLength` bytes would
+   * overwrite the live item `handle` in place ({@link replace}): it needs
+   * the same class (its chunk, and no smaller one, holds it), or as many
+   * pages for a large object.
+   */
+  fits(handle: number, keyLength: number, valueLength: number): boolean {
+    const total = HEADER_SIZE + keyLength + valueLength;
+    const cls = this.#chunks.classOf(handle);
+    const chunk = this.#chunks.chunk;
+    const below = cls === 0 ? 0 : (chunk[cls - 1] as number);
+    if (cls !== this.#large) return total <= (chunk[cls] as number) && total > below;
+    const pageSize = this.#chunks.pageSize;
+    return total > below && Math.ceil(total / pageSize) * pageSize === this.#chunks.chunkBytes(handle);
   }
 
   /** Marks the item most recently used in its class (a GET's hit). */
