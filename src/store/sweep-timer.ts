@@ -12,9 +12,10 @@
  */
 
 /**
- * How often the active sweep runs. `npx just bench-store` measures 1M
- * entries expiring at once reclaimed in 0.8–1.0 s with event-loop stalls of
- * p99 ~5 ms (see `SWEEP_SLICE_MS` in store.ts for one slice's budget).
+ * How often the active sweep runs; a backlog runs on at once, a slice of
+ * `SWEEP_SLICE_MS` (expiry-sweep.ts) per turn. `npx just bench-store`
+ * measures how long 1M items expiring at once take to be reclaimed, and the
+ * longest event-loop stall meanwhile (docs/STORAGE.md "Expiry").
  *
  * @example
  * ```ts
