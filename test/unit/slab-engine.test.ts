@@ -117,6 +117,24 @@ describe('SlabEngine store / find / copy', () => {
     expect(engine.size).toBe(1);
   });
 
+  it('fits: an overwrite stays in place exactly when it needs the same class (16-byte key, 100-byte value: the 176-byte chunk, the class below 136)', () => {
+    const engine = new SlabEngine({ maxMemory: 4 * MiB });
+    const h = put(engine, 'k'.repeat(16), Buffer.alloc(100));
+    const table: [value: number, fits: boolean][] = [
+      [72, false], // 48 + 16 + 72 = 136: the class below
+      [73, true],
+      [100, true],
+      [112, true], // 176: the chunk exactly
+      [113, false], // 177: the class above
+    ];
+    for (const [value, fits] of table) expect(engine.fits(h, 16, value), `${value}-byte value`).toBe(fits);
+    for (const [value, fits] of table) {
+      const again = put(engine, 'k'.repeat(16), Buffer.alloc(value));
+      expect(again === h, `${value}-byte value`).toBe(fits);
+      if (!fits) expect(put(engine, 'k'.repeat(16), Buffer.alloc(100))).toBe(h); // back into the freed chunk (LIFO)
+    }
+  });
+
   it('moves an overwrite that changes class to a new chunk and frees the old one', () => {
     const engine = new SlabEngine({ maxMemory: 4 * MiB });
     const small = put(engine, 'k', 'x');
@@ -129,6 +147,47 @@ describe('SlabEngine store / find / copy', () => {
     expect(engine.size).toBe(1);
     // The freed small chunk is the first one handed out again in its class.
     expect(put(engine, 'other', 'z')).toBe(small);
+  });
+
+  it('keeps each item\'s tag: set on a new chunk, replaced by an overwrite in place, carried to a moved chunk', () => {
+    const engine = new SlabEngine({ maxMemory: 4 * MiB });
+    const k = Buffer.from('k');
+    const h = engine.store(k, 0, 1, Buffer.alloc(100), 0, 100, 0, 7);
+    expect(engine.tag(h)).toBe(7);
+    expect(engine.store(k, 0, 1, Buffer.alloc(90), 0, 90, 0, 1023)).toBe(h); // in place
+    expect(engine.tag(h)).toBe(1023);
+    const moved = engine.store(k, 0, 1, Buffer.alloc(5000), 0, 5000, 0, 3);
+    expect(moved).not.toBe(h);
+    expect(engine.tag(moved)).toBe(3);
+    expect(engine.tag(put(engine, 'untagged', 'v'))).toBe(0);
+  });
+
+  it('replace after findHashed is store with one probe: inserts, overwrites in place, moves, and takes NONE for a removed item', () => {
+    const engine = new SlabEngine({ maxMemory: 4 * MiB });
+    const write = (key: string, value: Buffer, tag = 0): number => {
+      const k = Buffer.from(key, 'latin1');
+      const hash = engine.hashOf(k, 0, k.length);
+      const old = engine.findHashed(hash, k, 0, k.length);
+      expect(old).toBe(find(engine, key));
+      return engine.replace(old, hash, k, 0, k.length, value, 0, value.length, 0, tag);
+    };
+    const h = write('a', Buffer.alloc(100, 1));
+    expect(write('a', Buffer.alloc(100, 2))).toBe(h);
+    expect(read(engine, 'a')?.[0]).toBe(2);
+    const moved = write('a', Buffer.alloc(3000, 3));
+    expect(moved).not.toBe(h);
+    expect(engine.isLive(h)).toBe(false);
+    expect(read(engine, 'a')?.equals(Buffer.alloc(3000, 3))).toBe(true);
+    // The caller removed the item it found (lazy expiry) and passes NONE: a fresh insert.
+    const k = Buffer.from('a');
+    const hash = engine.hashOf(k, 0, 1);
+    engine.remove(engine.findHashed(hash, k, 0, 1));
+    const again = engine.replace(NONE, hash, k, 0, 1, Buffer.from('x'), 0, 1, 0, 0);
+    expect(read(engine, 'a')?.toString()).toBe('x');
+    expect(engine.isLive(again)).toBe(true);
+    expect(engine.size).toBe(1);
+    expect(() => engine.hashOf(k, 0, 0)).toThrow(/key must be 1 to 250 bytes/);
+    expect(() => engine.hashOf(Buffer.alloc(251), 0, 251)).toThrow(/key must be 1 to 250 bytes/);
   });
 
   it('removes items; a removed handle is not live and removing it again throws', () => {
@@ -271,6 +330,20 @@ describe('SlabEngine large objects', () => {
     expect(read(engine, 'small')?.toString()).toBe('x');
   });
 
+  it('overwrites a large object in place when it needs as many pages, and moves it when it needs more', () => {
+    const engine = new SlabEngine({ maxMemory: 16 * MiB });
+    const h = put(engine, 'big', Buffer.alloc(2 * MiB, 1)); // 3 pages: the header and key push it past 2
+    const { pages, itemBytes } = engine.stats();
+    expect(itemBytes).toBe(3 * PAGE_SIZE);
+    expect(put(engine, 'big', Buffer.alloc(2 * MiB + 1000, 2))).toBe(h); // still 3 pages: same handle, same pages
+    expect(engine.stats()).toMatchObject({ pages, itemBytes, items: 1 });
+    expect(read(engine, 'big')?.equals(Buffer.alloc(2 * MiB + 1000, 2))).toBe(true);
+    const grown = put(engine, 'big', Buffer.alloc(3 * MiB, 3)); // 4 pages: a new chain, the old one freed
+    expect(grown).toBeGreaterThanOrEqual(0);
+    expect(engine.stats()).toMatchObject({ itemBytes: 4 * PAGE_SIZE, items: 1 });
+    expect(read(engine, 'big')?.equals(Buffer.alloc(3 * MiB, 3))).toBe(true);
+  });
+
   it('evicts older items (small or large) to make room for a large one', () => {
     const evicted: string[] = [];
     const engine: SlabEngine = new SlabEngine({ maxMemory: 8 * MiB, onEvict: (h) => evicted.push(keyOf(engine, h)) });
@@ -340,6 +413,25 @@ describe('SlabEngine hash flooding', () => {
     expect(stats.reseeds).toBe(1);
     expect(engine.longestChain()).toBeLessThan(LONG_CHAIN);
     for (let i = 0; i < 20_000; i += 1) expect(read(engine, `flood:${i}`)?.toString()).toBe(`${i}`);
+  });
+
+  it('the guard also fires for writes that probe once (findHashed, then replace), as the store writes', () => {
+    let draws = 0;
+    const seedSource: SeedSource = (target) => {
+      draws += 1;
+      if (draws === 1) target.fill(0);
+      else for (let i = 0; i < target.length; i += 1) target[i] = (Math.random() * 2 ** 32) | 0;
+    };
+    const engine = new SlabEngine({ maxMemory: 8 * MiB, seedSource });
+    for (let i = 0; i < 20_000; i += 1) {
+      const k = Buffer.from(`flood:${i}`);
+      const hash = engine.hashOf(k, 0, k.length);
+      const old = engine.findHashed(hash, k, 0, k.length);
+      engine.replace(old, hash, k, 0, k.length, k, 0, k.length, 0, 0);
+    }
+    expect(engine.stats().reseeds).toBe(1);
+    expect(engine.longestChain()).toBeLessThan(LONG_CHAIN);
+    for (let i = 0; i < 20_000; i += 1) expect(read(engine, `flood:${i}`)?.toString()).toBe(`flood:${i}`);
   });
 
   it('with the default seed, 100k sequential keys spread into short chains and never re-seed', () => {
