@@ -399,15 +399,18 @@ describe('SlabEngine clear and scan', () => {
 });
 
 describe('SlabEngine hash flooding', () => {
-  it('a seed that sends every key to one chain is replaced: chains stay short and lookups stay right', () => {
+  /** The first seed is all zeros (every key hashes alike: the worst an attacker could force); later ones are random. */
+  const zerosThenRandom = (): SeedSource => {
     let draws = 0;
-    // The first seed is all zeros (every key hashes alike: the worst an attacker could force); later ones are random.
-    const seedSource: SeedSource = (target) => {
+    return (target) => {
       draws += 1;
       if (draws === 1) target.fill(0);
       else for (let i = 0; i < target.length; i += 1) target[i] = (Math.random() * 2 ** 32) | 0;
     };
-    const engine = new SlabEngine({ maxMemory: 8 * MiB, seedSource });
+  };
+
+  it('a seed that sends every key to one chain is replaced: chains stay short and lookups stay right', () => {
+    const engine = new SlabEngine({ maxMemory: 8 * MiB, seedSource: zerosThenRandom() });
     for (let i = 0; i < 20_000; i += 1) put(engine, `flood:${i}`, `${i}`);
     const stats = engine.stats();
     expect(stats.reseeds).toBe(1);
@@ -416,13 +419,7 @@ describe('SlabEngine hash flooding', () => {
   });
 
   it('the guard also fires for writes that probe once (findHashed, then replace), as the store writes', () => {
-    let draws = 0;
-    const seedSource: SeedSource = (target) => {
-      draws += 1;
-      if (draws === 1) target.fill(0);
-      else for (let i = 0; i < target.length; i += 1) target[i] = (Math.random() * 2 ** 32) | 0;
-    };
-    const engine = new SlabEngine({ maxMemory: 8 * MiB, seedSource });
+    const engine = new SlabEngine({ maxMemory: 8 * MiB, seedSource: zerosThenRandom() });
     for (let i = 0; i < 20_000; i += 1) {
       const k = Buffer.from(`flood:${i}`);
       const hash = engine.hashOf(k, 0, k.length);
