@@ -68,18 +68,31 @@ export function conduitArgs(serverJs = 'dist/cli/server.js') {
   return [...flags, serverJs];
 }
 
-/** Starts conduit-server (this checkout's build) on `port` with extra flags. */
+/** Starts conduit-server (this checkout's build) on `port` with extra flags; `--max-memory 2gb` unless `flags` name a budget. */
 export function startConduit(port, flags = [], env = {}) {
-  const [c, a] = pinned(0, process.execPath, [...conduitArgs(), '--port', String(port), '--max-memory', '2gb', '--log-level', 'warn', ...flags]);
+  const budget = flags.includes('--max-memory') ? [] : ['--max-memory', '2gb'];
+  const [c, a] = pinned(0, process.execPath, [...conduitArgs(), '--port', String(port), ...budget, '--log-level', 'warn', ...flags]);
   const child = spawn(c, a, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   children.add(child);
   child.stderr.on('data', () => {});
   return child;
 }
 
-/** Starts redis-server on `port`, persistence off, loopback only. */
-export function startRedis(port) {
-  return start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+/** Starts redis-server on `port`, persistence off, loopback only, with extra settings (`['--maxmemory', '64mb']`). */
+export function startRedis(port, settings = []) {
+  return start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...settings]);
+}
+
+/** Stops a process started here by its pid (SIGTERM, then SIGKILL after `graceMs`); resolves once it has exited. */
+export async function stop(child, graceMs = 5_000) {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+  children.delete(child);
 }
 
 /** Installs Debian's redis-server when redis-server or redis-benchmark is missing, saying so. Returns the version. */
@@ -109,6 +122,13 @@ export function rssMiB(pid) {
   } catch {
     return NaN;
   }
+}
+
+/** VmRSS and VmHWM (the kernel's own peak of RSS) of a process in MiB, from /proc/<pid>/status. */
+export function memoryOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const mib = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+  return { rssMiB: mib('VmRSS'), hwmMiB: mib('VmHWM') };
 }
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

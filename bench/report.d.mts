@@ -17,3 +17,4 @@ export function newestRuns(runs: Run[]): Record<string, Run>;
 export function loadRuns(dir: string): Run[];
 export function chart(run: Run): string;
 export function writeAll(dir: string): string[];
+export function churnBoundMiB(budgetMiB: number): number;

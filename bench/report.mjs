@@ -24,7 +24,14 @@ export const BOUNDS = {
   expiryStallMs: 5, // issue 3: "never blocked for more than a few milliseconds", stated as 5 ms
   httpVsBare: 0.7, // issue 7: the HTTP gateway ≥ 0.7× a bare node:http server
   rssVsRedis: 2, // server RSS within 2× of Redis's, same keyspace, after the fill
+  p999VsRedis: 3, // issue 17: SET p99.9 (raw frames, P = 16) ≤ 3× Redis's (raw RESP) in the same run
+  itemsVsRedis: 0.8, // issue 17: items kept under a 64 MiB budget (100 B values) ≥ 0.8× Redis's
+  churnRssPerBudget: 1.15, // issue 17: RSS under churn ≤ 1.15 × budget + 48 MiB at every sample …
+  churnRssSlackMiB: 48, // … (the two numbers of that one bound)
 };
+
+/** Issue 17's RSS bound under churn for a budget of `budgetMiB`, in MiB. */
+export const churnBoundMiB = (budgetMiB) => BOUNDS.churnRssPerBudget * budgetMiB + BOUNDS.churnRssSlackMiB;
 
 /** The benchmarks in the order RESULTS.md shows them, with the command that runs each. */
 export const BENCHMARKS = [
@@ -73,7 +80,7 @@ export function verdict(value, cmp, bound, unit = '×') {
   const ok = (v) => (cmp === '>=' ? v >= bound : v <= bound);
   let digits = 2;
   while (digits < 6 && ok(Number(value.toFixed(digits))) !== ok(value)) digits += 1;
-  return { shown: `${value.toFixed(digits)}${unit === 'ms' ? ' ms' : unit}`, verdict: ok(value) ? 'met' : 'missed' };
+  return { shown: `${value.toFixed(digits)}${unit === '×' ? '×' : ` ${unit}`}`, verdict: ok(value) ? 'met' : 'missed' };
 }
 
 function targetTable(targets) {
@@ -96,33 +103,50 @@ function throughputTarget(text, a, b, bound, names) {
   return { text, cmp: '>=', bound, value: ratio(sa, sb), figures: `${names[0]} ${int(sa?.median)}, ${names[1]} ${int(sb?.median)} ${unit}` };
 }
 
+/** The harness's throughput targets: server capacity and SET p99.9 against Redis, the clients, secure mode, RSS after the fill. */
+function throughputTargets(run) {
+  const t = [];
+  const B = BOUNDS;
+  const sizes = run.parameters.sizes;
+  const capacity = [{ op: 'GET', size: 100 }, { op: 'SET', size: 100 }, ...(sizes.includes(4096) ? [{ op: 'SET', size: 4096 }] : [])];
+  for (const { op, size } of capacity) {
+    const w = { op, size, pipeline: 16 };
+    t.push(throughputTarget(`server capacity ≥ ${B.serverVsRedis}× Redis (raw frames vs raw RESP, ${op} ${size} B, P = 16)`,
+      find(run, { system: 'Conduit · raw frames', ...w }), find(run, { system: 'Redis · raw RESP', ...w }), B.serverVsRedis, ['Conduit', 'Redis']));
+  }
+  for (const size of sizes) {
+    const w = { op: 'SET', size, pipeline: 16 };
+    const c = stat(find(run, { system: 'Conduit · raw frames', ...w })?.rounds, 'p999');
+    const r = stat(find(run, { system: 'Redis · raw RESP', ...w })?.rounds, 'p999');
+    t.push({ text: `SET p99.9 ≤ ${B.p999VsRedis}× Redis's (raw frames vs raw RESP, SET ${size} B, P = 16)`, cmp: '<=', bound: B.p999VsRedis,
+      value: ratio(c, r), figures: `Conduit ${fixed(c)} ms, Redis ${fixed(r)} ms (medians of the rounds' p99.9)` });
+  }
+  for (const op of ['GET', 'SET']) {
+    for (const pipeline of run.parameters.pipelines) {
+      const w = { op, size: 100, pipeline };
+      t.push(throughputTarget(`ConduitClient ≥ ${B.clientVsIoredis}× ioredis (${op} 100 B, P = ${pipeline})`,
+        find(run, { system: 'Conduit · ConduitClient', ...w }), find(run, { system: 'Redis · ioredis', ...w }), B.clientVsIoredis, ['ConduitClient', 'ioredis']));
+    }
+  }
+  for (const size of sizes) {
+    const bound = size <= 100 ? B.secureVsPlain100 : B.secureVsPlain4096;
+    for (const op of ['GET', 'SET']) {
+      const w = { op, size, pipeline: 16 };
+      t.push(throughputTarget(`secure mode ≥ ${bound}× plaintext (${op} ${size} B, P = 16)`,
+        find(run, { system: 'Conduit · ConduitClient, secure mode', ...w }), find(run, { system: 'Conduit · ConduitClient', ...w }), bound, ['secure', 'plaintext']));
+    }
+  }
+  t.push(rssTarget(run.rssAfterFill, 'conduit'));
+  return t;
+}
+
 /** Targets of one run, by benchmark. */
 export function targetsOf(run) {
   const t = [];
   const B = BOUNDS;
   if (run.benchmark === 'harness') {
-    const sizes = run.parameters.sizes;
-    for (const op of ['GET', 'SET']) {
-      const w = { op, size: 100, pipeline: 16 };
-      t.push(throughputTarget(`server capacity ≥ ${B.serverVsRedis}× Redis (raw frames vs raw RESP, ${op} 100 B, P = 16)`,
-        find(run, { system: 'Conduit · raw frames', ...w }), find(run, { system: 'Redis · raw RESP', ...w }), B.serverVsRedis, ['Conduit', 'Redis']));
-    }
-    for (const op of ['GET', 'SET']) {
-      for (const pipeline of run.parameters.pipelines) {
-        const w = { op, size: 100, pipeline };
-        t.push(throughputTarget(`ConduitClient ≥ ${B.clientVsIoredis}× ioredis (${op} 100 B, P = ${pipeline})`,
-          find(run, { system: 'Conduit · ConduitClient', ...w }), find(run, { system: 'Redis · ioredis', ...w }), B.clientVsIoredis, ['ConduitClient', 'ioredis']));
-      }
-    }
-    for (const size of sizes) {
-      const bound = size <= 100 ? B.secureVsPlain100 : B.secureVsPlain4096;
-      for (const op of ['GET', 'SET']) {
-        const w = { op, size, pipeline: 16 };
-        t.push(throughputTarget(`secure mode ≥ ${bound}× plaintext (${op} ${size} B, P = 16)`,
-          find(run, { system: 'Conduit · ConduitClient, secure mode', ...w }), find(run, { system: 'Conduit · ConduitClient', ...w }), bound, ['secure', 'plaintext']));
-      }
-    }
-    t.push(rssTarget(run.rssAfterFill, 'conduit'));
+    if (run.only !== 'memory') t.push(...throughputTargets(run));
+    if (run.only !== 'throughput') t.push(...memoryTargets(run.memory));
   } else if (run.benchmark === 'e2e') {
     for (const pipeline of [1, 16]) {
       for (const op of ['GET', 'SET']) {
@@ -181,6 +205,50 @@ export function targetsOf(run) {
   return t;
 }
 
+/** Every refused write of a measurement's rounds: `0`, or the count and its reasons. */
+function refused(rounds) {
+  const reasons = {};
+  for (const r of rounds) for (const [why, n] of Object.entries(r.failures ?? {})) reasons[why] = (reasons[why] ?? 0) + n;
+  const total = rounds.reduce((n, r) => n + (r.failed ?? 0), 0);
+  return total === 0 ? '0' : `${int(total)} (${Object.entries(reasons).map(([why, n]) => `${why}: ${int(n)}`).join(', ')})`;
+}
+
+/** The churn budgets a run measured, or the issue's two when it measured none. */
+const churnBudgets = (memory) => memory?.churn?.map((c) => c.budgetMiB) ?? [64, 1024];
+
+/**
+ * Issue 17's memory targets: items kept under the budget ≥ 0.8× Redis's, and
+ * conduit-server's RSS under churn within 1.15 × budget + 48 MiB at every
+ * sample, judged on the largest sample of every round (VmHWM beside it).
+ */
+function memoryTargets(memory) {
+  const B = BOUNDS;
+  const items = memory?.items ?? {};
+  const c = stat(items.conduit, 'items');
+  const r = stat(items.redis, 'items');
+  const m = stat(items.memcached, 'items');
+  const budget = memory?.parameters.items.budgetMiB ?? 64;
+  const t = [{
+    text: `items kept under a ${budget} MiB budget ≥ ${B.itemsVsRedis}× Redis's (${memory?.parameters.items.valueBytes ?? 100} B values)`,
+    cmp: '>=', bound: B.itemsVsRedis, value: ratio(c, r),
+    figures: memory ? `Conduit ${int(c?.median)}, Redis ${int(r?.median)}, memcached ${int(m?.median)} items` : 'no memory part in this run',
+  }];
+  for (const budgetMiB of churnBudgets(memory)) {
+    const servers = memory?.churn.find((x) => x.budgetMiB === budgetMiB)?.servers ?? {};
+    const max = (name, field) => ((servers[name] ?? []).length === 0 ? null : Math.max(...servers[name].map((x) => x[field])));
+    const bound = churnBoundMiB(budgetMiB);
+    const hwm = max('conduit', 'hwmMiB');
+    const others = ['redis', 'memcached'].map((n) => `${SERVER_NAMES[n]} ${max(n, 'maxSampleMiB')?.toFixed(0) ?? '—'}`).join(', ');
+    t.push({
+      text: `conduit-server RSS under churn ≤ ${B.churnRssPerBudget} × ${budgetMiB} MiB + ${B.churnRssSlackMiB} MiB = ${bound.toFixed(1)} MiB at every sample`,
+      cmp: '<=', bound, unit: 'MiB', value: max('conduit', 'maxSampleMiB'),
+      figures: hwm === null ? 'no churn at this budget in this run'
+        : `largest sample of ${servers.conduit.length} round${servers.conduit.length === 1 ? '' : 's'}; VmHWM ${hwm.toFixed(1)} MiB (${hwm <= bound ? 'within' : '**over**'} the bound); largest samples of ${others} MiB`,
+    });
+  }
+  return t;
+}
+
 /** Server RSS after the fill, Conduit ÷ Redis, same keyspace (issue 24, item 2). */
 function rssTarget(rss, conduit) {
   const c = rss?.[conduit] ?? null;
@@ -214,6 +282,8 @@ function provenance(run, opts) {
 }
 
 function harnessSection(run) {
+  const memory = run.only === 'throughput' ? [] : memorySection(run.memory);
+  if (run.only === 'memory') return ['The memory part alone (`BENCH_ONLY=memory`): no throughput rows in this run.', '', ...memory];
   const lines = [];
   const p = run.parameters;
   const rb = run.keyspace
@@ -256,6 +326,66 @@ function harnessSection(run) {
   }
   lines.push('"vs Redis" compares like with like: raw rows with Redis · raw RESP, client rows with Redis · ioredis. "server RSS" is read after each row, whatever the server holds by then.', '');
   lines.push(...rssSection(run.rssAfterFill, ['conduit', 'conduit-secure', 'conduit-tls', 'redis', 'memcached'], run.keyspace));
+  lines.push(...memory);
+  return lines;
+}
+
+const MEMORY_SERVERS = ['conduit', 'redis', 'memcached'];
+/** `median (min–max)` in MiB with one decimal, or just the median for one round. */
+const mib = (s) => (s === null ? '—' : s.min === s.max ? s.median.toFixed(1) : `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`);
+/** The same for counts. */
+const count = (s) => (s === null ? '—' : s.min === s.max ? int(s.median) : spread(s));
+
+/**
+ * The harness's memory part (issue 17, bench/memory.mjs): items kept under
+ * the budget, then RSS under churn per budget; one table each, every server
+ * beside Redis and memcached.
+ */
+function memorySection(memory) {
+  if (!memory) return ['### Memory (issue 17)', '', 'Not measured in this run: it predates the harness\'s memory part.', ''];
+  const p = memory.parameters;
+  const f = p.items;
+  const lines = [
+    `### Items kept under a ${f.budgetMiB} MiB budget`,
+    '',
+    `${int(f.keys)} distinct 16-byte keys with ${f.valueBytes}-byte values written to a fresh server through its own protocol (one connection, ${int(p.window)} requests in flight, ` +
+      `every answer checked), then the item count read from the server: conduit-server \`--max-memory ${f.budgetMiB}mb\` (STATS \`curr_items\`), ` +
+      `redis-server \`maxmemory ${f.budgetMiB}mb\` + \`allkeys-lru\` (DBSIZE), memcached \`-m ${f.budgetMiB}\` (stats \`curr_items\`). ` +
+      `${f.rounds === 1 ? '1 round' : `Median of ${f.rounds} rounds (min–max)`}; RSS read at the end, VmHWM is the kernel's peak.`,
+    '',
+    '| server | items | ÷ Redis | ÷ memcached | refused writes | RSS at the end MiB | VmHWM MiB | idle RSS MiB | seconds |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  const items = (name) => stat(memory.items[name], 'items');
+  for (const name of MEMORY_SERVERS) {
+    const rounds = memory.items[name] ?? [];
+    if (rounds.length === 0) continue;
+    lines.push(`| ${SERVER_NAMES[name]} | ${count(items(name))} | ${times(ratio(items(name), items('redis')))} | ${times(ratio(items(name), items('memcached')))} | ${refused(rounds)} | ` +
+      `${mib(stat(rounds, 'rssMiB'))} | ${mib(stat(rounds, 'hwmMiB'))} | ${mib(stat(rounds, 'idleRssMiB'))} | ${fixed(stat(rounds, 'seconds'), 1)} |`);
+  }
+  const c = p.churn;
+  lines.push(
+    '',
+    '### Process RSS under churn',
+    '',
+    `Random keys of a ${int(c.keySpace)}-key space with random value sizes of 16 B – 4 KiB (one seeded sequence, the same for every server) written to a fresh server ` +
+      `until ${c.factor}× its budget is written; the server's VmRSS sampled every ${int(p.sampleEvery)} writes and at the end, VmHWM (the kernel's peak) read at the end. ` +
+      '"max sample" is the largest sample of a round: median of the rounds (min–max). The bound is conduit-server\'s, issue 17\'s 1.15 × budget + 48 MiB.',
+    '',
+  );
+  for (const { budgetMiB, servers } of memory.churn) {
+    const rounds = servers.conduit?.length ?? 0;
+    lines.push(`#### ${budgetMiB} MiB budget (${rounds} round${rounds === 1 ? '' : 's'}; bound ${churnBoundMiB(budgetMiB).toFixed(1)} MiB)`, '');
+    lines.push('| server | writes | items at the end | max sample MiB | VmHWM MiB | ÷ Redis | ÷ memcached | refused writes | seconds |', '|---|---|---|---|---|---|---|---|---|');
+    const maxOf = (name) => stat(servers[name], 'maxSampleMiB');
+    for (const name of MEMORY_SERVERS) {
+      const r = servers[name] ?? [];
+      if (r.length === 0) continue;
+      lines.push(`| ${SERVER_NAMES[name]} | ${count(stat(r, 'writes'))} | ${count(stat(r, 'items'))} | ${mib(maxOf(name))} | ${mib(stat(r, 'hwmMiB'))} | ` +
+        `${times(ratio(maxOf(name), maxOf('redis')))} | ${times(ratio(maxOf(name), maxOf('memcached')))} | ${refused(r)} | ${fixed(stat(r, 'seconds'), 1)} |`);
+    }
+    lines.push('');
+  }
   return lines;
 }
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --expose-gc
 /**
  * `conduit-server`: starts a Conduit cache server. Every option can also be
  * set by an environment variable `CONDUIT_<NAME>` or in a TOML file given
@@ -7,7 +7,9 @@
  * The first line starts Node with `--max-semi-space-size=1`: V8's young
  * generation otherwise grows to 3 × 16 MiB under a write load, about 20 MiB
  * of RSS beyond `--max-memory` that the store never uses (the items live off
- * the heap), at no measured CPU cost (docs/STORAGE.md, "Process RSS").
+ * the heap), at no measured CPU cost; and with `--expose-gc`, so dead socket
+ * read buffers are collected every MiB read (src/server/read-buffers.ts;
+ * docs/STORAGE.md, "Process RSS").
  *
  * @example
  * ```sh
@@ -77,7 +79,7 @@ program
       'true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp).\n' +
       'SIGTERM, SIGINT (Ctrl-C) and SIGHUP (terminal closed) drain the connections and exit 0;\n' +
       'a second one more than a second later exits at once with 1.\n' +
-      'Give the process 2 × --max-memory + 128 MiB of RAM (README: How much memory).',
+      'Give the process 1.1 × --max-memory + 112 MiB of RAM (README: How much memory).',
   );
 
 function fail(message: string): never {

@@ -5,6 +5,7 @@ import { FrameDecoder } from '../protocol/decoder.js';
 import { AnswerQueue } from './answer-queue.js';
 import { Deadlines } from './deadlines.js';
 import type { ConnectionHost, ConnectionTimeouts, DisconnectCause } from './connection-host.js';
+import { readBuffers } from './read-buffers.js';
 import { RequestHandler } from './request-handler.js';
 import { SecureGate } from './secure-gate.js';
 
@@ -179,6 +180,7 @@ export class Connection {
   }
 
   #onData(chunk: Buffer): void {
+    readBuffers.note(chunk.length); // dead read buffers collected early (read-buffers.ts)
     // Once our side has ended nothing more is executed or answered: the bytes are read only so
     // the peer's end is seen and the close is not a reset (spec §5.3), and are not kept.
     if (this.#closing) return;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createRequire } from 'node:module';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
 import { Store } from '../store/store.js';
@@ -10,6 +10,14 @@ import { Connection, type ConnectionHost } from './connection.js';
 import type { Reply } from './execute.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { claimSocketPath } from './socket-path.js';
+
+/**
+ * node:tls, loaded when a TLS listener is made: about 2 MiB of RSS a plaintext
+ * sidecar would carry for nothing (docs/STORAGE.md, "Process RSS").
+ */
+function tlsModule(): typeof import('node:tls') {
+  return createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
+}
 
 /** Server counters added to STATS (spec §5.2), named after Redis INFO where one exists. */
 export interface ServerCounters {
@@ -244,7 +252,7 @@ export class ConduitServer extends EventEmitter {
     const listener: Server = (
       tls === undefined
         ? createServer({ allowHalfOpen: true, noDelay: true }, accept)
-        : createTlsServer(
+        : tlsModule().createServer(
             {
               cert: tls.cert,
               key: tls.key,

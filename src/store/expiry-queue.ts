@@ -1,8 +1,8 @@
-/** Width of one bucket of expiry times, in ms: the sweep may free an entry up to this much late. */
+/** Width of one bucket of expiry times, in ms: the sweep may free an item up to this much late. */
 export const EXPIRY_BUCKET_MS = 16;
 
 /**
- * The bucket a time falls in. The store remembers it per entry so that a
+ * The bucket a time falls in. The store remembers it per item so that a
  * pair handed out by {@link ExpiryQueue.shiftDue} can be told apart from a
  * stale one (see {@link ExpiryQueue.dueBucket}).
  *
@@ -16,44 +16,50 @@ export function bucketOf(time: number): number {
 }
 
 /**
- * The order in which the active sweep reclaims expired entries: a timing
- * wheel of 16 ms buckets. Each bucket is a plain array of keys, so adding a
+ * The order in which the active sweep reclaims expired items: a timing
+ * wheel of 16 ms buckets. Each bucket is a plain array of items, so adding a
  * pair and taking one back are O(1); a small min-heap of bucket numbers finds
- * the earliest bucket. (A binary heap of all pairs cost about 2 µs per entry
- * at 1M entries, too slow to reclaim them within the 1 s bound.)
+ * the earliest bucket. (A binary heap of all pairs cost about 2 µs per item
+ * at 1M items, too slow to reclaim them within the 1 s bound.)
  *
- * Pairs are never removed from the middle: a key that was deleted or
- * evicted leaves a stale pair, which the sweep recognises (the entry is gone,
- * or its own pair is in another bucket) and skips. When stale pairs
- * outnumber live ones the store calls {@link compact} a few pairs at a time,
- * which filters the buckets in place from the queue's own contents: no
- * operation ever walks the whole queue or the store's keys at once.
+ * The queue never looks inside an item: the store keeps the slab engine's
+ * item handles in it (small integers, so each bucket stays a packed array
+ * of small integers: no object and no key string per pair); the tests also
+ * run it with strings.
+ *
+ * Pairs are never removed from the middle: an item that was deleted,
+ * evicted, moved or renewed leaves a stale pair, which the sweep recognises
+ * (the item is gone, or its own pair is in another bucket: the store
+ * records the bucket {@link push} returns in the item) and skips. When stale
+ * pairs outnumber live ones the store calls {@link compact} a few pairs at a
+ * time, which filters the buckets in place from the queue's own contents: no
+ * operation ever walks the whole queue or the store's items at once.
  *
  * ```
- * buckets:    #heap (bucket numbers, min first)  →  #buckets.get(n) = [key, key, …]
+ * buckets:    #heap (bucket numbers, min first)  →  #buckets.get(n) = [item, item, …]
  * draining:   #current = the bucket being handed out, #cursor = next index in it
- * compacting: #scan walks #buckets; in #scanKeys, [0, #write) is kept,
+ * compacting: #scan walks #buckets; in #scanItems, [0, #write) is kept,
  *             [#write, #read) is dropped or already moved, [#read, …) unseen
  * ```
  *
  * @example
  * ```ts
- * const queue = new ExpiryQueue();
- * queue.push(1000, 'a');
- * queue.shiftDue(999);  // undefined: nothing due yet
- * queue.shiftDue(1100); // 'a'
+ * const queue = new ExpiryQueue<number>();
+ * queue.push(1000, handle); // bucketOf(1000)
+ * queue.shiftDue(999);      // undefined: nothing due yet
+ * queue.shiftDue(1100);     // handle; queue.dueBucket === bucketOf(1000)
  * ```
  */
-export class ExpiryQueue {
-  #buckets = new Map<number, string[]>();
+export class ExpiryQueue<T> {
+  #buckets = new Map<number, T[]>();
   #heap: number[] = [];
-  #current: string[] = [];
+  #current: T[] = [];
   #cursor = 0;
   #currentBucket = Number.NaN;
   #size = 0;
-  #scan: Iterator<[number, string[]]> | undefined;
+  #scan: Iterator<[number, T[]]> | undefined;
   #scanBucket = Number.NaN;
-  #scanKeys: string[] | undefined;
+  #scanItems: T[] | undefined;
   #read = 0;
   #write = 0;
 
@@ -62,36 +68,37 @@ export class ExpiryQueue {
     return this.#size;
   }
 
-  /** The bucket of the key {@link shiftDue} returned last. */
+  /** The bucket of the item {@link shiftDue} returned last. */
   get dueBucket(): number {
     return this.#currentBucket;
   }
 
-  /** Adds a pair. */
-  push(time: number, key: string): void {
+  /** Adds a pair for `item`, due at `time`; returns its bucket (for the caller to tell its own pair from stale ones). */
+  push(time: number, item: T): number {
     const n = bucketOf(time);
     const bucket = this.#buckets.get(n);
     if (bucket === undefined) {
-      this.#buckets.set(n, [key]);
+      this.#buckets.set(n, [item]);
       this.#heapPush(n);
     } else {
-      bucket.push(key);
+      bucket.push(item);
     }
     this.#size += 1;
+    return n;
   }
 
-  /** True when {@link shiftDue} would return a key at `now`. */
+  /** True when {@link shiftDue} would return an item at `now`. */
   hasDue(now: number): boolean {
     const n = this.#heap[0];
     return this.#cursor < this.#current.length || (n !== undefined && (n + 1) * EXPIRY_BUCKET_MS <= now);
   }
 
   /**
-   * The next key whose bucket has ended by `now`, removing it, or
-   * `undefined` when none is due. Every key it returns was pushed with a
-   * time ≤ `now`.
+   * The next item whose bucket has ended by `now`, removing its pair, or
+   * `undefined` when none is due. Every item it returns was pushed with a
+   * time ≤ `now`; {@link dueBucket} is then the bucket it was pushed in.
    */
-  shiftDue(now: number): string | undefined {
+  shiftDue(now: number): T | undefined {
     for (;;) {
       if (this.#cursor < this.#current.length) {
         this.#size -= 1;
@@ -106,32 +113,26 @@ export class ExpiryQueue {
         return undefined;
       }
       this.#heapPop();
-      const keys = this.#buckets.get(n) ?? [];
-      if (keys === this.#scanKeys) this.#endScanOfBucket();
-      this.#current = keys;
+      const items = this.#buckets.get(n) ?? [];
+      if (items === this.#scanItems) this.#endScanOfBucket();
+      this.#current = items;
       this.#currentBucket = n;
       this.#buckets.delete(n);
       this.#cursor = 0;
     }
   }
 
-  /** Replaces the contents with `pairs`. */
-  rebuild(pairs: Iterable<readonly [number, string]>): void {
-    this.clear();
-    for (const [time, key] of pairs) this.push(time, key);
-  }
-
   /**
    * Examines up to `steps` pairs, resuming where the last call stopped, and
-   * drops those for which `keep(key, bucket)` is false. Each call costs at
+   * drops those for which `keep(item, bucket)` is false. Each call costs at
    * most `steps` calls of `keep`; a full pass over the queue takes
    * `size / steps` calls. Returns how many pairs it examined.
    */
-  compact(keep: (key: string, bucket: number) => boolean, steps: number): number {
+  compact(keep: (item: T, bucket: number) => boolean, steps: number): number {
     let examined = 0;
     while (examined < steps) {
-      let keys = this.#scanKeys;
-      if (keys === undefined) {
+      let items = this.#scanItems;
+      if (items === undefined) {
         // A Map iterator is live: buckets added meanwhile are visited, removed ones skipped.
         this.#scan ??= this.#buckets.entries();
         const next = this.#scan.next();
@@ -139,32 +140,32 @@ export class ExpiryQueue {
           this.#scan = undefined; // one pass done; the next call starts another
           return examined;
         }
-        [this.#scanBucket, keys] = next.value;
-        this.#scanKeys = keys;
+        [this.#scanBucket, items] = next.value;
+        this.#scanItems = items;
         this.#read = 0;
         this.#write = 0;
       }
-      while (examined < steps && this.#read < keys.length) {
-        const key = keys[this.#read++] as string;
+      while (examined < steps && this.#read < items.length) {
+        const item = items[this.#read++] as T;
         examined += 1;
-        if (keep(key, this.#scanBucket)) keys[this.#write++] = key;
+        if (keep(item, this.#scanBucket)) items[this.#write++] = item;
         else this.#size -= 1;
       }
-      if (this.#read === keys.length) this.#endScanOfBucket();
+      if (this.#read === items.length) this.#endScanOfBucket();
     }
     return examined;
   }
 
   /** Closes the gap [#write, #read) of the bucket being compacted and stops compacting it. */
   #endScanOfBucket(): void {
-    const keys = this.#scanKeys;
-    if (keys === undefined) return;
-    keys.copyWithin(this.#write, this.#read);
-    keys.length -= this.#read - this.#write;
-    this.#scanKeys = undefined;
+    const items = this.#scanItems;
+    if (items === undefined) return;
+    items.copyWithin(this.#write, this.#read);
+    items.length -= this.#read - this.#write;
+    this.#scanItems = undefined;
   }
 
-  /** Drops every pair. */
+  /** Drops every pair (FLUSH). */
   clear(): void {
     this.#buckets = new Map();
     this.#heap = [];
@@ -173,7 +174,7 @@ export class ExpiryQueue {
     this.#currentBucket = Number.NaN;
     this.#size = 0;
     this.#scan = undefined;
-    this.#scanKeys = undefined;
+    this.#scanItems = undefined;
   }
 
   #heapPush(n: number): void {

@@ -13,7 +13,7 @@
  */
 import { fnv1aBytes } from './keys.js';
 import { newShard, type Shard } from './shard.js';
-import { MAX_KEY_LENGTH, UNQUEUED } from './slab/layout.js';
+import { UNQUEUED } from './slab/layout.js';
 import type { SlabEngine } from './slab/slab-engine.js';
 
 /**
@@ -31,8 +31,6 @@ export class ItemCounts {
   readonly #mask: number;
   /** The engine, once built (it calls back into these counts on eviction, so it comes second). */
   readonly #engine: () => SlabEngine;
-  /** A key read back from the engine, to find its shard (eviction and the sweep know only the handle). */
-  readonly #keyScratch = Buffer.alloc(MAX_KEY_LENGTH);
   /** Items that own a pair in the expiry queue (their queue bucket is set); the rest of the queue is stale. */
   queued = 0;
 
@@ -42,15 +40,23 @@ export class ItemCounts {
     this.#engine = engine;
   }
 
-  /** The shard of `key`. */
-  of(key: Uint8Array, start = 0, length = key.length): Shard {
-    return this.shards[fnv1aBytes(key, start, length) & this.#mask] as Shard;
+  /** The number of the shard of the key that is `length` bytes of `key` from `start`: the tag the store gives its item in the engine. */
+  indexOf(key: Uint8Array, start = 0, length = key.length): number {
+    return fnv1aBytes(key, start, length) & this.#mask;
   }
 
-  /** The shard of the live item `handle`, from its key in the chunk. */
+  /** The shard of `key`. */
+  of(key: Uint8Array, start = 0, length = key.length): Shard {
+    return this.shards[this.indexOf(key, start, length)] as Shard;
+  }
+
+  /**
+   * The shard of the live item `handle`, from the tag it was stored with:
+   * eviction and the sweep know only the handle, and reading the key back
+   * to hash it cost the sweep of 1M expired items a tenth of its time.
+   */
   ofHandle(handle: number): Shard {
-    const length = this.#engine().copyKey(handle, this.#keyScratch, 0);
-    return this.shards[fnv1aBytes(this.#keyScratch, 0, length) & this.#mask] as Shard;
+    return this.shards[this.#engine().tag(handle)] as Shard;
   }
 
   /** Counts `handle` into `shard` (a new item, or an item that moved chunks). */

@@ -12,7 +12,7 @@
  */
 import type { EvictionPolicy } from './options.js';
 import type { Shard } from './shard.js';
-import type { SlabStats } from './slab/slab-engine.js';
+import type { SlabStats } from './slab/engine-types.js';
 
 /** Counters of one shard or of the whole store; names follow Redis INFO and memcached stats (spec §5.2). */
 export interface StoreCounters {

@@ -104,7 +104,9 @@ export async function until(check: () => boolean, timeoutMs: number, what: strin
 
 /**
  * Starts conduit-server as a child process (so its RSS and file descriptors
- * can be read and it can be killed). Full runs pin it to core 0, leaving
+ * can be read and it can be killed), with the Node flags of the bin's first
+ * line as users run it (startServerProcess, nodeFlagsOf: the young-generation
+ * cap scenario 6's RSS depends on). Full runs pin it to core 0, leaving
  * core 1 to the load; it is killed by pid after the test.
  */
 export function serve(size: Size, flags: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
@@ -122,24 +124,63 @@ export function pidOf(server: ServerProcess): number {
 /** Open file descriptors of a process. */
 export const fds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
-/** Resident memory of a process in MiB (NaN once it has gone). */
-export function rssMiB(pid: number): number {
+/** A `Vm…` line of a process's /proc status in MiB (NaN once it has gone). */
+function vmMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS')) ?? '';
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`)) ?? '';
     return Number(line.split(/\s+/)[1]) / 1024;
   } catch {
     return Number.NaN;
   }
 }
 
-/** Samples a process's RSS every 20 ms until stopped; `stop()` returns the peak in MiB. */
-export function watchRss(pid: number): { stop(): number } {
+/** Resident memory of a process in MiB (NaN once it has gone). */
+export const rssMiB = (pid: number): number => vmMiB(pid, 'VmRSS');
+
+/**
+ * The kernel's high-water mark of a process's resident memory (VmHWM) in MiB:
+ * the peak between any two samples too (NaN once it has gone).
+ */
+export const hwmMiB = (pid: number): number => vmMiB(pid, 'VmHWM');
+
+/** An RSS watch: a sample every 20 ms, and more on demand. */
+export interface RssWatch {
+  /** Takes one more sample now (a writer calls it every so many requests). */
+  sample(): void;
+  /** How many samples were taken so far. */
+  readonly samples: number;
+  /** Stops the timer and returns the peak in MiB, a last sample included. */
+  stop(): number;
+}
+
+/**
+ * Samples a process's RSS every 20 ms (and whenever `sample()` is called)
+ * until stopped; `stop()` returns the peak in MiB.
+ *
+ * @example
+ * ```ts
+ * const rss = watchRss(pidOf(server));
+ * // … load, calling rss.sample() every 20,000 writes …
+ * const peakMiB = rss.stop();
+ * ```
+ */
+export function watchRss(pid: number): RssWatch {
   let peak = rssMiB(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(pid) || 0)), 20);
+  let samples = 1;
+  const sample = (): void => {
+    peak = Math.max(peak, rssMiB(pid) || 0);
+    samples += 1;
+  };
+  const timer = setInterval(sample, 20);
   return {
+    sample,
+    get samples() {
+      return samples;
+    },
     stop() {
       clearInterval(timer);
-      return Math.max(peak, rssMiB(pid) || 0);
+      sample();
+      return peak;
     },
   };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeRequest, Status, type Request } from '../../src/index.js';
-import { runServerToExit, serverBin, startServerProcess } from '../support/cli.js';
+import { nodeFlagsOf, runServerToExit, serverBin, startServerProcess } from '../support/cli.js';
 import { RawClient } from '../support/raw-client.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -53,6 +53,16 @@ describe('conduit-server command', () => {
       s.on('error', () => {});
       s.resume();
     });
+
+  it('the tests and `just chaos` start it with the Node flags of its first line, as the shipped bin runs', async () => {
+    const server = await startServerProcess(['--port', '0']);
+    const argv = readFileSync(`/proc/${server.child.pid}/cmdline`, 'latin1').split('\0');
+    const flags = nodeFlagsOf(serverBin);
+    expect(flags).toContain('--max-semi-space-size=1');
+    expect(argv.slice(1, 1 + flags.length + 1)).toEqual([...flags, serverBin]);
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  });
 
   it('a stop signal repeated at once (npx and Ctrl-C deliver it twice) is ignored: the drain goes on, exit 0', async () => {
     const server = await startServerProcess(['--port', '0', '--frame-timeout', '5s']);
@@ -186,7 +196,7 @@ describe('conduit-server command', () => {
     // What a switch in CONDUIT_* or the file accepts, and what SIGHUP does (issue 15 items 2 and 16).
     expect(help).toContain('true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp)');
     expect(help).toContain('SIGHUP (terminal closed) drain the connections and exit 0');
-    expect(help).toContain('Give the process 2 × --max-memory + 128 MiB of RAM');
+    expect(help).toContain('Give the process 1.1 × --max-memory + 112 MiB of RAM');
   });
 });
 

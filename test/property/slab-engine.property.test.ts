@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXPIRY_BUCKET_MS, HandleExpiryQueue, NONE, PAGE_SIZE, SlabEngine, UNQUEUED, bucketOf } from '../../src/store/slab/index.js';
+import { EXPIRY_BUCKET_MS, ExpiryQueue, bucketOf } from '../../src/store/expiry-queue.js';
+import { NONE, PAGE_SIZE, SlabEngine, UNQUEUED } from '../../src/store/slab/index.js';
 
 const MiB = 1024 * 1024;
 const BUDGET = 8 * MiB;
@@ -61,7 +62,7 @@ interface Entry {
 class Harness {
   now = 1000;
   readonly model = new Map<string, Entry>();
-  readonly queue = new HandleExpiryQueue();
+  readonly queue = new ExpiryQueue<number>();
   readonly engine: SlabEngine;
   evictions = 0;
 
@@ -120,7 +121,7 @@ class Harness {
   }
 
   sweep(): void {
-    for (let h = this.queue.shiftDue(this.now); h !== NONE; h = this.queue.shiftDue(this.now)) {
+    for (let h = this.queue.shiftDue(this.now); h !== undefined; h = this.queue.shiftDue(this.now)) {
       if (!this.engine.isLive(h) || this.engine.queueBucket(h) !== this.queue.dueBucket) continue;
       const t = this.engine.expiresAt(h);
       if (t !== 0 && t <= this.now) {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/index.js';
-import { EXPIRY_BUCKET_MS, ExpiryQueue } from '../../src/store/expiry-queue.js';
+import { EXPIRY_BUCKET_MS } from '../../src/store/expiry-queue.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 /** The reference model: a Map with expiry times (spec §3), nothing else. */
@@ -197,93 +197,6 @@ describe('Store against a reference model', () => {
   it('agrees on renew-heavy sequences, and the sweep still reclaims every expired key', () => {
     fc.assert(
       fc.property(fc.array(renewHeavyArb, { minLength: 1, maxLength: 200, size: 'max' }), agrees),
-      { numRuns: 300 },
-    );
-  });
-});
-
-describe('ExpiryQueue', () => {
-  it('hands out exactly the pairs that are due, each once', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.string()), { maxLength: 200 }),
-        fc.array(fc.integer({ min: 0, max: 1100 }), { minLength: 1, maxLength: 10 }),
-        (pairs, nows) => {
-          // Regression: a key pushed twice (times 608 and 0) once made the bookkeeping drop the wrong pair.
-          const queue = new ExpiryQueue();
-          for (const [t, k] of pairs) queue.push(t, k);
-          const left = new Map<string, number[]>();
-          for (const [t, k] of pairs) left.set(k, [...(left.get(k) ?? []), t]);
-          let handed = 0;
-          for (const now of [...nows].sort((a, b) => a - b)) {
-            for (let k = queue.shiftDue(now); k !== undefined; k = queue.shiftDue(now)) {
-              // Pairs leave in bucket order, so a repeated key's earliest pair is the one handed out.
-              const times = left.get(k) ?? [];
-              const earliest = Math.min(...times);
-              expect(earliest, `key ${k} handed out at ${now} before it was due`).toBeLessThanOrEqual(now);
-              times.splice(times.indexOf(earliest), 1);
-              handed += 1;
-            }
-            expect(queue.hasDue(now)).toBe(false);
-            // Everything due more than one bucket ago has been handed out.
-            for (const times of left.values()) for (const t of times) expect(t).toBeGreaterThan(now - EXPIRY_BUCKET_MS);
-          }
-          expect(queue.size).toBe(pairs.length - handed);
-        },
-      ),
-    );
-  });
-});
-
-describe('ExpiryQueue.compact', () => {
-  it('interleaved with pushes and shiftDue, drops exactly the pairs it is told to, keeps the rest in order, and counts right', () => {
-    type Step = { op: 'push'; time: number; keep: boolean } | { op: 'compact'; steps: number } | { op: 'shift'; by: number };
-    const stepArb: fc.Arbitrary<Step> = fc.oneof(
-      { weight: 4, arbitrary: fc.record({ op: fc.constant('push' as const), time: fc.integer({ min: 0, max: 40 }), keep: fc.boolean() }) },
-      { weight: 3, arbitrary: fc.record({ op: fc.constant('compact' as const), steps: fc.integer({ min: 1, max: 7 }) }) },
-      { weight: 1, arbitrary: fc.record({ op: fc.constant('shift' as const), by: fc.integer({ min: 0, max: 40 }) }) },
-    );
-    fc.assert(
-      fc.property(fc.array(stepArb, { maxLength: 300 }), (steps) => {
-        const queue = new ExpiryQueue();
-        const keep = new Set<string>();
-        const pushed = new Map<string, number>();
-        const handed = new Set<string>();
-        let dropped = 0;
-        let now = 0;
-        const take = (): void => {
-          for (let k = queue.shiftDue(now); k !== undefined; k = queue.shiftDue(now)) {
-            expect(handed.has(k), `${k} handed out twice`).toBe(false);
-            expect(pushed.get(k)).toBeLessThanOrEqual(now);
-            expect(queue.dueBucket).toBe(Math.floor((pushed.get(k) as number) / EXPIRY_BUCKET_MS));
-            handed.add(k);
-          }
-        };
-        for (const step of steps) {
-          if (step.op === 'push') {
-            const k = `k${pushed.size}`;
-            pushed.set(k, now + step.time);
-            if (step.keep) keep.add(k);
-            queue.push(now + step.time, k);
-          } else if (step.op === 'compact') {
-            queue.compact((k, bucket) => {
-              expect(bucket).toBe(Math.floor((pushed.get(k) as number) / EXPIRY_BUCKET_MS));
-              if (keep.has(k)) return true;
-              dropped += 1;
-              return false;
-            }, step.steps);
-          } else {
-            now += step.by;
-            take();
-          }
-          expect(queue.size).toBe(pushed.size - handed.size - dropped);
-        }
-        now = Number.MAX_SAFE_INTEGER;
-        take();
-        expect(queue.size).toBe(0);
-        for (const k of keep) expect(handed.has(k), `kept ${k} was handed out`).toBe(true);
-        expect(handed.size + dropped).toBe(pushed.size);
-      }),
       { numRuns: 300 },
     );
   });

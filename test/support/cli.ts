@@ -1,9 +1,32 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 
 export const serverBin = fileURLToPath(new URL('../../dist/cli/server.js', import.meta.url));
 const children: ChildProcess[] = [];
+
+/**
+ * The Node flags on a script's `#!/usr/bin/env -S node …` first line (none for
+ * `#!/usr/bin/env node` or no such line). A test that starts the script with
+ * `process.execPath` passes them, so the process runs as the shipped bin does:
+ * conduit-server's line caps V8's young generation, which is most of what its
+ * RSS holds beyond the budget (docs/STORAGE.md "Process RSS"). bench/lib.mjs's
+ * `conduitArgs` reads the line the same way.
+ *
+ * @example
+ * ```ts
+ * nodeFlagsOf(serverBin); // ['--max-semi-space-size=1']
+ * spawn(process.execPath, [...nodeFlagsOf(serverBin), serverBin, '--port', '0']);
+ * ```
+ */
+export function nodeFlagsOf(script: string): string[] {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+  return /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first)?.[1]?.trim().split(/\s+/) ?? [];
+}
+
+/** `node [the bin's flags] dist/cli/server.js args`, as argv (see {@link nodeFlagsOf}). */
+const serverCommand = (args: string[]): string[] => [process.execPath, ...nodeFlagsOf(serverBin), serverBin, ...args];
 
 // Every process a test starts is stopped by its pid after it.
 afterEach(() => {
@@ -33,9 +56,9 @@ export interface StartOptions {
 
 const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 
-/** Runs `conduit-server args` and resolves once it listens, or rejects with what it printed. */
+/** Runs `conduit-server args` (with the bin's Node flags) and resolves once it listens, or rejects with what it printed. */
 export function startServerProcess(args: string[], { env = {}, timeoutMs = 10_000, core, openFiles }: StartOptions = {}): Promise<ServerProcess> {
-  const command = [process.execPath, serverBin, ...args];
+  const command = serverCommand(args);
   if (core !== undefined && hasTaskset) command.unshift('taskset', '-c', String(core));
   // exec keeps the pid: the server is the child that gets killed after the test.
   if (openFiles !== undefined) command.unshift('bash', '-c', `ulimit -n ${openFiles} && exec "$@"`, 'bash');
@@ -78,7 +101,8 @@ export async function runServerToExit(
   env: Record<string, string> = {},
   timeoutMs = 10_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [serverBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file = process.execPath, ...rest] = serverCommand(args);
+  const child = spawn(file, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';

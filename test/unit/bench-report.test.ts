@@ -1,9 +1,12 @@
 // bench/report.mjs renders bench/RESULTS.md from saved runs: verdicts follow
 // the numbers beside them, a benchmark without data says so, quick runs and
-// unchecked redis-benchmark rows never count (issue 24, items 1, 2 and 5).
+// unchecked redis-benchmark rows never count (issue 24, items 1, 2 and 5);
+// the harness's memory part and issue 17's targets (items under 64 MiB,
+// RSS under churn at every sample, SET 4 KiB capacity, SET p99.9) render
+// with verdicts that miss when a figure passes its bound.
 // bench/redis-benchmark.mjs names the keys redis-benchmark -r reads.
 import { describe, expect, it } from 'vitest';
-import { BENCHMARKS, BOUNDS, renderResults, renderSection, targetsOf, verdict, type Run } from '../../bench/report.mjs';
+import { BENCHMARKS, BOUNDS, churnBoundMiB, renderResults, renderSection, targetsOf, verdict, type Run } from '../../bench/report.mjs';
 import { RAND_INT_DIGITS, redisBenchmarkArgs, redisBenchmarkKey } from '../../bench/redis-benchmark.mjs';
 
 const machine = { cores: 2, cpu: 'Test CPU', memoryGiB: 4, pinned: true };
@@ -156,6 +159,109 @@ describe('bench/report.mjs sections', () => {
     const { serverVsRedis, p99AtP1Ms, rssVsRedis } = BOUNDS;
     expect(targets.map((t) => t.bound)).toEqual([serverVsRedis, serverVsRedis, serverVsRedis, serverVsRedis, p99AtP1Ms, p99AtP1Ms, rssVsRedis]);
     expect([serverVsRedis, p99AtP1Ms, rssVsRedis]).toEqual([0.6, 3, 2]);
+  });
+});
+
+/** One measurement round of the memory part (bench/memory.mjs's figures). */
+function memoryRound(items: number, maxSampleMiB: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { writes: 1_500_000, bytes: 150_000_000, failed: 0, failures: {}, items, seconds: 9.8, rssMiB: maxSampleMiB - 1, maxSampleMiB, hwmMiB: maxSampleMiB + 1, idleRssMiB: 55, sampleCount: 151, ...extra };
+}
+
+interface MemoryFigures { items?: Record<string, number>; churn64?: number[]; churn1024?: number; extra?: Record<string, unknown> }
+
+/** The harness's memory part: items under 64 MiB per server, and the max RSS samples of the churn rounds (64 MiB: one per round). */
+function memoryPart({ items = { conduit: 369_334, redis: 322_692, memcached: 349_504 }, churn64 = [117, 118, 119], churn1024 = 1_150, extra = {} }: MemoryFigures = {}) {
+  const servers = ['conduit', 'redis', 'memcached'];
+  const churn = (budgetMiB: number, conduit: number[]) => ({
+    budgetMiB,
+    servers: Object.fromEntries(servers.map((s) => [s, conduit.map((m) => memoryRound(20_000, s === 'conduit' ? m : 80, s === 'conduit' ? extra : {}))])),
+  });
+  return {
+    parameters: { items: { budgetMiB: 64, keys: 1_500_000, valueBytes: 100, rounds: 1 }, churn: { budgets: [{ budgetMiB: 64, rounds: churn64.length }, { budgetMiB: 1024, rounds: 1 }], factor: 10, keySpace: 4_000_000, seed: 17 }, sampleEvery: 10_000, window: 1_000 },
+    items: Object.fromEntries(servers.map((s) => [s, [memoryRound(items[s]!, 100, s === 'conduit' ? extra : {})]])),
+    churn: [churn(64, churn64), churn(1024, [churn1024])],
+  };
+}
+
+/** A harness run: raw frames and raw RESP rows (Conduit at `ratios` × Redis's ops/s and `p999` × its p99.9), plus a memory part (`null`: none, as before issue 17). */
+function harnessRun({ ratios = {}, p999 = {}, memory = memoryPart(), ...extra }: { ratios?: Record<string, number>; p999?: Record<number, number>; memory?: unknown } & Partial<Run> = {}): Run {
+  const results: Record<string, unknown>[] = [];
+  for (const size of [100, 4096]) {
+    for (const op of ['GET', 'SET']) {
+      for (const pipeline of [1, 16]) {
+        const w = { op, size, pipeline };
+        const q = ratios[`${op} ${size}`] ?? 1;
+        const p = op === 'SET' ? (p999[size] ?? 1) : 1;
+        results.push({ system: 'Conduit · raw frames', server: 'conduit', ...w, rounds: [1, 1, 1].map(() => ({ ops: 100_000 * q, p50: 0.5, p99: 1, p999: 2 * p, cpu: 3, rss: 140 })) });
+        results.push({ system: 'Redis · raw RESP', server: 'redis', ...w, rounds: [1, 1, 1].map(() => ({ ops: 100_000, p50: 0.5, p99: 1, p999: 2, cpu: 3, rss: 80 })) });
+      }
+    }
+  }
+  return {
+    ...base,
+    benchmark: 'harness',
+    command: 'npx just bench',
+    date: '2026-12-01T00:00:00.000Z',
+    parameters: { seconds: 3, rounds: 3, connections: 50, keys: 100_000, sizes: [100, 4096], pipelines: [1, 16] },
+    keyspace: { keys: 100_000, sizes: [100, 4096], keyBytes: 17, redisKeys: 200_000 },
+    rssAfterFill: { conduit: 140, redis: 80, memcached: 70 },
+    results,
+    ...(memory === null ? {} : { memory }),
+    ...extra,
+  } as Run;
+}
+
+describe('bench/report.mjs: the harness and issue 17', () => {
+  it('states the bounds once: 0.8× Redis\'s items, 1.15 × budget + 48 MiB, 3× Redis\'s p99.9', () => {
+    expect([BOUNDS.itemsVsRedis, BOUNDS.churnRssPerBudget, BOUNDS.churnRssSlackMiB, BOUNDS.p999VsRedis]).toEqual([0.8, 1.15, 48, 3]);
+    expect(churnBoundMiB(64)).toBeCloseTo(121.6, 9);
+    expect(churnBoundMiB(1024)).toBeCloseTo(1225.6, 9);
+  });
+
+  it('judges items under 64 MiB against 0.8× Redis\'s: 258,153 of 322,692 misses, 258,154 meets', () => {
+    const items = (conduit: number) => row(renderSection(BENCHMARKS[0]!, harnessRun({ memory: memoryPart({ items: { conduit, redis: 322_692, memcached: 349_504 } }) })), '| items kept under a 64 MiB budget');
+    expect(items(258_153)).toContain('Conduit 258,153, Redis 322,692, memcached 349,504 items | 0.799998× | **missed** |');
+    expect(items(258_154)).toContain('| 0.80× | met |');
+  });
+
+  it('judges RSS under churn by its largest sample over every round, not the median (121.7 MiB in one round of three misses 121.6)', () => {
+    const churn = (churn64: number[]) => row(renderSection(BENCHMARKS[0]!, harnessRun({ memory: memoryPart({ churn64 }) })), '| conduit-server RSS under churn ≤ 1.15 × 64 MiB + 48 MiB = 121.6 MiB');
+    expect(churn([118, 121.7, 119])).toContain('| 121.70 MiB | **missed** |');
+    expect(churn([118, 121.6, 119])).toContain('| 121.60 MiB | met |');
+    expect(churn([118, 121.6, 119])).toContain('largest sample of 3 rounds; VmHWM 122.6 MiB (**over** the bound); largest samples of redis-server 80, memcached 80 MiB');
+    expect(row(renderSection(BENCHMARKS[0]!, harnessRun()), '| conduit-server RSS under churn ≤ 1.15 × 1024 MiB + 48 MiB = 1225.6 MiB')).toContain('VmHWM 1151.0 MiB (within the bound)');
+  });
+
+  it('renders a table per measurement with every server beside Redis and memcached, refused writes by reason', () => {
+    const md = renderSection(BENCHMARKS[0]!, harnessRun({ memory: memoryPart({ extra: { failed: 3, failures: { OUT_OF_MEMORY: 3 } } }) }));
+    expect(md).toContain('### Items kept under a 64 MiB budget');
+    expect(row(md, '| conduit-server | 369,334 |')).toContain('| 369,334 | 1.14× | 1.06× | 3 (OUT_OF_MEMORY: 3) | 99.0 | 101.0 | 55.0 | 9.8 |');
+    expect(row(md, '| redis-server | 322,692 |')).toContain('| 1.00× | 0.92× | 0 |');
+    expect(md).toContain('#### 64 MiB budget (3 rounds; bound 121.6 MiB)');
+    expect(md).toContain('#### 1024 MiB budget (1 round; bound 1225.6 MiB)');
+    // 64 MiB: median of the rounds' largest samples (118) with min–max, ÷ Redis's 80.
+    const section64 = md.slice(md.indexOf('#### 64 MiB'), md.indexOf('#### 1024 MiB'));
+    expect(row(section64, '| conduit-server |')).toContain('| 1,500,000 | 20,000 | 118.0 (117.0–119.0) | 119.0 (118.0–120.0) | 1.48× | 1.48× | 9 (OUT_OF_MEMORY: 9) |');
+  });
+
+  it('adds the capacity target for SET 4 KiB and the SET p99.9 targets against Redis (P = 16)', () => {
+    const md = renderSection(BENCHMARKS[0]!, harnessRun({ ratios: { 'SET 4096': 0.59 }, p999: { 100: 3.1, 4096: 2.9 } }));
+    expect(row(md, '| server capacity ≥ 0.6× Redis (raw frames vs raw RESP, SET 4096 B, P = 16)')).toContain('| 0.59× | **missed** |');
+    expect(row(md, '| server capacity ≥ 0.6× Redis (raw frames vs raw RESP, GET 100 B, P = 16)')).toContain('| 1.00× | met |');
+    expect(row(md, "| SET p99.9 ≤ 3× Redis's (raw frames vs raw RESP, SET 100 B, P = 16)")).toContain('Conduit 6.20 ms, Redis 2.00 ms');
+    expect(row(md, "| SET p99.9 ≤ 3× Redis's (raw frames vs raw RESP, SET 100 B, P = 16)")).toContain('| 3.10× | **missed** |');
+    expect(row(md, "| SET p99.9 ≤ 3× Redis's (raw frames vs raw RESP, SET 4096 B, P = 16)")).toContain('| 2.90× | met |');
+  });
+
+  it('renders a memory-only run (BENCH_ONLY=memory) with its targets only, and a run without the memory part as not measured', () => {
+    const only = renderSection(BENCHMARKS[0]!, harnessRun({ only: 'memory', results: [] }));
+    expect(only).toContain('The memory part alone (`BENCH_ONLY=memory`)');
+    expect(only).not.toContain('server capacity');
+    expect(targetsOf(harnessRun({ only: 'memory', results: [] })).map((t) => t.bound)).toEqual([0.8, churnBoundMiB(64), churnBoundMiB(1024)]);
+    const before = renderSection(BENCHMARKS[0]!, harnessRun({ memory: null }));
+    expect(before).toContain('Not measured in this run: it predates the harness\'s memory part.');
+    expect(row(before, '| items kept under a 64 MiB budget')).toContain('| not measured | **not measured** |');
+    expect(row(before, '| conduit-server RSS under churn ≤ 1.15 × 1024 MiB')).toContain('| not measured | **not measured** |');
   });
 });
 

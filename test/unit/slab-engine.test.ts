@@ -7,9 +7,11 @@ import {
   PAGE_SIZE,
   SlabEngine,
   TOO_LARGE,
+  pageSizeFor,
   UNQUEUED,
   type SeedSource,
 } from '../../src/store/slab/index.js';
+import { Store } from '../../src/store/store.js';
 
 const MiB = 1024 * 1024;
 
@@ -115,6 +117,24 @@ describe('SlabEngine store / find / copy', () => {
     expect(engine.size).toBe(1);
   });
 
+  it('fits: an overwrite stays in place exactly when it needs the same class (16-byte key, 100-byte value: the 176-byte chunk, the class below 136)', () => {
+    const engine = new SlabEngine({ maxMemory: 4 * MiB });
+    const h = put(engine, 'k'.repeat(16), Buffer.alloc(100));
+    const table: [value: number, fits: boolean][] = [
+      [72, false], // 48 + 16 + 72 = 136: the class below
+      [73, true],
+      [100, true],
+      [112, true], // 176: the chunk exactly
+      [113, false], // 177: the class above
+    ];
+    for (const [value, fits] of table) expect(engine.fits(h, 16, value), `${value}-byte value`).toBe(fits);
+    for (const [value, fits] of table) {
+      const again = put(engine, 'k'.repeat(16), Buffer.alloc(value));
+      expect(again === h, `${value}-byte value`).toBe(fits);
+      if (!fits) expect(put(engine, 'k'.repeat(16), Buffer.alloc(100))).toBe(h); // back into the freed chunk (LIFO)
+    }
+  });
+
   it('moves an overwrite that changes class to a new chunk and frees the old one', () => {
     const engine = new SlabEngine({ maxMemory: 4 * MiB });
     const small = put(engine, 'k', 'x');
@@ -127,6 +147,47 @@ describe('SlabEngine store / find / copy', () => {
     expect(engine.size).toBe(1);
     // The freed small chunk is the first one handed out again in its class.
     expect(put(engine, 'other', 'z')).toBe(small);
+  });
+
+  it('keeps each item\'s tag: set on a new chunk, replaced by an overwrite in place, carried to a moved chunk', () => {
+    const engine = new SlabEngine({ maxMemory: 4 * MiB });
+    const k = Buffer.from('k');
+    const h = engine.store(k, 0, 1, Buffer.alloc(100), 0, 100, 0, 7);
+    expect(engine.tag(h)).toBe(7);
+    expect(engine.store(k, 0, 1, Buffer.alloc(90), 0, 90, 0, 1023)).toBe(h); // in place
+    expect(engine.tag(h)).toBe(1023);
+    const moved = engine.store(k, 0, 1, Buffer.alloc(5000), 0, 5000, 0, 3);
+    expect(moved).not.toBe(h);
+    expect(engine.tag(moved)).toBe(3);
+    expect(engine.tag(put(engine, 'untagged', 'v'))).toBe(0);
+  });
+
+  it('replace after findHashed is store with one probe: inserts, overwrites in place, moves, and takes NONE for a removed item', () => {
+    const engine = new SlabEngine({ maxMemory: 4 * MiB });
+    const write = (key: string, value: Buffer, tag = 0): number => {
+      const k = Buffer.from(key, 'latin1');
+      const hash = engine.hashOf(k, 0, k.length);
+      const old = engine.findHashed(hash, k, 0, k.length);
+      expect(old).toBe(find(engine, key));
+      return engine.replace(old, hash, k, 0, k.length, value, 0, value.length, 0, tag);
+    };
+    const h = write('a', Buffer.alloc(100, 1));
+    expect(write('a', Buffer.alloc(100, 2))).toBe(h);
+    expect(read(engine, 'a')?.[0]).toBe(2);
+    const moved = write('a', Buffer.alloc(3000, 3));
+    expect(moved).not.toBe(h);
+    expect(engine.isLive(h)).toBe(false);
+    expect(read(engine, 'a')?.equals(Buffer.alloc(3000, 3))).toBe(true);
+    // The caller removed the item it found (lazy expiry) and passes NONE: a fresh insert.
+    const k = Buffer.from('a');
+    const hash = engine.hashOf(k, 0, 1);
+    engine.remove(engine.findHashed(hash, k, 0, 1));
+    const again = engine.replace(NONE, hash, k, 0, 1, Buffer.from('x'), 0, 1, 0, 0);
+    expect(read(engine, 'a')?.toString()).toBe('x');
+    expect(engine.isLive(again)).toBe(true);
+    expect(engine.size).toBe(1);
+    expect(() => engine.hashOf(k, 0, 0)).toThrow(/key must be 1 to 250 bytes/);
+    expect(() => engine.hashOf(Buffer.alloc(251), 0, 251)).toThrow(/key must be 1 to 250 bytes/);
   });
 
   it('removes items; a removed handle is not live and removing it again throws', () => {
@@ -269,6 +330,20 @@ describe('SlabEngine large objects', () => {
     expect(read(engine, 'small')?.toString()).toBe('x');
   });
 
+  it('overwrites a large object in place when it needs as many pages, and moves it when it needs more', () => {
+    const engine = new SlabEngine({ maxMemory: 16 * MiB });
+    const h = put(engine, 'big', Buffer.alloc(2 * MiB, 1)); // 3 pages: the header and key push it past 2
+    const { pages, itemBytes } = engine.stats();
+    expect(itemBytes).toBe(3 * PAGE_SIZE);
+    expect(put(engine, 'big', Buffer.alloc(2 * MiB + 1000, 2))).toBe(h); // still 3 pages: same handle, same pages
+    expect(engine.stats()).toMatchObject({ pages, itemBytes, items: 1 });
+    expect(read(engine, 'big')?.equals(Buffer.alloc(2 * MiB + 1000, 2))).toBe(true);
+    const grown = put(engine, 'big', Buffer.alloc(3 * MiB, 3)); // 4 pages: a new chain, the old one freed
+    expect(grown).toBeGreaterThanOrEqual(0);
+    expect(engine.stats()).toMatchObject({ itemBytes: 4 * PAGE_SIZE, items: 1 });
+    expect(read(engine, 'big')?.equals(Buffer.alloc(3 * MiB, 3))).toBe(true);
+  });
+
   it('evicts older items (small or large) to make room for a large one', () => {
     const evicted: string[] = [];
     const engine: SlabEngine = new SlabEngine({ maxMemory: 8 * MiB, onEvict: (h) => evicted.push(keyOf(engine, h)) });
@@ -324,15 +399,18 @@ describe('SlabEngine clear and scan', () => {
 });
 
 describe('SlabEngine hash flooding', () => {
-  it('a seed that sends every key to one chain is replaced: chains stay short and lookups stay right', () => {
+  /** The first seed is all zeros (every key hashes alike: the worst an attacker could force); later ones are random. */
+  const zerosThenRandom = (): SeedSource => {
     let draws = 0;
-    // The first seed is all zeros (every key hashes alike: the worst an attacker could force); later ones are random.
-    const seedSource: SeedSource = (target) => {
+    return (target) => {
       draws += 1;
       if (draws === 1) target.fill(0);
       else for (let i = 0; i < target.length; i += 1) target[i] = (Math.random() * 2 ** 32) | 0;
     };
-    const engine = new SlabEngine({ maxMemory: 8 * MiB, seedSource });
+  };
+
+  it('a seed that sends every key to one chain is replaced: chains stay short and lookups stay right', () => {
+    const engine = new SlabEngine({ maxMemory: 8 * MiB, seedSource: zerosThenRandom() });
     for (let i = 0; i < 20_000; i += 1) put(engine, `flood:${i}`, `${i}`);
     const stats = engine.stats();
     expect(stats.reseeds).toBe(1);
@@ -340,10 +418,68 @@ describe('SlabEngine hash flooding', () => {
     for (let i = 0; i < 20_000; i += 1) expect(read(engine, `flood:${i}`)?.toString()).toBe(`${i}`);
   });
 
+  it('the guard also fires for writes that probe once (findHashed, then replace), as the store writes', () => {
+    const engine = new SlabEngine({ maxMemory: 8 * MiB, seedSource: zerosThenRandom() });
+    for (let i = 0; i < 20_000; i += 1) {
+      const k = Buffer.from(`flood:${i}`);
+      const hash = engine.hashOf(k, 0, k.length);
+      const old = engine.findHashed(hash, k, 0, k.length);
+      engine.replace(old, hash, k, 0, k.length, k, 0, k.length, 0, 0);
+    }
+    expect(engine.stats().reseeds).toBe(1);
+    expect(engine.longestChain()).toBeLessThan(LONG_CHAIN);
+    for (let i = 0; i < 20_000; i += 1) expect(read(engine, `flood:${i}`)?.toString()).toBe(`flood:${i}`);
+  });
+
   it('with the default seed, 100k sequential keys spread into short chains and never re-seed', () => {
     const engine = new SlabEngine({ maxMemory: 64 * MiB });
     for (let i = 0; i < 100_000; i += 1) put(engine, `k:${String(i).padStart(14, '0')}`, 'v');
     expect(engine.stats().reseeds).toBe(0);
     expect(engine.longestChain()).toBeLessThan(16);
+  });
+});
+
+describe('regression: a page move of the writing class evicted its tail twice (outside attack, issue 17)', () => {
+  // At 1 MiB (32 KiB pages) distinct keys alternating 5 B and 8,000 B values make the
+  // 8,000 B class take pages from the 64 B class; while such a page drains, a 64 B write
+  // evicted its class's tail as read before the drain step, which the step had just
+  // evicted: counted twice, its free chunk unlinked twice, STATS curr_items negative.
+  it('every eviction names a live item once, and the items reported gone are exactly the keys that went', () => {
+    const live = new Set<string>();
+    const keyBuffer = Buffer.alloc(256);
+    let reported: string[] = [];
+    const engine: SlabEngine = new SlabEngine({
+      maxMemory: 1024 * 1024,
+      pageSize: pageSizeFor(1024 * 1024),
+      onEvict: (h) => {
+        expect(engine.isLive(h)).toBe(true);
+        const key = keyBuffer.toString('latin1', 0, engine.copyKey(h, keyBuffer, 0));
+        expect(reported).not.toContain(key);
+        reported.push(key);
+      },
+    });
+    const small = Buffer.alloc(5, 0x61);
+    const big = Buffer.alloc(8_000, 0x62);
+    for (let i = 0; i < 3_000; i += 1) {
+      reported = [];
+      const key = Buffer.from(`key:${i}`);
+      const value = i % 2 === 1 ? big : small;
+      expect(engine.store(key, 0, key.length, value, 0, value.length, 0)).toBeGreaterThanOrEqual(0);
+      for (const gone of reported) live.delete(gone);
+      live.add(key.toString('latin1'));
+      expect(engine.size).toBe(live.size);
+    }
+    for (const k of live) expect(engine.find(Buffer.from(k), 0, k.length)).not.toBe(NONE);
+  });
+
+  it('through the Store: curr_items + evictions = sets and every counted item is listed', () => {
+    const store = new Store({ maxMemory: 1024 * 1024, shards: 4, activeExpiry: false });
+    const small = Buffer.alloc(5, 0x61);
+    const big = Buffer.alloc(8_000, 0x62);
+    for (let i = 0; i < 3_000; i += 1) store.set(Buffer.from(`key:${i}`), i % 2 === 1 ? big : small);
+    const stats = store.stats();
+    expect(stats.curr_items + stats.evictions).toBe(3_000);
+    expect(store.list(Buffer.alloc(0), 65_535, 1 << 20).keys.length).toBe(stats.curr_items);
+    store.close();
   });
 });

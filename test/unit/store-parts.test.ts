@@ -40,6 +40,47 @@ describe('SweepTimer', () => {
     expect(sweeps).toHaveLength(5);
   });
 
+  it("regression: a backlog's next slice is a ref'd immediate (an unref'd one waits in the poll phase for another timer); the interval timer stays unref'd", () => {
+    const immediates: NodeJS.Immediate[] = [];
+    const timeouts: NodeJS.Timeout[] = [];
+    const realImmediate = globalThis.setImmediate;
+    const realTimeout = globalThis.setTimeout;
+    vi.spyOn(globalThis, 'setImmediate').mockImplementation(((fn: () => void) => {
+      const immediate = realImmediate(() => {});
+      immediates.push(immediate);
+      queueMicrotask(fn); // run the slice without waiting on the real loop
+      return immediate;
+    }) as typeof setImmediate);
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void) => {
+      const timeout = realTimeout(() => {}, 0);
+      timeouts.push(timeout);
+      if (timeouts.length === 1) queueMicrotask(fn); // the first interval fires at once
+      return timeout;
+    }) as typeof setTimeout);
+    let backlog = 3;
+    let sweeps = 0;
+    const timer = new SweepTimer(
+      () => {
+        sweeps += 1;
+      },
+      () => backlog-- > 0,
+    );
+    return new Promise<void>((resolve, reject) => {
+      realImmediate(() => {
+        timer.close();
+        try {
+          expect(sweeps).toBe(4); // the interval's, then three backlog slices
+          expect(immediates.map((i) => i.hasRef())).toEqual([true, true, true]);
+          expect(timeouts.length).toBe(2); // the first interval, then the next after the backlog
+          expect(timeouts.map((t) => t.hasRef())).toEqual([false, false]);
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  });
+
   it('a store with activeExpiry reclaims expired keys on its own timer, and stops at close()', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
     const clock = new FakeClock();

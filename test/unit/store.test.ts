@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { chargeOf, ConduitError, encodeRequest, MAX_BODY_SIZE, MAX_TTL_MS, Store, type StoreOptions } from '../../src/index.js';
 import { EXPIRY_BUCKET_MS } from '../../src/store/expiry-queue.js';
+import { fnv1a } from '../../src/store/keys.js';
+import { HashIndex } from '../../src/store/slab/hash-index.js';
 import { SlabEngine } from '../../src/store/slab/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 
@@ -346,6 +348,45 @@ describe('memory budget', () => {
     expect(stats.bytes).toBeLessThanOrEqual(stats.limit_maxbytes);
   });
 
+  it('an overwrite that fits its chunk stays in it; one that grows out of it frees the old chunk for the next write', () => {
+    const { store } = make({ maxMemory: 1024 * 1024, shards: 1, eviction: 'none' });
+    const small = Buffer.alloc(100, 1);
+    store.set(b('grower'), Buffer.alloc(1000)); // its class gets a page with free chunks to grow into
+    let n = 0;
+    while (store.set(b(`k${n}`), small) === 'stored') n += 1; // the 100-byte class is full, no page is left
+    const bytes = store.stats().item_bytes;
+    // Same class: rewritten where it is; no chunk taken or freed, so a new small key still does not fit.
+    expect(store.set(b('k0'), Buffer.alloc(90, 2))).toBe('stored');
+    expect(store.get(b('k0'))).toEqual(Buffer.alloc(90, 2));
+    expect(store.stats().item_bytes).toBe(bytes);
+    expect(store.set(b('new'), small)).toBe('out_of_memory');
+    // Grown into the 1,000-byte class: its 100-byte chunk is freed, and the next small key takes it.
+    expect(store.set(b('k1'), Buffer.alloc(1000, 3))).toBe('stored');
+    expect(store.get(b('k1'))).toEqual(Buffer.alloc(1000, 3));
+    expect(store.set(b('new'), small)).toBe('stored');
+    expect(store.set(b('another'), small)).toBe('out_of_memory');
+    expect(store.stats().curr_items).toBe(n + 2);
+  });
+
+  it('a SET hashes and probes the index once, whether it inserts, overwrites or is refused by NX', () => {
+    const { store } = make();
+    store.set(b('k'), b('v1'));
+    const lookups = vi.spyOn(HashIndex.prototype, 'lookup');
+    const hashes = vi.spyOn(HashIndex.prototype, 'hashOf');
+    const calls = (): number[] => [lookups.mock.calls.length, hashes.mock.calls.length];
+    expect(store.set(b('k'), b('v2'))).toBe('stored'); // overwrite in place
+    expect(calls()).toEqual([1, 1]);
+    expect(store.set(b('k'), Buffer.alloc(5000))).toBe('stored'); // overwrite into another class
+    expect(calls()).toEqual([2, 2]);
+    expect(store.set(b('other'), b('v'))).toBe('stored'); // insert
+    expect(calls()).toEqual([3, 3]);
+    expect(store.set(b('other'), b('v'), { nx: true })).toBe('not_stored');
+    expect(calls()).toEqual([4, 4]);
+    expect(store.incr(b('n'), 1n)).toBe(1n);
+    expect(store.incr(b('n'), 1n)).toBe(2n);
+    expect(calls()).toEqual([6, 6]);
+  });
+
   it('eviction none: INCR of a new key that needs a chunk no page can give is out_of_memory', () => {
     const { store } = make({ maxMemory: 1024 * 1024, shards: 1, eviction: 'none' });
     let n = 0;
@@ -463,6 +504,52 @@ describe('expiry sweep', () => {
     expect(store.stats().curr_items).toBe(0);
   });
 
+  it('reclaims every item whose bucket has ended and nothing else, counting each in its key\'s shard', () => {
+    const shards = 16;
+    const { store, clock } = make({ shards });
+    const due = new Array<number>(shards).fill(0);
+    const live = new Array<number>(shards).fill(0);
+    const kinds = ['due', 'later', 'never'] as const;
+    const keyOf = (i: number): string => `${kinds[i % 3]}:${i}`;
+    for (let i = 0; i < 3_000; i += 1) {
+      const key = keyOf(i);
+      store.set(b(key), b(`v${i}`), { ttlMs: i % 3 === 0 ? 100 : i % 3 === 1 ? 5_000 : 0 });
+      const shard = fnv1a(key) & (shards - 1);
+      if (i % 3 === 0) due[shard] = (due[shard] as number) + 1;
+      else live[shard] = (live[shard] as number) + 1;
+    }
+    clock.advance(100 + EXPIRY_BUCKET_MS);
+    expect(store.sweep(1_000)).toBe(1_000);
+    const stats = store.stats();
+    expect([stats.curr_items, stats.expired_swept, stats.expired_lazy]).toEqual([2_000, 1_000, 0]);
+    expect(stats.shards.map((s) => s.expired_swept)).toEqual(due);
+    expect(stats.shards.map((s) => s.curr_items)).toEqual(live);
+    expect(stats.shards.reduce((n, s) => n + s.bytes, 0)).toBe(stats.item_bytes);
+    for (let i = 0; i < 3_000; i += 1) expect(store.get(b(keyOf(i)))?.toString(), keyOf(i)).toBe(i % 3 === 0 ? undefined : `v${i}`);
+    expect(store.stats().expired_lazy).toBe(0); // the due ones were gone already, not expired on access
+  });
+
+  it('stops a slice by its time budget within 32 pairs, however long each pair takes', () => {
+    const fake = new FakeClock();
+    let ticking = false;
+    // Each look at the clock during the sweep finds 1 ms gone: a 2 ms slice must stop at its second look.
+    const clock = (): number => {
+      if (ticking) fake.advance(1);
+      return fake.read();
+    };
+    const { store } = make({ clock });
+    for (let i = 0; i < 1_000; i += 1) store.set(b(`k${i}`), b('v'), { ttlMs: 10 });
+    fake.advance(10 + EXPIRY_BUCKET_MS);
+    ticking = true;
+    const first = store.sweep(2);
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(64);
+    let total = first;
+    for (let n = 0; n < 1_000 && total < 1_000; n += 1) total += store.sweep(2);
+    expect(total).toBe(1_000);
+    expect(store.stats().curr_items).toBe(0);
+  });
+
   it('runs by itself on a timer with the real clock', async () => {
     const store = new Store({});
     stores.push(store);
@@ -510,6 +597,29 @@ describe('flush and stats', () => {
     expect(store.sweep()).toBe(10);
     stats = store.stats();
     expect([stats.curr_items, stats.expired_swept, stats.expiry_queue]).toEqual([0, 10, 0]);
+  });
+
+  it('counts each eviction in the evicted key\'s shard', () => {
+    const shards = 8;
+    const { store } = make({ shards, maxMemory: 1024 * 1024 });
+    const written = new Array<number>(shards).fill(0);
+    const keys: string[] = [];
+    for (let i = 0; i < 20_000; i += 1) {
+      const key = `k${i}`;
+      keys.push(key);
+      store.set(b(key), Buffer.alloc(100));
+      const shard = fnv1a(key) & (shards - 1);
+      written[shard] = (written[shard] as number) + 1;
+    }
+    const stats = store.stats();
+    expect(stats.evictions).toBeGreaterThan(10_000);
+    const readable = new Array<number>(shards).fill(0);
+    for (const key of keys) {
+      const shard = fnv1a(key) & (shards - 1);
+      if (store.getView(b(key)) !== undefined) readable[shard] = (readable[shard] as number) + 1;
+    }
+    expect(stats.shards.map((s) => s.curr_items)).toEqual(readable);
+    expect(stats.shards.map((s) => s.evictions)).toEqual(written.map((w, i) => w - (readable[i] as number)));
   });
 
   it('reports per-shard counters that add up to the totals', () => {

@@ -87,6 +87,9 @@ export class Allocator {
 
   /** Frees the live item `handle` (removed or evicted): its chunk back to its class's free list, a large object's pages to the pool. */
   free(handle: number): void {
+    // Freeing a chunk twice would put it on its free list twice and hand it to two keys:
+    // refuse (a bug; the write that asked fails INTERNAL and the store stays whole).
+    if (!this.#chunks.isLive(handle)) throw new RangeError(`chunk ${handle} holds no item: not freed again`);
     const cls = this.#chunks.classOf(handle);
     const page = handle >>> SLOT_BITS;
     this.#index.unlink(handle);
@@ -221,9 +224,13 @@ export class Allocator {
     }
     if (this.#drainPage !== NONE) {
       // A page move is under way: advance it, and serve this write from the own tail meanwhile.
+      // The tail is read again after the step: the step may just have evicted it (the page
+      // being moved can be this class's own), and evicting it twice counted it twice and
+      // unlinked a free chunk (found by an outside attack: curr_items went negative).
       if (this.#drainStep()) return true;
-      if (own !== NONE) {
-        this.#evict(own);
+      const tail = this.#lists.lruTail[cls] as number;
+      if (tail !== NONE) {
+        this.#evict(tail);
         return true;
       }
       while (!this.#drainStep());
@@ -245,8 +252,9 @@ export class Allocator {
     // meanwhile serve this write from `cls`'s own tail when it has one.
     this.#startDrain(other >>> SLOT_BITS, otherClass);
     if (this.#drainStep()) return true;
-    if (own !== NONE) {
-      this.#evict(own);
+    const tail = this.#lists.lruTail[cls] as number; // read again, as above
+    if (tail !== NONE) {
+      this.#evict(tail);
       return true;
     }
     while (!this.#drainStep()); // `cls` has nothing to give: finish the move now
@@ -299,6 +307,8 @@ export class Allocator {
   }
 
   #evict(handle: number): void {
+    // Checked before the callback too, so a bug cannot count an eviction it then refuses.
+    if (!this.#chunks.isLive(handle)) throw new RangeError(`chunk ${handle} holds no item: not evicted again`);
     this.#onEvict?.(handle);
     this.free(handle);
   }

@@ -1,9 +1,9 @@
 /**
- * The off-heap slab engine (issue 17, phase A): items in 1 MiB pages carved
- * into memcached-style size classes, named by small-integer handles, with
- * an index in typed arrays, per-class LRU, page moves between classes and
- * an expiry queue of handles. Not wired into `Store` yet; docs/STORAGE.md
- * has the design and its measurements.
+ * The off-heap slab engine (issue 17): items in 1 MiB pages carved into
+ * memcached-style size classes, named by small-integer handles, with an
+ * index in typed arrays, per-class LRU and page moves between classes.
+ * `Store` keeps every item in it; docs/STORAGE.md has the design and its
+ * measurements.
  *
  * @example
  * ```ts
@@ -12,21 +12,20 @@
  * ```
  * @module
  */
-export { EXPIRY_BUCKET_MS, HandleExpiryQueue, bucketOf, type OwnsPair } from './handle-expiry-queue.js';
 export { KeyHash, randomSeed, type SeedSource } from './key-hash.js';
 export { HEADER_SIZE, MAX_PAGES, NONE, PAGE_SIZE, UNQUEUED, handleOf, pageOf, slotOf } from './layout.js';
 export { CONTINUATION_PAGE, FREE_PAGE, MIN_PAGE_SIZE, PagePool, isPageSize } from './page-pool.js';
 export { GROWTH_FACTOR, SMALLEST_CHUNK, chunkSizes, classFor } from './size-classes.js';
+export { SlabEngine } from './slab-engine.js';
 export {
   DRAIN_BATCH,
   LONG_CHAIN,
   MOVE_AGE_RATIO,
   NO_MEMORY,
-  SlabEngine,
   TOO_LARGE,
   pageSizeFor,
   type SlabClassStats,
   type SlabEngineOptions,
   type SlabEviction,
   type SlabStats,
-} from './slab-engine.js';
+} from './engine-types.js';

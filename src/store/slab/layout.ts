@@ -7,9 +7,9 @@
  * through `Buffer` calls.
  *
  * ```
- *  0        8        16     20     24        28     32        36      40  41  42      48
- *  | expires | access | prev | next | hashNext | hash | valueLen | bucket | kl | fl | spare | key … | value … |
- *    f64      f64      i32    i32    i32        u32    u32        i32      u8   u8
+ *  0        8        16     20     24        28     32        36      40  41  42      44    48
+ *  | expires | access | prev | next | hashNext | hash | valueLen | bucket | kl | fl | spare | tag | key … | value … |
+ *    f64      f64      i32    i32    i32        u32    u32        i32      u8   u8           i32
  * ```
  *
  * @example
@@ -43,6 +43,7 @@ export const OFF_VALUE_LENGTH = 32; // u32
 export const OFF_BUCKET = 36; // i32: expiry-queue bucket of the item's own pair, or UNQUEUED
 export const OFF_KEY_LENGTH = 40; // u8: 1–250 (spec §3.1)
 export const OFF_FLAGS = 41; // u8: FREE or LIVE
+export const OFF_TAG = 44; // i32: the caller's tag for the item (the store keeps its counter shard there)
 /** Bytes of the header; the key follows it, then the value. */
 export const HEADER_SIZE = 48;
 
@@ -56,6 +57,22 @@ export const UNQUEUED = -0x80000000;
 
 /** Longest key the engine stores (spec §3.1: keys are 1–250 bytes). */
 export const MAX_KEY_LENGTH = 250;
+
+/**
+ * Throws a `RangeError` unless `length` is a key length the engine stores
+ * (1 to {@link MAX_KEY_LENGTH} bytes, spec §3.1).
+ *
+ * @example
+ * ```ts
+ * checkKeyLength(16);  // fine
+ * checkKeyLength(251); // throws RangeError: key must be 1 to 250 bytes, got 251
+ * ```
+ */
+export function checkKeyLength(length: number): void {
+  if (!Number.isInteger(length) || length < 1 || length > MAX_KEY_LENGTH) {
+    throw new RangeError(`key must be 1 to ${MAX_KEY_LENGTH} bytes, got ${length}`);
+  }
+}
 
 /**
  * The handle of slot `slot` of page `page`: a non-negative integer below

@@ -13,6 +13,7 @@ import {
 } from './engine-types.js';
 import { bucketBitsFor, HashIndex } from './hash-index.js';
 import {
+  checkKeyLength,
   HEADER_SIZE,
   LIVE,
   MAX_KEY_LENGTH,
@@ -22,6 +23,7 @@ import {
   OFF_EXPIRES,
   OFF_FLAGS,
   OFF_KEY_LENGTH,
+  OFF_TAG,
   PAGE_SIZE,
   SLOT_BITS,
   SLOT_MASK,
@@ -29,19 +31,6 @@ import {
 } from './layout.js';
 import { BOOKKEEPING_BYTES_PER_PAGE, PagePool, isPageSize, MIN_PAGE_SIZE } from './page-pool.js';
 import { chunkSizes, classFor } from './size-classes.js';
-
-export {
-  DRAIN_BATCH,
-  LONG_CHAIN,
-  MOVE_AGE_RATIO,
-  NO_MEMORY,
-  TOO_LARGE,
-  pageSizeFor,
-  type SlabClassStats,
-  type SlabEngineOptions,
-  type SlabEviction,
-  type SlabStats,
-} from './engine-types.js';
 
 /**
  * The off-heap slab engine (issue 17): items live in pages (1 MiB unless the budget is small) carved into
@@ -71,7 +60,7 @@ export {
  * lists); this file allocates, evicts and moves pages.
  *
  * The engine knows no clock: it stores each item's expiry time and leaves
- * lazy and active expiry to its caller ({@link HandleExpiryQueue}).
+ * lazy and active expiry to its caller (the store's `ExpirySweep`).
  *
  * @example
  * ```ts
@@ -148,6 +137,22 @@ export class SlabEngine {
     return this.#index.lookup(this.#index.hashOf(key, start, length), key, start, length);
   }
 
+  /**
+   * The index hash of `length` bytes of `key` from `start` (1 to 250 bytes),
+   * for {@link findHashed} and {@link replace}: a write that looks its key up
+   * first hashes and probes it once. Valid until the next write (an insert
+   * may re-seed the index).
+   */
+  hashOf(key: Uint8Array, start: number, length: number): number {
+    checkKeyLength(length);
+    return this.#index.hashOf(key, start, length);
+  }
+
+  /** {@link find} with the key's {@link hashOf}. */
+  findHashed(hash: number, key: Uint8Array, start: number, length: number): number {
+    return this.#index.lookup(hash, key, start, length);
+  }
+
   /** Bytes of the item's value. */
   valueLength(handle: number): number {
     return this.#chunks.valueLength(handle);
@@ -176,6 +181,11 @@ export class SlabEngine {
   /** Records the expiry-queue bucket of the item's own pair. */
   setQueueBucket(handle: number, bucket: number): void {
     this.#chunks.setI32(handle, OFF_BUCKET, bucket);
+  }
+
+  /** The tag the item was stored with (the store keeps the item's counter shard there). */
+  tag(handle: number): number {
+    return this.#chunks.i32(handle, OFF_TAG);
   }
 
   /** Copies the item's value into `target` at `offset` and returns its length: the one safe way to keep a value past the next write. */
@@ -218,11 +228,15 @@ export class SlabEngine {
   /**
    * Stores `valueLength` bytes of `value` from `valueStart` under
    * `keyLength` bytes of `key` from `keyStart`, expiring at `expiresAt` (0 =
-   * never), as the most recently used item of its class. Replaces the key's
-   * current item: in place when the new size fits the same class (the
-   * handle and its expiry-queue bucket stay), else in a new chunk (a new
+   * never), tagged `tag` (an i32 the caller reads back with {@link tag}), as
+   * the most recently used item of its class. Replaces the key's current
+   * item: in place when the new item fits the chunk it has (the same class,
+   * or as many pages for a large object: the handle and its expiry-queue
+   * bucket stay, nothing is freed or allocated), else in a new chunk (a new
    * handle, unqueued). Returns the handle, or {@link NO_MEMORY} /
-   * {@link TOO_LARGE}; a refused write leaves the old item as it was.
+   * {@link TOO_LARGE}; a refused write leaves the old item as it was (with
+   * eviction `'none'`) or removed (with `'lru'`, which frees it first so the
+   * write can reuse its memory).
    *
    * `value` must not be a view of this engine's memory (copy it out first):
    * the write may evict, free or reuse the chunk it points into.
@@ -235,28 +249,50 @@ export class SlabEngine {
     valueStart: number,
     valueLength: number,
     expiresAt: number,
+    tag = 0,
   ): number {
-    if (!Number.isInteger(keyLength) || keyLength < 1 || keyLength > MAX_KEY_LENGTH) {
-      throw new RangeError(`key must be 1 to ${MAX_KEY_LENGTH} bytes, got ${keyLength}`);
-    }
+    const hash = this.hashOf(key, keyStart, keyLength);
+    const old = this.#index.lookup(hash, key, keyStart, keyLength);
+    return this.replace(old, hash, key, keyStart, keyLength, value, valueStart, valueLength, expiresAt, tag);
+  }
+
+  /**
+   * {@link store} for a caller that has just looked the key up: `old` is what
+   * {@link findHashed} returned for `hash` and this key, with nothing
+   * written to the engine since (the item may have been removed: pass
+   * {@link NONE} then). Saves the write a second hash and probe of the index
+   * (a SET looks its key up first for NX / XX / KEEPTTL and lazy expiry).
+   */
+  replace(
+    old: number,
+    hash: number,
+    key: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    value: Uint8Array,
+    valueStart: number,
+    valueLength: number,
+    expiresAt: number,
+    tag: number,
+  ): number {
+    checkKeyLength(keyLength);
     if (!Number.isInteger(valueLength) || valueLength < 0 || valueStart + valueLength > value.length) {
       throw new RangeError(`value range ${valueStart}+${valueLength} is outside its ${value.length}-byte buffer`);
     }
+    if (old !== NONE && this.fits(old, keyLength, valueLength)) {
+      // Fits the chunk (or the pages) it has: overwrite in place, no free and no alloc.
+      this.#chunks.writeValue(old, keyLength, value, valueStart, valueLength);
+      this.#chunks.setExpiresAt(old, expiresAt);
+      this.#chunks.setI32(old, OFF_TAG, tag);
+      this.touch(old);
+      return old;
+    }
+    const chain = this.#index.chain; // walked by the caller's probe: the re-seed guard below
     const total = HEADER_SIZE + keyLength + valueLength;
     const cls = classFor(this.#chunks.sizes, total);
     const pageSize = this.#chunks.pageSize;
     const pagesNeeded = cls === this.#large ? Math.ceil(total / pageSize) : 1;
     if (pagesNeeded > this.#pool.maxPages) return TOO_LARGE;
-    const hash = this.#index.hashOf(key, keyStart, keyLength);
-    let old = this.#index.lookup(hash, key, keyStart, keyLength);
-    const chain = this.#index.chain;
-    if (old !== NONE && cls !== this.#large && this.#chunks.classOf(old) === cls) {
-      // Fits the chunk it has: overwrite in place, no free and no alloc.
-      this.#chunks.writeValue(old, keyLength, value, valueStart, valueLength);
-      this.#chunks.setExpiresAt(old, expiresAt);
-      this.touch(old);
-      return old;
-    }
     // With eviction on, the old item goes first, so the write can reuse its memory.
     if (old !== NONE && this.#eviction === 'lru') {
       this.#alloc.free(old);
@@ -269,8 +305,10 @@ export class SlabEngine {
     const page = handle >>> SLOT_BITS;
     const off = this.#chunks.offset(handle);
     const bytes = this.#pool.u8[page]!;
+    const i32 = this.#pool.i32[page]!;
     this.#pool.f64[page]![(off + OFF_EXPIRES) >> 3] = expiresAt;
-    this.#pool.i32[page]![(off + OFF_BUCKET) >> 2] = UNQUEUED;
+    i32[(off + OFF_BUCKET) >> 2] = UNQUEUED;
+    i32[(off + OFF_TAG) >> 2] = tag;
     bytes[off + OFF_KEY_LENGTH] = keyLength;
     bytes[off + OFF_FLAGS] = LIVE;
     copyBytes(key, keyStart, bytes, off + HEADER_SIZE, keyLength);
@@ -286,6 +324,22 @@ export class SlabEngine {
       this.#index.reseed();
     }
     return handle;
+  }
+
+  /**
+   * True when an item of `keyLength` and `valueLength` bytes would
+   * overwrite the live item `handle` in place ({@link replace}): it needs
+   * the same class (its chunk, and no smaller one, holds it), or as many
+   * pages for a large object.
+   */
+  fits(handle: number, keyLength: number, valueLength: number): boolean {
+    const total = HEADER_SIZE + keyLength + valueLength;
+    const cls = this.#chunks.classOf(handle);
+    const chunk = this.#chunks.chunk;
+    const below = cls === 0 ? 0 : (chunk[cls - 1] as number);
+    if (cls !== this.#large) return total <= (chunk[cls] as number) && total > below;
+    const pageSize = this.#chunks.pageSize;
+    return total > below && Math.ceil(total / pageSize) * pageSize === this.#chunks.chunkBytes(handle);
   }
 
   /** Marks the item most recently used in its class (a GET's hit). */
