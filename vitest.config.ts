@@ -1,11 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The secure-mode tests that run a second time with the pure-JS fallback
- * (`CONDUIT_AEAD=noble`, issue 18): every `npm test` checks both frame-AEAD
- * implementations against the spec §6.6 vectors, each other, and a real
- * server and client. test/integration/secure.test.ts stays out: its 10^6-frame
- * nonce audit takes about 50 s on noble (run it by hand with CONDUIT_AEAD=noble).
+ * The secure-mode tests that run again with the other frame AEADs (issue 18):
+ * `CONDUIT_AEAD=node` (node:crypto, the fallback where sodium-native cannot
+ * load) and `CONDUIT_AEAD=noble` (pure JS, the oracle), so every `npm test`
+ * checks all three implementations against the spec §6.6 vectors, each other,
+ * and a real server and client. test/integration/secure.test.ts stays out: its
+ * 10^6-frame nonce audit takes about 50 s on noble (run it by hand with
+ * CONDUIT_AEAD=node or noble).
  */
 const SECURE_TESTS = [
   'test/unit/aead-choice.test.ts',
@@ -26,6 +28,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'default', include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/integration/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'aead-node', include: SECURE_TESTS, env: { CONDUIT_AEAD: 'node' } },
       },
       {
         extends: true,

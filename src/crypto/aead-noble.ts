@@ -4,8 +4,8 @@ import { hchachaSubkey } from './subkey.js';
 
 /**
  * The frame AEAD in pure JavaScript, `@noble/ciphers` (spec §6.4): the
- * fallback where `sodium-native` cannot load (or `CONDUIT_AEAD=noble`), and
- * the tests' independent oracle. Noble writes the ciphertext and the tag
+ * tests' independent oracle, and in use only with `CONDUIT_AEAD=noble`
+ * (slower than `node:crypto`, the runtime fallback: README "Secure mode"). Noble writes the ciphertext and the tag
  * straight into the caller's range (its `output` argument); it still makes
  * a small cipher object and a Poly1305 state per frame, which is what the
  * fallback costs beyond the arithmetic (README, "Secure mode").

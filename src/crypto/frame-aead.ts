@@ -1,15 +1,16 @@
 /**
  * The frame AEAD (spec §6.4): what sealing and opening one frame body needs,
- * as one interface with two implementations chosen once at start-up
- * (./aead-choice.ts): libsodium through `sodium-native` and the pure-JS
- * `@noble/ciphers`.
+ * as one interface with three implementations, one chosen per process
+ * (./aead-choice.ts): libsodium through `sodium-native` (the default),
+ * `node:crypto` (the fallback) and the pure-JS `@noble/ciphers` (the tests'
+ * oracle).
  *
  * One `FrameAead` serves one direction of one session: it holds that
  * direction's key and nonce prefix, and one scratch nonce it rewrites per
  * frame. Calls run to completion synchronously, so the scratch is never
  * shared between two frames in flight.
  *
- * Both implementations seal XChaCha20-Poly1305 the way spec §6.4 allows:
+ * All three seal XChaCha20-Poly1305 the way spec §6.4 allows:
  * the HChaCha20 subkey of (key, prefix) is computed once (./subkey.ts), and
  * each frame is ChaCha20-Poly1305 (RFC 8439) under that subkey with the
  * 12-byte nonce `00000000` ‖ IDENTIFIER, byte for byte the same.
@@ -26,15 +27,16 @@
 export const TAG_SIZE = 16;
 
 /** The implementations a {@link FrameAead} can come from. */
-export const AEAD_NAMES = ['libsodium', 'noble'] as const;
+export const AEAD_NAMES = ['libsodium', 'node', 'noble'] as const;
 
 /**
  * Which implementation seals and opens frames: `'libsodium'` (native,
- * `sodium-native`) or `'noble'` (`@noble/ciphers`, pure JS).
+ * `sodium-native`), `'node'` (`node:crypto`, OpenSSL) or `'noble'`
+ * (`@noble/ciphers`, pure JS).
  *
  * @example
  * ```ts
- * const name: AeadName = aeadImplementation; // 'libsodium' unless it could not load
+ * const name: AeadName = aeadChoice().implementation; // 'libsodium' unless it could not load
  * ```
  */
 export type AeadName = (typeof AEAD_NAMES)[number];

@@ -26,9 +26,9 @@ const lengthAt = (bytes: Uint8Array, at: number): number => ((bytes[at + 2] as n
  * IDENTIFIER (8 bytes), associated data = the 12-byte header as sent.
  *
  * It runs on the process's frame AEAD (./aead-choice.ts: libsodium, or
- * `@noble/ciphers` where the native binding cannot load), which seals with
+ * `node:crypto` where the native binding cannot load), which seals with
  * the HChaCha20 subkey computed once per session direction and one scratch
- * nonce. It checks the arguments once for either implementation, and shows
+ * nonce. It checks the arguments once for every implementation, and shows
  * every seal to the nonce audit (./nonce-audit.ts) when a test observes.
  *
  * Two kinds of entry points:
@@ -63,7 +63,7 @@ export class FrameCipher {
   }
 
   /**
-   * `'libsodium'` or `'noble'`: which implementation seals and opens this session's frames.
+   * `'libsodium'`, `'node'` or `'noble'`: which implementation seals and opens this session's frames.
    *
    * @example
    * ```ts

@@ -1,15 +1,15 @@
 /**
  * Secure mode (spec §6): per-frame XChaCha20-Poly1305 (libsodium, or
- * `@noble/ciphers` as the fallback) and the handshake.
+ * `node:crypto` as the fallback) and the handshake.
  *
  * @example
  * ```ts
- * import { FrameCipher, aeadImplementation } from 'conduit-cache';
+ * import { FrameCipher, aeadChoice } from 'conduit-cache';
  * ```
  * @module
  */
 export { FrameCipher, TAG_SIZE } from './frame-cipher.js';
-export { AEAD_ENV, aeadChoice, aeadImplementation, type AeadChoice } from './aead-choice.js';
+export { AEAD_ENV, aeadChoice, requestedAead, type AeadChoice } from './aead-choice.js';
 export type { AeadName } from './frame-aead.js';
 export {
   acceptHello,

@@ -1,19 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { aeadImplementation, chooseAead, libsodiumAvailable } from '../../src/crypto/aead-choice.js';
+import { aeadChoice, chooseAead, libsodiumAvailable, requestedAead } from '../../src/crypto/aead-choice.js';
+import { AEAD_NAMES } from '../../src/crypto/frame-aead.js';
 import { FrameCipher } from '../../src/crypto/frame-cipher.js';
 import * as conduit from '../../src/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
 describe('which frame AEAD (issue 18)', () => {
-  it('is libsodium by default and noble when CONDUIT_AEAD=noble (vitest.config.ts runs the secure tests both ways)', (context) => {
-    // The project, not the variable, says what to expect: this fails if the aead-noble project stops setting it.
-    const expected = context.task.file.projectName === 'aead-noble' || process.env.CONDUIT_AEAD === 'noble' ? 'noble' : 'libsodium';
+  it('is libsodium by default, node or noble when CONDUIT_AEAD says so (vitest.config.ts runs the secure tests each way)', (context) => {
+    // The project, not the variable, says what to expect: this fails if a project stops setting it.
+    const byProject: Record<string, string> = { 'aead-noble': 'noble', 'aead-node': 'node' };
+    const expected = byProject[context.task.file.projectName ?? ''] ?? process.env.CONDUIT_AEAD ?? 'libsodium';
     expect(libsodiumAvailable()).toBe(true); // sodium-native ships a binary for this platform
-    expect(aeadImplementation).toBe(expected);
-    expect(conduit.aeadImplementation).toBe(expected);
-    expect(conduit.aeadChoice.implementation).toBe(expected);
+    expect(aeadChoice().implementation).toBe(expected);
+    expect(conduit.aeadChoice()).toBe(aeadChoice()); // chosen once, the same object after
     expect(new FrameCipher(Buffer.alloc(32), Buffer.alloc(16)).implementation).toBe(expected);
   });
 
@@ -21,34 +22,59 @@ describe('which frame AEAD (issue 18)', () => {
     [{}, 'libsodium', undefined],
     [{ CONDUIT_AEAD: '' }, 'libsodium', undefined],
     [{ CONDUIT_AEAD: 'libsodium' }, 'libsodium', undefined],
+    [{ CONDUIT_AEAD: 'node' }, 'node', 'CONDUIT_AEAD=node'],
     [{ CONDUIT_AEAD: 'noble' }, 'noble', 'CONDUIT_AEAD=noble'],
   ])('chooses from %o: %s', (env, implementation, fallbackReason) => {
     expect(chooseAead(env)).toEqual({ implementation, fallbackReason });
   });
 
-  it.each(['fast', 'NOBLE', 'node', ' noble'])('refuses CONDUIT_AEAD=%j with one line naming the variable', (value) => {
+  it.each(['fast', 'NOBLE', 'node:crypto', ' noble'])('refuses CONDUIT_AEAD=%j with one line naming the variable', (value) => {
+    const message = `CONDUIT_AEAD must be libsodium, node or noble (or unset), got '${value}'`;
     expect(() => chooseAead({ CONDUIT_AEAD: value })).toThrow(TypeError);
-    expect(() => chooseAead({ CONDUIT_AEAD: value })).toThrow(`CONDUIT_AEAD must be libsodium or noble (or unset), got '${value}'`);
+    expect(() => chooseAead({ CONDUIT_AEAD: value })).toThrow(message);
+    expect(() => requestedAead({ CONDUIT_AEAD: value })).toThrow(message);
   });
 
-  it('is chosen once at start-up: a bad CONDUIT_AEAD stops the process that loads the package; noble never loads the addon', () => {
+  it('reads the variable without loading anything: requestedAead', () => {
+    expect(requestedAead({})).toBeUndefined();
+    expect(requestedAead({ CONDUIT_AEAD: '' })).toBeUndefined();
+    expect(AEAD_NAMES.map((name) => requestedAead({ CONDUIT_AEAD: name }))).toEqual(['libsodium', 'node', 'noble']);
+  });
+
+  it('is chosen on first use, not at import: a bad CONDUIT_AEAD throws from aeadChoice() and FrameCipher; node and noble never load the addon; no binding falls back to node', () => {
     const probe = [
       "import { createRequire } from 'node:module';",
       "const m = await import('./dist/index.js');",
-      "const native = Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('sodium-native'));",
-      'console.log(m.aeadImplementation, native);',
+      "const native = () => Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('/node_modules/sodium-native/'));",
+      'const before = native();',
+      'let chosen;',
+      'try { chosen = m.aeadChoice().implementation; } catch (err) { chosen = `${err.name}: ${err.message}`; }',
+      'let cipher;',
+      'try { cipher = new m.FrameCipher(Buffer.alloc(32), Buffer.alloc(16)).implementation; } catch (err) { cipher = err.name; }',
+      'console.log(JSON.stringify([before, chosen, cipher, native()]));',
     ].join('\n');
-    const run = (value: string) =>
-      spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+    const run = (value: string, more: Record<string, string> = {}): unknown => {
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
         cwd: root,
         encoding: 'utf8',
         timeout: 15_000,
-        env: { ...process.env, CONDUIT_AEAD: value },
+        env: { ...process.env, CONDUIT_AEAD: value, ...more },
       });
-    const bad = run('fast');
-    expect(bad.status).not.toBe(0);
-    expect(bad.stderr).toContain("TypeError: CONDUIT_AEAD must be libsodium or noble (or unset), got 'fast'");
-    expect(run('noble').stdout.trim()).toBe('noble false');
-    expect(run('').stdout.trim()).toBe('libsodium true');
+      expect(child.stderr).toBe('');
+      return JSON.parse(child.stdout) as unknown;
+    };
+    expect(run('fast')).toEqual([false, "TypeError: CONDUIT_AEAD must be libsodium, node or noble (or unset), got 'fast'", 'TypeError', false]);
+    expect(run('node')).toEqual([false, 'node', 'node', false]);
+    expect(run('noble')).toEqual([false, 'noble', 'noble', false]);
+    expect(run('')).toEqual([false, 'libsodium', 'libsodium', true]);
+    // Where the binding cannot load (simulated by a preload), the default falls back to node:crypto.
+    const noSodium = { NODE_OPTIONS: `--require ${new URL('../support/no-sodium-native.cjs', import.meta.url).pathname}` };
+    expect(run('', noSodium)).toEqual([false, 'node', 'node', false]);
+    expect(run('libsodium', noSodium)).toEqual([
+      false,
+      "TypeError: CONDUIT_AEAD=libsodium but sodium-native did not load: Cannot find module 'sodium-native' (simulated: no binding for this platform)",
+      'TypeError',
+      false,
+    ]);
   });
 });
