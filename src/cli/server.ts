@@ -23,6 +23,7 @@ import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { formatSizeLimit, parseBytes, parseDuration } from '../config/units.js';
+import { aeadChoice, requestedAead, type AeadChoice } from '../crypto/aead-choice.js';
 import type { PreSharedKey } from '../crypto/handshake.js';
 import { loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import { isLoopback, resolveServerOptions, serverDefaults, type ServerOptions } from '../server/options.js';
@@ -206,6 +207,15 @@ async function main(): Promise<void> {
     fail((err as Error).message);
   }
   options.keys = keys;
+  // CONDUIT_AEAD is checked like every CONDUIT_* setting, secure or not; with keys the frame AEAD
+  // is chosen now (loading sodium-native), so the start-up line can say which one serves (issue 18).
+  let aead: AeadChoice | undefined;
+  try {
+    if (keys.length > 0) aead = aeadChoice();
+    else requestedAead(process.env);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   if (typeof o.tlsCert === 'string' || typeof o.tlsKey === 'string') {
     if (typeof o.tlsCert !== 'string' || typeof o.tlsKey !== 'string') fail('--tls-cert and --tls-key go together');
     options.tls = {
@@ -293,7 +303,10 @@ async function main(): Promise<void> {
       version,
       address: server.options.tcp ? `${address.host}:${address.port}` : undefined,
       socket: address.socket,
-      secure: configuredKeys.length > 0 ? { keyIds: configuredKeys.map((k) => k.id) } : false,
+      secure:
+        configuredKeys.length > 0
+          ? { keyIds: configuredKeys.map((k) => k.id), aead: aead?.implementation, aeadFallback: aead?.fallbackReason }
+          : false,
       tls: tls === undefined ? false : { clientAuth: tls.clientAuth === true },
       http: address.httpPort === undefined ? false : `${server.options.httpHost}:${address.httpPort}`,
       settings: { ...settingsLogged, httpToken: settingsLogged.httpToken === undefined ? undefined : '(set)' },

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { AeadName } from '../crypto/frame-aead.js';
 import type { Counter as CounterType, Histogram as HistogramType, Registry as RegistryType } from 'prom-client';
 import { opcodeName, statusName } from '../protocol/constants.js';
 import type { Store } from '../store/store.js';
@@ -20,6 +21,8 @@ export type DisconnectCause =
 /** What the metrics read at scrape time from the server. */
 export interface MetricsSource {
   readonly store: Store;
+  /** The frame AEAD of secure sessions, exported as `conduit_aead_info`; `undefined` when secure mode is off. */
+  readonly aead: AeadName | undefined;
   readonly counters: {
     readonly connected_clients: number;
     readonly total_connections_received: number;
@@ -136,6 +139,15 @@ export class Metrics {
     counter('conduit_connections_rejected_total', 'Connections refused over --max-connections.', () => source.counters.rejected_connections);
     counter('conduit_auth_failures_total', 'Secure-mode authentication failures (see STATS auth_failures).', () => source.counters.auth_failures);
     counter('conduit_accept_errors_total', 'Accepts that failed for lack of file descriptors (EMFILE/ENFILE).', () => source.counters.accept_errors);
+    if (source.aead !== undefined) {
+      // An info metric (Prometheus convention: `_info`, value 1, the facts as labels), as STATS `aead`.
+      new Gauge({
+        name: 'conduit_aead_info',
+        help: 'The frame AEAD sealing secure sessions: libsodium, node (node:crypto) or noble.',
+        labelNames: ['implementation'],
+        registers,
+      }).set({ implementation: source.aead }, 1);
+    }
     new Counter({
       name: 'conduit_disconnects_total',
       help: 'Connections the server closed, by cause.',

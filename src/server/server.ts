@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
+import { aeadChoice } from '../crypto/aead-choice.js';
+import type { AeadName } from '../crypto/frame-aead.js';
 import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
 import { Store } from '../store/store.js';
@@ -97,6 +99,12 @@ export class ConduitServer extends EventEmitter {
   #closing: Promise<void> | undefined;
   /** Prometheus metrics, kept only when `httpPort` says an HTTP gateway will serve them (src/cli/compose.ts builds it). */
   readonly metrics: Metrics | undefined;
+  /**
+   * The frame AEAD sealing this server's secure sessions (issue 18; STATS `aead`, spec §5.2),
+   * chosen here so that a bad CONDUIT_AEAD fails the constructor, not the first HELLO;
+   * `undefined` without keys.
+   */
+  readonly aead: AeadName | undefined;
   readonly #host: ConnectionHost<Connection>;
 
   constructor(options: Partial<ServerOptions> = {}) {
@@ -105,6 +113,7 @@ export class ConduitServer extends EventEmitter {
     const o = this.options;
     this.store = new Store({ maxMemory: o.maxMemory, shards: o.shards, eviction: o.eviction });
     const counters = this.#counters;
+    this.aead = o.keys.length > 0 ? aeadChoice().implementation : undefined;
     this.metrics = o.httpPort === undefined ? undefined : new Metrics(this);
     this.#host = {
       metrics: this.metrics,
@@ -339,7 +348,13 @@ export class ConduitServer extends EventEmitter {
    * hundred bytes whatever the load.
    */
   #statsBody(maxBytes: number): Buffer {
-    const stats = { ...this.store.stats(), ...this.#counters, output_memory: this.#outputTotal, output_memory_peak: this.#outputPeak };
+    const stats = {
+      ...this.store.stats(),
+      ...this.#counters,
+      ...(this.aead === undefined ? {} : { aead: this.aead }),
+      output_memory: this.#outputTotal,
+      output_memory_peak: this.#outputPeak,
+    };
     const body = Buffer.from(JSON.stringify(stats));
     return body.length <= maxBytes ? body : Buffer.from(JSON.stringify({ ...stats, shards: [] }));
   }

@@ -276,6 +276,19 @@ describe('/metrics passes promtool check metrics (issue 15 item 16)', () => {
     expect(families.find((f) => f.name === 'conduit_nodejs_active_handles')?.type).toBe('GAUGE');
   });
 
+  it('a secure server adds conduit_aead_info{implementation} 1, the frame AEAD STATS names (issue 18); a plaintext one has none', async () => {
+    const { base, server } = await gateway({ keys: [{ id: 'app', secret: randomBytes(32) }] });
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(promlint(text)).toEqual([]);
+    expect(server.aead).toMatch(/^(libsodium|node|noble)$/);
+    expect(text).toContain('# TYPE conduit_aead_info gauge');
+    expect(text.split('\n').filter((line) => line.startsWith('conduit_aead_info'))).toEqual([`conduit_aead_info{implementation="${server.aead}"} 1`]);
+    expect(JSON.parse(server.statsJson().toString()).aead).toBe(server.aead);
+    const plain = await gateway();
+    expect(await (await fetch(`${plain.base}/metrics`)).text()).not.toContain('conduit_aead_info');
+    expect(JSON.parse(plain.server.statsJson().toString())).not.toHaveProperty('aead');
+  });
+
   it('the lint itself catches each rule it checks', () => {
     expect(promlint('# HELP a_total x\n# TYPE a_total gauge\na_total 1\n')).toEqual(['a_total non-counter metrics should not have "_total" suffix']);
     expect(promlint('# HELP a x\n# TYPE a counter\na 1\n')).toEqual(['a counter metrics should have "_total" suffix']);
