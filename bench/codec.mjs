@@ -1,17 +1,17 @@
 // Codec micro-benchmark (spec/conduit-v1.md §2): FrameDecoder and
 // encodeResponse throughput for 16 B, 100 B, 1 KiB and 60 KiB bodies; and
-// the frame AEAD (§6.4): seal + open of one frame, in place, for libsodium,
-// @noble/ciphers and node:crypto's per-frame createCipheriv (what secure mode
-// used before issue 18), at 100 B, 4 KiB and 60 KiB.
+// the frame AEAD (§6.4): seal + open of one frame, in place, for each
+// implementation in src/crypto (libsodium, the default; node:crypto's
+// per-frame createCipheriv, the fallback; @noble/ciphers, the oracle), at
+// 100 B, 4 KiB and 60 KiB.
 // Run with `npx just bench-codec` (builds first). Checks the output of every
 // round, saves the per-round times as bench/results/codec-<date>.json and
 // prints its section of bench/RESULTS.md (median of ROUNDS rounds, min–max).
 // BENCH_ROUNDS or BENCH_BYTES set makes a partial run (CI's smoke run),
 // saved under BENCH_OUT or a temp dir, never in bench/results/.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FrameCipher, FrameDecoder, encodeResponse, ProtocolError, Status, TAG_SIZE } from '../dist/index.js';
-import { hchachaSubkey } from '../dist/crypto/subkey.js';
 import { isQuick, saveRun } from './lib.mjs';
 
 const started = Date.now();
@@ -22,7 +22,8 @@ const CHUNK = 64 * 1024; // what a socket hands out at a time
 const SIZES = [16, 100, 1024, 60 * 1024];
 const AEAD_SIZES = [100, 4 * 1024, 60 * 1024];
 const AEAD_BYTES = TARGET_BYTES / 8; // plaintext sealed and opened per implementation per round
-const AEADS = ['libsodium', 'noble', 'node:crypto'];
+/** Row label → the implementation's name (CONDUIT_AEAD, STATS `aead`). */
+const AEADS = { libsodium: 'libsodium', 'node:crypto': 'node', noble: 'noble' };
 
 function encodeStream(size, count) {
   const body = Buffer.alloc(size, 0x61);
@@ -62,41 +63,6 @@ function encodeRound(size, count) {
   return seconds;
 }
 
-/**
- * node:crypto as secure mode used it before issue 18: one createCipheriv and
- * one createDecipheriv per frame, ChaCha20-Poly1305 under the HChaCha20
- * subkey with nonce 00000000 ‖ IDENTIFIER (spec §6.4), the output copied
- * back into the frame so that it, too, works in place.
- */
-function nodeCipher(key, prefix) {
-  const subkey = hchachaSubkey(key, prefix);
-  const nonceOf = (frame, at) => Buffer.concat([Buffer.alloc(4), frame.subarray(at + 4, at + 12)]);
-  return {
-    sealInPlace(frame, at, n) {
-      const header = frame.subarray(at, at + 12);
-      const cipher = createCipheriv('chacha20-poly1305', subkey, nonceOf(frame, at), { authTagLength: TAG_SIZE });
-      cipher.setAAD(header, { plaintextLength: n });
-      cipher.update(frame.subarray(at + 12, at + 12 + n)).copy(frame, at + 12);
-      cipher.final();
-      cipher.getAuthTag().copy(frame, at + 12 + n);
-    },
-    openInPlace(frame, at) {
-      const n = frame.readUInt16BE(at + 2) - TAG_SIZE;
-      const decipher = createDecipheriv('chacha20-poly1305', subkey, nonceOf(frame, at), { authTagLength: TAG_SIZE });
-      decipher.setAuthTag(frame.subarray(at + 12 + n, at + 12 + n + TAG_SIZE));
-      decipher.setAAD(frame.subarray(at, at + 12), { plaintextLength: n });
-      const plain = decipher.update(frame.subarray(at + 12, at + 12 + n));
-      try {
-        decipher.final();
-      } catch {
-        return false;
-      }
-      plain.copy(frame, at + 12);
-      return true;
-    },
-  };
-}
-
 /** One frame of `size` plaintext bytes laid out for sealing in place: header, body, room for the tag. */
 function aeadFrame(size) {
   const frame = Buffer.alloc(12 + size + TAG_SIZE);
@@ -125,14 +91,11 @@ function aeadRound(cipher, frame, count) {
 function aeadResults() {
   const key = randomBytes(32);
   const prefix = randomBytes(16);
-  const ciphers = {
-    libsodium: new FrameCipher(key, prefix, 'libsodium'),
-    noble: new FrameCipher(key, prefix, 'noble'),
-    'node:crypto': nodeCipher(key, prefix),
-  };
+  const names = Object.keys(AEADS);
+  const ciphers = Object.fromEntries(names.map((name) => [name, new FrameCipher(key, prefix, AEADS[name])]));
   // The three must agree byte for byte before any is timed.
   const probe = aeadFrame(1000);
-  const sealed = AEADS.map((name) => {
+  const sealed = names.map((name) => {
     const frame = Buffer.from(probe);
     ciphers[name].sealInPlace(frame, 0, 1000);
     return frame;
@@ -142,10 +105,10 @@ function aeadResults() {
   for (const size of AEAD_SIZES) {
     const count = Math.max(1000, Math.floor(AEAD_BYTES / size));
     const frame = aeadFrame(size);
-    const rows = Object.fromEntries(AEADS.map((name) => [name, { implementation: name, size, frames: count, rounds: [] }]));
-    for (const name of AEADS) aeadRound(ciphers[name], frame, Math.ceil(count / 10)); // warm-up
+    const rows = Object.fromEntries(names.map((name) => [name, { implementation: name, size, frames: count, rounds: [] }]));
+    for (const name of names) aeadRound(ciphers[name], frame, Math.ceil(count / 10)); // warm-up
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const name of AEADS) rows[name].rounds.push({ seconds: aeadRound(ciphers[name], frame, count) });
+      for (const name of names) rows[name].rounds.push({ seconds: aeadRound(ciphers[name], frame, count) });
     }
     out.push(...Object.values(rows));
   }
