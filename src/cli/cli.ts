@@ -19,6 +19,7 @@ import { createInterface } from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import { ConduitClient } from '../client/client.js';
 import type { ClientOptions } from '../client/options.js';
+import { aeadChoice } from '../crypto/aead-choice.js';
 import { generateKey, loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import { ConduitError } from '../protocol/errors.js';
 import { parseDuration } from '../config/units.js';
@@ -366,6 +367,7 @@ async function main(): Promise<number> {
     } else if (o.key !== undefined) {
       key = parseKeySpec(o.key);
     }
+    if (key !== undefined) aeadChoice(); // a bad CONDUIT_AEAD is one line here, as conduit-server says it (issue 18)
     if (o.tls === true || o.tlsCa !== undefined || o.tlsCert !== undefined) {
       const pem = (path: string | undefined): Buffer | undefined => (path === undefined ? undefined : readFileSync(path));
       tls = { ca: pem(o.tlsCa), cert: pem(o.tlsCert), key: pem(o.tlsKey), servername: o.tlsServername };

@@ -1,3 +1,4 @@
+import { aeadChoice } from '../crypto/aead-choice.js';
 import { loadKeyFile } from '../crypto/keys.js';
 
 /** Reconnect settings of a {@link ClientOptions}. */
@@ -133,6 +134,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     if (bytes.length !== 32) throw new TypeError(`key.secret option must be 32 bytes (or their base64), got ${bytes.length}`);
     o.key = { id, secret: bytes };
   }
+  // Issue 18: secure mode's frame AEAD is chosen with the options, so a bad CONDUIT_AEAD is this
+  // TypeError from the constructor rather than a throw inside the socket's data handler at HELLO.
+  if (o.key !== undefined) aeadChoice();
   if (typeof o.host !== 'string' || o.host === '') throw new TypeError('host option must be a host name or address');
   integer('port', o.port, 1, 65_535);
   if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {

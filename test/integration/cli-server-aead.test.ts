@@ -1,12 +1,12 @@
 // Issue 18: conduit-server checks CONDUIT_AEAD like its other CONDUIT_*
-// variables (one line naming it, exit 1, no stack trace), says in its start-up
+// variables (one line naming it, exit 1, no stack trace; conduit-cli too), says in its start-up
 // line which frame AEAD seals secure sessions and why it is not libsodium, and
 // falls back to node:crypto where sodium-native cannot load (simulated by a
 // preload that makes resolving it fail). STATS `aead` says the same (spec §5.2).
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConduitClient, generateKey } from '../../src/index.js';
-import { runServerToExit, startServerProcess, type ServerProcess } from '../support/cli.js';
+import { runCli, runServerToExit, startServerProcess, type ServerProcess } from '../support/cli.js';
 
 /** NODE_OPTIONS that make `sodium-native` unloadable in the child, as on a platform without its binding. */
 const noSodium = { NODE_OPTIONS: `--require ${fileURLToPath(new URL('../support/no-sodium-native.cjs', import.meta.url))}` };
@@ -75,6 +75,13 @@ describe('conduit-server and CONDUIT_AEAD (issue 18)', () => {
     expect((await client.stats()).aead).toBe('node');
     await client.close();
     await stop(server);
+  });
+
+  it('conduit-cli with a key refuses a bad CONDUIT_AEAD in one line before it connects', async () => {
+    const { code, stdout, stderr } = await runCli(['--port', '1', 'get', 'x'], '', { CONDUIT_AEAD: 'fast', ...withKey });
+    expect(stderr.trim()).toBe("error: CONDUIT_AEAD must be libsodium, node or noble (or unset), got 'fast'");
+    expect(stdout.length).toBe(0);
+    expect(code).not.toBe(0);
   });
 
   it('a plaintext server names no AEAD in its start-up line or STATS', async () => {

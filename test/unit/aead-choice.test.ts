@@ -41,7 +41,7 @@ describe('which frame AEAD (issue 18)', () => {
     expect(AEAD_NAMES.map((name) => requestedAead({ CONDUIT_AEAD: name }))).toEqual(['libsodium', 'node', 'noble']);
   });
 
-  it('is chosen on first use, not at import: a bad CONDUIT_AEAD throws from aeadChoice() and FrameCipher; node and noble never load the addon; no binding falls back to node', () => {
+  it('is chosen on first use, not at import: a bad CONDUIT_AEAD throws from aeadChoice(), FrameCipher and a secure ConduitClient’s constructor; node and noble never load the addon; no binding falls back to node', () => {
     const probe = [
       "import { createRequire } from 'node:module';",
       "const m = await import('./dist/index.js');",
@@ -51,7 +51,9 @@ describe('which frame AEAD (issue 18)', () => {
       'try { chosen = m.aeadChoice().implementation; } catch (err) { chosen = `${err.name}: ${err.message}`; }',
       'let cipher;',
       'try { cipher = new m.FrameCipher(Buffer.alloc(32), Buffer.alloc(16)).implementation; } catch (err) { cipher = err.name; }',
-      'console.log(JSON.stringify([before, chosen, cipher, native()]));',
+      'let client;',
+      "try { new m.ConduitClient({ port: 1, key: { id: 'a', secret: Buffer.alloc(32) }, reconnect: false }).destroy(); client = 'made'; } catch (err) { client = err.name; }",
+      'console.log(JSON.stringify([before, chosen, cipher, native(), client]));',
     ].join('\n');
     const run = (value: string, more: Record<string, string> = {}): unknown => {
       const child = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
@@ -63,18 +65,20 @@ describe('which frame AEAD (issue 18)', () => {
       expect(child.stderr).toBe('');
       return JSON.parse(child.stdout) as unknown;
     };
-    expect(run('fast')).toEqual([false, "TypeError: CONDUIT_AEAD must be libsodium, node or noble (or unset), got 'fast'", 'TypeError', false]);
-    expect(run('node')).toEqual([false, 'node', 'node', false]);
-    expect(run('noble')).toEqual([false, 'noble', 'noble', false]);
-    expect(run('')).toEqual([false, 'libsodium', 'libsodium', true]);
+    // A secure ConduitClient chooses in its constructor: a TypeError there, not a throw in a socket handler at HELLO.
+    expect(run('fast')).toEqual([false, "TypeError: CONDUIT_AEAD must be libsodium, node or noble (or unset), got 'fast'", 'TypeError', false, 'TypeError']);
+    expect(run('node')).toEqual([false, 'node', 'node', false, 'made']);
+    expect(run('noble')).toEqual([false, 'noble', 'noble', false, 'made']);
+    expect(run('')).toEqual([false, 'libsodium', 'libsodium', true, 'made']);
     // Where the binding cannot load (simulated by a preload), the default falls back to node:crypto.
     const noSodium = { NODE_OPTIONS: `--require ${new URL('../support/no-sodium-native.cjs', import.meta.url).pathname}` };
-    expect(run('', noSodium)).toEqual([false, 'node', 'node', false]);
+    expect(run('', noSodium)).toEqual([false, 'node', 'node', false, 'made']);
     expect(run('libsodium', noSodium)).toEqual([
       false,
       "TypeError: CONDUIT_AEAD=libsodium but sodium-native did not load: Cannot find module 'sodium-native' (simulated: no binding for this platform)",
       'TypeError',
       false,
+      'TypeError',
     ]);
   });
 });
