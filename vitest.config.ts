@@ -13,6 +13,8 @@ const SECURE_TESTS = [
   'test/unit/aead-choice.test.ts',
   'test/unit/frame-cipher.test.ts',
   'test/unit/frame-cipher-in-place.test.ts',
+  'test/unit/sealed-output.test.ts',
+  'test/unit/secure-gate.test.ts',
   'test/unit/secure-vectors.test.ts',
   'test/unit/secure-channel.test.ts',
   'test/unit/handshake-hardening.test.ts',

@@ -1,5 +1,4 @@
 import Denque from 'denque';
-import { sealFrame } from '../crypto/secure-channel.js';
 import type { FrameCipher } from '../crypto/frame-cipher.js';
 import { ConduitError } from '../protocol/errors.js';
 import { VERSION_REQUEST } from '../protocol/constants.js';
@@ -58,9 +57,6 @@ interface Pending {
 const SWEEP_MS = 10;
 
 const violation = (message: string): ConduitError => new ConduitError('PROTOCOL_ERROR', `${message}; connection closed`);
-
-/** A sealed body covers the request body as one plaintext: a SET's fixed fields and value joined. */
-const plaintextOf = (body: Buffer[]): Buffer => (body.length === 1 ? (body[0] as Buffer) : Buffer.concat(body));
 
 /**
  * The queue of one client: requests queued → in flight → settled,
@@ -148,7 +144,9 @@ export class RequestQueue {
       this.#nextId += 1n;
       next.id = id;
       this.#inflight.push(next);
-      batch.push(next.opcode, id, cipher === undefined ? next.body : sealFrame(cipher, VERSION_REQUEST, next.opcode, id, plaintextOf(next.body)));
+      if (cipher === undefined) batch.push(next.opcode, id, next.body);
+      // Sealed as it is laid out in the output block (issue 18): one plaintext, a SET's parts joined there.
+      else batch.pushSealed(next.opcode, Number(id >> 32n), Number(id & 0xffff_ffffn), next.body.length === 1 ? next.body[0] : next.body, cipher);
     }
     return batch.writeTo(sink);
   }

@@ -2,9 +2,9 @@ import { isIP, connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { finishHello, generateEphemeral, type SecureSession } from '../crypto/handshake.js';
 import type { FrameCipher } from '../crypto/frame-cipher.js';
-import { helloFrame, openFrame } from '../crypto/secure-channel.js';
+import { helloFrame, openFrameInPlace } from '../crypto/secure-channel.js';
 import { ConduitError, ProtocolError } from '../protocol/errors.js';
-import { isFatalStatus, SERVER_ID_BASE, Status } from '../protocol/constants.js';
+import { HEADER_SIZE, isFatalStatus, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
 import type { Frame } from '../protocol/header.js';
 import type { FrameSink } from '../protocol/output-batch.js';
@@ -66,6 +66,8 @@ export class Transport {
   #decoder: FrameDecoder | undefined;
   /** Secure mode: the session of the current connection. */
   #session: SecureSession | undefined;
+  /** Secure mode: where a response's header is laid out to authenticate its body (no buffer per frame). */
+  readonly #header = Buffer.allocUnsafe(HEADER_SIZE);
   /** The socket refused a write: hold writes until 'drain'. */
   #blocked = false;
   /** The socket of a connection attempt not yet attached, so close() can stop it. */
@@ -235,7 +237,7 @@ export class Transport {
       if (next.id >= SERVER_ID_BASE || isFatalStatus(next.opcode)) return host.onBroken(statusError(next));
       let frame = next;
       if (this.#session !== undefined) {
-        const opened = openFrame(this.#session.receive, next);
+        const opened = openFrameInPlace(this.#session.receive, next, this.#header);
         if (opened === undefined) return host.onBroken(new ConduitError('AUTH_FAILED', 'a response failed authentication; connection closed'));
         frame = opened;
       }

@@ -213,6 +213,50 @@ export class FrameCipher {
     return this.#aead.openInto(view(bytes, at, HEADER_SIZE), view(bytes, body, sealedLength), bytes, body);
   }
 
+  /**
+   * Seals `plaintext` into the frame whose 12-byte header is already at
+   * `bytes[at]` (its LENGTH must be `plaintext.length + 16`): ciphertext
+   * right after the header, then the tag. The plaintext is read where it
+   * lies (a value in the store, a caller's buffer) and encrypted as it is
+   * copied: what an output block does with a one-part body (spec §6.4).
+   *
+   * @example
+   * ```ts
+   * writeRawHeader(block, at, VERSION_RESPONSE, Status.OK, value.length + 16, idHi, idLo);
+   * send.sealBody(block, at, value); // block[at … at + 12 + value.length + 16) is the sealed frame
+   * ```
+   */
+  sealBody(bytes: Uint8Array, at: number, plaintext: Uint8Array): void {
+    const n = plaintext.length;
+    this.#checkRange(bytes, at, HEADER_SIZE + n + TAG_SIZE);
+    if (lengthAt(bytes, at) !== n + TAG_SIZE) {
+      throw new RangeError(`header LENGTH is ${lengthAt(bytes, at)}, the plaintext needs ${n + TAG_SIZE}`);
+    }
+    this.sealInto(view(bytes, at, HEADER_SIZE), plaintext, bytes, at + HEADER_SIZE);
+  }
+
+  /**
+   * Opens a received body where it lies: `sealedLength` bytes of ciphertext ‖
+   * tag at `bytes[at]`, authenticated with `header` (the 12 bytes it came
+   * with, which need not sit before it: a decoder may have read them from
+   * another chunk). The plaintext, `sealedLength − 16` bytes, replaces the
+   * ciphertext at `bytes[at]`. Returns false, with those bytes zeroed, when
+   * it does not authenticate (spec §6.4). What the server's gate and the
+   * client open the decoder's input bytes with: no buffer per frame.
+   *
+   * @example
+   * ```ts
+   * if (!receive.openBody(header, raw.source, raw.bodyStart, raw.length)) closeWith('AUTH_FAILED');
+   * // the plaintext: raw.source[raw.bodyStart … raw.bodyStart + raw.length - 16)
+   * ```
+   */
+  openBody(header: Uint8Array, bytes: Uint8Array, at: number, sealedLength: number): boolean {
+    if (sealedLength < TAG_SIZE) return false;
+    this.#checkHeader(header);
+    this.#checkRange(bytes, at, sealedLength);
+    return this.#aead.openInto(header, view(bytes, at, sealedLength), bytes, at);
+  }
+
   #checkHeader(header: Uint8Array): void {
     if (header.length !== HEADER_SIZE) throw new RangeError(`header must be ${HEADER_SIZE} bytes, got ${header.length}`);
   }

@@ -1,5 +1,5 @@
 import { VERSION_REQUEST } from '../protocol/constants.js';
-import { encodeHeader, headerOf, type Frame } from '../protocol/header.js';
+import { encodeHeader, headerOf, writeHeader, type Frame } from '../protocol/header.js';
 import { encodeRequest } from '../protocol/messages.js';
 import { frameBytes } from '../protocol/output-batch.js';
 import { TAG_SIZE, type FrameCipher } from './frame-cipher.js';
@@ -46,6 +46,28 @@ export function helloFrame(keyId: string, clientPub: Uint8Array, id = 0n): Buffe
 export function openFrame(cipher: FrameCipher, frame: Frame): Frame | undefined {
   const plaintext = cipher.open(headerOf(frame), frame.body);
   return plaintext === undefined ? undefined : { ...frame, length: plaintext.length, body: plaintext };
+}
+
+/**
+ * {@link openFrame} without a copy: the frame's body is opened where it
+ * lies (a view of the socket's chunk, the decoder's bytes), its ciphertext
+ * overwritten by the plaintext, which the returned frame's body views. The
+ * header is laid out in `scratch` (12 bytes, one per connection): nothing is
+ * allocated for the bytes (issue 18). Returns `undefined` when the frame does
+ * not authenticate; its body is then zeroed.
+ *
+ * @example
+ * ```ts
+ * const scratch = Buffer.allocUnsafe(12);
+ * const plain = openFrameInPlace(session.receive, decoder.read() as Frame, scratch);
+ * ```
+ */
+export function openFrameInPlace(cipher: FrameCipher, frame: Frame, scratch: Buffer): Frame | undefined {
+  const { body } = frame;
+  writeHeader(scratch, 0, frame.version, frame.opcode, frame.length, frame.id);
+  if (!cipher.openBody(scratch, body, 0, body.length)) return undefined;
+  const length = body.length - TAG_SIZE;
+  return { version: frame.version, opcode: frame.opcode, id: frame.id, length, body: body.subarray(0, length) };
 }
 
 /**

@@ -79,6 +79,21 @@ export function frameBytes(version: number, code: number, id: bigint, body: Fram
   return out;
 }
 
+/**
+ * What seals a frame body in an output block (spec §6.4; the crypto layer's
+ * `FrameCipher` is one): the frame's header is already at `bytes[at]`, with
+ * LENGTH counting the 16-byte tag.
+ */
+export interface FrameSealer {
+  /** Encrypts `plaintext`, read where it lies, to `bytes[at + 12 …]`, the tag after it. */
+  sealBody(bytes: Uint8Array, at: number, plaintext: Uint8Array): void;
+  /** Encrypts the `plaintextLength` bytes already at `bytes[at + 12 …]` where they are, the tag after them. */
+  sealInPlace(bytes: Uint8Array, at: number, plaintextLength: number): void;
+}
+
+/** spec §6.4: a sealed body ends with a 16-byte tag. */
+const SEAL_TAG_SIZE = 16;
+
 /** What an output batch writes to: a socket, or any Writable (they have cork()). */
 export interface FrameSink {
   write(chunk: Buffer, done?: () => void): boolean;
@@ -167,14 +182,12 @@ export class OutputBatch {
 
   /**
    * {@link push} with the identifier as its u32 halves (as the decoder's RawFrame holds it): no
-   * `BigInt`. `owned`: the body's buffers are the caller's to give away (a freshly sealed
-   * ciphertext, never a store view), so a large one is referenced even in `'copy'` mode: copying
-   * a 60 KiB ciphertext only made garbage.
+   * `BigInt`.
    */
-  pushFrame(code: number, idHi: number, idLo: number, body: FrameBody, owned = false): number {
+  pushFrame(code: number, idHi: number, idLo: number, body: FrameBody): number {
     const length = bodyLength(body);
     const size = HEADER_SIZE + length;
-    const byReference = (owned || this.#mode === 'reference-large') && length >= BY_REFERENCE_MIN;
+    const byReference = this.#mode === 'reference-large' && length >= BY_REFERENCE_MIN;
     this.#reserve(byReference ? HEADER_SIZE : size);
     writeRawHeader(this.#block, this.#end, this.#version, code, length, idHi, idLo);
     this.#end += HEADER_SIZE;
@@ -182,6 +195,41 @@ export class OutputBatch {
       if (Buffer.isBuffer(body)) this.#append(body, byReference);
       else for (const part of body) this.#append(part, byReference);
     }
+    this.#remember(idHi, idLo);
+    this.#count += 1;
+    this.#bytes += size;
+    return size;
+  }
+
+  /**
+   * Adds one frame whose body is sealed as it is laid out (spec §6.4): the
+   * header (LENGTH = body + 16) goes into the output block, then `sealer`
+   * encrypts the body into the block right after it, from where the body
+   * lies (a one-part body) or in place once its parts are copied in, and
+   * writes the tag after it. No buffer per frame: ciphertext and tag are
+   * bytes of the block (issue 18). Returns the frame's size on the wire.
+   *
+   * @example
+   * ```ts
+   * batch.pushSealed(Status.OK, raw.idHi, raw.idLo, value, session.send);
+   * ```
+   */
+  pushSealed(code: number, idHi: number, idLo: number, body: FrameBody, sealer: FrameSealer): number {
+    const plaintextLength = bodyLength(body);
+    const length = plaintextLength + SEAL_TAG_SIZE;
+    const size = HEADER_SIZE + length;
+    this.#reserve(size);
+    const block = this.#block;
+    const at = this.#end;
+    writeRawHeader(block, at, this.#version, code, length, idHi, idLo);
+    if (body === undefined) sealer.sealBody(block, at, NO_BLOCK);
+    else if (Buffer.isBuffer(body)) sealer.sealBody(block, at, body);
+    else {
+      let to = at + HEADER_SIZE;
+      for (const part of body) to += part.copy(block, to);
+      sealer.sealInPlace(block, at, plaintextLength);
+    }
+    this.#end = at + size;
     this.#remember(idHi, idLo);
     this.#count += 1;
     this.#bytes += size;

@@ -1,10 +1,6 @@
 import type { FrameCipher } from '../crypto/frame-cipher.js';
-import { sealFrame } from '../crypto/secure-channel.js';
 import { VERSION_RESPONSE } from '../protocol/constants.js';
-import { idOf } from '../protocol/header.js';
 import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
-
-const EMPTY = Buffer.alloc(0);
 
 /**
  * One connection's answers on their way out, and what they cost: queued this
@@ -77,8 +73,8 @@ export class AnswerQueue {
 
   /**
    * Queues one answer: its header and body are copied into the output now (see
-   * #batch). With `cipher` its body is sealed first, with the header it will be
-   * written with as associated data (spec §6.4). Counted as held from here, so
+   * #batch). With `cipher` its body is sealed as it is copied, with the header it
+   * is written with as associated data (spec §6.4). Counted as held from here, so
    * the server-wide bound holds per answer.
    */
   push(id: bigint, status: number, body: Buffer | undefined, cipher: FrameCipher | undefined): void {
@@ -87,9 +83,9 @@ export class AnswerQueue {
 
   /** {@link push} with the identifier as u32 halves, echoed from the request's header bytes. */
   pushId(idHi: number, idLo: number, status: number, body: Buffer | undefined, cipher: FrameCipher | undefined): void {
-    // Secure mode needs the identifier as a bigint for the sealing header; plaintext does not.
-    const sealed = cipher === undefined ? body : sealFrame(cipher, VERSION_RESPONSE, status, idOf({ idHi, idLo }), body ?? EMPTY);
-    this.#hold(this.#batch.pushFrame(status, idHi, idLo, sealed, cipher !== undefined)); // sealed: fresh buffers, ours to give
+    // Secure mode: sealed as it is copied into the output block, no buffer per answer (issue 18).
+    const size = cipher === undefined ? this.#batch.pushFrame(status, idHi, idLo, body) : this.#batch.pushSealed(status, idHi, idLo, body, cipher);
+    this.#hold(size);
   }
 
   /**

@@ -61,20 +61,19 @@ export class RequestHandler {
   handle(raw: RawFrame, mode: 'execute' | 'busy'): Refusal | undefined {
     const { idHi, idLo } = raw;
     // The body by position (issue 17: no view of it per frame); in secure mode, the plaintext.
-    let { opcode, source, bodyStart, length } = raw;
+    const { opcode, source, bodyStart } = raw;
+    let { length } = raw;
     if (this.#host.keys !== undefined) {
-      // Secure mode: the gate's checks (§6.3 monotonic identifiers, §6.4 the tag) take the
-      // frame whole; one BigInt per frame is nothing beside the AEAD.
-      const admitted = this.#gate.admit({ version: raw.version, opcode, length, id: idOf(raw), body: raw.body });
-      if ('kind' in admitted) {
-        if (admitted.kind === 'refused') return admitted;
+      // Secure mode: the gate's checks (§6.3 monotonic identifiers, §6.4 the tag), the body
+      // opened where the decoder left it (issue 18: no buffer per frame).
+      const admitted = this.#gate.admit(raw);
+      if (admitted.kind === 'refused') return admitted;
+      if (admitted.kind === 'hello') {
         // spec §6.5: HELLO's answer is plaintext; the client has no keys until it reads it.
         this.queue(idHi, idLo, Status.OK, admitted.reply, false);
         return undefined;
       }
-      ({ opcode, body: source } = admitted);
-      bodyStart = 0;
-      length = source.length;
+      length -= TAG_SIZE; // the plaintext: the body's bytes before the tag
     } else if (this.#answers.includesId(idHi, idLo)) {
       // spec §2.2: in plaintext mode an identifier must not repeat one still in flight.
       const error = ProtocolError.of('REPLAY', `identifier ${idOf(raw)} is already in flight`);

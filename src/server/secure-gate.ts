@@ -1,9 +1,8 @@
 import { AUTH_FAILED_MESSAGE, acceptHello, type SecureSession } from '../crypto/handshake.js';
 import type { FrameCipher } from '../crypto/frame-cipher.js';
-import { openFrame } from '../crypto/secure-channel.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { MAX_CLIENT_ID, Opcode } from '../protocol/constants.js';
-import type { Frame } from '../protocol/header.js';
+import { HEADER_SIZE, MAX_CLIENT_ID, Opcode } from '../protocol/constants.js';
+import { idOf, writeRawHeader, type RawFrame } from '../protocol/header.js';
 
 /**
  * Where a connection stands with its peer's identity (spec §6): `plaintext`
@@ -15,16 +14,25 @@ import type { Frame } from '../protocol/header.js';
 export type TrustState = 'plaintext' | 'awaiting_hello' | 'handshaken' | 'authenticated' | 'abandoned';
 
 /**
- * A received frame the gate answered itself rather than passing it on:
- * `hello`, HELLO accepted (its OK body is sent in plaintext, spec §6.5, and
- * every later answer is sealed); `refused`, a fatal error to send and close
- * on, with the reason for the log (never sent: spec §6.5).
+ * What the gate made of a received frame: `opened`, it authenticated and its
+ * body now holds the plaintext, opened in place (the first LENGTH − 16 bytes
+ * of the body: pass it on); `hello`, HELLO accepted (its OK body is sent in
+ * plaintext, spec §6.5, and every later answer is sealed); `refused`, a fatal
+ * error to send and close on, with the reason for the log (never sent: spec
+ * §6.5).
  */
 export type GateAnswer =
+  | { readonly kind: 'opened' }
   | { readonly kind: 'hello'; readonly reply: Buffer }
   | { readonly kind: 'refused'; readonly error: ProtocolError; readonly reason: string };
 
+/** The one `opened` answer: nothing is allocated for a frame that authenticates. */
+const OPENED: GateAnswer = { kind: 'opened' };
+
 const refused = (error: ProtocolError, reason = error.message): GateAnswer => ({ kind: 'refused', error, reason });
+
+/** Whether identifier `hi`:`lo` (u32 halves) is greater than `lastHi`:`lastLo`. */
+const above = (hi: number, lo: number, lastHi: number, lastLo: number): boolean => hi > lastHi || (hi === lastHi && lo > lastLo);
 
 /**
  * The server side of secure mode for one connection (spec §6): the first
@@ -37,9 +45,9 @@ const refused = (error: ProtocolError, reason = error.message): GateAnswer => ({
  * @example
  * ```ts
  * const gate = new SecureGate(keys);
- * const admitted = gate.admit(frame);
- * if ('kind' in admitted) answer(admitted); // HELLO's OK, or a fatal refusal
- * else execute(admitted);                   // the frame with its plaintext body
+ * const admitted = gate.admit(decoder.take() as RawFrame);
+ * if (admitted.kind === 'opened') execute(raw.source, raw.bodyStart, raw.length - 16); // the plaintext, in place
+ * else answer(admitted);                                                              // HELLO's OK, or a fatal refusal
  * ```
  */
 export class SecureGate {
@@ -47,8 +55,11 @@ export class SecureGate {
   #trust: TrustState;
   /** The session once HELLO succeeded. */
   #session: SecureSession | undefined;
-  /** The last request identifier admitted (HELLO's included). */
-  #lastId = -1n;
+  /** The last request identifier admitted (HELLO's included), as u32 halves (-1: none yet). */
+  #lastHi = -1;
+  #lastLo = -1;
+  /** Where a frame's header is laid out to authenticate its body: the decoder may have read it from another chunk. */
+  readonly #header = Buffer.allocUnsafe(HEADER_SIZE);
   /** The key id HELLO named, for logs. */
   #keyId: string | undefined;
 
@@ -74,39 +85,47 @@ export class SecureGate {
   }
 
   /**
-   * Admits one received frame: returns it with its plaintext body, or what
-   * to answer instead (see {@link GateAnswer}).
+   * Admits one received frame: opens its body in place (`opened`) or says
+   * what to answer instead (see {@link GateAnswer}). Per authenticated frame
+   * nothing is allocated: the identifier is compared as u32 halves and the
+   * body opened where the decoder left it (issue 18).
    */
-  admit(frame: Frame): Frame | GateAnswer {
+  admit(raw: RawFrame): GateAnswer {
+    const { idHi, idLo } = raw;
     const session = this.#session;
     if (session === undefined) {
-      if (frame.opcode !== Opcode.HELLO) return refused(ProtocolError.of('AUTH_REQUIRED', 'secure mode: the first frame must be HELLO'));
-      if (frame.id > MAX_CLIENT_ID) {
+      if (raw.opcode !== Opcode.HELLO) return refused(ProtocolError.of('AUTH_REQUIRED', 'secure mode: the first frame must be HELLO'));
+      const id = idOf(raw);
+      if (id > MAX_CLIENT_ID) {
         return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'handshake failed: HELLO with a reserved identifier');
       }
-      const accepted = acceptHello(frame.body, frame.id, this.#keys);
+      const accepted = acceptHello(raw.body, id, this.#keys);
       if (accepted instanceof ProtocolError) {
         // spec §6.5: one message on the wire whatever the reason; the reason goes to the log.
         const named = accepted.keyId === undefined ? '' : ` (key id ${accepted.keyId})`;
         return refused(accepted, `handshake failed: ${accepted.reason.replaceAll('_', ' ')}${named}`);
       }
-      this.#lastId = frame.id;
+      this.#lastHi = idHi;
+      this.#lastLo = idLo;
       this.#keyId = accepted.keyId;
       this.#trust = 'handshaken';
       this.#session = accepted.session;
       return { kind: 'hello', reply: accepted.reply };
     }
-    if (frame.id <= this.#lastId) {
-      return refused(ProtocolError.of('REPLAY', `identifier ${frame.id} is not greater than ${this.#lastId}`));
+    if (!above(idHi, idLo, this.#lastHi, this.#lastLo)) {
+      const last = idOf({ idHi: this.#lastHi, idLo: this.#lastLo });
+      return refused(ProtocolError.of('REPLAY', `identifier ${idOf(raw)} is not greater than ${last}`));
     }
-    const opened = openFrame(session.receive, frame);
-    if (opened === undefined) {
-      return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), `frame ${frame.id} failed authentication (key id ${this.#keyId ?? '?'})`);
+    const header = this.#header;
+    writeRawHeader(header, 0, raw.version, raw.opcode, raw.length, idHi, idLo);
+    if (!session.receive.openBody(header, raw.source, raw.bodyStart, raw.length)) {
+      return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), `frame ${idOf(raw)} failed authentication (key id ${this.#keyId ?? '?'})`);
     }
-    this.#lastId = frame.id;
+    this.#lastHi = idHi;
+    this.#lastLo = idLo;
     this.#trust = 'authenticated';
-    if (frame.opcode === Opcode.HELLO) return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'HELLO after the handshake');
-    return opened;
+    if (raw.opcode === Opcode.HELLO) return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'HELLO after the handshake');
+    return OPENED;
   }
 
   /**

@@ -3,22 +3,23 @@ import { finishHello, generateEphemeral, type SecureSession } from '../../src/cr
 import { helloFrame, sealedRequest } from '../../src/crypto/secure-channel.js';
 import { FrameDecoder } from '../../src/protocol/decoder.js';
 import { Opcode, VERSION_REQUEST } from '../../src/protocol/constants.js';
-import type { Frame } from '../../src/protocol/header.js';
+import type { RawFrame } from '../../src/protocol/header.js';
 import { frameBytes } from '../../src/protocol/output-batch.js';
 import { SecureGate, type GateAnswer } from '../../src/server/secure-gate.js';
 
 const secret = Buffer.alloc(32, 5);
 const keys = new Map([['app', secret]]);
 
-function request(bytes: Buffer): Frame {
+/** The decoder's frame for `bytes` (the gate opens its body in place). */
+function request(bytes: Buffer): RawFrame {
   const decoder = new FrameDecoder({ direction: 'request' });
   decoder.push(bytes);
-  const frame = decoder.read();
+  const frame = decoder.take();
   if (frame === undefined || !('body' in frame)) throw new Error('no frame');
   return frame;
 }
 
-function refusal(admitted: Frame | GateAnswer): { code: string; reason: string } {
+function refusal(admitted: GateAnswer): { code: string; reason: string } {
   if (!('kind' in admitted) || admitted.kind !== 'refused') throw new Error('not refused');
   return { code: admitted.error.code, reason: admitted.reason };
 }
@@ -61,21 +62,27 @@ describe('SecureGate (spec §6)', () => {
     expect(gate.trust).toBe('handshaken');
     expect(gate.keyId).toBe('app');
     expect(gate.sending).toBeDefined();
-    const opened = gate.admit(request(sealedRequest(client.send, Opcode.GET, 1n, Buffer.from('k'))));
-    expect('kind' in opened).toBe(false);
-    expect(opened).toMatchObject({ opcode: Opcode.GET, id: 1n, length: 1 });
-    expect((opened as Frame).body.toString()).toBe('k');
+    const bytes = sealedRequest(client.send, Opcode.GET, 1n, Buffer.from('k'));
+    const raw = request(bytes);
+    expect(gate.admit(raw)).toEqual({ kind: 'opened' });
+    // Opened in place: the ciphertext byte after the header is the plaintext now, in the very input bytes.
+    expect(raw.source).toBe(bytes);
+    expect(raw.source.subarray(raw.bodyStart, raw.bodyStart + raw.length - 16).toString()).toBe('k');
     expect(gate.trust).toBe('authenticated');
   });
 
   it('refuses an identifier not above the last (REPLAY) and a forged frame (AUTH_FAILED)', () => {
     const { gate, client } = handshaken();
     const first = sealedRequest(client.send, Opcode.GET, 5n, Buffer.from('k'));
-    expect('kind' in gate.admit(request(first))).toBe(false);
+    expect(gate.admit(request(Buffer.from(first))).kind).toBe('opened');
     expect(refusal(gate.admit(request(first))).code).toBe('REPLAY');
     const forged = Buffer.from(sealedRequest(client.send, Opcode.GET, 6n, Buffer.from('k')));
     forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1;
     expect(refusal(gate.admit(request(forged)))).toEqual({ code: 'AUTH_FAILED', reason: 'frame 6 failed authentication (key id app)' });
+    const high = sealedRequest(client.send, Opcode.GET, 0x1_0000_0000n, Buffer.from('k'));
+    expect(gate.admit(request(high)).kind).toBe('opened'); // the high half counts: 2^32 > 5
+    const lowHalfAbove = sealedRequest(client.send, Opcode.GET, 7n, Buffer.from('k'));
+    expect(refusal(gate.admit(request(lowHalfAbove)))).toMatchObject({ code: 'REPLAY', reason: 'identifier 7 is not greater than 4294967296' });
   });
 
   it('refuses HELLO after the handshake', () => {

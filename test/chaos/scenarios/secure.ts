@@ -2,6 +2,10 @@
 // new connections, every bit of a captured frame flipped, a wrong key, and a
 // response frame reflected back: every one rejected, its connection closed,
 // nothing executed, and the server's disconnect counters count each one.
+// Issue 18: the whole scenario runs once per frame AEAD the server can use
+// (CONDUIT_AEAD=libsodium where sodium-native loads, node, noble), each
+// server checked to report it in STATS; the attacking clients seal with this
+// process's own choice, so it also checks that the implementations agree.
 import {
   ConduitClient,
   ConduitError,
@@ -13,8 +17,10 @@ import {
 } from '../../../src/index.js';
 import { RawClient } from '../../support/raw-client.js';
 import { secureRaw } from '../../support/secure-client.js';
+import { libsodiumAvailable } from '../../../src/crypto/aead-choice.js';
+import type { AeadName } from '../../../src/crypto/frame-aead.js';
 import { frameBytes } from '../../../src/protocol/output-batch.js';
-import { b, count, serve, setRequest, type Scenario } from '../harness.js';
+import { b, count, serve, setRequest, type Findings, type Scenario, type Size } from '../harness.js';
 
 type Outcome = { rejected: boolean; how: string };
 
@@ -30,96 +36,107 @@ export const secure: Scenario = {
   number: 11,
   id: 'secure',
   title: 'Secure mode',
-  budgetMs: 120_000,
+  budgetMs: 240_000,
   async run(size, f) {
-    const key: PreSharedKey = { id: 'chaos', secret: Buffer.from(generateKey(), 'base64') };
-    const server = await serve(size, ['--frame-timeout', '300ms'], { CONDUIT_KEY: `${key.id}:${key.secret.toString('base64')}` });
-    const port = server.port;
-    const admin = new ConduitClient({ port, key, reconnect: false });
-    await admin.connect();
-    const counters = async (): Promise<{ closed: number; sets: number; commands: number }> => {
-      const s = (await admin.stats()) as { disconnects: Record<string, number>; total_sets: number; total_commands_processed: number };
-      return { closed: Object.values(s.disconnects).reduce((x, y) => x + y, 0), sets: s.total_sets, commands: s.total_commands_processed };
-    };
-
-    // A frame captured off the wire, after it was served once.
-    const victim = await secureRaw(port, key);
-    const captured = victim.seal(1n, setRequest('greeting', b('hello')));
-    victim.raw.write(captured);
-    await victim.raw.waitFrames(1);
-    const answer = victim.raw.frames[0];
-    if (answer?.opcode !== Status.OK) throw new Error('the captured SET was not served');
-    const before = await counters();
-    const outcomes: Outcome[] = [];
-
-    victim.raw.write(captured); // replay on the same connection
-    outcomes.push(await outcome(victim.raw));
-    const plain = await RawClient.connect(port); // replay as the first frame of a new connection
-    plain.write(captured);
-    outcomes.push(await outcome(plain));
-    plain.destroy();
-    const other = await secureRaw(port, key); // replay inside another session
-    other.raw.write(captured);
-    outcomes.push(await outcome(other.raw));
-    const replays = outcomes.map((o) => o.how).join(', ');
-
-    // Every bit of the captured frame flipped, each on a fresh session.
-    const flips = new Map<string, number>();
-    const bits = captured.length * 8;
-    let flipRejected = 0;
-    for (let start = 0; start < bits; start += 64) {
-      const results = await Promise.all(
-        Array.from({ length: Math.min(64, bits - start) }, async (_, i) => {
-          const bit = start + i;
-          const s = await secureRaw(port, key);
-          const flipped = Buffer.from(captured);
-          flipped[bit >> 3] = (flipped[bit >> 3] as number) ^ (0x80 >> (bit & 7));
-          s.raw.write(flipped);
-          const o = await outcome(s.raw);
-          s.raw.destroy();
-          return o;
-        }),
-      );
-      for (const o of results) {
-        flips.set(o.how, (flips.get(o.how) ?? 0) + 1);
-        if (o.rejected) flipRejected += 1;
-      }
-      outcomes.push(...results);
-    }
-
-    // A wrong key under a known key id: an honest client stops at the key confirmation, before
-    // sending anything (spec §6.2); an attacker that ignores it and sends a sealed frame is refused.
-    const wrongKey: PreSharedKey = { id: key.id, secret: Buffer.from(generateKey(), 'base64') };
-    const honest = new ConduitClient({ port, key: wrongKey, reconnect: false });
-    const wrongCode = await honest.connect().then(
-      () => 'connected',
-      (err: unknown) => (err instanceof ConduitError ? err.code : String(err)),
-    );
-    honest.destroy();
-    const attacker = await secureRaw(port, wrongKey, { ignoreConfirmation: true });
-    attacker.raw.write(attacker.seal(1n, setRequest('greeting', b('forged'))));
-    const wrongOutcome = await outcome(attacker.raw);
-    outcomes.push(wrongOutcome);
-
-    // The server's own response frame reflected back to it.
-    const mirror = await secureRaw(port, key);
-    mirror.raw.write(frameBytes(VERSION_RESPONSE, answer.opcode, answer.id, answer.body));
-    const reflectedOutcome = await outcome(mirror.raw);
-    outcomes.push(reflectedOutcome);
-
-    const after = await counters();
-    await admin.close();
-    const attacks = outcomes.length;
-    const rejected = outcomes.filter((o) => o.rejected).length;
-    f.figure(
-      `replay on the same connection, as a new connection's first frame, and inside another session: ${replays}; ` +
-        `every one of the ${count(bits)} bits of a captured ${captured.length}-byte frame flipped: ${flipRejected}/${count(bits)} rejected ` +
-        `(${[...flips.entries()].map(([how, n]) => `${count(n)} ${how}`).join(', ')}); wrong key: ConduitClient.connect() fails with ${wrongCode} before sending a request, an attacker sending a frame sealed under it gets ${wrongOutcome.how}; reflected response frame: ${reflectedOutcome.how}; ` +
-        `${rejected}/${attacks} attacks rejected, disconnect counters +${after.closed - before.closed}, SETs executed meanwhile ${after.sets - before.sets}`,
-    );
-    f.expect(`every attack rejected and its connection closed (${rejected}/${attacks})`, rejected === attacks);
-    f.expect(`a client with the wrong key fails at connect with AUTH_FAILED (${wrongCode})`, wrongCode === 'AUTH_FAILED');
-    f.expect(`nothing executed (${after.sets - before.sets} SETs, ${after.commands - before.commands - 1} commands besides STATS)`, after.sets === before.sets && after.commands - before.commands === 1);
-    f.expect(`the disconnect counters count every attack (+${after.closed - before.closed} for ${attacks})`, after.closed - before.closed === attacks);
+    const implementations: AeadName[] = libsodiumAvailable() ? ['libsodium', 'node', 'noble'] : ['node', 'noble'];
+    if (!libsodiumAvailable()) f.figure('sodium-native does not load here: libsodium not run');
+    for (const implementation of implementations) await attack(implementation, size, f);
   },
 };
+
+/** The whole scenario against a server on `implementation`; its figures and checks are prefixed with the name. */
+async function attack(implementation: AeadName, size: Size, f: Findings): Promise<void> {
+  const key: PreSharedKey = { id: 'chaos', secret: Buffer.from(generateKey(), 'base64') };
+  const env = { CONDUIT_KEY: `${key.id}:${key.secret.toString('base64')}`, CONDUIT_AEAD: implementation };
+  const server = await serve(size, ['--frame-timeout', '300ms'], env);
+  const port = server.port;
+  const admin = new ConduitClient({ port, key, reconnect: false });
+  await admin.connect();
+  const served = ((await admin.stats()) as { aead?: string }).aead;
+  const counters = async (): Promise<{ closed: number; sets: number; commands: number }> => {
+    const s = (await admin.stats()) as { disconnects: Record<string, number>; total_sets: number; total_commands_processed: number };
+    return { closed: Object.values(s.disconnects).reduce((x, y) => x + y, 0), sets: s.total_sets, commands: s.total_commands_processed };
+  };
+
+  // A frame captured off the wire, after it was served once.
+  const victim = await secureRaw(port, key);
+  const captured = victim.seal(1n, setRequest('greeting', b('hello')));
+  victim.raw.write(captured);
+  await victim.raw.waitFrames(1);
+  const answer = victim.raw.frames[0];
+  if (answer?.opcode !== Status.OK) throw new Error('the captured SET was not served');
+  const before = await counters();
+  const outcomes: Outcome[] = [];
+
+  victim.raw.write(captured); // replay on the same connection
+  outcomes.push(await outcome(victim.raw));
+  const plain = await RawClient.connect(port); // replay as the first frame of a new connection
+  plain.write(captured);
+  outcomes.push(await outcome(plain));
+  plain.destroy();
+  const other = await secureRaw(port, key); // replay inside another session
+  other.raw.write(captured);
+  outcomes.push(await outcome(other.raw));
+  const replays = outcomes.map((o) => o.how).join(', ');
+
+  // Every bit of the captured frame flipped, each on a fresh session.
+  const flips = new Map<string, number>();
+  const bits = captured.length * 8;
+  let flipRejected = 0;
+  for (let start = 0; start < bits; start += 64) {
+    const results = await Promise.all(
+      Array.from({ length: Math.min(64, bits - start) }, async (_, i) => {
+        const bit = start + i;
+        const s = await secureRaw(port, key);
+        const flipped = Buffer.from(captured);
+        flipped[bit >> 3] = (flipped[bit >> 3] as number) ^ (0x80 >> (bit & 7));
+        s.raw.write(flipped);
+        const o = await outcome(s.raw);
+        s.raw.destroy();
+        return o;
+      }),
+    );
+    for (const o of results) {
+      flips.set(o.how, (flips.get(o.how) ?? 0) + 1);
+      if (o.rejected) flipRejected += 1;
+    }
+    outcomes.push(...results);
+  }
+
+  // A wrong key under a known key id: an honest client stops at the key confirmation, before
+  // sending anything (spec §6.2); an attacker that ignores it and sends a sealed frame is refused.
+  const wrongKey: PreSharedKey = { id: key.id, secret: Buffer.from(generateKey(), 'base64') };
+  const honest = new ConduitClient({ port, key: wrongKey, reconnect: false });
+  const wrongCode = await honest.connect().then(
+    () => 'connected',
+    (err: unknown) => (err instanceof ConduitError ? err.code : String(err)),
+  );
+  honest.destroy();
+  const attacker = await secureRaw(port, wrongKey, { ignoreConfirmation: true });
+  attacker.raw.write(attacker.seal(1n, setRequest('greeting', b('forged'))));
+  const wrongOutcome = await outcome(attacker.raw);
+  outcomes.push(wrongOutcome);
+
+  // The server's own response frame reflected back to it.
+  const mirror = await secureRaw(port, key);
+  mirror.raw.write(frameBytes(VERSION_RESPONSE, answer.opcode, answer.id, answer.body));
+  const reflectedOutcome = await outcome(mirror.raw);
+  outcomes.push(reflectedOutcome);
+
+  const after = await counters();
+  await admin.close();
+  const attacks = outcomes.length;
+  const rejected = outcomes.filter((o) => o.rejected).length;
+  const on = `[${implementation}]`;
+  f.figure(
+    `${on} replay on the same connection, as a new connection's first frame, and inside another session: ${replays}; ` +
+      `every one of the ${count(bits)} bits of a captured ${captured.length}-byte frame flipped: ${flipRejected}/${count(bits)} rejected ` +
+      `(${[...flips.entries()].map(([how, n]) => `${count(n)} ${how}`).join(', ')}); wrong key: ConduitClient.connect() fails with ${wrongCode} before sending a request, an attacker sending a frame sealed under it gets ${wrongOutcome.how}; reflected response frame: ${reflectedOutcome.how}; ` +
+      `${rejected}/${attacks} attacks rejected, disconnect counters +${after.closed - before.closed}, SETs executed meanwhile ${after.sets - before.sets}`,
+  );
+  f.expect(`${on} the server seals with it (STATS aead: ${served})`, served === implementation);
+  f.expect(`${on} every attack rejected and its connection closed (${rejected}/${attacks})`, rejected === attacks);
+  f.expect(`${on} a client with the wrong key fails at connect with AUTH_FAILED (${wrongCode})`, wrongCode === 'AUTH_FAILED');
+  f.expect(`${on} nothing executed (${after.sets - before.sets} SETs, ${after.commands - before.commands - 1} commands besides STATS)`, after.sets === before.sets && after.commands - before.commands === 1);
+  f.expect(`${on} the disconnect counters count every attack (+${after.closed - before.closed} for ${attacks})`, after.closed - before.closed === attacks);
+}
