@@ -237,7 +237,7 @@ export class ConduitClient extends EventEmitter {
   #flush(): void {
     const sink = this.#transport.sink;
     if (sink === undefined || (this.#state !== 'ready' && this.#state !== 'closing')) return;
-    if (!this.#queue.writeTo(sink, this.#transport.sendCipher)) this.#transport.hold(); // wait for 'drain'
+    if (!this.#queue.writeTo(sink, this.#transport.sendCipher, this.#transport.envelopes)) this.#transport.hold(); // wait for 'drain'
   }
 
   /** After a sweep: give a silent connection up (see RequestQueue#silent), and stop when nothing is left. */

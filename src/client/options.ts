@@ -62,9 +62,21 @@ export interface ClientOptions {
   keyFile?: string;
   /** Which key of `keyFile` to use. */
   keyId?: string;
+  /**
+   * Secure mode: how requests and responses are sealed. `'envelopes'` (the
+   * default) asks the server in HELLO for sealed envelopes (spec §6.7,
+   * protocol 1.1: the frames written together share one AEAD) and seals per
+   * frame if it does not grant them; `'frames'` sends a protocol 1.0 HELLO
+   * and seals every frame alone (spec §6.4), as a 1.0 server requires (it
+   * refuses the 1.1 HELLO with AUTH_FAILED).
+   */
+  sealing?: Sealing;
   /** Connect with TLS. */
   tls?: ClientTlsOptions;
 }
+
+/** The secure-mode sealing a client asks for (see {@link ClientOptions.sealing}). */
+export type Sealing = 'envelopes' | 'frames';
 
 /** {@link ClientOptions} with every default filled in. */
 export interface ResolvedClientOptions {
@@ -78,6 +90,7 @@ export interface ResolvedClientOptions {
   maxSilentTimeouts: number;
   reconnect: Required<ReconnectOptions> | false;
   key: { id: string; secret: Buffer } | undefined;
+  sealing: Sealing;
   tls: ClientTlsOptions | undefined;
 }
 
@@ -115,6 +128,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     maxInflight: 1_024,
     maxQueued: 10_000,
     maxSilentTimeouts: 3,
+    sealing: 'envelopes',
     ...withoutKeyFile(options),
     reconnect,
     key: undefined,
@@ -137,6 +151,9 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   // Issue 18: secure mode's frame AEAD is chosen with the options, so a bad CONDUIT_AEAD is this
   // TypeError from the constructor rather than a throw inside the socket's data handler at HELLO.
   if (o.key !== undefined) aeadChoice();
+  if (o.sealing !== 'envelopes' && o.sealing !== 'frames') {
+    throw new TypeError(`sealing option must be 'envelopes' or 'frames', got ${String(o.sealing)}`);
+  }
   if (typeof o.host !== 'string' || o.host === '') throw new TypeError('host option must be a host name or address');
   integer('port', o.port, 1, 65_535);
   if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {

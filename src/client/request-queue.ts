@@ -131,10 +131,11 @@ export class RequestQueue {
   /**
    * Moves queued requests into flight, up to maxInflight, and writes them in
    * one write through the output batch; in a secure session each body is
-   * sealed for its frame (spec §6.4). Returns false when `sink` asks to wait
-   * for 'drain'.
+   * sealed for its frame (spec §6.4), or, when the session agreed to them
+   * (`envelopes`), the requests go in sealed envelopes, one AEAD for all
+   * (spec §6.7). Returns false when `sink` asks to wait for 'drain'.
    */
-  writeTo(sink: FrameSink, cipher: FrameCipher | undefined): boolean {
+  writeTo(sink: FrameSink, cipher: FrameCipher | undefined, envelopes = false): boolean {
     const batch = this.#batch;
     while (this.#inflight.length < this.#limits.maxInflight) {
       const next = this.#queued.shift();
@@ -144,9 +145,16 @@ export class RequestQueue {
       this.#nextId += 1n;
       next.id = id;
       this.#inflight.push(next);
-      if (cipher === undefined) batch.push(next.opcode, id, next.body);
+      if (cipher === undefined) {
+        batch.push(next.opcode, id, next.body);
+        continue;
+      }
       // Sealed as it is laid out in the output block (issue 18): one plaintext, a SET's parts joined there.
-      else batch.pushSealed(next.opcode, Number(id >> 32n), Number(id & 0xffff_ffffn), next.body.length === 1 ? next.body[0] : next.body, cipher);
+      const body = next.body.length === 1 ? next.body[0] : next.body;
+      const idHi = Number(id >> 32n);
+      const idLo = Number(id & 0xffff_ffffn);
+      if (envelopes) batch.pushEnveloped(next.opcode, idHi, idLo, body, cipher);
+      else batch.pushSealed(next.opcode, idHi, idLo, body, cipher);
     }
     return batch.writeTo(sink);
   }

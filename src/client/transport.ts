@@ -1,12 +1,13 @@
 import { isIP, connect as netConnect, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { finishHello, generateEphemeral, type SecureSession } from '../crypto/handshake.js';
+import { finishHello, generateEphemeral, OPTION_ENVELOPES, type SecureSession } from '../crypto/handshake.js';
 import type { FrameCipher } from '../crypto/frame-cipher.js';
 import { helloFrame, openFrameInPlace } from '../crypto/secure-channel.js';
 import { ConduitError, ProtocolError } from '../protocol/errors.js';
-import { HEADER_SIZE, isFatalStatus, SERVER_ID_BASE, Status } from '../protocol/constants.js';
+import { FIRST_ENVELOPE_ID, HEADER_SIZE, isFatalStatus, SEALED, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
-import type { Frame } from '../protocol/header.js';
+import { EnvelopeReader } from '../protocol/envelope-reader.js';
+import { idOf, type Frame } from '../protocol/header.js';
 import type { FrameSink } from '../protocol/output-batch.js';
 import type { ResolvedClientOptions } from './options.js';
 import { statusError } from './commands.js';
@@ -68,6 +69,9 @@ export class Transport {
   #session: SecureSession | undefined;
   /** Secure mode: where a response's header is laid out to authenticate its body (no buffer per frame). */
   readonly #header = Buffer.allocUnsafe(HEADER_SIZE);
+  /** Sealed envelopes (spec §6.7): the identifier the server's next one must carry, and their reader. */
+  #nextEnvelope = FIRST_ENVELOPE_ID;
+  readonly #envelope = new EnvelopeReader('response');
   /** The socket refused a write: hold writes until 'drain'. */
   #blocked = false;
   /** The socket of a connection attempt not yet attached, so close() can stop it. */
@@ -95,6 +99,11 @@ export class Transport {
   /** Secure mode: what seals requests on the attached connection. */
   get sendCipher(): FrameCipher | undefined {
     return this.#session?.send;
+  }
+
+  /** Secure mode: the attached session agreed to sealed envelopes (spec §6.7); requests go in them. */
+  get envelopes(): boolean {
+    return this.#session?.envelopes === true;
   }
 
   /** The next attempt waits for its backoff delay. */
@@ -181,6 +190,8 @@ export class Transport {
    */
   #handshake(socket: Socket, key: { id: string; secret: Buffer }): Promise<SecureSession> {
     const ephemeral = generateEphemeral();
+    // spec §6.7: a protocol 1.1 HELLO asks for sealed envelopes; 'frames' sends 1.0's.
+    const options = this.#options.sealing === 'envelopes' ? OPTION_ENVELOPES : undefined;
     return new Promise((resolve, reject) => {
       const decoder = new FrameDecoder({ direction: 'response' });
       const onData = (chunk: Buffer): void => {
@@ -193,14 +204,14 @@ export class Transport {
         if (frame.opcode === Status.FORBIDDEN) return reject(new ConduitError('AUTH_FAILED', 'the server is not in secure mode, but a key was given'));
         if (frame.opcode !== Status.OK) return reject(statusError(frame));
         if (frame.id !== 0n) return reject(new ConduitError('AUTH_FAILED', `handshake reply has identifier ${frame.id}, not 0`));
-        const session = finishHello(frame.body, 0n, ephemeral, key);
+        const session = finishHello(frame.body, 0n, ephemeral, key, options);
         if (session instanceof ConduitError) reject(session);
         else resolve(session);
       };
       const onClose = (): void => reject(new ConduitError('AUTH_FAILED', 'the server closed the connection during the handshake'));
       socket.on('data', onData);
       socket.once('close', onClose);
-      socket.write(helloFrame(key.id, ephemeral.publicKey));
+      socket.write(helloFrame(key.id, ephemeral.publicKey, 0n, options));
     });
   }
 
@@ -208,6 +219,7 @@ export class Transport {
     this.#socket = socket;
     this.#session = session;
     this.#decoder = new FrameDecoder({ direction: 'response' });
+    this.#nextEnvelope = FIRST_ENVELOPE_ID;
     this.#blocked = false;
     // A peer that is gone without a FIN or RST (host down, cable cut) is found by keepalive; a
     // process that is alive but silent is found by the request timeouts (see RequestQueue#expire).
@@ -226,24 +238,80 @@ export class Transport {
     if (socket !== this.#socket || decoder === undefined) return;
     decoder.push(chunk);
     const host = this.#host;
+    const session = this.#session;
     for (let next = decoder.read(); next !== undefined; next = decoder.read()) {
       if (next instanceof ProtocolError) return host.onBroken(broken(`undecodable response: ${next.message}`));
-      if (next.id >= SERVER_ID_BASE && next.opcode < 0x40) {
-        // spec §2.2, §4.2: the server originates only error frames (fatal ones, or the BUSY of a refused
-        // connection); an OK or outcome frame there answers no request, so it is a violation (§2.3).
-        return host.onBroken(broken(`server-originated frame ${next.id} with status 0x${next.opcode.toString(16)}, which is not an error`));
+      if (session?.envelopes === true && next.opcode === SEALED) {
+        if (!this.#openEnvelope(next, session)) return;
+        continue;
       }
-      // spec §4.2, §6.5: a server-originated or fatal frame (always plaintext) ends the connection.
-      if (next.id >= SERVER_ID_BASE || isFatalStatus(next.opcode)) return host.onBroken(statusError(next));
-      let frame = next;
-      if (this.#session !== undefined) {
-        const opened = openFrameInPlace(this.#session.receive, next, this.#header);
-        if (opened === undefined) return host.onBroken(new ConduitError('AUTH_FAILED', 'a response failed authentication; connection closed'));
-        frame = opened;
-      }
-      if (!host.onResponse(frame)) return;
+      if (!this.#receive(next, session)) return;
     }
     host.onChunkRead();
+  }
+
+  /**
+   * One response frame, as decoded or read out of an envelope: checked (spec
+   * §2.3, §4.2), opened when it was sealed alone, and handed to the host.
+   * Returns false when the connection was given up.
+   */
+  #receive(next: Frame, session: SecureSession | undefined, sealed = session !== undefined): boolean {
+    const host = this.#host;
+    if (next.id >= SERVER_ID_BASE && next.opcode < 0x40) {
+      // spec §2.2, §4.2: the server originates only error frames (fatal ones, or the BUSY of a refused
+      // connection); an OK or outcome frame there answers no request, so it is a violation (§2.3).
+      host.onBroken(broken(`server-originated frame ${next.id} with status 0x${next.opcode.toString(16)}, which is not an error`));
+      return false;
+    }
+    // spec §4.2, §6.5: a server-originated or fatal frame (always plaintext) ends the connection.
+    if (next.id >= SERVER_ID_BASE || isFatalStatus(next.opcode)) {
+      host.onBroken(statusError(next));
+      return false;
+    }
+    let frame = next;
+    if (sealed && session !== undefined) {
+      const opened = openFrameInPlace(session.receive, next, this.#header);
+      if (opened === undefined) {
+        host.onBroken(new ConduitError('AUTH_FAILED', 'a response failed authentication; connection closed'));
+        return false;
+      }
+      frame = opened;
+    }
+    return host.onResponse(frame);
+  }
+
+  /**
+   * A sealed envelope (spec §6.7): the next envelope identifier, opened in
+   * place, then each response in it, in order. Returns false when the
+   * connection was given up.
+   */
+  #openEnvelope(envelope: Frame, session: SecureSession): boolean {
+    const host = this.#host;
+    if (envelope.id !== this.#nextEnvelope) {
+      host.onBroken(broken(`envelope ${envelope.id} is not the next one, ${this.#nextEnvelope}`));
+      return false;
+    }
+    const opened = openFrameInPlace(session.receive, envelope, this.#header);
+    if (opened === undefined) {
+      host.onBroken(new ConduitError('AUTH_FAILED', 'an envelope of responses failed authentication; connection closed'));
+      return false;
+    }
+    this.#nextEnvelope += 1n;
+    const reader = this.#envelope;
+    reader.load(opened.body, 0, opened.length);
+    for (let inner = reader.take(); inner !== undefined; inner = reader.take()) {
+      if (inner instanceof ProtocolError) {
+        host.onBroken(broken(`malformed envelope of responses: ${inner.message}`));
+        return false;
+      }
+      const frame: Frame = { version: inner.version, opcode: inner.opcode, length: inner.length, id: idOf(inner), body: inner.body };
+      if (frame.opcode === SEALED) {
+        host.onBroken(broken('an envelope inside an envelope'));
+        return false;
+      }
+      if (!this.#receive(frame, session, false)) return false;
+    }
+    return true;
   }
 
   /**

@@ -16,6 +16,10 @@ export const MAX_KEY_ID_SIZE = 64;
 const INFO_PREFIX = Buffer.from('conduit/1', 'utf8');
 /** The body of the server's OK to HELLO: server_pub ‖ key-confirmation tag. */
 export const HELLO_REPLY_SIZE = PUBLIC_KEY_SIZE + TAG_SIZE;
+/** The body of the OK to a protocol 1.1 HELLO (spec §6.2): server_pub ‖ the sealed `accepted` byte. */
+export const HELLO_REPLY_11_SIZE = PUBLIC_KEY_SIZE + 1 + TAG_SIZE;
+/** spec §6.7: bit 0 of HELLO's `options` asks for sealed envelopes; of `accepted`, grants them. */
+export const OPTION_ENVELOPES = 0x01;
 
 /** A named pre-shared key. */
 export interface PreSharedKey {
@@ -46,6 +50,8 @@ export interface SecureSession {
   readonly send: FrameCipher;
   /** Opens what this side receives. */
   readonly receive: FrameCipher;
+  /** Both sides agreed to sealed envelopes (spec §6.7, protocol 1.1): frames travel in them. */
+  readonly envelopes: boolean;
 }
 
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
@@ -98,15 +104,26 @@ function sharedSecret(own: Ephemeral, peerPublic: Uint8Array): Buffer | undefine
 
 /**
  * okm = HKDF-SHA256(ikm = dh, salt = PSK, info = "conduit/1" ‖ key_id ‖
- * client_pub ‖ server_pub, 96 bytes), split as spec §6.3 says.
+ * client_pub ‖ server_pub [‖ options], 96 bytes), split as spec §6.3 says.
+ * `options`: the byte a protocol 1.1 HELLO carried (undefined for a 1.0
+ * HELLO, whose info ends with server_pub).
  *
  * @example
  * ```ts
  * const keys = deriveSessionKeys(dh, psk.secret, psk.id, clientPub, serverPub);
  * ```
  */
-export function deriveSessionKeys(dh: Uint8Array, psk: Uint8Array, keyId: string, clientPub: Uint8Array, serverPub: Uint8Array): SessionKeys {
-  const info = Buffer.concat([INFO_PREFIX, Buffer.from(keyId, 'utf8'), clientPub, serverPub]);
+export function deriveSessionKeys(
+  dh: Uint8Array,
+  psk: Uint8Array,
+  keyId: string,
+  clientPub: Uint8Array,
+  serverPub: Uint8Array,
+  options?: number,
+): SessionKeys {
+  const parts = [INFO_PREFIX, Buffer.from(keyId, 'utf8'), clientPub, serverPub];
+  if (options !== undefined) parts.push(Buffer.from([options]));
+  const info = Buffer.concat(parts);
   const okm = Buffer.from(hkdfSync('sha256', dh, psk, info, 96));
   return {
     c2s: okm.subarray(0, 32),
@@ -118,30 +135,42 @@ export function deriveSessionKeys(dh: Uint8Array, psk: Uint8Array, keyId: string
 
 /**
  * Encodes HELLO's body: `version u8 = 1`, `key_id_len u8`, key id,
- * `client_pub` (spec §6.2).
+ * `client_pub` (spec §6.2), then, for a protocol 1.1 HELLO, the `options`
+ * byte (spec §6.7: {@link OPTION_ENVELOPES} asks for sealed envelopes).
  *
  * @example
  * ```ts
- * encodeHello('app', generateEphemeral().publicKey);
+ * encodeHello('app', generateEphemeral().publicKey);                   // 1.0
+ * encodeHello('app', generateEphemeral().publicKey, OPTION_ENVELOPES); // 1.1, asks for envelopes
  * ```
  */
-export function encodeHello(keyId: string, clientPub: Uint8Array): Buffer {
+export function encodeHello(keyId: string, clientPub: Uint8Array, options?: number): Buffer {
   const id = Buffer.from(keyId, 'utf8');
   if (id.length < 1 || id.length > MAX_KEY_ID_SIZE) {
     throw new ConduitError('BAD_REQUEST', `key id must be 1 to ${MAX_KEY_ID_SIZE} bytes of UTF-8, got ${id.length}`);
   }
-  return Buffer.concat([Buffer.from([HELLO_VERSION, id.length]), id, clientPub]);
+  const tail = options === undefined ? [] : [Buffer.from([options])];
+  return Buffer.concat([Buffer.from([HELLO_VERSION, id.length]), id, clientPub, ...tail]);
 }
 
-/** The OK header that answers HELLO `id`; it is also the confirmation tag's associated data. */
-export function helloReplyHeader(id: bigint): Buffer {
-  return encodeHeader(VERSION_RESPONSE, Status.OK, HELLO_REPLY_SIZE, id);
+/**
+ * The OK header that answers HELLO `id`; it is also the confirmation's
+ * associated data. `size`: the reply body's, 48 for a 1.0 HELLO (the
+ * default), {@link HELLO_REPLY_11_SIZE} for a 1.1 one.
+ *
+ * @example
+ * ```ts
+ * helloReplyHeader(0n); // 81 00 0030 0000000000000000
+ * ```
+ */
+export function helloReplyHeader(id: bigint, size = HELLO_REPLY_SIZE): Buffer {
+  return encodeHeader(VERSION_RESPONSE, Status.OK, size, id);
 }
 
-function sessionOf(keys: SessionKeys, side: 'client' | 'server'): SecureSession {
+function sessionOf(keys: SessionKeys, side: 'client' | 'server', envelopes: boolean): SecureSession {
   const c2s = new FrameCipher(keys.c2s, keys.prefixC2s);
   const s2c = new FrameCipher(keys.s2c, keys.prefixS2c);
-  return side === 'client' ? { send: c2s, receive: s2c } : { send: s2c, receive: c2s };
+  return side === 'client' ? { send: c2s, receive: s2c, envelopes } : { send: s2c, receive: c2s, envelopes };
 }
 
 /** spec §6.5: the one message every handshake or authentication failure carries on the wire. */
@@ -197,39 +226,59 @@ export function acceptHello(
 ): { session: SecureSession; reply: Buffer; keyId: string } | HelloRefusal {
   if (body.length < 2 || body[0] !== HELLO_VERSION) return new HelloRefusal('bad_version', undefined);
   const idLength = body[1] as number;
-  if (idLength < 1 || idLength > MAX_KEY_ID_SIZE || body.length !== 2 + idLength + PUBLIC_KEY_SIZE) {
+  // 1.0: the body ends with client_pub; 1.1 adds the options byte (spec §6.2).
+  const keyEnd = 2 + idLength + PUBLIC_KEY_SIZE;
+  if (idLength < 1 || idLength > MAX_KEY_ID_SIZE || (body.length !== keyEnd && body.length !== keyEnd + 1)) {
     return new HelloRefusal('malformed', undefined);
   }
   const keyId = body.toString('utf8', 2, 2 + idLength);
   const psk = keys.get(keyId);
   if (psk === undefined) return new HelloRefusal('unknown_key_id', keyId);
   const own = typeof ephemeral === 'function' ? ephemeral() : ephemeral;
-  const clientPub = body.subarray(2 + idLength);
+  const clientPub = body.subarray(2 + idLength, keyEnd);
   const dh = sharedSecret(own, clientPub);
   if (dh === undefined) return new HelloRefusal('bad_public_key', keyId);
-  const session = sessionOf(deriveSessionKeys(dh, psk, keyId, clientPub, own.publicKey), 'server');
-  const tag = session.send.seal(helloReplyHeader(id), Buffer.alloc(0));
-  return { session, reply: Buffer.concat([own.publicKey, tag]), keyId };
+  const options = body.length === keyEnd ? undefined : (body[keyEnd] as number);
+  if (options === undefined) {
+    const session = sessionOf(deriveSessionKeys(dh, psk, keyId, clientPub, own.publicKey), 'server', false);
+    const tag = session.send.seal(helloReplyHeader(id), Buffer.alloc(0));
+    return { session, reply: Buffer.concat([own.publicKey, tag]), keyId };
+  }
+  // spec §6.7: grant what is asked of what this server knows (envelopes); reserved bits never.
+  const accepted = options & OPTION_ENVELOPES;
+  const session = sessionOf(deriveSessionKeys(dh, psk, keyId, clientPub, own.publicKey, options), 'server', accepted !== 0);
+  const sealed = session.send.seal(helloReplyHeader(id, HELLO_REPLY_11_SIZE), Buffer.from([accepted]));
+  return { session, reply: Buffer.concat([own.publicKey, sealed]), keyId };
 }
 
 /**
  * The client's side (spec §6.2): checks the server's OK to HELLO `id` and
- * its key-confirmation tag, and returns the session, or `AUTH_FAILED` when
- * the server holds another key (or is not the server it claims).
+ * its key confirmation, and returns the session, or `AUTH_FAILED` when the
+ * server holds another key (or is not the server it claims). `options`: the
+ * byte the HELLO carried (a 1.1 HELLO, spec §6.7), `undefined` for a 1.0
+ * one; the session has envelopes when the server granted them.
  *
  * @example
  * ```ts
- * const session = finishHello(reply.body, helloId, ephemeral, key);
+ * const session = finishHello(reply.body, helloId, ephemeral, key, OPTION_ENVELOPES);
  * ```
  */
-export function finishHello(body: Buffer, id: bigint, ephemeral: Ephemeral, key: PreSharedKey): SecureSession | ConduitError {
-  if (body.length !== HELLO_REPLY_SIZE) return new ConduitError('AUTH_FAILED', 'handshake reply is malformed');
+export function finishHello(body: Buffer, id: bigint, ephemeral: Ephemeral, key: PreSharedKey, options?: number): SecureSession | ConduitError {
+  const size = options === undefined ? HELLO_REPLY_SIZE : HELLO_REPLY_11_SIZE;
+  if (body.length !== size) return new ConduitError('AUTH_FAILED', 'handshake reply is malformed');
   const serverPub = body.subarray(0, PUBLIC_KEY_SIZE);
   const dh = sharedSecret(ephemeral, serverPub);
   if (dh === undefined) return new ConduitError('AUTH_FAILED', 'server public key is invalid');
-  const session = sessionOf(deriveSessionKeys(dh, key.secret, key.id, ephemeral.publicKey, serverPub), 'client');
-  if (session.receive.open(helloReplyHeader(id), body.subarray(PUBLIC_KEY_SIZE)) === undefined) {
+  const keys = deriveSessionKeys(dh, key.secret, key.id, ephemeral.publicKey, serverPub, options);
+  const session = sessionOf(keys, 'client', false);
+  const confirmed = session.receive.open(helloReplyHeader(id, size), body.subarray(PUBLIC_KEY_SIZE));
+  if (confirmed === undefined) {
     return new ConduitError('AUTH_FAILED', `the server does not hold key '${key.id}' (key confirmation failed)`);
   }
-  return session;
+  const accepted = options === undefined ? 0 : (confirmed[0] as number);
+  if ((accepted & ~(options ?? 0)) !== 0) {
+    // spec §6.7: a server grants a subset of what was asked; anything else is not a server we know.
+    return new ConduitError('AUTH_FAILED', `the server granted options 0x${accepted.toString(16)} that were not asked for`);
+  }
+  return { ...session, envelopes: (accepted & OPTION_ENVELOPES) !== 0 };
 }

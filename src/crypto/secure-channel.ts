@@ -19,16 +19,18 @@ export type SealedBody = readonly [ciphertext: Buffer, tag: Buffer];
 
 /**
  * The whole HELLO request frame (spec §6.2): identifier `id` (a client uses
- * 0), the key id and the client's ephemeral public key.
+ * 0), the key id and the client's ephemeral public key, and for a protocol
+ * 1.1 HELLO the `options` byte (spec §6.7).
  *
  * @example
  * ```ts
  * const ephemeral = generateEphemeral();
- * socket.write(helloFrame('app', ephemeral.publicKey));
+ * socket.write(helloFrame('app', ephemeral.publicKey));                       // 1.0
+ * socket.write(helloFrame('app', ephemeral.publicKey, 0n, OPTION_ENVELOPES)); // 1.1, asks for envelopes
  * ```
  */
-export function helloFrame(keyId: string, clientPub: Uint8Array, id = 0n): Buffer {
-  return Buffer.concat(encodeRequest(id, { op: 'HELLO', body: encodeHello(keyId, clientPub) }));
+export function helloFrame(keyId: string, clientPub: Uint8Array, id = 0n, options?: number): Buffer {
+  return Buffer.concat(encodeRequest(id, { op: 'HELLO', body: encodeHello(keyId, clientPub, options) }));
 }
 
 /**

@@ -69,6 +69,16 @@ export const Opcode = {
   HELLO: 0x10,
 } as const;
 
+/**
+ * OPCODE (requests) and status (responses) of a sealed envelope (spec §6.7,
+ * protocol 1.1): only in a secure session that agreed to envelopes; not a
+ * request, so not in {@link Opcode}.
+ */
+export const SEALED = 0x11;
+
+/** spec §6.7: a direction's first envelope has this identifier (2^63), each next one one more. */
+export const FIRST_ENVELOPE_ID = 1n << 63n;
+
 /** The name of a request opcode, e.g. `'GET'`. */
 export type OpcodeName = keyof typeof Opcode;
 /** The byte value of a request opcode. */

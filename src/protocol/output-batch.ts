@@ -1,4 +1,4 @@
-import { HEADER_SIZE } from './constants.js';
+import { FIRST_ENVELOPE_ID, HEADER_SIZE, MAX_BODY_SIZE, SEALED } from './constants.js';
 import { writeHeader, writeRawHeader } from './header.js';
 
 /**
@@ -94,6 +94,9 @@ export interface FrameSealer {
 /** spec §6.4: a sealed body ends with a 16-byte tag. */
 const SEAL_TAG_SIZE = 16;
 
+/** spec §6.7: the most frame bytes one envelope carries (its LENGTH, 65,524 at most, counts the tag). */
+export const MAX_ENVELOPE_PLAINTEXT = MAX_BODY_SIZE - SEAL_TAG_SIZE;
+
 /** What an output batch writes to: a socket, or any Writable (they have cork()). */
 export interface FrameSink {
   write(chunk: Buffer, done?: () => void): boolean;
@@ -152,6 +155,13 @@ export class OutputBatch {
   /** The largest identifier held, as halves; -1 when none: a larger one cannot repeat any. */
   #maxHi = -1;
   #maxLo = -1;
+  /** The open envelope (spec §6.7): where its header is in the block (-1: none open), its frame bytes, its sealer. */
+  #envelopeAt = -1;
+  #envelopePlaintext = 0;
+  #envelopeSealer: FrameSealer | undefined;
+  /** The next envelope's identifier, as halves: 2^63 first (spec §6.7), one more per envelope. */
+  #envelopeHi = Number(FIRST_ENVELOPE_ID >> 32n);
+  #envelopeLo = 0;
 
   /**
    * `version`: the VERSION byte of every frame in the batch (0x01 requests,
@@ -185,6 +195,7 @@ export class OutputBatch {
    * `BigInt`.
    */
   pushFrame(code: number, idHi: number, idLo: number, body: FrameBody): number {
+    this.#closeEnvelope(); // a plaintext frame (a fatal error, spec §6.5) goes after the envelope, outside it
     const length = bodyLength(body);
     const size = HEADER_SIZE + length;
     const byReference = this.#mode === 'reference-large' && length >= BY_REFERENCE_MIN;
@@ -215,6 +226,7 @@ export class OutputBatch {
    * ```
    */
   pushSealed(code: number, idHi: number, idLo: number, body: FrameBody, sealer: FrameSealer): number {
+    this.#closeEnvelope();
     const plaintextLength = bodyLength(body);
     const length = plaintextLength + SEAL_TAG_SIZE;
     const size = HEADER_SIZE + length;
@@ -236,6 +248,53 @@ export class OutputBatch {
     return size;
   }
 
+  /**
+   * Adds one frame to the open sealed envelope (spec §6.7, protocol 1.1),
+   * opening one when none is (its header's room reserved in the output block),
+   * or closing the open one first when the frame would take it past
+   * {@link MAX_ENVELOPE_PLAINTEXT} or past the block. The frame is laid out in
+   * plaintext; the envelope is sealed in place, with `sealer`, when it is
+   * closed: by {@link writeTo}, by a frame that does not fit it, or by a frame
+   * pushed another way. A frame too large for any envelope is sealed alone
+   * ({@link pushSealed}). Returns the bytes this frame adds on the wire: its
+   * own, plus the envelope's header and tag when it opened one.
+   *
+   * @example
+   * ```ts
+   * batch.pushEnveloped(Status.OK, raw.idHi, raw.idLo, value, session.send);
+   * batch.pushEnveloped(Status.NOT_FOUND, next.idHi, next.idLo, undefined, session.send);
+   * batch.writeTo(socket); // one envelope, one AEAD, both answers
+   * ```
+   */
+  pushEnveloped(code: number, idHi: number, idLo: number, body: FrameBody, sealer: FrameSealer): number {
+    const length = bodyLength(body);
+    const size = HEADER_SIZE + length;
+    if (size > MAX_ENVELOPE_PLAINTEXT) return this.pushSealed(code, idHi, idLo, body, sealer);
+    if (this.#envelopeAt >= 0 && (this.#envelopePlaintext + size > MAX_ENVELOPE_PLAINTEXT || this.#block.length - this.#end < size + SEAL_TAG_SIZE)) {
+      this.#closeEnvelope();
+    }
+    let added = size;
+    if (this.#envelopeAt < 0) {
+      this.#reserve(HEADER_SIZE + size + SEAL_TAG_SIZE);
+      this.#envelopeAt = this.#end;
+      this.#envelopePlaintext = 0;
+      this.#envelopeSealer = sealer;
+      this.#end += HEADER_SIZE;
+      added += HEADER_SIZE + SEAL_TAG_SIZE; // the envelope's header and tag, counted with its first frame
+    }
+    const block = this.#block;
+    writeRawHeader(block, this.#end, this.#version, code, length, idHi, idLo);
+    let at = this.#end + HEADER_SIZE;
+    if (Buffer.isBuffer(body)) at += body.copy(block, at);
+    else if (body !== undefined) for (const part of body) at += part.copy(block, at);
+    this.#end = at;
+    this.#envelopePlaintext += size;
+    this.#remember(idHi, idLo);
+    this.#count += 1;
+    this.#bytes += added;
+    return added;
+  }
+
   /** Whether a frame with identifier `id` is held. */
   includes(id: bigint): boolean {
     return this.includesId(Number(id >> 32n), Number(id & 0xffff_ffffn));
@@ -255,6 +314,7 @@ export class OutputBatch {
   /** Drops every frame held; returns their bytes. Their block region is reused. */
   clear(): number {
     const bytes = this.#bytes;
+    this.#envelopeAt = -1; // never sealed, never written: its identifier is not used
     this.#reset();
     this.#end = this.#start; // nothing of it was written: the region is free again
     return bytes;
@@ -269,6 +329,7 @@ export class OutputBatch {
    */
   writeTo(sink: FrameSink, done?: () => void): boolean {
     if (this.#count === 0) return true;
+    this.#closeEnvelope();
     this.#close();
     const parts = this.#parts;
     this.#lastBytes = this.#bytes;
@@ -301,6 +362,27 @@ export class OutputBatch {
     this.#bytes = 0;
     this.#maxHi = -1;
     this.#maxLo = -1;
+  }
+
+  /**
+   * Seals the open envelope where it lies (spec §6.7): its header, with the next envelope
+   * identifier and LENGTH = its frames + 16, then its frames encrypted in place and the tag.
+   */
+  #closeEnvelope(): void {
+    const at = this.#envelopeAt;
+    if (at < 0) return;
+    const n = this.#envelopePlaintext;
+    writeRawHeader(this.#block, at, this.#version, SEALED, n + SEAL_TAG_SIZE, this.#envelopeHi, this.#envelopeLo);
+    (this.#envelopeSealer as FrameSealer).sealInPlace(this.#block, at, n);
+    this.#end += SEAL_TAG_SIZE;
+    this.#envelopeAt = -1;
+    this.#envelopeSealer = undefined;
+    if (this.#envelopeLo === 0xffff_ffff) {
+      this.#envelopeLo = 0;
+      this.#envelopeHi += 1; // 2^63 envelopes per direction: never reached, never wraps past 2^64
+    } else {
+      this.#envelopeLo += 1;
+    }
   }
 
   /** Copies `part` into the block (room reserved), or closes the open region and references it. */

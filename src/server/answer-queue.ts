@@ -77,14 +77,22 @@ export class AnswerQueue {
    * is written with as associated data (spec §6.4). Counted as held from here, so
    * the server-wide bound holds per answer.
    */
-  push(id: bigint, status: number, body: Buffer | undefined, cipher: FrameCipher | undefined): void {
-    this.pushId(Number(id >> 32n), Number(id & 0xffff_ffffn), status, body, cipher);
+  push(id: bigint, status: number, body: Buffer | undefined, cipher: FrameCipher | undefined, enveloped = false): void {
+    this.pushId(Number(id >> 32n), Number(id & 0xffff_ffffn), status, body, cipher, enveloped);
   }
 
-  /** {@link push} with the identifier as u32 halves, echoed from the request's header bytes. */
-  pushId(idHi: number, idLo: number, status: number, body: Buffer | undefined, cipher: FrameCipher | undefined): void {
+  /**
+   * {@link push} with the identifier as u32 halves, echoed from the request's header bytes.
+   * `enveloped`: the session agreed to sealed envelopes (spec §6.7), and the answer goes in
+   * this turn's envelope, sealed once with the others when it is written.
+   */
+  pushId(idHi: number, idLo: number, status: number, body: Buffer | undefined, cipher: FrameCipher | undefined, enveloped = false): void {
     // Secure mode: sealed as it is copied into the output block, no buffer per answer (issue 18).
-    const size = cipher === undefined ? this.#batch.pushFrame(status, idHi, idLo, body) : this.#batch.pushSealed(status, idHi, idLo, body, cipher);
+    const batch = this.#batch;
+    let size: number;
+    if (cipher === undefined) size = batch.pushFrame(status, idHi, idLo, body);
+    else if (enveloped) size = batch.pushEnveloped(status, idHi, idLo, body, cipher);
+    else size = batch.pushSealed(status, idHi, idLo, body, cipher);
     this.#hold(size);
   }
 

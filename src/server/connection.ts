@@ -6,7 +6,7 @@ import { AnswerQueue } from './answer-queue.js';
 import { Deadlines } from './deadlines.js';
 import type { ConnectionHost, ConnectionTimeouts, DisconnectCause } from './connection-host.js';
 import { readBuffers } from './read-buffers.js';
-import { RequestHandler } from './request-handler.js';
+import { RequestHandler, type Refusal } from './request-handler.js';
 import { SecureGate } from './secure-gate.js';
 
 export type { ConnectionHost, ConnectionTimeouts, DisconnectCause } from './connection-host.js';
@@ -194,13 +194,21 @@ export class Connection {
     const started = performance.now();
     const answers = this.#answers;
     let decoded = 0;
+    const requests = this.#requests;
     while (!this.#closing && answers.pending < limit) {
-      const item = this.#decoder.take(); // refilled by the next take(): handled before it
-      if (item === undefined) break;
-      if (item instanceof ProtocolError) return this.#fatal(item);
+      let refusal: Refusal | undefined;
+      if (requests.enveloped) {
+        // The frames of an opened envelope (spec §6.7) come before the next decoded frame; the
+        // drain counted the envelope's bytes as one, so its frames share its mode.
+        refusal = requests.handleEnveloped(this.#phase !== 'open' && this.#unreadAtDrain < 0 ? 'busy' : 'execute');
+      } else {
+        const item = this.#decoder.take(); // refilled by the next take(): handled before it
+        if (item === undefined) break;
+        if (item instanceof ProtocolError) return this.#fatal(item);
+        if (this.#phase !== 'open') this.#unreadAtDrain -= HEADER_SIZE + item.length;
+        refusal = requests.handle(item, this.#phase !== 'open' && this.#unreadAtDrain < 0 ? 'busy' : 'execute');
+      }
       decoded += 1;
-      if (this.#phase !== 'open') this.#unreadAtDrain -= HEADER_SIZE + item.length;
-      const refusal = this.#requests.handle(item, this.#phase !== 'open' && this.#unreadAtDrain < 0 ? 'busy' : 'execute');
       if (refusal !== undefined) {
         this.#fatal(refusal.error, refusal.reason);
         break;
@@ -208,7 +216,7 @@ export class Connection {
       // The output bound holds per response, not per batch: a batch of --max-inflight large
       // answers (or sealed copies of them, in secure mode) must not pile up before the check.
       if (answers.queuedBytes + this.#socket.writableLength > this.#host.maxOutputBuffer) this.#flush();
-      if (this.#decoder.buffered > 0 && performance.now() - started >= TURN_BUDGET_MS) {
+      if ((this.#decoder.buffered > 0 || requests.enveloped) && performance.now() - started >= TURN_BUDGET_MS) {
         this.#yield();
         break;
       }

@@ -2,6 +2,7 @@ import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { isFatalStatus, MAX_BODY_SIZE, Status } from '../protocol/constants.js';
 import { idOf, type RawFrame } from '../protocol/header.js';
+import { EnvelopeReader } from '../protocol/envelope-reader.js';
 import { readRequest, RequestView } from '../protocol/request-reader.js';
 import type { AnswerQueue } from './answer-queue.js';
 import type { ConnectionHost } from './connection-host.js';
@@ -44,6 +45,8 @@ export class RequestHandler {
   readonly #remote: () => string;
   /** The one request view this connection's frames are read into, refilled per frame (issue 17: no request object). */
   readonly #request = new RequestView();
+  /** The frames of the sealed envelope being answered (spec §6.7), read in place. */
+  readonly #envelope = new EnvelopeReader('request');
 
   /** `remote`: the peer's address, for logs. */
   constructor(host: ConnectionHost, gate: SecureGate, answers: AnswerQueue, remote: () => string) {
@@ -57,28 +60,58 @@ export class RequestHandler {
    * Handles one frame (used before the next `take()`: the decoder refills it).
    * `mode` `'busy'`: the frame was read after a drain began and gets BUSY
    * (spec §5.3). Returns a {@link Refusal} when the connection must close.
+   * A sealed envelope (spec §6.7) is opened here and its frames are then
+   * handled by {@link handleEnveloped}, while {@link enveloped} says some remain.
    */
   handle(raw: RawFrame, mode: 'execute' | 'busy'): Refusal | undefined {
-    const { idHi, idLo } = raw;
-    // The body by position (issue 17: no view of it per frame); in secure mode, the plaintext.
-    const { opcode, source, bodyStart } = raw;
-    let { length } = raw;
     if (this.#host.keys !== undefined) {
       // Secure mode: the gate's checks (§6.3 monotonic identifiers, §6.4 the tag), the body
       // opened where the decoder left it (issue 18: no buffer per frame).
       const admitted = this.#gate.admit(raw);
-      if (admitted.kind === 'refused') return admitted;
-      if (admitted.kind === 'hello') {
-        // spec §6.5: HELLO's answer is plaintext; the client has no keys until it reads it.
-        this.queue(idHi, idLo, Status.OK, admitted.reply, false);
-        return undefined;
+      switch (admitted.kind) {
+        case 'refused':
+          return admitted;
+        case 'hello':
+          // spec §6.5: HELLO's answer is plaintext; the client has no keys until it reads it.
+          this.queue(raw.idHi, raw.idLo, Status.OK, admitted.reply, false);
+          return undefined;
+        case 'envelope':
+          this.#envelope.load(raw.source, raw.bodyStart, raw.length - TAG_SIZE);
+          return undefined;
+        case 'opened':
+          return this.#run(raw, raw.length - TAG_SIZE, mode); // the plaintext: the body's bytes before the tag
       }
-      length -= TAG_SIZE; // the plaintext: the body's bytes before the tag
-    } else if (this.#answers.includesId(idHi, idLo)) {
+    }
+    if (this.#answers.includesId(raw.idHi, raw.idLo)) {
       // spec §2.2: in plaintext mode an identifier must not repeat one still in flight.
       const error = ProtocolError.of('REPLAY', `identifier ${idOf(raw)} is already in flight`);
       return { error, reason: error.message };
     }
+    return this.#run(raw, raw.length, mode);
+  }
+
+  /** Whether frames of an opened envelope are still to be handled (before the next decoded frame). */
+  get enveloped(): boolean {
+    return this.#envelope.pending;
+  }
+
+  /**
+   * Handles the next frame of the opened envelope, as {@link handle} does a
+   * decoded one: admitted by the gate (identifiers, no HELLO), executed and
+   * answered. A malformed envelope (spec §6.7) is a {@link Refusal}.
+   */
+  handleEnveloped(mode: 'execute' | 'busy'): Refusal | undefined {
+    const inner = this.#envelope.take();
+    if (inner === undefined) return undefined;
+    if (inner instanceof ProtocolError) return { error: inner, reason: inner.message };
+    const admitted = this.#gate.admitInner(inner);
+    if (admitted.kind === 'refused') return admitted;
+    return this.#run(inner, inner.length, mode);
+  }
+
+  /** Reads, executes and answers one admitted request whose plaintext body is `length` bytes at its position. */
+  #run(raw: RawFrame, length: number, mode: 'execute' | 'busy'): undefined {
+    const { idHi, idLo, opcode, source, bodyStart } = raw;
     const metrics = this.#host.metrics;
     const started = metrics === undefined ? 0 : performance.now();
     const request = this.#request;
@@ -121,7 +154,7 @@ export class RequestHandler {
       this.#host.logger.error({ remote: this.#remote(), status, length: body.length, cap }, 'answer too large for one frame: sent TOO_LARGE');
       ({ status, body } = tooLargeForFrame(body.length, cap));
     }
-    this.#answers.pushId(idHi, idLo, status, body, cipher);
+    this.#answers.pushId(idHi, idLo, status, body, cipher, cipher !== undefined && this.#gate.envelopes);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { AUTH_FAILED_MESSAGE, acceptHello, type SecureSession } from '../crypto/handshake.js';
 import type { FrameCipher } from '../crypto/frame-cipher.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { HEADER_SIZE, MAX_CLIENT_ID, Opcode } from '../protocol/constants.js';
+import { FIRST_ENVELOPE_ID, HEADER_SIZE, MAX_CLIENT_ID, Opcode, SEALED } from '../protocol/constants.js';
 import { idOf, writeRawHeader, type RawFrame } from '../protocol/header.js';
 
 /**
@@ -16,18 +16,23 @@ export type TrustState = 'plaintext' | 'awaiting_hello' | 'handshaken' | 'authen
 /**
  * What the gate made of a received frame: `opened`, it authenticated and its
  * body now holds the plaintext, opened in place (the first LENGTH − 16 bytes
- * of the body: pass it on); `hello`, HELLO accepted (its OK body is sent in
+ * of the body: pass it on; for a frame from an envelope, its body as it is);
+ * `envelope`, a sealed envelope authenticated and opened in place (spec
+ * §6.7: its first LENGTH − 16 body bytes are frames, each to be admitted
+ * with {@link SecureGate.admitInner}); `hello`, HELLO accepted (its OK body is sent in
  * plaintext, spec §6.5, and every later answer is sealed); `refused`, a fatal
  * error to send and close on, with the reason for the log (never sent: spec
  * §6.5).
  */
 export type GateAnswer =
   | { readonly kind: 'opened' }
+  | { readonly kind: 'envelope' }
   | { readonly kind: 'hello'; readonly reply: Buffer }
   | { readonly kind: 'refused'; readonly error: ProtocolError; readonly reason: string };
 
 /** The one `opened` answer: nothing is allocated for a frame that authenticates. */
 const OPENED: GateAnswer = { kind: 'opened' };
+const ENVELOPE: GateAnswer = { kind: 'envelope' };
 
 const refused = (error: ProtocolError, reason = error.message): GateAnswer => ({ kind: 'refused', error, reason });
 
@@ -58,6 +63,9 @@ export class SecureGate {
   /** The last request identifier admitted (HELLO's included), as u32 halves (-1: none yet). */
   #lastHi = -1;
   #lastLo = -1;
+  /** The identifier the next envelope must carry (spec §6.7: 2^63 first, then one more each), as halves. */
+  #envelopeHi = Number(FIRST_ENVELOPE_ID >> 32n);
+  #envelopeLo = 0;
   /** Where a frame's header is laid out to authenticate its body: the decoder may have read it from another chunk. */
   readonly #header = Buffer.allocUnsafe(HEADER_SIZE);
   /** The key id HELLO named, for logs. */
@@ -82,6 +90,11 @@ export class SecureGate {
   /** The cipher that seals this side's answers, once HELLO succeeded. */
   get sending(): FrameCipher | undefined {
     return this.#session?.send;
+  }
+
+  /** Whether the session agreed to sealed envelopes (spec §6.7): answers then travel in them. */
+  get envelopes(): boolean {
+    return this.#session?.envelopes === true;
   }
 
   /**
@@ -112,20 +125,64 @@ export class SecureGate {
       this.#session = accepted.session;
       return { kind: 'hello', reply: accepted.reply };
     }
-    if (!above(idHi, idLo, this.#lastHi, this.#lastLo)) {
-      const last = idOf({ idHi: this.#lastHi, idLo: this.#lastLo });
-      return refused(ProtocolError.of('REPLAY', `identifier ${idOf(raw)} is not greater than ${last}`));
-    }
-    const header = this.#header;
-    writeRawHeader(header, 0, raw.version, raw.opcode, raw.length, idHi, idLo);
-    if (!session.receive.openBody(header, raw.source, raw.bodyStart, raw.length)) {
-      return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), `frame ${idOf(raw)} failed authentication (key id ${this.#keyId ?? '?'})`);
-    }
+    if (session.envelopes && raw.opcode === SEALED) return this.#openEnvelope(raw, session);
+    const replay = this.#checkId(raw);
+    if (replay !== undefined) return replay;
+    if (!this.#open(raw, session)) return this.#forged(`frame ${idOf(raw)}`);
     this.#lastHi = idHi;
     this.#lastLo = idLo;
-    this.#trust = 'authenticated';
     if (raw.opcode === Opcode.HELLO) return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'HELLO after the handshake');
     return OPENED;
+  }
+
+  /**
+   * Admits one frame read out of an envelope {@link admit} opened (spec
+   * §6.7): its body is plaintext already, and the rules of frames hold
+   * inside: identifiers strictly increase (§6.3), no HELLO.
+   */
+  admitInner(raw: RawFrame): GateAnswer {
+    const replay = this.#checkId(raw);
+    if (replay !== undefined) return replay;
+    this.#lastHi = raw.idHi;
+    this.#lastLo = raw.idLo;
+    if (raw.opcode === Opcode.HELLO) return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'HELLO inside an envelope');
+    return OPENED;
+  }
+
+  /** spec §6.7: the envelope must carry the next envelope identifier, then authenticate. */
+  #openEnvelope(raw: RawFrame, session: SecureSession): GateAnswer {
+    if (raw.idHi !== this.#envelopeHi || raw.idLo !== this.#envelopeLo) {
+      const expected = idOf({ idHi: this.#envelopeHi, idLo: this.#envelopeLo });
+      return refused(ProtocolError.of('REPLAY', `envelope ${idOf(raw)} is not the next one, ${expected}`));
+    }
+    if (!this.#open(raw, session)) return this.#forged(`envelope ${idOf(raw)}`);
+    if (this.#envelopeLo === 0xffff_ffff) {
+      this.#envelopeLo = 0;
+      this.#envelopeHi += 1;
+    } else {
+      this.#envelopeLo += 1;
+    }
+    return ENVELOPE;
+  }
+
+  /** spec §6.3: a request identifier must be greater than the last one admitted (HELLO's included). */
+  #checkId(raw: RawFrame): GateAnswer | undefined {
+    if (above(raw.idHi, raw.idLo, this.#lastHi, this.#lastLo)) return undefined;
+    const last = idOf({ idHi: this.#lastHi, idLo: this.#lastLo });
+    return refused(ProtocolError.of('REPLAY', `identifier ${idOf(raw)} is not greater than ${last}`));
+  }
+
+  /** Opens `raw`'s body in place with its header as associated data (spec §6.4); the session is then authenticated. */
+  #open(raw: RawFrame, session: SecureSession): boolean {
+    const header = this.#header;
+    writeRawHeader(header, 0, raw.version, raw.opcode, raw.length, raw.idHi, raw.idLo);
+    if (!session.receive.openBody(header, raw.source, raw.bodyStart, raw.length)) return false;
+    this.#trust = 'authenticated';
+    return true;
+  }
+
+  #forged(what: string): GateAnswer {
+    return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), `${what} failed authentication (key id ${this.#keyId ?? '?'})`);
   }
 
   /**

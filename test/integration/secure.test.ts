@@ -112,7 +112,7 @@ describe('secure mode end to end (spec §6)', () => {
   // 10^6 frames on libsodium and node:crypto; 10^5 on the pure-JS noble (the aead-noble test
   // project), whose 10^6 would take about a minute of the suite for the same check.
   const audited = aeadChoice().implementation === 'noble' ? 100_000 : 1_000_000;
-  it(`no (key, nonce) pair repeats over ${audited.toLocaleString('en-US')} frames in both directions (${aeadChoice().implementation})`, async () => {
+  it(`no (key, nonce) pair repeats over ${audited.toLocaleString('en-US')} frames sealed alone, in both directions (${aeadChoice().implementation})`, async () => {
     const { port } = await startServer({ keys: [key] });
     const seen = new Map<string, { prefix: string; ids: Set<bigint> }>();
     let sealed = 0;
@@ -128,9 +128,9 @@ describe('secure mode end to end (spec §6)', () => {
       if (entry.prefix !== nonce.subarray(0, 16).toString('hex') || entry.ids.has(id)) repeats += 1;
       entry.ids.add(id);
     });
-    const c = client(port, { maxQueued: 100_000 });
+    const c = client(port, { maxQueued: 100_000, sealing: 'frames' });
     await c.connect();
-    const connections = [c, client(port, { maxQueued: 100_000 })];
+    const connections = [c, client(port, { maxQueued: 100_000, sealing: 'frames' })];
     for (let batch = 0; batch < audited / 20_000; batch += 1) {
       await Promise.all(connections.flatMap((cc) => Array.from({ length: 5_000 }, (_, i) => cc.set(`k${i % 100}`, 'v'))));
     }
@@ -139,6 +139,34 @@ describe('secure mode end to end (spec §6)', () => {
     expect(repeats).toBe(0);
     expect(seen.size).toBe(4); // two sessions × two directions (the key confirmation is the first s2c seal)
   }, 120_000);
+  it('sealed envelopes (spec §6.7): one seal per envelope, identifiers 2^63, 2^63 + 1, … per direction, never a frame identifier', async () => {
+    const { port } = await startServer({ keys: [key] });
+    const nonces = new Map<string, bigint[]>();
+    const stop = observeNonces((k, nonce) => {
+      const ids = nonces.get(k) ?? [];
+      ids.push(nonce.readBigUInt64BE(16));
+      nonces.set(k, ids);
+    });
+    const c = client(port, { maxQueued: 100_000 });
+    await c.connect();
+    const requests = 20_000;
+    for (let batch = 0; batch < 4; batch += 1) {
+      const answers = await Promise.all(Array.from({ length: requests / 4 }, (_, i) => c.set(`k${i % 100}`, 'v')));
+      expect(answers.every((a) => a === true)).toBe(true);
+    }
+    expect(await c.get('k7')).toEqual(Buffer.from('v'));
+    stop();
+    expect(nonces.size).toBe(2); // one session, two directions
+    const [s2c, c2s] = [...nonces.values()].sort((a, b) => a.length - b.length).map((ids) => ids.filter((id) => id >= 1n << 63n));
+    for (const ids of [c2s, s2c]) {
+      // Every envelope's nonce is the next envelope identifier: none repeats, none is a frame's.
+      expect(ids).toEqual(ids.map((_, i) => (1n << 63n) + BigInt(i)));
+    }
+    // Fewer seals than frames: 20,000 requests and their 20,000 answers went out many to an envelope.
+    const seals = [...nonces.values()].reduce((n, ids) => n + ids.length, 0);
+    expect(seals).toBeLessThan(requests);
+  });
+
 });
 
 describe('ConduitClient keyFile option', () => {

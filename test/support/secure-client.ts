@@ -31,7 +31,7 @@ export async function secureRaw(port: number, key: PreSharedKey, { ignoreConfirm
     const serverPub = reply.body.subarray(0, 32);
     const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: serverPub.toString('base64url') }, format: 'jwk' });
     const keys = deriveSessionKeys(diffieHellman({ privateKey: ephemeral.privateKey, publicKey }), key.secret, key.id, ephemeral.publicKey, serverPub);
-    session = { send: new FrameCipher(keys.c2s, keys.prefixC2s), receive: new FrameCipher(keys.s2c, keys.prefixS2c) };
+    session = { send: new FrameCipher(keys.c2s, keys.prefixC2s), receive: new FrameCipher(keys.s2c, keys.prefixS2c), envelopes: false };
   }
   if (session instanceof ConduitError) throw session;
   return {
