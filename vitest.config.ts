@@ -13,11 +13,13 @@ const SECURE_TESTS = [
   'test/unit/frame-cipher.test.ts',
   'test/unit/frame-cipher-in-place.test.ts',
   'test/unit/sealed-output.test.ts',
+  'test/unit/handshake-options.test.ts',
   'test/unit/secure-gate.test.ts',
   'test/unit/secure-vectors.test.ts',
   'test/unit/secure-channel.test.ts',
   'test/unit/handshake-hardening.test.ts',
   'test/integration/secure.test.ts',
+  'test/integration/secure-envelopes.test.ts',
   'test/integration/secure-hardening.test.ts',
   'test/integration/secure-sizes.test.ts',
 ];

@@ -157,9 +157,10 @@ describe('secure mode end to end (spec §6)', () => {
     expect(await c.get('k7')).toEqual(Buffer.from('v'));
     stop();
     expect(nonces.size).toBe(2); // one session, two directions
-    const [s2c, c2s] = [...nonces.values()].sort((a, b) => a.length - b.length).map((ids) => ids.filter((id) => id >= 1n << 63n));
-    for (const ids of [c2s, s2c]) {
+    for (const sealed of nonces.values()) {
       // Every envelope's nonce is the next envelope identifier: none repeats, none is a frame's.
+      const ids = sealed.filter((id) => id >= 1n << 63n);
+      expect(ids.length).toBeGreaterThan(0);
       expect(ids).toEqual(ids.map((_, i) => (1n << 63n) + BigInt(i)));
     }
     // Fewer seals than frames: 20,000 requests and their 20,000 answers went out many to an envelope.

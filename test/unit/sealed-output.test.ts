@@ -2,10 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameCipher, TAG_SIZE } from '../../src/crypto/frame-cipher.js';
 import { openFrame, openFrameInPlace, sealFrame } from '../../src/crypto/secure-channel.js';
-import { HEADER_SIZE, MAX_BODY_SIZE, Opcode, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../../src/protocol/constants.js';
+import { FIRST_ENVELOPE_ID, HEADER_SIZE, MAX_BODY_SIZE, Opcode, SEALED, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../../src/protocol/constants.js';
 import { FrameDecoder } from '../../src/protocol/decoder.js';
-import type { Frame } from '../../src/protocol/header.js';
-import { frameBytes, OutputBatch } from '../../src/protocol/output-batch.js';
+import { EnvelopeReader } from '../../src/protocol/envelope-reader.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
+import { headerOf, idOf, type Frame } from '../../src/protocol/header.js';
+import { frameBytes, MAX_ENVELOPE_PLAINTEXT, OutputBatch } from '../../src/protocol/output-batch.js';
 
 /**
  * Issue 18: frames are sealed as they are laid out in the output block
@@ -117,5 +119,113 @@ describe('opening where the decoder left the bytes (issue 18)', () => {
       expect(openFrameInPlace(new FrameCipher(key, prefix), frame, Buffer.alloc(HEADER_SIZE))).toBeUndefined();
       expect(frame.body.subarray(0, Math.max(0, frame.body.length - TAG_SIZE)).every((b) => b === 0)).toBe(true);
     }
+  });
+});
+
+describe('sealed envelopes in the output block (spec §6.7)', () => {
+  /** Opens every envelope of `wire` and returns what it carried, frame by frame, plus the frames outside envelopes. */
+  function unpack(wire: Buffer): { envelope: bigint | undefined; code: number; id: bigint; body: Buffer }[] {
+    const decoder = new FrameDecoder({ direction: 'response' });
+    decoder.push(wire);
+    const out: { envelope: bigint | undefined; code: number; id: bigint; body: Buffer }[] = [];
+    for (let f = decoder.read(); f !== undefined; f = decoder.read()) {
+      if (f instanceof Error) throw f;
+      if (f.opcode !== SEALED) {
+        out.push({ envelope: undefined, code: f.opcode, id: f.id, body: Buffer.from(f.body) });
+        continue;
+      }
+      const plaintext = new FrameCipher(key, prefix).open(headerOf(f), f.body);
+      if (plaintext === undefined) throw new Error('envelope does not authenticate');
+      const reader = new EnvelopeReader('response');
+      reader.load(plaintext, 0, plaintext.length);
+      for (let inner = reader.take(); inner !== undefined; inner = reader.take()) {
+        if (inner instanceof Error) throw inner;
+        out.push({ envelope: f.id, code: inner.opcode, id: idOf(inner), body: Buffer.from(inner.body) });
+      }
+    }
+    return out;
+  }
+
+  it('lays the frames of a turn out in one envelope, sealed on write, identifiers 2^63 on', () => {
+    const cipher = new FrameCipher(key, prefix);
+    const batch = new OutputBatch(VERSION_RESPONSE, 'copy');
+    const sizes = [batch.pushEnveloped(Status.OK, 0, 1, Buffer.from('one'), cipher), batch.pushEnveloped(Status.NOT_FOUND, 0, 2, undefined, cipher)];
+    expect(sizes).toEqual([HEADER_SIZE + TAG_SIZE + HEADER_SIZE + 3, HEADER_SIZE]); // the envelope's header and tag come with its first frame
+    expect(batch.count).toBe(2);
+    const bytes = batch.bytes;
+    expect(bytes).toBe((sizes[0] as number) + (sizes[1] as number));
+    const first = written(batch);
+    expect(first.length).toBe(bytes);
+    batch.pushEnveloped(Status.OK, 0, 3, [Buffer.from('t'), Buffer.from('wo')], cipher);
+    const second = written(batch);
+    expect(unpack(Buffer.concat([first, second]))).toEqual([
+      { envelope: FIRST_ENVELOPE_ID, code: Status.OK, id: 1n, body: Buffer.from('one') },
+      { envelope: FIRST_ENVELOPE_ID, code: Status.NOT_FOUND, id: 2n, body: Buffer.alloc(0) },
+      { envelope: FIRST_ENVELOPE_ID + 1n, code: Status.OK, id: 3n, body: Buffer.from('two') },
+    ]);
+  });
+
+  it('never lets an envelope pass the size limit, seals a frame too large for one alone, and keeps a plaintext (fatal) frame outside', () => {
+    const cipher = new FrameCipher(key, prefix);
+    const batch = new OutputBatch(VERSION_RESPONSE, 'copy');
+    const value = Buffer.alloc(100, 1);
+    for (let i = 1; i <= 3000; i += 1) batch.pushEnveloped(Status.OK, 0, i, value, cipher); // 336,000 bytes of frames
+    const tooLarge = Buffer.alloc(MAX_ENVELOPE_PLAINTEXT - HEADER_SIZE + 1, 2);
+    batch.pushEnveloped(Status.OK, 0, 3001, tooLarge, cipher);
+    batch.pushEnveloped(Status.OK, 0, 3002, Buffer.from('after'), cipher);
+    batch.pushFrame(Status.AUTH_FAILED, 0x8000_0000, 0, Buffer.from('authentication failed'));
+    const wire = written(batch);
+    const frames = unpack(wire);
+    expect(frames.map((f) => f.id)).toEqual([...Array.from({ length: 3002 }, (_, i) => BigInt(i + 1)), 1n << 63n]);
+    expect(frames.slice(0, 3000).every((f) => f.envelope !== undefined && f.body.equals(value))).toBe(true);
+    expect(frames[3000]).toEqual({ envelope: undefined, code: Status.OK, id: 3001n, body: expect.any(Buffer) }); // sealed alone (§6.4)
+    expect(frames[3001]?.envelope).toBeDefined();
+    expect(frames[3002]).toMatchObject({ envelope: undefined, code: Status.AUTH_FAILED }); // plaintext, after the envelope it closed
+    expect(frames[3002]?.body.toString()).toBe('authentication failed');
+    const envelopes = [...new Set(frames.map((f) => f.envelope).filter((e) => e !== undefined))];
+    expect(envelopes).toEqual(envelopes.map((_, i) => FIRST_ENVELOPE_ID + BigInt(i)));
+    // Every envelope on the wire within the limit; the lone frame opens to the value.
+    const decoder = new FrameDecoder({ direction: 'response' });
+    decoder.push(wire);
+    for (let f = decoder.read(); f !== undefined; f = decoder.read()) {
+      if (f instanceof Error) throw f;
+      if (f.opcode === SEALED) expect(f.length - TAG_SIZE).toBeLessThanOrEqual(MAX_ENVELOPE_PLAINTEXT);
+      if (f.id === 3001n) expect(new FrameCipher(key, prefix).open(headerOf(f), f.body)?.equals(tooLarge)).toBe(true);
+    }
+    expect(envelopes.length).toBeGreaterThanOrEqual(Math.ceil(336_000 / MAX_ENVELOPE_PLAINTEXT) + 1);
+  });
+
+  it('drops an open envelope with clear(): its identifier is not used', () => {
+    const cipher = new FrameCipher(key, prefix);
+    const batch = new OutputBatch(VERSION_RESPONSE, 'copy');
+    batch.pushEnveloped(Status.OK, 0, 1, Buffer.from('dropped'), cipher);
+    batch.clear();
+    batch.pushEnveloped(Status.OK, 0, 2, Buffer.from('kept'), cipher);
+    expect(unpack(written(batch)).map((f) => [f.envelope, f.id])).toEqual([[FIRST_ENVELOPE_ID, 2n]]);
+  });
+});
+
+describe('EnvelopeReader (spec §6.7)', () => {
+  it('reads whole frames and refuses the other direction, a frame past the end and half a header, once', () => {
+    const frames = Buffer.concat([frameBytes(VERSION_REQUEST, Opcode.GET, 1n, Buffer.from('k')), frameBytes(VERSION_REQUEST, Opcode.HEALTH, 2n, undefined)]);
+    const reader = new EnvelopeReader('request');
+    reader.load(frames, 0, frames.length);
+    const got = [];
+    for (let f = reader.take(); f !== undefined; f = reader.take()) got.push(f instanceof Error ? f.code : [f.opcode, idOf(f), f.body.toString()]);
+    expect(got).toEqual([[Opcode.GET, 1n, 'k'], [Opcode.HEALTH, 2n, '']]);
+    const cases: [Buffer, string][] = [
+      [frameBytes(VERSION_RESPONSE, Status.OK, 1n, undefined), 'BAD_VERSION'],
+      [frameBytes(VERSION_REQUEST, Opcode.GET, 1n, Buffer.from('k')).subarray(0, 12), 'FRAME_TOO_LARGE'],
+      [Buffer.concat([frameBytes(VERSION_REQUEST, Opcode.HEALTH, 1n, undefined), Buffer.alloc(11)]), 'FRAME_TOO_LARGE'],
+    ];
+    for (const [bytes, code] of cases) {
+      reader.load(bytes, 0, bytes.length);
+      let item = reader.take();
+      if (item !== undefined && !(item instanceof Error)) item = reader.take();
+      expect(item instanceof ProtocolError ? item.code : item).toBe(code);
+      expect(reader.take()).toBeUndefined();
+      expect(reader.pending).toBe(false);
+    }
+    expect(() => reader.load(frames, 1, frames.length)).toThrow(RangeError);
   });
 });
