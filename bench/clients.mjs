@@ -44,7 +44,8 @@ const conduit = (options) => async () => {
 };
 const systems = {
   'ConduitClient → conduit-server': conduit({ port: ports.plain }),
-  'ConduitClient → conduit-server, secure mode': conduit({ port: ports.secure, key: { id: 'bench', secret } }),
+  'ConduitClient → conduit-server, secure mode': conduit({ port: ports.secure, key: { id: 'bench', secret }, sealing: 'frames' }),
+  'ConduitClient → conduit-server, secure mode, envelopes': conduit({ port: ports.secure, key: { id: 'bench', secret }, sealing: 'envelopes' }),
   'ConduitClient → conduit-server, TLS': conduit({ port: ports.tls, tls: { ca: readFileSync(certs.ca) } }),
   'ioredis → redis-server': async () => {
     const r = new Redis({ port: ports.redis, host: '127.0.0.1', lazyConnect: true });

@@ -119,7 +119,9 @@ async function throughputPart() {
   const systems = [
     { name: 'Conduit · raw frames', server: 'conduit', raw: raw.conduit, port: ports.conduit },
     { name: 'Conduit · ConduitClient', server: 'conduit', client: clients.conduit(ports.conduit) },
-    { name: 'Conduit · ConduitClient, secure mode', server: 'conduit-secure', client: clients.conduit(ports.secure, { key: { id: 'bench', secret } }) },
+    // Secure mode both ways (issue 18): every frame sealed alone (spec §6.4, protocol 1.0), and sealed envelopes (§6.7, 1.1, the client's default).
+    { name: 'Conduit · ConduitClient, secure mode', server: 'conduit-secure', client: clients.conduit(ports.secure, { key: { id: 'bench', secret }, sealing: 'frames' }) },
+    { name: 'Conduit · ConduitClient, secure mode, envelopes', server: 'conduit-secure', client: clients.conduit(ports.secure, { key: { id: 'bench', secret }, sealing: 'envelopes' }) },
     { name: 'Conduit · ConduitClient, TLS', server: 'conduit-tls', client: clients.conduit(ports.tls, { tls: { ca: readFileSync(certs.ca) } }) },
     { name: 'Redis · raw RESP', server: 'redis', raw: raw.resp, port: ports.redis },
     { name: 'Redis · ioredis', server: 'redis', client: clients.ioredis },

@@ -19,6 +19,7 @@ export const BOUNDS = {
   clientVsIoredis: 2, // ConduitClient + conduit-server ≥ 2× ioredis + redis-server
   secureVsPlain100: 0.5, // issue 18: secure mode ≥ 0.5× plaintext at 100-byte values, P = 16 (issue 6 asked 0.25×)
   secureVsPlain4096: 0.6, // issue 18: ≥ 0.6× at 4 KiB (issue 6 asked 0.5×)
+  envelopesVsPlain100: 0.8, // issue 18: secure mode with sealed envelopes (spec §6.7) ≥ 0.8× plaintext at 100 B, P = 16
   storeVsLru: 1.3, // issue 3: the sharded store costs ≤ 1.3× a bare LRUCache per operation
   expiryReclaimMs: 1000, // issue 3: 1M expired entries reclaimed ≤ 1 s after expiry
   expiryStallMs: 5, // issue 3: "never blocked for more than a few milliseconds", stated as 5 ms
@@ -132,9 +133,19 @@ function throughputTargets(run) {
     const bound = size <= 100 ? B.secureVsPlain100 : B.secureVsPlain4096;
     for (const op of ['GET', 'SET']) {
       const w = { op, size, pipeline: 16 };
-      t.push(throughputTarget(`secure mode ≥ ${bound}× plaintext (${op} ${size} B, P = 16)`,
+      t.push(throughputTarget(`secure mode, sealed per frame, ≥ ${bound}× plaintext (${op} ${size} B, P = 16)`,
         find(run, { system: 'Conduit · ConduitClient, secure mode', ...w }), find(run, { system: 'Conduit · ConduitClient', ...w }), bound, ['secure', 'plaintext']));
     }
+  }
+  for (const op of ['GET', 'SET']) {
+    const w = { op, size: 100, pipeline: 16 };
+    const envelopes = find(run, { system: 'Conduit · ConduitClient, secure mode, envelopes', ...w });
+    if (envelopes === null) continue; // a run from before envelopes (issue 18)
+    const target = throughputTarget(`secure mode, sealed envelopes, ≥ ${B.envelopesVsPlain100}× plaintext (${op} 100 B, P = 16)`,
+      envelopes, find(run, { system: 'Conduit · ConduitClient', ...w }), B.envelopesVsPlain100, ['envelopes', 'plaintext']);
+    const tls = opsOf(find(run, { system: 'Conduit · ConduitClient, TLS', ...w }));
+    const vsTls = ratio(opsOf(envelopes), tls);
+    t.push({ ...target, figures: `${target.figures}; TLS ${int(tls?.median)} ops/s (envelopes ${vsTls === null ? '—' : `${vsTls.toFixed(2)}×`} TLS)` });
   }
   t.push(rssTarget(run.rssAfterFill, 'conduit'));
   return t;
