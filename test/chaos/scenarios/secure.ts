@@ -20,7 +20,9 @@ import { secureRaw } from '../../support/secure-client.js';
 import { libsodiumAvailable } from '../../../src/crypto/aead-choice.js';
 import type { AeadName } from '../../../src/crypto/frame-aead.js';
 import { frameBytes } from '../../../src/protocol/output-batch.js';
+import { SEALED } from '../../../src/protocol/constants.js';
 import { b, count, serve, setRequest, type Findings, type Scenario, type Size } from '../harness.js';
+import type { SecureRaw } from '../../support/secure-client.js';
 
 type Outcome = { rejected: boolean; how: string };
 
@@ -80,28 +82,35 @@ async function attack(implementation: AeadName, size: Size, f: Findings): Promis
   const replays = outcomes.map((o) => o.how).join(', ');
 
   // Every bit of the captured frame flipped, each on a fresh session.
-  const flips = new Map<string, number>();
   const bits = captured.length * 8;
-  let flipRejected = 0;
-  for (let start = 0; start < bits; start += 64) {
-    const results = await Promise.all(
-      Array.from({ length: Math.min(64, bits - start) }, async (_, i) => {
-        const bit = start + i;
-        const s = await secureRaw(port, key);
-        const flipped = Buffer.from(captured);
-        flipped[bit >> 3] = (flipped[bit >> 3] as number) ^ (0x80 >> (bit & 7));
-        s.raw.write(flipped);
-        const o = await outcome(s.raw);
-        s.raw.destroy();
-        return o;
-      }),
-    );
-    for (const o of results) {
-      flips.set(o.how, (flips.get(o.how) ?? 0) + 1);
-      if (o.rejected) flipRejected += 1;
-    }
-    outcomes.push(...results);
-  }
+  const flipped = await flipEveryBit(captured, () => secureRaw(port, key));
+  outcomes.push(...flipped.outcomes);
+
+  // Sealed envelopes (spec §6.7): one captured after it was served, replayed on its connection,
+  // as a new connection's first frame and inside another session (where its identifier is the
+  // expected one); then every bit of it flipped, each on a fresh session that agreed to envelopes.
+  const mid = await counters();
+  const holder = await secureRaw(port, key, { envelopes: true });
+  const capturedEnvelope = holder.envelope([holder.plain(1n, setRequest('greeting', b('hello'))), holder.plain(2n, { op: 'GET', key: b('greeting') })]);
+  holder.raw.write(capturedEnvelope);
+  await holder.raw.waitFrames(1);
+  if (holder.raw.frames[0]?.opcode !== SEALED) throw new Error('the captured envelope was not answered in an envelope');
+  const beforeEnvelopes = await counters();
+  const envelopeOutcomes: Outcome[] = [];
+  holder.raw.write(capturedEnvelope);
+  envelopeOutcomes.push(await outcome(holder.raw));
+  const fresh = await RawClient.connect(port);
+  fresh.write(capturedEnvelope);
+  envelopeOutcomes.push(await outcome(fresh));
+  fresh.destroy();
+  const elsewhere = await secureRaw(port, key, { envelopes: true });
+  elsewhere.raw.write(capturedEnvelope);
+  envelopeOutcomes.push(await outcome(elsewhere.raw));
+  const envelopeReplays = envelopeOutcomes.map((o) => o.how).join(', ');
+  const envelopeBits = capturedEnvelope.length * 8;
+  const flippedEnvelope = await flipEveryBit(capturedEnvelope, () => secureRaw(port, key, { envelopes: true }));
+  envelopeOutcomes.push(...flippedEnvelope.outcomes);
+  outcomes.push(...envelopeOutcomes);
 
   // A wrong key under a known key id: an honest client stops at the key confirmation, before
   // sending anything (spec §6.2); an attacker that ignores it and sends a sealed frame is refused.
@@ -130,13 +139,42 @@ async function attack(implementation: AeadName, size: Size, f: Findings): Promis
   const on = `[${implementation}]`;
   f.figure(
     `${on} replay on the same connection, as a new connection's first frame, and inside another session: ${replays}; ` +
-      `every one of the ${count(bits)} bits of a captured ${captured.length}-byte frame flipped: ${flipRejected}/${count(bits)} rejected ` +
-      `(${[...flips.entries()].map(([how, n]) => `${count(n)} ${how}`).join(', ')}); wrong key: ConduitClient.connect() fails with ${wrongCode} before sending a request, an attacker sending a frame sealed under it gets ${wrongOutcome.how}; reflected response frame: ${reflectedOutcome.how}; ` +
-      `${rejected}/${attacks} attacks rejected, disconnect counters +${after.closed - before.closed}, SETs executed meanwhile ${after.sets - before.sets}`,
+      `every one of the ${count(bits)} bits of a captured ${captured.length}-byte frame flipped: ${flipped.rejected}/${count(bits)} rejected ` +
+      `(${flipped.summary}); sealed envelopes: a captured one replayed ${envelopeReplays}, every one of its ${count(envelopeBits)} bits flipped: ` +
+      `${flippedEnvelope.rejected}/${count(envelopeBits)} rejected (${flippedEnvelope.summary}), SETs executed by them ${after.sets - beforeEnvelopes.sets}; wrong key: ConduitClient.connect() fails with ${wrongCode} before sending a request, an attacker sending a frame sealed under it gets ${wrongOutcome.how}; reflected response frame: ${reflectedOutcome.how}; ` +
+      `${rejected}/${attacks} attacks rejected, disconnect counters +${after.closed - before.closed}, SETs executed by attacks ${mid.sets - before.sets + (after.sets - beforeEnvelopes.sets)}`,
   );
   f.expect(`${on} the server seals with it (STATS aead: ${served})`, served === implementation);
-  f.expect(`${on} every attack rejected and its connection closed (${rejected}/${attacks})`, rejected === attacks);
+  f.expect(`${on} every attack rejected and its connection closed (${rejected}/${attacks}; envelopes ${envelopeOutcomes.filter((o) => o.rejected).length}/${envelopeOutcomes.length})`, rejected === attacks);
   f.expect(`${on} a client with the wrong key fails at connect with AUTH_FAILED (${wrongCode})`, wrongCode === 'AUTH_FAILED');
-  f.expect(`${on} nothing executed (${after.sets - before.sets} SETs, ${after.commands - before.commands - 1} commands besides STATS)`, after.sets === before.sets && after.commands - before.commands === 1);
+  // Two windows of attacks, around the one legitimate envelope: each adds its closing STATS only.
+  const sets = mid.sets - before.sets + (after.sets - beforeEnvelopes.sets);
+  const commands = mid.commands - before.commands - 1 + (after.commands - beforeEnvelopes.commands - 1);
+  f.expect(`${on} nothing executed (${sets} SETs, ${commands} commands besides STATS)`, sets === 0 && commands === 0);
   f.expect(`${on} the disconnect counters count every attack (+${after.closed - before.closed} for ${attacks})`, after.closed - before.closed === attacks);
+}
+
+/** Sends `captured` with each of its bits flipped, each on a fresh session from `connect`, 64 at a time. */
+async function flipEveryBit(captured: Buffer, connect: () => Promise<SecureRaw>): Promise<{ outcomes: Outcome[]; rejected: number; summary: string }> {
+  const hows = new Map<string, number>();
+  const bits = captured.length * 8;
+  const outcomes: Outcome[] = [];
+  for (let start = 0; start < bits; start += 64) {
+    const results = await Promise.all(
+      Array.from({ length: Math.min(64, bits - start) }, async (_, i) => {
+        const bit = start + i;
+        const s = await connect();
+        const flipped = Buffer.from(captured);
+        flipped[bit >> 3] = (flipped[bit >> 3] as number) ^ (0x80 >> (bit & 7));
+        s.raw.write(flipped);
+        const o = await outcome(s.raw);
+        s.raw.destroy();
+        return o;
+      }),
+    );
+    for (const o of results) hows.set(o.how, (hows.get(o.how) ?? 0) + 1);
+    outcomes.push(...results);
+  }
+  const summary = [...hows.entries()].map(([how, n]) => `${count(n)} ${how}`).join(', ');
+  return { outcomes, rejected: outcomes.filter((o) => o.rejected).length, summary };
 }
