@@ -126,6 +126,7 @@ export class RequestQueue {
   restart(firstId: bigint): void {
     this.#nextId = firstId;
     this.#silentTimeouts = 0;
+    this.#batch.restartEnvelopes(); // spec §6.7: a new session's first envelope is 2^63 again
   }
 
   /**

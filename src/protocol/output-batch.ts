@@ -295,6 +295,23 @@ export class OutputBatch {
     return added;
   }
 
+  /**
+   * A new session on a new connection (the client reconnects): the next envelope
+   * is the first again, identifier 2^63 (spec §6.7). An envelope still open is
+   * dropped with the frames of the old connection it held.
+   *
+   * @example
+   * ```ts
+   * batch.clear();
+   * batch.restartEnvelopes();
+   * ```
+   */
+  restartEnvelopes(): void {
+    if (this.#envelopeAt >= 0) this.clear();
+    this.#envelopeHi = Number(FIRST_ENVELOPE_ID >> 32n);
+    this.#envelopeLo = 0;
+  }
+
   /** Whether a frame with identifier `id` is held. */
   includes(id: bigint): boolean {
     return this.includesId(Number(id >> 32n), Number(id & 0xffff_ffffn));

@@ -3,6 +3,7 @@
 // at every offset, and every malformed or forged one, and reads the server's
 // envelopes back; ConduitClient with and without them.
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConduitClient, Status, type Request } from '../../src/index.js';
 import { TAG_SIZE } from '../../src/crypto/frame-cipher.js';
@@ -218,5 +219,34 @@ describe('sealed envelopes (spec §6.7)', () => {
     expect((await envelopes.get('large'))?.equals(large)).toBe(true);
     expect(server.store.stats().curr_items).toBe(201);
     expect(() => new ConduitClient({ port, key, sealing: 'batch' as never })).toThrow(/sealing option must be 'envelopes' or 'frames', got batch/);
+  });
+
+  it('a client that reconnects starts its envelopes at 2^63 again, and goes on working', async () => {
+    const { port } = await startServer({ keys: [key] });
+    // A proxy whose connections the test cuts: the client sees a lost connection and reconnects.
+    const cut: Socket[] = [];
+    const proxy: Server = createServer((inbound) => {
+      const outbound = connect(port, '127.0.0.1');
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+      cut.push(inbound, outbound);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = new ConduitClient({ port: (proxy.address() as { port: number }).port, key, reconnect: { maxAttempts: 20, baseDelayMs: 10, maxDelayMs: 50 } });
+      clients.push(c);
+      await c.connect();
+      for (let round = 0; round < 3; round += 1) {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => c.set(`r${round}:${i}`, `v${i}`)));
+        expect((await c.get(`r${round}:49`))?.toString()).toBe('v49');
+        for (const socket of cut.splice(0)) socket.destroy(); // the next request goes over a new session
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect((await c.get('r0:0'))?.toString()).toBe('v0');
+    } finally {
+      for (const socket of cut) socket.destroy();
+      await new Promise((r) => proxy.close(r));
+    }
   });
 });
