@@ -120,7 +120,8 @@ describe('regressions found in review', () => {
         const body = chunk.subarray(12, 12 + chunk.readUInt16BE(2));
         const accepted = acceptHello(body, 0n, new Map([[key.id, key.secret]]));
         if (accepted instanceof Error) return socket.destroy();
-        const header = Buffer.from('810000300000000000000000', 'hex');
+        const header = Buffer.from('810000000000000000000000', 'hex');
+        header.writeUInt16BE(accepted.reply.length, 2); // 48 bytes for a 1.0 HELLO, 49 for 1.1's (spec §6.2)
         socket.write(Buffer.concat([header, accepted.reply]));
         setTimeout(() => socket.destroy(), 20);
       });
