@@ -68,8 +68,8 @@ export class RequestHandler {
       const admitted = this.#gate.admit({ version: raw.version, opcode, length, id: idOf(raw), body: raw.body });
       if ('kind' in admitted) {
         if (admitted.kind === 'refused') return admitted;
-        // spec §6.5: HELLO's answer is plaintext; the client has no keys until it reads it.
-        this.queue(idHi, idLo, Status.OK, admitted.reply, false);
+        // spec §6.5: HELLO's answer is plaintext (OK, or BUSY over the rate limit, §6.2); the client has no keys until it reads it.
+        this.queue(idHi, idLo, admitted.kind === 'hello' ? Status.OK : Status.BUSY, admitted.reply, false);
         return undefined;
       }
       ({ opcode, body: source } = admitted);

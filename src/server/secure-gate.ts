@@ -17,12 +17,17 @@ export type TrustState = 'plaintext' | 'awaiting_hello' | 'handshaken' | 'authen
 /**
  * A received frame the gate answered itself rather than passing it on:
  * `hello`, HELLO accepted (its OK body is sent in plaintext, spec §6.5, and
- * every later answer is sealed); `refused`, a fatal error to send and close
- * on, with the reason for the log (never sent: spec §6.5).
+ * every later answer is sealed); `busy`, HELLO over the per-address rate
+ * limit (spec §6.2): a request-level BUSY with `reply` as its message, in
+ * plaintext, and the connection still awaits HELLO; `refused`, a fatal error
+ * to send and close on, with the reason for the log (never sent: spec §6.5).
  */
 export type GateAnswer =
   | { readonly kind: 'hello'; readonly reply: Buffer }
+  | { readonly kind: 'busy'; readonly reply: Buffer }
   | { readonly kind: 'refused'; readonly error: ProtocolError; readonly reason: string };
+
+const BUSY_HANDSHAKES: GateAnswer = { kind: 'busy', reply: Buffer.from('too many handshakes from this address; retry later') };
 
 const refused = (error: ProtocolError, reason = error.message): GateAnswer => ({ kind: 'refused', error, reason });
 
@@ -44,6 +49,8 @@ const refused = (error: ProtocolError, reason = error.message): GateAnswer => ({
  */
 export class SecureGate {
   readonly #keys: ReadonlyMap<string, Buffer>;
+  /** Whether a HELLO may do key work now (the server's per-address rate limit); asked once per HELLO. */
+  readonly #helloAllowed: () => boolean;
   #trust: TrustState;
   /** The session once HELLO succeeded. */
   #session: SecureSession | undefined;
@@ -52,9 +59,13 @@ export class SecureGate {
   /** The key id HELLO named, for logs. */
   #keyId: string | undefined;
 
-  /** `keys`: pre-shared keys by id; `undefined` means plaintext mode and the gate is never asked. */
-  constructor(keys: ReadonlyMap<string, Buffer> | undefined) {
+  /**
+   * `keys`: pre-shared keys by id; `undefined` means plaintext mode and the gate is never asked.
+   * `helloAllowed`: asked for each HELLO before any key work (spec §6.2); false answers BUSY.
+   */
+  constructor(keys: ReadonlyMap<string, Buffer> | undefined, helloAllowed: () => boolean = () => true) {
     this.#keys = keys ?? new Map<string, Buffer>();
+    this.#helloAllowed = helloAllowed;
     this.#trust = keys === undefined ? 'plaintext' : 'awaiting_hello';
   }
 
@@ -84,6 +95,9 @@ export class SecureGate {
       if (frame.id > MAX_CLIENT_ID) {
         return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'handshake failed: HELLO with a reserved identifier');
       }
+      // spec §6.2: the rate limit comes before any X25519 or HKDF work (after the identifier
+      // check: a BUSY answers the HELLO with its own identifier, which must be a client's).
+      if (!this.#helloAllowed()) return BUSY_HANDSHAKES;
       const accepted = acceptHello(frame.body, frame.id, this.#keys);
       if (accepted instanceof ProtocolError) {
         // spec §6.5: one message on the wire whatever the reason; the reason goes to the log.
