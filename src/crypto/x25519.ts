@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { aeadChoice, sodiumBinding } from './aead-choice.js';
 import type { Sodium } from './aead-libsodium.js';
 
@@ -125,11 +125,10 @@ export function generateEphemeral(implementation: X25519Name = x25519Choice()): 
     return new SodiumEphemeral(sodium, privateKey);
   }
   // The public key encoded inside the generation, not exported afterwards: see the module comment.
-  const pair = generateKeyPairSync('x25519', { publicKeyEncoding: { format: 'jwk' } } as never) as unknown as {
-    publicKey: { x: string };
-    privateKey: KeyObject;
-  };
-  return new NodeEphemeral(pair.privateKey, Buffer.from(pair.publicKey.x, 'base64url'));
+  // (@types/node has no overload for a JWK public key with a KeyObject private key.)
+  const generate = generateKeyPairSync as unknown as (type: 'x25519', options: object) => { publicKey: JsonWebKey; privateKey: KeyObject };
+  const pair = generate('x25519', { publicKeyEncoding: { format: 'jwk' } });
+  return new NodeEphemeral(pair.privateKey, Buffer.from(pair.publicKey.x ?? '', 'base64url'));
 }
 
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');

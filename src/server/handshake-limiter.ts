@@ -12,9 +12,10 @@
  * so {@link HandshakeLimiter.prune} (the server runs it every 250 ms) drops
  * every bucket untouched for the refill time (one second): the table holds
  * the addresses that sent a HELLO in about the last 1.25 s. It is also capped
- * at `maxAddresses` (default 16,384, about 3 MiB): a new address over the cap
- * first prunes, then evicts the least recently seen address (the Map keeps
- * recency order: a touched bucket is re-inserted at the end). An attacker
+ * at `maxAddresses` (default 16,384: about 2.2 MiB of heap, measured with
+ * IPv6 addresses): a new address over the cap first prunes, then evicts the
+ * least recently seen address (the Map keeps recency order: a touched bucket
+ * is re-inserted at the end). An attacker
  * with more addresses than the cap gets a fresh burst per evicted address,
  * which is no worse than that many addresses under any per-address limit.
  *
