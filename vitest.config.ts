@@ -18,6 +18,7 @@ const SECURE_TESTS = [
   'test/unit/secure-vectors.test.ts',
   'test/unit/secure-channel.test.ts',
   'test/unit/handshake-hardening.test.ts',
+  'test/unit/x25519.test.ts',
   'test/integration/secure.test.ts',
   'test/integration/secure-envelopes.test.ts',
   'test/integration/secure-hardening.test.ts',

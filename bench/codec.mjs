@@ -4,6 +4,9 @@
 // implementation in src/crypto (libsodium, the default; node:crypto's
 // per-frame createCipheriv, the fallback; @noble/ciphers, the oracle), at
 // 100 B, 4 KiB and 60 KiB.
+// And the handshake (§6.2–6.3): the server's acceptHello (key pair, X25519,
+// HKDF, key-confirmation tag) and the client's side (key pair, HELLO body,
+// finishHello), µs per handshake, X25519 in libsodium and in node:crypto.
 // Run with `npx just bench-codec` (builds first). Checks the output of every
 // round, saves the per-round times as bench/results/codec-<date>.json and
 // prints its section of bench/RESULTS.md (median of ROUNDS rounds, min–max).
@@ -11,17 +14,21 @@
 // saved under BENCH_OUT or a temp dir, never in bench/results/.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { FrameCipher, FrameDecoder, encodeResponse, ProtocolError, Status, TAG_SIZE } from '../dist/index.js';
+import { acceptHello, encodeHello, FrameCipher, FrameDecoder, encodeResponse, finishHello, generateEphemeral, ProtocolError, Status, TAG_SIZE } from '../dist/index.js';
 import { isQuick, saveRun } from './lib.mjs';
 
 const started = Date.now();
-const QUICK = isQuick(['BENCH_ROUNDS', 'BENCH_BYTES']);
+const QUICK = isQuick(['BENCH_ROUNDS', 'BENCH_BYTES', 'BENCH_HANDSHAKES']);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const TARGET_BYTES = Number(process.env.BENCH_BYTES ?? 64 * 1024 * 1024); // stream size per round
 const CHUNK = 64 * 1024; // what a socket hands out at a time
 const SIZES = [16, 100, 1024, 60 * 1024];
 const AEAD_SIZES = [100, 4 * 1024, 60 * 1024];
 const AEAD_BYTES = TARGET_BYTES / 8; // plaintext sealed and opened per implementation per round
+/** Handshakes per round per implementation and side. */
+const HANDSHAKES = Number(process.env.BENCH_HANDSHAKES ?? 2000);
+/** Row label → the X25519 implementation's name (src/crypto/x25519.ts). */
+const X25519S = { libsodium: 'libsodium', 'node:crypto': 'node' };
 /** Row label → the implementation's name (CONDUIT_AEAD, STATS `aead`). */
 const AEADS = { libsodium: 'libsodium', 'node:crypto': 'node', noble: 'noble' };
 
@@ -115,6 +122,56 @@ function aeadResults() {
   return out;
 }
 
+/**
+ * One round of `count` handshakes with X25519 from `implementation`: seconds spent in the
+ * server's acceptHello and in the client's side (key pair, HELLO body, finishHello), each
+ * timed apart; every handshake must complete (key confirmation included).
+ */
+function handshakeRound(implementation, keys, key, count) {
+  let server = 0n;
+  let client = 0n;
+  const generate = () => generateEphemeral(implementation);
+  for (let i = 0; i < count; i += 1) {
+    const t0 = process.hrtime.bigint();
+    const ephemeral = generateEphemeral(implementation);
+    const body = encodeHello(key.id, ephemeral.publicKey);
+    const t1 = process.hrtime.bigint();
+    const accepted = acceptHello(body, 0n, keys, generate);
+    const t2 = process.hrtime.bigint();
+    if (accepted instanceof ProtocolError) throw accepted;
+    const session = finishHello(accepted.reply, 0n, ephemeral, key);
+    const t3 = process.hrtime.bigint();
+    if (session instanceof Error) throw session;
+    client += t1 - t0 + (t3 - t2);
+    server += t2 - t1;
+  }
+  return { server: Number(server) / 1e9, client: Number(client) / 1e9 };
+}
+
+/** Server and client side of the handshake per X25519 implementation, alternating within each round. */
+function handshakeResults() {
+  const secret = randomBytes(32);
+  const keys = new Map([['app', secret]]);
+  const key = { id: 'app', secret };
+  const names = Object.keys(X25519S);
+  // Each implementation's client completes a handshake with the other's server before any is timed.
+  for (const [c, s] of [[names[0], names[1]], [names[1], names[0]]]) {
+    const ephemeral = generateEphemeral(X25519S[c]);
+    const accepted = acceptHello(encodeHello('app', ephemeral.publicKey), 0n, keys, () => generateEphemeral(X25519S[s]));
+    if (accepted instanceof ProtocolError || finishHello(accepted.reply, 0n, ephemeral, key) instanceof Error) throw new Error(`${c} and ${s} disagree`);
+  }
+  const rows = names.flatMap((name) => ['server', 'client'].map((side) => ({ implementation: name, side, handshakes: HANDSHAKES, rounds: [] })));
+  for (const name of names) handshakeRound(X25519S[name], keys, key, Math.ceil(HANDSHAKES / 10)); // warm-up
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const name of names) {
+      const { server, client } = handshakeRound(X25519S[name], keys, key, HANDSHAKES);
+      rows.find((r) => r.implementation === name && r.side === 'server').rounds.push({ seconds: server });
+      rows.find((r) => r.implementation === name && r.side === 'client').rounds.push({ seconds: client });
+    }
+  }
+  return rows;
+}
+
 const results = [];
 for (const size of SIZES) {
   const count = Math.max(1000, Math.floor(TARGET_BYTES / (size + 12)));
@@ -125,6 +182,7 @@ for (const size of SIZES) {
   results.push({ op: 'encode', size, frames: count, rounds: Array.from({ length: ROUNDS }, () => ({ seconds: encodeRound(size, count) })) });
 }
 const aead = aeadResults();
+const handshake = handshakeResults();
 const versionOf = (name) => JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
 saveRun({
   benchmark: 'codec',
@@ -136,7 +194,8 @@ saveRun({
     '@noble/ciphers': versionOf('@noble/ciphers'),
     openssl: process.versions.openssl,
   },
-  parameters: { rounds: ROUNDS, streamBytes: TARGET_BYTES, chunkBytes: CHUNK, sizes: SIZES, aeadBytes: AEAD_BYTES, aeadSizes: AEAD_SIZES },
+  parameters: { rounds: ROUNDS, streamBytes: TARGET_BYTES, chunkBytes: CHUNK, sizes: SIZES, aeadBytes: AEAD_BYTES, aeadSizes: AEAD_SIZES, handshakes: HANDSHAKES },
   results,
   aead,
+  handshake,
 });

@@ -429,7 +429,34 @@ function codecSection(run) {
     const rate = stat(x.rounds.map((r) => ({ v: x.frames / r.seconds })), 'v');
     lines.push(`| ${x.op} | ${x.size} | ${spread(rate)} | ${int((rate.median * (x.size + 12)) / 1e6)} |`);
   }
-  lines.push('', ...aeadLines(run));
+  lines.push('', ...aeadLines(run), ...handshakeLines(run));
+  return lines;
+}
+
+/** The handshake table of a codec run (issue 18): µs per handshake, server and client side, by X25519 implementation. */
+function handshakeLines(run) {
+  if (!Array.isArray(run.handshake)) return [];
+  const names = [...new Set(run.handshake.map((x) => x.implementation))];
+  const perHandshake = (name, side) => {
+    const x = run.handshake.find((r) => r.implementation === name && r.side === side);
+    return x === undefined ? null : stat(x.rounds.map((r) => ({ v: (r.seconds / x.handshakes) * 1e6 })), 'v');
+  };
+  const [first] = names;
+  const lines = [
+    '### Handshake: µs per handshake (spec §6.2–6.3)',
+    '',
+    "Server: `acceptHello` (ephemeral key pair, X25519, HKDF-SHA256, the key-confirmation tag). Client: its key pair, HELLO's body and `finishHello` (X25519, HKDF, checking the tag). " +
+      `X25519 from ${names.map((n) => `\`${n}\``).join(' and ')}, alternating within each round; every handshake completes. ` +
+      `Median of ${run.parameters.rounds} rounds of ${int(run.parameters.handshakes)} (min–max).`,
+    '',
+    `| side | ${names.map((n) => `${n} µs`).join(' | ')} | ${names.slice(1).map((n) => `${n} ÷ ${first}`).join(' | ')} |`,
+    `|---|${names.map(() => '---|').join('')}${names.slice(1).map(() => '---|').join('')}`,
+  ];
+  for (const side of ['server', 'client']) {
+    const base = perHandshake(first, side);
+    lines.push(`| ${side} | ${names.map((n) => microSpread(perHandshake(n, side))).join(' | ')} | ${names.slice(1).map((n) => times(ratio(perHandshake(n, side), base))).join(' | ')} |`);
+  }
+  lines.push('');
   return lines;
 }
 

@@ -27,6 +27,7 @@ const limits: Record<string, { min: number; max: number; powerOfTwo?: true; why?
   'max-output-memory': { min: 65_536, max: Number.MAX_SAFE_INTEGER },
   'frame-timeout': { min: 1, max: MAX_TIMER_MS },
   'handshake-timeout': { min: 1, max: MAX_TIMER_MS },
+  'max-handshakes-per-second': { min: 0, max: 1_000_000 },
 };
 
 /** The spellings of a boolean in `CONDUIT_*` variables and in the config file (case-insensitive, trimmed). */

@@ -1,4 +1,4 @@
-import { LibsodiumFrameAead, loadSodium } from './aead-libsodium.js';
+import { LibsodiumFrameAead, loadSodium, type Sodium } from './aead-libsodium.js';
 import { NodeFrameAead } from './aead-node.js';
 import { NobleFrameAead } from './aead-noble.js';
 import { AEAD_NAMES, type AeadName, type FrameAead } from './frame-aead.js';
@@ -122,6 +122,21 @@ export function createFrameAead(key: Uint8Array, prefix: Uint8Array, implementat
   const binding = sodium();
   if (binding instanceof Error) throw new TypeError(`libsodium is not available: ${whyNot(binding)}`);
   return new LibsodiumFrameAead(binding, key, prefix);
+}
+
+/**
+ * The `sodium-native` binding, loaded on first call (never at import), or
+ * why it did not load: the handshake's X25519 (./x25519.ts) shares the one
+ * load with the frame AEAD.
+ *
+ * @example
+ * ```ts
+ * const sodium = sodiumBinding();
+ * if (!(sodium instanceof Error)) sodium.randombytes_buf(buffer);
+ * ```
+ */
+export function sodiumBinding(): Sodium | Error {
+  return sodium();
 }
 
 /**

@@ -3,11 +3,17 @@ import { samePlace, TAG_SIZE, view, writeNonce, type FrameAead } from './frame-a
 import { hchachaSubkey } from './subkey.js';
 
 /**
- * The two functions of `sodium-native` (libsodium's
- * `crypto_aead_chacha20poly1305_ietf_*_detached`) this module calls; the
- * package ships no types of its own.
+ * The functions of `sodium-native` this package calls: libsodium's
+ * `crypto_aead_chacha20poly1305_ietf_*_detached` (here) and X25519 with its
+ * random source (./x25519.ts); the package ships no types of its own.
  */
-interface Sodium {
+export interface Sodium {
+  /** X25519(n, p) into `q` (RFC 7748 §5); throws when the result is all zero (libsodium returns -1, RFC 7748 §6.1). */
+  crypto_scalarmult(q: Uint8Array, n: Uint8Array, p: Uint8Array): void;
+  /** X25519(n, 9): the public key of private key `n`. */
+  crypto_scalarmult_base(q: Uint8Array, n: Uint8Array): void;
+  /** Fills `buffer` from the operating system's random source. */
+  randombytes_buf(buffer: Uint8Array): void;
   crypto_aead_chacha20poly1305_ietf_encrypt_detached(
     c: Uint8Array,
     mac: Uint8Array,
@@ -43,8 +49,8 @@ interface Sodium {
 export function loadSodium(): Sodium | Error {
   try {
     const sodium = createRequire(import.meta.url)('sodium-native') as Partial<Sodium>;
-    if (typeof sodium.crypto_aead_chacha20poly1305_ietf_encrypt_detached !== 'function') {
-      return new Error('sodium-native has no crypto_aead_chacha20poly1305_ietf_encrypt_detached');
+    for (const name of ['crypto_aead_chacha20poly1305_ietf_encrypt_detached', 'crypto_scalarmult', 'crypto_scalarmult_base', 'randombytes_buf'] as const) {
+      if (typeof sodium[name] !== 'function') return new Error(`sodium-native has no ${name}`);
     }
     return sodium as Sodium;
   } catch (err) {

@@ -31,5 +31,7 @@ export {
   type PreSharedKey,
   type SecureSession,
   type SessionKeys,
+  type X25519Name,
+  x25519Choice,
 } from './handshake.js';
 export { checkKeyStrength, generateKey, loadKeyFile, parseKeySpec } from './keys.js';

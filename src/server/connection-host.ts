@@ -38,6 +38,11 @@ export interface ConnectionHost<C = unknown> extends ExecutionContext {
   /** Counts a secure-mode authentication failure (AUTH_FAILED, REPLAY, or a close right after HELLO). */
   countAuthFailure(): void;
   /**
+   * Secure mode: whether a HELLO from `address` (`undefined`: a Unix socket) may do key work now,
+   * under --max-handshakes-per-second (spec §6.2); a refusal is counted.
+   */
+  admitHandshake(address: string | undefined): boolean;
+  /**
    * Output this connection holds changed by `delta` bytes (queued, or written but not yet
    * taken by the kernel): the server keeps the running total for --max-output-memory.
    */

@@ -105,7 +105,7 @@ export class Connection {
     this.#socket = socket;
     this.#host = host;
     this.#decoder = new FrameDecoder({ direction: 'request', maxBodySize: host.maxBodySize });
-    this.#gate = new SecureGate(host.keys);
+    this.#gate = new SecureGate(host.keys, () => host.admitHandshake(socket.remoteAddress));
     this.#answers = new AnswerQueue((delta) => host.outputHeld(delta));
     this.#requests = new RequestHandler(host, this.#gate, this.#answers, () => this.remote);
     socket.setNoDelay(true);

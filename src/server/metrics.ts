@@ -27,6 +27,7 @@ export interface MetricsSource {
     readonly connected_clients: number;
     readonly total_connections_received: number;
     readonly rejected_connections: number;
+    readonly rejected_handshakes: number;
     /** Connections the server closed, by {@link DisconnectCause}; each is exported as a `cause` label. */
     readonly disconnects: Readonly<Record<DisconnectCause, number>>;
     readonly auth_failures: number;
@@ -137,6 +138,11 @@ export class Metrics {
     gauge('conduit_connections_open', 'Connections open now.', () => source.counters.connected_clients);
     counter('conduit_connections_total', 'Connections accepted.', () => source.counters.total_connections_received);
     counter('conduit_connections_rejected_total', 'Connections refused over --max-connections.', () => source.counters.rejected_connections);
+    counter(
+      'conduit_handshakes_rejected_total',
+      'Secure-mode HELLOs answered BUSY over --max-handshakes-per-second (see STATS rejected_handshakes).',
+      () => source.counters.rejected_handshakes,
+    );
     counter('conduit_auth_failures_total', 'Secure-mode authentication failures (see STATS auth_failures).', () => source.counters.auth_failures);
     counter('conduit_accept_errors_total', 'Accepts that failed for lack of file descriptors (EMFILE/ENFILE).', () => source.counters.accept_errors);
     if (source.aead !== undefined) {

@@ -58,6 +58,13 @@ export interface ServerOptions {
    * unauthenticated connections cannot hold --max-connections slots (spec §6.2). Default 5 s.
    */
   handshakeTimeoutMs: number;
+  /**
+   * Secure mode: HELLOs one source address may have answered per second, and in a burst
+   * (a token bucket per address); past it HELLO is answered BUSY before any key work (spec
+   * §6.2). 0 = no limit. Default 500: a pool of a few hundred connections reconnecting at
+   * once passes, while one address can make the server do at most 500 handshakes a second.
+   */
+  maxHandshakesPerSecond: number;
   /** Allow the SHUTDOWN opcode. Default false. */
   allowShutdown: boolean;
   /** Longest graceful drain before connections are destroyed. Default 10 s. */
@@ -104,6 +111,7 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   idleTimeoutMs: 0,
   frameTimeoutMs: 10_000,
   handshakeTimeoutMs: 5_000,
+  maxHandshakesPerSecond: 500,
   allowShutdown: false,
   shutdownTimeoutMs: 10_000,
   maxBodySize: MAX_BODY_SIZE,
@@ -167,6 +175,7 @@ export function resolveServerOptions(options: Partial<ServerOptions>, label: (na
   integer(label('maxOutputMemory'), o.maxOutputMemory, 65_536, Number.MAX_SAFE_INTEGER);
   integer(label('frameTimeoutMs'), o.frameTimeoutMs, 1, 2_147_483_647);
   integer(label('handshakeTimeoutMs'), o.handshakeTimeoutMs, 1, 2_147_483_647);
+  integer(label('maxHandshakesPerSecond'), o.maxHandshakesPerSecond, 0, 1_000_000);
   integer(label('shutdownTimeoutMs'), o.shutdownTimeoutMs, 0, 2_147_483_647);
   integer(label('maxBodySize'), o.maxBodySize, 0, MAX_BODY_SIZE);
   const ids = new Set<string>();

@@ -72,8 +72,9 @@ export class RequestHandler {
         case 'refused':
           return admitted;
         case 'hello':
-          // spec §6.5: HELLO's answer is plaintext; the client has no keys until it reads it.
-          this.queue(raw.idHi, raw.idLo, Status.OK, admitted.reply, false);
+        case 'busy':
+          // spec §6.5: HELLO's answer is plaintext (OK, or BUSY over the rate limit, §6.2); the client has no keys until it reads it.
+          this.queue(raw.idHi, raw.idLo, admitted.kind === 'hello' ? Status.OK : Status.BUSY, admitted.reply, false);
           return undefined;
         case 'envelope':
           this.#envelope.load(raw.source, raw.bodyStart, raw.length - TAG_SIZE);

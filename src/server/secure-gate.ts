@@ -19,20 +19,24 @@ export type TrustState = 'plaintext' | 'awaiting_hello' | 'handshaken' | 'authen
  * of the body: pass it on; for a frame from an envelope, its body as it is);
  * `envelope`, a sealed envelope authenticated and opened in place (spec
  * §6.7: its first LENGTH − 16 body bytes are frames, each to be admitted
- * with {@link SecureGate.admitInner}); `hello`, HELLO accepted (its OK body is sent in
- * plaintext, spec §6.5, and every later answer is sealed); `refused`, a fatal
- * error to send and close on, with the reason for the log (never sent: spec
- * §6.5).
+ * with {@link SecureGate.admitInner}); `hello`, HELLO accepted (its OK body
+ * is sent in plaintext, spec §6.5, and every later answer is sealed);
+ * `busy`, HELLO over the per-address rate limit (spec §6.2): a request-level
+ * BUSY with `reply` as its message, in plaintext, and the connection still
+ * awaits HELLO; `refused`, a fatal error to send and close on, with the
+ * reason for the log (never sent: spec §6.5).
  */
 export type GateAnswer =
   | { readonly kind: 'opened' }
   | { readonly kind: 'envelope' }
   | { readonly kind: 'hello'; readonly reply: Buffer }
+  | { readonly kind: 'busy'; readonly reply: Buffer }
   | { readonly kind: 'refused'; readonly error: ProtocolError; readonly reason: string };
 
 /** The one `opened` answer: nothing is allocated for a frame that authenticates. */
 const OPENED: GateAnswer = { kind: 'opened' };
 const ENVELOPE: GateAnswer = { kind: 'envelope' };
+const BUSY_HANDSHAKES: GateAnswer = { kind: 'busy', reply: Buffer.from('too many handshakes from this address; retry later') };
 
 const refused = (error: ProtocolError, reason = error.message): GateAnswer => ({ kind: 'refused', error, reason });
 
@@ -57,6 +61,8 @@ const above = (hi: number, lo: number, lastHi: number, lastLo: number): boolean 
  */
 export class SecureGate {
   readonly #keys: ReadonlyMap<string, Buffer>;
+  /** Whether a HELLO may do key work now (the server's per-address rate limit); asked once per HELLO. */
+  readonly #helloAllowed: () => boolean;
   #trust: TrustState;
   /** The session once HELLO succeeded. */
   #session: SecureSession | undefined;
@@ -71,9 +77,13 @@ export class SecureGate {
   /** The key id HELLO named, for logs. */
   #keyId: string | undefined;
 
-  /** `keys`: pre-shared keys by id; `undefined` means plaintext mode and the gate is never asked. */
-  constructor(keys: ReadonlyMap<string, Buffer> | undefined) {
+  /**
+   * `keys`: pre-shared keys by id; `undefined` means plaintext mode and the gate is never asked.
+   * `helloAllowed`: asked for each HELLO before any key work (spec §6.2); false answers BUSY.
+   */
+  constructor(keys: ReadonlyMap<string, Buffer> | undefined, helloAllowed: () => boolean = () => true) {
     this.#keys = keys ?? new Map<string, Buffer>();
+    this.#helloAllowed = helloAllowed;
     this.#trust = keys === undefined ? 'plaintext' : 'awaiting_hello';
   }
 
@@ -112,6 +122,9 @@ export class SecureGate {
       if (id > MAX_CLIENT_ID) {
         return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'handshake failed: HELLO with a reserved identifier');
       }
+      // spec §6.2: the rate limit comes before any X25519 or HKDF work (after the identifier
+      // check: a BUSY answers the HELLO with its own identifier, which must be a client's).
+      if (!this.#helloAllowed()) return BUSY_HANDSHAKES;
       const accepted = acceptHello(raw.body, id, this.#keys);
       if (accepted instanceof ProtocolError) {
         // spec §6.5: one message on the wire whatever the reason; the reason goes to the log.

@@ -7,6 +7,7 @@ import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js'
 import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
 import { Store } from '../store/store.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
+import { HandshakeLimiter } from './handshake-limiter.js';
 import { Metrics, type DisconnectCause } from './metrics.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Reply } from './execute.js';
@@ -29,6 +30,8 @@ export interface ServerCounters {
   total_connections_received: number;
   /** Connections refused with BUSY over --max-connections (Redis `rejected_connections`). */
   rejected_connections: number;
+  /** Secure mode: HELLOs answered BUSY over --max-handshakes-per-second, before any key work (spec §6.2). */
+  rejected_handshakes: number;
   /** Requests executed (Redis `total_commands_processed`). */
   total_commands_processed: number;
   /** Connections the server closed, by cause. */
@@ -83,6 +86,7 @@ export class ConduitServer extends EventEmitter {
     connected_clients: 0,
     total_connections_received: 0,
     rejected_connections: 0,
+    rejected_handshakes: 0,
     total_commands_processed: 0,
     disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0, internal: 0 },
     auth_failures: 0,
@@ -95,6 +99,8 @@ export class ConduitServer extends EventEmitter {
   #fdLimit: OpenFilesLimit | undefined;
   /** Accept failures not logged yet, and when the last log line went out (rate limit: one a second). */
   #acceptFailures = { unlogged: 0, loggedAt: Number.NEGATIVE_INFINITY };
+  /** Secure mode with --max-handshakes-per-second: the HELLO token bucket of each source address. */
+  readonly #handshakes: HandshakeLimiter | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   /** Prometheus metrics, kept only when `httpPort` says an HTTP gateway will serve them (src/cli/compose.ts builds it). */
@@ -115,6 +121,8 @@ export class ConduitServer extends EventEmitter {
     const counters = this.#counters;
     this.aead = o.keys.length > 0 ? aeadChoice().implementation : undefined;
     this.metrics = o.httpPort === undefined ? undefined : new Metrics(this);
+    const handshakes = o.keys.length > 0 && o.maxHandshakesPerSecond > 0 ? new HandshakeLimiter(o.maxHandshakesPerSecond) : undefined;
+    this.#handshakes = handshakes;
     this.#host = {
       metrics: this.metrics,
       store: this.store,
@@ -134,6 +142,13 @@ export class ConduitServer extends EventEmitter {
       },
       countAuthFailure: () => {
         counters.auth_failures += 1;
+      },
+      admitHandshake: (address) => {
+        // A Unix socket's peer is on this machine: not limited (it has no address to key on).
+        if (handshakes === undefined || address === undefined || handshakes.admit(address, performance.now())) return true;
+        counters.rejected_handshakes += 1;
+        o.logger.debug({ remote: address, limit: o.maxHandshakesPerSecond }, 'HELLO answered BUSY: over --max-handshakes-per-second');
+        return false;
       },
       outputHeld: (delta) => {
         this.#outputTotal += delta;
@@ -340,6 +355,7 @@ export class ConduitServer extends EventEmitter {
     }
     // Each connection knows its own deadlines (frame, handshake, idle, and a peer that does not close).
     for (const c of this.#connections) c.checkTimeouts(now, this.options);
+    this.#handshakes?.prune(now); // buckets idle for a second are full again: dropped (handshake-limiter.ts)
   }
 
   /**

@@ -193,6 +193,7 @@ describe('range errors quote what the user wrote, with the limit in their unit',
   // Regression: these reached ServerOptions' own check, which reported the parsed number
   // ("got 1" for 1.5, "got 0" with no unit) instead of the text that was written.
   const file = config('max-memory = 1.5\n');
+  const handshakeFile = config('max-handshakes-per-second = 2.5\n');
   const cases: [string, string[], Record<string, string>, string][] = [
     ['CONDUIT_MAX_MEMORY=1.5', [], { CONDUIT_MAX_MEMORY: '1.5' }, "CONDUIT_MAX_MEMORY must be at least 1kb (1024 bytes), 1 KiB per shard, got '1.5'"],
     ["CONDUIT_MAX_MEMORY=' 5'", [], { CONDUIT_MAX_MEMORY: ' 5' }, "CONDUIT_MAX_MEMORY must be at least 1kb (1024 bytes), 1 KiB per shard, got ' 5'"],
@@ -202,6 +203,10 @@ describe('range errors quote what the user wrote, with the limit in their unit',
     ['CONDUIT_HANDSHAKE_TIMEOUT=0ms', [], { CONDUIT_HANDSHAKE_TIMEOUT: '0ms' }, "CONDUIT_HANDSHAKE_TIMEOUT must be at least 1 ms, got '0ms'"],
     ['--handshake-timeout 30d', ['--handshake-timeout', '30d'], {}, "--handshake-timeout must be at most 24d (2147483647 ms), got '30d'"],
     ['--max-output-memory 1b', ['--max-output-memory', '1b'], {}, "--max-output-memory must be at least 64kb (65536 bytes), got '1b'"],
+    // Issue 18: the HELLO rate limit, from each source.
+    ['--max-handshakes-per-second many', ['--max-handshakes-per-second', 'many'], {}, "--max-handshakes-per-second must be a whole number, got 'many'"],
+    ['CONDUIT_MAX_HANDSHAKES_PER_SECOND=1000001', [], { CONDUIT_MAX_HANDSHAKES_PER_SECOND: '1000001' }, "CONDUIT_MAX_HANDSHAKES_PER_SECOND must be an integer from 0 to 1000000, got '1000001'"],
+    ['max-handshakes-per-second = 2.5 in the file', ['--config', handshakeFile], {}, `max-handshakes-per-second in ${handshakeFile} must be a whole number, got '2.5'`],
     ['--shards 3', ['--shards', '3'], {}, "--shards must be a power of two from 1 to 1024, got '3'"],
     ['CONDUIT_SHARDS=2048', [], { CONDUIT_SHARDS: '2048' }, "CONDUIT_SHARDS must be an integer from 1 to 1024, got '2048'"],
   ];

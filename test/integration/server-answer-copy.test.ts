@@ -58,6 +58,7 @@ async function serve(store: Store, keys?: ReadonlyMap<string, Buffer>): Promise<
     countRequest: () => {},
     countDisconnect: () => {},
     countAuthFailure: () => {},
+    admitHandshake: () => true,
     outputHeld: () => {},
     released: () => {},
   };

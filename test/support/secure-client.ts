@@ -1,4 +1,3 @@
-import { createPublicKey, diffieHellman } from 'node:crypto';
 import { ConduitError, deriveSessionKeys, FrameCipher, finishHello, generateEphemeral, type PreSharedKey, type Request, type SecureSession } from '../../src/index.js';
 import { helloFrame, sealedRequest } from '../../src/crypto/secure-channel.js';
 import { OPTION_ENVELOPES } from '../../src/crypto/handshake.js';
@@ -40,8 +39,9 @@ export async function secureRaw(port: number, key: PreSharedKey, { ignoreConfirm
   let session = finishHello(reply.body, 0n, ephemeral, key, options);
   if (session instanceof ConduitError && ignoreConfirmation) {
     const serverPub = reply.body.subarray(0, 32);
-    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: serverPub.toString('base64url') }, format: 'jwk' });
-    const keys = deriveSessionKeys(diffieHellman({ privateKey: ephemeral.privateKey, publicKey }), key.secret, key.id, ephemeral.publicKey, serverPub);
+    const dh = ephemeral.sharedSecret(serverPub);
+    if (dh === undefined) throw new Error('the server sent a low-order public key');
+    const keys = deriveSessionKeys(dh, key.secret, key.id, ephemeral.publicKey, serverPub);
     session = { send: new FrameCipher(keys.c2s, keys.prefixC2s), receive: new FrameCipher(keys.s2c, keys.prefixS2c), envelopes: false };
   }
   if (session instanceof ConduitError) throw session;

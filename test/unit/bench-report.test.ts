@@ -126,6 +126,32 @@ describe('bench/report.mjs sections', () => {
     expect(renderSection(BENCHMARKS[1]!, older as Run)).toContain('The frame AEAD was not measured in this run');
   });
 
+  it('renders the handshake rows of a codec run as µs per handshake, server and client, with the ratio to the first X25519 (issue 18)', () => {
+    const handshakes = 2000;
+    const rounds = (us: number[]) => us.map((u) => ({ seconds: (u * handshakes) / 1e6 }));
+    const codec = {
+      ...base,
+      benchmark: 'codec',
+      command: 'npx just bench-codec',
+      date: '2026-12-01T00:00:00.000Z',
+      parameters: { rounds: 3, streamBytes: 2 ** 26, chunkBytes: 65536, sizes: [100], handshakes },
+      results: [{ op: 'decode', size: 100, frames: 1000, rounds: rounds([1, 1, 1]) }],
+      handshake: [
+        { implementation: 'libsodium', side: 'server', handshakes, rounds: rounds([80, 70, 90]) },
+        { implementation: 'libsodium', side: 'client', handshakes, rounds: rounds([85, 80, 95]) },
+        { implementation: 'node:crypto', side: 'server', handshakes, rounds: rounds([160, 150, 170]) },
+        { implementation: 'node:crypto', side: 'client', handshakes, rounds: rounds([170, 160, 180]) },
+      ],
+    } as Run;
+    const md = renderSection(BENCHMARKS[1]!, codec);
+    expect(md).toContain('### Handshake: µs per handshake (spec §6.2–6.3)');
+    expect(md).toContain('| side | libsodium µs | node:crypto µs | node:crypto ÷ libsodium |');
+    expect(row(md, '| server |')).toBe('| server | 80 (70–90) | 160 (150–170) | 2.00× |');
+    expect(row(md, '| client |')).toBe('| client | 85 (80–95) | 170 (160–180) | 2.00× |');
+    const { handshake: _, ...older } = codec as Run & { handshake: unknown };
+    expect(renderSection(BENCHMARKS[1]!, older as Run)).not.toContain('### Handshake');
+  });
+
   it('names the commit each section measured and how many commits to src/ came after it', () => {
     const md = renderResults([e2eRun({})], { srcCommitsSince: () => 3 });
     expect(md).toContain('at commit `0123456789` (3 commits to src/ since)');

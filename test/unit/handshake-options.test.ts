@@ -1,7 +1,6 @@
 // Protocol 1.1's HELLO options (spec §6.2, §6.3, §6.7): a 1.0 HELLO is answered as
 // before; a 1.1 HELLO's options byte is bound into the keys, its answer grants a
 // subset of what was asked, sealed in the key confirmation.
-import { createPublicKey, diffieHellman } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   acceptHello,
@@ -63,7 +62,8 @@ describe('HELLO options (spec §6.7)', () => {
     const accepted = acceptHello(encodeHello(psk.id, ephemeral.publicKey, 0), 0n, keys, server);
     if (accepted instanceof ProtocolError) throw accepted;
     const serverPub = accepted.reply.subarray(0, 32);
-    const shared = diffieHellman({ privateKey: server.privateKey, publicKey: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(ephemeral.publicKey).toString('base64url') }, format: 'jwk' }) });
+    const shared = server.sharedSecret(ephemeral.publicKey);
+    if (shared === undefined) throw new Error('no shared secret');
     const k = deriveSessionKeys(shared, psk.secret, psk.id, ephemeral.publicKey, serverPub, 0);
     const forgedGrant = new FrameCipher(k.s2c, k.prefixS2c).seal(helloReplyHeader(0n, HELLO_REPLY_11_SIZE), Buffer.from([OPTION_ENVELOPES]));
     const client = finishHello(Buffer.concat([serverPub, forgedGrant]), 0n, ephemeral, psk, 0);
