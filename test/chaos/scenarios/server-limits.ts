@@ -197,38 +197,70 @@ async function helloLoops(port: number, keyId: string, loops: number, durationMs
 export const handshakeCost: Scenario = {
   number: 18,
   id: 'handshake-cost',
-  title: 'Handshake cost of unknown key ids',
-  budgetMs: 90_000,
+  title: 'Handshake cost and handshake flood',
+  budgetMs: 120_000,
   async run(size, f) {
     const loops = size.quick ? 16 : 64;
     const durationMs = size.quick ? 1_500 : 5_000;
+    const seconds = durationMs / 1000;
     const key = newKey('known');
-    // Both kinds of attempt log one warn line each. The loops come from one address: with the
-    // HELLO rate limit (issue 18) most would get BUSY and cost nothing, so it is off here to
-    // measure what a handshake costs.
-    const server = await serve(size, ['--max-handshakes-per-second', '0'], keyEnv(key));
-    const pid = pidOf(server);
-    const measure = async (keyId: string): Promise<{ perAttempt: number; attempts: number; statuses: Map<string, number>; p99: number; wrong: number }> => {
+    const measure = async (
+      server: Awaited<ReturnType<typeof serve>>,
+      keyId: string,
+    ): Promise<{ perAttempt: number; attempts: number; statuses: Map<string, number>; p99: number; wrong: number }> => {
       const healthy = secureHealthy(server.port, key, durationMs + 10_000);
       await sleep(100);
-      const cpu0 = cpuSeconds(pid);
+      const cpu0 = cpuSeconds(pidOf(server));
       const result = await helloLoops(server.port, keyId, loops, durationMs);
-      const cpu = cpuSeconds(pid) - cpu0;
+      const cpu = cpuSeconds(pidOf(server)) - cpu0;
       const h = await healthy.stop();
       return { perAttempt: (cpu * 1e6) / result.attempts, attempts: result.attempts, statuses: result.statuses, p99: h.p99, wrong: h.wrong + (h.failed === undefined ? 0 : 1) };
     };
-    const unknown = await measure('nobody');
-    const known = await measure(key.id);
+    const quiet = async (port: number): Promise<number> => {
+      const healthy = secureHealthy(port, key, 10_000);
+      await sleep(size.quick ? 500 : 1_000);
+      return (await healthy.stop()).p99;
+    };
+
+    // What a handshake costs: both kinds of attempt with the HELLO rate limit (issue 18) off, since
+    // the loops come from one address and most would otherwise get BUSY and cost nothing.
+    const unlimited = await serve(size, ['--max-handshakes-per-second', '0'], keyEnv(key)); // each attempt logs one warn line
+    const before = await quiet(unlimited.port);
+    const unknown = await measure(unlimited, 'nobody');
+    const known = await measure(unlimited, key.id);
+
+    // The flood under the default limit (issue 18: 500 a second per address, bursts of 500).
+    const limited = await serve(size, [], keyEnv(key));
+    const admin = new ConduitClient({ port: limited.port, key, reconnect: false });
+    await admin.connect();
+    const rejected = async (): Promise<number> => ((await admin.stats()) as { rejected_handshakes?: number }).rejected_handshakes ?? -1;
+    const limitedBefore = await quiet(limited.port);
+    const rejectedBefore = await rejected();
+    const flood = await measure(limited, key.id);
+    const rejectedDuring = (await rejected()) - rejectedBefore;
+    await admin.close();
+
     const show = (m: Map<string, number>): string => [...m].map(([k, v]) => `${count(v)} ${k}`).join(', ');
+    const perSecond = (n: number): string => count(Math.round(n / seconds));
+    const knownOk = known.statuses.get('OK') ?? 0;
+    const floodOk = flood.statuses.get('OK') ?? 0;
+    const floodBusy = [...flood.statuses].filter(([k]) => k.startsWith('BUSY')).reduce((n, [, v]) => n + v, 0);
+    const allowed = 500 * seconds + 500; // the default rate over the run, plus its burst
     f.figure(
-      `${loops} loops of connect–HELLO–close for ${durationMs / 1000} s each: unknown key id ${count(unknown.attempts)} attempts (${show(unknown.statuses)}), ` +
-        `server CPU ${unknown.perAttempt.toFixed(0)} µs per attempt; known key id ${count(known.attempts)} attempts, ${known.perAttempt.toFixed(0)} µs per attempt ` +
-        `(key pair + X25519 + HKDF); healthy secure client p99 ${ms(unknown.p99)} during the unknown-id loops, ${ms(known.p99)} during the known-id ones`,
+      `${loops} loops of connect–HELLO–close from one address for ${seconds} s each. Limit off: unknown key id ${count(unknown.attempts)} attempts (${show(unknown.statuses)}), ` +
+        `server CPU ${unknown.perAttempt.toFixed(0)} µs per attempt; known key id ${perSecond(knownOk)} handshakes/s forced (${count(known.attempts)} attempts), ${known.perAttempt.toFixed(0)} µs per attempt ` +
+        `(key pair + X25519 + HKDF); healthy secure client p99 ${ms(before)} before, ${ms(unknown.p99)} during the unknown-id loops, ${ms(known.p99)} during the known-id ones. ` +
+        `Default --max-handshakes-per-second (500): ${perSecond(floodOk)} handshakes/s forced (${count(flood.attempts)} attempts: ${show(flood.statuses)}; STATS rejected_handshakes +${count(rejectedDuring)}), ` +
+        `${flood.perAttempt.toFixed(0)} µs of server CPU per attempt; healthy p99 ${ms(limitedBefore)} before, ${ms(flood.p99)} during`,
     );
     const authFailed = unknown.statuses.get('AUTH_FAILED authentication failed') ?? 0;
     f.expect(`every unknown-id HELLO gets AUTH_FAILED 'authentication failed' (${count(authFailed)} of ${count(unknown.attempts)})`, authFailed === unknown.attempts && authFailed > 0);
-    f.expect(`every known-id HELLO gets OK (${count(known.statuses.get('OK') ?? 0)} of ${count(known.attempts)})`, known.statuses.get('OK') === known.attempts);
-    f.expect(`the healthy client's answers are all correct (${unknown.wrong + known.wrong} wrong)`, unknown.wrong + known.wrong === 0);
+    f.expect(`with the limit off every known-id HELLO gets OK (${count(knownOk)} of ${count(known.attempts)})`, knownOk === known.attempts);
+    f.expect(
+      `under the default limit at most 500/s plus the burst get OK (${count(floodOk)} ≤ ${count(allowed)}), every other HELLO BUSY (${count(floodBusy)}), as STATS counts (+${count(rejectedDuring)})`,
+      floodOk <= allowed && floodOk > 0 && floodOk + floodBusy === flood.attempts && rejectedDuring === floodBusy,
+    );
+    f.expect(`the healthy client's answers are all correct (${unknown.wrong + known.wrong + flood.wrong} wrong)`, unknown.wrong + known.wrong + flood.wrong === 0);
     f.expectTiming(
       `an unknown-id attempt costs the server less than a known-id one (${unknown.perAttempt.toFixed(0)} vs ${known.perAttempt.toFixed(0)} µs)`,
       unknown.perAttempt < known.perAttempt,
