@@ -178,8 +178,14 @@ export class SecureGate {
     return ENVELOPE;
   }
 
-  /** spec §6.3: a request identifier must be greater than the last one admitted (HELLO's included). */
+  /** spec §6.3: a request identifier must be below 2^63 and greater than the last one admitted (HELLO's included). */
   #checkId(raw: RawFrame): GateAnswer | undefined {
+    if (raw.idHi >= 0x8000_0000) {
+      // spec §2.2, §6.5: in a secure session a request identifier with the top bit set is fatal, not
+      // BAD_REQUEST: it would become the highest seen and refuse every later request (the attack
+      // review of issue 18), and 2^63 on is the envelopes' nonce range (§6.7).
+      return refused(ProtocolError.of('REPLAY', `identifier ${idOf(raw)} has the top bit set: a secure session numbers requests below 2^63`));
+    }
     if (above(raw.idHi, raw.idLo, this.#lastHi, this.#lastLo)) return undefined;
     const last = idOf({ idHi: this.#lastHi, idLo: this.#lastLo });
     return refused(ProtocolError.of('REPLAY', `identifier ${idOf(raw)} is not greater than ${last}`));

@@ -47,6 +47,12 @@ function answersIn(session: SecureSession, frame: Frame): { status: number; id: 
   return [{ status: frame.opcode, id: frame.id, body: plaintext.toString(), enveloped: false }];
 }
 
+/** `frame` with its identifier set to 2^64 − 1 (the encoder refuses to make one). */
+function topBit(frame: Buffer): Buffer {
+  frame.writeBigUInt64BE((1n << 64n) - 1n, 4);
+  return frame;
+}
+
 /** A secure raw client that agreed to envelopes. */
 async function enveloped(port: number): Promise<SecureRaw> {
   const s = await secureRaw(port, key, { envelopes: true });
@@ -161,6 +167,16 @@ describe('sealed envelopes (spec §6.7)', () => {
       s.raw.write(build(s));
       expect(await closedWith(s.raw), name).toBe(status);
     }
+    // A top bit set is REPLAY in a secure session, sealed alone or in an envelope (spec §2.2, §6.5): answered
+    // BAD_REQUEST, it became the highest identifier seen and refused every later request (issue 18's attack review).
+    for (const send of [(t: SecureRaw) => t.seal(1n << 63n, { op: 'HEALTH' }), (t: SecureRaw) => t.envelope([t.plain(1n, { op: 'HEALTH' }), topBit(t.plain(2n, { op: 'HEALTH' }))])]) {
+      const t = await enveloped(port);
+      t.raw.write(send(t));
+      expect(await closedWith(t.raw)).toBe(Status.REPLAY);
+    }
+    const perFrame = await secureRaw(port, key);
+    perFrame.raw.write(perFrame.seal(1n << 63n, { op: 'HEALTH' }));
+    expect(await closedWith(perFrame.raw)).toBe(Status.REPLAY);
     // Identifiers increase across envelopes and frames sealed alone alike.
     const s = await enveloped(port);
     s.raw.write(s.envelope([s.plain(7n, { op: 'HEALTH' })]));
