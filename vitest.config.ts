@@ -16,6 +16,7 @@ const SECURE_TESTS = [
   'test/unit/handshake-options.test.ts',
   'test/unit/secure-gate.test.ts',
   'test/unit/secure-vectors.test.ts',
+  'test/unit/secure-vectors-11.test.ts',
   'test/unit/secure-channel.test.ts',
   'test/unit/handshake-hardening.test.ts',
   'test/unit/x25519.test.ts',
