@@ -45,9 +45,12 @@ const above = (hi: number, lo: number, lastHi: number, lastLo: number): boolean 
 
 /**
  * The server side of secure mode for one connection (spec §6): the first
- * frame must be HELLO; every later one must carry a larger identifier than
- * the last (§6.3) and authenticate (§6.4). Keeps the session, the last
- * identifier, the key id (for logs) and the {@link TrustState}. Sealing the
+ * frame must be HELLO (within the per-address rate limit, §6.2); every later
+ * one must carry a larger identifier than the last, below 2^63 (§6.3), and
+ * authenticate (§6.4); in a session with sealed envelopes an envelope must
+ * carry the next envelope identifier and the frames inside keep the
+ * identifier rules (§6.7). Keeps the session, the last identifier, the
+ * envelope counter, the key id (for logs) and the {@link TrustState}. Sealing the
  * answers is the connection's (it knows which are fatal); the cipher is
  * {@link SecureGate.sending}.
  *
