@@ -1,28 +1,12 @@
 import { ProtocolError } from './errors.js';
 import { HEADER_SIZE, MAX_BODY_SIZE, VERSION_REQUEST, VERSION_RESPONSE } from './constants.js';
-import { idOf, type Frame, type RawFrame } from './header.js';
+import { FrameSlot, idOf, type Frame, type RawFrame } from './header.js';
 
 /** The body of every empty frame: zero bytes, so one shared buffer serves. */
 const EMPTY = Buffer.alloc(0);
 
 /** What a decoder whose stream ended cleanly is marked dead with (see FrameDecoder#end); never returned. */
 const STREAM_ENDED = new ProtocolError('TRUNCATED_FRAME', 'stream ended');
-
-/** The decoder's one {@link RawFrame}, refilled per frame. */
-class DecodedFrame implements RawFrame {
-  version = 0;
-  opcode = 0;
-  length = 0;
-  idHi = 0;
-  idLo = 0;
-  source: Buffer = EMPTY;
-  bodyStart = 0;
-
-  get body(): Buffer {
-    const { source, bodyStart, length } = this;
-    return bodyStart === 0 && length === source.length ? source : source.subarray(bodyStart, bodyStart + length);
-  }
-}
 
 /** Options of a {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -80,7 +64,7 @@ export class FrameDecoder {
    */
   #state: 'header' | 'body' = 'header';
   /** The one frame object {@link take} hands out, refilled per frame (no object per frame). */
-  readonly #frame = new DecodedFrame();
+  readonly #frame = new FrameSlot();
   #error: ProtocolError | undefined;
   #errorRead = false;
   readonly #scratch = Buffer.allocUnsafe(HEADER_SIZE);
@@ -260,7 +244,7 @@ export class FrameDecoder {
    * in the first chunk when it sits there whole (no view allocated, issue 17),
    * otherwise in a buffer of its own it is copied into.
    */
-  #consumeBody(frame: DecodedFrame): void {
+  #consumeBody(frame: FrameSlot): void {
     const n = frame.length;
     const first = this.#chunks[0];
     if (first !== undefined && n > 0 && n <= first.length - this.#offset) {

@@ -1,24 +1,9 @@
 import { ProtocolError } from './errors.js';
 import { HEADER_SIZE, VERSION_REQUEST, VERSION_RESPONSE } from './constants.js';
-import type { RawFrame } from './header.js';
+import { FrameSlot, type RawFrame } from './header.js';
 
-/** The body of every empty frame inside an envelope: zero bytes, so one shared buffer serves. */
+/** No envelope loaded yet. */
 const EMPTY = Buffer.alloc(0);
-
-/** The reader's one {@link RawFrame}, refilled per frame, like the decoder's. */
-class InnerFrame implements RawFrame {
-  version = 0;
-  opcode = 0;
-  length = 0;
-  idHi = 0;
-  idLo = 0;
-  source: Buffer = EMPTY;
-  bodyStart = 0;
-
-  get body(): Buffer {
-    return this.source.subarray(this.bodyStart, this.bodyStart + this.length);
-  }
-}
 
 /**
  * Reads the frames out of an opened envelope (spec §6.7, protocol 1.1): its
@@ -45,7 +30,7 @@ class InnerFrame implements RawFrame {
  */
 export class EnvelopeReader {
   readonly #expectedVersion: number;
-  readonly #frame = new InnerFrame();
+  readonly #frame = new FrameSlot();
   #source: Buffer = EMPTY;
   #at = 0;
   #end = 0;

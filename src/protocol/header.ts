@@ -47,6 +47,35 @@ export interface RawFrame {
   readonly body: Buffer;
 }
 
+/** The body of a slot before its first frame: zero bytes. */
+const NO_SOURCE = Buffer.alloc(0);
+
+/**
+ * The one {@link RawFrame} a reader hands out and refills per frame (the
+ * decoder's, an envelope reader's): no object per frame.
+ *
+ * @example
+ * ```ts
+ * const slot = new FrameSlot();
+ * slot.source = chunk; slot.bodyStart = 12; slot.length = 3;
+ * slot.body; // chunk[12 … 15)
+ * ```
+ */
+export class FrameSlot implements RawFrame {
+  version = 0;
+  opcode = 0;
+  length = 0;
+  idHi = 0;
+  idLo = 0;
+  source: Buffer = NO_SOURCE;
+  bodyStart = 0;
+
+  get body(): Buffer {
+    const { source, bodyStart, length } = this;
+    return bodyStart === 0 && length === source.length ? source : source.subarray(bodyStart, bodyStart + length);
+  }
+}
+
 /**
  * The identifier of `raw` as a `bigint` (for logs, secure mode, the client).
  *

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Request } from '../../src/index.js';
+import { FrameDecoder, ProtocolError, type Frame, type Request } from '../../src/index.js';
 
 /** Paths of the normative spec files the tests read. */
 export const specPath = fileURLToPath(new URL('../../spec/conduit-v1.md', import.meta.url));
@@ -83,4 +83,13 @@ export function requestOf(vector: RequestVector): Request {
     default:
       throw new Error(`vector ${vector.name}: unknown op ${String(r.op)}`);
   }
+}
+
+/** The one whole frame `bytes` hold, decoded for `direction`; throws when they hold none. */
+export function decodeOne(bytes: Buffer, direction: 'request' | 'response'): Frame {
+  const decoder = new FrameDecoder({ direction });
+  decoder.push(bytes);
+  const frame = decoder.read();
+  if (frame === undefined || frame instanceof ProtocolError) throw new Error('not a frame');
+  return frame;
 }

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runModuleProbe } from '../support/module-probe.js';
 import { aeadChoice, chooseAead, libsodiumAvailable, requestedAead } from '../../src/crypto/aead-choice.js';
 import { AEAD_NAMES } from '../../src/crypto/frame-aead.js';
 import { FrameCipher } from '../../src/crypto/frame-cipher.js';
 import * as conduit from '../../src/index.js';
 
-const root = new URL('../..', import.meta.url).pathname;
 
 describe('which frame AEAD (issue 18)', () => {
   it('is libsodium by default, node or noble when CONDUIT_AEAD says so (vitest.config.ts runs the secure tests each way)', (context) => {
@@ -55,16 +54,7 @@ describe('which frame AEAD (issue 18)', () => {
       "try { new m.ConduitClient({ port: 1, key: { id: 'a', secret: Buffer.alloc(32) }, reconnect: false }).destroy(); client = 'made'; } catch (err) { client = err.name; }",
       'console.log(JSON.stringify([before, chosen, cipher, native(), client]));',
     ].join('\n');
-    const run = (value: string, more: Record<string, string> = {}): unknown => {
-      const child = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
-        cwd: root,
-        encoding: 'utf8',
-        timeout: 15_000,
-        env: { ...process.env, CONDUIT_AEAD: value, ...more },
-      });
-      expect(child.stderr).toBe('');
-      return JSON.parse(child.stdout) as unknown;
-    };
+    const run = (value: string, more: Record<string, string> = {}): unknown => runModuleProbe(probe, value, more);
     // A secure ConduitClient chooses in its constructor: a TypeError there, not a throw in a socket handler at HELLO.
     expect(run('fast')).toEqual([false, "TypeError: CONDUIT_AEAD must be libsodium, node or noble (or unset), got 'fast'", 'TypeError', false, 'TypeError']);
     expect(run('node')).toEqual([false, 'node', 'node', false, 'made']);

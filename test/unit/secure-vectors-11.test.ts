@@ -6,7 +6,6 @@ import {
   ephemeralFromPrivate,
   finishHello,
   FrameCipher,
-  FrameDecoder,
   Opcode,
   ProtocolError,
   Status,
@@ -16,7 +15,7 @@ import {
 } from '../../src/index.js';
 import { EnvelopeReader } from '../../src/protocol/envelope-reader.js';
 import { OutputBatch } from '../../src/protocol/output-batch.js';
-import { vectors } from '../support/vectors.js';
+import { decodeOne, vectors } from '../support/vectors.js';
 
 /** spec/vectors-v1.json → secure11 (spec §6.6), written by scripts/secure-vectors.mjs. */
 interface Envelope {
@@ -50,14 +49,6 @@ const all = vectors as unknown as { secure: { replyFrame: string; request: { pla
 const v = all.secure11;
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const options = Number.parseInt(v.options, 16);
-
-const decodeOne = (bytes: Buffer, direction: 'request' | 'response'): Frame => {
-  const decoder = new FrameDecoder({ direction });
-  decoder.push(bytes);
-  const frame = decoder.read();
-  if (frame === undefined || frame instanceof ProtocolError) throw new Error('not a frame');
-  return frame;
-};
 
 /** What a batch writes, joined. */
 function written(batch: OutputBatch): Buffer {

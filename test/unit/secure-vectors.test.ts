@@ -5,15 +5,13 @@ import {
   encodeHello,
   ephemeralFromPrivate,
   FrameCipher,
-  FrameDecoder,
   finishHello,
   parseRequest,
   ConduitError,
   ProtocolError,
-  type Frame,
 } from '../../src/index.js';
 import { readFileSync } from 'node:fs';
-import { specPath, vectors } from '../support/vectors.js';
+import { decodeOne, specPath, vectors } from '../support/vectors.js';
 
 interface SecureVectors {
   psk: string;
@@ -36,14 +34,6 @@ interface SecureVectors {
 
 const v = (vectors as unknown as { secure: SecureVectors }).secure;
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
-const decodeOne = (bytes: Buffer, direction: 'request' | 'response'): Frame => {
-  const decoder = new FrameDecoder({ direction });
-  decoder.push(bytes);
-  const frame = decoder.read();
-  if (frame === undefined || frame instanceof ProtocolError) throw new Error('not a frame');
-  return frame;
-};
-
 // The vectors were computed by an independent implementation (RFC 7748's
 // X25519 ladder and RFC 5869 HKDF in Python, noble's xchacha20poly1305), with
 // RFC 7748 §6.1's key pairs as the ephemeral keys.

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { runModuleProbe } from '../support/module-probe.js';
 import { libsodiumAvailable } from '../../src/crypto/aead-choice.js';
 import { ephemeralFromPrivate, generateEphemeral, x25519Choice, type X25519Name } from '../../src/crypto/x25519.js';
 import { vectors } from '../support/vectors.js';
@@ -83,16 +84,7 @@ describe('X25519 for the handshake (spec §6.3, issue 18)', () => {
       "const session = m.finishHello(accepted.reply, 0n, client, { id: 'app', secret: keys.get('app') });",
       'console.log(JSON.stringify([client.implementation, session instanceof m.ConduitError, native()]));',
     ].join('\n');
-    const run = (value: string, more: Record<string, string> = {}): unknown => {
-      const child = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
-        cwd: root,
-        encoding: 'utf8',
-        timeout: 15_000,
-        env: { ...process.env, CONDUIT_AEAD: value, ...more },
-      });
-      expect(child.stderr).toBe('');
-      return JSON.parse(child.stdout) as unknown;
-    };
+    const run = (value: string, more: Record<string, string> = {}): unknown => runModuleProbe(probe, value, more);
     expect(run('node')).toEqual(['node', false, false]);
     expect(run('noble')).toEqual(['node', false, false]);
     expect(run('')).toEqual(['libsodium', false, true]);
