@@ -1,3 +1,6 @@
+// Over ~450 lines for one reason: the three ways a frame goes out (plaintext, sealed alone,
+// in a sealed envelope, spec §6.4 and §6.7) share one output block and its bookkeeping, which
+// splitting the module would copy or expose.
 import { FIRST_ENVELOPE_ID, HEADER_SIZE, MAX_BODY_SIZE, SEALED } from './constants.js';
 import { writeHeader, writeRawHeader } from './header.js';
 

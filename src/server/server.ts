@@ -1,3 +1,6 @@
+// Over ~450 lines for one reason: ConduitServer is the one owner of the listeners, the
+// connection table and the server-wide limits (connections, output memory, the HELLO rate
+// limit); the pieces it composes live beside it (connection.ts, handshake-limiter.ts, …).
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
