@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FrameDecoder, ProtocolError, type Frame, type Request } from '../../src/index.js';
+import type { RawFrame } from '../../src/protocol/header.js';
 
 /** Paths of the normative spec files the tests read. */
 export const specPath = fileURLToPath(new URL('../../spec/conduit-v1.md', import.meta.url));
@@ -90,6 +91,18 @@ export function decodeOne(bytes: Buffer, direction: 'request' | 'response'): Fra
   const decoder = new FrameDecoder({ direction });
   decoder.push(bytes);
   const frame = decoder.read();
+  if (frame === undefined || frame instanceof ProtocolError) throw new Error('not a frame');
+  return frame;
+}
+
+/**
+ * The one whole frame `bytes` hold, as the decoder's refilled {@link RawFrame}
+ * (the server's path: its body by position, opened in place in secure mode).
+ */
+export function takeOne(bytes: Buffer, direction: 'request' | 'response'): RawFrame {
+  const decoder = new FrameDecoder({ direction });
+  decoder.push(bytes);
+  const frame = decoder.take();
   if (frame === undefined || frame instanceof ProtocolError) throw new Error('not a frame');
   return frame;
 }

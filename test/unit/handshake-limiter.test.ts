@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateEphemeral } from '../../src/crypto/handshake.js';
 import { helloFrame } from '../../src/crypto/secure-channel.js';
-import { FrameDecoder } from '../../src/protocol/decoder.js';
+import { takeOne } from '../support/vectors.js';
 import { Opcode, VERSION_REQUEST } from '../../src/protocol/constants.js';
 import type { RawFrame } from '../../src/protocol/header.js';
 import { frameBytes } from '../../src/protocol/output-batch.js';
@@ -82,13 +82,7 @@ describe('the maxHandshakesPerSecond option', () => {
 
 describe('SecureGate asks the limit before any key work (spec §6.2)', () => {
   const keys = new Map([['app', Buffer.alloc(32, 5)]]);
-  const frame = (bytes: Buffer): RawFrame => {
-    const decoder = new FrameDecoder({ direction: 'request' });
-    decoder.push(bytes);
-    const item = decoder.take();
-    if (item === undefined || !('body' in item)) throw new Error('no frame');
-    return item;
-  };
+  const frame = (bytes: Buffer): RawFrame => takeOne(bytes, 'request');
 
   it('over the limit a HELLO is answered BUSY, even one whose key work would fail; the gate still awaits HELLO', () => {
     let allowed = false;

@@ -4,6 +4,7 @@ import { FrameCipher, TAG_SIZE } from '../../src/crypto/frame-cipher.js';
 import { openFrame, openFrameInPlace, sealFrame } from '../../src/crypto/secure-channel.js';
 import { FIRST_ENVELOPE_ID, HEADER_SIZE, MAX_BODY_SIZE, Opcode, SEALED, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../../src/protocol/constants.js';
 import { FrameDecoder } from '../../src/protocol/decoder.js';
+import { decodeOne } from '../support/vectors.js';
 import { EnvelopeReader } from '../../src/protocol/envelope-reader.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
 import { headerOf, idOf, type Frame } from '../../src/protocol/header.js';
@@ -86,13 +87,7 @@ describe('sealing in the output block (issue 18)', () => {
 
 describe('opening where the decoder left the bytes (issue 18)', () => {
   /** The decoder's frame for `bytes`, the way the client reads responses. */
-  function decoded(bytes: Buffer): Frame {
-    const decoder = new FrameDecoder({ direction: 'response' });
-    decoder.push(bytes);
-    const frame = decoder.read();
-    if (frame === undefined || !('body' in frame)) throw new Error('no frame');
-    return frame;
-  }
+  const decoded = (bytes: Buffer): Frame => decodeOne(bytes, 'response');
 
   it('opens to what openFrame opens, into the received bytes themselves', () => {
     for (const n of [0, 1, 100, 4096, MAX_BODY_SIZE - TAG_SIZE]) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { finishHello, generateEphemeral, type SecureSession } from '../../src/crypto/handshake.js';
 import { helloFrame, sealedRequest } from '../../src/crypto/secure-channel.js';
-import { FrameDecoder } from '../../src/protocol/decoder.js';
+import { takeOne } from '../support/vectors.js';
 import { Opcode, VERSION_REQUEST } from '../../src/protocol/constants.js';
 import type { RawFrame } from '../../src/protocol/header.js';
 import { frameBytes } from '../../src/protocol/output-batch.js';
@@ -11,13 +11,7 @@ const secret = Buffer.alloc(32, 5);
 const keys = new Map([['app', secret]]);
 
 /** The decoder's frame for `bytes` (the gate opens its body in place). */
-function request(bytes: Buffer): RawFrame {
-  const decoder = new FrameDecoder({ direction: 'request' });
-  decoder.push(bytes);
-  const frame = decoder.take();
-  if (frame === undefined || !('body' in frame)) throw new Error('no frame');
-  return frame;
-}
+const request = (bytes: Buffer): RawFrame => takeOne(bytes, 'request');
 
 function refusal(admitted: GateAnswer): { code: string; reason: string } {
   if (!('kind' in admitted) || admitted.kind !== 'refused') throw new Error('not refused');
