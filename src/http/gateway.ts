@@ -45,6 +45,7 @@ const HTTP_STATUS: Record<StatusName, number> = {
   OK: 200,
   NOT_FOUND: 404,
   NOT_STORED: 412,
+  EXISTS: 412,
   BAD_REQUEST: 400,
   UNKNOWN_OPCODE: 404,
   NOT_INTEGER: 409,
