@@ -104,7 +104,7 @@ export function requestOf(view: RequestView): Request {
       return { op: view.op, key: view.key() };
     case 'SET': {
       const set = { op: 'SET', key: view.key(), value: view.value(), ttlMs: view.ttlMs, nx: view.nx, xx: view.xx, keepTtl: view.keepTtl } as const;
-      return view.version === 0 ? set : { ...set, version: BigInt(view.version) };
+      return view.version === 0 ? set : { ...set, version: (BigInt(view.versionHi) << 32n) | BigInt(view.versionLo) };
     }
     case 'GAT':
       return { op: 'GAT', ttlMs: view.ttlMs, key: view.key() };
@@ -140,7 +140,9 @@ export function viewOf(request: Request, view: RequestView): RequestView {
     case 'TTL':
       return view.setKey(request.key);
     case 'SET':
-      view.version = Number(request.version ?? 0n);
+      view.versionHi = Number((request.version ?? 0n) >> 32n);
+      view.versionLo = Number((request.version ?? 0n) & 0xffff_ffffn);
+      view.version = view.versionHi * 2 ** 32 + view.versionLo;
       view.ttlMs = request.ttlMs;
       view.nx = request.nx;
       view.xx = request.xx;

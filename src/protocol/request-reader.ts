@@ -64,6 +64,9 @@ export class RequestView {
    * still matches no item.
    */
   version = 0;
+  /** SET with CAS: the expected version's high and low 32 bits, exact (for {@link requestOf} in messages.ts). */
+  versionHi = 0;
+  versionLo = 0;
   /** SET, RENEW, INCR, GAT: 0 = no expiry (RENEW, GAT: remove it). */
   ttlMs = 0;
   nx = false;
@@ -180,7 +183,9 @@ export function readRequest(
       if (cas) {
         if (nx) return badRequest('SET flags NX and CAS exclude each other');
         if (length < keyAt) return shortBody('SET with CAS', keyAt, length);
-        version = source.readUInt32BE(start + 6) * 2 ** 32 + source.readUInt32BE(start + 10);
+        into.versionHi = source.readUInt32BE(start + 6);
+        into.versionLo = source.readUInt32BE(start + 10);
+        version = into.versionHi * 2 ** 32 + into.versionLo;
         if (version === 0) return badRequest('SET CAS version 0 is never assigned');
       }
       const valueStart = keyAt + keyLength;
