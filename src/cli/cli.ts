@@ -136,11 +136,31 @@ function commands(client: () => ConduitClient, io: Output): Command {
     .addOption(new Option('--nx', 'only if the key is absent').conflicts('xx'))
     .option('--xx', 'only if the key is present')
     .option('--keepttl', "keep the key's current expiry")
-    .action(async (key: string, value: string, o: { ttl?: string; nx?: boolean; xx?: boolean; keepttl?: boolean }) => {
+    .addOption(new Option('--version <n>', 'only if the key still has this version (from gets)').conflicts('nx'))
+    .action(async (key: string, value: string, o: { ttl?: string; nx?: boolean; xx?: boolean; keepttl?: boolean; version?: string }) => {
+      if (o.version !== undefined && !/^[1-9]\d{0,19}$/.test(o.version)) throw new Exit(FAILED, `--version must be a version printed by gets, got '${o.version}'`);
+      const version = o.version === undefined ? undefined : BigInt(o.version);
       const bytes = value === '-' && !interactive ? await readStdin() : value;
-      const stored = await client().set(key, bytes, { ttlMs: ttlOf(o.ttl), nx: o.nx, xx: o.xx, keepTtl: o.keepttl });
-      if (!stored) throw new Exit(ABSENT, '(not stored)');
+      const stored = await client().set(key, bytes, { ttlMs: ttlOf(o.ttl), nx: o.nx, xx: o.xx, keepTtl: o.keepttl, version });
+      if (!stored) throw new Exit(ABSENT, version === undefined ? '(not stored)' : '(not stored: the key has another version or is gone)');
       line('OK');
+    });
+  program
+    .command('gets <key>')
+    .description('print the version (for set --version), then the value; exit 1 when the key is absent')
+    .action(async (key: string) => {
+      const read = await client().getWithVersion(key);
+      if (read === undefined) throw new Exit(ABSENT, '(nil)');
+      line(String(read.version));
+      raw(read.value);
+    });
+  program
+    .command('gat <key> <ttl>')
+    .description('print the value and set its expiry (0 removes it); exit 1 when the key is absent')
+    .action(async (key: string, ttl: string) => {
+      const value = await client().getAndTouch(key, ttlOf(ttl));
+      if (value === undefined) throw new Exit(ABSENT, '(nil)');
+      raw(value);
     });
   program
     .command('del <key>')
@@ -320,7 +340,7 @@ async function main(): Promise<number> {
     .helpOption(false)
     .addHelpText(
       'after',
-      '\nCommands: get, set, del, ttl, renew, incr, list, stats, health, flush, keygen (conduit-cli help COMMAND).\n' +
+      '\nCommands: get, gets, gat, set, del, ttl, renew, incr, list, stats, health, flush, keygen (conduit-cli help COMMAND).\n' +
         'Without a command: a prompt on a terminal, else one command per line from stdin.',
     );
   top.exitOverride();

@@ -8,6 +8,7 @@ import { bodyLength } from '../protocol/output-batch.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
 import { asTrue, asVoid, bytes, i64, listReply, okOr, statsObject, type Bytes, type ListReply } from './commands.js';
 import { RequestQueue } from './request-queue.js';
+import { DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type VersionedValue } from './versioned.js';
 import { Transport } from './transport.js';
 
 /**
@@ -30,6 +31,12 @@ export interface SetOptions {
   xx?: boolean;
   /** Keep the key's current expiry. */
   keepTtl?: boolean;
+  /**
+   * Compare-and-set (spec §3.11, protocol 1.1): store only if the key still
+   * has this version (from {@link ConduitClient.getWithVersion}); resolves
+   * false when it has another or is gone.
+   */
+  version?: bigint;
 }
 
 type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
@@ -357,11 +364,64 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   set(key: Bytes, value: Bytes, options: SetOptions = {}): Promise<boolean> {
-    const { ttlMs = 0, nx = false, xx = false, keepTtl = false } = options;
-    return this.#call(
-      { op: 'SET', key: bytes(key, 'key'), value: bytes(value, 'value'), ttlMs, nx, xx, keepTtl },
-      okOr(asTrue, { status: Status.NOT_STORED, value: false }),
+    const { ttlMs = 0, nx = false, xx = false, keepTtl = false, version } = options;
+    if (version === undefined) {
+      return this.#call(
+        { op: 'SET', key: bytes(key, 'key'), value: bytes(value, 'value'), ttlMs, nx, xx, keepTtl },
+        okOr(asTrue, { status: Status.NOT_STORED, value: false }),
+      );
+    }
+    // spec §3.11: another version is EXISTS, a key gone meanwhile NOT_FOUND; both mean "lost the race".
+    return this.#call({ op: 'SET', key: bytes(key, 'key'), value: bytes(value, 'value'), ttlMs, nx, xx, keepTtl, version }, (frame) =>
+      frame.opcode === Status.EXISTS || frame.opcode === Status.NOT_FOUND ? false : okOr(asTrue)(frame),
     );
+  }
+
+  /**
+   * The value of `key` with its version, or `undefined` when absent (GETS,
+   * spec §3.11, protocol 1.1). The version changes on every write of the key.
+   *
+   * @example
+   * ```ts
+   * const read = await client.getWithVersion('stock:7');
+   * if (read) await client.set('stock:7', String(Number(read.value) - 1), { version: read.version });
+   * ```
+   */
+  getWithVersion(key: Bytes): Promise<VersionedValue | undefined> {
+    return this.#call({ op: 'GETS', key: bytes(key, 'key') }, okOr(versionedValue, { status: Status.NOT_FOUND, value: undefined }));
+  }
+
+  /**
+   * Reads `key`, computes its new value with `fn` (given `undefined` when
+   * absent) and writes it only if no one wrote the key meanwhile, retrying
+   * up to `attempts` times (default 16); resolves the value written, rejects
+   * `EXISTS` when every attempt lost its race (spec §3.11).
+   *
+   * @example
+   * ```ts
+   * await client.update('hits', (old) => String(Number(old ?? 0) + 1));
+   * ```
+   */
+  update(key: Bytes, fn: (current: Buffer | undefined) => Bytes | Promise<Bytes>, options: { attempts?: number } = {}): Promise<Buffer> {
+    const ops = {
+      read: (k: Buffer) => this.getWithVersion(k),
+      write: (k: Buffer, v: Buffer, version: bigint | undefined) => this.set(k, v, version === undefined ? { nx: true } : { version }),
+    };
+    return updateLoop(ops, bytes(key, 'key'), async (old) => bytes(await fn(old), 'value'), options.attempts ?? DEFAULT_UPDATE_ATTEMPTS);
+  }
+
+  /**
+   * The value of `key` after setting its expiry to `ttlMs` from now (0:
+   * none), or `undefined` when absent: get-and-touch (GAT, spec §3.12,
+   * protocol 1.1), one request instead of GET and RENEW.
+   *
+   * @example
+   * ```ts
+   * const session = await client.getAndTouch('session:1', 30_000);
+   * ```
+   */
+  getAndTouch(key: Bytes, ttlMs: number): Promise<Buffer | undefined> {
+    return this.#call({ op: 'GAT', key: bytes(key, 'key'), ttlMs }, okOr((f) => Buffer.from(f.body), { status: Status.NOT_FOUND, value: undefined }));
   }
 
   /**

@@ -10,6 +10,7 @@
  */
 export { ConduitClient, type SetOptions as ClientSetOptions } from './client.js';
 export type { Bytes, ListReply } from './commands.js';
+export type { VersionedValue } from './versioned.js';
 export {
   resolveClientOptions,
   type ClientKey,

@@ -44,8 +44,13 @@ export const SET_NX = 0x01;
 export const SET_XX = 0x02;
 /** spec §3.3: SET flag bit 2, keep the key's current expiry. */
 export const SET_KEEPTTL = 0x04;
-/** Every SET flag bit spec §3.3 defines; any other bit set is BAD_REQUEST. */
-export const SET_FLAGS_MASK = SET_NX | SET_XX | SET_KEEPTTL;
+/**
+ * spec §3.11 (protocol 1.1): SET flag bit 3, compare-and-set; a u64 expected
+ * version follows key_len, and the write stores only when the key holds it.
+ */
+export const SET_CAS = 0x08;
+/** Every SET flag bit spec §3.3 and §3.11 define; any other bit set is BAD_REQUEST. */
+export const SET_FLAGS_MASK = SET_NX | SET_XX | SET_KEEPTTL | SET_CAS;
 
 /** spec §3.3 and §3.6: the largest TTL a frame can carry (u32 milliseconds). */
 export const MAX_TTL_MS = 0xffff_ffff;
@@ -66,6 +71,10 @@ export const Opcode = {
   INCR: 0x08,
   TTL: 0x09,
   FLUSH: 0x0a,
+  /** spec §3.11 (protocol 1.1): GET with the value's version. */
+  GETS: 0x0b,
+  /** spec §3.12 (protocol 1.1): get-and-touch. */
+  GAT: 0x0c,
   HELLO: 0x10,
 } as const;
 
@@ -89,6 +98,8 @@ export const Status = {
   OK: 0x00,
   NOT_FOUND: 0x01,
   NOT_STORED: 0x02,
+  /** spec §3.11 (protocol 1.1): a compare-and-set found another version. */
+  EXISTS: 0x03,
   BAD_REQUEST: 0x40,
   UNKNOWN_OPCODE: 0x41,
   NOT_INTEGER: 0x42,

@@ -5,6 +5,7 @@ import {
   MAX_CLIENT_ID,
   MAX_KEY_SIZE,
   Opcode,
+  SET_CAS,
   SET_KEEPTTL,
   SET_NX,
   SET_XX,
@@ -13,9 +14,11 @@ import {
 } from './constants.js';
 import { encodeHeader, writeHeader, type Frame } from './header.js';
 import { checkKey, checkTtl, I64_MAX, I64_MIN } from './validate.js';
-import { badRequest, keyError, readRequest, RequestView, SET_FIXED_SIZE, type RequestOp } from './request-reader.js';
+import { badRequest, keyError, readRequest, RequestView, SET_FIXED_SIZE, SET_VERSION_SIZE, type RequestOp } from './request-reader.js';
 
-export { SET_FIXED_SIZE, type RequestOp };
+const U64_MAX = (1n << 64n) - 1n;
+
+export { SET_FIXED_SIZE, SET_VERSION_SIZE, type RequestOp };
 
 const EMPTY = Buffer.alloc(0);
 
@@ -34,7 +37,11 @@ export type Request =
       readonly nx: boolean;
       readonly xx: boolean;
       readonly keepTtl: boolean;
+      /** spec §3.11: store only when the key holds this version; absent (or 0n) = unconditional. */
+      readonly version?: bigint;
     }
+  | { readonly op: 'GETS'; readonly key: Buffer }
+  | { readonly op: 'GAT'; readonly key: Buffer; /** 0 = remove the expiry. */ readonly ttlMs: number }
   | { readonly op: 'DELETE'; readonly key: Buffer }
   | { readonly op: 'LIST'; readonly prefix: Buffer; readonly limit: number }
   | { readonly op: 'RENEW'; readonly key: Buffer; /** 0 = remove the expiry. */ readonly ttlMs: number }
@@ -91,11 +98,16 @@ export function parseRequestParts(opcode: number, body: Buffer, reservedId: bool
 export function requestOf(view: RequestView): Request {
   switch (view.op) {
     case 'GET':
+    case 'GETS':
     case 'DELETE':
     case 'TTL':
       return { op: view.op, key: view.key() };
-    case 'SET':
-      return { op: 'SET', key: view.key(), value: view.value(), ttlMs: view.ttlMs, nx: view.nx, xx: view.xx, keepTtl: view.keepTtl };
+    case 'SET': {
+      const set = { op: 'SET', key: view.key(), value: view.value(), ttlMs: view.ttlMs, nx: view.nx, xx: view.xx, keepTtl: view.keepTtl } as const;
+      return view.version === 0 ? set : { ...set, version: (BigInt(view.versionHi) << 32n) | BigInt(view.versionLo) };
+    }
+    case 'GAT':
+      return { op: 'GAT', ttlMs: view.ttlMs, key: view.key() };
     case 'LIST':
       return { op: 'LIST', limit: view.limit, prefix: view.key() };
     case 'RENEW':
@@ -123,10 +135,14 @@ export function viewOf(request: Request, view: RequestView): RequestView {
   view.op = request.op;
   switch (request.op) {
     case 'GET':
+    case 'GETS':
     case 'DELETE':
     case 'TTL':
       return view.setKey(request.key);
     case 'SET':
+      view.versionHi = Number((request.version ?? 0n) >> 32n);
+      view.versionLo = Number((request.version ?? 0n) & 0xffff_ffffn);
+      view.version = view.versionHi * 2 ** 32 + view.versionLo;
       view.ttlMs = request.ttlMs;
       view.nx = request.nx;
       view.xx = request.xx;
@@ -136,6 +152,7 @@ export function viewOf(request: Request, view: RequestView): RequestView {
       view.limit = request.limit;
       return view.setKey(request.prefix);
     case 'RENEW':
+    case 'GAT':
       view.ttlMs = request.ttlMs;
       return view.setKey(request.key);
     case 'INCR':
@@ -212,6 +229,7 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
   };
   switch (request.op) {
     case 'GET':
+    case 'GETS':
     case 'DELETE':
     case 'TTL':
       checkKey(request.key);
@@ -222,14 +240,20 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
       checkTtl(ttlMs);
       if (request.nx && request.xx) throw new ConduitError('BAD_REQUEST', 'nx and xx exclude each other');
       if (request.keepTtl && ttlMs !== 0) throw new ConduitError('BAD_REQUEST', 'keepTtl excludes ttlMs');
-      const fixed = SET_FIXED_SIZE + key.length;
+      const version = request.version ?? 0n;
+      if (version < 0n || version > U64_MAX) throw new ConduitError('BAD_REQUEST', `version ${version} is outside 0..2^64-1`);
+      const cas = version !== 0n; // spec §3.11: without a version the frame is protocol 1.0's, unchanged
+      if (cas && request.nx) throw new ConduitError('BAD_REQUEST', 'nx and version exclude each other');
+      const keyAt = cas ? SET_FIXED_SIZE + SET_VERSION_SIZE : SET_FIXED_SIZE;
+      const fixed = keyAt + key.length;
       const length = fixed + value.length;
       checkBodySize(length);
       const out = head(Opcode.SET, length, fixed, undefined);
-      out[at] = (request.nx ? SET_NX : 0) | (request.xx ? SET_XX : 0) | (request.keepTtl ? SET_KEEPTTL : 0);
+      out[at] = (request.nx ? SET_NX : 0) | (request.xx ? SET_XX : 0) | (request.keepTtl ? SET_KEEPTTL : 0) | (cas ? SET_CAS : 0);
       out.writeUInt32BE(ttlMs, at + 1);
       out[at + 5] = key.length;
-      out.set(key, at + SET_FIXED_SIZE);
+      if (cas) out.writeBigUInt64BE(version, at + SET_FIXED_SIZE);
+      out.set(key, at + keyAt);
       return value.length === 0 ? [out] : [out, value];
     }
     case 'LIST': {
@@ -245,11 +269,12 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
       out.set(prefix, at + 2);
       return [out];
     }
-    case 'RENEW': {
+    case 'RENEW':
+    case 'GAT': {
       checkKey(request.key);
       checkTtl(request.ttlMs);
       const length = 4 + request.key.length;
-      const out = head(Opcode.RENEW, length, length, undefined);
+      const out = head(Opcode[request.op], length, length, undefined);
       out.writeUInt32BE(request.ttlMs, at);
       out.set(request.key, at + 4);
       return [out];

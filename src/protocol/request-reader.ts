@@ -1,5 +1,5 @@
 import { ProtocolError } from './errors.js';
-import { MAX_KEY_SIZE, Opcode, SET_FLAGS_MASK, SET_KEEPTTL, SET_NX, SET_XX } from './constants.js';
+import { MAX_KEY_SIZE, Opcode, SET_CAS, SET_FLAGS_MASK, SET_KEEPTTL, SET_NX, SET_XX } from './constants.js';
 
 /**
  * The one reader of request bodies (spec §3), writing into a reused
@@ -14,6 +14,8 @@ import { MAX_KEY_SIZE, Opcode, SET_FLAGS_MASK, SET_KEEPTTL, SET_NX, SET_XX } fro
 
 /** spec §3.3: a SET body's fixed part before the key: flags u8, ttl_ms u32, key_len u8. */
 export const SET_FIXED_SIZE = 6;
+/** spec §3.11: a compare-and-set SET's expected version, a u64 between key_len and the key. */
+export const SET_VERSION_SIZE = 8;
 
 /** Name of a request operation, e.g. `'SET'`. */
 export type RequestOp =
@@ -28,6 +30,8 @@ export type RequestOp =
   | 'INCR'
   | 'TTL'
   | 'FLUSH'
+  | 'GETS'
+  | 'GAT'
   | 'HELLO';
 
 const EMPTY = Buffer.alloc(0);
@@ -54,7 +58,16 @@ export class RequestView {
   valueSource: Buffer = EMPTY;
   valueStart = 0;
   valueLength = 0;
-  /** SET, RENEW, INCR: 0 = no expiry (RENEW: remove it). */
+  /**
+   * SET: the expected version of a compare-and-set (spec §3.11), 0 = none. A
+   * number: versions are below 2^53, so a larger wire value, read inexactly,
+   * still matches no item.
+   */
+  version = 0;
+  /** SET with CAS: the expected version's high and low 32 bits, exact (for {@link requestOf} in messages.ts). */
+  versionHi = 0;
+  versionLo = 0;
+  /** SET, RENEW, INCR, GAT: 0 = no expiry (RENEW, GAT: remove it). */
   ttlMs = 0;
   nx = false;
   xx = false;
@@ -163,13 +176,26 @@ export function readRequest(
       if (keepTtl && ttlMs !== 0) return badRequest('SET flag KEEPTTL excludes a ttl_ms other than 0');
       const invalidKey = keyError(keyLength);
       if (invalidKey !== undefined) return invalidKey;
-      const valueStart = SET_FIXED_SIZE + keyLength;
+      // spec §3.11: with CAS, the expected version sits between key_len and the key.
+      const cas = (flags & SET_CAS) !== 0;
+      const keyAt = cas ? SET_FIXED_SIZE + SET_VERSION_SIZE : SET_FIXED_SIZE;
+      let version = 0;
+      if (cas) {
+        if (nx) return badRequest('SET flags NX and CAS exclude each other');
+        if (length < keyAt) return shortBody('SET with CAS', keyAt, length);
+        into.versionHi = source.readUInt32BE(start + 6);
+        into.versionLo = source.readUInt32BE(start + 10);
+        version = into.versionHi * 2 ** 32 + into.versionLo;
+        if (version === 0) return badRequest('SET CAS version 0 is never assigned');
+      }
+      const valueStart = keyAt + keyLength;
       if (valueStart > length) {
         return badRequest(`SET key_len ${keyLength} runs past the ${length}-byte body`);
       }
       into.op = 'SET';
-      into.setKey(source, start + SET_FIXED_SIZE, keyLength);
+      into.setKey(source, start + keyAt, keyLength);
       into.setValue(source, start + valueStart, length - valueStart);
+      into.version = version;
       into.ttlMs = ttlMs;
       into.nx = nx;
       into.xx = xx;
@@ -188,11 +214,22 @@ export function readRequest(
       into.setKey(source, start + 2, length - 2);
       return undefined;
     }
-    case Opcode.RENEW: {
-      if (length < 5) return shortBody('RENEW', 5, length);
+    case Opcode.GETS: {
+      // spec §3.11: the body is the key, as GET's.
+      const error = keyError(length);
+      if (error !== undefined) return error;
+      into.op = 'GETS';
+      into.setKey(source, start, length);
+      return undefined;
+    }
+    case Opcode.RENEW:
+    case Opcode.GAT: {
+      // spec §3.6, §3.12: ttl_ms u32, then the key.
+      const op = opcode === Opcode.RENEW ? 'RENEW' : 'GAT';
+      if (length < 5) return shortBody(op, 5, length);
       const error = keyError(length - 4);
       if (error !== undefined) return error;
-      into.op = 'RENEW';
+      into.op = op;
       into.ttlMs = source.readUInt32BE(start);
       into.setKey(source, start + 4, length - 4);
       return undefined;

@@ -12,6 +12,8 @@ export interface Reply {
 const OK: Reply = { status: Status.OK, body: undefined };
 const NOT_FOUND: Reply = { status: Status.NOT_FOUND, body: undefined };
 const NOT_STORED: Reply = { status: Status.NOT_STORED, body: undefined };
+// spec §3.11: a compare-and-set found another version (memcached's EXISTS).
+const EXISTS: Reply = { status: Status.EXISTS, body: undefined };
 // spec §3.8: a value that is not an i64 and a result out of range are both NOT_INTEGER, with one message.
 const NOT_INTEGER: Reply = { status: Status.NOT_INTEGER, body: Buffer.from('value is not an integer or the result is out of range') };
 /**
@@ -22,6 +24,8 @@ const NOT_INTEGER: Reply = { status: Status.NOT_INTEGER, body: Buffer.from('valu
 const OUTCOME_REPLY: Readonly<Record<WriteOutcome | IncrRefusal, Reply>> = {
   stored: OK,
   not_stored: NOT_STORED,
+  version_mismatch: EXISTS,
+  not_found: NOT_FOUND,
   // spec §3.3: the item needs more pages than the whole budget holds (only a tiny --max-memory gets here).
   too_large: {
     status: Status.TOO_LARGE,
@@ -87,6 +91,23 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       // The view carries ttlMs, nx, xx and keepTtl: it is the SetOptions too.
       const outcome = store.setAt(keySource, keyStart, keyLength, valueSource, valueStart, valueLength, request);
       return outcome === 'stored' ? OK : OUTCOME_REPLY[outcome];
+    }
+    case 'GETS': {
+      // spec §3.11: version u64, then the value.
+      const read = store.getWithVersion(request.key());
+      if (read === undefined) return NOT_FOUND;
+      if (read.value.length + 8 > maxBody) return tooLargeForFrame(read.value.length + 8, maxBody);
+      const body = Buffer.allocUnsafe(8 + read.value.length);
+      body.writeUInt32BE(Math.floor(read.version / 2 ** 32), 0);
+      body.writeUInt32BE(read.version >>> 0, 4);
+      body.set(read.value, 8);
+      return { status: Status.OK, body };
+    }
+    case 'GAT': {
+      const value = store.getAndTouch(request.key(), request.ttlMs);
+      if (value === undefined) return NOT_FOUND;
+      if (value.length > maxBody) return tooLargeForFrame(value.length, maxBody);
+      return { status: Status.OK, body: value };
     }
     case 'DELETE':
       return store.delete(request.key()) ? OK : NOT_FOUND;

@@ -1,7 +1,7 @@
 /**
  * The store's memory rule (issue 17): an item is charged the chunk it
  * occupies in the slab engine — the chunk of the smallest size class that
- * holds its 48-byte header, key and value, or whole pages for an item larger
+ * holds its 56-byte header, key and value, or whole pages for an item larger
  * than a page. The budget (`--max-memory`) bounds what the engine holds:
  * pages allocated plus the index and per-page bookkeeping (`heldBytes`),
  * docs/STORAGE.md "What is charged". This replaces the RSS calibration of
@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * chargeOf(16, 100); // 176: the 176-byte chunk of a 164-byte item
+ * chargeOf(16, 100); // 176: the 176-byte chunk of a 172-byte item
  * ```
  * @module
  */

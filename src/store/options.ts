@@ -37,6 +37,11 @@ export interface SetOptions {
   xx?: boolean;
   /** Keep the current expiry. */
   keepTtl?: boolean;
+  /**
+   * Compare-and-set (spec §3.11): store only when the key's current version
+   * is this one; 0 or absent = unconditional.
+   */
+  version?: number;
 }
 
 /**

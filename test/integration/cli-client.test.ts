@@ -34,6 +34,26 @@ describe('conduit-cli', () => {
     expect((await cli('get', 'n')).code).toBe(1);
   });
 
+  it('gets / set --version / gat (spec §3.11, §3.12): the version on the first line, a stale version exits 1', async () => {
+    const { port } = await startServer();
+    const cli = (...args: string[]) => runCli(['--port', String(port), ...args]);
+    expect((await cli('gets', 'k')).code).toBe(1);
+    expect((await cli('set', 'k', 'v1')).code).toBe(0);
+    const gets = await cli('gets', 'k');
+    const [version, value] = gets.stdout.toString().split('\n');
+    expect([gets.code, value]).toEqual([0, 'v1']);
+    expect(version).toMatch(/^[1-9]\d*$/);
+    const stale = await cli('set', 'k', 'v2', '--version', String(BigInt(version!) + 1n));
+    expect([stale.code, stale.stderr.trim()]).toEqual([1, '(not stored: the key has another version or is gone)']);
+    expect((await cli('set', 'k', 'v2', '--version', version!)).code).toBe(0);
+    expect((await cli('set', 'k', 'v3', '--version', version!)).code).toBe(1);
+    expect((await cli('set', 'k', 'v3', '--version', 'x')).code).toBe(2);
+    const gat = await cli('gat', 'k', '10s');
+    expect([gat.code, gat.stdout.toString()]).toEqual([0, 'v2']);
+    expect(Number((await cli('ttl', 'k')).stdout.toString())).toBeGreaterThan(9_000);
+    expect((await cli('gat', 'missing', '10s')).code).toBe(1);
+  });
+
   it('values are binary-safe both ways (set KEY - reads stdin)', async () => {
     const { port } = await startServer();
     const value = Buffer.from(Array.from({ length: 256 }, (_, i) => i));

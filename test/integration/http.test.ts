@@ -80,6 +80,30 @@ describe('HTTP gateway routes', () => {
     expect(last).toEqual([507, failure('OUT_OF_MEMORY', 'store is full and eviction is off')]);
   });
 
+  it('ETag / If-Match (spec §3.11): GET gives the version, PUT with If-Match stores only on a match, else 412', async () => {
+    const { base, port } = await gateway();
+    const key = `${base}/v1/keys/doc`;
+    expect((await fetch(key, { method: 'PUT', body: 'v1' })).status).toBe(204);
+    const got = await fetch(key);
+    const etag = got.headers.get('etag')!;
+    expect([got.status, await got.text()]).toEqual([200, 'v1']);
+    expect(etag).toMatch(/^"[1-9]\d*"$/);
+    expect((await fetch(key, { method: 'HEAD' })).headers.get('etag')).toBe(etag);
+    const client = new ConduitClient({ port });
+    await client.connect();
+    expect(`"${(await client.getWithVersion('doc'))?.version}"`).toBe(etag); // one version, both protocols
+    client.destroy();
+    const stale = `"${BigInt(etag.slice(1, -1)) + 1n}"`;
+    expect((await fetch(key, { method: 'PUT', body: 'v2', headers: { 'if-match': stale } })).status).toBe(412);
+    expect(await (await fetch(key)).text()).toBe('v1');
+    expect((await fetch(key, { method: 'PUT', body: 'v2', headers: { 'if-match': etag } })).status).toBe(204);
+    expect((await fetch(key, { method: 'PUT', body: 'v3', headers: { 'if-match': etag } })).status).toBe(412);
+    expect((await fetch(`${base}/v1/keys/gone`, { method: 'PUT', body: 'x', headers: { 'if-match': etag } })).status).toBe(412);
+    expect((await fetch(`${base}/v1/keys/gone`)).status).toBe(404);
+    const weak = await fetch(key, { method: 'PUT', body: 'x', headers: { 'if-match': `W/${etag}` } });
+    expect([weak.status, (await json(weak)).message]).toEqual([400, expect.stringContaining('If-Match must be one ETag')]);
+  });
+
   it('the HTTP and binary protocols share one store', async () => {
     const { base, port } = await gateway();
     const client = new ConduitClient({ port });

@@ -33,7 +33,12 @@ export const clientId = fc.bigInt({ min: 0n, max: MAX_CLIENT_ID });
 
 /** Every valid request, with bodies biased small but reaching the frame cap. */
 export const requestArb: fc.Arbitrary<Request> = fc.oneof(
-  fc.record({ op: fc.constantFrom('GET' as const, 'DELETE' as const, 'TTL' as const), key }),
+  fc.record({ op: fc.constantFrom('GET' as const, 'DELETE' as const, 'TTL' as const, 'GETS' as const), key }),
+  fc.record({ op: fc.constant('GAT' as const), key, ttlMs: ttl }),
+  // spec §3.11: SET with CAS, a version anywhere in 1..2^64-1 (XX and KEEPTTL may go with it, NX may not).
+  fc
+    .record({ key, value: buf(0, 300), ttlMs: ttl, xx: fc.boolean(), keepTtl: fc.boolean(), version: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }) })
+    .map(({ key: k, value, ttlMs, xx, keepTtl, version }): Request => ({ op: 'SET', key: k, value, ttlMs: keepTtl ? 0 : ttlMs, nx: false, xx, keepTtl, version })),
   fc
     .record({
       key,

@@ -57,11 +57,13 @@ export function requestOf(vector: RequestVector): Request {
   const r = vector.request;
   switch (r.op) {
     case 'GET':
+    case 'GETS':
     case 'DELETE':
     case 'TTL':
       return { op: r.op, key: hex(r.key) };
     case 'SET':
       return {
+        ...(r.version === undefined ? {} : { version: BigInt(String(r.version)) }),
         op: 'SET',
         key: hex(r.key),
         value: hex(r.value),
@@ -73,7 +75,8 @@ export function requestOf(vector: RequestVector): Request {
     case 'LIST':
       return { op: 'LIST', limit: Number(r.limit), prefix: hex(r.prefix) };
     case 'RENEW':
-      return { op: 'RENEW', ttlMs: Number(r.ttlMs), key: hex(r.key) };
+    case 'GAT':
+      return { op: r.op, ttlMs: Number(r.ttlMs), key: hex(r.key) };
     case 'INCR':
       return { op: 'INCR', delta: BigInt(String(r.delta)), ttlMs: Number(r.ttlMs), key: hex(r.key) };
     case 'HEALTH':

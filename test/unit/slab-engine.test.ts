@@ -117,15 +117,15 @@ describe('SlabEngine store / find / copy', () => {
     expect(engine.size).toBe(1);
   });
 
-  it('fits: an overwrite stays in place exactly when it needs the same class (16-byte key, 100-byte value: the 176-byte chunk, the class below 136)', () => {
+  it('fits: an overwrite stays in place exactly when it needs the same class (16-byte key, 100-byte value: the 176-byte chunk, the class below 136; the header is 56 bytes since it holds the version)', () => {
     const engine = new SlabEngine({ maxMemory: 4 * MiB });
     const h = put(engine, 'k'.repeat(16), Buffer.alloc(100));
     const table: [value: number, fits: boolean][] = [
-      [72, false], // 48 + 16 + 72 = 136: the class below
-      [73, true],
+      [64, false], // 56 + 16 + 64 = 136: the class below
+      [65, true],
       [100, true],
-      [112, true], // 176: the chunk exactly
-      [113, false], // 177: the class above
+      [104, true], // 176: the chunk exactly
+      [105, false], // 177: the class above
     ];
     for (const [value, fits] of table) expect(engine.fits(h, 16, value), `${value}-byte value`).toBe(fits);
     for (const [value, fits] of table) {
@@ -269,12 +269,12 @@ describe('SlabEngine memory limits', () => {
   it('moves a page a batch at a time: once the class has items, no write evicts more than DRAIN_BATCH + 1', () => {
     let evictions = 0;
     const engine = new SlabEngine({ maxMemory: 8 * MiB, onEvict: () => (evictions += 1) });
-    const k8 = Buffer.alloc(8);
+    const k7 = Buffer.alloc(7);
     const tiny = Buffer.alloc(1);
     let n = 0;
     while (engine.stats().pages < engine.stats().pageLimit || engine.stats().classes[0]!.freeChunks > 0) {
-      k8.writeUInt32BE(n++, 4);
-      engine.store(k8, 0, 8, tiny, 0, 1, 0); // 64-byte chunks: 16,384 per page
+      k7.writeUInt32BE(n++, 3);
+      engine.store(k7, 0, 7, tiny, 0, 1, 0); // 56 + 7 + 1 = 64-byte chunks: 16,384 per page
     }
     const big = Buffer.alloc(4000, 1);
     expect(put(engine, 'first', big)).toBeGreaterThanOrEqual(0); // the class is empty: its first page moves at once

@@ -276,9 +276,9 @@ describe('memory budget', () => {
   it('issue 17: an item is charged its chunk (header, key and value rounded up to its size class); bytes is what the store holds', () => {
     // Replaces the RSS calibration of the old object graph (ENTRY_OVERHEAD): items have no heap objects now.
     const table: [key: number, value: number, charge: number][] = [
-      [16, 0, 64], // 48 + 16 = 64: the smallest class
-      [16, 10, 80],
-      [16, 100, 176], // 164 B in the 176-byte class (docs/STORAGE.md)
+      [16, 0, 80], // 56 + 16 = 72: the class above the smallest (the header holds the version, spec §3.11)
+      [16, 10, 104],
+      [16, 100, 176], // 172 B in the 176-byte class (docs/STORAGE.md)
       [16, 1000, 1096],
       [1, 1, 64],
       [250, 65_535, 77_000],

@@ -7,9 +7,9 @@
  * through `Buffer` calls.
  *
  * ```
- *  0        8        16     20     24        28     32        36      40  41  42      44    48
- *  | expires | access | prev | next | hashNext | hash | valueLen | bucket | kl | fl | spare | tag | key … | value … |
- *    f64      f64      i32    i32    i32        u32    u32        i32      u8   u8           i32
+ *  0        8        16     20     24        28     32        36      40  41  42      44    48        56
+ *  | expires | access | prev | next | hashNext | hash | valueLen | bucket | kl | fl | spare | tag | version | key … | value … |
+ *    f64      f64      i32    i32    i32        u32    u32        i32      u8   u8           i32   f64
  * ```
  *
  * @example
@@ -44,8 +44,11 @@ export const OFF_BUCKET = 36; // i32: expiry-queue bucket of the item's own pair
 export const OFF_KEY_LENGTH = 40; // u8: 1–250 (spec §3.1)
 export const OFF_FLAGS = 41; // u8: FREE or LIVE
 export const OFF_TAG = 44; // i32: the caller's tag for the item (the store keeps its counter shard there)
+// f64: the item's version (spec §3.11), an integer from 1 below 2^53 that the engine assigns on
+// every write; 8 bytes of its own because no header field had room for 64 bits (docs/STORAGE.md).
+export const OFF_VERSION = 48;
 /** Bytes of the header; the key follows it, then the value. */
-export const HEADER_SIZE = 48;
+export const HEADER_SIZE = 56;
 
 /** {@link OFF_FLAGS}: the chunk holds no item (it is on its class's free list). */
 export const FREE = 0;

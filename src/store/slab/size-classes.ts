@@ -34,7 +34,7 @@ export function chunkSizes(pageSize = PAGE_SIZE): number[] {
  *
  * @example
  * ```ts
- * classFor(chunkSizes(), 164); // the class of 176-byte chunks
+ * classFor(chunkSizes(), 172); // the class of 176-byte chunks
  * ```
  */
 export function classFor(sizes: readonly number[], bytes: number): number {
