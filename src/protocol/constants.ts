@@ -66,6 +66,8 @@ export const Opcode = {
   INCR: 0x08,
   TTL: 0x09,
   FLUSH: 0x0a,
+  /** Protocol 1.1 (spec §3.10): a bounded slice of the keys from a cursor. */
+  SCAN: 0x0d,
   HELLO: 0x10,
 } as const;
 

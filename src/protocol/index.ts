@@ -18,14 +18,17 @@ export * from './decoder.js';
 export {
   decodeI64,
   decodeListBody,
+  decodeScanBody,
   encodeError,
   encodeI64,
   encodeListBody,
+  encodeScanBody,
   encodeRequest,
   encodeResponse,
   parseRequest,
   SET_FIXED_SIZE,
   type ListResult,
+  type ScanPage,
   type Request,
   type RequestOp,
 } from './messages.js';

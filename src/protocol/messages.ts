@@ -37,6 +37,14 @@ export type Request =
     }
   | { readonly op: 'DELETE'; readonly key: Buffer }
   | { readonly op: 'LIST'; readonly prefix: Buffer; readonly limit: number }
+  | {
+      readonly op: 'SCAN';
+      /** 0n starts an iteration (spec §3.10). */
+      readonly cursor: bigint;
+      /** About this many index entries examined, 1–65,535. */
+      readonly count: number;
+      readonly prefix: Buffer;
+    }
   | { readonly op: 'RENEW'; readonly key: Buffer; /** 0 = remove the expiry. */ readonly ttlMs: number }
   | { readonly op: 'HEALTH' }
   | { readonly op: 'SHUTDOWN' }
@@ -98,6 +106,8 @@ export function requestOf(view: RequestView): Request {
       return { op: 'SET', key: view.key(), value: view.value(), ttlMs: view.ttlMs, nx: view.nx, xx: view.xx, keepTtl: view.keepTtl };
     case 'LIST':
       return { op: 'LIST', limit: view.limit, prefix: view.key() };
+    case 'SCAN':
+      return { op: 'SCAN', cursor: view.cursor, count: view.limit, prefix: view.key() };
     case 'RENEW':
       return { op: 'RENEW', ttlMs: view.ttlMs, key: view.key() };
     case 'INCR':
@@ -134,6 +144,10 @@ export function viewOf(request: Request, view: RequestView): RequestView {
       return view.setKey(request.key).setValue(request.value);
     case 'LIST':
       view.limit = request.limit;
+      return view.setKey(request.prefix);
+    case 'SCAN':
+      view.cursor = request.cursor;
+      view.limit = request.count;
       return view.setKey(request.prefix);
     case 'RENEW':
       view.ttlMs = request.ttlMs;
@@ -243,6 +257,23 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
       const out = head(Opcode.LIST, 2 + prefix.length, 2 + prefix.length, undefined);
       out.writeUInt16BE(limit, at);
       out.set(prefix, at + 2);
+      return [out];
+    }
+    case 'SCAN': {
+      const { cursor, count, prefix } = request;
+      if (prefix.length > MAX_KEY_SIZE) {
+        throw new ConduitError('BAD_REQUEST', `prefix must be at most ${MAX_KEY_SIZE} bytes, got ${prefix.length}`);
+      }
+      if (!Number.isInteger(count) || count < 1 || count > 0xffff) {
+        throw new ConduitError('BAD_REQUEST', `count must be an integer from 1 to 65535, got ${count}`);
+      }
+      if (cursor < 0n || cursor > 0xffff_ffff_ffff_ffffn) {
+        throw new ConduitError('BAD_REQUEST', `cursor ${cursor} is outside the u64 range`);
+      }
+      const out = head(Opcode.SCAN, 10 + prefix.length, 10 + prefix.length, undefined);
+      out.writeBigUInt64BE(cursor, at);
+      out.writeUInt16BE(count, at + 8);
+      out.set(prefix, at + 10);
       return [out];
     }
     case 'RENEW': {
@@ -397,4 +428,63 @@ export function decodeListBody(body: Buffer): ListResult | ProtocolError {
     at += 1 + length;
   }
   return { keys, truncated: flag === 1 };
+}
+
+/** The decoded body of a SCAN response (spec §3.10). */
+export interface ScanPage {
+  /** The cursor for the next call; 0n when the iteration is complete. */
+  readonly cursor: bigint;
+  /** Keys that start with the prefix, in no particular order. */
+  readonly keys: Buffer[];
+}
+
+/**
+ * Encodes a SCAN response body: `cursor u64`, then `key_len u8, key` per key
+ * (spec §3.10). The caller keeps it within {@link MAX_BODY_SIZE}.
+ *
+ * @example
+ * ```ts
+ * encodeScanBody(0n, [Buffer.from('a')]); // <00 00 00 00 00 00 00 00 01 61>
+ * ```
+ */
+export function encodeScanBody(cursor: bigint, keys: readonly Uint8Array[]): Buffer {
+  let length = 8;
+  for (const key of keys) {
+    checkKey(key);
+    length += 1 + key.length;
+  }
+  checkBodySize(length);
+  const out = Buffer.allocUnsafe(length);
+  out.writeBigUInt64BE(cursor, 0);
+  let at = 8;
+  for (const key of keys) {
+    out[at] = key.length;
+    out.set(key, at + 1);
+    at += 1 + key.length;
+  }
+  return out;
+}
+
+/**
+ * Decodes a SCAN response body, or returns a BAD_REQUEST error when it is
+ * malformed. Keys are views into `body`.
+ *
+ * @example
+ * ```ts
+ * const { cursor, keys } = decodeScanBody(frame.body) as ScanPage;
+ * ```
+ */
+export function decodeScanBody(body: Buffer): ScanPage | ProtocolError {
+  if (body.length < 8) return badRequest(`SCAN response body needs at least 8 bytes, got ${body.length}`);
+  const keys: Buffer[] = [];
+  let at = 8;
+  while (at < body.length) {
+    const length = body[at] as number;
+    const invalid = keyError(length);
+    if (invalid !== undefined) return invalid;
+    if (at + 1 + length > body.length) return badRequest('SCAN response key runs past the body');
+    keys.push(body.subarray(at + 1, at + 1 + length));
+    at += 1 + length;
+  }
+  return { cursor: body.readBigUInt64BE(0), keys };
 }
