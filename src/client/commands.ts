@@ -1,7 +1,8 @@
 import { ConduitError, ProtocolError } from '../protocol/errors.js';
 import { Status } from '../protocol/constants.js';
 import type { Frame } from '../protocol/header.js';
-import { decodeI64, decodeListBody, decodeScanBody } from '../protocol/messages.js';
+import { decodeI64, decodeListBody } from '../protocol/messages.js';
+import { decodeScanBody } from '../protocol/scan-body.js';
 
 /**
  * What the client's commands take and what they make of their answers

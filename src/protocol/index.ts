@@ -18,17 +18,15 @@ export * from './decoder.js';
 export {
   decodeI64,
   decodeListBody,
-  decodeScanBody,
   encodeError,
   encodeI64,
   encodeListBody,
-  encodeScanBody,
   encodeRequest,
   encodeResponse,
   parseRequest,
   SET_FIXED_SIZE,
   type ListResult,
-  type ScanPage,
   type Request,
   type RequestOp,
 } from './messages.js';
+export { decodeScanBody, encodeScanBody, type ScanPage } from './scan-body.js';

@@ -1,5 +1,6 @@
 import { Status } from '../protocol/constants.js';
-import { encodeI64, encodeListBody, encodeScanBody } from '../protocol/messages.js';
+import { encodeI64, encodeListBody } from '../protocol/messages.js';
+import { encodeScanBody } from '../protocol/scan-body.js';
 import type { RequestView } from '../protocol/request-reader.js';
 import type { IncrRefusal, Store, WriteOutcome } from '../store/store.js';
 
