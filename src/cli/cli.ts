@@ -50,6 +50,27 @@ interface Output {
 }
 
 /** Thrown by a command to stop with an exit code and a one-line message. */
+/**
+ * `list`: up to `limit` distinct keys by SCAN (spec §3.10), bounded work per
+ * server call however many keys the server holds; a 1.0 server, which
+ * answers SCAN `UNKNOWN_OPCODE`, gets the one LIST of before (spec §3.5).
+ */
+async function listKeys(conduit: ConduitClient, prefix: string, limit: number): Promise<{ keys: Buffer[]; truncated: boolean }> {
+  const seen = new Map<string, Buffer>(); // SCAN may return a key twice (spec §3.10)
+  try {
+    for await (const key of conduit.scan({ prefix })) {
+      const id = key.toString('latin1');
+      if (seen.has(id)) continue;
+      if (seen.size === limit) return { keys: [...seen.values()], truncated: true };
+      seen.set(id, key);
+    }
+  } catch (err) {
+    if (err instanceof ConduitError && err.code === 'UNKNOWN_OPCODE' && seen.size === 0) return conduit.list(prefix, limit);
+    throw err;
+  }
+  return { keys: [...seen.values()], truncated: false };
+}
+
 class Exit extends Error {
   constructor(readonly code: number, message = '') {
     super(message);
@@ -189,11 +210,12 @@ function commands(client: () => ConduitClient, io: Output): Command {
     .action(async (prefix: string | undefined, o: { limit: string }) => {
       const limit = Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 65_535) throw new Exit(FAILED, `--limit must be from 1 to 65535, got '${o.limit}'`);
-      const { keys, truncated } = await client().list(prefix ?? '', limit);
-      for (const key of keys) {
+      const print = (key: Buffer): void => {
         if (io.mode === 'single' && !io.tty) io.out(Buffer.concat([key, Buffer.from('\n')]));
         else raw(key);
-      }
+      };
+      const { keys, truncated } = await listKeys(client(), prefix ?? '', limit);
+      for (const key of keys) print(key);
       if (truncated) io.err('(more keys match: raise --limit or narrow the prefix)');
     });
   program

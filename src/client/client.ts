@@ -6,7 +6,7 @@ import type { Frame } from '../protocol/header.js';
 import { encodeRequestBody, type Request } from '../protocol/messages.js';
 import { bodyLength } from '../protocol/output-batch.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
-import { asTrue, asVoid, bytes, i64, listReply, okOr, statsObject, type Bytes, type ListReply } from './commands.js';
+import { asTrue, asVoid, bytes, i64, listReply, okOr, scanReply, statsObject, type Bytes, type ListReply, type ScanOptions, type ScanReply } from './commands.js';
 import { RequestQueue } from './request-queue.js';
 import { DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type VersionedValue } from './versioned.js';
 import { Transport } from './transport.js';
@@ -493,6 +493,41 @@ export class ConduitClient extends EventEmitter {
       { op: 'LIST', prefix: bytes(prefix, 'prefix'), limit },
       okOr(listReply),
     );
+  }
+
+  /**
+   * One SCAN call (spec §3.10, protocol 1.1): from `cursor` (0n starts), the
+   * next cursor (0n when the iteration is done) and a bounded slice of keys.
+   * A 1.0 server rejects it with `UNKNOWN_OPCODE`.
+   *
+   * @example
+   * ```ts
+   * const { cursor, keys } = await client.scanPage(0n, { prefix: 'user:' });
+   * ```
+   */
+  scanPage(cursor: bigint, options: ScanOptions = {}): Promise<ScanReply> {
+    return this.#call({ op: 'SCAN', cursor, count: options.count ?? 1000, prefix: bytes(options.prefix ?? '', 'prefix') }, okOr(scanReply));
+  }
+
+  /**
+   * Every key starting with `prefix`, one SCAN call at a time (spec §3.10):
+   * each call is bounded on the server, so iterating a large store never
+   * holds its event loop. A key present for the whole iteration is yielded
+   * at least once; a key written or deleted meanwhile may or may not be,
+   * and a key may be yielded twice (after the server re-seeds its index).
+   *
+   * @example
+   * ```ts
+   * for await (const key of client.scan({ prefix: 'user:' })) console.log(key.toString());
+   * ```
+   */
+  async *scan(options: ScanOptions = {}): AsyncGenerator<Buffer, void, undefined> {
+    let cursor = 0n;
+    do {
+      const page = await this.scanPage(cursor, options);
+      cursor = page.cursor;
+      yield* page.keys;
+    } while (cursor !== 0n);
   }
 
   /**

@@ -2,6 +2,7 @@ import { ConduitError, ProtocolError } from '../protocol/errors.js';
 import { Status } from '../protocol/constants.js';
 import type { Frame } from '../protocol/header.js';
 import { decodeI64, decodeListBody } from '../protocol/messages.js';
+import { decodeScanBody } from '../protocol/scan-body.js';
 
 /**
  * What the client's commands take and what they make of their answers
@@ -38,6 +39,20 @@ export interface ListReply {
   keys: Buffer[];
   /** True when more keys matched than were returned. */
   truncated: boolean;
+}
+
+/** What {@link ConduitClient.scanPage} and {@link ConduitClient.scan} take (spec §3.10). */
+export interface ScanOptions {
+  /** Only keys starting with this (0–250 bytes); default: every key. */
+  prefix?: Bytes;
+  /** About this many index entries the server examines per call, 1–65,535 (the reference server stops at 4,096); default 1,000. */
+  count?: number;
+}
+
+/** What {@link ConduitClient.scanPage} returns: the next cursor (0n: done) and a slice of keys. */
+export interface ScanReply {
+  cursor: bigint;
+  keys: Buffer[];
 }
 
 /**
@@ -115,6 +130,20 @@ export function listReply(frame: Frame): ListReply {
   const list = decodeListBody(frame.body);
   if (list instanceof ProtocolError) throw new ConduitError('PROTOCOL_ERROR', list.message);
   return { keys: list.keys.map((k) => Buffer.from(k)), truncated: list.truncated };
+}
+
+/**
+ * spec §3.10: SCAN answers the next cursor and keys; the keys are copied out of the socket chunk.
+ *
+ * @example
+ * ```ts
+ * const decodeScan = okOr(scanReply);
+ * ```
+ */
+export function scanReply(frame: Frame): ScanReply {
+  const page = decodeScanBody(frame.body);
+  if (page instanceof ProtocolError) throw new ConduitError('PROTOCOL_ERROR', page.message);
+  return { cursor: page.cursor, keys: page.keys.map((k) => Buffer.from(k)) };
 }
 
 /**

@@ -9,7 +9,7 @@
  * @module
  */
 export { ConduitClient, type SetOptions as ClientSetOptions } from './client.js';
-export type { Bytes, ListReply } from './commands.js';
+export type { Bytes, ListReply, ScanOptions, ScanReply } from './commands.js';
 export type { VersionedValue } from './versioned.js';
 export {
   resolveClientOptions,

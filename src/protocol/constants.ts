@@ -75,6 +75,8 @@ export const Opcode = {
   GETS: 0x0b,
   /** spec §3.12 (protocol 1.1): get-and-touch. */
   GAT: 0x0c,
+  /** Protocol 1.1 (spec §3.10): a bounded slice of the keys from a cursor. */
+  SCAN: 0x0d,
   HELLO: 0x10,
 } as const;
 

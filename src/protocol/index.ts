@@ -29,3 +29,4 @@ export {
   type Request,
   type RequestOp,
 } from './messages.js';
+export { decodeScanBody, encodeScanBody, type ScanPage } from './scan-body.js';

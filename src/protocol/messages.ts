@@ -44,6 +44,14 @@ export type Request =
   | { readonly op: 'GAT'; readonly key: Buffer; /** 0 = remove the expiry. */ readonly ttlMs: number }
   | { readonly op: 'DELETE'; readonly key: Buffer }
   | { readonly op: 'LIST'; readonly prefix: Buffer; readonly limit: number }
+  | {
+      readonly op: 'SCAN';
+      /** 0n starts an iteration (spec §3.10). */
+      readonly cursor: bigint;
+      /** About this many index entries examined, 1–65,535. */
+      readonly count: number;
+      readonly prefix: Buffer;
+    }
   | { readonly op: 'RENEW'; readonly key: Buffer; /** 0 = remove the expiry. */ readonly ttlMs: number }
   | { readonly op: 'HEALTH' }
   | { readonly op: 'SHUTDOWN' }
@@ -110,6 +118,8 @@ export function requestOf(view: RequestView): Request {
       return { op: 'GAT', ttlMs: view.ttlMs, key: view.key() };
     case 'LIST':
       return { op: 'LIST', limit: view.limit, prefix: view.key() };
+    case 'SCAN':
+      return { op: 'SCAN', cursor: view.cursor, count: view.limit, prefix: view.key() };
     case 'RENEW':
       return { op: 'RENEW', ttlMs: view.ttlMs, key: view.key() };
     case 'INCR':
@@ -150,6 +160,10 @@ export function viewOf(request: Request, view: RequestView): RequestView {
       return view.setKey(request.key).setValue(request.value);
     case 'LIST':
       view.limit = request.limit;
+      return view.setKey(request.prefix);
+    case 'SCAN':
+      view.cursor = request.cursor;
+      view.limit = request.count;
       return view.setKey(request.prefix);
     case 'RENEW':
     case 'GAT':
@@ -267,6 +281,23 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
       const out = head(Opcode.LIST, 2 + prefix.length, 2 + prefix.length, undefined);
       out.writeUInt16BE(limit, at);
       out.set(prefix, at + 2);
+      return [out];
+    }
+    case 'SCAN': {
+      const { cursor, count, prefix } = request;
+      if (prefix.length > MAX_KEY_SIZE) {
+        throw new ConduitError('BAD_REQUEST', `prefix must be at most ${MAX_KEY_SIZE} bytes, got ${prefix.length}`);
+      }
+      if (!Number.isInteger(count) || count < 1 || count > 0xffff) {
+        throw new ConduitError('BAD_REQUEST', `count must be an integer from 1 to 65535, got ${count}`);
+      }
+      if (cursor < 0n || cursor > 0xffff_ffff_ffff_ffffn) {
+        throw new ConduitError('BAD_REQUEST', `cursor ${cursor} is outside the u64 range`);
+      }
+      const out = head(Opcode.SCAN, 10 + prefix.length, 10 + prefix.length, undefined);
+      out.writeBigUInt64BE(cursor, at);
+      out.writeUInt16BE(count, at + 8);
+      out.set(prefix, at + 10);
       return [out];
     }
     case 'RENEW':
@@ -423,3 +454,4 @@ export function decodeListBody(body: Buffer): ListResult | ProtocolError {
   }
   return { keys, truncated: flag === 1 };
 }
+

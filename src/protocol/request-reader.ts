@@ -23,6 +23,7 @@ export type RequestOp =
   | 'SET'
   | 'DELETE'
   | 'LIST'
+  | 'SCAN'
   | 'RENEW'
   | 'HEALTH'
   | 'SHUTDOWN'
@@ -72,8 +73,10 @@ export class RequestView {
   nx = false;
   xx = false;
   keepTtl = false;
-  /** LIST: at most this many keys. */
+  /** LIST: at most this many keys; SCAN: about this many index entries examined. */
   limit = 0;
+  /** SCAN: where the iteration resumes (0n starts it). */
+  cursor = 0n;
   /** INCR: the signed amount. */
   delta = 0n;
 
@@ -212,6 +215,20 @@ export function readRequest(
       into.op = 'LIST';
       into.limit = limit;
       into.setKey(source, start + 2, length - 2);
+      return undefined;
+    }
+    case Opcode.SCAN: {
+      // spec §3.10: cursor u64, count u16 (1–65,535), prefix (0–250 bytes).
+      if (length < 10) return shortBody('SCAN', 10, length);
+      const count = source.readUInt16BE(start + 8);
+      if (count === 0) return badRequest('SCAN count must be at least 1');
+      if (length - 10 > MAX_KEY_SIZE) {
+        return badRequest(`SCAN prefix is ${length - 10} bytes, the limit is ${MAX_KEY_SIZE}`);
+      }
+      into.op = 'SCAN';
+      into.cursor = source.readBigUInt64BE(start);
+      into.limit = count;
+      into.setKey(source, start + 10, length - 10);
       return undefined;
     }
     case Opcode.GETS: {

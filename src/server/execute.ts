@@ -1,5 +1,6 @@
 import { Status } from '../protocol/constants.js';
 import { encodeI64, encodeListBody } from '../protocol/messages.js';
+import { encodeScanBody } from '../protocol/scan-body.js';
 import type { RequestView } from '../protocol/request-reader.js';
 import type { IncrRefusal, Store, WriteOutcome } from '../store/store.js';
 
@@ -115,6 +116,11 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       // spec §3.5: the body is 1 byte of flag, then what fits in one frame of this connection.
       const { keys, truncated } = store.list(request.key(), request.limit, maxBody - 1);
       return { status: Status.OK, body: encodeListBody(keys, truncated) };
+    }
+    case 'SCAN': {
+      // spec §3.10: 8 bytes of cursor, then whole buckets' keys that fit one frame of this connection.
+      const { cursor, keys } = store.scan(request.cursor, request.limit, request.key(), maxBody - 8);
+      return { status: Status.OK, body: encodeScanBody(cursor, keys) };
     }
     case 'RENEW':
       return store.renew(request.key(), request.ttlMs) ? OK : NOT_FOUND;

@@ -10,6 +10,7 @@
  * @module
  */
 export { Store, type IncrRefusal, type WriteOutcome } from './store.js';
+export type { ScanResult } from './key-cursor.js';
 export { chargeOf } from './charge.js';
 export type { EvictionPolicy, SetOptions, StoreOptions } from './options.js';
 export type { StoreCounters, StoreStats } from './stats.js';

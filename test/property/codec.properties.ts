@@ -59,6 +59,12 @@ export const requestArb: fc.Arbitrary<Request> = fc.oneof(
       }),
     ),
   fc.record({ op: fc.constant('LIST' as const), prefix: buf(0, MAX_KEY_SIZE), limit: fc.integer({ min: 1, max: 0xffff }) }),
+  fc.record({
+    op: fc.constant('SCAN' as const),
+    cursor: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+    count: fc.integer({ min: 1, max: 0xffff }),
+    prefix: buf(0, MAX_KEY_SIZE),
+  }),
   fc.record({ op: fc.constant('RENEW' as const), key, ttlMs: ttl }),
   fc.record({
     op: fc.constant('INCR' as const),

@@ -29,7 +29,7 @@ export interface ResponseVector {
   header: HeaderVector;
   status: string;
   body: string;
-  meaning?: { list?: { truncated: boolean; keys: string[] }; i64?: string };
+  meaning?: { list?: { truncated: boolean; keys: string[] }; scan?: { cursor: string; keys: string[] }; i64?: string };
 }
 
 export interface MalformedVector {
@@ -74,6 +74,8 @@ export function requestOf(vector: RequestVector): Request {
       };
     case 'LIST':
       return { op: 'LIST', limit: Number(r.limit), prefix: hex(r.prefix) };
+    case 'SCAN':
+      return { op: 'SCAN', cursor: BigInt(String(r.cursor)), count: Number(r.count), prefix: hex(r.prefix) };
     case 'RENEW':
     case 'GAT':
       return { op: r.op, ttlMs: Number(r.ttlMs), key: hex(r.key) };

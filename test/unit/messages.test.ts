@@ -3,9 +3,11 @@ import {
   ConduitError,
   decodeI64,
   decodeListBody,
+  decodeScanBody,
   encodeError,
   encodeI64,
   encodeListBody,
+  encodeScanBody,
   encodeRequest,
   encodeResponse,
   MAX_BODY_SIZE,
@@ -36,6 +38,10 @@ describe('encodeRequest rejects invalid input with a ConduitError', () => {
     ['delta over i64', 1n, { op: 'INCR', key, delta: 1n << 63n, ttlMs: 0 }, 'BAD_REQUEST'],
     ['LIST limit 0', 1n, { op: 'LIST', prefix: Buffer.alloc(0), limit: 0 }, 'BAD_REQUEST'],
     ['LIST prefix of 251 bytes', 1n, { op: 'LIST', prefix: Buffer.alloc(251), limit: 1 }, 'BAD_REQUEST'],
+    ['SCAN count 0', 1n, { op: 'SCAN', cursor: 0n, count: 0, prefix: Buffer.alloc(0) }, 'BAD_REQUEST'],
+    ['SCAN count over u16', 1n, { op: 'SCAN', cursor: 0n, count: 0x10000, prefix: Buffer.alloc(0) }, 'BAD_REQUEST'],
+    ['SCAN cursor over u64', 1n, { op: 'SCAN', cursor: 1n << 64n, count: 1, prefix: Buffer.alloc(0) }, 'BAD_REQUEST'],
+    ['SCAN prefix of 251 bytes', 1n, { op: 'SCAN', cursor: 0n, count: 1, prefix: Buffer.alloc(251) }, 'BAD_REQUEST'],
   ];
   for (const [name, id, request, code] of cases) {
     it(name, () => {
@@ -72,6 +78,15 @@ describe('response bodies', () => {
     expect(decodeListBody(Buffer.from([2]))).toBeInstanceOf(ProtocolError);
     expect(decodeListBody(Buffer.from([0, 3, 0x61]))).toBeInstanceOf(ProtocolError);
     expect(decodeListBody(Buffer.from([0, 0]))).toBeInstanceOf(ProtocolError);
+  });
+
+  it('round-trips SCAN bodies and rejects malformed ones', () => {
+    const keys = [Buffer.from('a'), Buffer.alloc(250, 0xff)];
+    expect(decodeScanBody(encodeScanBody(0xffff_ffff_ffff_ffffn, keys))).toEqual({ cursor: 0xffff_ffff_ffff_ffffn, keys });
+    expect(decodeScanBody(encodeScanBody(0n, []))).toEqual({ cursor: 0n, keys: [] });
+    expect(decodeScanBody(Buffer.alloc(7))).toBeInstanceOf(ProtocolError);
+    expect(decodeScanBody(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 3, 0x61]))).toBeInstanceOf(ProtocolError);
+    expect(decodeScanBody(Buffer.alloc(9))).toBeInstanceOf(ProtocolError); // a key of 0 bytes
   });
 
   it('cuts an over-long error message to fit a frame', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeI64,
   decodeListBody,
+  decodeScanBody,
   encodeRequest,
   encodeResponse,
   Opcode,
@@ -78,6 +79,14 @@ describe('response vectors', () => {
           expect(list).not.toBeInstanceOf(ProtocolError);
           if (list instanceof ProtocolError) return;
           expect({ truncated: list.truncated, keys: list.keys.map((k) => k.toString('hex')) }).toEqual(v.meaning?.list);
+        });
+      }
+      if (v.meaning?.scan) {
+        it('has the SCAN body it describes', () => {
+          const page = decodeScanBody(bytes(v.body));
+          expect(page).not.toBeInstanceOf(ProtocolError);
+          if (page instanceof ProtocolError) return;
+          expect({ cursor: String(page.cursor), keys: page.keys.map((k) => k.toString('hex')) }).toEqual(v.meaning?.scan);
         });
       }
       if (v.meaning?.i64 !== undefined) {

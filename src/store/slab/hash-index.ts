@@ -21,6 +21,18 @@ export function bucketBitsFor(maxMemory: number): number {
 }
 
 /**
+ * What SCAN reads of the index (spec §3.10): the fixed bucket count, the
+ * next non-empty bucket, a bucket's chain.
+ *
+ * @example
+ * ```ts
+ * const out: number[] = [];
+ * index.chainOf(index.nextBucket(0, index.bucketCount), out);
+ * ```
+ */
+export type KeyIndex = Pick<HashIndex, 'bucketCount' | 'nextBucket' | 'chainOf'>;
+
+/**
  * The engine's index (docs/STORAGE.md "Index"): a chained hash table in an
  * `Int32Array` of bucket heads (handle + 1, 0 = empty, so untouched parts of
  * the zero-filled array stay unwritten), the chain link and the key's hash
@@ -120,6 +132,27 @@ export class HashIndex {
       }
       e = after;
     }
+  }
+
+  /** Buckets in the array: fixed at construction (the index never grows or shrinks). */
+  get bucketCount(): number {
+    return this.#buckets.length;
+  }
+
+  /**
+   * SCAN (spec §3.10): the first non-empty bucket in `[from, to)`, or `to`.
+   * One `Int32Array` read per bucket, so an empty stretch costs little.
+   */
+  nextBucket(from: number, to: number): number {
+    const buckets = this.#buckets;
+    let b = from;
+    while (b < to && buckets[b] === 0) b += 1;
+    return b;
+  }
+
+  /** SCAN (spec §3.10): appends the handles of bucket `b`'s whole chain to `out`. */
+  chainOf(b: number, out: number[]): void {
+    for (let e = (this.#buckets[b] as number) - 1; e !== NONE; e = this.#chunks.i32(e, OFF_HASH_NEXT)) out.push(e);
   }
 
   /** Draws a new seed and re-hashes every live item: O(items), only when a chain grew too long. */

@@ -11,7 +11,7 @@ import {
   type SlabEviction,
   type SlabStats,
 } from './engine-types.js';
-import { bucketBitsFor, HashIndex } from './hash-index.js';
+import { bucketBitsFor, HashIndex, type KeyIndex } from './hash-index.js';
 import {
   checkKeyLength,
   HEADER_SIZE,
@@ -58,9 +58,10 @@ import { chunkSizes, classFor } from './size-classes.js';
  *
  * Its parts, one job each: {@link Chunks} (where an item is and its header),
  * {@link HashIndex} (the index), {@link ClassLists} (per-class LRU and free
- * lists); this file allocates, evicts and moves pages. About 465 lines,
- * past the ~450 guide since items carry a version (spec §3.11): the public
- * accessors of an item's fields are one line each with their JSDoc here.
+ * lists); this file allocates, evicts and moves pages. About 475 lines,
+ * past the ~450 guide since items carry a version (spec §3.11) and LIST and
+ * SCAN walk the index: the public accessors of an item's fields are one line
+ * each with their JSDoc here.
  *
  * The engine knows no clock: it stores each item's expiry time and leaves
  * lazy and active expiry to its caller (the store's `ExpirySweep`).
@@ -418,6 +419,19 @@ export class SlabEngine {
       if (examined >= maxSlots && page + 1 < this.#pool.allocated) return (page + 1) << SLOT_BITS;
     }
     return NONE;
+  }
+
+  /**
+   * The index as SCAN walks it (spec §3.10): buckets in order, each chain
+   * whole. Read-only; `reseeds` tells a cursor whether keys changed bucket.
+   */
+  get keyIndex(): KeyIndex {
+    return this.#index;
+  }
+
+  /** Times the index drew a new seed: SCAN's cursor epoch (spec §3.10). */
+  get reseeds(): number {
+    return this.#reseeds;
   }
 
   /** Live items. */

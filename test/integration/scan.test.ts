@@ -1,0 +1,80 @@
+// SCAN over real sockets (spec §3.10): ConduitClient.scan walks every key in bounded calls,
+// each answer within one frame of the connection (§2.1: 65,508 body bytes once sealed), in
+// plaintext and in both secure sealings; conduit-cli list keeps its output on top of it.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConduitClient, encodeRequest, MAX_BODY_SIZE, Status } from '../../src/index.js';
+import { runCli } from '../support/cli.js';
+import { rawClient, startServer } from '../support/server.js';
+
+const key = { id: 'app', secret: randomBytes(32) };
+// 240-byte keys: 8,192 of them (one call's entry bound) would be 2 MB, so every answer is cut by the frame.
+const longKey = (i: number): Buffer => Buffer.from(`scan:${String(i).padStart(6, '0')}:`.padEnd(240, 'x'));
+
+async function fill(client: ConduitClient, count: number): Promise<void> {
+  const writes: Promise<boolean>[] = [];
+  for (let i = 0; i < count; i += 1) writes.push(client.set(longKey(i), 'v'));
+  for (let i = 0; i < 100; i += 1) writes.push(client.set(`other:${i}`, 'v'));
+  expect((await Promise.all(writes)).every(Boolean)).toBe(true);
+}
+
+describe('SCAN over sockets', () => {
+  for (const mode of ['plaintext', 'secure envelopes', 'secure frames'] as const) {
+    it(`${mode}: client.scan yields every matching key; each page fits one frame`, async () => {
+      const secure = mode !== 'plaintext';
+      const { port } = await startServer(secure ? { keys: [key] } : {});
+      const client = new ConduitClient(secure ? { port, key, sealing: mode === 'secure frames' ? 'frames' : 'envelopes' } : { port });
+      try {
+        await client.connect();
+        await fill(client, 3_000);
+        const seen = new Set<string>();
+        for await (const k of client.scan({ prefix: 'scan:', count: 65_535 })) seen.add(k.toString('latin1'));
+        expect(seen.size).toBe(3_000);
+        for (let i = 0; i < 3_000; i += 1) expect(seen.has(longKey(i).toString('latin1'))).toBe(true);
+        // One page by hand: the body is cut to the connection's frame (16 bytes less once sealed).
+        const cap = secure ? MAX_BODY_SIZE - 16 : MAX_BODY_SIZE;
+        const page = await client.scanPage(0n, { prefix: 'scan:', count: 65_535 });
+        expect(page.cursor).not.toBe(0n);
+        expect(8 + page.keys.length * 241).toBeLessThanOrEqual(cap);
+        expect(8 + page.keys.length * 241).toBeGreaterThan(cap - 48 * 241); // cut at a bucket boundary near the cap
+      } finally {
+        await client.close();
+      }
+    });
+  }
+
+  it('raw frames: SCAN on an empty store answers a slice of buckets; count 0 is BAD_REQUEST and the connection carries on', async () => {
+    const { port } = await startServer();
+    const raw = await rawClient(port);
+    raw.write([
+      ...encodeRequest(1n, { op: 'SCAN', cursor: 0n, count: 1, prefix: Buffer.alloc(0) }),
+      Buffer.from('010d000a000000000000003100000000000000000000', 'hex'), // spec §9.3: count 0
+      ...encodeRequest(2n, { op: 'HEALTH' }),
+    ]);
+    await raw.waitFrames(3);
+    expect(raw.frames.map((f) => [f.opcode, String(f.id), f.body.toString('hex')])).toEqual([
+      [Status.OK, '1', '0000000000020000'], // 64 MiB: 2^18 buckets, 131,072 a call, no keys yet
+      [Status.BAD_REQUEST, '49', Buffer.from('SCAN count must be at least 1').toString('hex')],
+      [Status.OK, '2', ''],
+    ]);
+  });
+
+  it('conduit-cli list walks with SCAN: distinct keys, --limit cut with its notice', async () => {
+    const { port } = await startServer();
+    const client = new ConduitClient({ port });
+    try {
+      await client.connect();
+      await fill(client, 2_500);
+    } finally {
+      await client.close();
+    }
+    const all = await runCli(['--port', String(port), 'list', 'scan:', '--limit', '65535']);
+    const lines = all.stdout.toString('latin1').split('\n').filter(Boolean);
+    expect(new Set(lines).size).toBe(2_500);
+    expect(lines).toHaveLength(2_500);
+    expect(all.stderr.toString()).toBe('');
+    const cut = await runCli(['--port', String(port), 'list', 'other:', '--limit', '10']);
+    expect(cut.stdout.toString().split('\n').filter(Boolean)).toHaveLength(10);
+    expect(cut.stderr.toString()).toMatch(/more keys match/);
+  });
+});
