@@ -8,7 +8,7 @@ import { bodyLength } from '../protocol/output-batch.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
 import { asTrue, asVoid, bytes, i64, listReply, okOr, scanReply, statsObject, type Bytes, type ListReply, type ScanOptions, type ScanReply } from './commands.js';
 import { RequestQueue } from './request-queue.js';
-import { DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type VersionedValue } from './versioned.js';
+import { checkVersion, DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type VersionedValue } from './versioned.js';
 import { Transport } from './transport.js';
 
 /**
@@ -371,6 +371,12 @@ export class ConduitClient extends EventEmitter {
         okOr(asTrue, { status: Status.NOT_STORED, value: false }),
       );
     }
+    try {
+      checkVersion(version);
+      if (nx) throw new ConduitError('BAD_REQUEST', 'nx and version options exclude each other');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // spec §3.11: another version is EXISTS, a key gone meanwhile NOT_FOUND; both mean "lost the race".
     return this.#call({ op: 'SET', key: bytes(key, 'key'), value: bytes(value, 'value'), ttlMs, nx, xx, keepTtl, version }, (frame) =>
       frame.opcode === Status.EXISTS || frame.opcode === Status.NOT_FOUND ? false : okOr(asTrue)(frame),
@@ -395,17 +401,26 @@ export class ConduitClient extends EventEmitter {
    * Reads `key`, computes its new value with `fn` (given `undefined` when
    * absent) and writes it only if no one wrote the key meanwhile, retrying
    * up to `attempts` times (default 16); resolves the value written, rejects
-   * `EXISTS` when every attempt lost its race (spec §3.11).
+   * `EXISTS` when every attempt lost its race (spec §3.11). The write keeps
+   * the key's expiry (KEEPTTL) unless `ttlMs` is given, which sets it (0:
+   * none); a key `update` creates gets `ttlMs` or no expiry.
    *
    * @example
    * ```ts
    * await client.update('hits', (old) => String(Number(old ?? 0) + 1));
+   * await client.update('session:1', renewToken, { ttlMs: 30_000 });
    * ```
    */
-  update(key: Bytes, fn: (current: Buffer | undefined) => Bytes | Promise<Bytes>, options: { attempts?: number } = {}): Promise<Buffer> {
+  update(
+    key: Bytes,
+    fn: (current: Buffer | undefined) => Bytes | Promise<Bytes>,
+    options: { attempts?: number; ttlMs?: number } = {},
+  ): Promise<Buffer> {
+    const { ttlMs } = options;
     const ops = {
       read: (k: Buffer) => this.getWithVersion(k),
-      write: (k: Buffer, v: Buffer, version: bigint | undefined) => this.set(k, v, version === undefined ? { nx: true } : { version }),
+      write: (k: Buffer, v: Buffer, version: bigint | undefined) =>
+        this.set(k, v, version === undefined ? { nx: true, ttlMs: ttlMs ?? 0 } : ttlMs === undefined ? { version, keepTtl: true } : { version, ttlMs }),
     };
     return updateLoop(ops, bytes(key, 'key'), async (old) => bytes(await fn(old), 'value'), options.attempts ?? DEFAULT_UPDATE_ATTEMPTS);
   }

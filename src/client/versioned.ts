@@ -38,6 +38,28 @@ export function versionedValue(frame: Frame): VersionedValue {
   return { version: frame.body.readBigUInt64BE(0), value: Buffer.from(frame.body.subarray(8)) };
 }
 
+/** The largest version a frame can carry (spec §3.11: `u64`). */
+const MAX_VERSION = (1n << 64n) - 1n;
+
+/**
+ * Checks a `version` option before anything is sent: a bigint from 1 to
+ * 2^64 − 1 (spec §3.11: no item ever has version 0, so `0n` is refused
+ * rather than taken as "no condition"). Throws a `ConduitError` with code
+ * `BAD_REQUEST` naming the option.
+ *
+ * @example
+ * ```ts
+ * checkVersion(7n); // fine
+ * checkVersion(0n); // throws BAD_REQUEST: version option must be a bigint from 1 to 2^64-1, got 0
+ * ```
+ */
+export function checkVersion(version: unknown): asserts version is bigint {
+  if (typeof version !== 'bigint' || version < 1n || version > MAX_VERSION) {
+    const shown = typeof version === 'bigint' ? String(version) : `${typeof version} ${String(version)}`;
+    throw new ConduitError('BAD_REQUEST', `version option must be a bigint from 1 to 2^64-1, got ${shown}`);
+  }
+}
+
 /** What {@link updateLoop} needs of a client: a versioned read and a conditional write. */
 export interface VersionedOps {
   read(key: Buffer): Promise<VersionedValue | undefined>;

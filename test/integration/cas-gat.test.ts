@@ -90,6 +90,41 @@ describe.each(modes)('CAS and GAT over ConduitClient, %s', (_name, extra) => {
   });
 });
 
+describe('CAS options checked by ConduitClient before sending', () => {
+  it('version 0n, a number, a negative or a u64 overflow are BAD_REQUEST naming the option, and nothing is written', async () => {
+    const c = await client(false, {});
+    await c.set('v', 'kept');
+    for (const bad of [0n, -1n, 1n << 64n, 5 as unknown as bigint]) {
+      const err = await c.set('v', 'lost', { version: bad }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConduitError);
+      expect((err as ConduitError).code).toBe('BAD_REQUEST');
+      expect((err as ConduitError).message).toMatch(/version option/);
+    }
+    expect(await c.set('absent', 'x', { version: 0n }).catch((e: ConduitError) => e.code)).toBe('BAD_REQUEST');
+    expect(await c.get('absent')).toBeUndefined();
+    expect((await c.get('v'))?.toString()).toBe('kept');
+    const read = (await c.getWithVersion('v'))!;
+    expect(await c.set('v', 'x', { version: read.version, nx: true }).catch((e: ConduitError) => e.message)).toMatch(/nx and version/);
+  });
+
+  it('update keeps the expiry unless ttlMs is given, which sets it; a created key gets ttlMs', async () => {
+    const c = await client(false, {});
+    await c.set('s', '1', { ttlMs: 60_000 });
+    await c.update('s', (old) => String(Number(old) + 1));
+    expect((await c.get('s'))?.toString()).toBe('2');
+    const kept = await c.ttl('s');
+    expect(kept).toBeGreaterThan(50_000);
+    await c.update('s', (old) => String(Number(old) + 1), { ttlMs: 0 });
+    expect(await c.ttl('s')).toBe(-1);
+    await c.update('s', (old) => String(Number(old) + 1), { ttlMs: 5_000 });
+    expect(await c.ttl('s')).toBeLessThanOrEqual(5_000);
+    await c.update('fresh', () => 'a', { ttlMs: 7_000 });
+    const fresh = await c.ttl('fresh');
+    expect(fresh).toBeGreaterThan(0);
+    expect(fresh).toBeLessThanOrEqual(7_000);
+  });
+});
+
 describe('CAS and GAT on the wire', () => {
   it('update gives up with EXISTS after its attempts when every write loses the race', async () => {
     const c = await client(false, {});
