@@ -11,6 +11,7 @@ import { execute, type ExecutionContext, type Reply } from '../server/execute.js
 import type { Metrics } from '../server/metrics.js';
 import { HTTP_MAX_CONNECTIONS } from '../server/fd-limit.js';
 import { isLoopbackHost, normaliseHost, parseAuthority, sameOrigin, type Authority } from './authority.js';
+import { ifMatchHolds, IfMatchSyntaxError, parseIfMatch, type IfMatch } from './if-match.js';
 import type { Store } from '../store/store.js';
 
 /** What the gateway needs from the server it fronts. */
@@ -119,19 +120,20 @@ function decodeSegment(segment: string): Buffer | undefined {
   return Buffer.from(bytes);
 }
 
-/**
- * The version an `If-Match` header names (spec §3.11): one strong ETag as a GET
- * gave it, `"N"`; `undefined` without the header. Anything else is refused:
- * a weak or listed tag cannot name one write.
- */
-function versionOf(header: string | undefined): bigint | undefined {
-  if (header === undefined) return undefined;
-  const match = /^\s*"([1-9]\d{0,19})"\s*$/.exec(header);
-  const version = match === null ? undefined : BigInt(match[1] as string);
-  if (version === undefined || version >= 1n << 64n) {
-    throw new HttpFailure('BAD_REQUEST', `If-Match must be one ETag as a GET returns it ("N"), got '${header}'`);
+/** The 412 of an `If-Match` that does not hold: the key is absent, or has another version. */
+function failedPrecondition(code: 'NOT_FOUND' | 'EXISTS'): HttpFailure {
+  const message = code === 'NOT_FOUND' ? 'If-Match: the key is absent' : "If-Match does not name the key's current version";
+  return new HttpFailure(code, message, false, 412);
+}
+
+/** The request's `If-Match` (RFC 9110 §13.1.1), or `undefined`; a malformed one is a 400 naming the header. */
+function ifMatchOf(req: IncomingMessage): IfMatch | undefined {
+  try {
+    return parseIfMatch(req.headers['if-match']);
+  } catch (err) {
+    if (err instanceof IfMatchSyntaxError) throw new HttpFailure('BAD_REQUEST', err.message);
+    throw err;
   }
-  return version;
 }
 
 function flag(query: URLSearchParams, name: string): boolean {
@@ -277,6 +279,7 @@ export class HttpGateway {
     }
     if (sub === '/incr') {
       if (method !== 'POST') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on .../incr`);
+      const condition = ifMatchOf(req);
       await this.#drain(req);
       const by = query.get('by') ?? '1';
       // spec §3.8: the delta is an i64 on the wire; HTTP takes the same range.
@@ -284,6 +287,7 @@ export class HttpGateway {
       if (delta === undefined || delta < I64_MIN || delta > I64_MAX) {
         throw new HttpFailure('BAD_REQUEST', `by must be an integer from ${I64_MIN} to ${I64_MAX}, got '${by}'`);
       }
+      this.#precondition(condition, key);
       const reply = this.#execute({ op: 'INCR', key, delta, ttlMs: this.#ttl(query) }, started);
       return this.#json(res, 200, { value: i64Of(reply).toString() });
     }
@@ -301,27 +305,30 @@ export class HttpGateway {
         // What one SET frame can carry (spec §3.3), and at most what a GET answer can carry on every
         // connection of this server: in secure mode a response body is the value plus the 16-byte tag
         // (spec §2.1, §6.4), so a longer value could be stored here but never read back over the protocol.
-        const version = versionOf(req.headers['if-match']);
-        const fixed = version === undefined ? SET_FIXED_SIZE : SET_FIXED_SIZE + SET_VERSION_SIZE; // spec §3.11: CAS carries 8 more
+        const condition = ifMatchOf(req);
+        const fixed = condition === undefined ? SET_FIXED_SIZE : SET_FIXED_SIZE + SET_VERSION_SIZE; // spec §3.11: CAS carries 8 more
         const limit = Math.min(MAX_BODY_SIZE - fixed - key.length, this.#options.secure ? MAX_BODY_SIZE - TAG_SIZE : MAX_BODY_SIZE);
-        const options = { ttlMs: this.#ttl(query), nx: flag(query, 'nx'), xx: flag(query, 'xx'), keepTtl: flag(query, 'keepttl'), version };
+        const options = { ttlMs: this.#ttl(query), nx: flag(query, 'nx'), xx: flag(query, 'xx'), keepTtl: flag(query, 'keepttl') };
         // spec §3.3: the flag rules parseRequest applies to a SET frame, named as the query names them.
         if (options.nx && options.xx) throw new HttpFailure('BAD_REQUEST', 'nx and xx exclude each other');
         if (options.keepTtl && options.ttlMs !== 0) throw new HttpFailure('BAD_REQUEST', 'keepttl excludes ttl');
-        if (options.nx && version !== undefined) throw new HttpFailure('BAD_REQUEST', 'nx excludes If-Match');
+        if (options.nx && condition !== undefined) throw new HttpFailure('BAD_REQUEST', 'nx excludes If-Match');
         const value = await this.#body(req, limit);
+        // No await from the precondition to the write: nothing else runs in between (and the CAS checks again).
+        const version = this.#precondition(condition, key);
         try {
-          this.#execute({ op: 'SET', key, value, ...options }, started);
+          this.#execute({ op: 'SET', key, value, ...options, ...(version === undefined ? {} : { version }) }, started);
         } catch (err) {
-          // RFC 9110 §13.1.1: an If-Match that matches no current representation (gone, or another version) is 412.
-          if (version !== undefined && err instanceof HttpFailure && err.code === 'NOT_FOUND') throw new HttpFailure('EXISTS', 'the key is gone');
+          if (version !== undefined && err instanceof HttpFailure && (err.code === 'NOT_FOUND' || err.code === 'EXISTS')) throw failedPrecondition(err.code);
           throw err;
         }
         res.writeHead(204);
         return void res.end();
       }
       case 'DELETE': {
+        const condition = ifMatchOf(req);
         await this.#drain(req);
+        this.#precondition(condition, key);
         this.#execute({ op: 'DELETE', key }, started);
         res.writeHead(204);
         return void res.end();
@@ -329,6 +336,21 @@ export class HttpGateway {
       default:
         throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on /v1/keys/{key}`);
     }
+  }
+
+  /**
+   * Checks an `If-Match` against the key's current version, read without
+   * counting it in the metrics (it is part of the request being served);
+   * returns that version for the write's compare-and-set, or `undefined`
+   * without a condition. Throws the 412 (RFC 9110 §13.1.1) when the key is
+   * absent or has a version the header does not name.
+   */
+  #precondition(condition: IfMatch | undefined, key: Buffer): bigint | undefined {
+    if (condition === undefined) return undefined;
+    const reply = execute(viewOf({ op: 'GETS', key }, new RequestView()), this.#context, HTTP_MAX_BODY);
+    const current = reply.status === Status.OK ? (reply.body as Buffer).readBigUInt64BE(0) : undefined;
+    if (!ifMatchHolds(condition, current)) throw failedPrecondition(current === undefined ? 'NOT_FOUND' : 'EXISTS');
+    return current;
   }
 
   /**

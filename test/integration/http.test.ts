@@ -101,7 +101,34 @@ describe('HTTP gateway routes', () => {
     expect((await fetch(`${base}/v1/keys/gone`, { method: 'PUT', body: 'x', headers: { 'if-match': etag } })).status).toBe(412);
     expect((await fetch(`${base}/v1/keys/gone`)).status).toBe(404);
     const weak = await fetch(key, { method: 'PUT', body: 'x', headers: { 'if-match': `W/${etag}` } });
-    expect([weak.status, (await json(weak)).message]).toEqual([400, expect.stringContaining('If-Match must be one ETag')]);
+    expect(weak.status).toBe(412); // RFC 9110 §13.1.1: the strong comparison, a weak tag never matches
+    const bad = await fetch(key, { method: 'PUT', body: 'x', headers: { 'if-match': 'nonsense' } });
+    expect([bad.status, (await json(bad)).message]).toEqual([400, expect.stringContaining('If-Match must be')]);
+    expect(await (await fetch(key)).text()).toBe('v2');
+  });
+
+  it('If-Match on DELETE and POST …/incr; * and lists of ETags (RFC 9110 §13.1.1)', async () => {
+    const { base } = await gateway();
+    const key = `${base}/v1/keys/c`;
+    expect((await fetch(key, { method: 'PUT', body: '5' })).status).toBe(204);
+    const etag = (await fetch(key)).headers.get('etag')!;
+    const stale = `"${BigInt(etag.slice(1, -1)) + 7n}"`;
+    // A stale tag changes nothing, on every method that writes.
+    expect((await fetch(`${key}/incr`, { method: 'POST', headers: { 'if-match': stale } })).status).toBe(412);
+    expect((await fetch(key, { method: 'DELETE', headers: { 'if-match': stale } })).status).toBe(412);
+    expect(await (await fetch(key)).text()).toBe('5');
+    // A list holds when one strong tag names the current version; * when the key exists.
+    const incr = await fetch(`${key}/incr`, { method: 'POST', headers: { 'if-match': `${stale}, ${etag}` } });
+    expect([incr.status, await json(incr)]).toEqual([200, { value: '6' }]);
+    const now = (await fetch(key)).headers.get('etag')!;
+    expect((await fetch(key, { method: 'PUT', body: '9', headers: { 'if-match': '*' } })).status).toBe(204);
+    expect((await fetch(`${base}/v1/keys/none`, { method: 'PUT', body: '1', headers: { 'if-match': '*' } })).status).toBe(412);
+    expect((await fetch(`${base}/v1/keys/none`)).status).toBe(404);
+    expect((await fetch(key, { method: 'DELETE', headers: { 'if-match': now } })).status).toBe(412); // the PUT made a new version
+    expect((await fetch(key, { method: 'DELETE', headers: { 'if-match': '*' } })).status).toBe(204);
+    expect((await fetch(key)).status).toBe(404);
+    const gone = await fetch(key, { method: 'DELETE', headers: { 'if-match': '*' } });
+    expect([gone.status, (await json(gone)).message]).toEqual([412, 'If-Match: the key is absent']);
   });
 
   it('the HTTP and binary protocols share one store', async () => {
