@@ -21,6 +21,7 @@ import { ConduitClient } from '../client/client.js';
 import type { ClientOptions } from '../client/options.js';
 import { aeadChoice } from '../crypto/aead-choice.js';
 import { generateKey, loadKeyFile, parseKeySpec } from '../crypto/keys.js';
+import { MAX_TTL_MS } from '../protocol/constants.js';
 import { ConduitError } from '../protocol/errors.js';
 import { parseDuration } from '../config/units.js';
 
@@ -49,12 +50,14 @@ interface Output {
   readonly mode: Mode;
 }
 
-/** Thrown by a command to stop with an exit code and a one-line message. */
 /**
  * `list`: up to `limit` distinct keys by SCAN (spec §3.10), bounded work per
  * server call however many keys the server holds; a 1.0 server, which
  * answers SCAN `UNKNOWN_OPCODE`, gets the one LIST of before (spec §3.5).
  */
+/** The most keys `list --limit` takes: SCAN has no per-answer cap, and the keys are held once to drop SCAN's repeats. */
+const MAX_LIST_LIMIT = 100_000_000;
+
 async function listKeys(conduit: ConduitClient, prefix: string, limit: number): Promise<{ keys: Buffer[]; truncated: boolean }> {
   const seen = new Map<string, Buffer>(); // SCAN may return a key twice (spec §3.10)
   try {
@@ -65,12 +68,14 @@ async function listKeys(conduit: ConduitClient, prefix: string, limit: number): 
       seen.set(id, key);
     }
   } catch (err) {
-    if (err instanceof ConduitError && err.code === 'UNKNOWN_OPCODE' && seen.size === 0) return conduit.list(prefix, limit);
+    // LIST's limit is a u16 (spec §3.5): a 1.0 server gives at most 65,535 keys in one answer.
+    if (err instanceof ConduitError && err.code === 'UNKNOWN_OPCODE' && seen.size === 0) return conduit.list(prefix, Math.min(limit, 0xffff));
     throw err;
   }
   return { keys: [...seen.values()], truncated: false };
 }
 
+/** Thrown by a command to stop with an exit code and a one-line message. */
 class Exit extends Error {
   constructor(readonly code: number, message = '') {
     super(message);
@@ -86,13 +91,19 @@ function readStdin(): Promise<Buffer> {
   });
 }
 
-function ttlOf(text: string | undefined): number {
+/** A TTL argument in ms, named `label` in errors (`--ttl`, or `<ttl>` for a positional one); absent: 0. */
+function ttlOf(text: string | undefined, label = '--ttl'): number {
   if (text === undefined) return 0;
+  let ttl: number;
   try {
-    return parseDuration(text, '--ttl');
+    ttl = parseDuration(text, label);
   } catch (err) {
     throw new Exit(FAILED, (err as Error).message);
   }
+  // 0 means "no expiry" (spec §3.3): a non-zero TTL that rounds to 0 ms (`0.4`, `0.0001s`) must not become one.
+  if (ttl === 0 && /[1-9]/.test(text)) throw new Exit(FAILED, `${label} must be 0 (no expiry) or at least 1 ms, got '${text}'`);
+  if (ttl > MAX_TTL_MS) throw new Exit(FAILED, `${label} must be at most ${MAX_TTL_MS} ms, got '${text}'`);
+  return ttl;
 }
 
 /** Renders STATS as an aligned two-column table; per-shard detail is summarised. */
@@ -159,7 +170,9 @@ function commands(client: () => ConduitClient, io: Output): Command {
     .option('--keepttl', "keep the key's current expiry")
     .addOption(new Option('--version <n>', 'only if the key still has this version (from gets)').conflicts('nx'))
     .action(async (key: string, value: string, o: { ttl?: string; nx?: boolean; xx?: boolean; keepttl?: boolean; version?: string }) => {
-      if (o.version !== undefined && !/^[1-9]\d{0,19}$/.test(o.version)) throw new Exit(FAILED, `--version must be a version printed by gets, got '${o.version}'`);
+      if (o.version !== undefined && !(/^[1-9]\d{0,19}$/.test(o.version) && BigInt(o.version) < 1n << 64n)) {
+        throw new Exit(FAILED, `--version must be a version printed by gets, got '${o.version}'`);
+      }
       const version = o.version === undefined ? undefined : BigInt(o.version);
       const bytes = value === '-' && !interactive ? await readStdin() : value;
       const stored = await client().set(key, bytes, { ttlMs: ttlOf(o.ttl), nx: o.nx, xx: o.xx, keepTtl: o.keepttl, version });
@@ -179,7 +192,7 @@ function commands(client: () => ConduitClient, io: Output): Command {
     .command('gat <key> <ttl>')
     .description('print the value and set its expiry (0 removes it); exit 1 when the key is absent')
     .action(async (key: string, ttl: string) => {
-      const value = await client().getAndTouch(key, ttlOf(ttl));
+      const value = await client().getAndTouch(key, ttlOf(ttl, '<ttl>'));
       if (value === undefined) throw new Exit(ABSENT, '(nil)');
       raw(value);
     });
@@ -194,7 +207,7 @@ function commands(client: () => ConduitClient, io: Output): Command {
   program
     .command('renew <key> <ttl>')
     .description('set the expiry (0 removes it); prints 1 if the key exists, else 0')
-    .action(async (key: string, ttl: string) => line((await client().renew(key, ttlOf(ttl))) ? '1' : '0'));
+    .action(async (key: string, ttl: string) => line((await client().renew(key, ttlOf(ttl, '<ttl>'))) ? '1' : '0'));
   program
     .command('incr <key> [delta]')
     .description('add delta (default 1) to an integer value and print it')
@@ -206,10 +219,10 @@ function commands(client: () => ConduitClient, io: Output): Command {
   program
     .command('list [prefix]')
     .description('keys starting with prefix, one per line')
-    .option('--limit <n>', 'at most this many', '1000')
+    .option('--limit <n>', 'at most this many (SCAN walks the whole store in bounded steps)', '1000')
     .action(async (prefix: string | undefined, o: { limit: string }) => {
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 65_535) throw new Exit(FAILED, `--limit must be from 1 to 65535, got '${o.limit}'`);
+      const limit = /^\d{1,10}$/.test(o.limit) ? Number(o.limit) : Number.NaN;
+      if (!(limit >= 1 && limit <= MAX_LIST_LIMIT)) throw new Exit(FAILED, `--limit must be from 1 to ${MAX_LIST_LIMIT}, got '${o.limit}'`);
       const print = (key: Buffer): void => {
         if (io.mode === 'single' && !io.tty) io.out(Buffer.concat([key, Buffer.from('\n')]));
         else raw(key);

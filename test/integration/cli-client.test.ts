@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConduitClient } from '../../src/index.js';
 import { runCli } from '../support/cli.js';
 import { startServer } from '../support/server.js';
 
@@ -32,6 +33,27 @@ describe('conduit-cli', () => {
     expect((await cli('del', 'greeting')).stdout.toString()).toBe('0\n');
     expect((await cli('flush')).stdout.toString()).toBe('OK\n');
     expect((await cli('get', 'n')).code).toBe(1);
+  });
+
+  it('list walks with SCAN, so --limit may pass LIST\'s u16 (spec §3.5): 70,000 keys, all listed once', async () => {
+    const { port } = await startServer({ maxMemory: 64 * 1024 * 1024 });
+    const client = new ConduitClient({ port });
+    try {
+      for (let i = 0; i < 70_000; i += 1_000) {
+        await Promise.all(Array.from({ length: 1_000 }, (_, j) => client.set(`many:${i + j}`, 'v')));
+      }
+    } finally {
+      client.destroy();
+    }
+    const many = await runCli(['--port', String(port), 'list', 'many:', '--limit', '80000']);
+    const keys = many.stdout.toString().trim().split('\n');
+    expect([many.code, keys.length, new Set(keys).size, many.stderr.toString()]).toEqual([0, 70_000, 70_000, '']);
+    const capped = await runCli(['--port', String(port), 'list', 'many:', '--limit', '66000']);
+    expect([capped.code, capped.stdout.toString().trim().split('\n').length, capped.stderr.trim()]).toEqual([
+      0,
+      66_000,
+      '(more keys match: raise --limit or narrow the prefix)',
+    ]);
   });
 
   it('gets / set --version / gat (spec §3.11, §3.12): the version on the first line, a stale version exits 1', async () => {
@@ -68,6 +90,19 @@ describe('conduit-cli', () => {
     expect([bad.code, bad.stderr.trim().split('\n')]).toEqual([2, [expect.stringMatching(/unknown command/)]]);
     const badTtl = await runCli(['--port', String(port), 'set', 'k', 'v', '--ttl', 'soon']);
     expect([badTtl.code, badTtl.stderr.trim().split('\n').length]).toEqual([2, 1]);
+    // A non-zero TTL that rounds to 0 ms would mean "no expiry" (spec §3.3): refused, naming what the user wrote.
+    for (const [args, label] of [
+      [['set', 'k', 'v', '--ttl', '0.4'], '--ttl'],
+      [['gat', 'k', '0.0001s'], '<ttl>'],
+      [['renew', 'k', '0.49ms'], '<ttl>'],
+    ] as const) {
+      const small = await runCli(['--port', String(port), ...args]);
+      expect([small.code, small.stderr.trim()], args.join(' ')).toEqual([2, expect.stringContaining(`${label} must be 0 (no expiry) or at least 1 ms`)]);
+    }
+    const bigVersion = await runCli(['--port', String(port), 'set', 'k', 'v', '--version', '18446744073709551616']);
+    expect([bigVersion.code, bigVersion.stderr.trim()]).toEqual([2, expect.stringContaining('--version must be a version printed by gets')]);
+    const bigLimit = await runCli(['--port', String(port), 'list', '--limit', '100000001']);
+    expect([bigLimit.code, bigLimit.stderr.trim()]).toEqual([2, "--limit must be from 1 to 100000000, got '100000001'"]);
     await server.close();
     const down = await runCli(['--port', String(port), 'get', 'k']);
     expect([down.code, down.stderr.trim()]).toEqual([2, expect.stringMatching(/^error: CONNECT_FAILED: /)]);
