@@ -56,7 +56,7 @@ export function scanSection(scan) {
   for (const [name, r] of Object.entries(scan.store)) {
     lines.push(`| ${name} | ${int(r.calls)} | ${ms(r.medianMs)} | ${ms(r.p99Ms)} | ${ms(r.worstMs)} | ${ms(r.cpuP99Ms)} | ${ms(r.cpuWorstMs)} | ${r.totalMs === undefined ? '— (one bounded slice per call)' : ms(r.totalMs)} |`);
   }
-  lines.push('', 'Over the socket: the total time, and the worst delay of the server\'s event loop meanwhile (monitorEventLoopDelay, 1 ms resolution; the GET row is the control: the same machine\'s stalls without SCAN or LIST).', '');
+  lines.push('', 'Over the socket: the total time, and the worst delay of the server\'s event loop meanwhile (monitorEventLoopDelay, 1 ms resolution; the GET row is the control: GETs for as long as one SCAN iteration took, the same machine\'s stalls without SCAN or LIST).', '');
   lines.push('| requests | total ms | server loop worst delay ms | worst GC pause ms |', '|---|---|---|---|');
   for (const [name, r] of Object.entries(scan.wire)) lines.push(`| ${name} | ${ms(r.totalMs)} | ${ms(r.serverWorstStallMs)} | ${ms(r.worstGcMs)} |`);
   lines.push('');

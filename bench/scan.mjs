@@ -7,7 +7,7 @@
 // with the bin's Node flags; filled through its store: 16-byte keys, 100-byte values, 64 MiB of
 // budget per 100k keys); a ConduitClient here talks to it over 127.0.0.1, and IPC messages ask
 // the server for its figures. Two measures, in this order, so the first one meets the server's code cold
-// (and a control: as many GETs as a SCAN iteration makes requests, the machine's own stalls):
+// (and a control: GETs for as long as a SCAN iteration takes, the machine's own stalls):
 // - wire: client.scan over the socket (every key once, checked), the total time, and the server
 //   loop's worst delay while it ran (monitorEventLoopDelay in the server's process, 1 ms resolution:
 //   a request's stall shows as that turn's delay); the same for BENCH_SCAN_LIST_CALLS LIST calls
@@ -95,14 +95,19 @@ export async function runScan(parameters = scanParameters()) {
       }
       wire[`SCAN count ${count}: every key`] = { totalMs: ms(sorted(totals)[totals.length >> 1]), serverWorstStallMs: Math.max(...stalls), serverStallPerRoundMs: stalls, worstGcMs: Math.max(...gc) };
     }
-    // The control: as many GETs as the SCAN rows make requests, pipelined 16 at a time: the
-    // stalls any request meets on this machine (cold code, collections, other processes).
-    const gets = Math.ceil(parameters.keys / 1_000);
+    // The control: GETs pipelined 16 at a time for as long as one SCAN iteration took (the
+    // median of the first row): the stalls any request meets on this machine over that time
+    // (collections, other processes), to read the SCAN rows against.
+    const controlFor = Object.values(wire)[0].totalMs;
     await ask('watch');
     const controlStarted = performance.now();
-    for (let i = 0; i < gets; i += 16) await Promise.all(Array.from({ length: 16 }, (_, j) => client.get(keyOf((i + j) % parameters.keys))));
+    let gets = 0;
+    while (performance.now() - controlStarted < controlFor) {
+      await Promise.all(Array.from({ length: 16 }, (_, j) => client.get(keyOf((gets + j) % parameters.keys))));
+      gets += 16;
+    }
     const control = await ask('stop');
-    wire[`GET × ${gets} (control)`] = { totalMs: ms(performance.now() - controlStarted), serverWorstStallMs: control.maxMs, worstGcMs: control.gc.worstMs };
+    wire[`GET for ${Math.round(controlFor).toLocaleString('en-US')} ms (control)`] = { totalMs: ms(performance.now() - controlStarted), serverWorstStallMs: control.maxMs, worstGcMs: control.gc.worstMs, requests: gets };
     await ask('watch');
     const started = performance.now();
     let listed = 0;
