@@ -101,6 +101,8 @@ export class ConduitClient extends EventEmitter {
   readonly #transport: Transport;
   #state: State = 'idle';
   #flushScheduled = false;
+  /** spec §2.5: a HEALTH fence is due at the end of this turn, after the quiet writes written in it. */
+  #fenceScheduled = false;
   #connecting: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
   #closeResolve: (() => void) | undefined;
@@ -254,11 +256,22 @@ export class ConduitClient extends EventEmitter {
     });
   }
 
-  /** Writes what is queued, up to maxInflight in flight, in one write. */
-  #flush(): void {
+  /**
+   * Writes what is queued, up to maxInflight in flight, in one write. Quiet
+   * writes (spec §2.5) made over the ticks of one turn share one HEALTH
+   * fence, written once the turn's other callbacks ran (setImmediate).
+   */
+  #flush(fence: 'end-of-turn' | 'when-blocked' = 'when-blocked'): void {
     const sink = this.#transport.sink;
     if (sink === undefined || (this.#state !== 'ready' && this.#state !== 'closing')) return;
-    if (!this.#queue.writeTo(sink, this.#transport.sendCipher, this.#transport.envelopes)) this.#transport.hold(); // wait for 'drain'
+    if (!this.#queue.writeTo(sink, this.#transport.sendCipher, this.#transport.envelopes, fence)) this.#transport.hold(); // wait for 'drain'
+    if (this.#queue.unfenced && !this.#fenceScheduled) {
+      this.#fenceScheduled = true;
+      setImmediate(() => {
+        this.#fenceScheduled = false;
+        this.#flush('end-of-turn');
+      });
+    }
   }
 
   /** After a sweep: give a silent connection up (see RequestQueue#silent), and stop when nothing is left. */

@@ -156,23 +156,37 @@ export class RequestQueue {
    * one write through the output batch; in a secure session each body is
    * sealed for its frame (spec §6.4), or, when the session agreed to them
    * (`envelopes`), the requests go in sealed envelopes, one AEAD for all
-   * (spec §6.7). Returns false when `sink` asks to wait for 'drain'.
+   * (spec §6.7). Quiet writes last in flight get their fence (a HEALTH, spec
+   * §2.5) when `fence` is `'end-of-turn'`, or at once when more quiet writes
+   * wait for the slot kept for it; with `'when-blocked'` the caller writes
+   * the end-of-turn fence later (see {@link unfenced}), so quiet writes made
+   * over several ticks of one turn share one. Returns false when `sink`
+   * asks to wait for 'drain'.
    */
-  writeTo(sink: FrameSink, cipher: FrameCipher | undefined, envelopes = false): boolean {
+  writeTo(sink: FrameSink, cipher: FrameCipher | undefined, envelopes = false, fence: 'end-of-turn' | 'when-blocked' = 'end-of-turn'): boolean {
     const inflight = this.#inflight;
     const max = this.#limits.maxInflight;
+    let blocked = false;
     while (inflight.length < max) {
       const next = this.#queued.peekFront();
       if (next === undefined) break;
       // spec §2.5: a quiet write leaves the last slot to the fence that will settle it.
-      if (next.quiet && !next.settled && inflight.length >= max - 1) break;
+      if (next.quiet && !next.settled && inflight.length >= max - 1) {
+        blocked = true;
+        break;
+      }
       this.#queued.shift();
       if (next.settled) continue; // timed out while queued
       this.#write(next, cipher, envelopes);
     }
     // Quiet writes last in flight: no answer may ever come for them, so a HEALTH follows them (spec §2.5, §3.7).
-    if (inflight.peekBack()?.quiet === true) this.#write(this.#fence(), cipher, envelopes);
+    if ((blocked || fence === 'end-of-turn') && this.unfenced) this.#write(this.#fence(), cipher, envelopes);
     return this.#batch.writeTo(sink);
+  }
+
+  /** The newest request in flight is a quiet write: nothing written after it will answer, so it needs a fence. */
+  get unfenced(): boolean {
+    return this.#inflight.peekBack()?.quiet === true;
   }
 
   /** A HEALTH the queue sends itself after quiet writes (spec §2.5); its own outcome goes nowhere. */

@@ -151,6 +151,24 @@ describe('ConduitClient and quiet writes against scripted servers', () => {
     expect(seen).toEqual([0x41, 0x41, 0x41, Opcode.HEALTH]);
   });
 
+  it('quiet writes made over several ticks of one turn share one fence, sent at the end of the turn', async () => {
+    const seen: number[] = [];
+    const port = await fakeServer((frame, socket) => {
+      seen.push(frame.opcode);
+      if ((frame.opcode & QUIET_BIT) === 0) reply(socket, frame.id);
+    });
+    const c = client(port);
+    await c.connect();
+    const writes: Promise<boolean>[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      writes.push(c.set(`k${i}`, 'v', { quiet: true }));
+      await Promise.resolve(); // a new tick: the client writes what it has, and holds the fence
+      await new Promise<void>((r) => queueMicrotask(r));
+    }
+    expect(await Promise.all(writes)).toEqual([true, true, true, true, true]);
+    expect(seen).toEqual([0x41, 0x41, 0x41, 0x41, 0x41, Opcode.HEALTH]);
+  });
+
   it('quiet writes written before the connection drops reject CONNECTION_LOST', async () => {
     const port = await fakeServer((_frame, socket) => socket.destroy());
     const c = client(port);
