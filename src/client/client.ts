@@ -257,21 +257,26 @@ export class ConduitClient extends EventEmitter {
   }
 
   /**
-   * Writes what is queued, up to maxInflight in flight, in one write. Quiet
-   * writes (spec §2.5) made over the ticks of one turn share one HEALTH
-   * fence, written once the turn's other callbacks ran (setImmediate).
+   * Writes what is queued, up to maxInflight in flight, in one write. When
+   * that would end with quiet writes (spec §2.5), the write waits for the
+   * end of the turn (setImmediate): the quiet writes made over its ticks
+   * then leave in one write with the one HEALTH fence that settles them.
    */
   #flush(fence: 'end-of-turn' | 'when-blocked' = 'when-blocked'): void {
     const sink = this.#transport.sink;
     if (sink === undefined || (this.#state !== 'ready' && this.#state !== 'closing')) return;
+    if (fence === 'when-blocked' && this.#queue.endsQuiet) return this.#fenceAtEndOfTurn();
     if (!this.#queue.writeTo(sink, this.#transport.sendCipher, this.#transport.envelopes, fence)) this.#transport.hold(); // wait for 'drain'
-    if (this.#queue.unfenced && !this.#fenceScheduled) {
-      this.#fenceScheduled = true;
-      setImmediate(() => {
-        this.#fenceScheduled = false;
-        this.#flush('end-of-turn');
-      });
-    }
+    if (this.#queue.unfenced) this.#fenceAtEndOfTurn();
+  }
+
+  #fenceAtEndOfTurn(): void {
+    if (this.#fenceScheduled) return;
+    this.#fenceScheduled = true;
+    setImmediate(() => {
+      this.#fenceScheduled = false;
+      this.#flush('end-of-turn');
+    });
   }
 
   /** After a sweep: give a silent connection up (see RequestQueue#silent), and stop when nothing is left. */

@@ -189,6 +189,12 @@ export class RequestQueue {
     return this.#inflight.peekBack()?.quiet === true;
   }
 
+  /** What would be written last is a quiet write (the newest queued one, or, with none queued, the newest in flight). */
+  get endsQuiet(): boolean {
+    const last = this.#queued.peekBack();
+    return last === undefined ? this.unfenced : last.quiet;
+  }
+
   /** A HEALTH the queue sends itself after quiet writes (spec §2.5); its own outcome goes nowhere. */
   #fence(): Pending {
     const deadline = performance.now() + this.#limits.requestTimeoutMs;
