@@ -64,6 +64,10 @@ bench-clients: build
 bench-http: build
     {{pin}} node bench/http.mjs
 
+# Quiet writes (spec §2.5): ConduitClient SET pipeline, normal vs quiet, 100 B, P = 16; prints the medians and the gain.
+bench-quiet: build
+    {{pin}} node bench/quiet.mjs
+
 # Reliability scenarios (issues 9 and 15) against conduit-server child processes; writes docs/RELIABILITY.md.
 # CHAOS_QUICK=1: the short sizes; CHAOS_ONLY=hostile,memory: a subset (both only print the report; CHAOS_OUT=dir keeps it).
 chaos: build

@@ -99,10 +99,10 @@ async function throughputPart() {
 
   /** Client libraries: the same calls the Node load generator makes on each. */
   const clients = {
-    conduit: (port, extra = {}) => async () => {
+    conduit: (port, extra = {}, setOptions = {}) => async () => {
       const c = new ConduitClient({ port, maxQueued: 1_000_000, ...extra });
       await c.connect();
-      return { get: (k) => c.get(k), set: (k, v) => c.set(k, v), close: () => c.close() };
+      return { get: (k) => c.get(k), set: (k, v) => c.set(k, v, setOptions), close: () => c.close() };
     },
     ioredis: async () => {
       const r = new Redis({ port: ports.redis, host: '127.0.0.1', lazyConnect: true });
@@ -126,6 +126,8 @@ async function throughputPart() {
     { name: 'Conduit · ConduitClient, secure mode', server: 'conduit-secure', client: clients.conduit(ports.secure, { key: { id: 'bench', secret }, sealing: 'frames' }) },
     { name: 'Conduit · ConduitClient, secure mode, envelopes', server: 'conduit-secure', client: clients.conduit(ports.secure, { key: { id: 'bench', secret }, sealing: 'envelopes' }) },
     { name: 'Conduit · ConduitClient, TLS', server: 'conduit-tls', client: clients.conduit(ports.tls, { tls: { ca: readFileSync(certs.ca) } }) },
+    // Quiet writes (spec §2.5, protocol 1.1): SET rows only; the server answers failures only, a HEALTH fence settles the rest.
+    { name: 'Conduit · ConduitClient, quiet SET', server: 'conduit', client: clients.conduit(ports.conduit, {}, { quiet: true }), ops: ['SET'] },
     { name: 'Redis · raw RESP', server: 'redis', raw: raw.resp, port: ports.redis },
     { name: 'Redis · ioredis', server: 'redis', client: clients.ioredis },
     { name: 'Redis · redis-benchmark', server: 'redis', external: true },
@@ -200,7 +202,7 @@ async function throughputPart() {
   }
 
   // ---- pre-fill and check before timing ----------------------------------------
-  for (const system of systems.filter((s) => s.client !== undefined && !s.name.includes('secure') && !s.name.includes('TLS'))) {
+  for (const system of systems.filter((s) => s.client !== undefined && s.ops === undefined && !s.name.includes('secure') && !s.name.includes('TLS'))) {
     const c = await system.client();
     for (const size of SIZES) {
       for (let i = 0; i < KEYS; i += 500) await Promise.all(Array.from({ length: Math.min(500, KEYS - i) }, (_, j) => c.set(keyOf(size, i + j), values.get(size))));
@@ -239,10 +241,13 @@ async function throughputPart() {
   const workloads = [];
   for (const size of SIZES) for (const op of ['GET', 'SET']) for (const pipeline of PIPELINES) workloads.push({ op, size, pipeline });
   const samples = new Map();
-  const step = progress(ROUNDS * workloads.length * systems.length);
+  /** Whether `system` runs workload `w` (the quiet-SET row runs SET only). */
+  const runs = (system, w) => system.ops === undefined || system.ops.includes(w.op);
+  const step = progress(ROUNDS * workloads.reduce((n, w) => n + systems.filter((s) => runs(s, w)).length, 0));
   for (let round = 0; round < ROUNDS; round += 1) {
     for (const w of workloads) {
       for (const system of systems) {
+        if (!runs(system, w)) continue;
         step(`${system.name} ${w.op} ${w.size} B P=${w.pipeline}`);
         const pid = servers[system.server].pid;
         const cpu0 = cpuSeconds(pid);
@@ -263,6 +268,7 @@ async function throughputPart() {
   const results = [];
   for (const w of workloads) {
     for (const system of systems) {
+      if (!runs(system, w)) continue;
       results.push({ system: system.name, server: system.server, ...w, rounds: samples.get(`${system.name}|${w.op}|${w.size}|${w.pipeline}`) });
     }
   }

@@ -48,6 +48,19 @@ interface Output {
   err(line: string): void;
   readonly tty: boolean;
   readonly mode: Mode;
+  /** Piped with --quiet: where set, del and renew lines leave their quiet writes (spec §2.5). */
+  readonly quiet?: QuietWrites;
+}
+
+/**
+ * Piped commands with --quiet (spec §2.5, protocol 1.1): set, del and renew
+ * are sent as quiet writes and not waited for one by one, so a long pipe of
+ * writes gets its answers only for the ones that fail; the client's HEALTH
+ * fence settles the rest.
+ */
+interface QuietWrites {
+  /** The current line's write; `absent`: what to report when it resolves false (a set NX/XX prevented), if anything. */
+  add(write: Promise<boolean>, absent: string | undefined): void;
 }
 
 /**
@@ -175,8 +188,11 @@ function commands(client: () => ConduitClient, io: Output): Command {
       }
       const version = o.version === undefined ? undefined : BigInt(o.version);
       const bytes = value === '-' && !interactive ? await readStdin() : value;
-      const stored = await client().set(key, bytes, { ttlMs: ttlOf(o.ttl), nx: o.nx, xx: o.xx, keepTtl: o.keepttl, version });
-      if (!stored) throw new Exit(ABSENT, version === undefined ? '(not stored)' : '(not stored: the key has another version or is gone)');
+      const notStored = version === undefined ? '(not stored)' : '(not stored: the key has another version or is gone)';
+      const options = { ttlMs: ttlOf(o.ttl), nx: o.nx, xx: o.xx, keepTtl: o.keepttl, version };
+      if (io.quiet !== undefined) return io.quiet.add(client().set(key, bytes, { ...options, quiet: true }), notStored);
+      const stored = await client().set(key, bytes, options);
+      if (!stored) throw new Exit(ABSENT, notStored);
       line('OK');
     });
   program
@@ -199,7 +215,10 @@ function commands(client: () => ConduitClient, io: Output): Command {
   program
     .command('del <key>')
     .description('delete a key; prints 1 if it existed, else 0')
-    .action(async (key: string) => line((await client().delete(key)) ? '1' : '0'));
+    .action(async (key: string) => {
+      if (io.quiet !== undefined) return io.quiet.add(client().delete(key, { quiet: true }), undefined); // 0 is no failure
+      line((await client().delete(key)) ? '1' : '0');
+    });
   program
     .command('ttl <key>')
     .description('remaining milliseconds; -1 no expiry, -2 absent (as redis PTTL)')
@@ -207,7 +226,10 @@ function commands(client: () => ConduitClient, io: Output): Command {
   program
     .command('renew <key> <ttl>')
     .description('set the expiry (0 removes it); prints 1 if the key exists, else 0')
-    .action(async (key: string, ttl: string) => line((await client().renew(key, ttlOf(ttl, '<ttl>'))) ? '1' : '0'));
+    .action(async (key: string, ttl: string) => {
+      if (io.quiet !== undefined) return io.quiet.add(client().renew(key, ttlOf(ttl, '<ttl>'), { quiet: true }), undefined);
+      line((await client().renew(key, ttlOf(ttl, '<ttl>'))) ? '1' : '0');
+    });
   program
     .command('incr <key> [delta]')
     .description('add delta (default 1) to an integer value and print it')
@@ -324,22 +346,46 @@ async function repl(client: () => ConduitClient, target: string): Promise<number
   return OK;
 }
 
+/** Quiet writes a pipe has outstanding before it waits for them (bounded memory, within the client's maxQueued). */
+const QUIET_WINDOW = 4096;
+
 /**
  * Commands piped on stdin (`printf 'set a 1\nget a\n' | conduit-cli`), as redis-cli runs them:
  * one command per line, one result line each on stdout (a failed one prints `(error)` there and
  * its message on stderr), exit 0 if all succeeded, else the highest exit code of a line.
+ * `quiet` (--quiet): set, del and renew lines print nothing and are not waited for (spec §2.5);
+ * one that fails is reported on stderr only, `line N: …`, and counts in the exit code.
  */
-async function batch(client: () => ConduitClient, io: Output): Promise<number> {
+async function batch(client: () => ConduitClient, io: Output, quiet = false): Promise<number> {
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   let worst = OK;
   let number = 0;
+  const outstanding: Promise<void>[] = [];
+  const writes: QuietWrites | undefined = !quiet
+    ? undefined
+    : {
+        add: (write, absent) => {
+          const at = number;
+          const failed = (code: number, message: string): void => {
+            io.err(`line ${at}: ${message}`);
+            worst = Math.max(worst, code);
+          };
+          outstanding.push(
+            write.then(
+              (done) => (done || absent === undefined ? undefined : failed(ABSENT, absent)),
+              (err: unknown) => failed(FAILED, err instanceof ConduitError ? `${err.code}: ${err.message}` : String(err)),
+            ),
+          );
+        },
+      };
   for await (const input of rl) {
     number += 1;
+    if (outstanding.length >= QUIET_WINDOW) await Promise.all(outstanding.splice(0));
     const argv = words(input);
     if (argv.length === 0 || argv[0]?.startsWith('#') === true) continue;
     if (argv[0] === 'quit' || argv[0] === 'exit') break;
     let failure = '';
-    const lineIo: Output = { ...io, err: (text) => (failure = failure === '' ? text : `${failure}; ${text}`) };
+    const lineIo: Output = { ...io, err: (text) => (failure = failure === '' ? text : `${failure}; ${text}`), ...(writes === undefined ? {} : { quiet: writes }) };
     const code = await runCommand(commands(client, lineIo), helpArgs(argv), lineIo, 'user');
     if (code === FAILED) {
       io.out('(error)\n');
@@ -349,6 +395,7 @@ async function batch(client: () => ConduitClient, io: Output): Promise<number> {
     }
     worst = Math.max(worst, code);
   }
+  await Promise.all(outstanding);
   return worst;
 }
 
@@ -368,6 +415,7 @@ async function main(): Promise<number> {
     .addOption(new Option('--tls-cert <path>', 'client certificate for mTLS (PEM); implies --tls'))
     .addOption(new Option('--tls-key <path>', 'client private key for mTLS (PEM)'))
     .addOption(new Option('--tls-servername <name>', 'name to check the server certificate against'))
+    .addOption(new Option('--quiet', 'piped commands: set, del and renew as quiet writes (protocol 1.1): no output, no wait; failures on stderr'))
     .allowUnknownOption()
     .allowExcessArguments()
     .passThroughOptions()
@@ -397,6 +445,7 @@ async function main(): Promise<number> {
     tlsCert?: string;
     tlsKey?: string;
     tlsServername?: string;
+    quiet?: boolean;
   }>();
   const rest = top.args;
   const io: Output = {
@@ -451,7 +500,7 @@ async function main(): Promise<number> {
       // The prompt needs a terminal (CONDUIT_CLI_INTERACTIVE=1 forces it: scripts, tests);
       // from a pipe or a file, stdin holds the commands to run.
       const interactive = process.stdin.isTTY === true || process.env.CONDUIT_CLI_INTERACTIVE === '1';
-      return await (interactive ? repl(client, target) : batch(client, { ...io, mode: 'batch' }));
+      return await (interactive ? repl(client, target) : batch(client, { ...io, mode: 'batch' }, o.quiet === true));
     }
     if ((rest[0] === 'help' && rest.length === 1) || rest[0] === '--help' || rest[0] === '-h') {
       io.out(`${top.helpInformation()}\n`);

@@ -8,6 +8,7 @@ import { bodyLength } from '../protocol/output-batch.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
 import { asTrue, asVoid, bytes, i64, listReply, okOr, scanReply, statsObject, type Bytes, type ListReply, type ScanOptions, type ScanReply } from './commands.js';
 import { RequestQueue } from './request-queue.js';
+import { setManyLoop, type SetManyEntry, type SetManyResult } from './set-many.js';
 import { checkVersion, DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type VersionedValue } from './versioned.js';
 import { Transport } from './transport.js';
 
@@ -37,6 +38,19 @@ export interface SetOptions {
    * false when it has another or is gone.
    */
   version?: bigint;
+  /**
+   * A quiet write (spec §2.5, protocol 1.1): the server answers only a
+   * failure, and the promise settles when a later answer on the connection
+   * proves it applied (the client sends a HEALTH itself when nothing else
+   * follows). Same results; a 1.0 server rejects it `UNKNOWN_OPCODE`.
+   */
+  quiet?: boolean;
+}
+
+/** Options of {@link ConduitClient.delete} and {@link ConduitClient.renew}. */
+export interface WriteOptions {
+  /** A quiet write (spec §2.5, protocol 1.1): see {@link SetOptions.quiet}. */
+  quiet?: boolean;
 }
 
 type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
@@ -87,6 +101,8 @@ export class ConduitClient extends EventEmitter {
   readonly #transport: Transport;
   #state: State = 'idle';
   #flushScheduled = false;
+  /** spec §2.5: a HEALTH fence is due at the end of this turn, after the quiet writes written in it. */
+  #fenceScheduled = false;
   #connecting: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
   #closeResolve: (() => void) | undefined;
@@ -240,11 +256,27 @@ export class ConduitClient extends EventEmitter {
     });
   }
 
-  /** Writes what is queued, up to maxInflight in flight, in one write. */
-  #flush(): void {
+  /**
+   * Writes what is queued, up to maxInflight in flight, in one write. When
+   * that would end with quiet writes (spec §2.5), the write waits for the
+   * end of the turn (setImmediate): the quiet writes made over its ticks
+   * then leave in one write with the one HEALTH fence that settles them.
+   */
+  #flush(fence: 'end-of-turn' | 'when-blocked' = 'when-blocked'): void {
     const sink = this.#transport.sink;
     if (sink === undefined || (this.#state !== 'ready' && this.#state !== 'closing')) return;
-    if (!this.#queue.writeTo(sink, this.#transport.sendCipher, this.#transport.envelopes)) this.#transport.hold(); // wait for 'drain'
+    if (fence === 'when-blocked' && this.#queue.endsQuiet) return this.#fenceAtEndOfTurn();
+    if (!this.#queue.writeTo(sink, this.#transport.sendCipher, this.#transport.envelopes, fence)) this.#transport.hold(); // wait for 'drain'
+    if (this.#queue.unfenced) this.#fenceAtEndOfTurn();
+  }
+
+  #fenceAtEndOfTurn(): void {
+    if (this.#fenceScheduled) return;
+    this.#fenceScheduled = true;
+    setImmediate(() => {
+      this.#fenceScheduled = false;
+      this.#flush('end-of-turn');
+    });
   }
 
   /** After a sweep: give a silent connection up (see RequestQueue#silent), and stop when nothing is left. */
@@ -356,18 +388,20 @@ export class ConduitClient extends EventEmitter {
   /**
    * Stores `value` under `key` (spec §3.3). Resolves `false` when NX or XX
    * prevented it; rejects `TOO_LARGE` / `OUT_OF_MEMORY` when the store
-   * refuses it.
+   * refuses it. `{ quiet: true }`: a quiet write (spec §2.5), answered by
+   * the server only when it fails.
    *
    * @example
    * ```ts
    * await client.set('session:1', token, { ttlMs: 30_000, nx: true }); // true or false
+   * await client.set('hits:today', '0', { quiet: true }); // settles with the next answer
    * ```
    */
   set(key: Bytes, value: Bytes, options: SetOptions = {}): Promise<boolean> {
-    const { ttlMs = 0, nx = false, xx = false, keepTtl = false, version } = options;
+    const { ttlMs = 0, nx = false, xx = false, keepTtl = false, version, quiet = false } = options;
     if (version === undefined) {
       return this.#call(
-        { op: 'SET', key: bytes(key, 'key'), value: bytes(value, 'value'), ttlMs, nx, xx, keepTtl },
+        { op: 'SET', key: bytes(key, 'key'), value: bytes(value, 'value'), ttlMs, nx, xx, keepTtl, quiet },
         okOr(asTrue, { status: Status.NOT_STORED, value: false }),
       );
     }
@@ -378,9 +412,28 @@ export class ConduitClient extends EventEmitter {
       return Promise.reject(err);
     }
     // spec §3.11: another version is EXISTS, a key gone meanwhile NOT_FOUND; both mean "lost the race".
-    return this.#call({ op: 'SET', key: bytes(key, 'key'), value: bytes(value, 'value'), ttlMs, nx, xx, keepTtl, version }, (frame) =>
+    return this.#call({ op: 'SET', key: bytes(key, 'key'), value: bytes(value, 'value'), ttlMs, nx, xx, keepTtl, version, quiet }, (frame) =>
       frame.opcode === Status.EXISTS || frame.opcode === Status.NOT_FOUND ? false : okOr(asTrue)(frame),
     );
+  }
+
+  /**
+   * Stores every entry, pipelined; with `quiet` (spec §2.5, protocol 1.1)
+   * as quiet writes, so the server answers only the ones that fail and a
+   * HEALTH fence settles the rest. Resolves each entry's result in entry
+   * order: `true` stored, `false` not stored (NX, XX or a version prevented
+   * it), or the {@link ConduitError} it failed with. Never rejects for one
+   * entry; waits, rather than failing `QUEUE_FULL`, while the client's
+   * bounded queue (`maxInflight` + `maxQueued`) is full.
+   *
+   * @example
+   * ```ts
+   * const results = await client.setMany([['a', '1'], ['b', '2', { ttlMs: 60_000 }]], { quiet: true });
+   * const failed = results.flatMap((r, i) => (r instanceof ConduitError ? [[i, r.code]] : []));
+   * ```
+   */
+  setMany(entries: Iterable<SetManyEntry>, options: WriteOptions = {}): Promise<SetManyResult[]> {
+    return setManyLoop(entries, (key, value, o) => this.set(key, value, o), () => this.#queue.full, options.quiet === true);
   }
 
   /**
@@ -440,28 +493,30 @@ export class ConduitClient extends EventEmitter {
   }
 
   /**
-   * Removes `key`; `true` when it existed (spec §3.4).
+   * Removes `key`; `true` when it existed (spec §3.4). `{ quiet: true }`: a
+   * quiet write (§2.5).
    *
    * @example
    * ```ts
    * await client.delete('user:42');
+   * await client.delete('user:43', { quiet: true });
    * ```
    */
-  delete(key: Bytes): Promise<boolean> {
-    return this.#call({ op: 'DELETE', key: bytes(key, 'key') }, okOr(asTrue, { status: Status.NOT_FOUND, value: false }));
+  delete(key: Bytes, options: WriteOptions = {}): Promise<boolean> {
+    return this.#call({ op: 'DELETE', key: bytes(key, 'key'), quiet: options.quiet === true }, okOr(asTrue, { status: Status.NOT_FOUND, value: false }));
   }
 
   /**
    * Sets the key to expire in `ttlMs`, or removes its expiry with 0; `false`
-   * when the key is absent (spec §3.6).
+   * when the key is absent (spec §3.6). `{ quiet: true }`: a quiet write (§2.5).
    *
    * @example
    * ```ts
    * await client.renew('session:1', 30_000);
    * ```
    */
-  renew(key: Bytes, ttlMs: number): Promise<boolean> {
-    return this.#call({ op: 'RENEW', key: bytes(key, 'key'), ttlMs }, okOr(asTrue, { status: Status.NOT_FOUND, value: false }));
+  renew(key: Bytes, ttlMs: number, options: WriteOptions = {}): Promise<boolean> {
+    return this.#call({ op: 'RENEW', key: bytes(key, 'key'), ttlMs, quiet: options.quiet === true }, okOr(asTrue, { status: Status.NOT_FOUND, value: false }));
   }
 
   /**

@@ -8,7 +8,8 @@
  * ```
  * @module
  */
-export { ConduitClient, type SetOptions as ClientSetOptions } from './client.js';
+export { ConduitClient, type SetOptions as ClientSetOptions, type WriteOptions as ClientWriteOptions } from './client.js';
+export type { SetManyEntry, SetManyResult } from './set-many.js';
 export type { Bytes, ListReply, ScanOptions, ScanReply } from './commands.js';
 export type { VersionedValue } from './versioned.js';
 export {

@@ -1,7 +1,7 @@
 import Denque from 'denque';
 import type { FrameCipher } from '../crypto/frame-cipher.js';
 import { ConduitError } from '../protocol/errors.js';
-import { VERSION_REQUEST } from '../protocol/constants.js';
+import { Opcode, QUIET_BIT, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
 import type { Frame } from '../protocol/header.js';
 import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
 
@@ -19,6 +19,16 @@ import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
  *
  *   r5 timed out: settled already, it keeps its slot so that its late answer
  *   is recognised and dropped, never given to r6.
+ * ```
+ *
+ * Quiet writes (spec §2.5) are answered only when they fail, so an answer
+ * may skip them: it settles every older quiet write as succeeded, then its
+ * own request (§2.3). Quiet writes last in flight get a fence, a HEALTH the
+ * queue adds itself, so some answer always comes; one slot is kept for it.
+ *
+ * ```
+ *   #inflight: [ q4 | q5 | q6 | fence7 ]   answer 7: q4, q5, q6 succeeded, then 7
+ *                                          answer 5: q4 succeeded, q5 failed (its status)
  * ```
  *
  * A request is queued, then in flight, then settled (resolved, rejected, or
@@ -48,6 +58,8 @@ interface Pending {
   readonly resolve: (value: never) => void;
   readonly reject: (error: ConduitError) => void;
   readonly deadline: number;
+  /** spec §2.5: a quiet write (OPCODE bit 6), settled by a later answer when it succeeds. */
+  readonly quiet: boolean;
   id: bigint;
   /** Resolved, rejected or timed out: a late answer is discarded. */
   settled: boolean;
@@ -57,6 +69,10 @@ interface Pending {
 const SWEEP_MS = 10;
 
 const violation = (message: string): ConduitError => new ConduitError('PROTOCOL_ERROR', `${message}; connection closed`);
+
+const EMPTY = Buffer.alloc(0);
+const FENCE_BODY = [EMPTY];
+const ignore = (): void => {};
 
 /**
  * The queue of one client: requests queued → in flight → settled,
@@ -113,11 +129,17 @@ export class RequestQueue {
    * and starts the sweep. Rejects with QUEUE_FULL when {@link full}.
    */
   enqueue<T>(opcode: number, body: Buffer[], decode: (frame: Frame) => T): Promise<T> {
-    // Bounded memory: at most maxInflight written plus maxQueued waiting.
+    // Bounded memory: at most maxInflight written plus maxQueued waiting (quiet writes and fences included).
     if (this.full) return Promise.reject(new ConduitError('QUEUE_FULL', `${this.#limits.maxQueued} requests are already waiting`));
+    let quiet = (opcode & QUIET_BIT) !== 0;
+    if (quiet && this.#limits.maxInflight < 2) {
+      // A quiet write needs a second slot for its fence (see writeTo); with one slot it is sent as a plain write.
+      opcode &= ~QUIET_BIT;
+      quiet = false;
+    }
     return new Promise<T>((resolve, reject) => {
       const deadline = performance.now() + this.#limits.requestTimeoutMs;
-      this.#queued.push({ opcode, body, decode, resolve: resolve as (value: never) => void, reject, deadline, id: -1n, settled: false });
+      this.#queued.push({ opcode, body, decode, resolve: resolve as (value: never) => void, reject, deadline, quiet, id: -1n, settled: false });
       this.startSweep();
     });
   }
@@ -134,44 +156,92 @@ export class RequestQueue {
    * one write through the output batch; in a secure session each body is
    * sealed for its frame (spec §6.4), or, when the session agreed to them
    * (`envelopes`), the requests go in sealed envelopes, one AEAD for all
-   * (spec §6.7). Returns false when `sink` asks to wait for 'drain'.
+   * (spec §6.7). Quiet writes last in flight get their fence (a HEALTH, spec
+   * §2.5) when `fence` is `'end-of-turn'`, or at once when more quiet writes
+   * wait for the slot kept for it; with `'when-blocked'` the caller writes
+   * the end-of-turn fence later (see {@link unfenced}), so quiet writes made
+   * over several ticks of one turn share one. Returns false when `sink`
+   * asks to wait for 'drain'.
    */
-  writeTo(sink: FrameSink, cipher: FrameCipher | undefined, envelopes = false): boolean {
-    const batch = this.#batch;
-    while (this.#inflight.length < this.#limits.maxInflight) {
-      const next = this.#queued.shift();
+  writeTo(sink: FrameSink, cipher: FrameCipher | undefined, envelopes = false, fence: 'end-of-turn' | 'when-blocked' = 'end-of-turn'): boolean {
+    const inflight = this.#inflight;
+    const max = this.#limits.maxInflight;
+    let blocked = false;
+    while (inflight.length < max) {
+      const next = this.#queued.peekFront();
       if (next === undefined) break;
-      if (next.settled) continue; // timed out while queued
-      const id = this.#nextId;
-      this.#nextId += 1n;
-      next.id = id;
-      this.#inflight.push(next);
-      if (cipher === undefined) {
-        batch.push(next.opcode, id, next.body);
-        continue;
+      // spec §2.5: a quiet write leaves the last slot to the fence that will settle it.
+      if (next.quiet && !next.settled && inflight.length >= max - 1) {
+        blocked = true;
+        break;
       }
-      // Sealed as it is laid out in the output block (issue 18): one plaintext, a SET's parts joined there.
-      const body = next.body.length === 1 ? next.body[0] : next.body;
-      const idHi = Number(id >> 32n);
-      const idLo = Number(id & 0xffff_ffffn);
-      if (envelopes) batch.pushEnveloped(next.opcode, idHi, idLo, body, cipher);
-      else batch.pushSealed(next.opcode, idHi, idLo, body, cipher);
+      this.#queued.shift();
+      if (next.settled) continue; // timed out while queued
+      this.#write(next, cipher, envelopes);
     }
-    return batch.writeTo(sink);
+    // Quiet writes last in flight: no answer may ever come for them, so a HEALTH follows them (spec §2.5, §3.7).
+    if ((blocked || fence === 'end-of-turn') && this.unfenced) this.#write(this.#fence(), cipher, envelopes);
+    return this.#batch.writeTo(sink);
+  }
+
+  /** The newest request in flight is a quiet write: nothing written after it will answer, so it needs a fence. */
+  get unfenced(): boolean {
+    return this.#inflight.peekBack()?.quiet === true;
+  }
+
+  /** What would be written last is a quiet write (the newest queued one, or, with none queued, the newest in flight). */
+  get endsQuiet(): boolean {
+    const last = this.#queued.peekBack();
+    return last === undefined ? this.unfenced : last.quiet;
+  }
+
+  /** A HEALTH the queue sends itself after quiet writes (spec §2.5); its own outcome goes nowhere. */
+  #fence(): Pending {
+    const deadline = performance.now() + this.#limits.requestTimeoutMs;
+    return { opcode: Opcode.HEALTH, body: FENCE_BODY, decode: ignore, resolve: ignore, reject: ignore, deadline, quiet: false, id: -1n, settled: false };
+  }
+
+  /** Numbers `next`, puts it in flight and lays it out in the output batch (sealed in a secure session). */
+  #write(next: Pending, cipher: FrameCipher | undefined, envelopes: boolean): void {
+    const batch = this.#batch;
+    const id = this.#nextId;
+    this.#nextId += 1n;
+    next.id = id;
+    this.#inflight.push(next);
+    if (cipher === undefined) {
+      batch.push(next.opcode, id, next.body);
+      return;
+    }
+    // Sealed as it is laid out in the output block (issue 18): one plaintext, a SET's parts joined there.
+    const body = next.body.length === 1 ? next.body[0] : next.body;
+    const idHi = Number(id >> 32n);
+    const idLo = Number(id & 0xffff_ffffn);
+    if (envelopes) batch.pushEnveloped(next.opcode, idHi, idLo, body, cipher);
+    else batch.pushSealed(next.opcode, idHi, idLo, body, cipher);
   }
 
   /**
    * Settles the oldest request in flight with `frame`, its answer (spec
-   * §2.3: answers keep request order). Returns the error to give the
-   * connection up with when the peer broke the protocol: an answer to
+   * §2.3: answers keep request order), after the quiet writes before it
+   * that the answer skipped, as succeeded (§2.5). Returns the error to give
+   * the connection up with when the peer broke the protocol: an answer to
    * anything else, or one whose body does not decode.
    */
   settle(frame: Frame): ConduitError | undefined {
     this.#silentTimeouts = 0; // the peer answers
-    const head = this.#inflight.peekFront();
-    if (head === undefined) return violation(`response ${frame.id} with no request outstanding`);
-    if (head.id !== frame.id) return violation(`response ${frame.id} while the oldest outstanding request is ${head.id}`);
-    this.#inflight.shift();
+    const inflight = this.#inflight;
+    // spec §2.3, §2.5: the answer is the oldest request's, or one's behind quiet writes only.
+    let at = 0;
+    for (let p = inflight.peekAt(0); p !== undefined && p.quiet && p.id !== frame.id; p = inflight.peekAt(at)) at += 1;
+    const head = inflight.peekAt(at);
+    if (head === undefined && at === 0) return violation(`response ${frame.id} with no request outstanding`);
+    if (head === undefined || head.id !== frame.id) {
+      const expected = at === 0 ? `the oldest outstanding request is ${head?.id}` : `the requests it may answer are ${inflight.peekFront()?.id}..${head?.id ?? 'the last'}`;
+      return violation(`response ${frame.id} while ${expected}`);
+    }
+    // Checked first, settled second: a violation leaves the quiet writes to fail with the connection.
+    for (let i = 0; i < at; i += 1) this.#succeeded(inflight.shift() as Pending);
+    inflight.shift();
     if (head.settled) return undefined; // timed out: the late answer goes nowhere
     head.settled = true;
     let result: unknown;
@@ -193,6 +263,17 @@ export class RequestQueue {
     return undefined;
   }
 
+  /** A quiet write an answer behind it proved applied (spec §2.5): its result is an OK's, with no body. */
+  #succeeded(quiet: Pending): void {
+    if (quiet.settled) return; // timed out: its fence's answer came too late for it as well
+    quiet.settled = true;
+    try {
+      quiet.resolve(quiet.decode({ version: VERSION_RESPONSE, opcode: Status.OK, length: 0, id: quiet.id, body: EMPTY }) as never);
+    } catch (err) {
+      quiet.reject(err instanceof ConduitError ? err : new ConduitError('PROTOCOL_ERROR', String(err)));
+    }
+  }
+
   /**
    * Rejects with TIMEOUT what is past its deadline at `now`, oldest first
    * (deadlines grow with call order). Queued, it leaves the queue; in flight,
@@ -204,20 +285,42 @@ export class RequestQueue {
       this.#queued.shift();
       if (!head.settled) this.#timeOut(head);
     }
+    // spec §2.5: a quiet write in flight times out with the request after it that would settle it (its fence).
+    let quietFrom = -1;
     for (let i = 0; i < this.#inflight.length; i += 1) {
       const p = this.#inflight.peekAt(i) as Pending;
+      if (p.quiet) {
+        if (quietFrom < 0) quietFrom = i;
+        continue;
+      }
       if (p.deadline > now) return true;
+      if (quietFrom >= 0) this.#timeOutQuiet(quietFrom, i, Number.POSITIVE_INFINITY);
+      quietFrom = -1;
       if (!p.settled) {
         this.#timeOut(p);
         this.#silentTimeouts += 1;
       }
     }
-    return false;
+    // Quiet writes with nothing behind them in flight (writeTo always adds a fence; kept for safety): their own deadlines.
+    return quietFrom >= 0 && this.#timeOutQuiet(quietFrom, this.#inflight.length, now);
+  }
+
+  /** Times out the quiet writes in flight in [from, to) whose deadline is not after `now`; whether one is left to wait for. */
+  #timeOutQuiet(from: number, to: number, now: number): boolean {
+    let waiting = false;
+    for (let j = from; j < to; j += 1) {
+      const q = this.#inflight.peekAt(j) as Pending;
+      if (q.settled) continue;
+      if (q.deadline > now) waiting = true;
+      else this.#timeOut(q);
+    }
+    return waiting;
   }
 
   #timeOut(p: Pending): void {
     p.settled = true;
-    p.reject(new ConduitError('TIMEOUT', `no response within ${this.#limits.requestTimeoutMs} ms`));
+    const what = p.quiet ? 'quiet write: no response after it' : 'no response';
+    p.reject(new ConduitError('TIMEOUT', `${what} within ${this.#limits.requestTimeoutMs} ms`));
   }
 
   /**

@@ -90,6 +90,13 @@ export const SEALED = 0x11;
 /** spec §6.7: a direction's first envelope has this identifier (2^63), each next one one more. */
 export const FIRST_ENVELOPE_ID = 1n << 63n;
 
+/**
+ * spec §2, §2.5 (protocol 1.1): bit 6 of a request's OPCODE byte, QUIET. A
+ * SET, DELETE or RENEW with it set is answered only when its status is not
+ * OK; the operation is the OPCODE byte without it.
+ */
+export const QUIET_BIT = 0x40;
+
 /** The name of a request opcode, e.g. `'GET'`. */
 export type OpcodeName = keyof typeof Opcode;
 /** The byte value of a request opcode. */

@@ -5,6 +5,7 @@ import {
   MAX_CLIENT_ID,
   MAX_KEY_SIZE,
   Opcode,
+  QUIET_BIT,
   SET_CAS,
   SET_KEEPTTL,
   SET_NX,
@@ -39,10 +40,12 @@ export type Request =
       readonly keepTtl: boolean;
       /** spec §3.11: store only when the key holds this version; absent (or 0n) = unconditional. */
       readonly version?: bigint;
+      /** spec §2.5 (protocol 1.1): QUIET, answered only when the status is not OK. */
+      readonly quiet?: boolean;
     }
   | { readonly op: 'GETS'; readonly key: Buffer }
   | { readonly op: 'GAT'; readonly key: Buffer; /** 0 = remove the expiry. */ readonly ttlMs: number }
-  | { readonly op: 'DELETE'; readonly key: Buffer }
+  | { readonly op: 'DELETE'; readonly key: Buffer; /** spec §2.5: QUIET. */ readonly quiet?: boolean }
   | { readonly op: 'LIST'; readonly prefix: Buffer; readonly limit: number }
   | {
       readonly op: 'SCAN';
@@ -52,7 +55,7 @@ export type Request =
       readonly count: number;
       readonly prefix: Buffer;
     }
-  | { readonly op: 'RENEW'; readonly key: Buffer; /** 0 = remove the expiry. */ readonly ttlMs: number }
+  | { readonly op: 'RENEW'; readonly key: Buffer; /** 0 = remove the expiry. */ readonly ttlMs: number; /** spec §2.5: QUIET. */ readonly quiet?: boolean }
   | { readonly op: 'HEALTH' }
   | { readonly op: 'SHUTDOWN' }
   | { readonly op: 'STATS' }
@@ -104,6 +107,12 @@ export function parseRequestParts(opcode: number, body: Buffer, reservedId: bool
  * ```
  */
 export function requestOf(view: RequestView): Request {
+  const request = plainOf(view);
+  // spec §2.5: `quiet` only when set, so a 1.0 request reads as before.
+  return view.quiet && (request.op === 'SET' || request.op === 'DELETE' || request.op === 'RENEW') ? { ...request, quiet: true } : request;
+}
+
+function plainOf(view: RequestView): Request {
   switch (view.op) {
     case 'GET':
     case 'GETS':
@@ -143,6 +152,7 @@ export function requestOf(view: RequestView): Request {
  */
 export function viewOf(request: Request, view: RequestView): RequestView {
   view.op = request.op;
+  view.quiet = quietBit(request) !== 0;
   switch (request.op) {
     case 'GET':
     case 'GETS':
@@ -225,7 +235,12 @@ export interface RequestBody {
  * ```
  */
 export function encodeRequestBody(request: Request): RequestBody {
-  return { opcode: Opcode[request.op], body: encode(request, undefined) };
+  return { opcode: Opcode[request.op] | quietBit(request), body: encode(request, undefined) };
+}
+
+/** spec §2.5: QUIET_BIT when `request` is a quiet write, else 0. */
+function quietBit(request: Request): number {
+  return 'quiet' in request && request.quiet === true ? QUIET_BIT : 0;
 }
 
 /**
@@ -234,6 +249,7 @@ export function encodeRequestBody(request: Request): RequestBody {
  */
 function encode(request: Request, id: bigint | undefined): Buffer[] {
   const at = id === undefined ? 0 : HEADER_SIZE; // where the fixed fields start
+  const quiet = quietBit(request); // spec §2.5: set on SET, DELETE and RENEW only (the type allows no other)
   /** The header (when framing) plus `extra` bytes of fixed fields, with `tail` copied after the header. */
   const head = (opcode: number, length: number, extra: number, tail: Uint8Array | undefined): Buffer => {
     const out = Buffer.allocUnsafe(at + extra);
@@ -247,7 +263,7 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
     case 'DELETE':
     case 'TTL':
       checkKey(request.key);
-      return [head(Opcode[request.op], request.key.length, request.key.length, request.key)];
+      return [head(Opcode[request.op] | quiet, request.key.length, request.key.length, request.key)];
     case 'SET': {
       const { key, value, ttlMs } = request;
       checkKey(key);
@@ -262,7 +278,7 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
       const fixed = keyAt + key.length;
       const length = fixed + value.length;
       checkBodySize(length);
-      const out = head(Opcode.SET, length, fixed, undefined);
+      const out = head(Opcode.SET | quiet, length, fixed, undefined);
       out[at] = (request.nx ? SET_NX : 0) | (request.xx ? SET_XX : 0) | (request.keepTtl ? SET_KEEPTTL : 0) | (cas ? SET_CAS : 0);
       out.writeUInt32BE(ttlMs, at + 1);
       out[at + 5] = key.length;
@@ -305,7 +321,7 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
       checkKey(request.key);
       checkTtl(request.ttlMs);
       const length = 4 + request.key.length;
-      const out = head(Opcode[request.op], length, length, undefined);
+      const out = head(Opcode[request.op] | quiet, length, length, undefined);
       out.writeUInt32BE(request.ttlMs, at);
       out.set(request.key, at + 4);
       return [out];

@@ -1,5 +1,5 @@
 import { ProtocolError } from './errors.js';
-import { MAX_KEY_SIZE, Opcode, SET_CAS, SET_FLAGS_MASK, SET_KEEPTTL, SET_NX, SET_XX } from './constants.js';
+import { MAX_KEY_SIZE, Opcode, opcodeName, QUIET_BIT, SET_CAS, SET_FLAGS_MASK, SET_KEEPTTL, SET_NX, SET_XX } from './constants.js';
 
 /**
  * The one reader of request bodies (spec §3), writing into a reused
@@ -79,6 +79,11 @@ export class RequestView {
   cursor = 0n;
   /** INCR: the signed amount. */
   delta = 0n;
+  /**
+   * spec §2.5 (protocol 1.1): the OPCODE byte had QUIET set (only SET, DELETE
+   * and RENEW get here with it): an OK is not answered. Set on every read.
+   */
+  quiet = false;
 
   /** The key (LIST: the prefix; HELLO: the body) as a `Buffer` view: one allocation, for the ops off the hot path. */
   key(): Buffer {
@@ -119,6 +124,17 @@ export function keyError(length: number): ProtocolError | undefined {
   return undefined;
 }
 
+/** spec §2.5, §7: QUIET on an operation that is not a write is BAD_REQUEST; on no operation at all, UNKNOWN_OPCODE. */
+function quietRefusal(op: number): ProtocolError {
+  const name = opcodeName(op);
+  if (name === undefined) return unknownOpcode(op | QUIET_BIT);
+  return badRequest(`QUIET is defined for SET, DELETE and RENEW only, not ${name}`);
+}
+
+function unknownOpcode(opcode: number): ProtocolError {
+  return ProtocolError.of('UNKNOWN_OPCODE', `opcode 0x${opcode.toString(16).padStart(2, '0')} is not defined`);
+}
+
 function shortBody(op: string, need: number, got: number): ProtocolError {
   return badRequest(`${op} body needs at least ${need} bytes, got ${got}`);
 }
@@ -151,8 +167,14 @@ export function readRequest(
   reservedId: boolean,
   into: RequestView,
 ): ProtocolError | undefined {
+  into.quiet = (opcode & QUIET_BIT) !== 0;
   if (reservedId) {
     return badRequest('identifiers with the top bit set are reserved for the server');
+  }
+  if (into.quiet) {
+    // spec §2.5: QUIET is bit 6 of OPCODE and defined for the writes only; the operation is the rest.
+    opcode &= ~QUIET_BIT;
+    if (opcode !== Opcode.SET && opcode !== Opcode.DELETE && opcode !== Opcode.RENEW) return quietRefusal(opcode);
   }
   switch (opcode) {
     case Opcode.GET:
@@ -274,6 +296,6 @@ export function readRequest(
       into.setKey(source, start, length);
       return undefined;
     default:
-      return ProtocolError.of('UNKNOWN_OPCODE', `opcode 0x${opcode.toString(16).padStart(2, '0')} is not defined`);
+      return unknownOpcode(opcode);
   }
 }

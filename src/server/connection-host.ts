@@ -31,8 +31,11 @@ export interface ConnectionHost<C = unknown> extends ExecutionContext {
   readonly keys: ReadonlyMap<string, Buffer> | undefined;
   /** Prometheus metrics, when the HTTP gateway serves them. */
   readonly metrics: Metrics | undefined;
-  /** Counts one executed request. */
-  countRequest(): void;
+  /**
+   * Counts one executed request; `'suppressed'`: a quiet write whose OK was
+   * not sent (spec §2.5, STATS `quiet_suppressed`).
+   */
+  countRequest(answer: 'sent' | 'suppressed'): void;
   /** Counts a connection the server closed, and why. */
   countDisconnect(cause: DisconnectCause): void;
   /** Counts a secure-mode authentication failure (AUTH_FAILED, REPLAY, or a close right after HELLO). */

@@ -1,6 +1,6 @@
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { isFatalStatus, MAX_BODY_SIZE, Status } from '../protocol/constants.js';
+import { isFatalStatus, MAX_BODY_SIZE, QUIET_BIT, Status } from '../protocol/constants.js';
 import { idOf, type RawFrame } from '../protocol/header.js';
 import { EnvelopeReader } from '../protocol/envelope-reader.js';
 import { readRequest, RequestView } from '../protocol/request-reader.js';
@@ -129,7 +129,15 @@ export class RequestHandler {
         this.#host.logger.error({ err, remote: this.#remote() }, 'request failed');
         reply = { status: Status.INTERNAL, body: Buffer.from('internal error') };
       }
-      this.#host.countRequest();
+      // spec §2.5: a quiet write that succeeded is not answered (and, in a secure session, seals
+      // nothing: no nonce is used). It is no longer in flight (§2.2) once executed; every other
+      // status of a quiet write is answered like any request's.
+      const suppressed = request.quiet && reply.status === Status.OK;
+      this.#host.countRequest(suppressed ? 'suppressed' : 'sent');
+      if (suppressed) {
+        metrics?.frame(opcode & ~QUIET_BIT, Status.OK, (performance.now() - started) / 1000);
+        return undefined;
+      }
     }
     // spec §2.3: answers go out in request order. Execution is synchronous (the store is
     // in-process), so each reply is ready before the next request is read and is queued as it
@@ -137,7 +145,7 @@ export class RequestHandler {
     // Queued means copied: a GET's value leaves the store's bytes here, before the next request
     // (a SET of the same key, maybe) runs.
     this.queue(idHi, idLo, reply.status, reply.body);
-    metrics?.frame(opcode, reply.status, (performance.now() - started) / 1000);
+    metrics?.frame(opcode & ~QUIET_BIT, reply.status, (performance.now() - started) / 1000);
     return undefined;
   }
 

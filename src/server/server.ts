@@ -37,6 +37,13 @@ export interface ServerCounters {
   rejected_handshakes: number;
   /** Requests executed (Redis `total_commands_processed`). */
   total_commands_processed: number;
+  /**
+   * Quiet writes whose OK was not sent (spec §2.5, protocol 1.1); they count as processed too.
+   * On /metrics (`conduit_quiet_suppressed_total`), not in STATS: with 256 shards a secure
+   * session's STATS sits a few bytes under the frame cap, and a new member would cost every
+   * such STATS its per-shard detail (test/integration/secure-sizes.test.ts).
+   */
+  quiet_suppressed: number;
   /** Connections the server closed, by cause. */
   disconnects: Record<DisconnectCause, number>;
   /**
@@ -91,6 +98,7 @@ export class ConduitServer extends EventEmitter {
     rejected_connections: 0,
     rejected_handshakes: 0,
     total_commands_processed: 0,
+    quiet_suppressed: 0,
     disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0, internal: 0 },
     auth_failures: 0,
     accept_errors: 0,
@@ -137,8 +145,9 @@ export class ConduitServer extends EventEmitter {
       keys: o.keys.length > 0 ? new Map(o.keys.map((k) => [k.id, k.secret])) : undefined,
       stats: (maxBytes) => this.#statsBody(maxBytes),
       shutdown: () => this.#shutdownRequested(),
-      countRequest: () => {
+      countRequest: (answer) => {
         counters.total_commands_processed += 1;
+        if (answer === 'suppressed') counters.quiet_suppressed += 1;
       },
       countDisconnect: (cause) => {
         counters.disconnects[cause] += 1;
@@ -367,9 +376,10 @@ export class ConduitServer extends EventEmitter {
    * hundred bytes whatever the load.
    */
   #statsBody(maxBytes: number): Buffer {
+    const { quiet_suppressed: _notInStats, ...counters } = this.#counters; // see ServerCounters.quiet_suppressed
     const stats = {
       ...this.store.stats(),
-      ...this.#counters,
+      ...counters,
       ...(this.aead === undefined ? {} : { aead: this.aead }),
       output_memory: this.#outputTotal,
       output_memory_peak: this.#outputPeak,

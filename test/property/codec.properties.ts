@@ -66,6 +66,16 @@ export const requestArb: fc.Arbitrary<Request> = fc.oneof(
     prefix: buf(0, MAX_KEY_SIZE),
   }),
   fc.record({ op: fc.constant('RENEW' as const), key, ttlMs: ttl }),
+  // spec §2.5 (protocol 1.1): quiet writes, OPCODE bit 6 on SET, DELETE and RENEW.
+  fc
+    .record({ op: fc.constantFrom('SET' as const, 'DELETE' as const, 'RENEW' as const), key, value: buf(0, 300), ttlMs: ttl, nx: fc.boolean() })
+    .map(({ op, key: k, value, ttlMs, nx }): Request =>
+      op === 'SET'
+        ? { op, key: k, value, ttlMs, nx, xx: false, keepTtl: false, quiet: true }
+        : op === 'DELETE'
+          ? { op, key: k, quiet: true }
+          : { op, key: k, ttlMs, quiet: true },
+    ),
   fc.record({
     op: fc.constant('INCR' as const),
     key,

@@ -52,18 +52,23 @@ export const vectors: Vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as
 
 const hex = (value: string | number | boolean | undefined): Buffer => Buffer.from(String(value ?? ''), 'hex');
 
+/** spec §2.5: a quiet write's vector says `quiet: true`; the request then carries it, else not at all. */
+const quiet = (r: Record<string, string | number | boolean>): { quiet?: true } => (r.quiet === true ? { quiet: true } : {});
+
 /** The {@link Request} a vector's JSON describes. */
 export function requestOf(vector: RequestVector): Request {
   const r = vector.request;
   switch (r.op) {
     case 'GET':
     case 'GETS':
-    case 'DELETE':
     case 'TTL':
       return { op: r.op, key: hex(r.key) };
+    case 'DELETE':
+      return { op: 'DELETE', key: hex(r.key), ...quiet(r) };
     case 'SET':
       return {
         ...(r.version === undefined ? {} : { version: BigInt(String(r.version)) }),
+        ...quiet(r),
         op: 'SET',
         key: hex(r.key),
         value: hex(r.value),
@@ -77,8 +82,9 @@ export function requestOf(vector: RequestVector): Request {
     case 'SCAN':
       return { op: 'SCAN', cursor: BigInt(String(r.cursor)), count: Number(r.count), prefix: hex(r.prefix) };
     case 'RENEW':
+      return { op: 'RENEW', ttlMs: Number(r.ttlMs), key: hex(r.key), ...quiet(r) };
     case 'GAT':
-      return { op: r.op, ttlMs: Number(r.ttlMs), key: hex(r.key) };
+      return { op: 'GAT', ttlMs: Number(r.ttlMs), key: hex(r.key) };
     case 'INCR':
       return { op: 'INCR', delta: BigInt(String(r.delta)), ttlMs: Number(r.ttlMs), key: hex(r.key) };
     case 'HEALTH':
