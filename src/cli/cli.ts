@@ -23,6 +23,10 @@ import { aeadChoice } from '../crypto/aead-choice.js';
 import { generateKey, loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import { ConduitError } from '../protocol/errors.js';
 import { parseDuration } from '../config/units.js';
+import { readStdinValue, StdinTooLarge } from './stdin-value.js';
+
+/** The largest value `set KEY -` sends: protocol 1.1's ceiling on --max-value-size (spec §2.4). */
+const MAX_VALUE_SIZE = 64 * 2 ** 20;
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -77,13 +81,13 @@ class Exit extends Error {
   }
 }
 
-function readStdin(): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks)));
-    process.stdin.on('error', reject);
-  });
+/** `set KEY -`: stdin as the value, up to the largest value a client sends (spec §2.4); one line past it. */
+async function stdinValue(): Promise<Buffer> {
+  try {
+    return await readStdinValue(MAX_VALUE_SIZE);
+  } catch (err) {
+    throw err instanceof StdinTooLarge ? new Exit(FAILED, err.message) : err;
+  }
 }
 
 function ttlOf(text: string | undefined): number {
@@ -152,7 +156,7 @@ function commands(client: () => ConduitClient, io: Output): Command {
     });
   program
     .command('set <key> <value>')
-    .description("store a value ('-' reads it from stdin); exit 1 when --nx/--xx prevented it")
+    .description("store a value ('-' reads it from stdin, up to 64 MiB: set KEY - < file); exit 1 when --nx/--xx prevented it")
     .option('--ttl <duration>', 'expire after this (10s, 500ms, 5m)')
     .addOption(new Option('--nx', 'only if the key is absent').conflicts('xx'))
     .option('--xx', 'only if the key is present')
@@ -161,7 +165,7 @@ function commands(client: () => ConduitClient, io: Output): Command {
     .action(async (key: string, value: string, o: { ttl?: string; nx?: boolean; xx?: boolean; keepttl?: boolean; version?: string }) => {
       if (o.version !== undefined && !/^[1-9]\d{0,19}$/.test(o.version)) throw new Exit(FAILED, `--version must be a version printed by gets, got '${o.version}'`);
       const version = o.version === undefined ? undefined : BigInt(o.version);
-      const bytes = value === '-' && !interactive ? await readStdin() : value;
+      const bytes = value === '-' && !interactive ? await stdinValue() : value;
       const stored = await client().set(key, bytes, { ttlMs: ttlOf(o.ttl), nx: o.nx, xx: o.xx, keepTtl: o.keepttl, version });
       if (!stored) throw new Exit(ABSENT, version === undefined ? '(not stored)' : '(not stored: the key has another version or is gone)');
       line('OK');
