@@ -18,15 +18,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import { ConduitClient } from '../client/client.js';
-import type { ClientOptions } from '../client/options.js';
+import { DEFAULT_MAX_VALUE_SIZE, type ClientOptions } from '../client/options.js';
 import { aeadChoice } from '../crypto/aead-choice.js';
 import { generateKey, loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import { ConduitError } from '../protocol/errors.js';
 import { parseDuration } from '../config/units.js';
 import { readStdinValue, StdinTooLarge } from './stdin-value.js';
-
-/** The largest value `set KEY -` sends: protocol 1.1's ceiling on --max-value-size (spec §2.4). */
-const MAX_VALUE_SIZE = 64 * 2 ** 20;
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -81,10 +78,10 @@ class Exit extends Error {
   }
 }
 
-/** `set KEY -`: stdin as the value, up to the largest value a client sends (spec §2.4); one line past it. */
+/** `set KEY -`: stdin as the value, up to the largest value a client sends (64 MiB, spec §2.4); one line past it. */
 async function stdinValue(): Promise<Buffer> {
   try {
-    return await readStdinValue(MAX_VALUE_SIZE);
+    return await readStdinValue(DEFAULT_MAX_VALUE_SIZE);
   } catch (err) {
     throw err instanceof StdinTooLarge ? new Exit(FAILED, err.message) : err;
   }
