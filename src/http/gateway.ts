@@ -58,6 +58,7 @@ const HTTP_STATUS: Record<StatusName, number> = {
   AUTH_REQUIRED: 401,
   AUTH_FAILED: 401,
   REPLAY: 400,
+  BAD_FRAGMENT: 400,
   INTERNAL: 500,
 };
 

@@ -56,7 +56,15 @@ export interface ExecutionContext {
   stats(maxBytes: number): Buffer;
   /** Handles SHUTDOWN; returns the reply (FORBIDDEN unless allowed). */
   shutdown(): Reply;
+  /**
+   * Handles CAPS (spec §3.13): records what the client understands (`features`) for
+   * its connection and returns the server's answer. Absent where there is no
+   * connection to record it for (the HTTP gateway): CAPS is then an unknown opcode.
+   */
+  caps?(features: number): Reply;
 }
+
+const CAPS_UNKNOWN: Reply = { status: Status.UNKNOWN_OPCODE, body: Buffer.from('CAPS is a request of the binary protocol') };
 
 /**
  * Runs one validated request against the store and returns its reply
@@ -141,6 +149,8 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       return OK;
     case 'SHUTDOWN':
       return context.shutdown();
+    case 'CAPS':
+      return context.caps?.(request.features) ?? CAPS_UNKNOWN;
     case 'HELLO':
       // spec §6: a server without keys refuses the handshake, without closing.
       return { status: Status.FORBIDDEN, body: Buffer.from('secure mode is not enabled on this server') };
