@@ -18,10 +18,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import { ConduitClient } from '../client/client.js';
-import { DEFAULT_MAX_VALUE_SIZE, type ClientOptions } from '../client/options.js';
+import type { ClientOptions } from '../client/options.js';
 import { aeadChoice } from '../crypto/aead-choice.js';
 import { generateKey, loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import { ConduitError } from '../protocol/errors.js';
+import { MAX_VALUE_SIZE_LIMIT } from '../protocol/constants.js';
 import { parseDuration } from '../config/units.js';
 import { readStdinValue, StdinTooLarge } from './stdin-value.js';
 
@@ -81,7 +82,7 @@ class Exit extends Error {
 /** `set KEY -`: stdin as the value, up to the largest value a client sends (64 MiB, spec §2.4); one line past it. */
 async function stdinValue(): Promise<Buffer> {
   try {
-    return await readStdinValue(DEFAULT_MAX_VALUE_SIZE);
+    return await readStdinValue(MAX_VALUE_SIZE_LIMIT);
   } catch (err) {
     throw err instanceof StdinTooLarge ? new Exit(FAILED, err.message) : err;
   }

@@ -1,5 +1,6 @@
 import { aeadChoice } from '../crypto/aead-choice.js';
 import { loadKeyFile } from '../crypto/keys.js';
+import { MAX_VALUE_SIZE_LIMIT } from '../protocol/constants.js';
 
 /** Reconnect settings of a {@link ClientOptions}. */
 export interface ReconnectOptions {
@@ -82,8 +83,6 @@ export interface ClientOptions {
   maxValueSize?: number;
 }
 
-/** The default and largest {@link ClientOptions.maxValueSize}: 64 MiB, protocol 1.1's ceiling (spec §2.4). */
-export const DEFAULT_MAX_VALUE_SIZE = 64 * 2 ** 20;
 
 /** The secure-mode sealing a client asks for (see {@link ClientOptions.sealing}). */
 export type Sealing = 'envelopes' | 'frames';
@@ -140,7 +139,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     maxQueued: 10_000,
     maxSilentTimeouts: 3,
     sealing: 'envelopes',
-    maxValueSize: DEFAULT_MAX_VALUE_SIZE,
+    maxValueSize: MAX_VALUE_SIZE_LIMIT, // protocol 1.1's ceiling: a client takes whatever a server may hold
     ...withoutKeyFile(options),
     reconnect,
     key: undefined,
@@ -176,7 +175,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   integer('maxInflight', o.maxInflight, 1, 1_000_000);
   integer('maxQueued', o.maxQueued, 0, 100_000_000);
   integer('maxSilentTimeouts', o.maxSilentTimeouts, 1, 1_000_000);
-  integer('maxValueSize', o.maxValueSize, 1, DEFAULT_MAX_VALUE_SIZE);
+  integer('maxValueSize', o.maxValueSize, 1, MAX_VALUE_SIZE_LIMIT);
   if (reconnect !== false) {
     if (reconnect.maxAttempts !== Infinity) integer('reconnect.maxAttempts', reconnect.maxAttempts, 0, 1_000_000);
     integer('reconnect.baseDelayMs', reconnect.baseDelayMs, 1, 600_000);
