@@ -131,4 +131,28 @@ describe('ConduitClient fragments on the wire (spec §2.4)', () => {
     expect(err).toMatchObject({ code: 'PROTOCOL_ERROR' });
     expect(await c.set('after', 'y')).toBe(true); // a new connection
   });
+
+  it('CAPS is pipelined: a small request is written before its answer; a large one only after it, and what follows stays behind', async () => {
+    const events: string[] = [];
+    let capsId: bigint | undefined;
+    const port = await fakeServer(
+      (frame, socket) => {
+        const label = frame.opcode === Opcode.CAPS ? 'CAPS' : `${(frame.opcode & ~MORE).toString(16)}${frame.opcode & MORE ? '+' : ''}`;
+        events.push(`got ${label}`);
+        if (frame.opcode === Opcode.CAPS) return void (capsId = frame.id); // held until the first SET is in
+        if (capsId !== undefined) {
+          events.push('answered CAPS');
+          answer(socket, capsId, Status.OK, encodeCapsBody({ minor: 1, features: 0x0f, maxValueSize: MiB }));
+          capsId = undefined;
+        }
+        if (!(frame.opcode & MORE)) reply(socket, frame.id);
+      },
+      { caps: 'passthrough' },
+    );
+    const c = client(port);
+    expect(await Promise.all([c.set('a', '1'), c.set('big', patterned(70_000)), c.set('b', '2')])).toEqual([true, true, true]);
+    const set = Opcode.SET.toString(16);
+    expect(events).toEqual(['got CAPS', `got ${set}`, 'answered CAPS', `got ${set}+`, `got ${set}`, `got ${set}`]);
+  });
 });
+
