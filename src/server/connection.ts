@@ -268,7 +268,9 @@ export class Connection {
   #flushed(): void {
     this.#deadlines.active(); // a client that reads its answers is not idle
     if (this.#answers.streaming) {
-      if (!this.#closing) this.#flush(); // the next window of fragments (spec §2.4)
+      // The next window of fragments (spec §2.4) in a later turn: on loopback the kernel takes
+      // writes at once and their callbacks chain within one turn, which sealed 64 MiB in one go.
+      if (!this.#closing) this.#yield();
       return;
     }
     if (this.#intake === 'paused' && this.#answers.unflushed < this.#host.maxInflight && !this.#closing && this.#phase !== 'held') {
