@@ -179,6 +179,30 @@ describe('fragments on a real server (spec §2.4)', () => {
     expect(raw.frames.map((f) => f.opcode)).toEqual([Status.TOO_LARGE, Status.OK, Status.OUT_OF_MEMORY]);
   });
 
+  it('a peer that does not read a 32 MiB answer makes the server hold one window of output, not the answer; it reads it whole later', async () => {
+    const { port, server } = await startServer({ maxMemory: 128 * MiB, maxValueSize: 32 * MiB, maxOutputBuffer: 4 * MiB });
+    const raw = await rawClient(port);
+    const value = randomBytes(32 * MiB);
+    raw.write(plain(1n, { op: 'CAPS', features: Feature.FRAGMENTS }));
+    await send(raw, fragmentedRequest(2n, set('big', value), PLAIN_BODY));
+    await raw.waitFrames(2);
+    raw.frames.length = 0;
+    raw.socket.pause();
+    raw.write(plain(3n, get('big')));
+    // The kernel's buffers fill, then the server stops refilling: what it holds stays one window.
+    let highest = 0;
+    for (let i = 0; i < 40; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      highest = Math.max(highest, server.outputMemory.now);
+    }
+    expect(server.outputMemory.peak).toBeLessThanOrEqual(2 * MiB + 2 * 65_536); // the window (½ --max-output-buffer) + a frame
+    expect(highest).toBeGreaterThan(0); // it is held, not dropped
+    expect(server.counters.disconnects.output_buffer).toBe(0);
+    raw.socket.resume();
+    const [read] = await messages(raw, 1, undefined, 30_000);
+    expect(read?.body.equals(value)).toBe(true);
+  }, 60_000);
+
   it('STATS reports max_value_size', async () => {
     const { port } = await startServer({ maxMemory: 64 * MiB, maxValueSize: 8 * MiB });
     const raw = await rawClient(port);
