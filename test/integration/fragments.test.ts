@@ -17,6 +17,7 @@ import {
   type Request,
 } from '../../src/index.js';
 import { encodeHeader } from '../../src/protocol/header.js';
+import { observeNonces } from '../../src/crypto/nonce-audit.js';
 import { fragmentedRequest, PLAIN_BODY, Reassembler, SEALED_BODY, type Message } from '../support/fragments.js';
 import type { RawClient } from '../support/raw-client.js';
 import { secureRaw } from '../support/secure-client.js';
@@ -202,6 +203,40 @@ describe('fragments on a real server (spec §2.4)', () => {
     const [read] = await messages(raw, 1, undefined, 30_000);
     expect(read?.body.equals(value)).toBe(true);
   }, 60_000);
+
+  for (const envelopes of [false, true]) {
+    it(`secure${envelopes ? ' with envelopes' : ''}: no (key, nonce) pair repeats with fragmented messages mixed in, both directions (nonce audit, spec §6.4)`, async () => {
+      const key = newKey();
+      const { port } = await startServer({ maxMemory: 64 * MiB, maxValueSize: 2 * MiB, keys: [key] });
+      const seen = new Set<string>();
+      let sealed = 0;
+      const stop = observeNonces((fingerprint, nonce) => {
+        sealed += 1;
+        seen.add(fingerprint + nonce.toString('hex'));
+      });
+      try {
+        const session = await secureRaw(port, key, { envelopes });
+        const { raw } = session;
+        const open = session.session.receive;
+        raw.write(session.seal(1n, { op: 'CAPS', features: Feature.FRAGMENTS }));
+        const values = [randomBytes(300_000), randomBytes(65_509), randomBytes(1_000_000)];
+        let id = 2n;
+        for (const [i, value] of values.entries()) {
+          await send(raw, fragmentedRequest(id++, set(`k${i}`, value), SEALED_BODY, session.session.send));
+          raw.write(session.seal(id++, get(`k${i}`)));
+          raw.write(session.seal(id++, { op: 'HEALTH' }));
+        }
+        const answers = await messages(raw, 1 + 3 * values.length, open);
+        expect(answers.map((m) => m.status)).toEqual(Array(1 + 3 * values.length).fill(Status.OK));
+        values.forEach((value, i) => expect(answers[2 + 3 * i]?.body.equals(value)).toBe(true));
+      } finally {
+        stop();
+      }
+      // Fragments of 65,508 bytes: 5 + 2 + 16 each way for the values, plus the small frames.
+      expect(sealed).toBeGreaterThan(2 * (5 + 2 + 16));
+      expect(seen.size).toBe(sealed);
+    }, 60_000);
+  }
 
   it('STATS reports max_value_size', async () => {
     const { port } = await startServer({ maxMemory: 64 * MiB, maxValueSize: 8 * MiB });
