@@ -17,6 +17,7 @@ import {
   type Request,
 } from '../../src/index.js';
 import { encodeHeader } from '../../src/protocol/header.js';
+import { observeNonces } from '../../src/crypto/nonce-audit.js';
 import { fragmentedRequest, PLAIN_BODY, Reassembler, SEALED_BODY, type Message } from '../support/fragments.js';
 import type { RawClient } from '../support/raw-client.js';
 import { secureRaw } from '../support/secure-client.js';
@@ -178,6 +179,64 @@ describe('fragments on a real server (spec §2.4)', () => {
     await raw.waitFrames(3);
     expect(raw.frames.map((f) => f.opcode)).toEqual([Status.TOO_LARGE, Status.OK, Status.OUT_OF_MEMORY]);
   });
+
+  it('a peer that does not read a 32 MiB answer makes the server hold one window of output, not the answer; it reads it whole later', async () => {
+    const { port, server } = await startServer({ maxMemory: 128 * MiB, maxValueSize: 32 * MiB, maxOutputBuffer: 4 * MiB });
+    const raw = await rawClient(port);
+    const value = randomBytes(32 * MiB);
+    raw.write(plain(1n, { op: 'CAPS', features: Feature.FRAGMENTS }));
+    await send(raw, fragmentedRequest(2n, set('big', value), PLAIN_BODY));
+    await raw.waitFrames(2);
+    raw.frames.length = 0;
+    raw.socket.pause();
+    raw.write(plain(3n, get('big')));
+    // The kernel's buffers fill, then the server stops refilling: what it holds stays one window.
+    let highest = 0;
+    for (let i = 0; i < 40; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      highest = Math.max(highest, server.outputMemory.now);
+    }
+    expect(server.outputMemory.peak).toBeLessThanOrEqual(2 * MiB + 2 * 65_536); // the window (½ --max-output-buffer) + a frame
+    expect(highest).toBeGreaterThan(0); // it is held, not dropped
+    expect(server.counters.disconnects.output_buffer).toBe(0);
+    raw.socket.resume();
+    const [read] = await messages(raw, 1, undefined, 30_000);
+    expect(read?.body.equals(value)).toBe(true);
+  }, 60_000);
+
+  for (const envelopes of [false, true]) {
+    it(`secure${envelopes ? ' with envelopes' : ''}: no (key, nonce) pair repeats with fragmented messages mixed in, both directions (nonce audit, spec §6.4)`, async () => {
+      const key = newKey();
+      const { port } = await startServer({ maxMemory: 64 * MiB, maxValueSize: 2 * MiB, keys: [key] });
+      const seen = new Set<string>();
+      let sealed = 0;
+      const stop = observeNonces((fingerprint, nonce) => {
+        sealed += 1;
+        seen.add(fingerprint + nonce.toString('hex'));
+      });
+      try {
+        const session = await secureRaw(port, key, { envelopes });
+        const { raw } = session;
+        const open = session.session.receive;
+        raw.write(session.seal(1n, { op: 'CAPS', features: Feature.FRAGMENTS }));
+        const values = [randomBytes(300_000), randomBytes(65_509), randomBytes(1_000_000)];
+        let id = 2n;
+        for (const [i, value] of values.entries()) {
+          await send(raw, fragmentedRequest(id++, set(`k${i}`, value), SEALED_BODY, session.session.send));
+          raw.write(session.seal(id++, get(`k${i}`)));
+          raw.write(session.seal(id++, { op: 'HEALTH' }));
+        }
+        const answers = await messages(raw, 1 + 3 * values.length, open);
+        expect(answers.map((m) => m.status)).toEqual(Array(1 + 3 * values.length).fill(Status.OK));
+        values.forEach((value, i) => expect(answers[2 + 3 * i]?.body.equals(value)).toBe(true));
+      } finally {
+        stop();
+      }
+      // Fragments of 65,508 bytes: 5 + 2 + 16 each way for the values, plus the small frames.
+      expect(sealed).toBeGreaterThan(2 * (5 + 2 + 16));
+      expect(seen.size).toBe(sealed);
+    }, 60_000);
+  }
 
   it('STATS reports max_value_size', async () => {
     const { port } = await startServer({ maxMemory: 64 * MiB, maxValueSize: 8 * MiB });
