@@ -20,6 +20,7 @@ const SECURE_TESTS = [
   'test/unit/secure-channel.test.ts',
   'test/unit/handshake-hardening.test.ts',
   'test/unit/x25519.test.ts',
+  'test/unit/request-queue-fragments.test.ts',
   'test/integration/secure.test.ts',
   'test/integration/secure-envelopes.test.ts',
   'test/integration/secure-hardening.test.ts',

@@ -16,11 +16,13 @@
 // own: items kept under a 64 MiB budget (1.5M distinct keys, 100 B values,
 // 1 round) and process RSS under churn (random 16 B – 4 KiB values, 10× the
 // budget written; 64 MiB: 3 rounds, 1 GiB: 1), sampled every 10,000 writes.
+// Then large values (issue 19, bench/large-values.mjs): SET and GET of 1 MiB
+// and 16 MiB values, ConduitClient vs ioredis in MB/s, servers of its own.
 // Saves bench/results/harness-<date>.json and regenerates bench/RESULTS.md
 // and bench/results/chart.svg (bench/report.mjs). Last, the scan part (issue 19, bench/scan.mjs):
 // SCAN vs LIST over 1M keys, per-call times and the server loop's worst stall (BENCH_ONLY skips
 // it; BENCH_SCAN_KEYS/ROUNDS size it). BENCH_QUICK=1 is a ~30 s
-// smoke run (CI), BENCH_ONLY=memory or throughput runs one part, and any
+// smoke run (CI), BENCH_ONLY=memory, throughput or large runs one part, and any
 // BENCH_SECONDS/ROUNDS/CONNECTIONS/KEYS override a partial run: all of these
 // write under BENCH_OUT (default: a temp dir) and leave the repository alone.
 // Installs Debian's redis-server and memcached when missing, saying so;
@@ -34,15 +36,27 @@ import Redis from 'ioredis';
 import memjs from 'memjs';
 import { ConduitClient } from '../dist/index.js';
 import { cpuSeconds, freePort, has, isQuick, makeCerts, pinned, progress, rssMiB, saveRun, sleep, start, startConduit, startRedis, stop, waitForPort } from './lib.mjs';
+import { largeParameters, largeSteps, runLarge } from './large-values.mjs';
 import { memoryParameters, memorySteps, runMemory } from './memory.mjs';
 import { loadRaw, raw } from './protocols.mjs';
 import { redisBenchmarkKey, redisCounters, runRedisBenchmark } from './redis-benchmark.mjs';
 import { runScan, scanParameters } from './scan.mjs';
 
-const QUICK = isQuick(['BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_KEYS', 'BENCH_ONLY', 'BENCH_SCAN_KEYS', 'BENCH_SCAN_ROUNDS', 'BENCH_SCAN_LIST_CALLS']);
-// BENCH_ONLY=memory (or throughput) runs one part: a partial run, saved under BENCH_OUT like any quick run.
+const QUICK = isQuick([
+  'BENCH_SECONDS',
+  'BENCH_ROUNDS',
+  'BENCH_CONNECTIONS',
+  'BENCH_KEYS',
+  'BENCH_ONLY',
+  'BENCH_SCAN_KEYS',
+  'BENCH_SCAN_ROUNDS',
+  'BENCH_SCAN_LIST_CALLS',
+  'BENCH_LARGE_SECONDS',
+  'BENCH_LARGE_ROUNDS',
+]);
+// BENCH_ONLY=memory (or throughput, or large) runs one part: a partial run, saved under BENCH_OUT like any quick run.
 const ONLY = process.env.BENCH_ONLY;
-if (ONLY !== undefined && ONLY !== 'memory' && ONLY !== 'throughput') throw new Error(`BENCH_ONLY must be memory or throughput, not ${JSON.stringify(ONLY)}`);
+if (ONLY !== undefined && ONLY !== 'memory' && ONLY !== 'throughput' && ONLY !== 'large') throw new Error(`BENCH_ONLY must be memory, throughput or large, not ${JSON.stringify(ONLY)}`);
 const SMOKE = process.env.BENCH_QUICK === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (SMOKE ? 0.25 : 3));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (SMOKE ? 1 : 3));
@@ -285,8 +299,19 @@ async function memoryPart() {
   return runMemory(parameters, progress(memorySteps(parameters)));
 }
 
-const throughput = ONLY === 'memory' ? { results: [] } : await throughputPart();
-const memory = ONLY === 'throughput' ? undefined : await memoryPart();
+/**
+ * The large-value part (issue 19, bench/large-values.mjs): SET and GET of
+ * 1 MiB and 16 MiB values, ConduitClient vs ioredis in MB/s, on servers of
+ * its own.
+ */
+async function largePart() {
+  const parameters = largeParameters(SMOKE);
+  return runLarge(parameters, progress(largeSteps(parameters)));
+}
+
+const throughput = ONLY === undefined || ONLY === 'throughput' ? await throughputPart() : { results: [] };
+const memory = ONLY === undefined || ONLY === 'memory' ? await memoryPart() : undefined;
+const large = ONLY === undefined || ONLY === 'large' ? await largePart() : undefined;
 // The scan part (issue 19 item 3, bench/scan.mjs): SCAN vs LIST over 1M keys (20,000 in the smoke run).
 const scan = ONLY === undefined ? await runScan(scanParameters(SMOKE)) : undefined;
 
@@ -300,5 +325,6 @@ saveRun({
   ...(ONLY === undefined ? {} : { only: ONLY }),
   ...throughput,
   ...(memory === undefined ? {} : { memory }),
+  ...(large === undefined ? {} : { large }),
   ...(scan === undefined ? {} : { scan }),
 });

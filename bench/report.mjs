@@ -30,6 +30,7 @@ export const BOUNDS = {
   itemsVsRedis: 0.8, // issue 17: items kept under a 64 MiB budget (100 B values) ≥ 0.8× Redis's
   churnRssPerBudget: 1.15, // issue 17: RSS under churn ≤ 1.15 × budget + 48 MiB at every sample …
   churnRssSlackMiB: 48, // … (the two numbers of that one bound)
+  largeVsRedis: 0.8, // issue 19: SET and GET of 1 MiB and 16 MiB values, ConduitClient ≥ 0.8× ioredis + Redis in MB/s, same run
 };
 
 /** Issue 17's RSS bound under churn for a budget of `budgetMiB`, in MiB. */
@@ -157,8 +158,9 @@ export function targetsOf(run) {
   const t = [];
   const B = BOUNDS;
   if (run.benchmark === 'harness') {
-    if (run.only !== 'memory') t.push(...throughputTargets(run));
-    if (run.only !== 'throughput') t.push(...memoryTargets(run.memory));
+    if (run.only === undefined || run.only === 'throughput') t.push(...throughputTargets(run));
+    if (run.only === undefined || run.only === 'memory') t.push(...memoryTargets(run.memory));
+    if (run.only === undefined || run.only === 'large') t.push(...largeTargets(run.large));
     if (run.only === undefined) t.push(...scanTargets(run.scan));
   } else if (run.benchmark === 'e2e') {
     for (const pipeline of [1, 16]) {
@@ -295,8 +297,10 @@ function provenance(run, opts) {
 }
 
 function harnessSection(run) {
-  const memory = run.only === 'throughput' ? [] : memorySection(run.memory);
+  const memory = run.only === undefined || run.only === 'memory' ? memorySection(run.memory) : [];
+  const large = run.only === undefined || run.only === 'large' ? largeSection(run.large) : [];
   if (run.only === 'memory') return ['The memory part alone (`BENCH_ONLY=memory`): no throughput rows in this run.', '', ...memory];
+  if (run.only === 'large') return ['The large-value part alone (`BENCH_ONLY=large`): no throughput or memory rows in this run.', '', ...large];
   const lines = [];
   const p = run.parameters;
   const rb = run.keyspace
@@ -339,9 +343,61 @@ function harnessSection(run) {
   }
   lines.push('"vs Redis" compares like with like: raw rows with Redis · raw RESP, client rows with Redis · ioredis. "server RSS" is read after each row, whatever the server holds by then.', '');
   lines.push(...rssSection(run.rssAfterFill, ['conduit', 'conduit-secure', 'conduit-tls', 'redis', 'memcached'], run.keyspace));
-  lines.push(...memory);
+  lines.push(...memory, ...large);
   lines.push(...scanSection(run.scan));
   return lines;
+}
+
+/** A large-value row's MB/s over its rounds, or null when any round failed. */
+const mbpsOf = (row) => (row === null || row.rounds.some((r) => r.error !== undefined) ? null : stat(row.rounds, 'mbps'));
+/** 1048576 → '1 MiB'. */
+const mebi = (bytes) => `${bytes / 2 ** 20} MiB`;
+const LARGE_REDIS = 'Redis · ioredis';
+
+/**
+ * The harness's large-value part (issue 19, bench/large-values.mjs): MB/s
+ * per system, op and size, each beside Redis's; a row whose requests failed
+ * (a server without fragments, spec §2.4) shows why instead of a figure.
+ */
+function largeSection(large) {
+  if (!large) return ['### Large values (issue 19)', '', 'Not measured in this run: it predates the harness\'s large-value part.', ''];
+  const p = large.parameters;
+  const lines = [
+    '### Large values (issue 19)',
+    '',
+    `SET and GET of ${p.sizes.map(mebi).join(' and ')} values over one connection per system with ${p.pipeline} requests in flight, ${p.keys} keys per size overwritten in place; ` +
+      `every GET checked. ${p.seconds} s (at most ${int(p.maxOps)} requests) per measurement, median of ${p.rounds} rounds (min–max); MB/s is value bytes (10^6) per second.`,
+    '',
+    '| system | op | value | MB/s | requests/s | vs Redis |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const x of large.results) {
+    const failed = x.rounds.find((r) => r.error !== undefined);
+    if (failed) {
+      lines.push(`| ${x.system} | ${x.op} | ${mebi(x.size)} | failed: ${failed.error.replaceAll('|', '/')} | | |`);
+      continue;
+    }
+    const rps = stat(x.rounds.map((r) => ({ v: r.ops / r.seconds })), 'v');
+    const q = x.system === LARGE_REDIS ? '' : times(ratio(mbpsOf(x), mbpsOf(find(large, { system: LARGE_REDIS, op: x.op, size: x.size }))));
+    lines.push(`| ${x.system} | ${x.op} | ${mebi(x.size)} | ${spread(mbpsOf(x))} | ${fixed(rps, 1)} | ${q} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+/** Issue 19's large-value targets: ConduitClient (plaintext) ≥ 0.8× ioredis + Redis in MB/s, SET and GET, every size of the run. */
+function largeTargets(large) {
+  const B = BOUNDS;
+  const t = [];
+  for (const size of large?.parameters.sizes ?? [2 ** 20, 16 * 2 ** 20]) {
+    for (const op of ['SET', 'GET']) {
+      const c = large ? mbpsOf(find(large, { system: 'Conduit · ConduitClient', op, size })) : null;
+      const r = large ? mbpsOf(find(large, { system: LARGE_REDIS, op, size })) : null;
+      t.push({ text: `large values: ConduitClient ≥ ${B.largeVsRedis}× Redis in MB/s (${op} ${mebi(size)})`, cmp: '>=', bound: B.largeVsRedis, value: ratio(c, r),
+        figures: large ? `Conduit ${fixed(c, 0)}, Redis ${fixed(r, 0)} MB/s` : 'no large-value part in this run' });
+    }
+  }
+  return t;
 }
 
 const MEMORY_SERVERS = ['conduit', 'redis', 'memcached'];

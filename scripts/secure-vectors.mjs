@@ -72,6 +72,16 @@ function seal(key, prefix, head, plaintext) {
   return Buffer.from(xchacha20poly1305(key, nonce, head).encrypt(plaintext));
 }
 
+/**
+ * spec §6.4 (1.1), the nonce rule for fragments (§2.4): fragment `i` of a message is sealed
+ * with `p_dir` whose last 4 bytes are XORed with u32be(i); fragment 0 keeps `p_dir`.
+ */
+function fragmentPrefix(prefix, i) {
+  const out = Buffer.from(prefix);
+  out.writeUInt32BE((out.readUInt32BE(12) ^ i) >>> 0, 12);
+  return out;
+}
+
 /** Opens a whole sealed frame (header ‖ ciphertext ‖ tag); throws when it fails authentication. */
 function open(key, prefix, sealed) {
   const head = sealed.subarray(0, HEADER_SIZE);
@@ -230,6 +240,34 @@ const okFrame = frame(VERSION_RESPONSE, STATUS_OK, 1n, Buffer.alloc(0));
 const valueFrame = frame(VERSION_RESPONSE, STATUS_OK, 2n, Buffer.from('hello', 'utf8'));
 const response = envelope(VERSION_RESPONSE, keys.k_s2c, keys.p_s2c, FIRST_ENVELOPE, [okFrame, valueFrame]);
 
+// Fragments (§2.4) sealed alone (§6.4's nonce rule): SET greeting = "hello, fragmented world"
+// (identifier 3) in three fragments, the first starting with total u32, MORE on the first two.
+const OP_MORE = 0x80;
+const fragmentedSet = Buffer.concat([fromHex('000000000008'), Buffer.from('greeting', 'utf8'), Buffer.from('hello, fragmented world', 'utf8')]);
+const fragmentBodies = [
+  Buffer.concat([Buffer.alloc(4), fragmentedSet.subarray(0, 12)]),
+  fragmentedSet.subarray(12, 24),
+  fragmentedSet.subarray(24),
+];
+fragmentBodies[0].writeUInt32BE(fragmentedSet.length, 0);
+const fragments = fragmentBodies.map((plaintext, i) => {
+  const code = OP_SET | (i < fragmentBodies.length - 1 ? OP_MORE : 0);
+  const head = header(VERSION_REQUEST, code, plaintext.length + 16, 3n);
+  const sealed = Buffer.concat([head, seal(keys.k_c2s, fragmentPrefix(keys.p_c2s, i), head, plaintext)]);
+  // Each opens with its own number only: dropped or reordered fragments fail authentication.
+  const nonceOf = (n) => Buffer.concat([fragmentPrefix(keys.p_c2s, n), head.subarray(4, 12)]);
+  if (!Buffer.from(xchacha20poly1305(keys.k_c2s, nonceOf(i), head).decrypt(sealed.subarray(HEADER_SIZE))).equals(plaintext)) fail(`fragment ${i} does not open`);
+  let opensAsOther = true;
+  try {
+    xchacha20poly1305(keys.k_c2s, nonceOf(i + 1), head).decrypt(sealed.subarray(HEADER_SIZE));
+  } catch {
+    opensAsOther = false;
+  }
+  if (opensAsOther) fail(`fragment ${i} opens with fragment number ${i + 1}`);
+  return { plaintext, frame: sealed };
+});
+if (!fragments[0].frame.subarray(0, HEADER_SIZE).equals(header(VERSION_REQUEST, OP_SET | OP_MORE, fragmentBodies[0].length + 16, 3n))) fail('fragment 0 header');
+
 const secure11 = {
   psk: v10.psk,
   keyId: v10.keyId,
@@ -260,6 +298,12 @@ const secure11 = {
     plaintext: hex(response.plaintext),
     frame: hex(response.frame),
     meaning: 'response envelope 2^63: OK to 1, OK hello to 2',
+  },
+  fragments: {
+    message: hex(fragmentedSet),
+    plaintexts: fragments.map((f) => hex(f.plaintext)),
+    frames: fragments.map((f) => hex(f.frame)),
+    meaning: 'SET greeting = "hello, fragmented world" (identifier 3) in fragments 0, 1, 2 sealed alone under k_c2s, nonce p_c2s XOR u32be(i) ‖ identifier',
   },
 };
 
@@ -293,6 +337,9 @@ function writeSpec() {
     ['1.1 request envelope, identifier 2^63', secure11.request.frame],
     ['1.1 response envelope plaintext (OK to 1, OK hello to 2)', secure11.response.plaintext],
     ['1.1 response envelope, identifier 2^63', secure11.response.frame],
+    ['1.1 fragment 0 of SET greeting (identifier 3), sealed', secure11.fragments.frames[0]],
+    ['1.1 fragment 1, sealed with p_c2s XOR 00000001', secure11.fragments.frames[1]],
+    ['1.1 fragment 2 (last, MORE clear), sealed with p_c2s XOR 00000002', secure11.fragments.frames[2]],
   ].map(([what, value]) => `| ${what} | \`${value}\` |`);
   const sentence = [
     '`vectors-v1.json` → `secure11` holds the same handshake in protocol 1.1',
@@ -303,7 +350,9 @@ function writeSpec() {
     'derived from it, the 49-byte reply granting envelopes (`accepted` =',
     '0x01), and one envelope each way with identifier 2^63: the SET above',
     '(identifier 1) and `GET greeting` (identifier 2), answered by OK and OK',
-    '`hello`. Rows starting with 1.1 are those values.',
+    '`hello`; and a SET (identifier 3) in three fragments sealed alone with',
+    'their fragment numbers 0, 1, 2 (§2.4, §6.4). Rows starting with 1.1 are',
+    'those values.',
   ];
 
   const lines = readFileSync(specPath, 'utf8').split('\n');

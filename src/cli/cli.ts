@@ -21,9 +21,10 @@ import { ConduitClient } from '../client/client.js';
 import type { ClientOptions } from '../client/options.js';
 import { aeadChoice } from '../crypto/aead-choice.js';
 import { generateKey, loadKeyFile, parseKeySpec } from '../crypto/keys.js';
-import { MAX_TTL_MS } from '../protocol/constants.js';
+import { MAX_TTL_MS, MAX_VALUE_SIZE_LIMIT } from '../protocol/constants.js';
 import { ConduitError } from '../protocol/errors.js';
 import { parseDuration } from '../config/units.js';
+import { readStdinValue, StdinTooLarge } from './stdin-value.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -95,13 +96,13 @@ class Exit extends Error {
   }
 }
 
-function readStdin(): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c));
-    process.stdin.on('end', () => resolve(Buffer.concat(chunks)));
-    process.stdin.on('error', reject);
-  });
+/** `set KEY -`: stdin as the value, up to the largest value a client sends (64 MiB, spec §2.4); one line past it. */
+async function stdinValue(): Promise<Buffer> {
+  try {
+    return await readStdinValue(MAX_VALUE_SIZE_LIMIT);
+  } catch (err) {
+    throw err instanceof StdinTooLarge ? new Exit(FAILED, err.message) : err;
+  }
 }
 
 /** A TTL argument in ms, named `label` in errors (`--ttl`, or `<ttl>` for a positional one); absent: 0. */
@@ -176,7 +177,7 @@ function commands(client: () => ConduitClient, io: Output): Command {
     });
   program
     .command('set <key> <value>')
-    .description("store a value ('-' reads it from stdin); exit 1 when --nx/--xx prevented it")
+    .description("store a value ('-' reads it from stdin, up to 64 MiB: set KEY - < file); exit 1 when --nx/--xx prevented it")
     .option('--ttl <duration>', 'expire after this (10s, 500ms, 5m)')
     .addOption(new Option('--nx', 'only if the key is absent').conflicts('xx'))
     .option('--xx', 'only if the key is present')
@@ -187,7 +188,7 @@ function commands(client: () => ConduitClient, io: Output): Command {
         throw new Exit(FAILED, `--version must be a version printed by gets, got '${o.version}'`);
       }
       const version = o.version === undefined ? undefined : BigInt(o.version);
-      const bytes = value === '-' && !interactive ? await readStdin() : value;
+      const bytes = value === '-' && !interactive ? await stdinValue() : value;
       const notStored = version === undefined ? '(not stored)' : '(not stored: the key has another version or is gone)';
       const options = { ttlMs: ttlOf(o.ttl), nx: o.nx, xx: o.xx, keepTtl: o.keepttl, version };
       if (io.quiet !== undefined) return io.quiet.add(client().set(key, bytes, { ...options, quiet: true }), notStored);

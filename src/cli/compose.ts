@@ -56,6 +56,7 @@ export class ComposedServer {
             secure: o.keys.length > 0,
             bodyTimeoutMs: o.frameTimeoutMs,
             allowedHosts: o.httpAllowedHosts,
+            maxValueSize: o.maxValueSize,
           });
   }
 

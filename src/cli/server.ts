@@ -53,6 +53,7 @@ program
   .addOption(option('--max-connections <n>', 'connections at once; more get BUSY', 'max-connections', String(serverDefaults.maxConnections)))
   .addOption(option('--max-inflight <n>', 'unsent responses per connection before it stops being read', 'max-inflight', String(serverDefaults.maxInflight)))
   .addOption(option('--max-output-buffer <size>', 'unwritten output per connection before disconnect', 'max-output-buffer', '16mb'))
+  .addOption(option('--max-value-size <size>', 'largest value a SET may store; larger requests travel as fragments (spec §2.4), up to 64mb', 'max-value-size', '1mb'))
   .addOption(option('--max-output-memory <size>', 'unwritten output of all connections together before the largest holders are disconnected (default: a quarter of --max-memory, at least twice --max-output-buffer)', 'max-output-memory'))
   .addOption(option('--idle-timeout <duration>', 'close silent connections after this (0 = never)', 'idle-timeout', '0'))
   .addOption(option('--frame-timeout <duration>', 'a started frame must complete within this', 'frame-timeout', '10s'))
@@ -174,6 +175,8 @@ async function main(): Promise<void> {
       maxConnections: integerOf(text('maxConnections')),
       maxInflight: integerOf(text('maxInflight')),
       maxOutputBuffer: parseBytes(text('maxOutputBuffer'), sources.originOf('maxOutputBuffer')),
+      // Given or not: the default (1 MiB) is not held to --max-memory, whose store refuses what it cannot hold as before.
+      ...(program.getOptionValueSource('maxValueSize') === 'default' ? {} : { maxValueSize: parseBytes(text('maxValueSize'), sources.originOf('maxValueSize')) }),
       ...(typeof o.maxOutputMemory === 'string' ? { maxOutputMemory: parseBytes(o.maxOutputMemory, sources.originOf('maxOutputMemory')) } : {}),
       idleTimeoutMs: parseDuration(text('idleTimeout'), sources.originOf('idleTimeout')),
       frameTimeoutMs: parseDuration(text('frameTimeout'), sources.originOf('frameTimeout')),
@@ -193,6 +196,9 @@ async function main(): Promise<void> {
   const shards = options.shards ?? serverDefaults.shards;
   if ((options.maxMemory ?? 0) < shards * 1024) {
     fail(`${sources.originOf('maxMemory')} must be at least ${formatSizeLimit(shards * 1024)}, 1 KiB for each of ${sources.originOf('shards')} ${shards}, got '${text('maxMemory')}'`);
+  }
+  if (options.maxValueSize !== undefined && options.maxValueSize > (options.maxMemory ?? 0)) {
+    fail(`${sources.originOf('maxValueSize')} must not exceed ${sources.originOf('maxMemory')} (${text('maxMemory').trim()}): no value that large could be stored, got '${text('maxValueSize')}'`);
   }
   if (options.tcp !== false && options.port !== 0 && options.httpPort === options.port) {
     // Both listeners would bind it, and the second would fail as "already in use" with nothing else there.

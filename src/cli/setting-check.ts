@@ -25,6 +25,8 @@ const limits: Record<string, { min: number; max: number; powerOfTwo?: true; why?
   'max-inflight': { min: 1, max: 1_000_000 },
   'max-output-buffer': { min: 65_536, max: Number.MAX_SAFE_INTEGER },
   'max-output-memory': { min: 65_536, max: Number.MAX_SAFE_INTEGER },
+  // spec §2.4: every value a 1.0 SET frame carries (65,524 − 6 − 1) up to 64 MiB; main() checks it against --max-memory.
+  'max-value-size': { min: 65_517, max: 64 * 1024 * 1024, why: 'from the largest one-frame value to 64 MiB' },
   'frame-timeout': { min: 1, max: MAX_TIMER_MS },
   'handshake-timeout': { min: 1, max: MAX_TIMER_MS },
   'max-handshakes-per-second': { min: 0, max: 1_000_000 },
@@ -80,6 +82,7 @@ export function checkSetting(option: Option, setting: string, raw: unknown, labe
     const bytes = parseBytes(text, label);
     const why = limit?.why === undefined ? '' : `, ${limit.why}`;
     if (limit !== undefined && bytes < limit.min) throw new TypeError(`${label} must be at least ${formatSizeLimit(limit.min)}${why}, got '${text}'`);
+    if (limit !== undefined && bytes > limit.max) throw new TypeError(`${label} must be at most ${formatSizeLimit(limit.max)}${why}, got '${text}'`);
   } else if (kind === 'duration') {
     const ms = parseDuration(text, label);
     const { min, max } = limit ?? { min: 0, max: MAX_TIMER_MS };

@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { ConduitError } from '../protocol/errors.js';
-import { MAX_BODY_SIZE, Status } from '../protocol/constants.js';
+import { Feature, MAX_VALUE_SIZE_LIMIT, REQUEST_OVERHEAD_LIMIT, Status } from '../protocol/constants.js';
 import type { Frame } from '../protocol/header.js';
 import { encodeRequestBody, type Request } from '../protocol/messages.js';
-import { bodyLength } from '../protocol/output-batch.js';
 import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
-import { asTrue, asVoid, bytes, i64, listReply, okOr, scanReply, statsObject, type Bytes, type ListReply, type ScanOptions, type ScanReply } from './commands.js';
+import { ConnectionCapabilities, type ServerCapabilities } from './capabilities.js';
+import { asTrue, asVoid, bytes, i64, listReply, okOr, scanReply, statsObject, valueOf, type Bytes, type ListReply, type ScanOptions, type ScanReply } from './commands.js';
 import { RequestQueue } from './request-queue.js';
 import { setManyLoop, type SetManyEntry, type SetManyResult } from './set-many.js';
 import { checkVersion, DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type VersionedValue } from './versioned.js';
@@ -106,6 +105,8 @@ export class ConduitClient extends EventEmitter {
   #connecting: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
   #closeResolve: (() => void) | undefined;
+  /** What the server of the current connection supports: CAPS, asked first on every connection (spec §3.13). */
+  #caps: ConnectionCapabilities | undefined;
 
   constructor(options: ClientOptions = {}) {
     super();
@@ -162,10 +163,29 @@ export class ConduitClient extends EventEmitter {
   #onReady(): void {
     this.#connecting = undefined;
     this.#queue.restart(this.#options.key === undefined ? 0n : 1n); // spec §6.2: HELLO used identifier 0
+    this.#askCapabilities();
     this.#state = this.#closeResolve !== undefined ? 'closing' : 'ready';
     this.emit('ready');
     if (this.#queue.queued === 0) this.#onNothingOutstanding(); // a close() that came while connecting ends now
     else this.#scheduleFlush();
+  }
+
+  /**
+   * spec §3.13: CAPS goes first on every connection, saying this client takes fragmented answers.
+   * Pipelined: requests queued behind it are written with it; only one that needs fragments waits
+   * for its answer (RequestQueue#writeTo), which is why the queue is flushed again when it comes.
+   */
+  #askCapabilities(): void {
+    const caps = new ConnectionCapabilities();
+    this.#caps = caps;
+    const { opcode, body } = encodeRequestBody({ op: 'CAPS', features: Feature.FRAGMENTS });
+    this.#queue.enqueueFirst(opcode, body, (frame) => caps.settle(frame)).then(
+      () => this.#scheduleFlush(),
+      (err: ConduitError) => {
+        caps.fail(err);
+        this.#scheduleFlush();
+      },
+    );
   }
 
   #onAttemptFailed(error: ConduitError, isReconnect: boolean): void {
@@ -233,13 +253,10 @@ export class ConduitClient extends EventEmitter {
     let opcode: number;
     let body: Buffer[];
     try {
-      ({ opcode, body } = encodeRequestBody(request)); // numbered when written
+      // Numbered when written. A body over one frame goes as fragments (spec §2.4), up to what any server takes.
+      ({ opcode, body } = encodeRequestBody(request, MAX_VALUE_SIZE_LIMIT + REQUEST_OVERHEAD_LIMIT));
     } catch (err) {
       return Promise.reject(err);
-    }
-    const bodySize = this.#options.key === undefined ? 0 : bodyLength(body);
-    if (bodySize > MAX_BODY_SIZE - TAG_SIZE) {
-      return Promise.reject(new ConduitError('TOO_LARGE', `body of ${bodySize} bytes exceeds secure mode's limit of ${MAX_BODY_SIZE - TAG_SIZE}`));
     }
     const result = this.#queue.enqueue(opcode, body, decode);
     if (this.#state === 'idle') this.connect().catch(() => {}); // the queued request rejects with the cause
@@ -266,7 +283,9 @@ export class ConduitClient extends EventEmitter {
     const sink = this.#transport.sink;
     if (sink === undefined || (this.#state !== 'ready' && this.#state !== 'closing')) return;
     if (fence === 'when-blocked' && this.#queue.endsQuiet) return this.#fenceAtEndOfTurn();
-    if (!this.#queue.writeTo(sink, this.#transport.sendCipher, this.#transport.envelopes, fence)) this.#transport.hold(); // wait for 'drain'
+    const caps = this.#caps;
+    const large = (size: number, frameLimit: number): ReturnType<ConnectionCapabilities['verdict']> => caps?.verdict(size, frameLimit) ?? 'wait';
+    if (!this.#queue.writeTo(sink, this.#transport.sendCipher, this.#transport.envelopes, fence, large)) this.#transport.hold(); // wait for 'drain'
     if (this.#queue.unfenced) this.#fenceAtEndOfTurn();
   }
 
@@ -370,7 +389,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   get(key: Bytes): Promise<Buffer | undefined> {
-    return this.#call({ op: 'GET', key: bytes(key, 'key') }, okOr((f) => Buffer.from(f.body), { status: Status.NOT_FOUND, value: undefined }));
+    return this.#call({ op: 'GET', key: bytes(key, 'key') }, okOr(valueOf, { status: Status.NOT_FOUND, value: undefined }));
   }
 
   /**
@@ -489,7 +508,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   getAndTouch(key: Bytes, ttlMs: number): Promise<Buffer | undefined> {
-    return this.#call({ op: 'GAT', key: bytes(key, 'key'), ttlMs }, okOr((f) => Buffer.from(f.body), { status: Status.NOT_FOUND, value: undefined }));
+    return this.#call({ op: 'GAT', key: bytes(key, 'key'), ttlMs }, okOr(valueOf, { status: Status.NOT_FOUND, value: undefined }));
   }
 
   /**
@@ -598,6 +617,26 @@ export class ConduitClient extends EventEmitter {
       cursor = page.cursor;
       yield* page.keys;
     } while (cursor !== 0n);
+  }
+
+  /**
+   * What the server supports (CAPS, spec §3.13, protocol 1.1): asked as the
+   * first request of every connection, so this resolves the current
+   * connection's answer (connecting first if needed). A 1.0 server answers
+   * CAPS `UNKNOWN_OPCODE`: `minor` is then 0 and every feature false.
+   * `maxValueSize` is the server's `--max-value-size`: a value over it is
+   * `TOO_LARGE` (spec §2.4).
+   *
+   * @example
+   * ```ts
+   * const { fragments, maxValueSize } = await client.capabilities(); // true, 1048576
+   * ```
+   */
+  async capabilities(): Promise<ServerCapabilities> {
+    await this.connect();
+    const caps = this.#caps;
+    if (caps === undefined) throw new ConduitError('CONNECTION_LOST', 'the connection was lost before the server said what it supports');
+    return caps.promise;
   }
 
   /**

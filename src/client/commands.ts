@@ -68,6 +68,21 @@ export function statusError(frame: Frame): ConduitError {
 }
 
 /**
+ * A value answer's body as the caller's own Buffer: a copy of a decoded
+ * frame's body (a view of socket bytes the decoder reuses), or the body
+ * itself when it was reassembled from fragments (spec §2.4) and allocated
+ * for this answer alone, so a 64 MiB value is not copied again.
+ *
+ * @example
+ * ```ts
+ * const decodeGet = okOr(valueOf, { status: Status.NOT_FOUND, value: undefined });
+ * ```
+ */
+export function valueOf(frame: Frame): Buffer {
+  return (frame as { owned?: boolean }).owned === true ? frame.body : Buffer.from(frame.body);
+}
+
+/**
  * The decoder of one call's answer: OK decodes with `ok`; the `absent`
  * status (no such key, or NX/XX refused) gives its value; any other status
  * throws the error it stands for (spec §4).

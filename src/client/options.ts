@@ -1,5 +1,6 @@
 import { aeadChoice } from '../crypto/aead-choice.js';
 import { loadKeyFile } from '../crypto/keys.js';
+import { MAX_VALUE_SIZE_LIMIT } from '../protocol/constants.js';
 
 /** Reconnect settings of a {@link ClientOptions}. */
 export interface ReconnectOptions {
@@ -73,7 +74,15 @@ export interface ClientOptions {
   sealing?: Sealing;
   /** Connect with TLS. */
   tls?: ClientTlsOptions;
+  /**
+   * The largest response body the client takes (spec §2.4, protocol 1.1): a
+   * fragmented answer announcing more fails its request with `TOO_LARGE`,
+   * and the rest of it is discarded unbuffered (the connection stays
+   * usable). Default 64 MiB (67,108,864), also the most allowed.
+   */
+  maxValueSize?: number;
 }
+
 
 /** The secure-mode sealing a client asks for (see {@link ClientOptions.sealing}). */
 export type Sealing = 'envelopes' | 'frames';
@@ -92,6 +101,7 @@ export interface ResolvedClientOptions {
   key: { id: string; secret: Buffer } | undefined;
   sealing: Sealing;
   tls: ClientTlsOptions | undefined;
+  maxValueSize: number;
 }
 
 function withoutKeyFile(options: ClientOptions): Omit<ClientOptions, 'keyFile' | 'keyId'> {
@@ -129,6 +139,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     maxQueued: 10_000,
     maxSilentTimeouts: 3,
     sealing: 'envelopes',
+    maxValueSize: MAX_VALUE_SIZE_LIMIT, // protocol 1.1's ceiling: a client takes whatever a server may hold
     ...withoutKeyFile(options),
     reconnect,
     key: undefined,
@@ -164,6 +175,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   integer('maxInflight', o.maxInflight, 1, 1_000_000);
   integer('maxQueued', o.maxQueued, 0, 100_000_000);
   integer('maxSilentTimeouts', o.maxSilentTimeouts, 1, 1_000_000);
+  integer('maxValueSize', o.maxValueSize, 1, MAX_VALUE_SIZE_LIMIT);
   if (reconnect !== false) {
     if (reconnect.maxAttempts !== Infinity) integer('reconnect.maxAttempts', reconnect.maxAttempts, 0, 1_000_000);
     integer('reconnect.baseDelayMs', reconnect.baseDelayMs, 1, 600_000);

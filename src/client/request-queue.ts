@@ -1,9 +1,11 @@
 import Denque from 'denque';
 import type { FrameCipher } from '../crypto/frame-cipher.js';
 import { ConduitError } from '../protocol/errors.js';
-import { Opcode, QUIET_BIT, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
+import { TAG_SIZE } from '../crypto/frame-cipher.js';
+import { HEADER_SIZE, MAX_BODY_SIZE, Opcode, QUIET_BIT, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
+import { fragmentFrames } from '../protocol/fragments.js';
 import type { Frame } from '../protocol/header.js';
-import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
+import { MAX_ENVELOPE_PLAINTEXT, OutputBatch, type FrameSealer, type FrameSink } from '../protocol/output-batch.js';
 
 /**
  * The client's requests from call to result, with no socket in sight:
@@ -54,6 +56,8 @@ export interface QueueLimits {
 interface Pending {
   readonly opcode: number;
   readonly body: Buffer[];
+  /** The body's bytes: over one frame, it is sent as fragments (spec §2.4). */
+  readonly size: number;
   readonly decode: ReplyDecoder;
   readonly resolve: (value: never) => void;
   readonly reject: (error: ConduitError) => void;
@@ -64,6 +68,15 @@ interface Pending {
   /** Resolved, rejected or timed out: a late answer is discarded. */
   settled: boolean;
 }
+
+/**
+ * What {@link RequestQueue.writeTo} does with a request whose body of `size`
+ * bytes is over `frameLimit`: send it in fragments, wait, or fail it alone.
+ */
+export type LargeGate = (size: number, frameLimit: number) => 'send' | 'wait' | ConduitError;
+
+/** Without a gate, a request over one frame fails alone (nothing said the server takes fragments). */
+const refuseLarge: LargeGate = (size, frameLimit) => new ConduitError('TOO_LARGE', `body of ${size} bytes exceeds the frame limit of ${frameLimit}`);
 
 /** The sweep runs this often while anything is outstanding. */
 const SWEEP_MS = 10;
@@ -137,9 +150,25 @@ export class RequestQueue {
       opcode &= ~QUIET_BIT;
       quiet = false;
     }
+    return this.#add(opcode, body, decode, quiet, 'back');
+  }
+
+  /**
+   * Queues a request ahead of every queued one, whatever the bounds: the
+   * client's CAPS, the first request of every connection (spec §3.13).
+   */
+  enqueueFirst<T>(opcode: number, body: Buffer[], decode: (frame: Frame) => T): Promise<T> {
+    return this.#add(opcode, body, decode, false, 'front');
+  }
+
+  #add<T>(opcode: number, body: Buffer[], decode: (frame: Frame) => T, quiet: boolean, end: 'front' | 'back'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const deadline = performance.now() + this.#limits.requestTimeoutMs;
-      this.#queued.push({ opcode, body, decode, resolve: resolve as (value: never) => void, reject, deadline, quiet, id: -1n, settled: false });
+      let size = 0;
+      for (const part of body) size += part.length;
+      const pending: Pending = { opcode, body, size, decode, resolve: resolve as (value: never) => void, reject, deadline, quiet, id: -1n, settled: false };
+      if (end === 'back') this.#queued.push(pending);
+      else this.#queued.unshift(pending);
       this.startSweep();
     });
   }
@@ -163,24 +192,47 @@ export class RequestQueue {
    * over several ticks of one turn share one. Returns false when `sink`
    * asks to wait for 'drain'.
    */
-  writeTo(sink: FrameSink, cipher: FrameCipher | undefined, envelopes = false, fence: 'end-of-turn' | 'when-blocked' = 'end-of-turn'): boolean {
+  writeTo(
+    sink: FrameSink,
+    cipher: FrameCipher | undefined,
+    envelopes = false,
+    fence: 'end-of-turn' | 'when-blocked' = 'end-of-turn',
+    large: LargeGate = refuseLarge,
+  ): boolean {
     const inflight = this.#inflight;
     const max = this.#limits.maxInflight;
+    // spec §2.1, §6.4: one frame's body; a sealed one leaves room for the tag.
+    const frameLimit = cipher === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
     let blocked = false;
     while (inflight.length < max) {
       const next = this.#queued.peekFront();
       if (next === undefined) break;
+      if (next.settled) {
+        this.#queued.shift(); // timed out while queued
+        continue;
+      }
       // spec §2.5: a quiet write leaves the last slot to the fence that will settle it.
-      if (next.quiet && !next.settled && inflight.length >= max - 1) {
+      if (next.quiet && inflight.length >= max - 1) {
         blocked = true;
         break;
       }
+      if (next.size > frameLimit) {
+        // Fragments (spec §2.4) only once CAPS said the server takes them: until its answer, this
+        // request and every one after it wait (requests keep their order); a refusal fails it alone.
+        const verdict = large(next.size, frameLimit);
+        if (verdict === 'wait') break;
+        if (verdict !== 'send') {
+          this.#queued.shift();
+          next.settled = true;
+          next.reject(verdict);
+          continue;
+        }
+      }
       this.#queued.shift();
-      if (next.settled) continue; // timed out while queued
-      this.#write(next, cipher, envelopes);
+      this.#write(next, cipher, envelopes, frameLimit);
     }
     // Quiet writes last in flight: no answer may ever come for them, so a HEALTH follows them (spec §2.5, §3.7).
-    if ((blocked || fence === 'end-of-turn') && this.unfenced) this.#write(this.#fence(), cipher, envelopes);
+    if ((blocked || fence === 'end-of-turn') && this.unfenced) this.#write(this.#fence(), cipher, envelopes, frameLimit);
     return this.#batch.writeTo(sink);
   }
 
@@ -198,16 +250,24 @@ export class RequestQueue {
   /** A HEALTH the queue sends itself after quiet writes (spec §2.5); its own outcome goes nowhere. */
   #fence(): Pending {
     const deadline = performance.now() + this.#limits.requestTimeoutMs;
-    return { opcode: Opcode.HEALTH, body: FENCE_BODY, decode: ignore, resolve: ignore, reject: ignore, deadline, quiet: false, id: -1n, settled: false };
+    return { opcode: Opcode.HEALTH, body: FENCE_BODY, decode: ignore, resolve: ignore, reject: ignore, deadline, quiet: false, size: 0, id: -1n, settled: false };
   }
 
-  /** Numbers `next`, puts it in flight and lays it out in the output batch (sealed in a secure session). */
-  #write(next: Pending, cipher: FrameCipher | undefined, envelopes: boolean): void {
+  /**
+   * Numbers `next`, puts it in flight and lays it out in the output batch
+   * (sealed in a secure session; as fragments when its body is over
+   * `frameLimit`, spec §2.4).
+   */
+  #write(next: Pending, cipher: FrameCipher | undefined, envelopes: boolean, frameLimit: number): void {
     const batch = this.#batch;
     const id = this.#nextId;
     this.#nextId += 1n;
     next.id = id;
     this.#inflight.push(next);
+    if (next.size > frameLimit) {
+      pushFragments(batch, next.opcode, id, next.body, frameLimit, cipher, envelopes);
+      return;
+    }
     if (cipher === undefined) {
       batch.push(next.opcode, id, next.body);
       return;
@@ -375,4 +435,37 @@ function rejectAll(queue: Denque<Pending>, error: ConduitError): void {
     p.settled = true;
     p.reject(error);
   }
+}
+
+/**
+ * One request whose body does not fit one frame, as fragments (spec §2.4),
+ * split by the protocol's one splitter, all pushed now so nothing else is
+ * written between them. Plaintext: by reference, no byte of the value
+ * copied. Secure, sealed per frame: fragment i sealed with its fragment
+ * number (spec §6.4's nonce rule). Envelopes (spec §6.7): a fragment too
+ * large for an envelope (every one but a short last) is sealed alone with
+ * its number, between envelopes; one that fits goes in the envelope, in
+ * order, sealed with the envelope.
+ */
+function pushFragments(batch: OutputBatch, opcode: number, id: bigint, body: readonly Buffer[], frameLimit: number, cipher: FrameCipher | undefined, envelopes: boolean): void {
+  const idHi = Number(id >> 32n);
+  const idLo = Number(id & 0xffff_ffffn);
+  for (const fragment of fragmentFrames(opcode, body, frameLimit)) {
+    if (cipher === undefined) {
+      batch.pushFrame(fragment.code, idHi, idLo, fragment.body);
+    } else if (envelopes && HEADER_SIZE + fragment.length <= MAX_ENVELOPE_PLAINTEXT) {
+      batch.pushEnveloped(fragment.code, idHi, idLo, fragment.body, cipher);
+    } else {
+      batch.pushSealed(fragment.code, idHi, idLo, fragment.body, fragmentSealer(cipher, fragment.index));
+    }
+  }
+}
+
+/** `cipher` sealing fragment number `index` (0: the cipher itself, as for any frame). */
+function fragmentSealer(cipher: FrameCipher, index: number): FrameSealer {
+  if (index === 0) return cipher;
+  return {
+    sealBody: (bytes, at, plaintext) => cipher.sealBody(bytes, at, plaintext, index),
+    sealInPlace: (bytes, at, plaintextLength) => cipher.sealInPlace(bytes, at, plaintextLength, index),
+  };
 }

@@ -4,9 +4,10 @@ import { finishHello, generateEphemeral, OPTION_ENVELOPES, type SecureSession } 
 import type { FrameCipher } from '../crypto/frame-cipher.js';
 import { helloFrame, openFrameInPlace } from '../crypto/secure-channel.js';
 import { ConduitError, ProtocolError } from '../protocol/errors.js';
-import { FIRST_ENVELOPE_ID, HEADER_SIZE, isFatalStatus, SEALED, SERVER_ID_BASE, Status } from '../protocol/constants.js';
+import { FIRST_ENVELOPE_ID, HEADER_SIZE, isFatalStatus, MORE, SEALED, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
 import { EnvelopeReader } from '../protocol/envelope-reader.js';
+import { FragmentAssembler } from '../protocol/fragments.js';
 import { idOf, type Frame } from '../protocol/header.js';
 import type { FrameSink } from '../protocol/output-batch.js';
 import type { ResolvedClientOptions } from './options.js';
@@ -47,6 +48,17 @@ export interface TransportHost {
   onReconnectDue(): void;
 }
 
+/** A GETS answer's 8-byte version (spec §3.11): what an answer may carry beyond the value. */
+const RESPONSE_OVERHEAD = 8;
+
+/**
+ * A response whose body the client owns: a message reassembled from
+ * fragments (spec §2.4), allocated for it alone, so a value is handed to
+ * the caller without another copy (a decoded frame's body is a view of
+ * socket bytes that are reused).
+ */
+export type OwnedFrame = Frame & { readonly owned: true };
+
 const broken = (message: string): ConduitError => new ConduitError('PROTOCOL_ERROR', `${message}; connection closed`);
 
 /**
@@ -72,6 +84,8 @@ export class Transport {
   /** Sealed envelopes (spec §6.7): the identifier the server's next one must carry, and their reader. */
   #nextEnvelope = FIRST_ENVELOPE_ID;
   readonly #envelope = new EnvelopeReader('response');
+  /** Fragmented answers (spec §2.4) of the current connection, up to the maxValueSize option. */
+  #assembler: FragmentAssembler | undefined;
   /** The socket refused a write: hold writes until 'drain'. */
   #blocked = false;
   /** The socket of a connection attempt not yet attached, so close() can stop it. */
@@ -219,6 +233,8 @@ export class Transport {
     this.#socket = socket;
     this.#session = session;
     this.#decoder = new FrameDecoder({ direction: 'response' });
+    // A GETS answer carries an 8-byte version before the value (spec §3.11).
+    this.#assembler = new FragmentAssembler(this.#options.maxValueSize + RESPONSE_OVERHEAD);
     this.#nextEnvelope = FIRST_ENVELOPE_ID;
     this.#blocked = false;
     // A peer that is gone without a FIN or RST (host down, cable cut) is found by keepalive; a
@@ -257,27 +273,47 @@ export class Transport {
    */
   #receive(next: Frame, session: SecureSession | undefined, sealed = session !== undefined): boolean {
     const host = this.#host;
-    if (next.id >= SERVER_ID_BASE && next.opcode < 0x40) {
+    const status = next.opcode & ~MORE; // spec §2.4: bit 7 of a status byte is MORE
+    if (next.id >= SERVER_ID_BASE && status < 0x40) {
       // spec §2.2, §4.2: the server originates only error frames (fatal ones, or the BUSY of a refused
       // connection); an OK or outcome frame there answers no request, so it is a violation (§2.3).
       host.onBroken(broken(`server-originated frame ${next.id} with status 0x${next.opcode.toString(16)}, which is not an error`));
       return false;
     }
     // spec §4.2, §6.5: a server-originated or fatal frame (always plaintext) ends the connection.
-    if (next.id >= SERVER_ID_BASE || isFatalStatus(next.opcode)) {
+    if (next.id >= SERVER_ID_BASE || isFatalStatus(status)) {
       host.onBroken(statusError(next));
       return false;
     }
+    const assembler = this.#assembler as FragmentAssembler;
+    const idHi = Number(next.id >> 32n);
+    const idLo = Number(next.id & 0xffff_ffffn);
     let frame = next;
     if (sealed && session !== undefined) {
-      const opened = openFrameInPlace(session.receive, next, this.#header);
+      // spec §6.4: a later fragment is sealed with its fragment number.
+      const opened = openFrameInPlace(session.receive, next, this.#header, assembler.fragmentNumber(next.opcode, idHi, idLo));
       if (opened === undefined) {
         host.onBroken(new ConduitError('AUTH_FAILED', 'a response failed authentication; connection closed'));
         return false;
       }
       frame = opened;
     }
-    return host.onResponse(frame);
+    const step = assembler.feed(frame.opcode, idHi, idLo, frame.body, 0, frame.length);
+    if (step === 'frame') return host.onResponse(frame);
+    if (step === 'more') return true;
+    if (step === 'message') {
+      const body = assembler.message;
+      const whole: OwnedFrame = { version: frame.version, opcode: assembler.code, id: frame.id, length: body.length, body, owned: true };
+      return host.onResponse(whole);
+    }
+    if (step === 'refused') {
+      // spec §2.4: larger than this client takes: its request fails now, the rest is dropped unbuffered.
+      const message = `a response of ${assembler.total} bytes exceeds the maxValueSize option (${this.#options.maxValueSize} bytes)`;
+      const body = Buffer.from(message);
+      return host.onResponse({ version: frame.version, opcode: Status.TOO_LARGE, id: frame.id, length: body.length, body });
+    }
+    host.onBroken(broken(`fragments that break spec §2.4: ${step.message}`));
+    return false;
   }
 
   /**
@@ -330,6 +366,7 @@ export class Transport {
     if (socket !== this.#socket) return;
     this.#socket = undefined;
     this.#decoder = undefined;
+    this.#assembler = undefined;
     this.#session = undefined;
     this.#host.onLost(cause);
   }

@@ -35,7 +35,9 @@ export function versionedValue(frame: Frame): VersionedValue {
   if (frame.body.length < 8) {
     throw new ConduitError('BAD_REQUEST', `GETS answer of ${frame.body.length} bytes is shorter than its 8-byte version`);
   }
-  return { version: frame.body.readBigUInt64BE(0), value: Buffer.from(frame.body.subarray(8)) };
+  // A reassembled answer (spec §2.4) is the client's own: its value is a view, not a copy.
+  const value = (frame as { owned?: boolean }).owned === true ? frame.body.subarray(8) : Buffer.from(frame.body.subarray(8));
+  return { version: frame.body.readBigUInt64BE(0), value };
 }
 
 /** The largest version a frame can carry (spec §3.11: `u64`). */

@@ -17,6 +17,29 @@ function inPlaceOrApart(input: Uint8Array, inputLength: number, target: Uint8Arr
   return a === b || a + inputLength <= b || b + outputLength <= a;
 }
 
+/**
+ * spec §6.4's nonce rule for fragments (§2.4): fragment `i` of a message is
+ * sealed with the nonce prefix `prefix` whose last 4 bytes are XORed with
+ * `u32be(i)`; fragment 0 (and every unfragmented frame) keeps `prefix`, so
+ * 1.0 frames stay byte for byte the same. Returns a new 16-byte array.
+ *
+ * @example
+ * ```ts
+ * fragmentPrefix(keys.prefixC2s, 2); // p_c2s with byte 15 XOR 0x02
+ * ```
+ */
+export function fragmentPrefix(prefix: Uint8Array, fragment: number): Uint8Array {
+  if (!Number.isInteger(fragment) || fragment < 0 || fragment > 0xffff_ffff) {
+    throw new RangeError(`fragment number must be an integer from 0 to 2^32-1, got ${fragment}`);
+  }
+  const out = Uint8Array.from(prefix);
+  out[12] = (out[12] as number) ^ ((fragment >>> 24) & 0xff);
+  out[13] = (out[13] as number) ^ ((fragment >>> 16) & 0xff);
+  out[14] = (out[14] as number) ^ ((fragment >>> 8) & 0xff);
+  out[15] = (out[15] as number) ^ (fragment & 0xff);
+  return out;
+}
+
 /** LENGTH of the 12-byte header at `bytes[at]` (spec §2: bytes 2–3, big-endian). */
 const lengthAt = (bytes: Uint8Array, at: number): number => ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number);
 
@@ -30,6 +53,13 @@ const lengthAt = (bytes: Uint8Array, at: number): number => ((bytes[at + 2] as n
  * the HChaCha20 subkey computed once per session direction and one scratch
  * nonce. It checks the arguments once for every implementation, and shows
  * every seal to the nonce audit (./nonce-audit.ts) when a test observes.
+ *
+ * Fragments (spec §2.4): every entry point takes an optional fragment number
+ * `i` (default 0: today's frames, byte for byte); fragment `i` > 0 is sealed
+ * under the prefix {@link fragmentPrefix} gives, so under its own HChaCha20
+ * subkey: the cipher keeps the subkey of the last fragment number it used,
+ * since a message's fragments come one after the other (one more subkey per
+ * fragment, ~1,025 for a 64 MiB message).
  *
  * Two kinds of entry points:
  * - `seal`, `sealDetached` and `open` return new buffers (one allocation
@@ -48,6 +78,10 @@ export class FrameCipher {
   readonly #key: Buffer;
   readonly #prefix: Buffer;
   readonly #aead: FrameAead;
+  readonly #implementation: AeadName | undefined;
+  /** The frame AEAD of fragment number `#fragment` (> 0), made on first use. */
+  #fragmentAead: FrameAead | undefined;
+  #fragment = 0;
 
   /**
    * @param key the direction's 32-byte key (`k_c2s` or `k_s2c`, spec §6.3)
@@ -60,6 +94,17 @@ export class FrameCipher {
     this.#key = Buffer.from(key);
     this.#prefix = Buffer.from(prefix);
     this.#aead = createFrameAead(key, prefix, implementation);
+    this.#implementation = implementation;
+  }
+
+  /** The AEAD that seals fragment number `fragment` (spec §6.4's nonce rule). */
+  #aeadFor(fragment: number): FrameAead {
+    if (fragment === 0) return this.#aead;
+    if (this.#fragmentAead === undefined || this.#fragment !== fragment) {
+      this.#fragmentAead = createFrameAead(this.#key, fragmentPrefix(this.#prefix, fragment), this.#implementation ?? this.#aead.implementation);
+      this.#fragment = fragment;
+    }
+    return this.#fragmentAead;
   }
 
   /**
@@ -83,9 +128,9 @@ export class FrameCipher {
    * socket.write(header); socket.write(send.seal(header, plaintext));
    * ```
    */
-  seal(header: Uint8Array, plaintext: Uint8Array): Buffer {
+  seal(header: Uint8Array, plaintext: Uint8Array, fragment = 0): Buffer {
     const out = Buffer.allocUnsafe(plaintext.length + TAG_SIZE);
-    this.sealInto(header, plaintext, out, 0);
+    this.sealInto(header, plaintext, out, 0, fragment);
     return out;
   }
 
@@ -100,8 +145,8 @@ export class FrameCipher {
    * socket.write(header); socket.write(ciphertext); socket.write(tag);
    * ```
    */
-  sealDetached(header: Uint8Array, plaintext: Uint8Array): [ciphertext: Buffer, tag: Buffer] {
-    const out = this.seal(header, plaintext);
+  sealDetached(header: Uint8Array, plaintext: Uint8Array, fragment = 0): [ciphertext: Buffer, tag: Buffer] {
+    const out = this.seal(header, plaintext, fragment);
     return [out.subarray(0, plaintext.length), out.subarray(plaintext.length)];
   }
 
@@ -116,10 +161,10 @@ export class FrameCipher {
    * if (plain === undefined) closeWith('AUTH_FAILED');
    * ```
    */
-  open(header: Uint8Array, sealed: Uint8Array): Buffer | undefined {
+  open(header: Uint8Array, sealed: Uint8Array, fragment = 0): Buffer | undefined {
     if (sealed.length < TAG_SIZE) return undefined;
     const out = Buffer.allocUnsafe(sealed.length - TAG_SIZE);
-    return this.openInto(header, sealed, out, 0) ? out : undefined;
+    return this.openInto(header, sealed, out, 0, fragment) ? out : undefined;
   }
 
   /**
@@ -134,15 +179,16 @@ export class FrameCipher {
    * send.sealInto(out.subarray(at, at + 12), value, out, at + 12);
    * ```
    */
-  sealInto(header: Uint8Array, plaintext: Uint8Array, target: Uint8Array, offset: number): void {
+  sealInto(header: Uint8Array, plaintext: Uint8Array, target: Uint8Array, offset: number, fragment = 0): void {
     const n = plaintext.length;
     this.#checkHeader(header);
     this.#checkRange(target, offset, n + TAG_SIZE);
     if (!inPlaceOrApart(plaintext, n, target, offset, n + TAG_SIZE)) {
       throw new RangeError('plaintext must be the output range itself or not overlap it');
     }
-    if (auditing()) reportSeal(this.#key, this.#prefix, header); // tests only: see nonce-audit.ts
-    this.#aead.sealInto(header, plaintext, target, offset);
+    const aead = this.#aeadFor(fragment);
+    if (auditing()) reportSeal(this.#key, fragment === 0 ? this.#prefix : Buffer.from(fragmentPrefix(this.#prefix, fragment)), header); // tests only: see nonce-audit.ts
+    aead.sealInto(header, plaintext, target, offset);
   }
 
   /**
@@ -158,7 +204,7 @@ export class FrameCipher {
    * if (!receive.openInto(header, body, body, 0)) closeWith('AUTH_FAILED'); // in place
    * ```
    */
-  openInto(header: Uint8Array, sealed: Uint8Array, target: Uint8Array, offset: number): boolean {
+  openInto(header: Uint8Array, sealed: Uint8Array, target: Uint8Array, offset: number, fragment = 0): boolean {
     if (sealed.length < TAG_SIZE) return false;
     const n = sealed.length - TAG_SIZE;
     this.#checkHeader(header);
@@ -166,7 +212,7 @@ export class FrameCipher {
     if (!inPlaceOrApart(sealed, sealed.length, target, offset, n)) {
       throw new RangeError('the output range must be where the ciphertext is or not overlap it');
     }
-    return this.#aead.openInto(header, sealed, target, offset);
+    return this.#aeadFor(fragment).openInto(header, sealed, target, offset);
   }
 
   /**
@@ -182,13 +228,13 @@ export class FrameCipher {
    * send.sealInPlace(out, at, value.length); // out[at … at + 12 + value.length + 16) is the sealed frame
    * ```
    */
-  sealInPlace(bytes: Uint8Array, at: number, plaintextLength: number): void {
+  sealInPlace(bytes: Uint8Array, at: number, plaintextLength: number, fragment = 0): void {
     this.#checkRange(bytes, at, HEADER_SIZE + plaintextLength + TAG_SIZE);
     if (lengthAt(bytes, at) !== plaintextLength + TAG_SIZE) {
       throw new RangeError(`header LENGTH is ${lengthAt(bytes, at)}, the plaintext needs ${plaintextLength + TAG_SIZE}`);
     }
     const body = at + HEADER_SIZE;
-    this.sealInto(view(bytes, at, HEADER_SIZE), view(bytes, body, plaintextLength), bytes, body);
+    this.sealInto(view(bytes, at, HEADER_SIZE), view(bytes, body, plaintextLength), bytes, body, fragment);
   }
 
   /**
@@ -204,13 +250,13 @@ export class FrameCipher {
    * const plaintext = chunk.subarray(frameStart + 12, frameStart + 12 + length - 16);
    * ```
    */
-  openInPlace(bytes: Uint8Array, at: number): boolean {
+  openInPlace(bytes: Uint8Array, at: number, fragment = 0): boolean {
     this.#checkRange(bytes, at, HEADER_SIZE);
     const sealedLength = lengthAt(bytes, at);
     if (sealedLength < TAG_SIZE) return false;
     this.#checkRange(bytes, at, HEADER_SIZE + sealedLength);
     const body = at + HEADER_SIZE;
-    return this.#aead.openInto(view(bytes, at, HEADER_SIZE), view(bytes, body, sealedLength), bytes, body);
+    return this.#aeadFor(fragment).openInto(view(bytes, at, HEADER_SIZE), view(bytes, body, sealedLength), bytes, body);
   }
 
   /**
@@ -226,13 +272,13 @@ export class FrameCipher {
    * send.sealBody(block, at, value); // block[at … at + 12 + value.length + 16) is the sealed frame
    * ```
    */
-  sealBody(bytes: Uint8Array, at: number, plaintext: Uint8Array): void {
+  sealBody(bytes: Uint8Array, at: number, plaintext: Uint8Array, fragment = 0): void {
     const n = plaintext.length;
     this.#checkRange(bytes, at, HEADER_SIZE + n + TAG_SIZE);
     if (lengthAt(bytes, at) !== n + TAG_SIZE) {
       throw new RangeError(`header LENGTH is ${lengthAt(bytes, at)}, the plaintext needs ${n + TAG_SIZE}`);
     }
-    this.sealInto(view(bytes, at, HEADER_SIZE), plaintext, bytes, at + HEADER_SIZE);
+    this.sealInto(view(bytes, at, HEADER_SIZE), plaintext, bytes, at + HEADER_SIZE, fragment);
   }
 
   /**
@@ -250,11 +296,11 @@ export class FrameCipher {
    * // the plaintext: raw.source[raw.bodyStart … raw.bodyStart + raw.length - 16)
    * ```
    */
-  openBody(header: Uint8Array, bytes: Uint8Array, at: number, sealedLength: number): boolean {
+  openBody(header: Uint8Array, bytes: Uint8Array, at: number, sealedLength: number, fragment = 0): boolean {
     if (sealedLength < TAG_SIZE) return false;
     this.#checkHeader(header);
     this.#checkRange(bytes, at, sealedLength);
-    return this.#aead.openInto(header, view(bytes, at, sealedLength), bytes, at);
+    return this.#aeadFor(fragment).openInto(header, view(bytes, at, sealedLength), bytes, at);
   }
 
   #checkHeader(header: Uint8Array): void {

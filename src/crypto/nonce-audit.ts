@@ -47,7 +47,9 @@ export function auditing(): boolean {
 
 /**
  * Reports one sealed frame to the observer, if any: the nonce is `prefix` ‖
- * the IDENTIFIER in bytes 4–12 of the frame's 12-byte `header` (spec §6.4).
+ * the IDENTIFIER in bytes 4–12 of the frame's 12-byte `header` (spec §6.4);
+ * for fragment `i` > 0 of a message (§2.4) the caller passes the prefix
+ * with its last 4 bytes XORed with `u32be(i)`, the one it seals under.
  */
 export function reportSeal(key: Buffer, prefix: Buffer, header: Uint8Array): void {
   observer?.(createHash('sha256').update(key).digest('hex'), Buffer.concat([prefix, header.subarray(4, 12)]));

@@ -56,7 +56,9 @@ export function openFrame(cipher: FrameCipher, frame: Frame): Frame | undefined 
  * overwritten by the plaintext, which the returned frame's body views. The
  * header is laid out in `scratch` (12 bytes, one per connection): nothing is
  * allocated for the bytes (issue 18). Returns `undefined` when the frame does
- * not authenticate; its body is then zeroed.
+ * not authenticate; its body is then zeroed. `fragment`: the frame's
+ * fragment number (spec §2.4, §6.4's nonce rule), 0 for every frame that is
+ * not a later fragment.
  *
  * @example
  * ```ts
@@ -64,10 +66,10 @@ export function openFrame(cipher: FrameCipher, frame: Frame): Frame | undefined 
  * const plain = openFrameInPlace(session.receive, decoder.read() as Frame, scratch);
  * ```
  */
-export function openFrameInPlace(cipher: FrameCipher, frame: Frame, scratch: Buffer): Frame | undefined {
+export function openFrameInPlace(cipher: FrameCipher, frame: Frame, scratch: Buffer, fragment = 0): Frame | undefined {
   const { body } = frame;
   writeHeader(scratch, 0, frame.version, frame.opcode, frame.length, frame.id);
-  if (!cipher.openBody(scratch, body, 0, body.length)) return undefined;
+  if (!cipher.openBody(scratch, body, 0, body.length, fragment)) return undefined;
   const length = body.length - TAG_SIZE;
   return { version: frame.version, opcode: frame.opcode, id: frame.id, length, body: body.subarray(0, length) };
 }

@@ -2,9 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../config/units.js';
-import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { MAX_BODY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
-import { SET_FIXED_SIZE, SET_VERSION_SIZE, viewOf, type Request } from '../protocol/messages.js';
+import { viewOf, type Request } from '../protocol/messages.js';
 import { RequestView } from '../protocol/request-reader.js';
 import { I64_MAX, I64_MIN, keyLengthError } from '../protocol/validate.js';
 import { execute, type ExecutionContext, type Reply } from '../server/execute.js';
@@ -12,6 +11,7 @@ import type { Metrics } from '../server/metrics.js';
 import { HTTP_MAX_CONNECTIONS } from '../server/fd-limit.js';
 import { isLoopbackHost, normaliseHost, parseAuthority, sameOrigin, type Authority } from './authority.js';
 import { ifMatchHolds, IfMatchSyntaxError, parseIfMatch, type IfMatch } from './if-match.js';
+import { BodyTooLarge, readBody } from './body.js';
 import type { Store } from '../store/store.js';
 
 /** What the gateway needs from the server it fronts. */
@@ -33,6 +33,8 @@ export interface GatewayOptions {
   secure: boolean;
   /** A request body must arrive within this many ms (slow bodies get 408). */
   bodyTimeoutMs: number;
+  /** The longest value a PUT may store: the server's `--max-value-size` (spec §2.4). */
+  maxValueSize: number;
   /**
    * Host names and addresses (no port) the gateway answers besides loopback
    * literals and `localhost`; `host`, when it is not loopback, is added.
@@ -59,6 +61,7 @@ const HTTP_STATUS: Record<StatusName, number> = {
   AUTH_REQUIRED: 401,
   AUTH_FAILED: 401,
   REPLAY: 400,
+  BAD_FRAGMENT: 400,
   INTERNAL: 500,
 };
 
@@ -302,18 +305,14 @@ export class HttpGateway {
         return void res.end(method === 'HEAD' ? undefined : value);
       }
       case 'PUT': {
-        // What one SET frame can carry (spec §3.3), and at most what a GET answer can carry on every
-        // connection of this server: in secure mode a response body is the value plus the 16-byte tag
-        // (spec §2.1, §6.4), so a longer value could be stored here but never read back over the protocol.
+        // The value is the body: up to --max-value-size, what a SET may store however it is framed (spec §2.4).
         const condition = ifMatchOf(req);
-        const fixed = condition === undefined ? SET_FIXED_SIZE : SET_FIXED_SIZE + SET_VERSION_SIZE; // spec §3.11: CAS carries 8 more
-        const limit = Math.min(MAX_BODY_SIZE - fixed - key.length, this.#options.secure ? MAX_BODY_SIZE - TAG_SIZE : MAX_BODY_SIZE);
         const options = { ttlMs: this.#ttl(query), nx: flag(query, 'nx'), xx: flag(query, 'xx'), keepTtl: flag(query, 'keepttl') };
         // spec §3.3: the flag rules parseRequest applies to a SET frame, named as the query names them.
         if (options.nx && options.xx) throw new HttpFailure('BAD_REQUEST', 'nx and xx exclude each other');
         if (options.keepTtl && options.ttlMs !== 0) throw new HttpFailure('BAD_REQUEST', 'keepttl excludes ttl');
         if (options.nx && condition !== undefined) throw new HttpFailure('BAD_REQUEST', 'nx excludes If-Match');
-        const value = await this.#body(req, limit);
+        const value = await this.#value(req);
         // No await from the precondition to the write: nothing else runs in between (and the CAS checks again).
         const version = this.#precondition(condition, key);
         try {
@@ -432,32 +431,27 @@ export class HttpGateway {
     return ttl;
   }
 
-  /** Reads the body, refusing (and closing) past `limit` bytes, whether Content-Length says so or the stream does. */
-  #body(req: IncomingMessage, limit: number): Promise<Buffer> {
-    const declared = Number(req.headers['content-length'] ?? '0');
-    if (declared > limit) {
-      return Promise.reject(new HttpFailure('TOO_LARGE', `body of ${declared} bytes exceeds the limit of ${limit}`, true));
-    }
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) {
-          req.removeAllListeners('data');
-          reject(new HttpFailure('TOO_LARGE', `body exceeds the limit of ${limit} bytes`, true));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      req.on('end', () => resolve(Buffer.concat(chunks, size)));
-      req.on('error', reject);
+  /**
+   * A PUT's value: the body, refused (413, connection closed, the rest unread) past
+   * --max-value-size, before reading when Content-Length says so, else the moment it streams past.
+   */
+  #value(req: IncomingMessage): Promise<Buffer> {
+    const limit = this.#options.maxValueSize;
+    return readBody(req, limit).catch((err: unknown) => {
+      if (!(err instanceof BodyTooLarge)) throw err;
+      const what = err.declared === undefined ? 'the value' : `a value of ${err.declared} bytes`;
+      throw new HttpFailure('TOO_LARGE', `${what} exceeds --max-value-size (${limit} bytes)`, true);
     });
   }
 
-  /** Consumes a body nobody needs, so keep-alive stays in sync. */
+  /** Consumes a body nobody needs (at most one frame's worth), so keep-alive stays in sync. */
   #drain(req: IncomingMessage): Promise<void> {
-    return this.#body(req, MAX_BODY_SIZE).then(() => undefined);
+    return readBody(req, MAX_BODY_SIZE).then(
+      () => undefined,
+      (err: unknown) => {
+        throw err instanceof BodyTooLarge ? new HttpFailure('TOO_LARGE', err.message, true) : err;
+      },
+    );
   }
 
   #json(res: ServerResponse, status: number, body: unknown): void {

@@ -77,6 +77,8 @@ export const Opcode = {
   GAT: 0x0c,
   /** Protocol 1.1 (spec §3.10): a bounded slice of the keys from a cursor. */
   SCAN: 0x0d,
+  /** spec §3.13 (protocol 1.1): the capability exchange. */
+  CAPS: 0x0e,
   HELLO: 0x10,
 } as const;
 
@@ -96,6 +98,47 @@ export const FIRST_ENVELOPE_ID = 1n << 63n;
  * OK; the operation is the OPCODE byte without it.
  */
 export const QUIET_BIT = 0x40;
+
+/**
+ * spec §2, §2.4 (protocol 1.1): bit 7 of a request's OPCODE byte and of a
+ * response's status byte, MORE: another fragment of this message follows.
+ */
+export const MORE = 0x80;
+
+/**
+ * spec §2.4: the first fragment's body starts with `total u32`, the length of
+ * the whole message body after this prefix.
+ */
+export const FRAGMENT_TOTAL_SIZE = 4;
+
+/** spec §2.4: `--max-value-size` is at most 64 MiB. */
+export const MAX_VALUE_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/** spec §2.4: `--max-value-size` is 1 MiB unless configured. */
+export const DEFAULT_MAX_VALUE_SIZE = 1024 * 1024;
+
+/**
+ * spec §2.4: a fragmented request may carry this much beyond
+ * `--max-value-size`: SET's fixed fields (6), a CAS version (8), a 250-byte
+ * key, with room to spare (272 in all).
+ */
+export const REQUEST_OVERHEAD_LIMIT = 272;
+
+/**
+ * spec §3.13: the feature bits of CAPS. A client's request sets
+ * `FRAGMENTS` when it accepts fragmented responses; the server's answer
+ * says what it supports.
+ */
+export const Feature = {
+  /** spec §2.4: fragments (a client: it accepts fragmented responses). */
+  FRAGMENTS: 0x01,
+  /** spec §3.11–3.12: versions, GETS, CAS, GAT. */
+  VERSIONS: 0x02,
+  /** spec §3.10: SCAN. */
+  SCAN: 0x04,
+  /** spec §2.5: quiet writes. */
+  QUIET: 0x08,
+} as const;
 
 /** The name of a request opcode, e.g. `'GET'`. */
 export type OpcodeName = keyof typeof Opcode;
@@ -121,6 +164,8 @@ export const Status = {
   AUTH_REQUIRED: 0x62,
   AUTH_FAILED: 0x63,
   REPLAY: 0x64,
+  /** spec §2.4 (protocol 1.1): fragments that break the rules; the framing is lost (fatal). */
+  BAD_FRAGMENT: 0x65,
   INTERNAL: 0x7f,
 } as const;
 

@@ -30,3 +30,5 @@ export {
   type RequestOp,
 } from './messages.js';
 export { decodeScanBody, encodeScanBody, type ScanPage } from './scan-body.js';
+export { CAPS_BODY_SIZE, decodeCapsBody, encodeCapsBody, type Capabilities } from './caps-body.js';
+export { FragmentAssembler, fragmentCount, fragmentFrames, needsFragments, type AssemblerState, type FragmentFrame, type FragmentStep } from './fragments.js';

@@ -62,6 +62,11 @@ export type Request =
   | { readonly op: 'INCR'; readonly key: Buffer; readonly delta: bigint; readonly ttlMs: number }
   | { readonly op: 'TTL'; readonly key: Buffer }
   | { readonly op: 'FLUSH' }
+  | {
+      readonly op: 'CAPS';
+      /** spec §3.13: what the client understands, {@link Feature} bits (bit 0: it accepts fragmented responses). */
+      readonly features: number;
+    }
   | { readonly op: 'HELLO'; /** Defined by secure mode (spec §6). */ readonly body: Buffer };
 
 
@@ -135,6 +140,8 @@ function plainOf(view: RequestView): Request {
       return { op: 'INCR', delta: view.delta, ttlMs: view.ttlMs, key: view.key() };
     case 'HELLO':
       return { op: 'HELLO', body: view.key() };
+    case 'CAPS':
+      return { op: 'CAPS', features: view.features };
     default:
       return { op: view.op };
   }
@@ -185,6 +192,9 @@ export function viewOf(request: Request, view: RequestView): RequestView {
       return view.setKey(request.key);
     case 'HELLO':
       return view.setKey(request.body);
+    case 'CAPS':
+      view.features = request.features;
+      return view;
     default:
       return view;
   }
@@ -194,9 +204,9 @@ function checkId(id: bigint, limit: bigint): void {
   if (id < 0n || id > limit) throw new ConduitError('BAD_REQUEST', `identifier ${id} is outside 0..${limit}`);
 }
 
-function checkBodySize(length: number): void {
-  if (length > MAX_BODY_SIZE) {
-    throw new ConduitError('TOO_LARGE', `body of ${length} bytes exceeds the frame limit of ${MAX_BODY_SIZE}`);
+function checkBodySize(length: number, limit = MAX_BODY_SIZE): void {
+  if (length > limit) {
+    throw new ConduitError('TOO_LARGE', `body of ${length} bytes exceeds the ${limit === MAX_BODY_SIZE ? 'frame ' : ''}limit of ${limit}`);
   }
 }
 
@@ -213,7 +223,7 @@ function checkBodySize(length: number): void {
  */
 export function encodeRequest(id: bigint, request: Request): Buffer[] {
   checkId(id, MAX_CLIENT_ID);
-  return encode(request, id);
+  return encode(request, id, MAX_BODY_SIZE);
 }
 
 /** A request's opcode and body without a header: what an output batch frames (see OutputBatch). */
@@ -227,6 +237,9 @@ export interface RequestBody {
  * Encodes a request's body only (spec §3), validated as {@link encodeRequest}
  * does; the identifier and header are added when the frame is written, so a
  * client can encode at call time and number requests at write time.
+ * `maxBody` is the largest body accepted (`TOO_LARGE` above): one frame's
+ * by default; a client that may fragment (spec §2.4) passes the message
+ * limit and frames a larger body with `fragmentFrames` (fragments.ts).
  *
  * @example
  * ```ts
@@ -234,8 +247,8 @@ export interface RequestBody {
  * batch.push(opcode, 1n, body);
  * ```
  */
-export function encodeRequestBody(request: Request): RequestBody {
-  return { opcode: Opcode[request.op] | quietBit(request), body: encode(request, undefined) };
+export function encodeRequestBody(request: Request, maxBody = MAX_BODY_SIZE): RequestBody {
+  return { opcode: Opcode[request.op] | quietBit(request), body: encode(request, undefined, maxBody) };
 }
 
 /** spec §2.5: QUIET_BIT when `request` is a quiet write, else 0. */
@@ -247,7 +260,7 @@ function quietBit(request: Request): number {
  * The one request encoder: with an identifier the first buffer starts with
  * the header (HEADER_SIZE bytes); without, it holds the fixed fields only.
  */
-function encode(request: Request, id: bigint | undefined): Buffer[] {
+function encode(request: Request, id: bigint | undefined, maxBody: number): Buffer[] {
   const at = id === undefined ? 0 : HEADER_SIZE; // where the fixed fields start
   const quiet = quietBit(request); // spec §2.5: set on SET, DELETE and RENEW only (the type allows no other)
   /** The header (when framing) plus `extra` bytes of fixed fields, with `tail` copied after the header. */
@@ -277,7 +290,7 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
       const keyAt = cas ? SET_FIXED_SIZE + SET_VERSION_SIZE : SET_FIXED_SIZE;
       const fixed = keyAt + key.length;
       const length = fixed + value.length;
-      checkBodySize(length);
+      checkBodySize(length, maxBody);
       const out = head(Opcode.SET | quiet, length, fixed, undefined);
       out[at] = (request.nx ? SET_NX : 0) | (request.xx ? SET_XX : 0) | (request.keepTtl ? SET_KEEPTTL : 0) | (cas ? SET_CAS : 0);
       out.writeUInt32BE(ttlMs, at + 1);
@@ -344,6 +357,15 @@ function encode(request: Request, id: bigint | undefined): Buffer[] {
     case 'STATS':
     case 'FLUSH':
       return [head(Opcode[request.op], 0, 0, undefined)];
+    case 'CAPS': {
+      const { features } = request;
+      if (!Number.isInteger(features) || features < 0 || features > 0xffff_ffff) {
+        throw new ConduitError('BAD_REQUEST', `features must be a u32, got ${features}`);
+      }
+      const out = head(Opcode.CAPS, 4, 4, undefined);
+      out.writeUInt32BE(features, at);
+      return [out];
+    }
     case 'HELLO':
       checkBodySize(request.body.length);
       return [head(Opcode.HELLO, request.body.length, request.body.length, request.body)];

@@ -88,10 +88,13 @@ export function frameBytes(version: number, code: number, id: bigint, body: Fram
  * LENGTH counting the 16-byte tag.
  */
 export interface FrameSealer {
-  /** Encrypts `plaintext`, read where it lies, to `bytes[at + 12 …]`, the tag after it. */
-  sealBody(bytes: Uint8Array, at: number, plaintext: Uint8Array): void;
+  /**
+   * Encrypts `plaintext`, read where it lies, to `bytes[at + 12 …]`, the tag after it;
+   * `fragment` is the frame's fragment number (spec §2.4, §6.4's nonce rule; 0 by default).
+   */
+  sealBody(bytes: Uint8Array, at: number, plaintext: Uint8Array, fragment?: number): void;
   /** Encrypts the `plaintextLength` bytes already at `bytes[at + 12 …]` where they are, the tag after them. */
-  sealInPlace(bytes: Uint8Array, at: number, plaintextLength: number): void;
+  sealInPlace(bytes: Uint8Array, at: number, plaintextLength: number, fragment?: number): void;
 }
 
 /** spec §6.4: a sealed body ends with a 16-byte tag. */
@@ -195,13 +198,14 @@ export class OutputBatch {
 
   /**
    * {@link push} with the identifier as its u32 halves (as the decoder's RawFrame holds it): no
-   * `BigInt`.
+   * `BigInt`. `owned`: the body is memory nobody changes until it is written (a fragment of
+   * an answer's own copy, spec §2.4), so a large one is referenced whatever the mode.
    */
-  pushFrame(code: number, idHi: number, idLo: number, body: FrameBody): number {
+  pushFrame(code: number, idHi: number, idLo: number, body: FrameBody, owned = false): number {
     this.#closeEnvelope(); // a plaintext frame (a fatal error, spec §6.5) goes after the envelope, outside it
     const length = bodyLength(body);
     const size = HEADER_SIZE + length;
-    const byReference = this.#mode === 'reference-large' && length >= BY_REFERENCE_MIN;
+    const byReference = (owned || this.#mode === 'reference-large') && length >= BY_REFERENCE_MIN;
     this.#reserve(byReference ? HEADER_SIZE : size);
     writeRawHeader(this.#block, this.#end, this.#version, code, length, idHi, idLo);
     this.#end += HEADER_SIZE;
@@ -228,7 +232,7 @@ export class OutputBatch {
    * batch.pushSealed(Status.OK, raw.idHi, raw.idLo, value, session.send);
    * ```
    */
-  pushSealed(code: number, idHi: number, idLo: number, body: FrameBody, sealer: FrameSealer): number {
+  pushSealed(code: number, idHi: number, idLo: number, body: FrameBody, sealer: FrameSealer, fragment = 0): number {
     this.#closeEnvelope();
     const plaintextLength = bodyLength(body);
     const length = plaintextLength + SEAL_TAG_SIZE;
@@ -237,12 +241,13 @@ export class OutputBatch {
     const block = this.#block;
     const at = this.#end;
     writeRawHeader(block, at, this.#version, code, length, idHi, idLo);
-    if (body === undefined) sealer.sealBody(block, at, NO_BLOCK);
-    else if (Buffer.isBuffer(body)) sealer.sealBody(block, at, body);
+    if (body === undefined) sealer.sealBody(block, at, NO_BLOCK, fragment);
+    else if (Buffer.isBuffer(body)) sealer.sealBody(block, at, body, fragment);
+    else if (body.length === 1) sealer.sealBody(block, at, body[0] as Buffer, fragment);
     else {
       let to = at + HEADER_SIZE;
       for (const part of body) to += part.copy(block, to);
-      sealer.sealInPlace(block, at, plaintextLength);
+      sealer.sealInPlace(block, at, plaintextLength, fragment);
     }
     this.#end = at + size;
     this.#remember(idHi, idLo);
@@ -269,10 +274,11 @@ export class OutputBatch {
    * batch.writeTo(socket); // one envelope, one AEAD, both answers
    * ```
    */
-  pushEnveloped(code: number, idHi: number, idLo: number, body: FrameBody, sealer: FrameSealer): number {
+  pushEnveloped(code: number, idHi: number, idLo: number, body: FrameBody, sealer: FrameSealer, fragment = 0): number {
     const length = bodyLength(body);
     const size = HEADER_SIZE + length;
-    if (size > MAX_ENVELOPE_PLAINTEXT) return this.pushSealed(code, idHi, idLo, body, sealer);
+    // spec §6.7: sealed alone, with its fragment number (§2.4) when it is a fragment.
+    if (size > MAX_ENVELOPE_PLAINTEXT) return this.pushSealed(code, idHi, idLo, body, sealer, fragment);
     if (this.#envelopeAt >= 0 && (this.#envelopePlaintext + size > MAX_ENVELOPE_PLAINTEXT || this.#block.length - this.#end < size + SEAL_TAG_SIZE)) {
       this.#closeEnvelope();
     }

@@ -33,6 +33,7 @@ export type RequestOp =
   | 'FLUSH'
   | 'GETS'
   | 'GAT'
+  | 'CAPS'
   | 'HELLO';
 
 const EMPTY = Buffer.alloc(0);
@@ -84,6 +85,8 @@ export class RequestView {
    * and RENEW get here with it): an OK is not answered. Set on every read.
    */
   quiet = false;
+  /** CAPS: the feature bits the client understands (spec §3.13). */
+  features = 0;
 
   /** The key (LIST: the prefix; HELLO: the body) as a `Buffer` view: one allocation, for the ops off the hot path. */
   key(): Buffer {
@@ -291,6 +294,12 @@ export function readRequest(
       return emptyBody('STATS', length, into);
     case Opcode.FLUSH:
       return emptyBody('FLUSH', length, into);
+    case Opcode.CAPS:
+      // spec §3.13: features u32, nothing else.
+      if (length !== 4) return badRequest(`CAPS body is features u32 (4 bytes), got ${length} bytes`);
+      into.op = 'CAPS';
+      into.features = source.readUInt32BE(start);
+      return undefined;
     case Opcode.HELLO:
       into.op = 'HELLO';
       into.setKey(source, start, length);

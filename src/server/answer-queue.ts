@@ -1,6 +1,19 @@
 import type { FrameCipher } from '../crypto/frame-cipher.js';
-import { VERSION_RESPONSE } from '../protocol/constants.js';
+import { MAX_FRAME_SIZE, VERSION_RESPONSE } from '../protocol/constants.js';
+import { fragmentFrames, type FragmentFrame } from '../protocol/fragments.js';
 import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
+
+/**
+ * An answer too large for one frame on its way out as fragments (spec §2.4): the
+ * fragments not yet queued, laid out lazily from the answer's own copy of its body.
+ */
+interface FragmentedAnswer {
+  readonly idHi: number;
+  readonly idLo: number;
+  readonly frames: Generator<FragmentFrame, void, undefined>;
+  readonly cipher: FrameCipher | undefined;
+  readonly enveloped: boolean;
+}
 
 /**
  * One connection's answers on their way out, and what they cost: queued this
@@ -12,7 +25,14 @@ import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
  * ```text
  *   push ──▶ queued ──write──▶ unflushed ──kernel took it (settle)──▶ gone
  *            └──────── held bytes: from push to settle, or releaseAll ────────┘
+ *   pushFragmented ──▶ streaming ──fillFragments (a window at a time)──▶ queued …
  * ```
+ *
+ * An answer sent as fragments (spec §2.4) is queued a window at a time
+ * ({@link fillFragments}, as the kernel takes what was written), so a peer
+ * that does not read a 64 MiB answer makes the connection hold one window of
+ * output, not the answer's size; while it streams nothing else is answered
+ * (spec §2.3: order, §2.4: fragments are contiguous).
  *
  * @example
  * ```ts
@@ -35,6 +55,8 @@ export class AnswerQueue {
   #unflushed = 0;
   /** Bytes queued or written and not yet taken by the kernel. */
   #heldBytes = 0;
+  /** The answer being sent as fragments, if one is. */
+  #stream: FragmentedAnswer | undefined;
 
   /** `held`: told every change of the bytes held (see ConnectionHost.outputHeld). */
   constructor(held: (delta: number) => void) {
@@ -43,7 +65,12 @@ export class AnswerQueue {
 
   /** Answers queued or written and not yet flushed: what --max-inflight bounds. */
   get pending(): number {
-    return this.#unflushed + this.#batch.count;
+    return this.#unflushed + this.#batch.count + (this.#stream === undefined ? 0 : 1);
+  }
+
+  /** Whether an answer is being sent as fragments: nothing else is executed until it is all queued. */
+  get streaming(): boolean {
+    return this.#stream !== undefined;
   }
 
   /** Answers written and not yet flushed to the kernel. */
@@ -97,6 +124,52 @@ export class AnswerQueue {
   }
 
   /**
+   * Starts an answer whose body is longer than one frame of this connection carries
+   * (`maxBody`: 65,524, or 65,508 sealed) as fragments (spec §2.4); {@link fillFragments}
+   * queues them. `body` must be memory of the answer's own (not a view of the store): its
+   * fragments are written from it by reference in plaintext, sealed from it otherwise.
+   *
+   * @example
+   * ```ts
+   * answers.pushFragmented(raw.idHi, raw.idLo, Status.OK, value, undefined, false, MAX_BODY_SIZE);
+   * answers.fillFragments(1 << 20);
+   * ```
+   */
+  pushFragmented(idHi: number, idLo: number, status: number, body: Buffer, cipher: FrameCipher | undefined, enveloped: boolean, maxBody: number): void {
+    if (this.#stream !== undefined) throw new Error('an answer is already being sent as fragments');
+    this.#stream = { idHi, idLo, frames: fragmentFrames(status, [body], maxBody), cipher, enveloped };
+  }
+
+  /**
+   * Queues fragments of the streaming answer while the output stays within `room` bytes
+   * (`room`: the window, at least one frame, less what the socket still holds): with
+   * nothing held that is at least one fragment, and with bytes held their write's
+   * callback calls again, so the stream always moves. The last one ends the stream.
+   */
+  fillFragments(room: number): void {
+    const stream = this.#stream;
+    if (stream === undefined) return;
+    const batch = this.#batch;
+    while (batch.bytes + MAX_FRAME_SIZE <= room) {
+      const next = stream.frames.next();
+      if (next.done === true) {
+        this.#stream = undefined;
+        return;
+      }
+      const { index, code, body } = next.value;
+      let size: number;
+      if (stream.cipher === undefined) size = batch.pushFrame(code, stream.idHi, stream.idLo, body, true);
+      else if (stream.enveloped) size = batch.pushEnveloped(code, stream.idHi, stream.idLo, body, stream.cipher, index);
+      else size = batch.pushSealed(code, stream.idHi, stream.idLo, body, stream.cipher, index);
+      this.#hold(size);
+      if ((code & 0x80) === 0) {
+        this.#stream = undefined; // the last fragment (MORE clear)
+        return;
+      }
+    }
+  }
+
+  /**
    * Writes every queued answer in one write. `flushed(bytes, count)` runs once the
    * kernel took them; it should call {@link settle}. A destroyed socket takes
    * nothing: the answers are dropped and released. Returns whether anything
@@ -125,8 +198,9 @@ export class AnswerQueue {
     if (this.#unflushed === 0) this.#batch.release();
   }
 
-  /** The socket is gone: whatever it still held is freed with it. */
+  /** The socket is gone: whatever it still held is freed with it, the rest of a fragmented answer too. */
   releaseAll(): void {
+    this.#stream = undefined;
     this.#release(this.#heldBytes);
   }
 

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../protocol/errors.js';
-import { HEADER_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
+import { HEADER_SIZE, MAX_FRAME_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
 import { AnswerQueue } from './answer-queue.js';
 import { Deadlines } from './deadlines.js';
@@ -29,6 +29,15 @@ export type { ConnectionHost, ConnectionTimeouts, DisconnectCause } from './conn
  * turn overruns by at most one request (a LIST is bounded too, see Store.LIST_SCAN_LIMIT).
  */
 const TURN_BUDGET_MS = 2;
+
+/**
+ * An answer sent as fragments (spec §2.4) is queued this much at a time, less what the socket
+ * still holds, and refilled as the kernel takes it: a peer that does not read a 64 MiB answer
+ * makes the connection hold about this much output, and each turn seals or frames about this
+ * much. At most half of --max-output-buffer (never less than one frame), so streaming never
+ * trips that bound.
+ */
+const FRAGMENT_WINDOW = 1024 * 1024;
 
 /**
  * Where a connection is in its life:
@@ -195,7 +204,8 @@ export class Connection {
     const answers = this.#answers;
     let decoded = 0;
     const requests = this.#requests;
-    while (!this.#closing && answers.pending < limit) {
+    // spec §2.4: while an answer goes out as fragments nothing else runs (its window refills on flush).
+    while (!this.#closing && answers.pending < limit && !answers.streaming) {
       let refusal: Refusal | undefined;
       if (requests.enveloped) {
         // The frames of an opened envelope (spec §6.7) come before the next decoded frame; the
@@ -221,12 +231,13 @@ export class Connection {
         break;
       }
     }
-    if (!this.#closing && answers.pending >= limit && this.#intake === 'reading') {
+    if (!this.#closing && (answers.pending >= limit || answers.streaming) && this.#intake === 'reading') {
       this.#intake = 'paused';
       this.#socket.pause();
     }
     this.#flush();
-    this.#deadlines.framePending(this.#decoder.midFrame, this.#intake === 'reading', decoded);
+    // spec §2.4: a message stopped between fragments is timed as a frame stopped midway.
+    this.#deadlines.framePending(this.#decoder.midFrame || requests.midMessage, this.#intake === 'reading', decoded);
     this.#finishIfDone();
   }
 
@@ -236,7 +247,12 @@ export class Connection {
    */
   #flush(): void {
     const socket = this.#socket;
-    if (!this.#answers.write(socket, this.#onFlushed)) return;
+    const answers = this.#answers;
+    if (answers.streaming) {
+      const window = Math.max(MAX_FRAME_SIZE, Math.min(FRAGMENT_WINDOW, Math.floor(this.#host.maxOutputBuffer / 2)));
+      answers.fillFragments(window - socket.writableLength);
+    }
+    if (!answers.write(socket, this.#onFlushed)) return;
     if (socket.writableLength > this.#host.maxOutputBuffer) {
       this.disconnect('output_buffer', `unwritten output of ${socket.writableLength} bytes exceeds --max-output-buffer`);
     }
@@ -251,6 +267,12 @@ export class Connection {
 
   #flushed(): void {
     this.#deadlines.active(); // a client that reads its answers is not idle
+    if (this.#answers.streaming) {
+      // The next window of fragments (spec §2.4) in a later turn: on loopback the kernel takes
+      // writes at once and their callbacks chain within one turn, which sealed 64 MiB in one go.
+      if (!this.#closing) this.#yield();
+      return;
+    }
     if (this.#intake === 'paused' && this.#answers.unflushed < this.#host.maxInflight && !this.#closing && this.#phase !== 'held') {
       this.#resume();
       this.#pump();
@@ -356,7 +378,7 @@ export class Connection {
    * received request is answered, and the output is flushed to the kernel.
    */
   #finishIfDone(): void {
-    if (this.#closing || !(this.#peerEnded || this.#phase === 'drained') || this.#intake !== 'reading' || this.#answers.unflushed > 0) return;
+    if (this.#closing || !(this.#peerEnded || this.#phase === 'drained') || this.#intake !== 'reading' || this.#answers.unflushed > 0 || this.#answers.streaming) return;
     if (this.#peerEnded) {
       const truncated = this.#decoder.end(); // spec §4.3: a partial frame is dropped unanswered
       if (truncated !== undefined) {

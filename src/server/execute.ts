@@ -55,6 +55,28 @@ export interface ExecutionContext {
   stats(maxBytes: number): Buffer;
   /** Handles SHUTDOWN; returns the reply (FORBIDDEN unless allowed). */
   shutdown(): Reply;
+  /** spec §2.4: a SET whose value is longer is TOO_LARGE, whatever its framing (`--max-value-size`). Default: no limit. */
+  readonly maxValueSize?: number;
+}
+
+/**
+ * spec §3.13: CAPS is about the connection it comes on, so a connection answers it
+ * (request-handler.ts); where there is none (the HTTP gateway) it is an unknown opcode.
+ */
+const CAPS_UNKNOWN: Reply = { status: Status.UNKNOWN_OPCODE, body: Buffer.from('CAPS is answered by a binary-protocol connection') };
+
+/** spec §2.4: the TOO_LARGE of a SET over --max-value-size. */
+function valueTooLarge(length: number, limit: number): Reply {
+  return { status: Status.TOO_LARGE, body: Buffer.from(`value of ${length} bytes exceeds the server's limit of ${limit} (--max-value-size)`) };
+}
+
+/**
+ * `value` as memory of its own: a view of the store's bytes is copied, a copy (the store
+ * hands one for a large object) is kept. For an answer sent as fragments (spec §2.4)
+ * over several turns, while other connections may write the store.
+ */
+function owned(value: Buffer): Buffer {
+  return value.byteOffset === 0 && value.buffer.byteLength === value.length ? value : Buffer.from(value);
 }
 
 /**
@@ -66,15 +88,18 @@ export interface ExecutionContext {
  * the largest response body the connection can frame: `MAX_BODY_SIZE` in
  * plaintext, 16 bytes less once a secure session seals every answer (spec
  * §2.1, §6.4), and `Infinity` for the HTTP gateway, whose answers are not
- * frames. Store outcomes become statuses here, and only here: the store
- * never speaks in wire statuses.
+ * frames. `maxValue` is the largest value answer (GET, GETS, GAT) the
+ * connection can send: `maxBody` unless its client takes fragments (spec
+ * §2.4, CAPS §3.13), then any; a value longer than `maxBody` is then memory
+ * of its own, since its fragments go out over several turns. Store outcomes
+ * become statuses here, and only here: the store never speaks in wire statuses.
  *
  * @example
  * ```ts
  * const reply = execute(viewOf({ op: 'GET', key }, new RequestView()), context, MAX_BODY_SIZE); // { status: 0, body: value }
  * ```
  */
-export function execute(request: RequestView, context: ExecutionContext, maxBody: number): Reply {
+export function execute(request: RequestView, context: ExecutionContext, maxBody: number, maxValue = maxBody): Reply {
   const { store } = context;
   switch (request.op) {
     case 'GET': {
@@ -83,11 +108,13 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       if (value === undefined) return NOT_FOUND;
       // spec §6.4: a value stored at the plaintext limit (over HTTP, or by a plaintext
       // client of a server whose keys were added later) cannot be sealed in one frame.
-      if (value.length > maxBody) return tooLargeForFrame(value.length, maxBody);
-      return { status: Status.OK, body: value };
+      if (value.length > maxValue) return tooLargeForFrame(value.length, maxBody);
+      return { status: Status.OK, body: value.length > maxBody && context.answersCopied ? owned(value) : value };
     }
     case 'SET': {
       const { keySource, keyStart, keyLength, valueSource, valueStart, valueLength } = request;
+      const { maxValueSize } = context;
+      if (maxValueSize !== undefined && valueLength > maxValueSize) return valueTooLarge(valueLength, maxValueSize);
       // The view carries ttlMs, nx, xx and keepTtl: it is the SetOptions too.
       const outcome = store.setAt(keySource, keyStart, keyLength, valueSource, valueStart, valueLength, request);
       return outcome === 'stored' ? OK : OUTCOME_REPLY[outcome];
@@ -96,7 +123,7 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       // spec §3.11: version u64, then the value.
       const read = store.getWithVersion(request.key());
       if (read === undefined) return NOT_FOUND;
-      if (read.value.length + 8 > maxBody) return tooLargeForFrame(read.value.length + 8, maxBody);
+      if (read.value.length + 8 > maxValue) return tooLargeForFrame(read.value.length + 8, maxBody);
       const body = Buffer.allocUnsafe(8 + read.value.length);
       body.writeUInt32BE(Math.floor(read.version / 2 ** 32), 0);
       body.writeUInt32BE(read.version >>> 0, 4);
@@ -106,7 +133,7 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
     case 'GAT': {
       const value = store.getAndTouch(request.key(), request.ttlMs);
       if (value === undefined) return NOT_FOUND;
-      if (value.length > maxBody) return tooLargeForFrame(value.length, maxBody);
+      if (value.length > maxValue) return tooLargeForFrame(value.length, maxBody);
       return { status: Status.OK, body: value };
     }
     case 'DELETE':
@@ -139,6 +166,8 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       return OK;
     case 'SHUTDOWN':
       return context.shutdown();
+    case 'CAPS':
+      return CAPS_UNKNOWN;
     case 'HELLO':
       // spec §6: a server without keys refuses the handshake, without closing.
       return { status: Status.FORBIDDEN, body: Buffer.from('secure mode is not enabled on this server') };

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import type { PreSharedKey } from '../crypto/handshake.js';
 import { checkKeyStrength } from '../crypto/keys.js';
-import { MAX_BODY_SIZE } from '../protocol/constants.js';
+import { DEFAULT_MAX_VALUE_SIZE, MAX_BODY_SIZE, MAX_VALUE_SIZE_LIMIT } from '../protocol/constants.js';
+import { SET_FIXED_SIZE } from '../protocol/request-reader.js';
 import type { EvictionPolicy } from '../store/store.js';
 import { silentLogger, type Logger } from '../config/logger.js';
 
@@ -71,6 +72,13 @@ export interface ServerOptions {
   shutdownTimeoutMs: number;
   /** Highest LENGTH accepted (spec §2.1 allows a lower cap). Default 65,524. */
   maxBodySize: number;
+  /**
+   * The largest value a SET may store, whatever its framing (spec §2.4: larger ones are
+   * TOO_LARGE; a fragmented request larger than this + 272 is refused at its first
+   * fragment). From {@link MIN_MAX_VALUE_SIZE} (every value one 1.0 frame carries) to
+   * 64 MiB, and at most `maxMemory` when given. Default 1 MiB.
+   */
+  maxValueSize: number;
   /** Pre-shared keys; any key turns on secure mode (spec §6): every connection must start with HELLO. */
   keys: readonly PreSharedKey[];
   /** Serve TLS instead of plain TCP. */
@@ -95,6 +103,13 @@ export interface ServerOptions {
   logger: Logger;
 }
 
+/**
+ * spec §2.4: the smallest `maxValueSize`: the largest value one unfragmented plaintext
+ * SET carries (65,524 − 6 fixed bytes − a 1-byte key), so a 1.0 client's every SET is
+ * judged by the memory budget alone, as before protocol 1.1.
+ */
+export const MIN_MAX_VALUE_SIZE = MAX_BODY_SIZE - SET_FIXED_SIZE - 1;
+
 /** The defaults of every {@link ServerOptions} field. */
 export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   host: '127.0.0.1',
@@ -115,6 +130,7 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   allowShutdown: false,
   shutdownTimeoutMs: 10_000,
   maxBodySize: MAX_BODY_SIZE,
+  maxValueSize: DEFAULT_MAX_VALUE_SIZE,
   keys: [],
   tls: undefined,
   httpPort: undefined,
@@ -178,6 +194,11 @@ export function resolveServerOptions(options: Partial<ServerOptions>, label: (na
   integer(label('maxHandshakesPerSecond'), o.maxHandshakesPerSecond, 0, 1_000_000);
   integer(label('shutdownTimeoutMs'), o.shutdownTimeoutMs, 0, 2_147_483_647);
   integer(label('maxBodySize'), o.maxBodySize, 0, MAX_BODY_SIZE);
+  integer(label('maxValueSize'), o.maxValueSize, MIN_MAX_VALUE_SIZE, MAX_VALUE_SIZE_LIMIT);
+  if (options.maxValueSize !== undefined && Number.isSafeInteger(o.maxMemory) && o.maxValueSize > o.maxMemory) {
+    // spec §2.4: a limit no store of this budget can reach would only promise what SET then refuses.
+    throw new TypeError(`${label('maxValueSize')} must not exceed ${label('maxMemory')} (${o.maxMemory} bytes), got ${o.maxValueSize}`);
+  }
   const ids = new Set<string>();
   for (const key of o.keys) {
     if (ids.has(key.id)) throw new TypeError(`${label('keys')} names key id '${key.id}' twice`);

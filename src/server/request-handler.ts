@@ -1,8 +1,10 @@
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { isFatalStatus, MAX_BODY_SIZE, QUIET_BIT, Status } from '../protocol/constants.js';
+import { DEFAULT_MAX_VALUE_SIZE, Feature, isFatalStatus, MAX_BODY_SIZE, QUIET_BIT, REQUEST_OVERHEAD_LIMIT, Status } from '../protocol/constants.js';
 import { idOf, type RawFrame } from '../protocol/header.js';
 import { EnvelopeReader } from '../protocol/envelope-reader.js';
+import { encodeCapsBody } from '../protocol/caps-body.js';
+import { FragmentAssembler } from '../protocol/fragments.js';
 import { readRequest, RequestView } from '../protocol/request-reader.js';
 import type { AnswerQueue } from './answer-queue.js';
 import type { ConnectionHost } from './connection-host.js';
@@ -21,6 +23,19 @@ import type { SecureGate } from './secure-gate.js';
  */
 
 const BUSY_DRAINING = Buffer.from('server is shutting down');
+
+/**
+ * spec §3.13: what this server supports, CAPS's `features`: fragments (§2.4),
+ * versions/GETS/CAS/GAT (§3.11–3.12), SCAN (§3.10), quiet writes (§2.5).
+ */
+const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET;
+
+/**
+ * How this connection's answers may be framed (spec §2.4, §3.13): `one-frame` until the
+ * client declares in CAPS that it accepts fragmented responses (a 1.0 client never does:
+ * an answer too large for a frame stays TOO_LARGE for it), `fragments` after.
+ */
+export type AnswerFraming = 'one-frame' | 'fragments';
 
 /** A frame that ends the connection: the fatal error to answer with and the reason to log (never sent, spec §6.5). */
 export interface Refusal {
@@ -47,6 +62,9 @@ export class RequestHandler {
   readonly #request = new RequestView();
   /** The frames of the sealed envelope being answered (spec §6.7), read in place. */
   readonly #envelope = new EnvelopeReader('request');
+  /** Fragmented requests (spec §2.4), reassembled up to --max-value-size + 272 bytes. */
+  readonly #assembler: FragmentAssembler;
+  #framing: AnswerFraming = 'one-frame';
 
   /** `remote`: the peer's address, for logs. */
   constructor(host: ConnectionHost, gate: SecureGate, answers: AnswerQueue, remote: () => string) {
@@ -54,6 +72,17 @@ export class RequestHandler {
     this.#gate = gate;
     this.#answers = answers;
     this.#remote = remote;
+    this.#assembler = new FragmentAssembler((host.maxValueSize ?? DEFAULT_MAX_VALUE_SIZE) + REQUEST_OVERHEAD_LIMIT);
+  }
+
+  /** How this connection's answers may be framed (spec §2.4): CAPS decides. */
+  get framing(): AnswerFraming {
+    return this.#framing;
+  }
+
+  /** A fragmented request is partly in: the frame timeout runs while none arrives (spec §2.4). */
+  get midMessage(): boolean {
+    return this.#assembler.midMessage;
   }
 
   /**
@@ -64,10 +93,12 @@ export class RequestHandler {
    * handled by {@link handleEnveloped}, while {@link enveloped} says some remain.
    */
   handle(raw: RawFrame, mode: 'execute' | 'busy'): Refusal | undefined {
+    // spec §2.4: a later fragment of a message carries its identifier (and, sealed, its number).
+    const fragment = this.#assembler.fragmentNumber(raw.opcode, raw.idHi, raw.idLo);
     if (this.#host.keys !== undefined) {
       // Secure mode: the gate's checks (§6.3 monotonic identifiers, §6.4 the tag), the body
       // opened where the decoder left it (issue 18: no buffer per frame).
-      const admitted = this.#gate.admit(raw);
+      const admitted = this.#gate.admit(raw, fragment);
       switch (admitted.kind) {
         case 'refused':
           return admitted;
@@ -80,15 +111,15 @@ export class RequestHandler {
           this.#envelope.load(raw.source, raw.bodyStart, raw.length - TAG_SIZE);
           return undefined;
         case 'opened':
-          return this.#run(raw, raw.length - TAG_SIZE, mode); // the plaintext: the body's bytes before the tag
+          return this.#take(raw, raw.length - TAG_SIZE, mode); // the plaintext: the body's bytes before the tag
       }
     }
-    if (this.#answers.includesId(raw.idHi, raw.idLo)) {
+    if (fragment === 0 && this.#answers.includesId(raw.idHi, raw.idLo)) {
       // spec §2.2: in plaintext mode an identifier must not repeat one still in flight.
       const error = ProtocolError.of('REPLAY', `identifier ${idOf(raw)} is already in flight`);
       return { error, reason: error.message };
     }
-    return this.#run(raw, raw.length, mode);
+    return this.#take(raw, raw.length, mode);
   }
 
   /** Whether frames of an opened envelope are still to be handled (before the next decoded frame). */
@@ -105,14 +136,44 @@ export class RequestHandler {
     const inner = this.#envelope.take();
     if (inner === undefined) return undefined;
     if (inner instanceof ProtocolError) return { error: inner, reason: inner.message };
-    const admitted = this.#gate.admitInner(inner);
+    const admitted = this.#gate.admitInner(inner, this.#assembler.fragmentNumber(inner.opcode, inner.idHi, inner.idLo));
     if (admitted.kind === 'refused') return admitted;
-    return this.#run(inner, inner.length, mode);
+    return this.#take(inner, inner.length, mode);
   }
 
-  /** Reads, executes and answers one admitted request whose plaintext body is `length` bytes at its position. */
-  #run(raw: RawFrame, length: number, mode: 'execute' | 'busy'): undefined {
-    const { idHi, idLo, opcode, source, bodyStart } = raw;
+  /**
+   * One admitted frame whose plaintext body is `length` bytes at its position, through the
+   * fragment assembler (spec §2.4): a frame that is no fragment runs as it is (nothing
+   * copied); a message runs once its last fragment is in, from the one buffer it was
+   * gathered in; a message over the limit is answered TOO_LARGE at its first fragment
+   * (non-fatal) and its other fragments are dropped; broken fragment rules are fatal.
+   */
+  #take(raw: RawFrame, length: number, mode: 'execute' | 'busy'): Refusal | undefined {
+    const assembler = this.#assembler;
+    const step = assembler.feed(raw.opcode, raw.idHi, raw.idLo, raw.source, raw.bodyStart, length);
+    switch (step) {
+      case 'frame':
+        return this.#run(raw.opcode, raw.idHi, raw.idLo, raw.source, raw.bodyStart, length, mode);
+      case 'more':
+        return undefined;
+      case 'message': {
+        const message = assembler.message;
+        return this.#run(assembler.code, assembler.idHi, assembler.idLo, message, 0, message.length, mode);
+      }
+      case 'refused': {
+        const limit = assembler.limit;
+        const text = `request of ${assembler.total} bytes exceeds the server's limit of ${limit} (--max-value-size ${limit - REQUEST_OVERHEAD_LIMIT} + ${REQUEST_OVERHEAD_LIMIT})`;
+        this.queue(assembler.idHi, assembler.idLo, Status.TOO_LARGE, Buffer.from(text));
+        this.#host.countRequest('sent');
+        return undefined;
+      }
+      default:
+        return { error: step, reason: step.message };
+    }
+  }
+
+  /** Reads, executes and answers one request whose plaintext body is `length` bytes of `source` from `bodyStart`. */
+  #run(opcode: number, idHi: number, idLo: number, source: Buffer, bodyStart: number, length: number, mode: 'execute' | 'busy'): undefined {
     const metrics = this.#host.metrics;
     const started = metrics === undefined ? 0 : performance.now();
     const request = this.#request;
@@ -124,7 +185,10 @@ export class RequestHandler {
       reply = { status: Status.BUSY, body: BUSY_DRAINING }; // spec §5.3: read after the drain began
     } else {
       try {
-        reply = execute(request, this.#host, this.maxReplyBody);
+        const maxBody = this.maxReplyBody;
+        // spec §2.4: a client that declared fragments in CAPS gets values of any size.
+        if (request.op === 'CAPS') reply = this.#caps(request.features);
+        else reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody);
       } catch (err) {
         this.#host.logger.error({ err, remote: this.#remote() }, 'request failed');
         reply = { status: Status.INTERNAL, body: Buffer.from('internal error') };
@@ -157,6 +221,11 @@ export class RequestHandler {
   queue(idHi: number, idLo: number, status: number, body: Buffer | undefined, seal = !isFatalStatus(status)): void {
     const cipher = seal ? this.#gate.sending : undefined;
     const cap = cipher === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
+    if (body !== undefined && body.length > cap && this.#framing === 'fragments' && !isFatalStatus(status)) {
+      // spec §2.4: as fragments, a window at a time (AnswerQueue#fillFragments).
+      this.#answers.pushFragmented(idHi, idLo, status, body, cipher, cipher !== undefined && this.#gate.envelopes, cap);
+      return;
+    }
     if (body !== undefined && body.length > cap) {
       // The executor sizes answers to the cap; one that still does not fit (a bug) becomes a
       // non-fatal TOO_LARGE here, never a frame over spec §2.1 or a throw in writeHeader.
@@ -164,6 +233,13 @@ export class RequestHandler {
       ({ status, body } = tooLargeForFrame(body.length, cap));
     }
     this.#answers.pushId(idHi, idLo, status, body, cipher, cipher !== undefined && this.#gate.envelopes);
+  }
+
+  /** spec §3.13: records whether the client takes fragmented answers and answers with what the server supports. */
+  #caps(features: number): Reply {
+    this.#framing = (features & Feature.FRAGMENTS) !== 0 ? 'fragments' : 'one-frame';
+    const maxValueSize = this.#host.maxValueSize ?? DEFAULT_MAX_VALUE_SIZE;
+    return { status: Status.OK, body: encodeCapsBody({ minor: 1, features: SERVER_FEATURES, maxValueSize }) };
   }
 
   /**

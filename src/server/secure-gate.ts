@@ -1,7 +1,7 @@
 import { AUTH_FAILED_MESSAGE, acceptHello, type SecureSession } from '../crypto/handshake.js';
 import type { FrameCipher } from '../crypto/frame-cipher.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { FIRST_ENVELOPE_ID, HEADER_SIZE, MAX_CLIENT_ID, Opcode, SEALED } from '../protocol/constants.js';
+import { FIRST_ENVELOPE_ID, HEADER_SIZE, MAX_CLIENT_ID, MORE, Opcode, SEALED } from '../protocol/constants.js';
 import { idOf, writeRawHeader, type RawFrame } from '../protocol/header.js';
 
 /**
@@ -114,9 +114,12 @@ export class SecureGate {
    * Admits one received frame: opens its body in place (`opened`) or says
    * what to answer instead (see {@link GateAnswer}). Per authenticated frame
    * nothing is allocated: the identifier is compared as u32 halves and the
-   * body opened where the decoder left it (issue 18).
+   * body opened where the decoder left it (issue 18). `fragment`: the frame's fragment
+   * number (spec §2.4, the connection's assembler says it): fragment i > 0 continues a
+   * message whose first fragment passed the identifier check, carries its identifier,
+   * and opens under §6.4's nonce rule for fragment i.
    */
-  admit(raw: RawFrame): GateAnswer {
+  admit(raw: RawFrame, fragment = 0): GateAnswer {
     const { idHi, idLo } = raw;
     const session = this.#session;
     if (session === undefined) {
@@ -142,26 +145,27 @@ export class SecureGate {
       return { kind: 'hello', reply: accepted.reply };
     }
     if (session.envelopes && raw.opcode === SEALED) return this.#openEnvelope(raw, session);
-    const replay = this.#checkId(raw);
+    const replay = fragment === 0 ? this.#checkId(raw) : undefined;
     if (replay !== undefined) return replay;
-    if (!this.#open(raw, session)) return this.#forged(`frame ${idOf(raw)}`);
+    if (!this.#open(raw, session, fragment)) return this.#forged(`frame ${idOf(raw)}`);
     this.#lastHi = idHi;
     this.#lastLo = idLo;
-    if (raw.opcode === Opcode.HELLO) return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'HELLO after the handshake');
+    if ((raw.opcode & ~MORE) === Opcode.HELLO) return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'HELLO after the handshake');
     return OPENED;
   }
 
   /**
    * Admits one frame read out of an envelope {@link admit} opened (spec
    * §6.7): its body is plaintext already, and the rules of frames hold
-   * inside: identifiers strictly increase (§6.3), no HELLO.
+   * inside: identifiers strictly increase (§6.3), no HELLO; a later fragment of a message
+   * (`fragment` > 0, spec §2.4) carries its message's identifier.
    */
-  admitInner(raw: RawFrame): GateAnswer {
-    const replay = this.#checkId(raw);
+  admitInner(raw: RawFrame, fragment = 0): GateAnswer {
+    const replay = fragment === 0 ? this.#checkId(raw) : undefined;
     if (replay !== undefined) return replay;
     this.#lastHi = raw.idHi;
     this.#lastLo = raw.idLo;
-    if (raw.opcode === Opcode.HELLO) return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'HELLO inside an envelope');
+    if ((raw.opcode & ~MORE) === Opcode.HELLO) return refused(ProtocolError.of('AUTH_FAILED', AUTH_FAILED_MESSAGE), 'HELLO inside an envelope');
     return OPENED;
   }
 
@@ -195,10 +199,10 @@ export class SecureGate {
   }
 
   /** Opens `raw`'s body in place with its header as associated data (spec §6.4); the session is then authenticated. */
-  #open(raw: RawFrame, session: SecureSession): boolean {
+  #open(raw: RawFrame, session: SecureSession, fragment = 0): boolean {
     const header = this.#header;
     writeRawHeader(header, 0, raw.version, raw.opcode, raw.length, raw.idHi, raw.idLo);
-    if (!session.receive.openBody(header, raw.source, raw.bodyStart, raw.length)) return false;
+    if (!session.receive.openBody(header, raw.source, raw.bodyStart, raw.length, fragment)) return false;
     this.#trust = 'authenticated';
     return true;
   }

@@ -141,6 +141,7 @@ export class ConduitServer extends EventEmitter {
       maxInflight: o.maxInflight,
       maxOutputBuffer: o.maxOutputBuffer,
       maxBodySize: o.maxBodySize,
+      maxValueSize: o.maxValueSize,
       logger: o.logger,
       keys: o.keys.length > 0 ? new Map(o.keys.map((k) => [k.id, k.secret])) : undefined,
       stats: (maxBytes) => this.#statsBody(maxBytes),
@@ -381,6 +382,7 @@ export class ConduitServer extends EventEmitter {
       ...this.store.stats(),
       ...counters,
       ...(this.aead === undefined ? {} : { aead: this.aead }),
+      max_value_size: this.options.maxValueSize,
       output_memory: this.#outputTotal,
       output_memory_peak: this.#outputPeak,
     };

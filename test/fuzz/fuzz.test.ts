@@ -6,11 +6,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codecProperties } from '../property/codec.properties.js';
+import { fragmentProperties } from '../property/fragments.properties.js';
 import { saveCounterexample } from './counterexamples.js';
 
 const seconds = Number(process.env.FUZZ_SECONDS ?? '60');
 if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`FUZZ_SECONDS must be a positive number, got ${process.env.FUZZ_SECONDS}`);
-const entries = Object.entries(codecProperties);
+const entries = Object.entries({ ...codecProperties, ...fragmentProperties });
 const budgetMs = (seconds * 1000) / entries.length;
 
 describe(`fuzz (${seconds} s)`, () => {

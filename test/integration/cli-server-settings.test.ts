@@ -139,6 +139,12 @@ describe('startup errors name what the user wrote, in their unit (issue 15 item 
     await refused(['--frame-timeout', '0s'], {}, "--frame-timeout must be at least 1 ms, got '0s'");
   });
 
+  it('--max-value-size (spec §2.4) names the flag, variable or file setting and its range, and is held to --max-memory', async () => {
+    await refused(['--max-memory', '1gb', '--max-value-size', '65mb'], {}, "--max-value-size must be at most 64mb (67108864 bytes), from the largest one-frame value to 64 MiB, got '65mb'");
+    await refused([], { CONDUIT_MAX_VALUE_SIZE: '1kb' }, "CONDUIT_MAX_VALUE_SIZE must be at least 65517 bytes, from the largest one-frame value to 64 MiB, got '1kb'");
+    await refused(['--max-memory', '4mb', '--max-value-size', '8mb'], {}, /^conduit-server: --max-value-size must not exceed --max-memory \(4mb\)/);
+  });
+
   it('log-level = "loud" names the file and setting, with the same choices as the flag, no pino internals', async () => {
     const file = config('log-level = "loud"\n');
     await refused(['--config', file], {}, `log-level in ${file} must be one of fatal, error, warn, info, debug, trace, silent, got 'loud'`);

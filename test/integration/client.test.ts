@@ -59,7 +59,10 @@ describe('ConduitClient against conduit-server', () => {
     expect(stats).toMatchObject({ curr_items: 2, connected_clients: 1 });
     await c.flush();
     expect(await c.get('hits')).toBeUndefined();
-    const tooLarge = await rejection(c.set('k', Buffer.alloc(70_000)));
+    // Protocol 1.1 (spec §2.4): over one frame goes in fragments; over the server's --max-value-size
+    // (1 MiB by default, from CAPS) it is refused before it is sent.
+    expect(await c.set('k', Buffer.alloc(70_000))).toBe(true);
+    const tooLarge = await rejection(c.set('k', Buffer.alloc(2 * 1_048_576)));
     expect([tooLarge.code, tooLarge.status]).toEqual(['TOO_LARGE', undefined]);
     expect((await rejection(c.set('', 'v'))).code).toBe('BAD_REQUEST');
     expect(c.pending).toEqual({ inflight: 0, queued: 0 });

@@ -157,8 +157,9 @@ describe('HTTP gateway routes', () => {
   });
 
   it('oversize bodies: 413 from Content-Length and while streaming, then the connection closes', async () => {
-    const { base, server } = await gateway();
-    const tooBig = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(70_000) });
+    // The limit is --max-value-size (spec §2.4): here 100,000 bytes.
+    const { base, server } = await gateway({ maxValueSize: 100_000 });
+    const tooBig = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(100_001) });
     expect([tooBig.status, (await json(tooBig)).error, tooBig.headers.get('connection')]).toEqual([413, 'TOO_LARGE', 'close']);
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -169,7 +170,7 @@ describe('HTTP gateway routes', () => {
     const streamed = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: stream, duplex: 'half' } as RequestInit);
     expect(streamed.status).toBe(413);
     expect(server.store.get(Buffer.from('k'))).toBeUndefined();
-    const fits = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(65_524 - 6 - 1) });
+    const fits = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(100_000) });
     expect(fits.status).toBe(204);
   });
 
@@ -376,31 +377,36 @@ describe('/readyz during a SIGTERM drain', () => {
   });
 });
 
-describe('HTTP PUT refuses values the protocol could not read back (issue 15 item 1)', () => {
-  it('plaintext: a value of what one SET frame carries is stored, one byte more is 413 naming the limit', async () => {
-    const { base, port } = await gateway();
-    const limit = 65_524 - 6 - 1; // key 'k'
-    expect((await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(limit) })).status).toBe(204);
+// Issue 15 item 1 kept PUT within one frame so the protocol could read every value back; protocol 1.1's
+// fragments (spec §2.4) read back any value up to --max-value-size, so that is the limit now, in both modes.
+describe('HTTP PUT takes values up to --max-value-size, each readable over the protocol (issue 19 item 1)', () => {
+  it('plaintext: a value of --max-value-size is stored and read back by ConduitClient, one byte more is 413 naming the limit', async () => {
+    const limit = 200_000;
+    const { base, port } = await gateway({ maxValueSize: limit });
+    const value = randomBytes(limit);
+    expect((await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: value })).status).toBe(204);
     const over = await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(limit + 1) });
-    expect([over.status, (await json(over)).message]).toEqual([413, `body of ${limit + 1} bytes exceeds the limit of ${limit}`]);
+    expect([over.status, (await json(over)).message]).toEqual([413, `a value of ${limit + 1} bytes exceeds --max-value-size (${limit} bytes)`]);
     const client = new ConduitClient({ port });
-    expect((await client.get('k'))?.length).toBe(limit);
+    expect((await client.get('k'))?.equals(value)).toBe(true);
     client.destroy();
   });
 
-  it('secure mode: at most 65,524 - 16 bytes, so a secure GET can carry the value and its tag', async () => {
+  it('secure mode: the same limit; a secure ConduitClient reads the value back in fragments sealed one by one', async () => {
     const token = randomBytes(24).toString('base64url');
     const key = { id: 'app', secret: randomBytes(32) };
-    const { base, port } = await gateway({ keys: [key], httpToken: token });
-    const limit = 65_524 - 16;
-    const put = (size: number): Promise<Response> =>
-      fetch(`${base}/v1/keys/k`, { method: 'PUT', body: randomBytes(size), headers: { authorization: `Bearer ${token}` } });
-    expect((await put(limit)).status).toBe(204);
-    const over = await put(limit + 1);
-    expect([over.status, (await json(over)).error, (await put(limit + 9)).status]).toEqual([413, 'TOO_LARGE', 413]);
-    const client = new ConduitClient({ port, key });
-    expect((await client.get('k'))?.length).toBe(limit);
-    client.destroy();
+    const limit = 200_000;
+    const { base, port } = await gateway({ keys: [key], httpToken: token, maxValueSize: limit });
+    const put = (body: Buffer): Promise<Response> => fetch(`${base}/v1/keys/k`, { method: 'PUT', body, headers: { authorization: `Bearer ${token}` } });
+    const value = randomBytes(limit);
+    expect((await put(value)).status).toBe(204);
+    const over = await put(randomBytes(limit + 1));
+    expect([over.status, (await json(over)).error]).toEqual([413, 'TOO_LARGE']);
+    for (const sealing of ['frames', 'envelopes'] as const) {
+      const client = new ConduitClient({ port, key, sealing });
+      expect((await client.get('k'))?.equals(value)).toBe(true);
+      client.destroy();
+    }
   });
 });
 

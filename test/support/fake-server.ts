@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach } from 'vitest';
-import { encodeResponse, FrameDecoder, ProtocolError, Status, type Frame } from '../../src/index.js';
+import { encodeResponse, FrameDecoder, Opcode, ProtocolError, Status, type Frame } from '../../src/index.js';
 
 const servers: Server[] = [];
 const sockets = new Set<Socket>();
@@ -10,8 +10,13 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-/** A server that misbehaves on purpose: `onFrame` decides what, if anything, to answer. */
-export async function fakeServer(onFrame: (frame: Frame, socket: Socket) => void): Promise<number> {
+/**
+ * A server that misbehaves on purpose: `onFrame` decides what, if anything, to answer.
+ * It is a protocol 1.0 server: the CAPS that ConduitClient sends first on every connection
+ * (spec §3.13) is answered UNKNOWN_OPCODE here, as 1.0 does, unless `caps: 'passthrough'`
+ * hands it to `onFrame` like any other frame.
+ */
+export async function fakeServer(onFrame: (frame: Frame, socket: Socket) => void, { caps = 'answer' }: { caps?: 'answer' | 'passthrough' } = {}): Promise<number> {
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
@@ -21,6 +26,10 @@ export async function fakeServer(onFrame: (frame: Frame, socket: Socket) => void
       decoder.push(chunk);
       for (let item = decoder.read(); item !== undefined; item = decoder.read()) {
         if (item instanceof ProtocolError) return socket.destroy();
+        if (caps === 'answer' && item.opcode === Opcode.CAPS) {
+          reply(socket, item.id, 'unknown opcode', Status.UNKNOWN_OPCODE);
+          continue;
+        }
         onFrame({ ...item, body: Buffer.from(item.body) }, socket);
       }
     });

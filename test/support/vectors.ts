@@ -29,7 +29,12 @@ export interface ResponseVector {
   header: HeaderVector;
   status: string;
   body: string;
-  meaning?: { list?: { truncated: boolean; keys: string[] }; scan?: { cursor: string; keys: string[] }; i64?: string };
+  meaning?: {
+    list?: { truncated: boolean; keys: string[] };
+    scan?: { cursor: string; keys: string[] };
+    i64?: string;
+    caps?: { minor: number; features: number; maxValueSize: number };
+  };
 }
 
 export interface MalformedVector {
@@ -87,6 +92,8 @@ export function requestOf(vector: RequestVector): Request {
       return { op: 'GAT', ttlMs: Number(r.ttlMs), key: hex(r.key) };
     case 'INCR':
       return { op: 'INCR', delta: BigInt(String(r.delta)), ttlMs: Number(r.ttlMs), key: hex(r.key) };
+    case 'CAPS':
+      return { op: 'CAPS', features: Number(r.features) };
     case 'HEALTH':
     case 'SHUTDOWN':
     case 'STATS':

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  decodeCapsBody,
   decodeI64,
   decodeListBody,
   decodeScanBody,
@@ -87,6 +88,11 @@ describe('response vectors', () => {
           expect(page).not.toBeInstanceOf(ProtocolError);
           if (page instanceof ProtocolError) return;
           expect({ cursor: String(page.cursor), keys: page.keys.map((k) => k.toString('hex')) }).toEqual(v.meaning?.scan);
+        });
+      }
+      if (v.meaning?.caps) {
+        it('has the CAPS body it describes', () => {
+          expect(decodeCapsBody(bytes(v.body))).toEqual(v.meaning?.caps);
         });
       }
       if (v.meaning?.i64 !== undefined) {
