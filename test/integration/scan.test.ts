@@ -33,10 +33,16 @@ describe('SCAN over sockets', () => {
         for (let i = 0; i < 3_000; i += 1) expect(seen.has(longKey(i).toString('latin1'))).toBe(true);
         // One page by hand: the body is cut to the connection's frame (16 bytes less once sealed).
         const cap = secure ? MAX_BODY_SIZE - 16 : MAX_BODY_SIZE;
-        const page = await client.scanPage(0n, { prefix: 'scan:', count: 65_535 });
-        expect(page.cursor).not.toBe(0n);
-        expect(8 + page.keys.length * 241).toBeLessThanOrEqual(cap);
-        expect(8 + page.keys.length * 241).toBeGreaterThan(cap - 48 * 241); // cut at a bucket boundary near the cap
+        // A call also stops after about 2 ms of work (spec §3.10), which a loaded machine can reach first:
+        // every page fits, and of a few tries at least one is cut by size, at a bucket boundary near the cap.
+        let nearCap = 0;
+        for (let attempt = 0; attempt < 5 && nearCap === 0; attempt += 1) {
+          const page = await client.scanPage(0n, { prefix: 'scan:', count: 65_535 });
+          expect(page.cursor).not.toBe(0n);
+          expect(8 + page.keys.length * 241).toBeLessThanOrEqual(cap);
+          if (8 + page.keys.length * 241 > cap - 48 * 241) nearCap += 1;
+        }
+        expect(nearCap).toBe(1);
       } finally {
         await client.close();
       }
