@@ -31,7 +31,7 @@ fuzz seconds=env_var_or_default("FUZZ_SECONDS", "60"):
 
 # BENCH_QUICK=1 is the ~20 s smoke version CI runs (saved to a temp dir, the repository left alone).
 # Installs redis-server/memcached (apt) when missing.
-# Conduit vs Redis vs memcached, one run (throughput, then memory: items under 64 MiB, RSS under churn): saves bench/results/harness-<date>.json, regenerates bench/RESULTS.md and the chart.
+# Conduit vs Redis vs memcached, one run (throughput, then memory: items under 64 MiB, RSS under churn, then SCAN vs LIST over 1M keys): saves bench/results/harness-<date>.json, regenerates bench/RESULTS.md and the chart.
 # BENCH_ONLY=memory (or throughput) runs one part, saved to a temp dir like the smoke run.
 bench: build
     {{pin}} node bench/harness.mjs

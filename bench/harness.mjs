@@ -17,7 +17,9 @@
 // 1 round) and process RSS under churn (random 16 B – 4 KiB values, 10× the
 // budget written; 64 MiB: 3 rounds, 1 GiB: 1), sampled every 10,000 writes.
 // Saves bench/results/harness-<date>.json and regenerates bench/RESULTS.md
-// and bench/results/chart.svg (bench/report.mjs). BENCH_QUICK=1 is a ~30 s
+// and bench/results/chart.svg (bench/report.mjs). Last, the scan part (issue 19, bench/scan.mjs):
+// SCAN vs LIST over 1M keys, per-call times and the server loop's worst stall (BENCH_ONLY skips
+// it; BENCH_SCAN_KEYS/ROUNDS size it). BENCH_QUICK=1 is a ~30 s
 // smoke run (CI), BENCH_ONLY=memory or throughput runs one part, and any
 // BENCH_SECONDS/ROUNDS/CONNECTIONS/KEYS override a partial run: all of these
 // write under BENCH_OUT (default: a temp dir) and leave the repository alone.
@@ -35,8 +37,9 @@ import { cpuSeconds, freePort, has, isQuick, makeCerts, pinned, progress, rssMiB
 import { memoryParameters, memorySteps, runMemory } from './memory.mjs';
 import { loadRaw, raw } from './protocols.mjs';
 import { redisBenchmarkKey, redisCounters, runRedisBenchmark } from './redis-benchmark.mjs';
+import { runScan, scanParameters } from './scan.mjs';
 
-const QUICK = isQuick(['BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_KEYS', 'BENCH_ONLY']);
+const QUICK = isQuick(['BENCH_SECONDS', 'BENCH_ROUNDS', 'BENCH_CONNECTIONS', 'BENCH_KEYS', 'BENCH_ONLY', 'BENCH_SCAN_KEYS', 'BENCH_SCAN_ROUNDS', 'BENCH_SCAN_LIST_CALLS']);
 // BENCH_ONLY=memory (or throughput) runs one part: a partial run, saved under BENCH_OUT like any quick run.
 const ONLY = process.env.BENCH_ONLY;
 if (ONLY !== undefined && ONLY !== 'memory' && ONLY !== 'throughput') throw new Error(`BENCH_ONLY must be memory or throughput, not ${JSON.stringify(ONLY)}`);
@@ -278,6 +281,8 @@ async function memoryPart() {
 
 const throughput = ONLY === 'memory' ? { results: [] } : await throughputPart();
 const memory = ONLY === 'throughput' ? undefined : await memoryPart();
+// The scan part (issue 19 item 3, bench/scan.mjs): SCAN vs LIST over 1M keys (20,000 in the smoke run).
+const scan = ONLY === undefined ? await runScan(scanParameters(SMOKE)) : undefined;
 
 saveRun({
   benchmark: 'harness',
@@ -289,4 +294,5 @@ saveRun({
   ...(ONLY === undefined ? {} : { only: ONLY }),
   ...throughput,
   ...(memory === undefined ? {} : { memory }),
+  ...(scan === undefined ? {} : { scan }),
 });

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scanSection, scanTargets } from './report-scan.mjs';
 
 /** Every target, once: the bound each verdict is computed against. */
 export const BOUNDS = {
@@ -158,6 +159,7 @@ export function targetsOf(run) {
   if (run.benchmark === 'harness') {
     if (run.only !== 'memory') t.push(...throughputTargets(run));
     if (run.only !== 'throughput') t.push(...memoryTargets(run.memory));
+    if (run.only === undefined) t.push(...scanTargets(run.scan));
   } else if (run.benchmark === 'e2e') {
     for (const pipeline of [1, 16]) {
       for (const op of ['GET', 'SET']) {
@@ -338,6 +340,7 @@ function harnessSection(run) {
   lines.push('"vs Redis" compares like with like: raw rows with Redis · raw RESP, client rows with Redis · ioredis. "server RSS" is read after each row, whatever the server holds by then.', '');
   lines.push(...rssSection(run.rssAfterFill, ['conduit', 'conduit-secure', 'conduit-tls', 'redis', 'memcached'], run.keyspace));
   lines.push(...memory);
+  lines.push(...scanSection(run.scan));
   return lines;
 }
 

@@ -45,7 +45,7 @@ export interface ListReply {
 export interface ScanOptions {
   /** Only keys starting with this (0–250 bytes); default: every key. */
   prefix?: Bytes;
-  /** About this many index entries the server examines per call, 1–65,535 (the reference server stops at 4,096); default 1,000. */
+  /** About this many index entries the server examines per call, 1–65,535 (the reference server stops at 2,048, or after about 2 ms); default 1,000. */
   count?: number;
 }
 

@@ -1,6 +1,5 @@
 import { Status } from '../protocol/constants.js';
 import { encodeI64, encodeListBody } from '../protocol/messages.js';
-import { encodeScanBody } from '../protocol/scan-body.js';
 import type { RequestView } from '../protocol/request-reader.js';
 import type { IncrRefusal, Store, WriteOutcome } from '../store/store.js';
 
@@ -119,8 +118,7 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
     }
     case 'SCAN': {
       // spec §3.10: 8 bytes of cursor, then whole buckets' keys that fit one frame of this connection.
-      const { cursor, keys } = store.scan(request.cursor, request.limit, request.key(), maxBody - 8);
-      return { status: Status.OK, body: encodeScanBody(cursor, keys) };
+      return { status: Status.OK, body: store.scan(request.cursor, request.limit, request.key(), maxBody - 8) };
     }
     case 'RENEW':
       return store.renew(request.key(), request.ttlMs) ? OK : NOT_FOUND;

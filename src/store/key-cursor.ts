@@ -33,17 +33,36 @@ import type { SlabEngine } from './slab/slab-engine.js';
 
 /**
  * Index entries one SCAN examines at most, whatever its `count` (spec §3.10).
- * Half LIST's 8,192 (`list.ts`): each returned key costs ~1.1 µs (a copy and
- * four header reads). Over 1M 16-byte keys (`node bench/scan.mjs`) a call
- * of `count` 1,000 took 1.0 ms at the median; one that the frame cuts at
- * ~3,850 keys, 4.3 ms, which this bound caps for shorter keys.
+ * A quarter of LIST's 8,192 (`list.ts`): a returned key costs ~0.55 µs once
+ * optimized (two cache misses into its chunk, its bytes copied into the
+ * answer), several µs before, so 2,048 keep a call near 1 ms and a cold one
+ * under {@link SCAN_SLICE_MS} plus a clock step (`node bench/scan.mjs`).
  *
  * @example
  * ```ts
- * Math.min(count, SCAN_ENTRY_LIMIT); // the entries one call examines
+ * Math.min(count, SCAN_ENTRY_LIMIT); // the entries one call examines at most
  * ```
  */
-export const SCAN_ENTRY_LIMIT = 4_096;
+export const SCAN_ENTRY_LIMIT = 2_048;
+
+/**
+ * Milliseconds of work after which one SCAN stops at the next bucket, however
+ * few entries it examined: the bound that holds while its code is not yet
+ * optimized (the first calls of a process) or the machine is slow, where an
+ * entry count alone let a call take 8–13 ms (issue 19 item 3: ≤ 5 ms).
+ *
+ * @example
+ * ```ts
+ * SCAN_SLICE_MS; // 2
+ * ```
+ */
+export const SCAN_SLICE_MS = 2;
+
+/** The clock {@link SCAN_SLICE_MS} is measured on. */
+const monotonic = (): number => performance.now();
+
+/** Entries examined between two looks at the clock (`performance.now()`, 0.1–0.2 µs, against ~35 µs for 64 entries: under 1 %). */
+const SCAN_CLOCK_EVERY = 64;
 
 /**
  * Buckets one SCAN looks at most: an empty bucket is one `Int32Array` read,
@@ -60,69 +79,113 @@ export const SCAN_BUCKET_LIMIT = 131_072;
 export interface ScanResult {
   /** The cursor for the next call; 0n when the iteration is complete. */
   readonly cursor: bigint;
-  /** Live keys starting with the prefix, copied out of the store. */
+  /** Live keys starting with the prefix: views into one copy of the answer. */
   readonly keys: Buffer[];
 }
 
 const EPOCH_MASK = 0xffff_ffffn;
+/** The SCAN body's cursor field (spec §3.10), before the keys. */
+const CURSOR_BYTES = 8;
 
 /**
- * One SCAN call: from `cursor` (0n to start), examines whole buckets until
- * about `count` entries (at most {@link SCAN_ENTRY_LIMIT}) or
- * {@link SCAN_BUCKET_LIMIT} buckets were examined, or until the next bucket's
- * matching keys (`1 + length` bytes each) would pass `maxBytes`. Expired keys
- * are skipped. A cursor this store did not issue never fails: a bucket past
- * the index ends the iteration, another epoch restarts it.
+ * Where every call writes its answer before copying out exactly what it
+ * wrote: one buffer for the process (calls are synchronous), a frame's size,
+ * grown only for a caller that allows more than a frame (`maxBytes`
+ * Infinity, tests and benchmarks).
+ */
+let scratch = Buffer.allocUnsafe(CURSOR_BYTES + 65_536);
+
+/**
+ * One SCAN call, answered as the SCAN response body (spec §3.10: `cursor
+ * u64`, then `key_len u8, key` per key), what the server sends. From
+ * `cursor` (0n to start), examines whole buckets until about `count`
+ * entries (at most {@link SCAN_ENTRY_LIMIT}) or {@link SCAN_BUCKET_LIMIT}
+ * buckets were examined, or {@link SCAN_SLICE_MS} passed on `clock`
+ * (looked at every 64 entries), or until the next bucket's matching keys
+ * (`1 + length` bytes each) would pass `maxBytes`. Expired keys are
+ * skipped. A cursor this store did not issue never fails: a bucket past the
+ * index ends the iteration, another epoch restarts it.
  *
  * @example
  * ```ts
- * const { cursor, keys } = scanKeys(engine, 0n, 100, Buffer.from('user:'), 65_500, Date.now());
+ * const body = scanBody(engine, 0n, 100, Buffer.from('user:'), 65_500, Date.now());
+ * body.readBigUInt64BE(0); // the next cursor
  * ```
  */
-export function scanKeys(engine: SlabEngine, cursor: bigint, count: number, prefix: Uint8Array, maxBytes: number, now: number): ScanResult {
+export function scanBody(
+  engine: SlabEngine,
+  cursor: bigint,
+  count: number,
+  prefix: Uint8Array,
+  maxBytes: number,
+  now: number,
+  clock: () => number = monotonic,
+): Buffer {
   const index = engine.keyIndex;
   const total = index.bucketCount;
   const epoch = engine.reseeds >>> 0;
   let b = 0;
   if (cursor !== 0n && Number((cursor >> 32n) & EPOCH_MASK) === epoch) {
     b = Number(cursor & EPOCH_MASK);
-    if (b >= total) return { cursor: 0n, keys: [] };
+    if (b >= total) return Buffer.alloc(CURSOR_BYTES);
   }
   const wanted = Math.min(count, SCAN_ENTRY_LIMIT);
   const stopAt = Math.min(total, b + SCAN_BUCKET_LIMIT);
-  const keys: Buffer[] = [];
-  const chain: number[] = [];
-  const matching: number[] = [];
-  let bytes = 0;
+  const last = CURSOR_BYTES + maxBytes;
+  let at = CURSOR_BYTES;
   let examined = 0;
+  let look = SCAN_CLOCK_EVERY;
+  const started = clock();
   for (;;) {
     b = index.nextBucket(b, stopAt);
     if (b === stopAt) break;
-    chain.length = 0;
-    matching.length = 0;
-    index.chainOf(b, chain);
-    let bucketBytes = 0;
-    for (const handle of chain) {
-      if (!engine.keyStartsWith(handle, prefix)) continue;
-      const expiresAt = engine.expiresAt(handle);
-      if (expiresAt !== 0 && expiresAt <= now) continue;
-      matching.push(handle);
-      bucketBytes += 1 + engine.keyLength(handle);
+    let end = index.writeKeys(b, prefix, now, scratch, at);
+    while (end < 0) {
+      // Only past a frame (maxBytes above it): a bucket is at most ~48 × 251 bytes.
+      const grown = Buffer.allocUnsafe(scratch.length * 2);
+      scratch.copy(grown, 0, 0, at);
+      scratch = grown;
+      end = index.writeKeys(b, prefix, now, scratch, at);
     }
     // A bucket is returned whole or not at all, so the cursor can name it.
     // The first always fits: a chain stays near LONG_CHAIN (48) entries,
     // 48 × 251 bytes well inside a frame.
-    if (keys.length > 0 && bytes + bucketBytes > maxBytes) break;
-    for (const handle of matching) {
-      // A copy: the key's chunk may be reused by the next write.
-      const key = Buffer.allocUnsafe(engine.keyLength(handle));
-      engine.copyKey(handle, key, 0);
-      keys.push(key);
-    }
-    bytes += bucketBytes;
-    examined += chain.length;
+    if (at > CURSOR_BYTES && end > last) break;
+    at = end;
+    examined += index.chain;
     b += 1;
     if (examined >= wanted) break;
+    if (examined >= look) {
+      if (clock() - started >= SCAN_SLICE_MS) break;
+      look = examined + SCAN_CLOCK_EVERY;
+    }
   }
-  return { cursor: b >= total ? 0n : (BigInt(epoch) << 32n) | BigInt(b), keys };
+  const body = Buffer.allocUnsafe(at);
+  body.writeBigUInt64BE(b >= total ? 0n : (BigInt(epoch) << 32n) | BigInt(b), 0);
+  scratch.copy(body, CURSOR_BYTES, CURSOR_BYTES, at);
+  return body;
+}
+
+/**
+ * One SCAN call as {@link scanBody}, its keys split out (views into the
+ * body): for the library API and tests; the server sends the body itself.
+ *
+ * @example
+ * ```ts
+ * const { cursor, keys } = scanKeys(engine, 0n, 100, Buffer.from('user:'), 65_500, Date.now());
+ * ```
+ */
+export function scanKeys(
+  engine: SlabEngine,
+  cursor: bigint,
+  count: number,
+  prefix: Uint8Array,
+  maxBytes: number,
+  now: number,
+  clock: () => number = monotonic,
+): ScanResult {
+  const body = scanBody(engine, cursor, count, prefix, maxBytes, now, clock);
+  const keys: Buffer[] = [];
+  for (let at = CURSOR_BYTES; at < body.length; at += 1 + (body[at] as number)) keys.push(body.subarray(at + 1, at + 1 + (body[at] as number)));
+  return { cursor: body.readBigUInt64BE(0), keys };
 }

@@ -11,7 +11,7 @@
  * (INCR's counters), `stats.ts` (counters, spec §5.2) and `sweep-timer.ts`
  * (when the active sweep runs).
  *
- * About 570 lines, over the ~450 guide (protocol 1.1's versioned read, GAT
+ * About 580 lines, over the ~450 guide (protocol 1.1's versioned read, GAT
  * and SCAN added three more, issue 19): each of spec §3's operations is a
  * short method here with its JSDoc example, and GET and SET come in two
  * forms, a key as a `Buffer` (the library API) and a key and value by their
@@ -29,7 +29,7 @@ import { ConduitError } from '../protocol/errors.js';
 import { checkKey, checkRange, checkTtl, I64_MAX, I64_MIN } from '../protocol/validate.js';
 import { counterValue } from './integer.js';
 import { ItemCounts } from './item-counts.js';
-import { scanKeys, type ScanResult } from './key-cursor.js';
+import { scanBody } from './key-cursor.js';
 import { listKeys, LIST_SCAN_LIMIT } from './list.js';
 import { resolveStoreOptions, type EvictionPolicy, type SetOptions, type StoreOptions } from './options.js';
 import type { Shard } from './shard.js';
@@ -505,20 +505,21 @@ export class Store {
   }
 
   /**
-   * One SCAN call (spec §3.10): live keys starting with `prefix` from the
-   * index slice after `cursor` (0n starts), about `count` entries examined,
-   * their encoding (`1 + length` bytes each) within `maxBytes`; the cursor
-   * returned is 0n when the iteration is complete. A key present for the
-   * whole iteration is returned at least once.
+   * One SCAN call (spec §3.10), answered as its response body (`cursor u64`,
+   * then `key_len u8, key` per key, written straight into it: nothing
+   * allocated per key): live keys starting with `prefix` from the index
+   * slice after `cursor` (0n starts), about `count` entries examined, their
+   * encoding within `maxBytes`; the cursor is 0n when the iteration is
+   * complete. A key present for the whole iteration is returned at least once.
    *
    * @example
    * ```ts
    * let cursor = 0n;
-   * do ({ cursor } = store.scan(cursor, 1000, Buffer.from('user:'))); while (cursor !== 0n);
+   * do cursor = store.scan(cursor, 1000, Buffer.from('user:'), 65_500).readBigUInt64BE(0); while (cursor !== 0n);
    * ```
    */
-  scan(cursor: bigint, count: number, prefix: Uint8Array, maxBytes = Infinity): ScanResult {
-    return scanKeys(this.#engine, cursor, count, prefix, maxBytes, this.#clock());
+  scan(cursor: bigint, count: number, prefix: Uint8Array, maxBytes: number): Buffer {
+    return scanBody(this.#engine, cursor, count, prefix, maxBytes, this.#clock());
   }
 
   /**

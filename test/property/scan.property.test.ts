@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { decodeScanBody, type ScanPage } from '../../src/protocol/scan-body.js';
 import { Store } from '../../src/store/store.js';
 
 // SCAN's guarantee (spec §3.10), Redis SCAN's: a key present from the call with cursor 0
@@ -39,7 +40,7 @@ describe('SCAN: keys present throughout an iteration are all returned (spec §3.
         let calls = 0;
         do {
           const s = steps[calls % steps.length]!;
-          const page = store.scan(cursor, s.count, prefix, MAX_BODY);
+          const page = decodeScanBody(store.scan(cursor, s.count, prefix, MAX_BODY)) as ScanPage;
           expect(8 + page.keys.reduce((n, k) => n + 1 + k.length, 0)).toBeLessThanOrEqual(MAX_BODY + 8);
           for (const k of page.keys) seen.add(k.toString('latin1'));
           cursor = page.cursor;

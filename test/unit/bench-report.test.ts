@@ -321,3 +321,33 @@ describe('redis-benchmark keys', () => {
     expect(RAND_INT_DIGITS).toBe(12);
   });
 });
+
+describe('bench/report.mjs: the harness\'s scan part (issue 19 item 3)', () => {
+  const store = (cpuWorstMs: number) => ({
+    'SCAN count 1000': { calls: 2_001, medianMs: 0.4, p99Ms: 0.8, worstMs: 9.5, cpuP99Ms: 0.66, cpuWorstMs, totalMs: 470 },
+    'LIST limit 65535': { calls: 200, medianMs: 0.49, p99Ms: 2.6, worstMs: 9.8, cpuP99Ms: 2.58, cpuWorstMs: 9.6 },
+  });
+  const scan = (cpuWorstMs: number) => ({
+    parameters: { keys: 1_000_000, rounds: 3, listCalls: 200, counts: [1_000] },
+    store: store(cpuWorstMs),
+    wire: { 'SCAN count 1000: every key': { totalMs: 2_140, serverWorstStallMs: 7.7, worstGcMs: 1.2 }, 'GET for 2,140 ms (control)': { totalMs: 2_141, serverWorstStallMs: 12.8, worstGcMs: 6.8 } },
+  });
+
+  it('judges the worst SCAN call by its CPU time against 5 ms (LIST rows are shown, not judged): 5.01 misses, 5 meets', () => {
+    const target = (cpu: number) => row(renderSection(BENCHMARKS[0]!, harnessRun({ scan: scan(cpu) })), "| each SCAN call holds the server's event loop ≤ 5 ms (1,000,000 keys");
+    expect(target(5.01)).toContain('| 5.01 ms | **missed** |');
+    expect(target(5)).toContain('| 5.00 ms | met |');
+    expect(target(4.62)).toContain('SCAN count 1000: CPU worst 4.62 ms, wall median 0.40 / p99 0.80 / worst 9.50 ms');
+  });
+
+  it('renders per-call and over-the-wire tables, and says when a run has no scan part', () => {
+    const md = renderSection(BENCHMARKS[0]!, harnessRun({ scan: scan(4.62) }));
+    expect(md).toContain('### SCAN vs LIST over 1,000,000 keys (issue 19)');
+    expect(row(md, '| SCAN count 1000 | 2,001 |')).toBe('| SCAN count 1000 | 2,001 | 0.40 | 0.80 | 9.50 | 0.66 | 4.62 | 470 |');
+    expect(row(md, '| LIST limit 65535 |')).toBe('| LIST limit 65535 | 200 | 0.49 | 2.60 | 9.80 | 2.58 | 9.60 | — (one bounded slice per call) |');
+    expect(row(md, '| GET for 2,140 ms (control) |')).toBe('| GET for 2,140 ms (control) | 2,141 | 12.80 | 6.80 |');
+    const old = renderSection(BENCHMARKS[0]!, harnessRun());
+    expect(old).toContain("Not measured in this run: it predates the harness's scan part.");
+    expect(row(old, "| each SCAN call holds the server's event loop ≤ 5 ms")).toContain('| not measured |');
+  });
+});

@@ -1,8 +1,9 @@
 // SCAN's cursor over the slab index (spec §3.10): bounded slices, cursor 0 starts and ends,
 // keys present throughout returned at least once, answers within the byte budget.
 import { describe, expect, it } from 'vitest';
-import { scanKeys, SCAN_BUCKET_LIMIT, SCAN_ENTRY_LIMIT } from '../../src/store/key-cursor.js';
+import { scanBody, scanKeys, SCAN_BUCKET_LIMIT, SCAN_ENTRY_LIMIT, SCAN_SLICE_MS } from '../../src/store/key-cursor.js';
 import { SlabEngine, type SeedSource } from '../../src/store/slab/index.js';
+import { decodeScanBody, type ScanPage } from '../../src/protocol/scan-body.js';
 import { Store } from '../../src/store/store.js';
 
 const MiB = 1024 * 1024;
@@ -63,10 +64,41 @@ describe('scanKeys', () => {
   it('never examines more than SCAN_ENTRY_LIMIT entries (plus one bucket) whatever the count', () => {
     const engine = new SlabEngine({ maxMemory: 16 * MiB });
     for (let i = 0; i < 3 * SCAN_ENTRY_LIMIT; i += 1) put(engine, `k${i}`);
-    const page = scanKeys(engine, 0n, 65_535, EMPTY, Infinity, 0);
+    const page = scanKeys(engine, 0n, 65_535, EMPTY, Infinity, 0, () => 0); // a clock that stands still: only the entry bound stops it
     expect(page.cursor).not.toBe(0n);
     expect(page.keys.length).toBeGreaterThanOrEqual(SCAN_ENTRY_LIMIT);
     expect(page.keys.length).toBeLessThan(SCAN_ENTRY_LIMIT + 64);
+  });
+
+  it('stops at the bucket after SCAN_SLICE_MS of work, and the iteration still returns every key', () => {
+    const engine = new SlabEngine({ maxMemory: 16 * MiB });
+    for (let i = 0; i < 20_000; i += 1) put(engine, `k:${i}`);
+    let looks = 0;
+    const slowClock = (): number => (looks++ === 0 ? 0 : SCAN_SLICE_MS); // every look after the start: the slice is spent
+    const page = scanKeys(engine, 0n, 65_535, EMPTY, Infinity, 0, slowClock);
+    expect(page.cursor).not.toBe(0n);
+    expect(page.keys.length).toBeGreaterThanOrEqual(64); // the clock is looked at every 64 entries
+    expect(page.keys.length).toBeLessThan(64 + 64); // ... and the call stops at the next bucket
+    const seen = new Set<string>();
+    let cursor = 0n;
+    do {
+      looks = 0;
+      const next = scanKeys(engine, cursor, 65_535, EMPTY, Infinity, 0, slowClock);
+      for (const k of next.keys) seen.add(k.toString('latin1'));
+      cursor = next.cursor;
+    } while (cursor !== 0n);
+    expect(seen.size).toBe(20_000);
+  });
+
+  it('scanBody answers the SCAN body (spec §3.10): cursor u64, then key_len u8 and key per key', () => {
+    const engine = new SlabEngine({ maxMemory: 8 * MiB });
+    for (let i = 0; i < 50; i += 1) put(engine, `k:${i}`);
+    const body = scanBody(engine, 0n, 1_000, EMPTY, 65_500, 0);
+    expect(body.readBigUInt64BE(0)).toBe(0n); // 50 keys in one call: the iteration is complete
+    const keys: string[] = [];
+    for (let at = 8; at < body.length; at += 1 + body[at]!) keys.push(body.toString('latin1', at + 1, at + 1 + body[at]!));
+    expect(keys.sort()).toEqual(Array.from({ length: 50 }, (_, i) => `k:${i}`).sort());
+    expect(body.length).toBe(8 + keys.reduce((n, k) => n + 1 + k.length, 0));
   });
 
   it('crosses a sparse index in slices of SCAN_BUCKET_LIMIT buckets, returning no keys but a cursor', () => {
@@ -148,6 +180,6 @@ describe('scanKeys', () => {
     store.set(Buffer.from('short'), Buffer.from('v'), { ...options, ttlMs: 10 });
     store.set(Buffer.from('long'), Buffer.from('v'), options);
     now += 20;
-    expect(store.scan(0n, 100, EMPTY).keys.map(String)).toEqual(['long']);
+    expect((decodeScanBody(store.scan(0n, 100, EMPTY, 65_500)) as ScanPage).keys.map(String)).toEqual(['long']);
   });
 });

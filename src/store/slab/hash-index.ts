@@ -1,6 +1,6 @@
 import type { Chunks } from './chunks.js';
 import { KeyHash, type SeedSource } from './key-hash.js';
-import { HEADER_SIZE, LIVE, NONE, OFF_FLAGS, OFF_HASH, OFF_HASH_NEXT, OFF_KEY_LENGTH, PAGE_SIZE, SLOT_BITS, SLOT_MASK } from './layout.js';
+import { HEADER_SIZE, LIVE, NONE, OFF_EXPIRES, OFF_FLAGS, OFF_HASH, OFF_HASH_NEXT, OFF_KEY_LENGTH, PAGE_SIZE, SLOT_BITS, SLOT_MASK } from './layout.js';
 
 /**
  * Bits of the bucket array for a budget of `maxMemory` bytes: one bucket per
@@ -22,15 +22,15 @@ export function bucketBitsFor(maxMemory: number): number {
 
 /**
  * What SCAN reads of the index (spec §3.10): the fixed bucket count, the
- * next non-empty bucket, a bucket's chain.
+ * next non-empty bucket, a bucket's keys written out, and how many entries
+ * that walked.
  *
  * @example
  * ```ts
- * const out: number[] = [];
- * index.chainOf(index.nextBucket(0, index.bucketCount), out);
+ * const end = index.writeKeys(index.nextBucket(0, index.bucketCount), prefix, now, body, 8);
  * ```
  */
-export type KeyIndex = Pick<HashIndex, 'bucketCount' | 'nextBucket' | 'chainOf'>;
+export type KeyIndex = Pick<HashIndex, 'bucketCount' | 'nextBucket' | 'writeKeys' | 'chain'>;
 
 /**
  * The engine's index (docs/STORAGE.md "Index"): a chained hash table in an
@@ -52,7 +52,7 @@ export class HashIndex {
   readonly #hash: KeyHash;
   readonly #buckets: Int32Array;
   readonly #shift: number;
-  /** Entries the last {@link lookup} walked, for the re-seed guard. */
+  /** Entries the last {@link lookup} (for the re-seed guard) or {@link writeKeys} (SCAN's bound) walked. */
   chain = 0;
 
   constructor(chunks: Chunks, bits: number, seedSource?: SeedSource) {
@@ -150,9 +150,45 @@ export class HashIndex {
     return b;
   }
 
-  /** SCAN (spec §3.10): appends the handles of bucket `b`'s whole chain to `out`. */
-  chainOf(b: number, out: number[]): void {
-    for (let e = (this.#buckets[b] as number) - 1; e !== NONE; e = this.#chunks.i32(e, OFF_HASH_NEXT)) out.push(e);
+  /**
+   * SCAN (spec §3.10): writes the key of each live item of bucket `b` that
+   * starts with `prefix` and has not expired at `now` into `out` from `at`,
+   * as `key_len u8, key` (the SCAN body's encoding), and returns where they
+   * end, or -1 when they would pass `out`'s end. Sets {@link chain} to the
+   * entries walked. One loop with the header fields read inline, writing
+   * straight into the body: no Buffer or array per key (what made SCAN's
+   * worst calls slow: the young-generation collections they triggered).
+   */
+  writeKeys(b: number, prefix: Uint8Array, now: number, out: Uint8Array, at: number): number {
+    const pool = this.#chunks.pool;
+    const chunk = this.#chunks.chunk;
+    const want = prefix.length;
+    let walked = 0;
+    let e = (this.#buckets[b] as number) - 1;
+    while (e !== NONE) {
+      walked += 1;
+      const page = e >>> SLOT_BITS;
+      const off = (e & SLOT_MASK) * (chunk[pool.pageClass[page] as number] as number);
+      const bytes = pool.u8[page]!;
+      e = pool.i32[page]![(off + OFF_HASH_NEXT) >> 2] as number;
+      const length = bytes[off + OFF_KEY_LENGTH] as number;
+      if (length < want) continue;
+      const key = off + HEADER_SIZE;
+      let i = 0;
+      while (i < want && bytes[key + i] === prefix[i]) i += 1;
+      if (i < want) continue;
+      const expiresAt = pool.f64[page]![(off + OFF_EXPIRES) >> 3] as number;
+      if (expiresAt !== 0 && expiresAt <= now) continue;
+      if (at + 1 + length > out.length) {
+        this.chain = walked;
+        return -1;
+      }
+      out[at] = length;
+      for (let j = 0; j < length; j += 1) out[at + 1 + j] = bytes[key + j] as number;
+      at += 1 + length;
+    }
+    this.chain = walked;
+    return at;
   }
 
   /** Draws a new seed and re-hashes every live item: O(items), only when a chain grew too long. */
