@@ -10,7 +10,7 @@
  */
 import { PAGE_SIZE } from './layout.js';
 import { MIN_PAGE_SIZE } from './page-pool.js';
-import type { SeedSource } from './key-hash.js';
+import type { KeyHashMix, SeedSource } from './key-hash.js';
 
 /** `SlabEngine.store` refused: no memory could be freed for the item (eviction `'none'`, or nothing left to evict). */
 export const NO_MEMORY = -2;
@@ -42,6 +42,14 @@ export const MOVE_AGE_RATIO = 2;
  */
 export const DRAIN_BATCH = 128;
 
+/**
+ * Index buckets a write moves to the new seed while a re-seed migrates
+ * (`HashIndex.migrate`): a few µs a write (1–3 entries a bucket, each
+ * re-hashed and linked). The store's sweep timer moves the rest in slices
+ * when the server is idle, and a SCAN call moves a slice before it walks.
+ */
+export const MIGRATE_PER_WRITE = 16;
+
 /** Eviction policy: `'lru'` frees memory by evicting; `'none'` refuses writes that do not fit. */
 export type SlabEviction = 'lru' | 'none';
 
@@ -62,6 +70,12 @@ export interface SlabEngineOptions {
   onEvict?: (handle: number) => void;
   /** Source of hash seeds; default the OS CSPRNG. Tests pass a broken one to exercise the re-seed guard. */
   seedSource?: SeedSource;
+  /**
+   * The index hash's finalizer (`KeyHash`): `'fmix32'`, the default. Test
+   * only: `'linear'` is the bucket function issue 19's outside attack broke,
+   * for the regression test that shows the attack still works on it.
+   */
+  hashMix?: KeyHashMix;
   /**
    * Bytes per page, a power of two from 256 to 1 MiB. Default 1 MiB; a small
    * budget takes smaller pages ({@link pageSizeFor}) so that it holds more than
