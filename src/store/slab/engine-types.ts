@@ -19,10 +19,11 @@ export const TOO_LARGE = -3;
 
 /**
  * A chain longer than this met on insert makes the engine draw a new hash
- * seed and rebuild the index. With a secret seed the average chain is at
- * most 8 (2,048–4,096 buckets per page, at most 16,384 chunks), and a chain
- * of 48 is out of reach by chance (Poisson(8) ≥ 48 is below 10^-19); only a
- * broken seed gets there.
+ * seed and migrate the index to it in steps ({@link MIGRATE_PER_WRITE}).
+ * With a secret seed the average chain is at most 8 (2,048–4,096 buckets
+ * per page, at most 16,384 chunks), and a chain of 48 is out of reach by
+ * chance (Poisson(8) ≥ 48 is below 10^-19); only a broken seed, or keys
+ * found to collide on all 32 bits of the hash (docs/STORAGE.md), get there.
  */
 export const LONG_CHAIN = 48;
 
