@@ -48,6 +48,11 @@ export const DRAIN_BATCH = 128;
  * (`HashIndex.migrate`): a few µs a write (1–3 entries a bucket, each
  * re-hashed and linked). The store's sweep timer moves the rest in slices
  * when the server is idle, and a SCAN call moves a slice before it walks.
+ *
+ * @example
+ * ```ts
+ * index.migrate(MIGRATE_PER_WRITE); // after a write, while a re-seed migrates
+ * ```
  */
 export const MIGRATE_PER_WRITE = 16;
 

@@ -17,6 +17,11 @@ const MIX_KEY = MAX_KEY_LENGTH + 2;
  * by: `'fmix32'` (the default, and the only one the server uses) or
  * `'linear'`, the sum itself, the bucket function before issue 19's outside
  * attack: only for the regression test that shows the attack works on it.
+ *
+ * @example
+ * ```ts
+ * new KeyHash(randomSeed, 'fmix32');
+ * ```
  */
 export type KeyHashMix = 'fmix32' | 'linear';
 
