@@ -12,12 +12,22 @@
  * visit; buckets are visited in order, each chain whole, each once.
  *
  * The one event that moves keys between buckets is a re-seed (a chain of
- * `LONG_CHAIN` (48) on insert, out of reach by chance). The cursor carries
- * the re-seed count it was issued under; a cursor from an older seed starts
- * over at bucket 0, which returns keys again but misses none.
+ * `LONG_CHAIN` (48) on insert, out of reach by chance), whose migration
+ * runs over many turns (`index-migration.ts`). The cursor carries the
+ * re-seed count it was issued under; a cursor from an older seed starts
+ * over at bucket 0, which returns keys again but misses none. While a
+ * migration runs a key may be in its old or its new bucket, so a walk could
+ * miss one: a call then moves the migration along for its time slice and,
+ * if it is still not done, returns no keys and a cursor at bucket 0 of the
+ * new epoch (its own cursor if it already was one), as §3.10 allows.
+ *
+ * The cursor also carries a random tag drawn once per engine (per server):
+ * a cursor from another server with the same bucket count, which would
+ * otherwise resume there mid-table (issue 19, outside attack finding 5),
+ * starts over instead (a 2^-16 chance that two tags match).
  *
  * ```
- *   cursor (u64) = epoch (u32, re-seeds mod 2^32) << 32 | next bucket (u32)
+ *   cursor (u64) = tag (u16, ≠ 0) << 48 | epoch (u16, re-seeds mod 2^16) << 32 | next bucket (u32)
  *   buckets:  [0 ........ b) visited | [b ... b + slice) this call | [...) later
  *   0 starts an iteration and, returned, ends it
  * ```
@@ -29,6 +39,8 @@
  * ```
  * @module
  */
+import { randomInt } from 'node:crypto';
+import { migrateFor } from './index-migration.js';
 import type { SlabEngine } from './slab/slab-engine.js';
 
 /**
@@ -83,7 +95,20 @@ export interface ScanResult {
   readonly keys: Buffer[];
 }
 
-const EPOCH_MASK = 0xffff_ffffn;
+const BUCKET_MASK = 0xffff_ffffn;
+
+/** Each engine's cursor tag, drawn at its first SCAN: a cursor names the server that issued it. */
+const tags = new WeakMap<SlabEngine, number>();
+
+/** The cursor tag of `engine`'s SCAN cursors: random, 1–65,535, fixed for the engine's life. */
+function tagOf(engine: SlabEngine): number {
+  let tag = tags.get(engine);
+  if (tag === undefined) {
+    tag = randomInt(1, 0x1_0000);
+    tags.set(engine, tag);
+  }
+  return tag;
+}
 /** The SCAN body's cursor field (spec §3.10), before the keys. */
 const CURSOR_BYTES = 8;
 
@@ -104,7 +129,9 @@ let scratch = Buffer.allocUnsafe(CURSOR_BYTES + 65_536);
  * (looked at every 64 entries), or until the next bucket's matching keys
  * (`1 + length` bytes each) would pass `maxBytes`. Expired keys are
  * skipped. A cursor this store did not issue never fails: a bucket past the
- * index ends the iteration, another epoch restarts it.
+ * index ends the iteration, another epoch or tag restarts it. While a
+ * re-seed migrates, the call first moves it along for {@link SCAN_SLICE_MS}
+ * and, unfinished, answers no keys and the cursor to come back with.
  *
  * @example
  * ```ts
@@ -123,11 +150,18 @@ export function scanBody(
 ): Buffer {
   const index = engine.keyIndex;
   const total = index.bucketCount;
-  const epoch = engine.reseeds >>> 0;
+  const epoch = engine.reseeds & 0xffff;
+  const issuer = (BigInt(tagOf(engine)) << 48n) | (BigInt(epoch) << 32n);
   let b = 0;
-  if (cursor !== 0n && Number((cursor >> 32n) & EPOCH_MASK) === epoch) {
-    b = Number(cursor & EPOCH_MASK);
+  if (cursor !== 0n && cursor >> 32n === issuer >> 32n) {
+    b = Number(cursor & BUCKET_MASK);
     if (b >= total) return Buffer.alloc(CURSOR_BYTES);
+  }
+  if (!migrateFor(engine, SCAN_SLICE_MS, clock)) {
+    // Keys are between two placements: walk nothing yet (b is 0 here: no call issued more this epoch).
+    const wait = Buffer.alloc(CURSOR_BYTES);
+    wait.writeBigUInt64BE(issuer | BigInt(b), 0);
+    return wait;
   }
   const wanted = Math.min(count, SCAN_ENTRY_LIMIT);
   const stopAt = Math.min(total, b + SCAN_BUCKET_LIMIT);
@@ -161,7 +195,7 @@ export function scanBody(
     }
   }
   const body = Buffer.allocUnsafe(at);
-  body.writeBigUInt64BE(b >= total ? 0n : (BigInt(epoch) << 32n) | BigInt(b), 0);
+  body.writeBigUInt64BE(b >= total ? 0n : issuer | BigInt(b), 0);
   scratch.copy(body, CURSOR_BYTES, CURSOR_BYTES, at);
   return body;
 }

@@ -8,8 +8,8 @@
  * expiry: queue pairs, compaction, the sweep), `expiry-queue.ts` (the order
  * the sweep reclaims in), `list.ts` (LIST's bounded scan), `key-cursor.ts`
  * (SCAN's cursor over the index), `integer.ts`
- * (INCR's counters), `stats.ts` (counters, spec §5.2) and `sweep-timer.ts`
- * (when the active sweep runs).
+ * (INCR's counters), `stats.ts` (counters, spec §5.2), `sweep-timer.ts`
+ * (when the active sweep runs) and `index-migration.ts` (a re-seed's slices).
  *
  * About 580 lines, over the ~450 guide (protocol 1.1's versioned read, GAT
  * and SCAN added three more, issue 19): each of spec §3's operations is a
@@ -39,6 +39,7 @@ import { SlabEngine } from './slab/slab-engine.js';
 import { ExpirySweep, SWEEP_SLICE_MS } from './expiry-sweep.js';
 import { statsOf, type StoreStats } from './stats.js';
 import { SweepTimer } from './sweep-timer.js';
+import { migrateFor } from './index-migration.js';
 
 // What the server imports from here; the package root exports them from their own modules.
 export { chargeOf } from './charge.js';
@@ -98,7 +99,7 @@ export class Store {
     this.#counts = new ItemCounts(shards, () => this.#engine);
     this.#engine = new SlabEngine({ maxMemory, eviction, pageSize: pageSizeFor(maxMemory), onEvict: this.#onEvict });
     this.#expiry = new ExpirySweep(this.#engine, this.#counts, clock);
-    if (activeExpiry) this.#timer = new SweepTimer(() => this.sweep(), () => this.#expiry.hasDue(this.#clock()));
+    if (activeExpiry) this.#timer = new SweepTimer(() => this.sweep(), () => this.#engine.migrating || this.#expiry.hasDue(this.#clock()));
   }
 
   /** The engine evicts `handle` to make room (its tag, size and bucket still read back). */
@@ -554,7 +555,8 @@ export class Store {
 
   /**
    * Reclaims expired items, earliest first, for at most `budgetMs` of
-   * clock time; returns how many it reclaimed. The timer calls it every
+   * clock time; returns how many it reclaimed. First moves a running
+   * re-seed's migration along for as long (`index-migration.ts`). The timer calls it every
    * 50 ms and again at once while a backlog remains, so an expired item is
    * freed within about 66 ms (interval + bucket width) plus the backlog,
    * never blocking the event loop for more than a slice.
@@ -565,6 +567,8 @@ export class Store {
    * ```
    */
   sweep(budgetMs = SWEEP_SLICE_MS): number {
+    // A re-seed's migration (index-migration.ts) shares the slice's turn, on its own budget.
+    migrateFor(this.#engine, budgetMs);
     return this.#expiry.sweep(budgetMs);
   }
 

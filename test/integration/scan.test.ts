@@ -49,6 +49,31 @@ describe('SCAN over sockets', () => {
     });
   }
 
+  it("another server's cursor (same --max-memory) starts over there: every key of that server is returned (issue 19, finding 5)", async () => {
+    const a = await startServer({ maxMemory: 8 * 1024 * 1024 });
+    const b = await startServer({ maxMemory: 8 * 1024 * 1024 });
+    const onA = new ConduitClient({ port: a.port });
+    const onB = new ConduitClient({ port: b.port });
+    try {
+      await Promise.all([onA.connect(), onB.connect()]);
+      await Promise.all(Array.from({ length: 3_000 }, (_, i) => onA.set(`a:${i}`, 'v')));
+      await Promise.all(Array.from({ length: 3_000 }, (_, i) => onB.set(`b:${i}`, 'v')));
+      let cursor = 0n;
+      for (let call = 0; call < 5; call += 1) cursor = (await onA.scanPage(cursor, { count: 300 })).cursor;
+      expect(cursor & 0xffff_ffffn).toBeGreaterThan(0n); // mid-table on server a
+      const seen = new Set<string>();
+      do {
+        const page = await onB.scanPage(cursor, { count: 1_000 });
+        for (const k of page.keys) seen.add(k.toString('latin1'));
+        cursor = page.cursor;
+      } while (cursor !== 0n);
+      // a and b draw their tags apart (equal with chance 2^-16, then a's cursor would resume on b)
+      for (let i = 0; i < 3_000; i += 1) expect(seen.has(`b:${i}`), `b:${i}`).toBe(true);
+    } finally {
+      await Promise.all([onA.close(), onB.close()]);
+    }
+  });
+
   it('raw frames: SCAN on an empty store answers a slice of buckets; count 0 is BAD_REQUEST and the connection carries on', async () => {
     const { port } = await startServer();
     const raw = await rawClient(port);
@@ -59,7 +84,8 @@ describe('SCAN over sockets', () => {
     ]);
     await raw.waitFrames(3);
     expect(raw.frames.map((f) => [f.opcode, String(f.id), f.body.toString('hex')])).toEqual([
-      [Status.OK, '1', '0000000000020000'], // 64 MiB: 2^18 buckets, 131,072 a call, no keys yet
+      // 64 MiB: 2^18 buckets, 131,072 a call, no keys yet; the cursor is this server's tag, epoch 0, bucket 131,072
+      [Status.OK, '1', expect.stringMatching(/^(?!0000)[0-9a-f]{4}000000020000$/)],
       [Status.BAD_REQUEST, '49', Buffer.from('SCAN count must be at least 1').toString('hex')],
       [Status.OK, '2', ''],
     ]);

@@ -104,7 +104,8 @@ describe('scanKeys', () => {
   it('crosses a sparse index in slices of SCAN_BUCKET_LIMIT buckets, returning no keys but a cursor', () => {
     const engine = new SlabEngine({ maxMemory: 256 * MiB }); // 2^20 buckets
     const page = scanKeys(engine, 0n, 10, EMPTY, 65_500, 0);
-    expect(page).toEqual({ cursor: BigInt(SCAN_BUCKET_LIMIT), keys: [] });
+    expect(page.keys).toEqual([]);
+    expect(page.cursor & 0xffff_ffffn).toBe(BigInt(SCAN_BUCKET_LIMIT)); // the next bucket, under the tag and epoch
     expect(iterate(engine, 10).calls).toBe(2 ** 20 / SCAN_BUCKET_LIMIT);
   });
 
@@ -154,7 +155,7 @@ describe('scanKeys', () => {
     for (let i = 0; i < 40; i += 1) put(engine, `early:${i}`); // one chain under the zero seed
     const first = scanKeys(engine, 0n, 1, EMPTY, 65_500, 0);
     expect(first.keys).toHaveLength(40);
-    expect(first.cursor >> 32n).toBe(0n);
+    expect((first.cursor >> 32n) & 0xffffn).toBe(0n); // epoch 0: no re-seed yet
     for (let i = 0; i < 2_000; i += 1) put(engine, `late:${i}`); // the long chain forces a re-seed
     expect(engine.stats().reseeds).toBe(1);
     let cursor = first.cursor;
@@ -170,8 +171,10 @@ describe('scanKeys', () => {
 
   it('a cursor past the index ends the iteration instead of failing', () => {
     const engine = new SlabEngine({ maxMemory: 8 * MiB });
-    put(engine, 'k');
-    expect(scanKeys(engine, 0xffff_ffffn, 10, EMPTY, 65_500, 0)).toEqual({ cursor: 0n, keys: [] });
+    for (let i = 0; i < 100; i += 1) put(engine, `k${i}`);
+    const issued = scanKeys(engine, 0n, 1, EMPTY, 65_500, 0).cursor; // this engine's tag and epoch
+    expect(issued).not.toBe(0n);
+    expect(scanKeys(engine, (issued & ~0xffff_ffffn) | 0xffff_ffffn, 10, EMPTY, 65_500, 0)).toEqual({ cursor: 0n, keys: [] });
   });
 
   it('Store.scan uses the store clock for expiry', () => {

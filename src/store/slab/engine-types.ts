@@ -10,7 +10,7 @@
  */
 import { PAGE_SIZE } from './layout.js';
 import { MIN_PAGE_SIZE } from './page-pool.js';
-import type { SeedSource } from './key-hash.js';
+import type { KeyHashMix, SeedSource } from './key-hash.js';
 
 /** `SlabEngine.store` refused: no memory could be freed for the item (eviction `'none'`, or nothing left to evict). */
 export const NO_MEMORY = -2;
@@ -19,10 +19,11 @@ export const TOO_LARGE = -3;
 
 /**
  * A chain longer than this met on insert makes the engine draw a new hash
- * seed and rebuild the index. With a secret seed the average chain is at
- * most 8 (2,048–4,096 buckets per page, at most 16,384 chunks), and a chain
- * of 48 is out of reach by chance (Poisson(8) ≥ 48 is below 10^-19); only a
- * broken seed gets there.
+ * seed and migrate the index to it in steps ({@link MIGRATE_PER_WRITE}).
+ * With a secret seed the average chain is at most 8 (2,048–4,096 buckets
+ * per page, at most 16,384 chunks), and a chain of 48 is out of reach by
+ * chance (Poisson(8) ≥ 48 is below 10^-19); only a broken seed, or keys
+ * found to collide on all 32 bits of the hash (docs/STORAGE.md), get there.
  */
 export const LONG_CHAIN = 48;
 
@@ -41,6 +42,19 @@ export const MOVE_AGE_RATIO = 2;
  * for 16,384 evictions.
  */
 export const DRAIN_BATCH = 128;
+
+/**
+ * Index buckets a write moves to the new seed while a re-seed migrates
+ * (`HashIndex.migrate`): a few µs a write (1–3 entries a bucket, each
+ * re-hashed and linked). The store's sweep timer moves the rest in slices
+ * when the server is idle, and a SCAN call moves a slice before it walks.
+ *
+ * @example
+ * ```ts
+ * index.migrate(MIGRATE_PER_WRITE); // after a write, while a re-seed migrates
+ * ```
+ */
+export const MIGRATE_PER_WRITE = 16;
 
 /** Eviction policy: `'lru'` frees memory by evicting; `'none'` refuses writes that do not fit. */
 export type SlabEviction = 'lru' | 'none';
@@ -62,6 +76,12 @@ export interface SlabEngineOptions {
   onEvict?: (handle: number) => void;
   /** Source of hash seeds; default the OS CSPRNG. Tests pass a broken one to exercise the re-seed guard. */
   seedSource?: SeedSource;
+  /**
+   * The index hash's finalizer (`KeyHash`): `'fmix32'`, the default. Test
+   * only: `'linear'` is the bucket function issue 19's outside attack broke,
+   * for the regression test that shows the attack still works on it.
+   */
+  hashMix?: KeyHashMix;
   /**
    * Bytes per page, a power of two from 256 to 1 MiB. Default 1 MiB; a small
    * budget takes smaller pages ({@link pageSizeFor}) so that it holds more than

@@ -1,6 +1,6 @@
 import type { Chunks } from './chunks.js';
-import { KeyHash, type SeedSource } from './key-hash.js';
-import { HEADER_SIZE, LIVE, NONE, OFF_EXPIRES, OFF_FLAGS, OFF_HASH, OFF_HASH_NEXT, OFF_KEY_LENGTH, PAGE_SIZE, SLOT_BITS, SLOT_MASK } from './layout.js';
+import { KeyHash, type KeyHashMix, type SeedSource } from './key-hash.js';
+import { HEADER_SIZE, NONE, OFF_EXPIRES, OFF_HASH, OFF_HASH_NEXT, OFF_KEY_LENGTH, PAGE_SIZE, SLOT_BITS, SLOT_MASK } from './layout.js';
 
 /**
  * Bits of the bucket array for a budget of `maxMemory` bytes: one bucket per
@@ -40,6 +40,20 @@ export type KeyIndex = Pick<HashIndex, 'bucketCount' | 'nextBucket' | 'writeKeys
  * and random ({@link KeyHash}); the engine re-seeds when a chain walked on
  * insert is too long.
  *
+ * A re-seed is a migration, not a rebuild (issue 19: rebuilding 1M keys in
+ * one turn froze every client for 0.24–0.9 s): {@link reseed} only swaps
+ * seeds, and {@link migrate} moves a bounded number of buckets at a time, in
+ * order, from the previous seed's placement to the new one's. While it runs
+ * a key is in its new bucket, or still in its old one when that bucket is
+ * at or past the migration point, so {@link lookup} probes both; inserts go
+ * to the new bucket. A bucket re-hashes every entry it holds, so an entry
+ * moved into a bucket not yet migrated is simply re-hashed there again.
+ *
+ * ```
+ *   buckets: [0 ....... pending) migrated  | [pending ... end) old and new entries
+ *   lookup:  new bucket, then (migrating, missed) old bucket if ≥ pending
+ * ```
+ *
  * @example
  * ```ts
  * const index = new HashIndex(chunks, bucketBitsFor(maxMemory));
@@ -49,17 +63,23 @@ export type KeyIndex = Pick<HashIndex, 'bucketCount' | 'nextBucket' | 'writeKeys
  */
 export class HashIndex {
   readonly #chunks: Chunks;
-  readonly #hash: KeyHash;
+  /** The seed keys are placed by; {@link #previous} is the one before, while a migration runs. */
+  #hash: KeyHash;
+  #previous: KeyHash;
   readonly #buckets: Int32Array;
   readonly #shift: number;
+  /** The next bucket a migration moves; `bucketCount` when none runs. */
+  #pending: number;
   /** Entries the last {@link lookup} (for the re-seed guard) or {@link writeKeys} (SCAN's bound) walked. */
   chain = 0;
 
-  constructor(chunks: Chunks, bits: number, seedSource?: SeedSource) {
+  constructor(chunks: Chunks, bits: number, seedSource?: SeedSource, mix?: KeyHashMix) {
     this.#chunks = chunks;
     this.#buckets = new Int32Array(2 ** bits);
     this.#shift = 32 - bits;
-    this.#hash = new KeyHash(seedSource);
+    this.#pending = this.#buckets.length;
+    this.#hash = new KeyHash(seedSource, mix);
+    this.#previous = new KeyHash(seedSource, mix);
   }
 
   /** Bytes of the bucket array. */
@@ -75,9 +95,22 @@ export class HashIndex {
   /**
    * The live item with the key whose hash is `hash`, or {@link NONE}: a walk
    * of its chain with the fields read inline (the hot path of every
-   * request). Sets {@link chain} to the entries walked.
+   * request). Sets {@link chain} to the entries walked in the key's bucket
+   * under the current seed (the chain an insert joins). While a migration
+   * runs, a miss there probes the key's bucket under the previous seed if
+   * that bucket has not been migrated yet.
    */
   lookup(hash: number, key: Uint8Array, start: number, length: number): number {
+    const found = this.#walk(hash, key, start, length);
+    if (found !== NONE || this.#pending === this.#buckets.length) return found;
+    const walked = this.chain;
+    const old = this.#previous.of(key, start, length);
+    const inOld = old >>> this.#shift >= this.#pending ? this.#walk(old, key, start, length) : NONE;
+    this.chain = walked;
+    return inOld;
+  }
+
+  #walk(hash: number, key: Uint8Array, start: number, length: number): number {
     const pool = this.#chunks.pool;
     const chunk = this.#chunks.chunk;
     const wanted = hash | 0;
@@ -191,32 +224,58 @@ export class HashIndex {
     return at;
   }
 
-  /** Draws a new seed and re-hashes every live item: O(items), only when a chain grew too long. */
+  /**
+   * Draws a new seed and starts moving every key to its bucket under it
+   * ({@link migrate}): O(1) here, only when a chain grew too long and no
+   * migration runs. Hashes computed before are void.
+   */
   reseed(): void {
+    if (this.migrating) throw new RangeError('a re-seed is already migrating the index');
+    const previous = this.#hash;
+    this.#hash = this.#previous;
+    this.#previous = previous;
     this.#hash.reseed();
-    this.#buckets.fill(0);
-    const { pool, chunk, slots } = this.#chunks;
-    for (let page = 0; page < pool.allocated; page += 1) {
-      const cls = pool.pageClass[page] as number;
-      if (cls < 0) continue;
-      const bytes = pool.u8[page]!;
-      const i32 = pool.i32[page]!;
-      const size = chunk[cls] as number;
-      for (let slot = 0; slot < (slots[cls] as number); slot += 1) {
-        const off = slot * size;
-        if (bytes[off + OFF_FLAGS] !== LIVE) continue;
-        const h = this.#hash.of(bytes, off + HEADER_SIZE, bytes[off + OFF_KEY_LENGTH] as number);
-        const b = h >>> this.#shift;
-        i32[(off + OFF_HASH) >> 2] = h | 0;
-        i32[(off + OFF_HASH_NEXT) >> 2] = (this.#buckets[b] as number) - 1;
-        this.#buckets[b] = ((page << SLOT_BITS) | slot) + 1;
-      }
-    }
+    this.#pending = 0;
   }
 
-  /** Empties every chain (FLUSH): a memset of the bucket array. */
+  /** True while a re-seed's migration runs (lookups probe two buckets, SCAN waits). */
+  get migrating(): boolean {
+    return this.#pending < this.#buckets.length;
+  }
+
+  /**
+   * Moves the next `limit` buckets (and their chains) to the current seed's
+   * placement; returns the buckets left. Each entry is re-hashed from its
+   * key and linked at the head of its new bucket.
+   */
+  migrate(limit: number): number {
+    const buckets = this.#buckets;
+    const { pool, chunk } = this.#chunks;
+    const end = Math.min(buckets.length, this.#pending + limit);
+    for (let b = this.#pending; b < end; b += 1) {
+      let e = (buckets[b] as number) - 1;
+      buckets[b] = 0;
+      while (e !== NONE) {
+        const page = e >>> SLOT_BITS;
+        const off = (e & SLOT_MASK) * (chunk[pool.pageClass[page] as number] as number);
+        const i32 = pool.i32[page]!;
+        const next = i32[(off + OFF_HASH_NEXT) >> 2] as number;
+        const h = this.#hash.of(pool.u8[page]!, off + HEADER_SIZE, pool.u8[page]![off + OFF_KEY_LENGTH] as number);
+        const to = h >>> this.#shift;
+        i32[(off + OFF_HASH) >> 2] = h | 0;
+        i32[(off + OFF_HASH_NEXT) >> 2] = (buckets[to] as number) - 1;
+        buckets[to] = e + 1;
+        e = next;
+      }
+    }
+    this.#pending = end;
+    return buckets.length - end;
+  }
+
+  /** Empties every chain (FLUSH): a memset of the bucket array, which also ends a migration. */
   clear(): void {
     this.#buckets.fill(0);
+    this.#pending = this.#buckets.length;
   }
 
   /** The length of the longest hash chain: O(items), for tests and diagnostics. */

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-export { KeyHash, randomSeed, type SeedSource } from './key-hash.js';
+export { KeyHash, randomSeed, type KeyHashMix, type SeedSource } from './key-hash.js';
 export { HEADER_SIZE, MAX_PAGES, NONE, PAGE_SIZE, UNQUEUED, handleOf, pageOf, slotOf } from './layout.js';
 export { CONTINUATION_PAGE, FREE_PAGE, MIN_PAGE_SIZE, PagePool, isPageSize } from './page-pool.js';
 export { GROWTH_FACTOR, SMALLEST_CHUNK, chunkSizes, classFor } from './size-classes.js';
@@ -20,6 +20,7 @@ export { SlabEngine } from './slab-engine.js';
 export {
   DRAIN_BATCH,
   LONG_CHAIN,
+  MIGRATE_PER_WRITE,
   MOVE_AGE_RATIO,
   NO_MEMORY,
   TOO_LARGE,

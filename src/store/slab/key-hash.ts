@@ -9,20 +9,47 @@ export const randomSeed: SeedSource = (target) => {
   randomFillSync(target);
 };
 
+/** Where the finalizer's key sits in the seed: after the 252 coefficients. */
+const MIX_KEY = MAX_KEY_LENGTH + 2;
+
 /**
- * A seeded hash of key bytes for the slab engine's index: the vector
- * multiply-shift scheme (Thorup, "High Speed Hashing for Integers and
- * Strings", §3.3), `h = a₀ + a₁·len + Σ aᵢ₊₂·keyᵢ (mod 2^32)`, with a random
- * 32-bit `aᵢ` per key position drawn at start-up. Taking the top `l` bits of
- * `h` is strongly universal for 8-bit characters and `l ≤ 25`: for any two
- * distinct keys, chosen without knowing the seed, the chance that they share
- * a bucket is 2^-l. That is what makes hash flooding (many keys sent to one
- * chain) impossible without the seed, which never leaves the process; the
- * engine also re-seeds when a chain grows long ({@link SlabEngine}).
- * Keys of different lengths differ in the length term, so a key and the
- * same key with a trailing zero byte do not collide by construction.
+ * How a {@link KeyHash} turns the linear sum into the hash the index buckets
+ * by: `'fmix32'` (the default, and the only one the server uses) or
+ * `'linear'`, the sum itself, the bucket function before issue 19's outside
+ * attack: only for the regression test that shows the attack works on it.
  *
- * One `Math.imul` and an add per key byte: about 20 ns for a 16-byte key.
+ * @example
+ * ```ts
+ * new KeyHash(randomSeed, 'fmix32');
+ * ```
+ */
+export type KeyHashMix = 'fmix32' | 'linear';
+
+/**
+ * A seeded hash of key bytes for the slab engine's index, in two steps
+ * (docs/STORAGE.md "Index: the hash"):
+ *
+ * 1. The vector multiply-shift sum (Thorup, "High Speed Hashing for Integers
+ *    and Strings", §3.3), `s = a₀ + a₁·len + Σ aᵢ₊₂·keyᵢ (mod 2^32)`, with a
+ *    random 32-bit `aᵢ` per key position drawn at start-up: strongly
+ *    universal, so two keys chosen without knowing the seed collide on all
+ *    32 bits with chance 2^-32, and the length term keeps a key and the same
+ *    key plus a zero byte apart.
+ * 2. A keyed finalizer, `h = fmix32(s ^ k)` (murmur3's 32-bit finalizer, a
+ *    bijection) with a second random word `k`. The sum alone is linear in
+ *    the key bytes: keys A and B seen sharing a bucket (SCAN and LIST show
+ *    that) told an attacker `s(B) − s(A)`, and `C + (B − A)` then landed in
+ *    C's bucket, so chains of 48 were built in seconds (issue 19, outside
+ *    attack). After the finalizer a bucket is a scrambled set of sums; what
+ *    bucket-mates reveal does not carry over to other keys, unless the two
+ *    sums are equal on all 32 bits (then `h` is too, whatever the mix).
+ *
+ * fmix32 is not cryptography: its avalanche is good, but a patient attacker
+ * with many observations might learn something of `k`. It is enough here
+ * because a slip costs a chain, and a chain of 48 re-seeds the index, a
+ * migration spread over many turns (`HashIndex`), never a stall.
+ * A keyed PRF (SipHash) would cost several times more per key (measured in
+ * docs/STORAGE.md), on every GET and SET.
  *
  * @example
  * ```ts
@@ -31,15 +58,19 @@ export const randomSeed: SeedSource = (target) => {
  * ```
  */
 export class KeyHash {
-  readonly #coefficients = new Int32Array(MAX_KEY_LENGTH + 2);
+  /** `a₀ … a₂₅₁`, then the finalizer's key `k` at {@link MIX_KEY}. */
+  readonly #coefficients = new Int32Array(MAX_KEY_LENGTH + 3);
   readonly #seedSource: SeedSource;
+  readonly #mix: KeyHashMix;
 
-  constructor(seedSource: SeedSource = randomSeed) {
+  constructor(seedSource: SeedSource = randomSeed, mix: KeyHashMix = 'fmix32') {
+    if (mix !== 'fmix32' && mix !== 'linear') throw new TypeError(`hashMix option must be 'fmix32' or 'linear', got ${String(mix)}`);
     this.#seedSource = seedSource;
+    this.#mix = mix;
     this.reseed();
   }
 
-  /** Draws new coefficients: every hash computed before is void. */
+  /** Draws new coefficients and a new finalizer key: every hash computed before is void. */
   reseed(): void {
     this.#seedSource(this.#coefficients);
   }
@@ -51,6 +82,14 @@ export class KeyHash {
     for (let i = 0; i < length; i += 1) {
       h = (h + Math.imul(a[i + 2] as number, source[start + i] as number)) | 0;
     }
+    if (this.#mix === 'linear') return h >>> 0;
+    // fmix32 (MurmurHash3) of s ^ k: each output bit depends on every input bit.
+    h ^= a[MIX_KEY] as number;
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85eb_ca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2_ae35);
+    h ^= h >>> 16;
     return h >>> 0;
   }
 }

@@ -4,6 +4,7 @@ import { Chunks } from './chunks.js';
 import { copyBytes } from './copy-bytes.js';
 import {
   LONG_CHAIN,
+  MIGRATE_PER_WRITE,
   NO_MEMORY,
   TOO_LARGE,
   type SlabClassStats,
@@ -43,7 +44,9 @@ import { chunkSizes, classFor } from './size-classes.js';
  * - **Index:** a chained hash table in an `Int32Array` of bucket heads, the
  *   chain link and hash in each chunk's header, keys compared in the chunk.
  *   The seed is secret and random ({@link KeyHash}); a chain longer than
- *   {@link LONG_CHAIN} re-seeds it.
+ *   {@link LONG_CHAIN} re-seeds it, and keys move to the new seed's buckets
+ *   {@link MIGRATE_PER_WRITE} buckets a write (and in the store's idle
+ *   slices), never in one turn.
  * - **LRU:** one intrusive doubly linked list per class (prev/next in the
  *   header), head = most recent. A free chunk reuses the same two links for
  *   its class's free list, so a page can be emptied in O(its slots).
@@ -58,10 +61,11 @@ import { chunkSizes, classFor } from './size-classes.js';
  *
  * Its parts, one job each: {@link Chunks} (where an item is and its header),
  * {@link HashIndex} (the index), {@link ClassLists} (per-class LRU and free
- * lists); this file allocates, evicts and moves pages. About 475 lines,
- * past the ~450 guide since items carry a version (spec §3.11) and LIST and
- * SCAN walk the index: the public accessors of an item's fields are one line
- * each with their JSDoc here.
+ * lists); this file allocates, evicts and moves pages. About 500 lines,
+ * past the ~450 guide since items carry a version (spec §3.11), LIST and
+ * SCAN walk the index and a re-seed migrates it in steps (issue 19): the
+ * public accessors of an item's fields are one line each with their JSDoc
+ * here.
  *
  * The engine knows no clock: it stores each item's expiry time and leaves
  * lazy and active expiry to its caller (the store's `ExpirySweep`).
@@ -92,7 +96,7 @@ export class SlabEngine {
   #version = 0;
 
   constructor(options: SlabEngineOptions) {
-    const { maxMemory, eviction = 'lru', onEvict, seedSource, pageSize = PAGE_SIZE } = options;
+    const { maxMemory, eviction = 'lru', onEvict, seedSource, hashMix, pageSize = PAGE_SIZE } = options;
     if (!isPageSize(pageSize)) {
       throw new RangeError(`pageSize option must be a power of two from ${MIN_PAGE_SIZE} to ${PAGE_SIZE}, got ${pageSize}`);
     }
@@ -120,7 +124,7 @@ export class SlabEngine {
     if (pages < 1) throw new RangeError(`maxMemory option ${maxMemory} holds no page of ${pageSize} bytes after the index`);
     this.#pool = new PagePool(pages, pageSize);
     this.#chunks = new Chunks(this.#pool, sizes, pageSize);
-    this.#index = new HashIndex(this.#chunks, bits, seedSource);
+    this.#index = new HashIndex(this.#chunks, bits, seedSource, hashMix);
     this.#lists = new ClassLists(this.#chunks, classes);
     this.#alloc = new Allocator({ pool: this.#pool, chunks: this.#chunks, index: this.#index, lists: this.#lists, eviction, onEvict });
     this.#indexBytes = this.#index.byteLength + this.#pool.bookkeepingBytes + this.#alloc.byteLength + 8 * 4 * classes;
@@ -336,7 +340,10 @@ export class SlabEngine {
     this.#alloc.count += 1;
     this.#alloc.bytes += cls === this.#large ? pagesNeeded * pageSize : (this.#chunks.chunk[cls] as number);
     if (cls !== this.#large) this.#pool.pageLive[page] = (this.#pool.pageLive[page] as number) + 1;
-    if (chain >= LONG_CHAIN) {
+    if (this.#index.migrating) {
+      this.#index.migrate(MIGRATE_PER_WRITE);
+    } else if (chain >= LONG_CHAIN) {
+      // A new seed; keys move to it a few buckets per write (HashIndex.migrate), never in one turn.
       this.#reseeds += 1;
       this.#index.reseed();
     }
@@ -432,6 +439,20 @@ export class SlabEngine {
   /** Times the index drew a new seed: SCAN's cursor epoch (spec §3.10). */
   get reseeds(): number {
     return this.#reseeds;
+  }
+
+  /** True while a re-seed moves keys to their new buckets ({@link migrate}); SCAN waits for it. */
+  get migrating(): boolean {
+    return this.#index.migrating;
+  }
+
+  /**
+   * Moves up to `buckets` index buckets to the new seed while a re-seed
+   * migrates (writes move a few each; the store's sweep timer and SCAN call
+   * this for the rest); returns the buckets left, 0 when none runs.
+   */
+  migrate(buckets: number): number {
+    return this.#index.migrating ? this.#index.migrate(buckets) : 0;
   }
 
   /** Live items. */
