@@ -132,13 +132,19 @@ describe('secure mode end to end (spec §6)', () => {
       if (entry.prefix !== nonce.subarray(0, 16).toString('hex') || entry.ids.has(id)) repeats += 1;
       entry.ids.add(id);
     });
-    const c = client(port, { maxQueued: 100_000, sealing: 'frames' });
-    await c.connect();
-    const connections = [c, client(port, { maxQueued: 100_000, sealing: 'frames' })];
-    for (let batch = 0; batch < audited / 20_000; batch += 1) {
-      await Promise.all(connections.flatMap((cc) => Array.from({ length: 5_000 }, (_, i) => cc.set(`k${i % 100}`, 'v'))));
+    // A batch of 5,000 queued requests may wait seconds on a loaded machine (noble seals in JS):
+    // the per-request timeout is not what this test is about.
+    const options = { maxQueued: 100_000, sealing: 'frames', requestTimeoutMs: 60_000 } as const;
+    const c = client(port, options);
+    try {
+      await c.connect();
+      const connections = [c, client(port, options)];
+      for (let batch = 0; batch < audited / 20_000; batch += 1) {
+        await Promise.all(connections.flatMap((cc) => Array.from({ length: 5_000 }, (_, i) => cc.set(`k${i % 100}`, 'v'))));
+      }
+    } finally {
+      stop(); // a failure here must not leave the observer to the next test
     }
-    stop();
     expect(sealed).toBeGreaterThanOrEqual(audited);
     expect(repeats).toBe(0);
     expect(seen.size).toBe(4); // two sessions × two directions (the key confirmation is the first s2c seal)
