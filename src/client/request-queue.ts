@@ -2,10 +2,10 @@ import Denque from 'denque';
 import type { FrameCipher } from '../crypto/frame-cipher.js';
 import { ConduitError } from '../protocol/errors.js';
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
-import { HEADER_SIZE, MAX_BODY_SIZE, Opcode, QUIET_BIT, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
-import { fragmentFrames } from '../protocol/fragments.js';
+import { MAX_BODY_SIZE, Opcode, QUIET_BIT, Status, VERSION_REQUEST, VERSION_RESPONSE } from '../protocol/constants.js';
 import type { Frame } from '../protocol/header.js';
-import { MAX_ENVELOPE_PLAINTEXT, OutputBatch, type FrameSealer, type FrameSink } from '../protocol/output-batch.js';
+import { OutputBatch, type FrameSink } from '../protocol/output-batch.js';
+import { pushFragments } from './fragment-writer.js';
 
 /**
  * The client's requests from call to result, with no socket in sight:
@@ -435,37 +435,4 @@ function rejectAll(queue: Denque<Pending>, error: ConduitError): void {
     p.settled = true;
     p.reject(error);
   }
-}
-
-/**
- * One request whose body does not fit one frame, as fragments (spec §2.4),
- * split by the protocol's one splitter, all pushed now so nothing else is
- * written between them. Plaintext: by reference, no byte of the value
- * copied. Secure, sealed per frame: fragment i sealed with its fragment
- * number (spec §6.4's nonce rule). Envelopes (spec §6.7): a fragment too
- * large for an envelope (every one but a short last) is sealed alone with
- * its number, between envelopes; one that fits goes in the envelope, in
- * order, sealed with the envelope.
- */
-function pushFragments(batch: OutputBatch, opcode: number, id: bigint, body: readonly Buffer[], frameLimit: number, cipher: FrameCipher | undefined, envelopes: boolean): void {
-  const idHi = Number(id >> 32n);
-  const idLo = Number(id & 0xffff_ffffn);
-  for (const fragment of fragmentFrames(opcode, body, frameLimit)) {
-    if (cipher === undefined) {
-      batch.pushFrame(fragment.code, idHi, idLo, fragment.body);
-    } else if (envelopes && HEADER_SIZE + fragment.length <= MAX_ENVELOPE_PLAINTEXT) {
-      batch.pushEnveloped(fragment.code, idHi, idLo, fragment.body, cipher);
-    } else {
-      batch.pushSealed(fragment.code, idHi, idLo, fragment.body, fragmentSealer(cipher, fragment.index));
-    }
-  }
-}
-
-/** `cipher` sealing fragment number `index` (0: the cipher itself, as for any frame). */
-function fragmentSealer(cipher: FrameCipher, index: number): FrameSealer {
-  if (index === 0) return cipher;
-  return {
-    sealBody: (bytes, at, plaintext) => cipher.sealBody(bytes, at, plaintext, index),
-    sealInPlace: (bytes, at, plaintextLength) => cipher.sealInPlace(bytes, at, plaintextLength, index),
-  };
 }
