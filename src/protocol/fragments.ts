@@ -64,6 +64,7 @@ export type AssemblerState = 'idle' | 'collecting' | 'discarding' | 'failed';
  */
 export class FragmentAssembler {
   readonly #limit: number;
+  readonly #admit: ((total: number) => boolean) | undefined;
   #state: AssemblerState = 'idle';
   /** The current message's OPCODE/status byte with MORE clear, and its identifier. */
   #code = 0;
@@ -79,12 +80,21 @@ export class FragmentAssembler {
   /**
    * @param limit the largest `total` accepted (the server: `--max-value-size`
    *   + 272; the client: its `maxValueSize`); larger messages are refused
+   * @param admit asked with the `total` of each first fragment within `limit`
+   *   before its buffer is allocated; false refuses it as well (the server:
+   *   its memory for messages being gathered is spent, see {@link refusedForSize})
    */
-  constructor(limit: number) {
+  constructor(limit: number, admit?: (total: number) => boolean) {
     if (!Number.isInteger(limit) || limit < 1 || limit > 0xffff_ffff) {
       throw new TypeError(`limit must be an integer from 1 to ${0xffff_ffff}, got ${limit}`);
     }
     this.#limit = limit;
+    this.#admit = admit;
+  }
+
+  /** After `'refused'`: whether for its size (over the limit) rather than by `admit`. */
+  get refusedForSize(): boolean {
+    return this.#total > this.#limit;
   }
 
   /** Where the assembler is: between messages, inside one, or failed. */
@@ -197,7 +207,7 @@ export class FragmentAssembler {
     this.#received = 0;
     this.#fragments = 0;
     // spec §2.4: total is checked before a byte of the message is buffered.
-    const refused = total > this.#limit;
+    const refused = total > this.#limit || (this.#admit !== undefined && !this.#admit(total));
     this.#state = refused ? 'discarding' : 'collecting';
     this.#buffer = refused ? undefined : Buffer.allocUnsafe(total);
     const step = this.#take(true, source, start + FRAGMENT_TOTAL_SIZE, length - FRAGMENT_TOTAL_SIZE);

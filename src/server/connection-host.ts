@@ -50,6 +50,12 @@ export interface ConnectionHost<C = unknown> extends ExecutionContext {
    * taken by the kernel): the server keeps the running total for --max-output-memory.
    */
   outputHeld(delta: number): void;
+  /**
+   * Bytes of fragmented requests being gathered (spec §2.4) change by `delta`; for a
+   * positive one, whether the server admits them (false: over its bound, answer BUSY).
+   * Absent: no bound.
+   */
+  assembling?(delta: number): boolean;
   /** Called once when the socket has closed. */
   released(connection: C): void;
 }

@@ -23,6 +23,7 @@ import type { SecureGate } from './secure-gate.js';
  */
 
 const BUSY_DRAINING = Buffer.from('server is shutting down');
+const BUSY_GATHERING = Buffer.from('server is gathering too many large requests; retry later');
 
 /**
  * spec §3.13: what this server supports, CAPS's `features`: fragments (§2.4),
@@ -64,6 +65,8 @@ export class RequestHandler {
   readonly #envelope = new EnvelopeReader('request');
   /** Fragmented requests (spec §2.4), reassembled up to --max-value-size + 272 bytes. */
   readonly #assembler: FragmentAssembler;
+  /** Bytes of the message being gathered that the server counts (ConnectionHost#assembling). */
+  #gathering = 0;
   #framing: AnswerFraming = 'one-frame';
 
   /** `remote`: the peer's address, for logs. */
@@ -72,7 +75,26 @@ export class RequestHandler {
     this.#gate = gate;
     this.#answers = answers;
     this.#remote = remote;
-    this.#assembler = new FragmentAssembler((host.maxValueSize ?? DEFAULT_MAX_VALUE_SIZE) + REQUEST_OVERHEAD_LIMIT);
+    this.#assembler = new FragmentAssembler((host.maxValueSize ?? DEFAULT_MAX_VALUE_SIZE) + REQUEST_OVERHEAD_LIMIT, (total) => this.#gather(total));
+  }
+
+  /**
+   * A first fragment announces `total` bytes: counted against the server's bound on
+   * messages being gathered (a first fragment of 16 bytes makes the server allocate up to
+   * --max-value-size), or refused.
+   */
+  #gather(total: number): boolean {
+    const host = this.#host;
+    if (host.assembling !== undefined && !host.assembling(total)) return false;
+    this.#gathering = total;
+    return true;
+  }
+
+  /** The message being gathered is done (run, refused or broken) or the connection closed: its bytes are released. */
+  releaseGathering(): void {
+    if (this.#gathering === 0) return;
+    this.#host.assembling?.(-this.#gathering);
+    this.#gathering = 0;
   }
 
   /** How this connection's answers may be framed (spec §2.4): CAPS decides. */
@@ -158,9 +180,15 @@ export class RequestHandler {
         return undefined;
       case 'message': {
         const message = assembler.message;
+        this.releaseGathering();
         return this.#run(assembler.code, assembler.idHi, assembler.idLo, message, 0, message.length, mode);
       }
       case 'refused': {
+        if (!assembler.refusedForSize) {
+          this.queue(assembler.idHi, assembler.idLo, Status.BUSY, BUSY_GATHERING);
+          this.#host.countRequest();
+          return undefined;
+        }
         const limit = assembler.limit;
         const text = `request of ${assembler.total} bytes exceeds the server's limit of ${limit} (--max-value-size ${limit - REQUEST_OVERHEAD_LIMIT} + ${REQUEST_OVERHEAD_LIMIT})`;
         this.queue(assembler.idHi, assembler.idLo, Status.TOO_LARGE, Buffer.from(text));
@@ -168,6 +196,7 @@ export class RequestHandler {
         return undefined;
       }
       default:
+        this.releaseGathering();
         return { error: step, reason: step.message };
     }
   }

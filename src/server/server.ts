@@ -6,7 +6,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { createRequire } from 'node:module';
 import { aeadChoice } from '../crypto/aead-choice.js';
 import type { AeadName } from '../crypto/frame-aead.js';
-import { MAX_BODY_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
+import { MAX_BODY_SIZE, REQUEST_OVERHEAD_LIMIT, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
 import { Store } from '../store/store.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
@@ -111,6 +111,8 @@ export class ConduitServer extends EventEmitter {
   /** Sum of every connection's held output (Connection.outputHeld), kept as it changes, and its highest value. */
   #outputTotal = 0;
   #outputPeak = 0;
+  /** Bytes of fragmented requests being gathered by all connections (spec §2.4). */
+  #assemblyTotal = 0;
   /** The soft open-files limit read at listen (Linux), for the exhaustion check. */
   #fdLimit: OpenFilesLimit | undefined;
   /** Accept failures not logged yet, and when the last log line went out (rate limit: one a second). */
@@ -172,6 +174,13 @@ export class ConduitServer extends EventEmitter {
         this.#outputTotal += delta;
         if (this.#outputTotal > this.#outputPeak) this.#outputPeak = this.#outputTotal;
         if (delta > 0 && this.#outputTotal > o.maxOutputMemory) this.#shedOutput();
+      },
+      // spec §2.4: a first fragment makes the server allocate its total; what all connections
+      // gather at once is bounded like their output (at least two of the largest messages).
+      assembling: (delta) => {
+        if (delta > 0 && this.#assemblyTotal + delta > Math.max(o.maxOutputMemory, 2 * (o.maxValueSize + REQUEST_OVERHEAD_LIMIT))) return false;
+        this.#assemblyTotal += delta;
+        return true;
       },
       released: (connection) => {
         if (this.#connections.delete(connection)) counters.connected_clients -= 1;

@@ -119,6 +119,39 @@ describe('fragments on a real server (spec §2.4)', () => {
     expect(raw.closed).toBe(false);
   });
 
+  it('first fragments announcing more than the server gathers at once get BUSY (not fatal); released bytes admit the retry', async () => {
+    // Bound: max(--max-output-memory 64 KiB, 2 × (1 MiB + 272)): two 1 MiB messages at once, not three.
+    const { port } = await startServer({ maxMemory: 64 * MiB, maxOutputMemory: 65_536, maxOutputBuffer: 65_536 });
+    const requests = [0, 1, 2].map((i) => fragmentedRequest(1n, set(`k${i}`, randomBytes(MiB - 300)), PLAIN_BODY));
+    const clients = await Promise.all([0, 1, 2].map(() => rawClient(port)));
+    clients[0]?.write(requests[0]?.[0] ?? Buffer.alloc(0));
+    clients[1]?.write(requests[1]?.[0] ?? Buffer.alloc(0));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const third = clients[2] as RawClient;
+    third.write(requests[2]?.[0] ?? Buffer.alloc(0));
+    await third.waitFrames(1);
+    expect(third.frames.map((f) => [f.opcode, f.id])).toEqual([[Status.BUSY, 1n]]);
+    expect(third.frames[0]?.body.toString()).toMatch(/gathering too many large requests/);
+    await send(third, requests[2]?.slice(1) ?? []); // the rest is dropped; the connection goes on
+    await send(clients[0] as RawClient, requests[0]?.slice(1) ?? []); // the first message completes: its bytes are released
+    await clients[0]?.waitFrames(1);
+    expect(clients[0]?.frames[0]?.opcode).toBe(Status.OK);
+    await send(third, fragmentedRequest(2n, set('k2', randomBytes(MiB - 300)), PLAIN_BODY));
+    await third.waitFrames(2);
+    expect(third.frames.map((f) => [f.opcode, f.id])).toEqual([[Status.BUSY, 1n], [Status.OK, 2n]]);
+    // A connection closed mid-message releases its bytes too: two new messages at once fit again.
+    clients[1]?.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [d, e] = await Promise.all([rawClient(port), rawClient(port)]);
+    const more = [3, 4].map((i) => fragmentedRequest(1n, set(`k${i}`, randomBytes(MiB - 300)), PLAIN_BODY));
+    d?.write(more[0]?.[0] ?? Buffer.alloc(0));
+    e?.write(more[1]?.[0] ?? Buffer.alloc(0));
+    await send(d as RawClient, more[0]?.slice(1) ?? []);
+    await send(e as RawClient, more[1]?.slice(1) ?? []);
+    await Promise.all([d?.waitFrames(1), e?.waitFrames(1)]);
+    expect([d?.frames[0]?.opcode, e?.frames[0]?.opcode]).toEqual([Status.OK, Status.OK]);
+  });
+
   it('a SET value over --max-value-size is TOO_LARGE however it is framed (here within the assembler limit)', async () => {
     const { port } = await startServer({ maxMemory: 64 * MiB });
     const raw = await rawClient(port);

@@ -144,6 +144,24 @@ describe('FragmentAssembler (spec §2.4)', () => {
     }
   }
 
+  it('asks admit() with the total of each first fragment within the limit; false refuses it, not for its size', () => {
+    const asked: number[] = [];
+    const assembler = new FragmentAssembler(100, (total) => {
+      asked.push(total);
+      return total < 50;
+    });
+    const first = (total: number): Buffer => Buffer.concat([u32(total), Buffer.from('ab')]);
+    expect(assembler.feed(Opcode.SET | MORE, 0, 1, first(60), 0, 6)).toBe('refused');
+    expect(assembler.refusedForSize).toBe(false);
+    expect(assembler.feed(Opcode.SET, 0, 1, Buffer.alloc(58), 0, 58)).toBe('more'); // dropped, still checked
+    expect(assembler.feed(Opcode.SET | MORE, 0, 2, first(200), 0, 6)).toBe('refused');
+    expect(assembler.refusedForSize).toBe(true);
+    expect(assembler.feed(Opcode.SET, 0, 2, Buffer.alloc(198), 0, 198)).toBe('more');
+    expect(assembler.feed(Opcode.SET | MORE, 0, 3, first(4), 0, 6)).toBe('more');
+    expect(assembler.feed(Opcode.SET, 0, 3, Buffer.from('cd'), 0, 2)).toBe('message');
+    expect(asked).toEqual([60, 4]); // never asked for a total over the limit
+  });
+
   it('validates its limit', () => {
     expect(() => new FragmentAssembler(0)).toThrow(/limit must be an integer/);
   });
