@@ -104,11 +104,12 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
   switch (request.op) {
     case 'GET': {
       const { keySource, keyStart, keyLength } = request;
-      const value = context.answersCopied ? store.getViewAt(keySource, keyStart, keyLength) : store.getAt(keySource, keyStart, keyLength);
+      // A value longer than this connection can take comes back as its length, not copied.
+      const value = context.answersCopied ? store.getViewAt(keySource, keyStart, keyLength, maxValue) : store.getAt(keySource, keyStart, keyLength, maxValue);
       if (value === undefined) return NOT_FOUND;
-      // spec §6.4: a value stored at the plaintext limit (over HTTP, or by a plaintext
-      // client of a server whose keys were added later) cannot be sealed in one frame.
-      if (value.length > maxValue) return tooLargeForFrame(value.length, maxBody);
+      // spec §2.1, §6.4: a value over one frame of a connection that did not declare fragments
+      // (a 1.0 client, or a secure session's 16 bytes less) is TOO_LARGE.
+      if (typeof value === 'number') return tooLargeForFrame(value, maxBody);
       return { status: Status.OK, body: value.length > maxBody && context.answersCopied ? owned(value) : value };
     }
     case 'SET': {
@@ -121,9 +122,9 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
     }
     case 'GETS': {
       // spec §3.11: version u64, then the value.
-      const read = store.getWithVersion(request.key());
+      const read = store.getWithVersion(request.key(), maxValue - 8);
       if (read === undefined) return NOT_FOUND;
-      if (read.value.length + 8 > maxValue) return tooLargeForFrame(read.value.length + 8, maxBody);
+      if (typeof read === 'number') return tooLargeForFrame(read + 8, maxBody);
       const body = Buffer.allocUnsafe(8 + read.value.length);
       body.writeUInt32BE(Math.floor(read.version / 2 ** 32), 0);
       body.writeUInt32BE(read.version >>> 0, 4);
@@ -131,9 +132,9 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       return { status: Status.OK, body };
     }
     case 'GAT': {
-      const value = store.getAndTouch(request.key(), request.ttlMs);
+      const value = store.getAndTouch(request.key(), request.ttlMs, maxValue);
       if (value === undefined) return NOT_FOUND;
-      if (value.length > maxValue) return tooLargeForFrame(value.length, maxBody);
+      if (typeof value === 'number') return tooLargeForFrame(value, maxBody);
       return { status: Status.OK, body: value };
     }
     case 'DELETE':

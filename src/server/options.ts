@@ -172,6 +172,10 @@ export function resolveServerOptions(options: Partial<ServerOptions>, label: (na
   if (options.maxOutputMemory === undefined && Number.isSafeInteger(o.maxMemory) && Number.isSafeInteger(o.maxOutputBuffer)) {
     o.maxOutputMemory = Math.max(Math.floor(o.maxMemory / 4), 2 * o.maxOutputBuffer);
   }
+  if (options.maxValueSize === undefined && Number.isSafeInteger(o.maxMemory)) {
+    // A budget under the default limit (tests, tiny sidecars) gets a limit it can hold, not an error.
+    o.maxValueSize = Math.min(DEFAULT_MAX_VALUE_SIZE, Math.max(MIN_MAX_VALUE_SIZE, o.maxMemory));
+  }
   if (typeof o.host !== 'string' || o.host.trim() === '') throw new TypeError(`${label('host')} must be a host name or address`);
   integer(label('port'), o.port, 0, 65_535);
   if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {
@@ -195,7 +199,7 @@ export function resolveServerOptions(options: Partial<ServerOptions>, label: (na
   integer(label('shutdownTimeoutMs'), o.shutdownTimeoutMs, 0, 2_147_483_647);
   integer(label('maxBodySize'), o.maxBodySize, 0, MAX_BODY_SIZE);
   integer(label('maxValueSize'), o.maxValueSize, MIN_MAX_VALUE_SIZE, MAX_VALUE_SIZE_LIMIT);
-  if (options.maxValueSize !== undefined && Number.isSafeInteger(o.maxMemory) && o.maxValueSize > o.maxMemory) {
+  if (Number.isSafeInteger(o.maxMemory) && o.maxValueSize > Math.max(MIN_MAX_VALUE_SIZE, o.maxMemory)) {
     // spec §2.4: a limit no store of this budget can reach would only promise what SET then refuses.
     throw new TypeError(`${label('maxValueSize')} must not exceed ${label('maxMemory')} (${o.maxMemory} bytes), got ${o.maxValueSize}`);
   }

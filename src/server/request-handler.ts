@@ -186,7 +186,7 @@ export class RequestHandler {
       case 'refused': {
         if (!assembler.refusedForSize) {
           this.queue(assembler.idHi, assembler.idLo, Status.BUSY, BUSY_GATHERING);
-          this.#host.countRequest();
+          this.#host.countRequest('sent');
           return undefined;
         }
         const limit = assembler.limit;

@@ -167,11 +167,15 @@ export class Store {
    * @example
    * ```ts
    * store.getAt(body, 0, body.length); // a copy of the value, or undefined
+   * store.getAt(body, 0, body.length, 65_524); // or the value's length when longer (nothing copied)
    * ```
    */
-  getAt(source: Uint8Array, start: number, length: number): Buffer | undefined {
+  getAt(source: Uint8Array, start: number, length: number): Buffer | undefined;
+  getAt(source: Uint8Array, start: number, length: number, maxLength: number): Buffer | number | undefined;
+  getAt(source: Uint8Array, start: number, length: number, maxLength = Number.POSITIVE_INFINITY): Buffer | number | undefined {
     const handle = this.#hit(source, start, length);
     if (handle === NONE) return undefined;
+    if (this.#engine.valueLength(handle) > maxLength) return this.#engine.valueLength(handle);
     const value = Buffer.allocUnsafe(this.#engine.valueLength(handle));
     this.#engine.copyValue(handle, value, 0);
     return value;
@@ -203,9 +207,14 @@ export class Store {
    * const view = store.getViewAt(body, 0, body.length);
    * ```
    */
-  getViewAt(source: Uint8Array, start: number, length: number): Buffer | undefined {
+  getViewAt(source: Uint8Array, start: number, length: number): Buffer | undefined;
+  getViewAt(source: Uint8Array, start: number, length: number, maxLength: number): Buffer | number | undefined;
+  getViewAt(source: Uint8Array, start: number, length: number, maxLength = Number.POSITIVE_INFINITY): Buffer | number | undefined {
     const handle = this.#hit(source, start, length);
-    return handle === NONE ? undefined : this.#engine.valueView(handle);
+    if (handle === NONE) return undefined;
+    // A value longer than the caller can send is not copied (a large object's view is a copy: 64 MiB took ~70 ms).
+    const valueLength = this.#engine.valueLength(handle);
+    return valueLength > maxLength ? valueLength : this.#engine.valueView(handle);
   }
 
   /**
@@ -219,9 +228,12 @@ export class Store {
    * if (read !== undefined) store.set(Buffer.from('k'), Buffer.from('v2'), { version: read.version });
    * ```
    */
-  getWithVersion(key: Uint8Array): { value: Buffer; version: number } | undefined {
+  getWithVersion(key: Uint8Array): { value: Buffer; version: number } | undefined;
+  getWithVersion(key: Uint8Array, maxLength: number): { value: Buffer; version: number } | number | undefined;
+  getWithVersion(key: Uint8Array, maxLength = Number.POSITIVE_INFINITY): { value: Buffer; version: number } | number | undefined {
     const handle = this.#hit(key, 0, key.length);
     if (handle === NONE) return undefined;
+    if (this.#engine.valueLength(handle) > maxLength) return this.#engine.valueLength(handle);
     const value = Buffer.allocUnsafe(this.#engine.valueLength(handle));
     this.#engine.copyValue(handle, value, 0);
     return { value, version: this.#engine.version(handle) };
@@ -237,10 +249,13 @@ export class Store {
    * store.getAndTouch(Buffer.from('session'), 30_000); // the value, now expiring in 30 s
    * ```
    */
-  getAndTouch(key: Uint8Array, ttlMs: number): Buffer | undefined {
+  getAndTouch(key: Uint8Array, ttlMs: number): Buffer | undefined;
+  getAndTouch(key: Uint8Array, ttlMs: number, maxLength: number): Buffer | number | undefined;
+  getAndTouch(key: Uint8Array, ttlMs: number, maxLength = Number.POSITIVE_INFINITY): Buffer | number | undefined {
     checkTtl(ttlMs);
     const handle = this.#hit(key, 0, key.length);
     if (handle === NONE) return undefined;
+    if (this.#engine.valueLength(handle) > maxLength) return this.#engine.valueLength(handle); // nothing copied, the expiry kept
     this.#setExpiry(handle, ttlMs);
     const value = Buffer.allocUnsafe(this.#engine.valueLength(handle));
     this.#engine.copyValue(handle, value, 0);

@@ -33,4 +33,12 @@ describe('maxValueSize (spec §2.4)', () => {
     );
     expect(resolveServerOptions({ maxMemory: 128 * 1024 * 1024, maxValueSize: 64 * 1024 * 1024 }).maxValueSize).toBe(64 * 1024 * 1024);
   });
+
+  it('a budget under the default 1 MiB limit gets a limit it holds, not an error (an outside review: --max-memory 512kb refused to start)', () => {
+    expect(resolveServerOptions({ maxMemory: 512 * 1024 }).maxValueSize).toBe(512 * 1024);
+    expect(resolveServerOptions({ maxMemory: 16 * 1024 }).maxValueSize).toBe(65_517); // the smallest limit (spec §2.4)
+    const resolved = resolveServerOptions({ maxMemory: 512 * 1024 });
+    expect(resolveServerOptions(resolved).maxValueSize).toBe(512 * 1024); // resolving again (as ComposedServer does) holds
+    expect(() => resolveServerOptions({ maxMemory: 512 * 1024, maxValueSize: 1024 * 1024 })).toThrow(/must not exceed maxMemory/);
+  });
 });
