@@ -24,8 +24,6 @@ describe('resolveServerOptions refuses combinations the kernel would get wrong',
 describe('maxValueSize (spec §2.4)', () => {
   it('is 1 MiB by default, from 65,517 to 64 MiB, and when given at most maxMemory', () => {
     expect(resolveServerOptions({}).maxValueSize).toBe(1024 * 1024);
-    // The default is not held to a small budget: the store refuses what it cannot hold, as before.
-    expect(resolveServerOptions({ maxMemory: 16 * 1024 }).maxValueSize).toBe(1024 * 1024);
     expect(() => resolveServerOptions({ maxValueSize: 65_516 })).toThrow('maxValueSize option must be an integer from 65517 to 67108864, got 65516');
     expect(() => resolveServerOptions({ maxValueSize: 64 * 1024 * 1024 + 1 })).toThrow(/from 65517 to 67108864/);
     expect(() => resolveServerOptions({ maxMemory: 4 * 1024 * 1024, maxValueSize: 8 * 1024 * 1024 })).toThrow(
