@@ -13,6 +13,8 @@ interface FragmentedAnswer {
   readonly frames: Generator<FragmentFrame, void, undefined>;
   readonly cipher: FrameCipher | undefined;
   readonly enveloped: boolean;
+  /** Called once, when the last fragment is queued or the socket is gone: the answer's copy is no longer pinned here. */
+  readonly done: () => void;
 }
 
 /**
@@ -135,9 +137,25 @@ export class AnswerQueue {
    * answers.fillFragments(1 << 20);
    * ```
    */
-  pushFragmented(idHi: number, idLo: number, status: number, body: Buffer, cipher: FrameCipher | undefined, enveloped: boolean, maxBody: number): void {
+  pushFragmented(
+    idHi: number,
+    idLo: number,
+    status: number,
+    body: Buffer,
+    cipher: FrameCipher | undefined,
+    enveloped: boolean,
+    maxBody: number,
+    done: () => void = () => {},
+  ): void {
     if (this.#stream !== undefined) throw new Error('an answer is already being sent as fragments');
-    this.#stream = { idHi, idLo, frames: fragmentFrames(status, [body], maxBody), cipher, enveloped };
+    this.#stream = { idHi, idLo, frames: fragmentFrames(status, [body], maxBody), cipher, enveloped, done };
+  }
+
+  /** The streaming answer is all queued, or dropped: tell its owner once. */
+  #endStream(): void {
+    const stream = this.#stream;
+    this.#stream = undefined;
+    stream?.done();
   }
 
   /**
@@ -153,7 +171,7 @@ export class AnswerQueue {
     while (batch.bytes + MAX_FRAME_SIZE <= room) {
       const next = stream.frames.next();
       if (next.done === true) {
-        this.#stream = undefined;
+        this.#endStream();
         return;
       }
       const { index, code, body } = next.value;
@@ -163,7 +181,7 @@ export class AnswerQueue {
       else size = batch.pushSealed(code, stream.idHi, stream.idLo, body, stream.cipher, index);
       this.#hold(size);
       if ((code & 0x80) === 0) {
-        this.#stream = undefined; // the last fragment (MORE clear)
+        this.#endStream(); // the last fragment (MORE clear)
         return;
       }
     }
@@ -200,7 +218,7 @@ export class AnswerQueue {
 
   /** The socket is gone: whatever it still held is freed with it, the rest of a fragmented answer too. */
   releaseAll(): void {
-    this.#stream = undefined;
+    this.#endStream();
     this.#release(this.#heldBytes);
   }
 

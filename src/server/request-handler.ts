@@ -24,6 +24,7 @@ import type { SecureGate } from './secure-gate.js';
 
 const BUSY_DRAINING = Buffer.from('server is shutting down');
 const BUSY_GATHERING = Buffer.from('server is gathering too many large requests; retry later');
+const BUSY_SENDING = Buffer.from('server is sending too many large answers; retry later');
 
 /**
  * spec §3.13: what this server supports, CAPS's `features`: fragments (§2.4),
@@ -251,9 +252,18 @@ export class RequestHandler {
     const cipher = seal ? this.#gate.sending : undefined;
     const cap = cipher === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
     if (body !== undefined && body.length > cap && this.#framing === 'fragments' && !isFatalStatus(status)) {
-      // spec §2.4: as fragments, a window at a time (AnswerQueue#fillFragments).
-      this.#answers.pushFragmented(idHi, idLo, status, body, cipher, cipher !== undefined && this.#gate.envelopes, cap);
-      return;
+      // The answer's own copy stays pinned until its last fragment is queued, however slowly the
+      // peer reads: it counts in the bound on large messages in flight (ConnectionHost#assembling),
+      // so peers that never read cannot pin one copy each (an outside review: 20 of them, 1.4 GiB).
+      const pinned = body.length;
+      if (this.#host.assembling !== undefined && !this.#host.assembling(pinned)) {
+        ({ status, body } = { status: Status.BUSY, body: BUSY_SENDING });
+      } else {
+        // spec §2.4: as fragments, a window at a time (AnswerQueue#fillFragments).
+        const done = (): void => void this.#host.assembling?.(-pinned);
+        this.#answers.pushFragmented(idHi, idLo, status, body, cipher, cipher !== undefined && this.#gate.envelopes, cap, done);
+        return;
+      }
     }
     if (body !== undefined && body.length > cap) {
       // The executor sizes answers to the cap; one that still does not fit (a bug) becomes a

@@ -119,6 +119,33 @@ describe('fragments on a real server (spec §2.4)', () => {
     expect(raw.closed).toBe(false);
   });
 
+  it('large answers pinned by peers that do not read count in the same bound: past it a GET gets BUSY, and a closed peer frees its share', async () => {
+    // Bound: max(--max-output-memory 32 MiB, 2 × (16 MiB + 272)): two 16 MiB answers pinned at once, not three.
+    const { port } = await startServer({ maxMemory: 128 * MiB, maxValueSize: 16 * MiB, maxOutputMemory: 32 * MiB });
+    const writer = await rawClient(port);
+    await send(writer, fragmentedRequest(1n, set('big', randomBytes(16 * MiB)), PLAIN_BODY));
+    await writer.waitFrames(1);
+    expect(writer.frames[0]?.opcode).toBe(Status.OK);
+    const capsAndGet = Buffer.concat([plain(1n, { op: 'CAPS', features: Feature.FRAGMENTS }), plain(2n, get('big'))]);
+    const [a, b] = await Promise.all([rawClient(port), rawClient(port)]);
+    for (const peer of [a, b] as RawClient[]) {
+      peer.socket.pause(); // never reads: its answer stays pinned
+      peer.write(capsAndGet);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const third = await rawClient(port);
+    third.write(capsAndGet);
+    await third.until(() => third.frames.length >= 2, 10_000, 'CAPS and GET answers');
+    expect(third.frames[1]?.opcode).toBe(Status.BUSY);
+    expect(third.frames[1]?.body.toString()).toMatch(/sending too many large answers/);
+    (a as RawClient).destroy();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    third.write(plain(3n, get('big')));
+    const reassembled = await messages(third, 3);
+    expect(reassembled[2]?.status).toBe(Status.OK);
+    expect(reassembled[2]?.body.length).toBe(16 * MiB);
+  });
+
   it('first fragments announcing more than the server gathers at once get BUSY (not fatal); released bytes admit the retry', async () => {
     // Bound: max(--max-output-memory 64 KiB, 2 × (1 MiB + 272)): two 1 MiB messages at once, not three.
     const { port } = await startServer({ maxMemory: 64 * MiB, maxOutputMemory: 65_536, maxOutputBuffer: 65_536 });
