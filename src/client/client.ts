@@ -7,7 +7,7 @@ import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } 
 import { ConnectionCapabilities, type ServerCapabilities } from './capabilities.js';
 import { asTrue, asVoid, bytes, i64, listReply, okOr, scanReply, statsObject, valueOf, type Bytes, type ListReply, type ScanOptions, type ScanReply } from './commands.js';
 import { RequestQueue } from './request-queue.js';
-import { setManyLoop, type SetManyEntry, type SetManyResult } from './set-many.js';
+import { setManyLoop, type SetManyEntry, type SetManyResult, type SetOptions } from './set-many.js';
 import { checkVersion, DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type VersionedValue } from './versioned.js';
 import { Transport } from './transport.js';
 
@@ -21,30 +21,7 @@ import { Transport } from './transport.js';
  * @module
  */
 
-/** Options of {@link ConduitClient.set} (spec §3.3). */
-export interface SetOptions {
-  /** Expire after this many ms (0 or absent: no expiry; a plain SET removes an existing one). */
-  ttlMs?: number;
-  /** Store only if the key is absent. */
-  nx?: boolean;
-  /** Store only if the key is present. */
-  xx?: boolean;
-  /** Keep the key's current expiry. */
-  keepTtl?: boolean;
-  /**
-   * Compare-and-set (spec §3.11, protocol 1.1): store only if the key still
-   * has this version (from {@link ConduitClient.getWithVersion}); resolves
-   * false when it has another or is gone.
-   */
-  version?: bigint;
-  /**
-   * A quiet write (spec §2.5, protocol 1.1): the server answers only a
-   * failure, and the promise settles when a later answer on the connection
-   * proves it applied (the client sends a HEALTH itself when nothing else
-   * follows). Same results; a 1.0 server rejects it `UNKNOWN_OPCODE`.
-   */
-  quiet?: boolean;
-}
+export type { SetOptions } from './set-many.js';
 
 /** Options of {@link ConduitClient.delete} and {@link ConduitClient.renew}. */
 export interface WriteOptions {

@@ -14,15 +14,33 @@ import type { Bytes } from './commands.js';
  * @module
  */
 
-/** What {@link setManyLoop} passes on to one SET: the options of `ConduitClient.set` it uses. */
-export interface SetManyOptions {
+/** Options of `ConduitClient.set` (spec §3.3), and of each SET `setMany` makes. */
+export interface SetOptions {
+  /** Expire after this many ms (0 or absent: no expiry; a plain SET removes an existing one). */
   ttlMs?: number;
+  /** Store only if the key is absent. */
   nx?: boolean;
+  /** Store only if the key is present. */
   xx?: boolean;
+  /** Keep the key's current expiry. */
   keepTtl?: boolean;
+  /**
+   * Compare-and-set (spec §3.11, protocol 1.1): store only if the key still
+   * has this version (from `ConduitClient.getWithVersion`); resolves
+   * false when it has another or is gone.
+   */
   version?: bigint;
+  /**
+   * A quiet write (spec §2.5, protocol 1.1): the server answers only a
+   * failure, and the promise settles when a later answer on the connection
+   * proves it applied (the client sends a HEALTH itself when nothing else
+   * follows). Same results; a 1.0 server rejects it `UNKNOWN_OPCODE`.
+   */
   quiet?: boolean;
 }
+
+/** What {@link setManyLoop} passes on to one SET. */
+export type SetManyOptions = SetOptions;
 
 /** One entry of `ConduitClient.setMany`: key, value and, optionally, that SET's options (without `quiet`). */
 export type SetManyEntry = readonly [key: Bytes, value: Bytes, options?: Omit<SetManyOptions, 'quiet'>];

@@ -14,8 +14,9 @@ import {
   VERSION_RESPONSE,
 } from './constants.js';
 import { encodeHeader, writeHeader, type Frame } from './header.js';
+import { keyListBody, readKeyList } from './key-list.js';
 import { checkKey, checkTtl, I64_MAX, I64_MIN } from './validate.js';
-import { badRequest, keyError, readRequest, RequestView, SET_FIXED_SIZE, SET_VERSION_SIZE, type RequestOp } from './request-reader.js';
+import { badRequest, readRequest, RequestView, SET_FIXED_SIZE, SET_VERSION_SIZE, type RequestOp } from './request-reader.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 
@@ -450,20 +451,8 @@ export interface ListResult {
  * ```
  */
 export function encodeListBody(keys: readonly Uint8Array[], truncated: boolean): Buffer {
-  let length = 1;
-  for (const key of keys) {
-    checkKey(key);
-    length += 1 + key.length;
-  }
-  checkBodySize(length);
-  const out = Buffer.allocUnsafe(length);
+  const out = keyListBody(1, keys);
   out[0] = truncated ? 1 : 0;
-  let at = 1;
-  for (const key of keys) {
-    out[at] = key.length;
-    out.set(key, at + 1);
-    at += 1 + key.length;
-  }
   return out;
 }
 
@@ -480,16 +469,8 @@ export function decodeListBody(body: Buffer): ListResult | ProtocolError {
   if (body.length < 1) return badRequest('LIST response body is empty');
   const flag = body[0] as number;
   if (flag > 1) return badRequest(`LIST truncated byte is ${flag}, not 0 or 1`);
-  const keys: Buffer[] = [];
-  let at = 1;
-  while (at < body.length) {
-    const length = body[at] as number;
-    const invalid = keyError(length);
-    if (invalid !== undefined) return invalid;
-    if (at + 1 + length > body.length) return badRequest('LIST response key runs past the body');
-    keys.push(body.subarray(at + 1, at + 1 + length));
-    at += 1 + length;
-  }
+  const keys = readKeyList(body, 1, 'LIST');
+  if (keys instanceof ProtocolError) return keys;
   return { keys, truncated: flag === 1 };
 }
 

@@ -9,10 +9,9 @@
  * ```
  * @module
  */
-import { MAX_BODY_SIZE } from './constants.js';
-import { ConduitError, ProtocolError } from './errors.js';
-import { badRequest, keyError } from './request-reader.js';
-import { checkKey } from './validate.js';
+import { ProtocolError } from './errors.js';
+import { keyListBody, readKeyList } from './key-list.js';
+import { badRequest } from './request-reader.js';
 
 /** The decoded body of a SCAN response (spec §3.10). */
 export interface ScanPage {
@@ -24,7 +23,7 @@ export interface ScanPage {
 
 /**
  * Encodes a SCAN response body: `cursor u64`, then `key_len u8, key` per key
- * (spec §3.10). The caller keeps it within {@link MAX_BODY_SIZE}.
+ * (spec §3.10). The caller keeps it within one frame (65,524 bytes).
  *
  * @example
  * ```ts
@@ -32,22 +31,8 @@ export interface ScanPage {
  * ```
  */
 export function encodeScanBody(cursor: bigint, keys: readonly Uint8Array[]): Buffer {
-  let length = 8;
-  for (const key of keys) {
-    checkKey(key);
-    length += 1 + key.length;
-  }
-  if (length > MAX_BODY_SIZE) {
-    throw new ConduitError('TOO_LARGE', `body of ${length} bytes exceeds the frame limit of ${MAX_BODY_SIZE}`);
-  }
-  const out = Buffer.allocUnsafe(length);
+  const out = keyListBody(8, keys);
   out.writeBigUInt64BE(cursor, 0);
-  let at = 8;
-  for (const key of keys) {
-    out[at] = key.length;
-    out.set(key, at + 1);
-    at += 1 + key.length;
-  }
   return out;
 }
 
@@ -62,15 +47,7 @@ export function encodeScanBody(cursor: bigint, keys: readonly Uint8Array[]): Buf
  */
 export function decodeScanBody(body: Buffer): ScanPage | ProtocolError {
   if (body.length < 8) return badRequest(`SCAN response body needs at least 8 bytes, got ${body.length}`);
-  const keys: Buffer[] = [];
-  let at = 8;
-  while (at < body.length) {
-    const length = body[at] as number;
-    const invalid = keyError(length);
-    if (invalid !== undefined) return invalid;
-    if (at + 1 + length > body.length) return badRequest('SCAN response key runs past the body');
-    keys.push(body.subarray(at + 1, at + 1 + length));
-    at += 1 + length;
-  }
+  const keys = readKeyList(body, 8, 'SCAN');
+  if (keys instanceof ProtocolError) return keys;
   return { cursor: body.readBigUInt64BE(0), keys };
 }
