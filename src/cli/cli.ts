@@ -4,6 +4,11 @@
  * With a command it runs it and exits (0 ok, 1 not found / not stored,
  * 2 error); without one it opens an interactive prompt with history.
  *
+ * About 530 lines, past the ~450 guide: one short action per command
+ * (protocol 1.1 added gets, gat, set --version and --quiet) with its help
+ * text beside it, so a command reads in one place; stdin reading lives in
+ * stdin-value.ts.
+ *
  * @example
  * ```sh
  * npx conduit-cli set greeting hello --ttl 10s

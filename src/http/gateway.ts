@@ -158,7 +158,7 @@ function digest(text: string): Buffer {
  * with the protocol's codes (spec §4). Only requests for a loopback or
  * allowed `Host`, and without a foreign `Origin`, are answered (see
  * `#checkHostAndOrigin`). GET answers the item's version as `ETag` and PUT
- * honours `If-Match` (spec §3.11). About 460 lines, past the ~450 guide:
+ * honours `If-Match` (spec §3.11). About 480 lines, past the ~450 guide:
  * every route and its HTTP rules sit in one place; splitting the routes off
  * would scatter the request's one path through `#execute`.
  *

@@ -1,3 +1,7 @@
+// About 480 lines, past the ~450 guide: the one encoder and the one parser of every request body
+// (spec §3, with protocol 1.1's GETS, CAS, GAT, SCAN, CAPS and the QUIET bit) stay together so each
+// wire step has one copy; answer bodies with their own shape live beside it (scan-body.ts,
+// caps-body.ts, key-list.ts).
 import { ConduitError, ProtocolError } from './errors.js';
 import {
   HEADER_SIZE,
