@@ -286,18 +286,22 @@ export class Transport {
       return false;
     }
     const assembler = this.#assembler as FragmentAssembler;
-    const idHi = Number(next.id >> 32n);
-    const idLo = Number(next.id & 0xffff_ffffn);
+    // Nearly every answer is one whole frame with no message in progress: it skips the assembler
+    // and the identifier's split (two BigInt operations per answer).
+    const whole = (next.opcode & MORE) === 0 && assembler.idle;
+    const idHi = whole ? 0 : Number(next.id >> 32n);
+    const idLo = whole ? 0 : Number(next.id & 0xffff_ffffn);
     let frame = next;
     if (sealed && session !== undefined) {
       // spec §6.4: a later fragment is sealed with its fragment number.
-      const opened = openFrameInPlace(session.receive, next, this.#header, assembler.fragmentNumber(next.opcode, idHi, idLo));
+      const opened = openFrameInPlace(session.receive, next, this.#header, whole ? 0 : assembler.fragmentNumber(next.opcode, idHi, idLo));
       if (opened === undefined) {
         host.onBroken(new ConduitError('AUTH_FAILED', 'a response failed authentication; connection closed'));
         return false;
       }
       frame = opened;
     }
+    if (whole) return host.onResponse(frame);
     const step = assembler.feed(frame.opcode, idHi, idLo, frame.body, 0, frame.length);
     if (step === 'frame') return host.onResponse(frame);
     if (step === 'more') return true;

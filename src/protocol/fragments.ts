@@ -102,6 +102,11 @@ export class FragmentAssembler {
     return this.#state;
   }
 
+  /** No message in progress and none failed: a frame without MORE is a whole message ({@link feed} returns `'frame'`). */
+  get idle(): boolean {
+    return this.#state === 'idle';
+  }
+
   /** True while a message is only partly in (the frame timeout keeps running, spec §2.4). */
   get midMessage(): boolean {
     return this.#state === 'collecting' || this.#state === 'discarding';
