@@ -222,6 +222,22 @@ export class ConduitClient extends EventEmitter {
     this.#queue.startSweep();
   }
 
+  /**
+   * Sends one request as it is and resolves with its answer's status byte
+   * (spec §4) and body, whatever the status: only local failures (`TIMEOUT`,
+   * `CONNECTION_LOST`, `CLOSED`, …) reject. For code that forwards requests
+   * it did not make, such as the HTTP gateway in front of `--workers`.
+   *
+   * @example
+   * ```ts
+   * const { status, body } = await client.exchange({ op: 'GET', key: Buffer.from('k') });
+   * if (status === Status.OK) use(body);
+   * ```
+   */
+  exchange(request: Request): Promise<{ status: number; body: Buffer }> {
+    return this.#call(request, (frame) => ({ status: frame.opcode, body: valueOf(frame) }));
+  }
+
   /** Adds a request; it is written at the end of this tick. */
   #call<T>(request: Request, decode: (frame: Frame) => T): Promise<T> {
     if (this.#state === 'closing' || this.#state === 'closed') {

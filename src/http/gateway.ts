@@ -56,6 +56,7 @@ const HTTP_STATUS: Record<StatusName, number> = {
   FORBIDDEN: 403,
   BUSY: 503,
   OUT_OF_MEMORY: 507,
+  MOVED: 421,
   FRAME_TOO_LARGE: 413,
   BAD_VERSION: 400,
   AUTH_REQUIRED: 401,

@@ -79,6 +79,8 @@ export const Opcode = {
   SCAN: 0x0d,
   /** spec §3.13 (protocol 1.1): the capability exchange. */
   CAPS: 0x0e,
+  /** spec §3.14 (protocol 1.2): which server of a group owns which slots. */
+  TOPOLOGY: 0x0f,
   HELLO: 0x10,
 } as const;
 
@@ -138,6 +140,8 @@ export const Feature = {
   SCAN: 0x04,
   /** spec §2.5: quiet writes. */
   QUIET: 0x08,
+  /** spec §3.14 (protocol 1.2): TOPOLOGY, and MOVED for a key another server of the group owns. */
+  TOPOLOGY: 0x10,
 } as const;
 
 /** The name of a request opcode, e.g. `'GET'`. */
@@ -159,6 +163,8 @@ export const Status = {
   FORBIDDEN: 0x44,
   BUSY: 0x45,
   OUT_OF_MEMORY: 0x46,
+  /** spec §3.14 (protocol 1.2): another server of the group owns the key; the body names it. */
+  MOVED: 0x47,
   FRAME_TOO_LARGE: 0x60,
   BAD_VERSION: 0x61,
   AUTH_REQUIRED: 0x62,

@@ -31,4 +31,16 @@ export {
 } from './messages.js';
 export { decodeScanBody, encodeScanBody, type ScanPage } from './scan-body.js';
 export { CAPS_BODY_SIZE, decodeCapsBody, encodeCapsBody, type Capabilities } from './caps-body.js';
+export { assignSlots, MAX_NODES, nodeSeed, SLOT_COUNT, slotOf, slotWeight } from './slots.js';
+export {
+  decodeMovedBody,
+  decodeTopologyBody,
+  encodeMovedBody,
+  encodeTopologyBody,
+  MAX_NODE_NAME,
+  SLOT_SCHEME,
+  STANDALONE,
+  type Moved,
+  type Topology,
+} from './topology-body.js';
 export { FragmentAssembler, fragmentCount, fragmentFrames, needsFragments, type AssemblerState, type FragmentFrame, type FragmentStep } from './fragments.js';

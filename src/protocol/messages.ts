@@ -67,6 +67,8 @@ export type Request =
   | { readonly op: 'INCR'; readonly key: Buffer; readonly delta: bigint; readonly ttlMs: number }
   | { readonly op: 'TTL'; readonly key: Buffer }
   | { readonly op: 'FLUSH' }
+  /** spec §3.14 (protocol 1.2): the group's slot map. */
+  | { readonly op: 'TOPOLOGY' }
   | {
       readonly op: 'CAPS';
       /** spec §3.13: what the client understands, {@link Feature} bits (bit 0: it accepts fragmented responses). */
@@ -361,6 +363,7 @@ function encode(request: Request, id: bigint | undefined, maxBody: number): Buff
     case 'SHUTDOWN':
     case 'STATS':
     case 'FLUSH':
+    case 'TOPOLOGY':
       return [head(Opcode[request.op], 0, 0, undefined)];
     case 'CAPS': {
       const { features } = request;

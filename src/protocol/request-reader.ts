@@ -34,6 +34,7 @@ export type RequestOp =
   | 'GETS'
   | 'GAT'
   | 'CAPS'
+  | 'TOPOLOGY'
   | 'HELLO';
 
 const EMPTY = Buffer.alloc(0);
@@ -142,7 +143,7 @@ function shortBody(op: string, need: number, got: number): ProtocolError {
   return badRequest(`${op} body needs at least ${need} bytes, got ${got}`);
 }
 
-function emptyBody(op: 'HEALTH' | 'SHUTDOWN' | 'STATS' | 'FLUSH', length: number, into: RequestView): ProtocolError | undefined {
+function emptyBody(op: 'HEALTH' | 'SHUTDOWN' | 'STATS' | 'FLUSH' | 'TOPOLOGY', length: number, into: RequestView): ProtocolError | undefined {
   if (length !== 0) return badRequest(`${op} takes an empty body, got ${length} bytes`);
   into.op = op;
   return undefined;
@@ -294,6 +295,8 @@ export function readRequest(
       return emptyBody('STATS', length, into);
     case Opcode.FLUSH:
       return emptyBody('FLUSH', length, into);
+    case Opcode.TOPOLOGY:
+      return emptyBody('TOPOLOGY', length, into);
     case Opcode.CAPS:
       // spec §3.13: features u32, nothing else.
       if (length !== 4) return badRequest(`CAPS body is features u32 (4 bytes), got ${length} bytes`);

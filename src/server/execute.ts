@@ -1,6 +1,7 @@
 import { Status } from '../protocol/constants.js';
 import { encodeI64, encodeListBody } from '../protocol/messages.js';
 import type { RequestView } from '../protocol/request-reader.js';
+import { encodeTopologyBody, SLOT_SCHEME, STANDALONE } from '../protocol/topology-body.js';
 import type { IncrRefusal, Store, WriteOutcome } from '../store/store.js';
 
 /** A response before framing: its status and body. */
@@ -64,6 +65,12 @@ export interface ExecutionContext {
  * (request-handler.ts); where there is none (the HTTP gateway) it is an unknown opcode.
  */
 const CAPS_UNKNOWN: Reply = { status: Status.UNKNOWN_OPCODE, body: Buffer.from('CAPS is answered by a binary-protocol connection') };
+
+/** spec §3.14: a server that is not in a group owns every key: no servers, no table. */
+const STANDALONE_TOPOLOGY: Reply = {
+  status: Status.OK,
+  body: encodeTopologyBody({ scheme: SLOT_SCHEME, self: STANDALONE, epoch: 0, nodes: [], table: new Uint8Array(0) }),
+};
 
 /** spec §2.4: the TOO_LARGE of a SET over --max-value-size. */
 function valueTooLarge(length: number, limit: number): Reply {
@@ -169,6 +176,8 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       return context.shutdown();
     case 'CAPS':
       return CAPS_UNKNOWN;
+    case 'TOPOLOGY':
+      return STANDALONE_TOPOLOGY;
     case 'HELLO':
       // spec §6: a server without keys refuses the handshake, without closing.
       return { status: Status.FORBIDDEN, body: Buffer.from('secure mode is not enabled on this server') };
