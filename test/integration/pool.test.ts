@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import { ConduitClient, ConduitError, encodeResponse, Opcode, Status } from '../../src/index.js';
-import { encodeMovedBody } from '../../src/protocol/topology-body.js';
-import { slotOf } from '../../src/protocol/slots.js';
+import { encodeMovedBody, encodeTopologyBody, SLOT_SCHEME } from '../../src/protocol/topology-body.js';
+import { assignSlots, slotOf } from '../../src/protocol/slots.js';
 import { fakeServer, reply } from '../support/fake-server.js';
 import { startServer } from '../support/server.js';
 
@@ -274,5 +274,69 @@ describe('discover (spec §3.14)', () => {
     clients.push(c);
     expect(await c.getString('k')).toBe('v');
     expect(c.serverFor('k')).toBe(`127.0.0.1:${port}`);
+  });
+
+  /** A TOPOLOGY answer for `nodes` (spec §3.14), as a group's server sends it. */
+  function topology(socket: Socket, id: bigint, epoch: number, nodes: string[], self: number): void {
+    const body = encodeTopologyBody({ scheme: SLOT_SCHEME, self, epoch, nodes, table: assignSlots(nodes) });
+    socket.write(Buffer.concat(encodeResponse(id, Status.OK, body)));
+  }
+
+  it('a group: the pool is its servers (a wildcard host reached at the discovery host), routed by its table', async () => {
+    const [a, b] = await Promise.all([startServer(), startServer()]);
+    const nodes = [`0.0.0.0:${a.port}`, `127.0.0.1:${b.port}`];
+    let asked = 0;
+    const seed = await fakeServer((frame, socket) => {
+      if (frame.opcode === Opcode.TOPOLOGY) {
+        asked++;
+        topology(socket, frame.id, 7, nodes, 0);
+      } else socket.destroy(); // the seed is not in the group: nothing else may come here
+    });
+    const c = new ConduitClient({ port: seed, discover: true });
+    clients.push(c);
+    const changed: unknown[] = [];
+    c.on('ring-changed', (e) => changed.push(e));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => c.set(keyOf(i), `v${i}`)));
+    expect(asked).toBe(1); // single-flight: 200 calls, one TOPOLOGY
+    expect(changed).toEqual([{ servers: nodes }]);
+    const table = assignSlots(nodes);
+    for (let i = 0; i < 200; i++) expect(c.serverFor(keyOf(i))).toBe(nodes[table[slotOf(keyOf(i))] as number]);
+    const onA = new ConduitClient({ port: a.port });
+    clients.push(onA);
+    for (let i = 0; i < 200; i++) {
+      expect(await c.getString(keyOf(i))).toBe(`v${i}`);
+      expect(await onA.getString(keyOf(i))).toBe(c.serverFor(keyOf(i)) === nodes[0] ? `v${i}` : undefined);
+    }
+    expect(Object.keys((await c.stats()).servers as object)).toEqual(nodes);
+  });
+
+  it('a MOVED from another epoch refreshes the map once (single-flight) and resends each request once', async () => {
+    const a = await startServer();
+    const owner = `127.0.0.1:${a.port}`;
+    let topologies = 0;
+    let moves = 0;
+    const port = await fakeServer((frame, socket) => {
+      if (frame.opcode === Opcode.TOPOLOGY) {
+        topologies++;
+        // Epoch 1: the group is this server and A; epoch 2: A alone.
+        if (topologies === 1) topology(socket, frame.id, 1, [owner, `127.0.0.1:${port}`], 1);
+        else topology(socket, frame.id, 2, [owner], 0);
+      } else {
+        moves++;
+        moved(socket, frame.id, { slot: 0, node: 0, epoch: 2, name: owner });
+      }
+    });
+    const c = new ConduitClient({ port, discover: true });
+    clients.push(c);
+    await c.connect();
+    const mine = Array.from({ length: 2_000 }, (_, i) => keyOf(i)).filter((k) => c.serverFor(k) === `127.0.0.1:${port}`);
+    expect(mine.length).toBeGreaterThan(500);
+    const direct = new ConduitClient({ port: a.port });
+    clients.push(direct);
+    await Promise.all(mine.map((k) => direct.set(k, `a:${k}`)));
+    expect(await Promise.all(mine.map((k) => c.getString(k)))).toEqual(mine.map((k) => `a:${k}`));
+    expect(topologies).toBe(2);
+    expect(moves).toBe(mine.length);
+    for (const k of mine) expect(c.serverFor(k)).toBe(owner);
   });
 });
