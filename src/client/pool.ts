@@ -24,7 +24,7 @@ import type { EventEmitter } from 'node:events';
 import { Status } from '../protocol/constants.js';
 import { ConduitError, ProtocolError } from '../protocol/errors.js';
 import type { Frame } from '../protocol/header.js';
-import type { Request } from '../protocol/messages.js';
+import { encodeListBody, type Request } from '../protocol/messages.js';
 import { slotOf } from '../protocol/slots.js';
 import { decodeMovedBody, decodeTopologyBody, STANDALONE, type Topology } from '../protocol/topology-body.js';
 import type { ServerCapabilities } from './capabilities.js';
@@ -85,6 +85,16 @@ const CONNECTION_FAILURES = new Set(['CONNECT_FAILED', 'CONNECTION_LOST', 'TIMEO
 
 /** Keyless requests a pool sends to every server: the answer is the first failure, else the first OK. */
 const TO_EVERY_SERVER = new Set(['HEALTH', 'FLUSH', 'SHUTDOWN']);
+
+/** A merged answer as `exchange` gives it: OK with `body`, or the status a server failed with (local failures reject). */
+async function statusOf(body: () => Promise<Buffer>): Promise<Exchanged> {
+  try {
+    return { status: Status.OK, body: await body() };
+  } catch (err) {
+    if (err instanceof ConduitError && err.status !== undefined) return { status: err.status, body: Buffer.from(err.message) };
+    throw err;
+  }
+}
 
 /**
  * The pool: routing, MOVED, the failure policy and fan-out. Created by
@@ -483,8 +493,10 @@ export class Pool {
    * `exchange` over the pool: a key-bearing request goes to its key's
    * server (MOVED followed); HEALTH, FLUSH and SHUTDOWN go to every server
    * in the ring and resolve with the first answer that is not OK, else the
-   * first; other per-server requests reject `BAD_REQUEST` (use `list`,
-   * `scanPage`, `stats`, `capabilities`).
+   * first; STATS and LIST resolve with the merged answer's body (as
+   * `stats()` and `list()` merge); SCAN, CAPS, TOPOLOGY and HELLO reject
+   * `BAD_REQUEST` (a pool's SCAN cursor does not fit the wire's u64: use
+   * `scanPage`).
    *
    * @example
    * ```ts
@@ -493,7 +505,10 @@ export class Pool {
    */
   async exchange(request: Request): Promise<Exchanged> {
     const answer = (frame: Frame): Exchanged => ({ status: frame.opcode, body: valueOf(frame) });
-    if ((request as { key?: Buffer }).key !== undefined || !TO_EVERY_SERVER.has(request.op)) return this.call(request, answer);
+    if ((request as { key?: Buffer }).key !== undefined) return this.call(request, answer);
+    if (request.op === 'STATS') return statusOf(async () => Buffer.from(JSON.stringify(await this.stats())));
+    if (request.op === 'LIST') return statusOf(async () => (({ keys, truncated }) => encodeListBody(keys, truncated))(await this.list(request.prefix, request.limit)));
+    if (!TO_EVERY_SERVER.has(request.op)) return this.call(request, answer);
     const { results } = await this.#everyServer((m) => m.call(request, answer));
     return results.find((r) => r.status !== Status.OK) ?? (results[0] as Exchanged);
   }

@@ -3,7 +3,7 @@ import { unlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
-import { ConduitClient, ConduitError, encodeResponse, Opcode, Status } from '../../src/index.js';
+import { ConduitClient, ConduitError, decodeListBody, encodeResponse, Opcode, Status } from '../../src/index.js';
 import { encodeMovedBody, encodeTopologyBody, SLOT_SCHEME } from '../../src/protocol/topology-body.js';
 import { assignSlots, slotOf } from '../../src/protocol/slots.js';
 import { fakeServer, reply } from '../support/fake-server.js';
@@ -147,7 +147,13 @@ c.destroy();`,
     expect(typeof (await c.health())).toBe('number');
     expect((await c.capabilities()).scan).toBe(true);
     expect((await c.exchange({ op: 'HEALTH' })).status).toBe(Status.OK);
-    await expect(c.exchange({ op: 'STATS' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    const viaExchange = await c.exchange({ op: 'STATS' });
+    expect(viaExchange.status).toBe(Status.OK);
+    expect(JSON.parse(viaExchange.body.toString())).toMatchObject({ curr_items: 300 });
+    const listed2 = await c.exchange({ op: 'LIST', prefix: Buffer.from('fan:1'), limit: 1000 });
+    expect(decodeListBody(listed2.body)).toMatchObject({ truncated: false, keys: expect.any(Array) as unknown });
+    expect((decodeListBody(listed2.body) as { keys: Buffer[] }).keys).toHaveLength(keys.filter((k) => k.startsWith('fan:1')).length);
+    await expect(c.exchange({ op: 'SCAN', cursor: 0n, count: 10, prefix: Buffer.alloc(0) })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     expect(c.pending).toEqual({ inflight: 0, queued: 0 });
 
     await c.flush();
