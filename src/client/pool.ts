@@ -205,9 +205,17 @@ export class Pool {
     if (this.#settings.discover !== undefined && moved.epoch !== this.#epoch) {
       return this.#refresh(index).then(() => this.#send(this.#ring.ownerOf(slotOf(key)), request, decode, true));
     }
-    const owner = this.#ring.names.indexOf(moved.name);
+    const owner = this.#indexOf(moved.name);
     if (owner < 0) throw error;
     return Promise.resolve().then(() => this.#send(owner, request, decode, true));
+  }
+
+  /** The index of the server a MOVED names: as spelled, or normalised (a `servers` pool's names are). */
+  #indexOf(name: string): number {
+    const at = this.#ring.names.indexOf(name);
+    if (at >= 0) return at;
+    const address = addressOf(name);
+    return address === undefined ? -1 : this.#ring.names.indexOf(nameOf(address));
   }
 
   /** 'eject': a success resets the server's count; a connection-level failure adds to it. */
