@@ -45,17 +45,16 @@ describe('ConduitClient pool (servers)', () => {
     for (const count of counts) expect(Math.abs(count - KEYS / 3)).toBeLessThanOrEqual(0.15 * (KEYS / 3));
     for (let i = 0; i < KEYS; i += 5_000) {
       const batch = await Promise.all(Array.from({ length: 5_000 }, (_, j) => c.getString(keyOf(i + j))));
-      batch.forEach((value, j) => expect(value).toBe(`value:${i + j}`));
+      expect(batch).toEqual(Array.from({ length: 5_000 }, (_, j) => `value:${i + j}`));
     }
     // Each key is on the server serverFor names, and only there.
     const direct = names.map((name) => new ConduitClient({ port: Number(name.split(':')[1]) }));
     clients.push(...direct);
-    for (let i = 0; i < 3_000; i++) {
-      const owner = names.indexOf(c.serverFor(keyOf(i)));
-      const found = await Promise.all(direct.map((d) => d.getString(keyOf(i))));
-      expect(found.map((v) => v !== undefined)).toEqual(names.map((_, s) => s === owner));
-    }
-  }, 60_000);
+    const sample = Array.from({ length: 3_000 }, (_, i) => keyOf(i * 33));
+    const found = await Promise.all(direct.map((d) => Promise.all(sample.map((k) => d.getString(k)))));
+    const where = sample.map((_, i) => names.filter((_, s) => found[s]?.[i] !== undefined));
+    expect(where).toEqual(sample.map((k) => [c.serverFor(k)]));
+  }, 120_000);
 
   it('another order, and another process, map every key to the same server', async () => {
     const names = ['127.0.0.1:7001', '[::1]:7002', '/tmp/conduit-c.sock'];
@@ -97,16 +96,18 @@ c.destroy();`,
     const after = pool([...three, '10.0.0.4:7171']);
     const fewer = pool(three.slice(0, 2));
     let moved = 0;
+    const wrong: string[] = [];
     for (let i = 0; i < KEYS; i++) {
       const was = before.serverFor(keyOf(i));
       const now = after.serverFor(keyOf(i));
       if (now !== was) {
         moved++;
-        expect(now).toBe('10.0.0.4:7171');
+        if (now !== '10.0.0.4:7171') wrong.push(`${keyOf(i)} moved to ${now}`);
       }
       const without = fewer.serverFor(keyOf(i));
-      if (was !== '10.0.0.3:7171') expect(without).toBe(was);
+      if (was !== '10.0.0.3:7171' && without !== was) wrong.push(`${keyOf(i)} left ${was} for ${without}`);
     }
+    expect(wrong).toEqual([]);
     expect(moved / KEYS).toBeLessThanOrEqual(0.3);
     expect(moved / KEYS).toBeGreaterThan(0.15);
   });
