@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assignSlots, SLOT_COUNT } from '../../src/protocol/slots.js';
+import { assignSlots, SLOT_COUNT, slotOf } from '../../src/protocol/slots.js';
 import { decodeMovedBody, decodeTopologyBody } from '../../src/protocol/topology-body.js';
 
 // spec §3.14: the map depends only on the set of server names (every client and server
@@ -15,6 +15,43 @@ const names = fc.uniqueArray(name, { minLength: 1, maxLength: 8 });
 
 /** The owner's name of every slot. */
 const owners = (list: readonly string[]): string[] => Array.from(assignSlots(list), (i) => list[i] as string);
+
+/** Redis's keyHashSlot (src/cluster.c), transcribed: the reference slotOf must match. */
+function redisKeyHashSlot(key: Uint8Array): number {
+  const crc16 = (bytes: Uint8Array): number => {
+    let crc = 0;
+    for (const byte of bytes) {
+      crc ^= byte << 8;
+      for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    }
+    return crc;
+  };
+  const s = key.indexOf(0x7b);
+  if (s === -1) return crc16(key) & 0x3fff;
+  const e = key.indexOf(0x7d, s + 1);
+  if (e === -1 || e === s + 1) return crc16(key) & 0x3fff;
+  return crc16(key.subarray(s + 1, e)) & 0x3fff;
+}
+
+describe('slotOf properties (spec §3.14)', () => {
+  it('is Redis keyHashSlot for any bytes, braces included, and for any string as its UTF-8', () => {
+    const brace = fc.constantFrom(0x7b, 0x7d, 0x7b, 0x7d, 0x61, 0x00, 0xff);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(brace, fc.integer({ min: 0, max: 255 })), { maxLength: 30 }), (bytes) => {
+        const key = Uint8Array.from(bytes);
+        expect(slotOf(key)).toBe(redisKeyHashSlot(key));
+        expect(slotOf(Buffer.from(key))).toBe(redisKeyHashSlot(key));
+      }),
+      { numRuns: 2_000 },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('{', '}', 'a', 'é', '😀', 'k'), { maxLength: 20 }).map((parts) => parts.join('')), (text) => {
+        expect(slotOf(text)).toBe(redisKeyHashSlot(Buffer.from(text, 'utf8')));
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+});
 
 describe('assignSlots properties (spec §3.14)', () => {
   it('any permutation of the names gives every slot the same owner name', () => {

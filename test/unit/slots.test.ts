@@ -22,6 +22,11 @@ describe('slotOf (spec §3.14, Redis HASH_SLOT)', () => {
     expect(slotOf('{}x')).not.toBe(slotOf('x')); // an empty tag: the whole key is hashed
     expect(slotOf('{}x')).toBe(slotOf(Buffer.from('{}x')));
     expect(slotOf('{x')).toBe(slotOf(Buffer.from('{x'))); // no closing brace: the whole key
+    // An empty first tag hashes the whole key, even with a tag after it (Redis keyHashSlot;
+    // cluster-key-slot alone hashed '{bar' here, 4015).
+    expect(slotOf('foo{}{bar}')).toBe(8363);
+    expect(slotOf(Buffer.from('foo{}{bar}'))).toBe(8363);
+    expect(slotOf('foo{{bar}}zap')).toBe(slotOf('{bar'));
   });
 
   it('hashes a string as its UTF-8 bytes, and reads a view in place', () => {
