@@ -33,6 +33,8 @@ export interface MetricsSource {
     readonly auth_failures: number;
     readonly accept_errors: number;
     readonly quiet_suppressed: number;
+    /** MOVED answers (spec §3.14). */
+    readonly moved: number;
   };
 }
 
@@ -147,6 +149,7 @@ export class Metrics {
     counter('conduit_auth_failures_total', 'Secure-mode authentication failures (see STATS auth_failures).', () => source.counters.auth_failures);
     counter('conduit_accept_errors_total', 'Accepts that failed for lack of file descriptors (EMFILE/ENFILE).', () => source.counters.accept_errors);
     counter('conduit_quiet_suppressed_total', 'Quiet writes (protocol 1.1) whose OK was not sent.', () => source.counters.quiet_suppressed);
+    counter('conduit_moved_total', 'Requests answered MOVED: their key belongs to another server of the group (protocol 1.2).', () => source.counters.moved);
     if (source.aead !== undefined) {
       // An info metric (Prometheus convention: `_info`, value 1, the facts as labels), as STATS `aead`.
       new Gauge({
