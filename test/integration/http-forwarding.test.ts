@@ -3,7 +3,7 @@
 // backends in http.test.ts and http-host-origin.test.ts.
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { encodeMovedBody, encodeResponse, Opcode, Status } from '../../src/index.js';
+import { assignSlots, encodeMovedBody, encodeResponse, Opcode, slotOf, Status, type ConduitClient, type Request } from '../../src/index.js';
 import { fakeServer, reply } from '../support/fake-server.js';
 import { forwardingClient, forwardingGateway } from '../support/gateway.js';
 import { startServer } from '../support/server.js';
@@ -98,5 +98,33 @@ describe('forwarding gateway: readiness while the process drains', () => {
     draining = true;
     expect(await answer(`${base}/readyz`)).toEqual([503, 'draining\n']);
     expect((await fetch(`${base}/v1/keys/k`, { method: 'PUT', body: 'v' })).status).toBe(204);
+  });
+});
+
+describe('forwarding gateway: a client that routes by key', () => {
+  it('each key is stored on, and read from, the server its slot maps to (a stand-in for the pooled ConduitClient)', async () => {
+    const servers = [await startServer(), await startServer()];
+    const names = servers.map((s) => `127.0.0.1:${s.port}`);
+    const table = assignSlots(names);
+    const clients: ConduitClient[] = servers.map((s) => forwardingClient({ port: s.port }));
+    const owner = (key: Buffer | string): number => table[slotOf(key)] as number;
+    const router = {
+      exchange: (request: Request) => (clients[owner((request as { key: Buffer }).key)] as ConduitClient).exchange(request),
+      stats: async () => ({ curr_items: (await Promise.all(clients.map((c) => c.stats()))).reduce((n, s) => n + Number(s.curr_items), 0) }),
+      health: async () => Math.max(...(await Promise.all(clients.map((c) => c.health())))),
+    };
+    const { base } = await forwardingGateway(router);
+    const keys = Array.from({ length: 40 }, (_, i) => `key:${i}`);
+    for (const key of keys) expect((await fetch(`${base}/v1/keys/${key}`, { method: 'PUT', body: key })).status).toBe(204);
+    for (const key of keys) {
+      const held = servers.map((s) => s.server.store.get(Buffer.from(key))?.toString());
+      expect([key, held]).toEqual([key, servers.map((_, i) => (i === owner(key) ? key : undefined))]);
+      const got = await fetch(`${base}/v1/keys/${key}`);
+      const etag = got.headers.get('etag')!;
+      expect([got.status, await got.text()]).toEqual([200, key]);
+      expect((await fetch(`${base}/v1/keys/${key}`, { method: 'PUT', body: 'v2', headers: { 'if-match': etag } })).status).toBe(204);
+    }
+    expect(new Set(keys.map(owner)).size).toBe(2); // both servers hold some
+    expect(await answer(`${base}/v1/stats`)).toEqual([200, { curr_items: 40 }]);
   });
 });
