@@ -3,13 +3,15 @@ import { ConduitError } from '../protocol/errors.js';
 import { Feature, MAX_VALUE_SIZE_LIMIT, REQUEST_OVERHEAD_LIMIT, Status } from '../protocol/constants.js';
 import type { Frame } from '../protocol/header.js';
 import { encodeRequestBody, type Request } from '../protocol/messages.js';
-import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
+import { resolveClientOptions, resolvePoolOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
 import { ConnectionCapabilities, type ServerCapabilities } from './capabilities.js';
 import { asTrue, asVoid, bytes, i64, listReply, okOr, scanReply, statsObject, valueOf, type Bytes, type ListReply, type ScanOptions, type ScanReply } from './commands.js';
 import { RequestQueue } from './request-queue.js';
 import { setManyLoop, type SetManyEntry, type SetManyResult, type SetOptions } from './set-many.js';
 import { checkVersion, DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type VersionedValue } from './versioned.js';
 import { Transport } from './transport.js';
+import { Pool, type Member } from './pool.js';
+import { nameOf, type ServerAddress } from './server-names.js';
 
 /**
  * The public client: ConduitClient's commands, events and the decisions of
@@ -62,6 +64,27 @@ type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'clo
  * connection failures that no caller was told of. `error` is only emitted
  * when it has a listener, so a cache outage never crashes the process.
  *
+ * A pool (options `servers` or `discover`, spec §3.14): one single-server
+ * client per server inside, each key-bearing call sent to its key's server
+ * ({@link serverFor}), so every guarantee above holds per server. A MOVED
+ * answer is followed once (the server did not execute the request). What
+ * is per server is sent to every server in the ring and merged: `list`
+ * (every server's keys, at most `limit` in all), `scan`/`scanPage` (one
+ * server after the other; the cursor carries the server's index above bit
+ * 64), `stats` (numeric counters summed, settings the largest, and
+ * `servers`: each server's own), `capabilities` (what every server
+ * supports), `flush` and `health` (reject when any server fails, naming
+ * it; `health` is the slowest round trip), `setMany` (grouped by server).
+ * `connect()` connects to every server (discovering them first) and rejects
+ * with the first failure, naming the server; `pending` sums the servers';
+ * `close`/`destroy` close every server's client. Events: `server-down`
+ * (`{ server, error }`), `server-up` (`{ server }`) and `ring-changed`
+ * (`{ servers }`, the names in the ring now) under `failurePolicy: 'eject'`
+ * or when `discover` finds a new map; `reconnecting` carries `server`.
+ * With `discover`, the servers of a group refuse a dead peer's keys
+ * (MOVED to it), so under `'eject'` those keys still fail until the peer
+ * is back: the group's map, not the client, decides who owns a key.
+ *
  * @example
  * ```ts
  * const client = new ConduitClient({ host: '127.0.0.1', port: 7171 });
@@ -84,10 +107,19 @@ export class ConduitClient extends EventEmitter {
   #closeResolve: (() => void) | undefined;
   /** What the server of the current connection supports: CAPS, asked first on every connection (spec §3.13). */
   #caps: ConnectionCapabilities | undefined;
+  /** The pool (options `servers`, `discover`), or `undefined` for one server: every call tests it once. */
+  readonly #pool: Pool | undefined;
+  /**
+   * A pool's server: while it reconnects, calls reject at once with
+   * `CONNECTION_LOST` instead of waiting (`failurePolicy`, spec §3.14), so
+   * a server that is down fails only its own keys, and fails them fast.
+   */
+  #failFast = false;
 
   constructor(options: ClientOptions = {}) {
     super();
-    this.#options = resolveClientOptions(options);
+    const pool = resolvePoolOptions(options);
+    this.#options = resolveClientOptions(pool === undefined ? options : pool.perServer);
     this.#queue = new RequestQueue(this.#options, (waiting) => this.#onSwept(waiting));
     this.#transport = new Transport(this.#options, {
       onConnect: () => this.emit('connect'),
@@ -105,10 +137,38 @@ export class ConduitClient extends EventEmitter {
         if (this.#state === 'reconnecting') void this.#open(true);
       },
     });
+    this.#pool =
+      pool === undefined
+        ? undefined
+        : new Pool({ ...pool, servers: pool.servers }, (address) => ConduitClient.#member(pool.perServer, address), this);
+  }
+
+  /** One server of a pool: a whole single-server client, failing fast while its server is down. */
+  static #member(options: ClientOptions, address: ServerAddress): Member {
+    const client = new ConduitClient({ ...options, ...address });
+    client.#failFast = true;
+    return { client, call: <T>(request: Request, decode: (frame: Frame) => T | Promise<T>) => client.#call(request, decode) as Promise<T>, full: () => client.#queue.full };
+  }
+
+  /**
+   * The server `key` goes to now: for a pool, its name (`host:port` or the
+   * socket path; with `discover`, as the group spells it); for one server,
+   * its address.
+   *
+   * @example
+   * ```ts
+   * client.serverFor('user:42'); // '127.0.0.1:7172'
+   * ```
+   */
+  serverFor(key: Bytes): string {
+    if (this.#pool !== undefined) return this.#pool.serverFor(bytes(key, 'key'));
+    const o = this.#options;
+    return nameOf(o.socket !== undefined ? { socket: o.socket } : { host: o.host, port: o.port });
   }
 
   /** Requests written and awaiting a response, and requests waiting to be written. */
   get pending(): { inflight: number; queued: number } {
+    if (this.#pool !== undefined) return this.#pool.pending;
     return { inflight: this.#queue.inflight, queued: this.#queue.queued };
   }
 
@@ -123,12 +183,22 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   connect(): Promise<void> {
+    if (this.#pool !== undefined) return this.#connectPool(this.#pool);
     if (this.#state === 'ready') return Promise.resolve();
     if (this.#state === 'closing' || this.#state === 'closed') {
       return Promise.reject(new ConduitError('CLOSED', 'the client is closed'));
     }
     this.#connecting ??= this.#open(false);
     return this.#connecting;
+  }
+
+  async #connectPool(pool: Pool): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') throw new ConduitError('CLOSED', 'the client is closed');
+    await pool.connect();
+    if (this.#state === 'idle') {
+      this.#state = 'ready';
+      this.emit('ready');
+    }
   }
 
   /** Opens one connection; on failure, either rejects (first connect) or schedules the next attempt. */
@@ -217,6 +287,7 @@ export class ConduitClient extends EventEmitter {
       return;
     }
     this.#state = 'reconnecting';
+    if (this.#failFast) this.#queue.rejectQueued(new ConduitError('CONNECTION_LOST', `${cause.message}; reconnecting`));
     this.emit('reconnecting', { attempt: next.attempt, delayMs: next.delayMs, cause });
     this.#transport.reconnectAfter(next.delayMs);
     this.#queue.startSweep();
@@ -235,13 +306,16 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   exchange(request: Request): Promise<{ status: number; body: Buffer }> {
+    if (this.#pool !== undefined) return this.#pool.exchange(request);
     return this.#call(request, (frame) => ({ status: frame.opcode, body: valueOf(frame) }));
   }
 
   /** Adds a request; it is written at the end of this tick. */
   #call<T>(request: Request, decode: (frame: Frame) => T): Promise<T> {
-    if (this.#state === 'closing' || this.#state === 'closed') {
-      return Promise.reject(new ConduitError('CLOSED', 'the client is closed'));
+    if (this.#pool !== undefined) return this.#pool.call(request, decode);
+    if (this.#state !== 'ready') {
+      const refused = this.#refusal();
+      if (refused !== undefined) return Promise.reject(refused);
     }
     let opcode: number;
     let body: Buffer[];
@@ -255,6 +329,15 @@ export class ConduitClient extends EventEmitter {
     if (this.#state === 'idle') this.connect().catch(() => {}); // the queued request rejects with the cause
     this.#scheduleFlush();
     return result;
+  }
+
+  /** Why a call made in this state fails at once, if it does. */
+  #refusal(): ConduitError | undefined {
+    if (this.#state === 'closing' || this.#state === 'closed') return new ConduitError('CLOSED', 'the client is closed');
+    if (this.#state === 'reconnecting' && this.#failFast) {
+      return new ConduitError('CONNECTION_LOST', 'the server is unreachable (reconnecting): a pool fails its keys at once');
+    }
+    return undefined;
   }
 
   #scheduleFlush(): void {
@@ -328,6 +411,7 @@ export class ConduitClient extends EventEmitter {
    */
   close(): Promise<void> {
     if (this.#closed !== undefined) return this.#closed;
+    if (this.#pool !== undefined) return this.#closePool(this.#pool.close());
     this.#closed = new Promise<void>((resolve) => {
       this.#closeResolve = resolve;
     });
@@ -357,9 +441,23 @@ export class ConduitClient extends EventEmitter {
    */
   destroy(): void {
     if (this.#state === 'closed') return;
+    if (this.#pool !== undefined) {
+      this.#pool.destroy();
+      return void this.#closePool(Promise.resolve());
+    }
     this.#closed ??= Promise.resolve();
     this.#queue.flushAll(new ConduitError('CLOSED', 'the client was destroyed'));
     this.#finishClose();
+  }
+
+  /** A pool is closed when every server's client is. */
+  #closePool(closing: Promise<void>): Promise<void> {
+    this.#state = 'closing';
+    this.#closed = closing.then(() => {
+      this.#state = 'closed';
+      this.emit('close');
+    });
+    return this.#closed;
   }
 
   #finishClose(): void {
@@ -446,6 +544,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   setMany(entries: Iterable<SetManyEntry>, options: WriteOptions = {}): Promise<SetManyResult[]> {
+    if (this.#pool !== undefined) return this.#pool.setMany(entries, options.quiet === true, (key, value, o) => this.set(key, value, o));
     return setManyLoop(entries, (key, value, o) => this.set(key, value, o), () => this.#queue.full, options.quiet === true);
   }
 
@@ -572,6 +671,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   list(prefix: Bytes = '', limit = 1000): Promise<ListReply> {
+    if (this.#pool !== undefined) return this.#pool.list(bytes(prefix, 'prefix'), limit);
     return this.#call(
       { op: 'LIST', prefix: bytes(prefix, 'prefix'), limit },
       okOr(listReply),
@@ -589,6 +689,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   scanPage(cursor: bigint, options: ScanOptions = {}): Promise<ScanReply> {
+    if (this.#pool !== undefined) return this.#pool.scanPage(cursor, options);
     return this.#call({ op: 'SCAN', cursor, count: options.count ?? 1000, prefix: bytes(options.prefix ?? '', 'prefix') }, okOr(scanReply));
   }
 
@@ -627,6 +728,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   async capabilities(): Promise<ServerCapabilities> {
+    if (this.#pool !== undefined) return this.#pool.capabilities();
     await this.connect();
     const caps = this.#caps;
     if (caps === undefined) throw new ConduitError('CONNECTION_LOST', 'the connection was lost before the server said what it supports');
@@ -643,6 +745,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   async health(): Promise<number> {
+    if (this.#pool !== undefined) return this.#pool.health();
     const started = performance.now();
     await this.#call({ op: 'HEALTH' }, okOr(asVoid));
     return performance.now() - started;
@@ -657,6 +760,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   stats(): Promise<Record<string, unknown>> {
+    if (this.#pool !== undefined) return this.#pool.stats();
     return this.#call({ op: 'STATS' }, okOr(statsObject));
   }
 
@@ -669,6 +773,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   flush(): Promise<void> {
+    if (this.#pool !== undefined) return this.#pool.flush();
     return this.#call({ op: 'FLUSH' }, okOr(asVoid));
   }
 }

@@ -3,6 +3,7 @@ import { Status } from '../protocol/constants.js';
 import type { Frame } from '../protocol/header.js';
 import { decodeI64, decodeListBody } from '../protocol/messages.js';
 import { decodeScanBody } from '../protocol/scan-body.js';
+import { decodeMovedBody } from '../protocol/topology-body.js';
 
 /**
  * What the client's commands take and what they make of their answers
@@ -64,7 +65,24 @@ export interface ScanReply {
  * ```
  */
 export function statusError(frame: Frame): ConduitError {
+  if (frame.opcode === Status.MOVED) return movedError(frame.body);
   return ConduitError.fromStatus(frame.opcode, frame.body.toString('utf8'));
+}
+
+/**
+ * spec §3.14: MOVED is the one error whose body is read: the key's slot and
+ * its owner, which the message names. A body that does not decode is a
+ * PROTOCOL_ERROR (the connection is given up).
+ *
+ * @example
+ * ```ts
+ * movedError(encodeMovedBody({ slot: 1, node: 1, epoch: 3, name: '10.0.0.2:7171' })).message;
+ * ```
+ */
+export function movedError(body: Buffer): ConduitError {
+  const moved = decodeMovedBody(body);
+  if (moved instanceof ProtocolError) return new ConduitError('PROTOCOL_ERROR', `MOVED answer: ${moved.message}`);
+  return new ConduitError('MOVED', `the key's slot ${moved.slot} is owned by ${moved.name} (group epoch ${moved.epoch})`, Status.MOVED);
 }
 
 /**

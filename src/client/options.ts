@@ -1,6 +1,7 @@
 import { aeadChoice } from '../crypto/aead-choice.js';
 import { loadKeyFile } from '../crypto/keys.js';
 import { MAX_VALUE_SIZE_LIMIT } from '../protocol/constants.js';
+import { serverList } from './server-names.js';
 
 /** Reconnect settings of a {@link ClientOptions}. */
 export interface ReconnectOptions {
@@ -81,6 +82,36 @@ export interface ClientOptions {
    * usable). Default 64 MiB (67,108,864), also the most allowed.
    */
   maxValueSize?: number;
+  /**
+   * A pool (spec §3.14, issue 20): the servers, each `host:port`,
+   * `[v6]:port` or an absolute Unix socket path, 1–64 of them. Each key goes
+   * to one server, chosen by its slot (Redis Cluster's CRC16 hash slots,
+   * assigned to the servers' names by rendezvous hashing), so every client
+   * with the same servers, in any order, sends a key to the same server.
+   * Excludes `host`, `port`, `socket` and `discover`; every other option
+   * applies to each server.
+   */
+  servers?: readonly string[];
+  /**
+   * Ask the server at `host`/`port` (or `socket`) which group it is in
+   * (TOPOLOGY, spec §3.14) and use the group's servers as the pool; a
+   * standalone or protocol 1.0 server is a pool of one. Excludes `servers`.
+   */
+  discover?: boolean;
+  /**
+   * What a pool does while one of its servers is down. `'fail'` (default):
+   * that server's keys reject at once with `CONNECTION_LOST` or
+   * `CONNECT_FAILED`, the other servers' keys are unaffected. `'eject'`:
+   * after `ejectAfter` consecutive connection-level failures (`CONNECT_FAILED`,
+   * `CONNECTION_LOST`, `TIMEOUT`) the server leaves the ring and its keys go
+   * to the other servers (as misses) until a HEALTH check, every
+   * `ejectRetryMs`, passes.
+   */
+  failurePolicy?: 'fail' | 'eject';
+  /** `'eject'`: consecutive connection-level failures that take a server out of the ring. Default 3. */
+  ejectAfter?: number;
+  /** `'eject'`: how long an ejected server stays out before a HEALTH check may bring it back. Default 5,000. */
+  ejectRetryMs?: number;
 }
 
 
@@ -102,6 +133,52 @@ export interface ResolvedClientOptions {
   sealing: Sealing;
   tls: ClientTlsOptions | undefined;
   maxValueSize: number;
+}
+
+/** The pool's options, with the per-server options they leave (see {@link resolvePoolOptions}). */
+export interface ResolvedPoolOptions {
+  /** `servers`, normalised; `undefined` with `discover`. */
+  servers: string[] | undefined;
+  /** Where `discover` asks; `undefined` with `servers`. */
+  discover: { host: string; port: number } | { socket: string } | undefined;
+  failurePolicy: 'fail' | 'eject';
+  ejectAfter: number;
+  ejectRetryMs: number;
+  /** What each server's own client is made with: every option but the pool's and the address. */
+  perServer: ClientOptions;
+}
+
+/**
+ * The pool options of `options`, validated (TypeErrors naming the option),
+ * or `undefined` for a single-server client (neither `servers` nor `discover`).
+ *
+ * @example
+ * ```ts
+ * resolvePoolOptions({ servers: ['127.0.0.1:7171', '127.0.0.1:7172'] })?.servers; // both, normalised
+ * resolvePoolOptions({ port: 7171 }); // undefined
+ * ```
+ */
+export function resolvePoolOptions(options: ClientOptions): ResolvedPoolOptions | undefined {
+  const { servers, discover, failurePolicy = 'fail', ejectAfter = 3, ejectRetryMs = 5_000, host, port, socket, ...perServer } = options;
+  if (discover !== undefined && typeof discover !== 'boolean') throw new TypeError(`discover option must be a boolean, got ${String(discover)}`);
+  if (failurePolicy !== 'fail' && failurePolicy !== 'eject') {
+    throw new TypeError(`failurePolicy option must be 'fail' or 'eject', got ${String(failurePolicy)}`);
+  }
+  integer('ejectAfter', ejectAfter, 1, 1_000_000);
+  integer('ejectRetryMs', ejectRetryMs, 1, 2_147_483_647);
+  if (servers === undefined && discover !== true) return undefined;
+  const common = { failurePolicy, ejectAfter, ejectRetryMs, perServer };
+  if (servers !== undefined) {
+    if (discover === true) throw new TypeError('discover and servers options exclude each other: discover finds the servers itself');
+    if (host !== undefined || port !== undefined || socket !== undefined) {
+      throw new TypeError('servers option excludes host, port and socket: name every server in servers');
+    }
+    return { servers: serverList(servers), discover: undefined, ...common };
+  }
+  // Validated as a single server's address would be.
+  const address = Object.fromEntries(Object.entries({ host, port, socket }).filter(([, v]) => v !== undefined));
+  const seed = resolveClientOptions({ ...perServer, ...address });
+  return { servers: undefined, discover: seed.socket !== undefined ? { socket: seed.socket } : { host: seed.host, port: seed.port }, ...common };
 }
 
 function withoutKeyFile(options: ClientOptions): Omit<ClientOptions, 'keyFile' | 'keyId'> {
