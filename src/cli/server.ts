@@ -35,7 +35,7 @@ import { runPrimary } from './primary.js';
 import { SettingSources } from './setting-sources.js';
 import { freePorts } from './supervisor.js';
 import { onPrimaryGone, tellPrimary, WORKER_ENV, workerStart, type StartMessage } from './worker-ipc.js';
-import { MAX_WORKERS, memoryShare, planWorkers, workerCount } from './worker-plan.js';
+import { groupProblem, MAX_WORKERS, memoryShare, planWorkers, workerCount } from './worker-plan.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
@@ -91,7 +91,8 @@ program
       'flags beat the environment, which beats the file, and every source is checked. A switch there is\n' +
       'true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp).\n' +
       'SIGTERM, SIGINT (Ctrl-C) and SIGHUP (terminal closed) drain the connections and exit 0;\n' +
-      'a second one more than a second later exits at once with 1.\n' +
+      'a second one more than a second later exits at once with 1. With --workers, the primary passes them on\n' +
+      'to every worker and exits 0 once all have drained; a worker that dies is restarted on its address.\n' +
       'Give the process 1.1 × --max-memory + 112 MiB of RAM (README: How much memory).',
   );
 
@@ -178,33 +179,12 @@ function secureField(keys: readonly PreSharedKey[], aead: AeadChoice | undefined
  * resolved here, so a bad value fails now, once, not in N workers.
  */
 async function startPrimary(count: number, options: Partial<ServerOptions>, logger: Logger & { flush(): void }, aead: AeadChoice | undefined): Promise<void> {
-  const workersFrom = `${sources.originOf('workers')} ${count}`;
-  const split = `split over ${count} workers (${workersFrom})`;
-  // TODO-free until the lead wires the primary's gateway (primary.ts onWorkersReady): refuse rather than serve one worker's store.
-  if (options.httpPort !== undefined) {
-    fail(`${sources.originOf('httpPort')} cannot be used with ${workersFrom} yet: the HTTP gateway serves a single server's store`);
-  }
-  const shards = options.shards ?? serverDefaults.shards;
-  const maxMemory = options.maxMemory ?? serverDefaults.maxMemory;
-  const share = memoryShare(maxMemory, count);
-  if (share < shards * 1024) {
-    fail(
-      `${sources.originOf('maxMemory')} ${formatSizeLimit(maxMemory)} ${split} leaves ${formatSizeLimit(share)} each, ` +
-        `less than the ${formatSizeLimit(shards * 1024)} one server needs (1 KiB for each of ${sources.originOf('shards')} ${shards})`,
-    );
-  }
-  if (options.maxValueSize !== undefined && options.maxValueSize > share) {
-    fail(
-      `${sources.originOf('maxValueSize')} ${formatSizeLimit(options.maxValueSize)} is more than ${formatSizeLimit(share)}, each worker's share of ` +
-        `${sources.originOf('maxMemory')} ${formatSizeLimit(maxMemory)} ${split}: no value that large could be stored`,
-    );
-  }
   const tcp = options.tcp !== false;
   const port = options.port ?? serverDefaults.port;
   const host = options.host ?? serverDefaults.host;
-  if (tcp && port !== 0 && port + count - 1 > 65_535) {
-    fail(`${sources.originOf('port')} ${port} with ${workersFrom} needs ports up to ${port + count - 1}, past 65535`);
-  }
+  const share = memoryShare(options.maxMemory ?? serverDefaults.maxMemory, count);
+  const problem = groupProblem({ ...options, count, tcp, port, shards: options.shards ?? serverDefaults.shards }, (name) => sources.originOf(name));
+  if (problem !== undefined) fail(problem);
   let ports: number[] | undefined;
   if (tcp && port === 0) {
     try {

@@ -3,7 +3,9 @@
 // connects to), each one's share of --max-memory, and how long to wait before a restart.
 // Pure functions, so every rule is unit-tested without a process (test/unit/worker-plan.test.ts).
 import { availableParallelism } from 'node:os';
+import { formatSizeLimit } from '../config/units.js';
 import { MAX_NODES } from '../protocol/slots.js';
+import { serverDefaults } from '../server/options.js';
 
 /** The most workers a group may have: a slot table names at most {@link MAX_NODES} servers (spec §3.14). */
 export const MAX_WORKERS = MAX_NODES;
@@ -102,6 +104,55 @@ export function planWorkers(input: PlanInput): WorkerAddress[] {
  */
 export function memoryShare(maxMemory: number, count: number): number {
   return Math.floor(maxMemory / count);
+}
+
+/** The settings {@link groupProblem} checks, as settled for one server. */
+export interface GroupSettings {
+  count: number;
+  maxMemory?: number | undefined;
+  shards: number;
+  maxValueSize?: number | undefined;
+  port: number;
+  tcp: boolean;
+  httpPort?: number | undefined;
+}
+
+/**
+ * What makes a group of `count` workers impossible although one server with the same settings
+ * is fine, as one line naming the settings as the user wrote them (`origin('maxMemory')` is
+ * e.g. `--max-memory` or `CONDUIT_MAX_MEMORY`), or `undefined`. Checked by the primary before
+ * any worker starts.
+ *
+ * @example
+ * ```ts
+ * groupProblem({ count: 2, maxMemory: 24 * 1024, shards: 16, port: 0, tcp: true }, (n) => `--${n}`);
+ * // '--maxMemory 24kb (24576 bytes) split over 2 workers (--workers 2) leaves 12kb (12288 bytes) each, …'
+ * ```
+ */
+export function groupProblem(s: GroupSettings, origin: (name: keyof GroupSettings | 'workers') => string): string | undefined {
+  const workers = `${origin('workers')} ${s.count}`;
+  const split = `split over ${s.count} workers (${workers})`;
+  // Until the primary runs the gateway (primary.ts onWorkersReady), refuse rather than serve one worker's store.
+  if (s.httpPort !== undefined) return `${origin('httpPort')} cannot be used with ${workers} yet: the HTTP gateway serves a single server's store`;
+  const maxMemory = s.maxMemory ?? serverDefaults.maxMemory;
+  const share = memoryShare(maxMemory, s.count);
+  // The store needs 1 KiB per shard (setting-check.ts's max-memory limit), in every worker.
+  if (share < s.shards * 1024) {
+    return (
+      `${origin('maxMemory')} ${formatSizeLimit(maxMemory)} ${split} leaves ${formatSizeLimit(share)} each, ` +
+      `less than the ${formatSizeLimit(s.shards * 1024)} one server needs (1 KiB for each of ${origin('shards')} ${s.shards})`
+    );
+  }
+  if (s.maxValueSize !== undefined && s.maxValueSize > share) {
+    return (
+      `${origin('maxValueSize')} ${formatSizeLimit(s.maxValueSize)} is more than ${formatSizeLimit(share)}, each worker's share of ` +
+      `${origin('maxMemory')} ${formatSizeLimit(maxMemory)} ${split}: no value that large could be stored`
+    );
+  }
+  if (s.tcp && s.port !== 0 && s.port + s.count - 1 > 65_535) {
+    return `${origin('port')} ${s.port} with ${workers} needs ports up to ${s.port + s.count - 1}, past 65535`;
+  }
+  return undefined;
 }
 
 /**

@@ -1,13 +1,13 @@
 // Issue 20: `conduit-server --workers N`, a primary supervising N worker processes, each a
 // whole server with its own store on its own address (design.md). Real processes on 127.0.0.1.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assignSlots, ConduitClient, slotOf } from '../../src/index.js';
-import { runServerToExit, startServerProcess, type ServerProcess } from '../support/cli.js';
+import { nodeFlagsOf, runServerToExit, serverBin, startServerProcess, type ServerProcess } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conduit-workers-'));
 
@@ -101,6 +101,11 @@ describe('conduit-server --workers (issue 20)', () => {
     expect(line.settings).toMatchObject({ maxMemory: 32 * 1024 * 1024, workers: 2 });
     expect(line.address).toBe(workers[0]?.address);
     expect(server.port).toBe(portOf(workers[0] as StartedWorker));
+    // Workers run with the bin's Node flags, as the primary does (docs/STORAGE.md "Process RSS").
+    for (const w of workers) {
+      const argv = readFileSync(`/proc/${w.pid}/cmdline`, 'latin1').split('\0');
+      expect(argv.slice(1, 1 + nodeFlagsOf(serverBin).length + 1)).toEqual([...nodeFlagsOf(serverBin), serverBin]);
+    }
 
     const [a, b] = workers.map((w) => client(portOf(w)));
     if (a === undefined || b === undefined) throw new Error('two workers');

@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { checkSetting } from '../../src/cli/setting-check.js';
 import {
+  groupProblem,
   MAX_WORKERS,
   memoryShare,
   planWorkers,
@@ -96,5 +97,31 @@ describe('budgets and backoff', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 8, 100].map(restartDelayMs)).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
     expect(restartDelayMs(0)).toBe(RESTART_MIN_MS);
     expect(restartDelayMs(Number.MAX_SAFE_INTEGER)).toBe(RESTART_MAX_MS);
+  });
+});
+
+describe('groups refused before any worker starts (groupProblem)', () => {
+  const flag = (name: string): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const base = { count: 2, maxMemory: 64 * 1024 * 1024, shards: 16, port: 7171, tcp: true };
+
+  it('a fine group has no problem', () => {
+    expect(groupProblem(base, flag)).toBeUndefined();
+    expect(groupProblem({ ...base, count: 64, port: 65_535 - 63 }, flag)).toBeUndefined();
+    expect(groupProblem({ ...base, count: 64, port: 65_535, tcp: false }, flag)).toBeUndefined();
+    expect(groupProblem({ ...base, count: 64, port: 0 }, flag)).toBeUndefined();
+    expect(groupProblem({ ...base, maxValueSize: 32 * 1024 * 1024 }, flag)).toBeUndefined();
+  });
+
+  it('a share below 1 KiB per shard names --max-memory, --workers and --shards', () => {
+    expect(groupProblem({ ...base, maxMemory: 32 * 1024 - 1 }, flag)).toBe(
+      '--max-memory 32767 bytes split over 2 workers (--workers 2) leaves 16383 bytes each, less than the 16kb (16384 bytes) one server needs (1 KiB for each of --shards 16)',
+    );
+    expect(groupProblem({ ...base, maxMemory: 32 * 1024 }, flag)).toBeUndefined();
+  });
+
+  it('--max-value-size above a share, ports past 65535, and --http-port are refused naming both settings', () => {
+    expect(groupProblem({ ...base, maxValueSize: 32 * 1024 * 1024 + 1 }, flag)).toMatch(/^--max-value-size .* each worker's share of --max-memory .* \(--workers 2\)/);
+    expect(groupProblem({ ...base, port: 65_535 }, flag)).toBe('--port 65535 with --workers 2 needs ports up to 65536, past 65535');
+    expect(groupProblem({ ...base, httpPort: 0 }, flag)).toMatch(/^--http-port cannot be used with --workers 2 yet/);
   });
 });
