@@ -89,7 +89,7 @@ export async function freePorts(host: string, count: number): Promise<number[]> 
       servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host, port: 0, exclusive: true }, resolve);
+        server.listen({ host, port: 0 }, resolve);
       });
     }
     return servers.map((s) => (s.address() as AddressInfo).port);

@@ -149,7 +149,7 @@ describe('conduit-server --workers (issue 20)', () => {
   it('SIGTERM to the primary drains every worker; the primary exits 0 and leaves no process behind', async () => {
     const { server, workers } = await startGroup(['--workers', '2']);
     const c = client(portOf(workers[1] as StartedWorker));
-    await c.set('x', 'y');
+    expect(await c.set(keyOwnedBy(workers.map((w) => w.name), 1), 'y')).toBe(true);
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
     for (const w of workers) {
@@ -173,7 +173,9 @@ describe('conduit-server --workers (issue 20)', () => {
     server.child.kill('SIGKILL');
     await server.exited;
     await until(() => workers.every((w) => !alive(w.pid)), 10_000, 'workers gone');
-    expect(server.logs().filter((l) => l.msg === 'shutting down: draining connections' && l.reason === 'primary exited')).toHaveLength(2);
+    const drained = (): number => server.logs().filter((l) => l.msg === 'shutdown complete' && l.worker !== undefined).length;
+    await until(() => drained() === 2, 5_000, 'both drains logged');
+    expect(server.logs().filter((l) => l.msg === 'shutting down: draining connections').map((l) => l.reason)).toEqual(['primary exited', 'primary exited']);
   }, 30_000);
 
   it('SHUTDOWN to one worker (with --allow-shutdown) stops the whole group; exit 0', async () => {
