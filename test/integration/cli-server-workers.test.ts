@@ -141,9 +141,20 @@ describe('conduit-server --workers (issue 20)', () => {
     expect(await client(portOf(victim)).health()).toBeGreaterThanOrEqual(0);
     // The other worker never stopped.
     expect(alive((workers[0] as StartedWorker).pid)).toBe(true);
+    // A second death in a row (well within a minute) waits twice as long.
+    process.kill(pid, 'SIGKILL');
+    const restarts = (): Record<string, unknown>[] => server.logs().filter((l) => l.msg === 'worker restarted');
+    await until(() => restarts().length === 2, 10_000, 'second restart');
+    const again = Number(restarts()[1]?.pid);
+    workerPids.add(again);
+    expect(server.logs().filter((l) => l.msg === 'worker exited unexpectedly: restarting it').map((l) => [l.pid, l.ms])).toEqual([
+      [victim.pid, 100],
+      [pid, 200],
+    ]);
+    expect(await client(portOf(victim)).health()).toBeGreaterThanOrEqual(0);
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
-    expect(alive(pid)).toBe(false);
+    expect(alive(again)).toBe(false);
   }, 30_000);
 
   it('SIGTERM to the primary drains every worker; the primary exits 0 and leaves no process behind', async () => {
