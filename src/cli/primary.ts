@@ -10,6 +10,8 @@ const REPEAT_IGNORED_MS = 1_000;
 
 /** Something the primary runs beside its workers and closes after they have drained (the HTTP gateway). */
 export interface PrimaryService {
+  /** What the start-up line's `http` field shows (e.g. `127.0.0.1:8080`). */
+  readonly http?: string;
   close(): Promise<void>;
 }
 
@@ -105,6 +107,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   logger.info(
     {
       ...o.startFields,
+      ...(service?.http === undefined ? {} : { http: service.http }),
       // The first worker's address where a lone server prints its own, so tools that read one address still work.
       address: first?.address,
       socket: first?.socket,
