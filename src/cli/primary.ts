@@ -8,7 +8,14 @@ import { Supervisor, type RunningWorker, type SupervisorOptions } from './superv
 /** A stop signal repeated within this long is the same request delivered twice (as server.ts's stop()). */
 const REPEAT_IGNORED_MS = 1_000;
 
-/** Something the primary runs beside its workers and closes after they have drained (the HTTP gateway). */
+/**
+ * Something the primary runs beside its workers and closes after they have drained (the HTTP gateway).
+ *
+ * @example
+ * ```ts
+ * const service: PrimaryService = { http: '127.0.0.1:8080', close: () => gateway.close() };
+ * ```
+ */
 export interface PrimaryService {
   /** What the start-up line's `http` field shows (e.g. `127.0.0.1:8080`). */
   readonly http?: string;
@@ -27,7 +34,14 @@ export interface PrimaryService {
  */
 export type WorkersReadyHook = (names: readonly string[], workers: readonly RunningWorker[]) => Promise<PrimaryService | undefined>;
 
-/** What {@link runPrimary} needs besides the supervisor's options. */
+/**
+ * What {@link runPrimary} needs besides the supervisor's options.
+ *
+ * @example
+ * ```ts
+ * const options: PrimaryOptions = { ...supervisorOptions, startFields: { version }, fail };
+ * ```
+ */
 export interface PrimaryOptions extends SupervisorOptions {
   logger: Logger & { flush?: () => void };
   /** Fields of the start-up line besides the workers (version, secure, tls, settings). */

@@ -17,7 +17,14 @@ import { restartDelayMs, RESTART_RESET_MS, START_ATTEMPTS, type WorkerAddress } 
 /** Beyond --shutdown-timeout, how long a worker may take to exit after SIGTERM (start-up, store close) before SIGKILL. */
 const STOP_MARGIN_MS = 5_000;
 
-/** How the primary runs its workers. */
+/**
+ * How the primary runs its workers.
+ *
+ * @example
+ * ```ts
+ * const options: SupervisorOptions = { entry, args, workers: planWorkers(input), maxMemory: share, epoch: 1, shutdownTimeoutMs: 10_000, logger };
+ * ```
+ */
 export interface SupervisorOptions {
   /** The script each worker runs (the primary's own entry) and its arguments (the primary's own). */
   entry: string;
@@ -34,7 +41,14 @@ export interface SupervisorOptions {
   logger: Logger;
 }
 
-/** A worker as the start-up line and `conduit-server`'s logs show it. */
+/**
+ * A worker as the start-up line and `conduit-server`'s logs show it.
+ *
+ * @example
+ * ```ts
+ * const w: RunningWorker = { worker: 0, pid: 4242, name: '127.0.0.1:7171', address: '127.0.0.1:7171', socket: undefined };
+ * ```
+ */
 export interface RunningWorker {
   worker: number;
   pid: number | undefined;

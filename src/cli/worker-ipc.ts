@@ -5,10 +5,22 @@
 /**
  * The environment variable the primary sets, with the worker's index, on the processes it
  * forks: with an IPC channel as well, `conduit-server` runs as that worker (server.ts).
+ *
+ * @example
+ * ```ts
+ * const isWorker = process.env[WORKER_ENV] !== undefined && process.send !== undefined;
+ * ```
  */
 export const WORKER_ENV = 'CONDUIT_WORKER_INDEX';
 
-/** A worker's group (design.md): the shape of `ServerOptions.group`. */
+/**
+ * A worker's group (design.md): the shape of `ServerOptions.group`.
+ *
+ * @example
+ * ```ts
+ * const group: WorkerGroupMap = { self: 0, epoch: 1, nodes, table: assignSlots(nodes) };
+ * ```
+ */
 export interface WorkerGroupMap {
   self: number;
   epoch: number;
@@ -16,7 +28,14 @@ export interface WorkerGroupMap {
   table: Uint8Array;
 }
 
-/** primary → worker, once, first: where to listen, with what budget, in which group. */
+/**
+ * primary → worker, once, first: where to listen, with what budget, in which group.
+ *
+ * @example
+ * ```ts
+ * child.send({ type: 'start', worker: 1, port: 7172, socket: undefined, maxMemory, group } satisfies StartMessage);
+ * ```
+ */
 export interface StartMessage {
   type: 'start';
   worker: number;
@@ -26,7 +45,14 @@ export interface StartMessage {
   group: WorkerGroupMap;
 }
 
-/** worker → primary. */
+/**
+ * worker → primary.
+ *
+ * @example
+ * ```ts
+ * tellPrimary({ type: 'failed', message: 'cannot listen on 127.0.0.1:7172: it is already in use' });
+ * ```
+ */
 export type WorkerMessage =
   /** Every listener is up: the worker serves. */
   | { type: 'listening'; host: string; port: number | undefined; socket: string | undefined }

@@ -50,7 +50,14 @@ export function workerName(host: string, port: number): string {
   return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`;
 }
 
-/** Where worker `index` listens, and the name the group gives it. */
+/**
+ * Where worker `index` listens, and the name the group gives it.
+ *
+ * @example
+ * ```ts
+ * const w: WorkerAddress = { index: 1, host: '127.0.0.1', port: 7172, socket: undefined, name: '127.0.0.1:7172' };
+ * ```
+ */
 export interface WorkerAddress {
   index: number;
   host: string;
@@ -62,7 +69,14 @@ export interface WorkerAddress {
   name: string;
 }
 
-/** What {@link planWorkers} needs: the listeners one server would have, and the ports picked for `--port 0`. */
+/**
+ * What {@link planWorkers} needs: the listeners one server would have, and the ports picked for `--port 0`.
+ *
+ * @example
+ * ```ts
+ * const input: PlanInput = { count: 2, host: '127.0.0.1', port: 0, socket: undefined, tcp: true, freePorts: [40001, 40002] };
+ * ```
+ */
 export interface PlanInput {
   count: number;
   host: string;
@@ -106,7 +120,14 @@ export function memoryShare(maxMemory: number, count: number): number {
   return Math.floor(maxMemory / count);
 }
 
-/** The settings {@link groupProblem} checks, as settled for one server. */
+/**
+ * The settings {@link groupProblem} checks, as settled for one server.
+ *
+ * @example
+ * ```ts
+ * const s: GroupSettings = { count: 4, maxMemory: 1 << 30, shards: 16, port: 7171, tcp: true };
+ * ```
+ */
 export interface GroupSettings {
   count: number;
   maxMemory?: number | undefined;
