@@ -4,10 +4,10 @@
  * With a command it runs it and exits (0 ok, 1 not found / not stored,
  * 2 error); without one it opens an interactive prompt with history.
  *
- * About 530 lines, past the ~450 guide: one short action per command
+ * About 550 lines, past the ~450 guide: one short action per command
  * (protocol 1.1 added gets, gat, set --version and --quiet) with its help
  * text beside it, so a command reads in one place; stdin reading lives in
- * stdin-value.ts.
+ * stdin-value.ts, which server(s) the flags name in cli-target.ts.
  *
  * @example
  * ```sh
@@ -29,6 +29,7 @@ import { generateKey, loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import { MAX_TTL_MS, MAX_VALUE_SIZE_LIMIT } from '../protocol/constants.js';
 import { ConduitError } from '../protocol/errors.js';
 import { parseDuration } from '../config/units.js';
+import { targetOf, type TargetOptions } from './cli-target.js';
 import { readStdinValue, StdinTooLarge } from './stdin-value.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -412,6 +413,8 @@ async function main(): Promise<number> {
     .addOption(new Option('--host <host>', 'server host').default('127.0.0.1').env('CONDUIT_HOST'))
     .addOption(new Option('--port <port>', 'server port').default('7171').env('CONDUIT_PORT'))
     .addOption(new Option('--socket <path>', 'Unix domain socket instead of host/port').env('CONDUIT_SOCKET'))
+    .addOption(new Option('--servers <list>', 'a pool: host:port (or socket paths), comma-separated; each key goes to its server').env('CONDUIT_SERVERS'))
+    .addOption(new Option('--no-discover', "talk to the one server given, without asking it for its group's servers (TOPOLOGY)"))
     .addOption(new Option('--timeout <duration>', 'per-request timeout').default('5s'))
     .addOption(new Option('--key <id:base64>', 'secure mode key; prefer CONDUIT_KEY').env('CONDUIT_KEY'))
     .addOption(new Option('--key-file <path>', 'secure mode key file (TOML [[keys]])').env('CONDUIT_KEY_FILE'))
@@ -430,7 +433,9 @@ async function main(): Promise<number> {
     .addHelpText(
       'after',
       '\nCommands: get, gets, gat, set, del, ttl, renew, incr, list, stats, health, flush, keygen (conduit-cli help COMMAND).\n' +
-        'Without a command: a prompt on a terminal, else one command per line from stdin.',
+        'Without a command: a prompt on a terminal, else one command per line from stdin.\n' +
+        'Against --workers (found by TOPOLOGY unless --no-discover) or --servers, each key goes to its server;\n' +
+        'list, stats and flush go to every server.',
     );
   top.exitOverride();
   try {
@@ -442,6 +447,8 @@ async function main(): Promise<number> {
     host: string;
     port: string;
     socket?: string;
+    servers?: string;
+    discover: boolean;
     timeout: string;
     key?: string;
     keyFile?: string;
@@ -461,15 +468,21 @@ async function main(): Promise<number> {
     mode: 'single',
   };
   let timeoutMs: number;
-  let port: number;
+  let routing: { options: TargetOptions; target: string };
   let key: ClientOptions['key'];
   let tls: ClientOptions['tls'];
   try {
     timeoutMs = parseDuration(o.timeout, '--timeout');
-    port = Number(o.port);
-    // Name what the user wrote: the flag, or the variable it came from.
-    const portLabel = top.getOptionValueSource('port') === 'env' ? 'CONDUIT_PORT' : '--port';
-    if (!/^\s*\d+\s*$/.test(o.port) || port < 1 || port > 65_535) throw new TypeError(`${portLabel} must be from 1 to 65535, got '${o.port}'`);
+    // Errors name what the user wrote: the flag, or the variable it came from.
+    const source = (name: string) => top.getOptionValueSource(name) as 'cli' | 'env' | 'default' | undefined;
+    routing = targetOf({
+      host: o.host,
+      port: o.port,
+      socket: o.socket,
+      servers: o.servers,
+      discover: o.discover,
+      sources: { host: source('host'), port: source('port'), socket: source('socket'), servers: source('servers') },
+    });
     if (o.keyFile !== undefined) {
       const keys = loadKeyFile(o.keyFile);
       key = o.keyId === undefined ? keys[0] : keys.find((k) => k.id === o.keyId);
@@ -488,10 +501,10 @@ async function main(): Promise<number> {
   }
   let instance: ConduitClient | undefined;
   const client = (): ConduitClient => {
+    // Issue 20: one server, asked TOPOLOGY (`discover`) so a group's keys go to their owners; or a `servers` pool.
+    // List, scan, stats and flush then go to every server and merge (the pool's fan-out).
     instance ??= new ConduitClient({
-      host: o.host,
-      port,
-      socket: o.socket,
+      ...routing.options,
       requestTimeoutMs: Math.max(1, timeoutMs),
       connectTimeoutMs: Math.max(1, timeoutMs),
       reconnect: false,
@@ -500,7 +513,7 @@ async function main(): Promise<number> {
     });
     return instance;
   };
-  const target = o.socket ?? `${o.host}:${port}`;
+  const target = routing.target;
   try {
     if (rest.length === 0) {
       // The prompt needs a terminal (CONDUIT_CLI_INTERACTIVE=1 forces it: scripts, tests);

@@ -1,3 +1,4 @@
+import { LocalBackend } from '../http/backend.js';
 import { HttpGateway } from '../http/gateway.js';
 import { ConduitServer } from '../server/server.js';
 import type { ServerOptions } from '../server/options.js';
@@ -49,7 +50,7 @@ export class ComposedServer {
     this.gateway =
       o.httpPort === undefined || metrics === undefined
         ? undefined
-        : new HttpGateway(this.server, metrics, {
+        : new HttpGateway(new LocalBackend(this.server), metrics, {
             host: o.httpHost,
             port: o.httpPort,
             token: o.httpToken,

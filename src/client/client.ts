@@ -276,11 +276,12 @@ export class ConduitClient extends EventEmitter {
     const sink = this.#transport.sink;
     if (sink === undefined || (this.#state !== 'ready' && this.#state !== 'closing')) return;
     if (fence === 'when-blocked' && this.#queue.endsQuiet) return this.#fenceAtEndOfTurn();
-    const caps = this.#caps;
-    const large = (size: number, frameLimit: number): ReturnType<ConnectionCapabilities['verdict']> => caps?.verdict(size, frameLimit) ?? 'wait';
-    if (!this.#queue.writeTo(sink, this.#transport.sendCipher, this.#transport.envelopes, fence, large)) this.#transport.hold(); // wait for 'drain'
+    if (!this.#queue.writeTo(sink, this.#transport.sendCipher, this.#transport.envelopes, fence, this.#large)) this.#transport.hold(); // wait for 'drain'
     if (this.#queue.unfenced) this.#fenceAtEndOfTurn();
   }
+
+  /** The gate of a request over one frame (spec §2.4): the current connection's CAPS answer. One closure per client, not per flush. */
+  readonly #large = (size: number, frameLimit: number): ReturnType<ConnectionCapabilities['verdict']> => this.#caps?.verdict(size, frameLimit) ?? 'wait';
 
   #fenceAtEndOfTurn(): void {
     if (this.#fenceScheduled) return;

@@ -165,7 +165,7 @@ export class RequestQueue {
     return new Promise<T>((resolve, reject) => {
       const deadline = performance.now() + this.#limits.requestTimeoutMs;
       let size = 0;
-      for (const part of body) size += part.length;
+      for (let i = 0; i < body.length; i += 1) size += (body[i] as Buffer).length;
       const pending: Pending = { opcode, body, size, decode, resolve: resolve as (value: never) => void, reject, deadline, quiet, id: -1n, settled: false };
       if (end === 'back') this.#queued.push(pending);
       else this.#queued.unshift(pending);
@@ -290,6 +290,18 @@ export class RequestQueue {
   settle(frame: Frame): ConduitError | undefined {
     this.#silentTimeouts = 0; // the peer answers
     const inflight = this.#inflight;
+    // Nearly every answer is the oldest request's, not a quiet write's (spec §2.3): no skipping to do.
+    const oldest = inflight.peekFront();
+    if (oldest !== undefined && !oldest.quiet && oldest.id === frame.id) {
+      inflight.shift();
+      return oldest.settled ? undefined : this.#answer(oldest, frame); // settled: timed out, the late answer goes nowhere
+    }
+    return this.#settleBehindQuiet(frame);
+  }
+
+  /** {@link settle} of an answer that may skip quiet writes (spec §2.5), or breaks §2.3. */
+  #settleBehindQuiet(frame: Frame): ConduitError | undefined {
+    const inflight = this.#inflight;
     // spec §2.3, §2.5: the answer is the oldest request's, or one's behind quiet writes only.
     let at = 0;
     for (let p = inflight.peekAt(0); p !== undefined && p.quiet && p.id !== frame.id; p = inflight.peekAt(at)) at += 1;
@@ -303,6 +315,11 @@ export class RequestQueue {
     for (let i = 0; i < at; i += 1) this.#succeeded(inflight.shift() as Pending);
     inflight.shift();
     if (head.settled) return undefined; // timed out: the late answer goes nowhere
+    return this.#answer(head, frame);
+  }
+
+  /** Settles `head`, just taken out of flight, with `frame`, its answer; a PROTOCOL_ERROR to give the connection up with. */
+  #answer(head: Pending, frame: Frame): ConduitError | undefined {
     head.settled = true;
     let result: unknown;
     try {

@@ -2,26 +2,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../config/units.js';
-import { MAX_BODY_SIZE, Status, statusName, type StatusName } from '../protocol/constants.js';
-import { viewOf, type Request } from '../protocol/messages.js';
-import { RequestView } from '../protocol/request-reader.js';
+import { MAX_BODY_SIZE, Status } from '../protocol/constants.js';
+import type { Request } from '../protocol/messages.js';
 import { I64_MAX, I64_MIN, keyLengthError } from '../protocol/validate.js';
-import { execute, type ExecutionContext, type Reply } from '../server/execute.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Reply } from '../server/execute.js';
 import { HTTP_MAX_CONNECTIONS } from '../server/fd-limit.js';
 import { isLoopbackHost, normaliseHost, parseAuthority, sameOrigin, type Authority } from './authority.js';
-import { ifMatchHolds, IfMatchSyntaxError, parseIfMatch, type IfMatch } from './if-match.js';
+import type { GatewayBackend } from './backend.js';
+import { failedPrecondition, failureOf, HttpFailure, replyStatusName } from './failure.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import { IfMatchSyntaxError, parseIfMatch, type IfMatch } from './if-match.js';
 import { BodyTooLarge, readBody } from './body.js';
-import type { Store } from '../store/store.js';
 
-/** What the gateway needs from the server it fronts. */
-export interface GatewayHost {
-  readonly store: Store;
-  /** True once graceful shutdown began (`/readyz` answers 503). */
-  readonly draining: boolean;
-  /** The STATS JSON (spec §5.2). */
-  statsJson(): Buffer;
-}
+export type { GatewayHost } from './backend.js';
 
 /** Options of an {@link HttpGateway}. */
 export interface GatewayOptions {
@@ -43,59 +36,10 @@ export interface GatewayOptions {
   allowedHosts?: readonly string[];
 }
 
-/** HTTP status of each protocol status (spec §4), for errors and outcomes. */
-const HTTP_STATUS: Record<StatusName, number> = {
-  OK: 200,
-  NOT_FOUND: 404,
-  NOT_STORED: 412,
-  EXISTS: 412,
-  BAD_REQUEST: 400,
-  UNKNOWN_OPCODE: 404,
-  NOT_INTEGER: 409,
-  TOO_LARGE: 413,
-  FORBIDDEN: 403,
-  BUSY: 503,
-  OUT_OF_MEMORY: 507,
-  MOVED: 421,
-  FRAME_TOO_LARGE: 413,
-  BAD_VERSION: 400,
-  AUTH_REQUIRED: 401,
-  AUTH_FAILED: 401,
-  REPLAY: 400,
-  BAD_FRAGMENT: 400,
-  INTERNAL: 500,
-};
-
-/** Thrown inside a route to answer with an error and the protocol's code. */
-class HttpFailure extends Error {
-  constructor(
-    readonly code: StatusName,
-    message: string,
-    readonly close = false,
-    /** The HTTP status, when it is not the code's usual one (421 for a refused Host). */
-    readonly httpStatus = HTTP_STATUS[code],
-  ) {
-    super(message);
-  }
-}
-
 /** An idle keep-alive connection is closed after this long (Node's default, stated so that it stays one). */
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** How long a refused request's 4xx may take to flush before its connection is destroyed anyway. */
 const CLOSE_GRACE_MS = 1_000;
-
-/**
- * The largest answer body `execute()` may give here: HTTP bodies are not
- * frames, so none (a GET returns any stored value; spec §2.1's caps are for
- * protocol connections).
- */
-const HTTP_MAX_BODY = Number.POSITIVE_INFINITY;
-
-/** The message of an outcome whose reply has no body (the protocol sends none for these). */
-const OUTCOME_MESSAGE: Partial<Record<StatusName, string>> = {
-  NOT_FOUND: 'no such key',
-  NOT_STORED: 'the nx/xx condition prevented the write',
-};
 
 /** The i64 body of an OK INCR or TTL reply (spec §3.8, §3.9). */
 function i64Of(reply: Reply): bigint {
@@ -124,12 +68,6 @@ function decodeSegment(segment: string): Buffer | undefined {
   return Buffer.from(bytes);
 }
 
-/** The 412 of an `If-Match` that does not hold: the key is absent, or has another version. */
-function failedPrecondition(code: 'NOT_FOUND' | 'EXISTS'): HttpFailure {
-  const message = code === 'NOT_FOUND' ? 'If-Match: the key is absent' : "If-Match does not name the key's current version";
-  return new HttpFailure(code, message, false, 412);
-}
-
 /** The request's `If-Match` (RFC 9110 §13.1.1), or `undefined`; a malformed one is a 400 naming the header. */
 function ifMatchOf(req: IncomingMessage): IfMatch | undefined {
   try {
@@ -153,41 +91,35 @@ function digest(text: string): Buffer {
 }
 
 /**
- * The HTTP/1.1 gateway of a Conduit server: the same store over
+ * The HTTP/1.1 gateway of a Conduit server: the same keys over
  * `/v1/keys/{key}` routes, `/v1/stats`, health and readiness probes, and
  * Prometheus metrics at `/metrics`. Errors are JSON `{ error, message }`
  * with the protocol's codes (spec §4). Only requests for a loopback or
  * allowed `Host`, and without a foreign `Origin`, are answered (see
  * `#checkHostAndOrigin`). GET answers the item's version as `ETag` and PUT
- * honours `If-Match` (spec §3.11). About 480 lines, past the ~450 guide:
- * every route and its HTTP rules sit in one place; splitting the routes off
- * would scatter the request's one path through `#execute`.
+ * honours `If-Match` (spec §3.11). What a route's request runs against is
+ * its {@link GatewayBackend}: the store of the server in this process
+ * (`LocalBackend`), or servers reached over the protocol
+ * (`ForwardingBackend`, forwarding.ts).
  *
  * @example
  * ```ts
- * const gateway = new HttpGateway(server, metrics, { host: '127.0.0.1', port: 7172, token: undefined, secure: false, bodyTimeoutMs: 10_000 });
+ * const options = { host: '127.0.0.1', port: 7172, token: undefined, secure: false, bodyTimeoutMs: 10_000, maxValueSize: 1 << 20 };
+ * const gateway = new HttpGateway(new LocalBackend(server), metrics, options);
  * await gateway.listen();
  * ```
  */
 export class HttpGateway {
-  readonly #host: GatewayHost;
-  readonly #metrics: Metrics;
+  readonly #backend: GatewayBackend;
+  readonly #metrics: GatewayMetrics;
   readonly #options: GatewayOptions;
   readonly #token: Buffer | undefined;
   /** Hosts answered besides loopback literals and `localhost` (lower case, IPv6 without brackets). */
   readonly #allowedHosts: ReadonlySet<string>;
   readonly #server: Server;
-  /** What `execute()` runs the key routes against: the host's store; STATS and SHUTDOWN have no route through it. */
-  readonly #context: ExecutionContext;
 
-  constructor(host: GatewayHost, metrics: Metrics, options: GatewayOptions) {
-    this.#host = host;
-    this.#context = {
-      store: host.store,
-      answersCopied: false, // a response body may wait in the socket while other requests write
-      stats: () => host.statsJson(),
-      shutdown: () => ({ status: Status.FORBIDDEN, body: Buffer.from('SHUTDOWN is not available over HTTP') }),
-    };
+  constructor(backend: GatewayBackend, metrics: GatewayMetrics, options: GatewayOptions) {
+    this.#backend = backend;
     this.#metrics = metrics;
     this.#options = options;
     this.#token = options.token === undefined ? undefined : digest(options.token);
@@ -254,7 +186,7 @@ export class HttpGateway {
     // Every route, probes and metrics included: a DNS-rebinding page must not read metrics either.
     this.#checkHostAndOrigin(req);
     if (path === '/healthz') return this.#text(res, 200, 'ok\n');
-    if (path === '/readyz') return this.#host.draining ? this.#text(res, 503, 'draining\n') : this.#text(res, 200, 'ready\n');
+    if (path === '/readyz') return this.#ready(res);
     if (path === '/metrics') {
       const body = await this.#metrics.registry.metrics();
       res.writeHead(200, { 'content-type': this.#metrics.registry.contentType });
@@ -264,8 +196,9 @@ export class HttpGateway {
     this.#authorize(req);
     if (path === '/v1/stats') {
       if (method !== 'GET') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on /v1/stats`);
+      const stats = await this.#backend.stats();
       res.writeHead(200, { 'content-type': 'application/json' });
-      return void res.end(this.#host.statsJson());
+      return void res.end(stats);
     }
     const match = /^\/v1\/keys\/([^/]*)(\/incr|\/ttl)?$/.exec(path);
     if (match === null) throw new HttpFailure('NOT_FOUND', `no route ${path}`);
@@ -275,10 +208,10 @@ export class HttpGateway {
     if (invalidKey !== undefined) throw new HttpFailure('BAD_REQUEST', invalidKey.message);
     const sub = match[2];
 
-    // Each route is a protocol request run by execute(), as a binary-protocol connection runs it.
+    // Each route is a protocol request the backend runs (execute() in process, or forwarded).
     if (sub === '/ttl') {
       if (method !== 'GET') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on .../ttl`);
-      const reply = this.#execute({ op: 'TTL', key }, started);
+      const reply = await this.#execute({ op: 'TTL', key }, started);
       return this.#json(res, 200, { ttl_ms: Number(i64Of(reply)) });
     }
     if (sub === '/incr') {
@@ -291,15 +224,14 @@ export class HttpGateway {
       if (delta === undefined || delta < I64_MIN || delta > I64_MAX) {
         throw new HttpFailure('BAD_REQUEST', `by must be an integer from ${I64_MIN} to ${I64_MAX}, got '${by}'`);
       }
-      this.#precondition(condition, key);
-      const reply = this.#execute({ op: 'INCR', key, delta, ttlMs: this.#ttl(query) }, started);
+      const reply = await this.#execute({ op: 'INCR', key, delta, ttlMs: this.#ttl(query) }, started, condition);
       return this.#json(res, 200, { value: i64Of(reply).toString() });
     }
     switch (method) {
       case 'GET':
       case 'HEAD': {
         // spec §3.11: GETS, so the answer carries the item's version as its ETag (for If-Match).
-        const body = this.#execute({ op: 'GETS', key }, started, 'GET').body as Buffer;
+        const body = (await this.#execute({ op: 'GETS', key }, started, undefined, 'GET')).body as Buffer;
         const value = body.subarray(8);
         const etag = `"${body.readBigUInt64BE(0)}"`;
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': value.length, etag });
@@ -314,12 +246,11 @@ export class HttpGateway {
         if (options.keepTtl && options.ttlMs !== 0) throw new HttpFailure('BAD_REQUEST', 'keepttl excludes ttl');
         if (options.nx && condition !== undefined) throw new HttpFailure('BAD_REQUEST', 'nx excludes If-Match');
         const value = await this.#value(req);
-        // No await from the precondition to the write: nothing else runs in between (and the CAS checks again).
-        const version = this.#precondition(condition, key);
         try {
-          this.#execute({ op: 'SET', key, value, ...options, ...(version === undefined ? {} : { version }) }, started);
+          // With If-Match the SET carries the version checked as its compare-and-set (spec §3.11).
+          await this.#execute({ op: 'SET', key, value, ...options }, started, condition);
         } catch (err) {
-          if (version !== undefined && err instanceof HttpFailure && (err.code === 'NOT_FOUND' || err.code === 'EXISTS')) throw failedPrecondition(err.code);
+          if (condition !== undefined && err instanceof HttpFailure && (err.code === 'NOT_FOUND' || err.code === 'EXISTS')) throw failedPrecondition(err.code);
           throw err;
         }
         res.writeHead(204);
@@ -328,8 +259,7 @@ export class HttpGateway {
       case 'DELETE': {
         const condition = ifMatchOf(req);
         await this.#drain(req);
-        this.#precondition(condition, key);
-        this.#execute({ op: 'DELETE', key }, started);
+        await this.#execute({ op: 'DELETE', key }, started, condition);
         res.writeHead(204);
         return void res.end();
       }
@@ -339,34 +269,28 @@ export class HttpGateway {
   }
 
   /**
-   * Checks an `If-Match` against the key's current version, read without
-   * counting it in the metrics (it is part of the request being served);
-   * returns that version for the write's compare-and-set, or `undefined`
-   * without a condition. Throws the 412 (RFC 9110 §13.1.1) when the key is
-   * absent or has a version the header does not name.
+   * Runs one request on the backend (with `condition`, an `If-Match` it
+   * checks first: a 412 that does not hold is thrown uncounted) and counts
+   * it in the metrics; returns the OK reply, or throws the outcome or
+   * refusal as the HTTP error (its message is the reply's, as on the wire).
+   * `label`: the operation the metrics count it as (an HTTP GET runs a GETS
+   * for its ETag and is counted as the GET it is).
    */
-  #precondition(condition: IfMatch | undefined, key: Buffer): bigint | undefined {
-    if (condition === undefined) return undefined;
-    const reply = execute(viewOf({ op: 'GETS', key }, new RequestView()), this.#context, HTTP_MAX_BODY);
-    const current = reply.status === Status.OK ? (reply.body as Buffer).readBigUInt64BE(0) : undefined;
-    if (!ifMatchHolds(condition, current)) throw failedPrecondition(current === undefined ? 'NOT_FOUND' : 'EXISTS');
-    return current;
-  }
-
-  /**
-   * Runs one request through `execute()` and counts it in the metrics;
-   * returns the OK reply, or throws the outcome or refusal as the HTTP
-   * error (its message is the reply's, as on the wire). `label`: the
-   * operation the metrics count it as (an HTTP GET runs a GETS for its ETag
-   * and is counted as the GET it is).
-   */
-  #execute(request: Request, started: number, label: string = request.op): Reply {
-    // One view per request, not one per gateway: a route may await between two requests.
-    const reply = execute(viewOf(request, new RequestView()), this.#context, HTTP_MAX_BODY);
-    const name = statusName(reply.status) ?? 'INTERNAL';
+  async #execute(request: Request, started: number, condition?: IfMatch, label: string = request.op): Promise<Reply> {
+    const pending = this.#backend.run(request, condition);
+    // The local backend answers at once: no turn is spent waiting for it.
+    const reply = pending instanceof Promise ? await pending : pending;
+    const name = replyStatusName(reply);
     this.#metrics.request(label, name, (performance.now() - started) / 1000);
     if (reply.status === Status.OK) return reply;
-    throw new HttpFailure(name, reply.body?.toString() ?? OUTCOME_MESSAGE[name] ?? 'not stored');
+    throw failureOf(reply);
+  }
+
+  /** `/readyz`: 200 when the backend can serve, 503 while draining or when a forwarding gateway cannot reach its server. */
+  async #ready(res: ServerResponse): Promise<void> {
+    const readiness = await this.#backend.readiness();
+    if (readiness.state === 'ready') return this.#text(res, 200, 'ready\n');
+    this.#text(res, 503, readiness.state === 'draining' ? 'draining\n' : `unreachable: ${readiness.code}: ${readiness.message}\n`);
   }
 
   /**
@@ -468,6 +392,7 @@ export class HttpGateway {
 
   #fail(res: ServerResponse, err: unknown): void {
     const failure = err instanceof HttpFailure ? err : new HttpFailure('INTERNAL', 'internal error');
+    if (failure.upstream) this.#metrics.upstreamError?.(failure.code);
     if (res.headersSent) return void res.destroy();
     const text = JSON.stringify({ error: failure.code, message: failure.message });
     const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) };

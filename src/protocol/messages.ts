@@ -290,9 +290,10 @@ function encode(request: Request, id: bigint | undefined, maxBody: number): Buff
       checkTtl(ttlMs);
       if (request.nx && request.xx) throw new ConduitError('BAD_REQUEST', 'nx and xx exclude each other');
       if (request.keepTtl && ttlMs !== 0) throw new ConduitError('BAD_REQUEST', 'keepTtl excludes ttlMs');
-      const version = request.version ?? 0n;
-      if (version < 0n || version > U64_MAX) throw new ConduitError('BAD_REQUEST', `version ${version} is outside 0..2^64-1`);
-      const cas = version !== 0n; // spec §3.11: without a version the frame is protocol 1.0's, unchanged
+      // A plain SET (no version) compares no BigInt: this runs for every SET a client makes.
+      const version = request.version;
+      if (version !== undefined && (version < 0n || version > U64_MAX)) throw new ConduitError('BAD_REQUEST', `version ${version} is outside 0..2^64-1`);
+      const cas = version !== undefined && version !== 0n; // spec §3.11: without a version the frame is protocol 1.0's, unchanged
       if (cas && request.nx) throw new ConduitError('BAD_REQUEST', 'nx and version exclude each other');
       const keyAt = cas ? SET_FIXED_SIZE + SET_VERSION_SIZE : SET_FIXED_SIZE;
       const fixed = keyAt + key.length;
@@ -302,7 +303,7 @@ function encode(request: Request, id: bigint | undefined, maxBody: number): Buff
       out[at] = (request.nx ? SET_NX : 0) | (request.xx ? SET_XX : 0) | (request.keepTtl ? SET_KEEPTTL : 0) | (cas ? SET_CAS : 0);
       out.writeUInt32BE(ttlMs, at + 1);
       out[at + 5] = key.length;
-      if (cas) out.writeBigUInt64BE(version, at + SET_FIXED_SIZE);
+      if (cas) out.writeBigUInt64BE(version as bigint, at + SET_FIXED_SIZE);
       out.set(key, at + keyAt);
       return value.length === 0 ? [out] : [out, value];
     }

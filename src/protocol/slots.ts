@@ -36,7 +36,30 @@ export const MAX_NODES = 64;
  * ```
  */
 export function slotOf(key: Uint8Array | string): number {
+  // cluster-key-slot, on a first tag that is empty (`foo{}{bar}`), goes on to the next
+  // `{…}` where Redis hashes the whole key: such keys (rare) are hashed here, bit by bit.
+  if (emptyTagThenClose(key)) return crc16(typeof key === 'string' ? Buffer.from(key, 'utf8') : key) % SLOT_COUNT;
   return calculateSlot(key as Buffer | string);
+}
+
+/** Whether the first `{` of `key` is followed at once by `}` and a `}` comes later (`foo{}{bar}`). */
+function emptyTagThenClose(key: Uint8Array | string): boolean {
+  if (typeof key === 'string') {
+    const open = key.indexOf('{'); // braces are ASCII: a string's positions test as its UTF-8 bytes' do
+    return open !== -1 && key[open + 1] === '}' && key.indexOf('}', open + 2) !== -1;
+  }
+  const open = key.indexOf(0x7b);
+  return open !== -1 && key[open + 1] === 0x7d && key.indexOf(0x7d, open + 2) !== -1;
+}
+
+/** CRC-16/XMODEM (polynomial 0x1021, initial 0, no reflection): Redis's `crc16`, bitwise. */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
 }
 
 /** MurmurHash3's 32-bit finalizer: a bijection with full avalanche, the rendezvous weight's mixer. */

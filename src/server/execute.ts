@@ -42,6 +42,16 @@ export function tooLargeForFrame(length: number, maxBody: number): Reply {
   return { status: Status.TOO_LARGE, body: Buffer.from(`answer of ${length} bytes does not fit in one frame (at most ${maxBody} here)`) };
 }
 
+/**
+ * spec §3.14: what the executor asks a server of a group (group.ts's SlotOwnership): its
+ * TOPOLOGY answer, and MOVED for a request whose key another server owns.
+ */
+export interface KeyOwnership {
+  readonly topology: Reply;
+  /** MOVED naming the key's owner, or `undefined` when this server runs the request. */
+  moved(request: RequestView): Reply | undefined;
+}
+
 /** What the executor needs besides the store: server-level answers. */
 export interface ExecutionContext {
   readonly store: Store;
@@ -58,6 +68,12 @@ export interface ExecutionContext {
   shutdown(): Reply;
   /** spec §2.4: a SET whose value is longer is TOO_LARGE, whatever its framing (`--max-value-size`). Default: no limit. */
   readonly maxValueSize?: number;
+  /**
+   * spec §3.14 (protocol 1.2): the server's group, whose TOPOLOGY it answers and whose
+   * other servers' keys it answers MOVED. `undefined`: standalone (and the HTTP gateway,
+   * which executes locally), which owns every key.
+   */
+  readonly group?: KeyOwnership | undefined;
 }
 
 /**
@@ -107,7 +123,12 @@ function owned(value: Buffer): Buffer {
  * ```
  */
 export function execute(request: RequestView, context: ExecutionContext, maxBody: number, maxValue = maxBody): Reply {
-  const { store } = context;
+  const { store, group } = context;
+  if (group !== undefined) {
+    // spec §3.14: a key another server owns is not executed here, so the client may resend it there.
+    const moved = group.moved(request);
+    if (moved !== undefined) return moved;
+  }
   switch (request.op) {
     case 'GET': {
       const { keySource, keyStart, keyLength } = request;
@@ -177,7 +198,7 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
     case 'CAPS':
       return CAPS_UNKNOWN;
     case 'TOPOLOGY':
-      return STANDALONE_TOPOLOGY;
+      return group?.topology ?? STANDALONE_TOPOLOGY;
     case 'HELLO':
       // spec §6: a server without keys refuses the handshake, without closing.
       return { status: Status.FORBIDDEN, body: Buffer.from('secure mode is not enabled on this server') };

@@ -15,6 +15,7 @@ export {
   isLoopback,
   resolveServerOptions,
   serverDefaults,
+  type ServerGroup,
   type ServerOptions,
   type ServerTlsOptions,
 } from './options.js';

@@ -33,6 +33,8 @@ export interface MetricsSource {
     readonly auth_failures: number;
     readonly accept_errors: number;
     readonly quiet_suppressed: number;
+    /** MOVED answers (spec §3.14). */
+    readonly moved: number;
   };
 }
 
@@ -41,15 +43,15 @@ export interface MetricsSource {
  * keeps metrics, and loading it costs about 9 MiB of RSS that a plain cache sidecar would
  * carry for nothing (docs/STORAGE.md, "What RSS to give the process").
  */
-function promClient(): typeof import('prom-client') {
+export function promClient(): typeof import('prom-client') {
   return createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
 }
 
 /** prom-client default metrics that break the `_total` naming rule; see the constructor. */
-const GAUGES_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+export const GAUGES_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /** Request latency buckets in seconds: 10 µs to 1 s, for an in-memory cache. */
-const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1];
+export const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1];
 
 /**
  * Prometheus metrics of one server, in a registry of its own (prom-client).
@@ -147,6 +149,7 @@ export class Metrics {
     counter('conduit_auth_failures_total', 'Secure-mode authentication failures (see STATS auth_failures).', () => source.counters.auth_failures);
     counter('conduit_accept_errors_total', 'Accepts that failed for lack of file descriptors (EMFILE/ENFILE).', () => source.counters.accept_errors);
     counter('conduit_quiet_suppressed_total', 'Quiet writes (protocol 1.1) whose OK was not sent.', () => source.counters.quiet_suppressed);
+    counter('conduit_moved_total', 'Requests answered MOVED: their key belongs to another server of the group (protocol 1.2).', () => source.counters.moved);
     if (source.aead !== undefined) {
       // An info metric (Prometheus convention: `_info`, value 1, the facts as labels), as STATS `aead`.
       new Gauge({

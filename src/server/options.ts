@@ -3,6 +3,8 @@ import type { PreSharedKey } from '../crypto/handshake.js';
 import { checkKeyStrength } from '../crypto/keys.js';
 import { DEFAULT_MAX_VALUE_SIZE, MAX_BODY_SIZE, MAX_VALUE_SIZE_LIMIT } from '../protocol/constants.js';
 import { SET_FIXED_SIZE } from '../protocol/request-reader.js';
+import { MAX_NODES, SLOT_COUNT } from '../protocol/slots.js';
+import { MAX_NODE_NAME } from '../protocol/topology-body.js';
 import type { EvictionPolicy } from '../store/store.js';
 import { silentLogger, type Logger } from '../config/logger.js';
 
@@ -16,6 +18,26 @@ export interface ServerTlsOptions {
   ca?: string | Buffer;
   /** Require a client certificate signed by `ca` (mTLS). */
   clientAuth?: boolean;
+}
+
+/**
+ * A server's place in a group of servers that share the key space (spec §3.14, protocol 1.2).
+ *
+ * @example
+ * ```ts
+ * const nodes = ['127.0.0.1:7171', '127.0.0.1:7172'];
+ * const group: ServerGroup = { self: 1, epoch: 1, nodes, table: assignSlots(nodes) };
+ * ```
+ */
+export interface ServerGroup {
+  /** This server's index in `nodes`. */
+  readonly self: number;
+  /** u32; changes whenever `nodes` changes, so a client can tell a stale map (spec §3.14). */
+  readonly epoch: number;
+  /** Every server's name, as clients connect to it: `host:port` (IPv6 in brackets) or a Unix socket path; 1–64, each 1–255 UTF-8 bytes, distinct. */
+  readonly nodes: readonly string[];
+  /** 16,384 entries, entry `s` the index in `nodes` of slot `s`'s owner: `assignSlots(nodes)`. */
+  readonly table: Uint8Array;
 }
 
 /** Options of a {@link ConduitServer}. Sizes in bytes, times in milliseconds. */
@@ -101,6 +123,12 @@ export interface ServerOptions {
   httpAllowedHosts: readonly string[];
   /** Log sink. Default: no logging. */
   logger: Logger;
+  /**
+   * The group this server is one of (spec §3.14): it answers TOPOLOGY with the group's map
+   * and MOVED to a request whose key another server owns. `undefined` (the default):
+   * standalone, owning every key. Set by `conduit-server --workers` for each worker.
+   */
+  group: ServerGroup | undefined;
 }
 
 /**
@@ -138,6 +166,7 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   httpToken: undefined,
   httpAllowedHosts: [],
   logger: silentLogger,
+  group: undefined,
 });
 
 /**
@@ -228,7 +257,30 @@ export function resolveServerOptions(options: Partial<ServerOptions>, label: (na
       throw new TypeError(`${label('httpAllowedHosts')} must hold host names or addresses without a port, got '${String(host)}'`);
     }
   }
+  if (o.group !== undefined) checkGroup(o.group, label('group'));
   return o;
+}
+
+/** spec §3.14: a group's map every client can decode and every server of it agrees on. */
+function checkGroup(group: ServerGroup, label: string): void {
+  if (typeof group !== 'object' || group === null) throw new TypeError(`${label} must be an object with self, epoch, nodes and table`);
+  const { self, epoch, nodes, table } = group;
+  if (!Array.isArray(nodes) || nodes.length === 0 || nodes.length > MAX_NODES) {
+    throw new TypeError(`${label}: nodes must be an array of 1 to ${MAX_NODES} server names`);
+  }
+  for (const name of nodes) {
+    if (typeof name !== 'string' || name === '' || Buffer.byteLength(name) > MAX_NODE_NAME) {
+      throw new TypeError(`${label}: nodes must hold names of 1 to ${MAX_NODE_NAME} bytes, got '${String(name)}'`);
+    }
+  }
+  if (new Set(nodes).size !== nodes.length) throw new TypeError(`${label}: nodes must name each server once`);
+  integer(`${label}: self`, self, 0, nodes.length - 1);
+  integer(`${label}: epoch`, epoch, 0, 0xffff_ffff);
+  if (!(table instanceof Uint8Array) || table.length !== SLOT_COUNT) {
+    throw new TypeError(`${label}: table must be a Uint8Array of ${SLOT_COUNT} entries (assignSlots(nodes))`);
+  }
+  const past = table.findIndex((owner) => owner >= nodes.length);
+  if (past !== -1) throw new TypeError(`${label}: table names server ${table[past]} for slot ${past}, past the ${nodes.length} in nodes`);
 }
 
 /**

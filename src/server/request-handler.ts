@@ -28,9 +28,13 @@ const BUSY_SENDING = Buffer.from('server is sending too many large answers; retr
 
 /**
  * spec §3.13: what this server supports, CAPS's `features`: fragments (§2.4),
- * versions/GETS/CAS/GAT (§3.11–3.12), SCAN (§3.10), quiet writes (§2.5).
+ * versions/GETS/CAS/GAT (§3.11–3.12), SCAN (§3.10), quiet writes (§2.5), TOPOLOGY
+ * and MOVED (§3.14; standalone too: its TOPOLOGY says it owns every key).
  */
-const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET;
+const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY;
+
+/** spec §3.13: the protocol's minor version this server speaks, 1.2. */
+const SERVER_MINOR = 2;
 
 /**
  * How this connection's answers may be framed (spec §2.4, §3.13): `one-frame` until the
@@ -278,7 +282,7 @@ export class RequestHandler {
   #caps(features: number): Reply {
     this.#framing = (features & Feature.FRAGMENTS) !== 0 ? 'fragments' : 'one-frame';
     const maxValueSize = this.#host.maxValueSize ?? DEFAULT_MAX_VALUE_SIZE;
-    return { status: Status.OK, body: encodeCapsBody({ minor: 1, features: SERVER_FEATURES, maxValueSize }) };
+    return { status: Status.OK, body: encodeCapsBody({ minor: SERVER_MINOR, features: SERVER_FEATURES, maxValueSize }) };
   }
 
   /**

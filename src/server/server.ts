@@ -14,6 +14,7 @@ import { HandshakeLimiter } from './handshake-limiter.js';
 import { Metrics, type DisconnectCause } from './metrics.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Reply } from './execute.js';
+import { SlotOwnership } from './group.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { claimSocketPath } from './socket-path.js';
 
@@ -58,6 +59,8 @@ export interface ServerCounters {
    * are exhausted (libuv then closes the pending connections unseen).
    */
   accept_errors: number;
+  /** spec §3.14: MOVED answers sent, for keys another server of the group owns (0 when standalone). */
+  moved: number;
 }
 
 const BUSY_FULL = Buffer.concat(encodeError(SERVER_ID_BASE, Status.BUSY, 'too many connections'));
@@ -107,6 +110,7 @@ export class ConduitServer extends EventEmitter {
     disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0, internal: 0 },
     auth_failures: 0,
     accept_errors: 0,
+    moved: 0,
   };
   /** Sum of every connection's held output (Connection.outputHeld), kept as it changes, and its highest value. */
   #outputTotal = 0;
@@ -130,6 +134,8 @@ export class ConduitServer extends EventEmitter {
    */
   readonly aead: AeadName | undefined;
   readonly #host: ConnectionHost<Connection>;
+  /** spec §3.14: this server's slots in its group; `undefined` when standalone. */
+  readonly #group: SlotOwnership | undefined;
 
   constructor(options: Partial<ServerOptions> = {}) {
     super();
@@ -141,7 +147,10 @@ export class ConduitServer extends EventEmitter {
     this.metrics = o.httpPort === undefined ? undefined : new Metrics(this);
     const handshakes = o.keys.length > 0 && o.maxHandshakesPerSecond > 0 ? new HandshakeLimiter(o.maxHandshakesPerSecond) : undefined;
     this.#handshakes = handshakes;
+    const group = o.group === undefined ? undefined : new SlotOwnership(o.group, () => void (counters.moved += 1));
+    this.#group = group;
     this.#host = {
+      group,
       metrics: this.metrics,
       store: this.store,
       answersCopied: true, // each answer is copied into the connection's output (or sealed) as it is queued
@@ -397,6 +406,7 @@ export class ConduitServer extends EventEmitter {
       ...counters,
       ...(this.aead === undefined ? {} : { aead: this.aead }),
       max_value_size: this.options.maxValueSize,
+      group: this.#group?.summary ?? null, // spec §5.2, §3.14
       output_memory: this.#outputTotal,
       output_memory_peak: this.#outputPeak,
     };

@@ -168,3 +168,23 @@ describe('conduit-cli', () => {
     expect(raw.stdout.equals(value)).toBe(true);
   });
 });
+
+describe('conduit-cli routing flags (issue 20)', () => {
+  it('against a standalone server: the default (discover) and --no-discover both talk to that one server', async () => {
+    const { port } = await startServer();
+    expect(await runCli(['--port', String(port), 'set', 'k', 'v'])).toMatchObject({ code: 0 });
+    const got = await runCli(['--port', String(port), '--no-discover', 'get', 'k']);
+    expect([got.code, got.stdout.toString()]).toEqual([0, 'v']);
+    const piped = await runCli(['--port', String(port)], 'get k\nstats\n');
+    expect([piped.code, piped.stdout.toString()]).toEqual([0, expect.stringMatching(/^v\ncurr_items\s+1$/m)]);
+  });
+
+  it('a bad --servers, or --servers with --port, is one line on stderr naming the flag, exit 2, nothing sent', async () => {
+    const bad = await runCli(['--servers', '127.0.0.1:7171,nope', 'get', 'k']);
+    expect([bad.code, bad.stderr]).toEqual([2, 'error: --servers: "nope" is not host:port (IPv6 as [::1]:7171) or a socket path\n']);
+    const both = await runCli(['--servers', '127.0.0.1:7171', '--port', '7171', 'get', 'k']);
+    expect([both.code, both.stderr]).toEqual([2, 'error: --servers excludes --port: give the servers in --servers only\n']);
+    const env = await runCli(['get', 'k'], '', { CONDUIT_SERVERS: 'a:99999' });
+    expect([env.code, env.stderr]).toEqual([2, 'error: CONDUIT_SERVERS: "a:99999" has port 99999, not from 1 to 65535\n']);
+  });
+});

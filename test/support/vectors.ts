@@ -34,6 +34,9 @@ export interface ResponseVector {
     scan?: { cursor: string; keys: string[] };
     i64?: string;
     caps?: { minor: number; features: number; maxValueSize: number };
+    /** spec §3.14 (1.2): a TOPOLOGY body; its table is checked against `assignSlots(nodes)`. */
+    topology?: { self: number; epoch: number; nodes: string[] };
+    moved?: { slot: number; node: number; epoch: number; name: string };
   };
 }
 
@@ -46,11 +49,24 @@ export interface MalformedVector {
   error: { code: string; status: number | null; fatal: boolean };
 }
 
+/** spec §3.14, §9.5 (1.2): slots of keys, and owners of slots by rendezvous over a set of names. */
+export interface SlotVectors {
+  keys: { text?: string; key: string; slot: number }[];
+  rendezvous: {
+    names: string[];
+    seeds?: string[];
+    weights?: { slot: number; weights: string[] }[];
+    owners: Record<string, string>;
+    counts: Record<string, number>;
+  }[];
+}
+
 export interface Vectors {
   protocol: string;
   requests: RequestVector[];
   responses: ResponseVector[];
   malformed: MalformedVector[];
+  slots: SlotVectors;
 }
 
 export const vectors: Vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as Vectors;
@@ -98,6 +114,7 @@ export function requestOf(vector: RequestVector): Request {
     case 'SHUTDOWN':
     case 'STATS':
     case 'FLUSH':
+    case 'TOPOLOGY':
       return { op: r.op };
     default:
       throw new Error(`vector ${vector.name}: unknown op ${String(r.op)}`);

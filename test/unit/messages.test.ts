@@ -38,6 +38,9 @@ describe('encodeRequest rejects invalid input with a ConduitError', () => {
     ['delta over i64', 1n, { op: 'INCR', key, delta: 1n << 63n, ttlMs: 0 }, 'BAD_REQUEST'],
     ['LIST limit 0', 1n, { op: 'LIST', prefix: Buffer.alloc(0), limit: 0 }, 'BAD_REQUEST'],
     ['LIST prefix of 251 bytes', 1n, { op: 'LIST', prefix: Buffer.alloc(251), limit: 1 }, 'BAD_REQUEST'],
+    ['SET version below 0', 1n, { op: 'SET', key, value: key, ttlMs: 0, nx: false, xx: false, keepTtl: false, version: -1n }, 'BAD_REQUEST'],
+    ['SET version over u64', 1n, { op: 'SET', key, value: key, ttlMs: 0, nx: false, xx: false, keepTtl: false, version: 1n << 64n }, 'BAD_REQUEST'],
+    ['SET version with nx', 1n, { op: 'SET', key, value: key, ttlMs: 0, nx: true, xx: false, keepTtl: false, version: 7n }, 'BAD_REQUEST'],
     ['SCAN count 0', 1n, { op: 'SCAN', cursor: 0n, count: 0, prefix: Buffer.alloc(0) }, 'BAD_REQUEST'],
     ['SCAN count over u16', 1n, { op: 'SCAN', cursor: 0n, count: 0x10000, prefix: Buffer.alloc(0) }, 'BAD_REQUEST'],
     ['SCAN cursor over u64', 1n, { op: 'SCAN', cursor: 1n << 64n, count: 1, prefix: Buffer.alloc(0) }, 'BAD_REQUEST'],
@@ -55,6 +58,13 @@ describe('encodeRequest rejects invalid input with a ConduitError', () => {
       expect((caught as ConduitError).code).toBe(code);
     });
   }
+
+  it('encodes a SET with version 0n as one without a version: the 1.0 frame, no CAS flag (spec §3.11)', () => {
+    const plain = { op: 'SET', key, value: key, ttlMs: 0, nx: true, xx: false, keepTtl: false } as const;
+    const bytes = Buffer.concat(encodeRequest(1n, plain));
+    expect(Buffer.concat(encodeRequest(1n, { ...plain, version: 0n }))).toEqual(bytes);
+    expect(bytes.length).toBe(12 + 6 + 2); // header, flags + ttl + key length, key, value
+  });
 
   it('accepts the largest value that fits', () => {
     const value = Buffer.alloc(MAX_BODY_SIZE - 7);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolveServerOptions } from '../../src/server/options.js';
+import { assignSlots } from '../../src/protocol/slots.js';
 
 describe('resolveServerOptions refuses combinations the kernel would get wrong', () => {
   // Regression: a socket path past sun_path's size was cut short by bind(2) without an error.
@@ -38,5 +39,36 @@ describe('maxValueSize (spec §2.4)', () => {
     const resolved = resolveServerOptions({ maxMemory: 512 * 1024 });
     expect(resolveServerOptions(resolved).maxValueSize).toBe(512 * 1024); // resolving again (as ComposedServer does) holds
     expect(() => resolveServerOptions({ maxMemory: 512 * 1024, maxValueSize: 1024 * 1024 })).toThrow(/must not exceed maxMemory/);
+  });
+});
+
+describe('group (spec §3.14)', () => {
+  const nodes = ['127.0.0.1:7171', '127.0.0.1:7172'];
+  const group = { self: 0, epoch: 1, nodes, table: assignSlots(nodes) };
+
+  it('is undefined by default (standalone) and accepted when it is a map every client can decode', () => {
+    expect(resolveServerOptions({}).group).toBeUndefined();
+    expect(resolveServerOptions({ group }).group).toBe(group);
+  });
+
+  it('refuses a group that breaks §3.14 with a message naming group', () => {
+    const bad: unknown[] = [
+      null,
+      { ...group, nodes: [] },
+      { ...group, nodes: Array.from({ length: 65 }, (_, i) => `n${i}`) },
+      { ...group, nodes: ['', 'b'] },
+      { ...group, nodes: ['x'.repeat(256), 'b'] },
+      { ...group, nodes: ['a', 'a'] },
+      { ...group, self: 2 },
+      { ...group, self: -1 },
+      { ...group, epoch: 2 ** 32 },
+      { ...group, epoch: 1.5 },
+      { ...group, table: new Uint8Array(100) },
+      { ...group, table: Array.from(group.table) },
+      { ...group, table: new Uint8Array(16_384).fill(2) },
+    ];
+    for (const g of bad) {
+      expect(() => resolveServerOptions({ group: g as never })).toThrow(/^group option/);
+    }
   });
 });

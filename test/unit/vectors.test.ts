@@ -13,6 +13,8 @@ import {
   Status,
   type Frame,
 } from '../../src/index.js';
+import { assignSlots, nodeSeed, SLOT_COUNT, slotOf, slotWeight } from '../../src/protocol/slots.js';
+import { decodeMovedBody, decodeTopologyBody, SLOT_SCHEME } from '../../src/protocol/topology-body.js';
 import { chunkings, decode } from '../support/chunking.js';
 import { requestOf, specPath, vectors } from '../support/vectors.js';
 
@@ -95,6 +97,18 @@ describe('response vectors', () => {
           expect(decodeCapsBody(bytes(v.body))).toEqual(v.meaning?.caps);
         });
       }
+      if (v.meaning?.topology) {
+        it('has the TOPOLOGY body it describes, its table assignSlots(nodes) (spec §3.14)', () => {
+          const { self, epoch, nodes } = v.meaning?.topology ?? { self: 0, epoch: 0, nodes: [] };
+          const table = nodes.length === 0 ? new Uint8Array(0) : assignSlots(nodes);
+          expect(decodeTopologyBody(bytes(v.body))).toEqual({ scheme: SLOT_SCHEME, self, epoch, nodes, table });
+        });
+      }
+      if (v.meaning?.moved) {
+        it('has the MOVED body it describes (spec §3.14)', () => {
+          expect(decodeMovedBody(bytes(v.body))).toEqual(v.meaning?.moved);
+        });
+      }
       if (v.meaning?.i64 !== undefined) {
         it('has the i64 body it describes', () => {
           expect(decodeI64(bytes(v.body))).toBe(BigInt(v.meaning?.i64 ?? 'x'));
@@ -131,4 +145,34 @@ describe('malformed vectors', () => {
       }
     });
   }
+});
+
+describe('slot vectors (spec §3.14, §9.5, protocol 1.2)', () => {
+  const { keys, rendezvous } = vectors.slots;
+
+  it('every key hashes to its slot, as Redis CLUSTER KEYSLOT', () => {
+    expect(keys.length).toBeGreaterThan(5);
+    for (const k of keys) {
+      expect(slotOf(bytes(k.key)), k.text ?? k.key).toBe(k.slot);
+      if (k.text !== undefined) expect(Buffer.from(k.text, 'utf8').toString('hex')).toBe(k.key);
+    }
+    expect(keys.find((k) => k.text === 'foo')?.slot).toBe(12182);
+  });
+
+  it('every set of names gives its seeds, weights, owners and counts, in any order', () => {
+    for (const r of rendezvous) {
+      const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
+      r.seeds?.forEach((seed, i) => expect(hex8(nodeSeed(r.names[i] as string))).toBe(seed));
+      for (const w of r.weights ?? []) {
+        expect(w.weights).toEqual(r.names.map((name) => hex8(slotWeight(nodeSeed(name), w.slot))));
+      }
+      for (const names of [r.names, [...r.names].reverse()]) {
+        const table = assignSlots(names);
+        for (const [slot, owner] of Object.entries(r.owners)) expect(names[table[Number(slot)] as number]).toBe(owner);
+        const counts = Object.fromEntries(names.map((name, i) => [name, table.filter((o) => o === i).length]));
+        expect(counts).toEqual(r.counts);
+      }
+      expect(Object.values(r.counts).reduce((a, b) => a + b, 0)).toBe(SLOT_COUNT);
+    }
+  });
 });
