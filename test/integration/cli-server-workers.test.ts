@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assignSlots, ConduitClient, slotOf } from '../../src/index.js';
+import { assignSlots, ConduitClient, decodeMovedBody, decodeTopologyBody, ProtocolError, slotOf, Status } from '../../src/index.js';
 import { nodeFlagsOf, runServerToExit, serverBin, startServerProcess, type ServerProcess } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conduit-workers-'));
@@ -121,6 +121,44 @@ describe('conduit-server --workers (issue 20)', () => {
     expect((await b.list('k')).keys.map(String)).toEqual([k1]);
     expect((await a.stats()).curr_items).toBe(1);
     expect(String(await a.get(k0))).toBe('on worker 0');
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  }, 30_000);
+
+  it('every worker answers TOPOLOGY with the group, and MOVED naming the owner for a key the other worker owns', async () => {
+    const { server, workers, line } = await startGroup(['--workers', '2']);
+    const names = workers.map((w) => w.name);
+    const epoch = (line.group as { epoch: number }).epoch;
+    const table = assignSlots(names);
+    for (const w of workers) {
+      const { status, body } = await client(portOf(w)).exchange({ op: 'TOPOLOGY' });
+      expect(status).toBe(Status.OK);
+      const topology = decodeTopologyBody(body);
+      if (topology instanceof ProtocolError) throw topology;
+      expect({ self: topology.self, epoch: topology.epoch, nodes: topology.nodes }).toEqual({ self: w.worker, epoch, nodes: names });
+      expect(Buffer.from(topology.table).equals(Buffer.from(table))).toBe(true);
+    }
+    const [a, b] = workers.map((w) => client(portOf(w)));
+    if (a === undefined || b === undefined) throw new Error('two workers');
+    const k1 = keyOwnedBy(names, 1);
+    const set = { op: 'SET', key: Buffer.from(k1), value: Buffer.from('v'), ttlMs: 0, nx: false, xx: false, keepTtl: false } as const;
+    const refusedSet = await a.exchange(set);
+    expect(refusedSet.status).toBe(Status.MOVED);
+    expect(decodeMovedBody(refusedSet.body)).toEqual({ slot: slotOf(k1), node: 1, epoch, name: names[1] });
+    // Not executed by worker 0; the owner runs it.
+    expect((await a.list('k')).keys).toEqual([]);
+    expect((await b.exchange(set)).status).toBe(Status.OK);
+    expect(String(await b.get(k1))).toBe('v');
+    expect((await a.exchange({ op: 'GET', key: Buffer.from(k1) })).status).toBe(Status.MOVED);
+    expect((await a.stats()).moved).toBe(2);
+    expect((await b.stats()).group).toEqual({ self: 1, epoch, nodes: names });
+
+    // A restarted worker is given the same group: same names, same epoch.
+    process.kill((workers[1] as StartedWorker).pid, 'SIGKILL');
+    await until(() => server.logs().some((l) => l.msg === 'worker restarted'), 10_000, 'worker restarted');
+    workerPids.add(Number(server.logs().find((l) => l.msg === 'worker restarted')?.pid));
+    const again = decodeTopologyBody((await client(portOf(workers[1] as StartedWorker)).exchange({ op: 'TOPOLOGY' })).body);
+    expect(again).toMatchObject({ self: 1, epoch, nodes: names });
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
   }, 30_000);
