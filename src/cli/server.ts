@@ -20,22 +20,31 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { formatSizeLimit, parseBytes, parseDuration } from '../config/units.js';
+import type { Logger } from '../config/logger.js';
 import { aeadChoice, requestedAead, type AeadChoice } from '../crypto/aead-choice.js';
 import type { PreSharedKey } from '../crypto/handshake.js';
 import { loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import { isLoopback, resolveServerOptions, serverDefaults, type ServerOptions } from '../server/options.js';
 import { ComposedServer, type ComposedAddress } from './compose.js';
 import { watchLauncher } from './launcher.js';
+import { runPrimary } from './primary.js';
 import { SettingSources } from './setting-sources.js';
+import { freePorts } from './supervisor.js';
+import { onPrimaryGone, tellPrimary, WORKER_ENV, workerStart, type StartMessage } from './worker-ipc.js';
+import { groupProblem, MAX_WORKERS, memoryShare, planWorkers, workerCount } from './worker-plan.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 
 /** A stop signal repeated within this long is the same request delivered twice (see stop()). */
 const REPEAT_IGNORED_MS = 1_000;
+
+/** Forked by a `--workers` primary (worker-ipc.ts): its errors go to the primary, which prints them once. */
+const isWorker = process.env[WORKER_ENV] !== undefined && process.send !== undefined;
 
 const program = new Command('conduit-server');
 const sources = new SettingSources(program);
@@ -49,6 +58,7 @@ program
   .addOption(option('--no-tcp', 'with --socket: listen on the socket only, not on TCP', 'tcp'))
   .addOption(option('--max-memory <size>', 'memory budget (b, kb, mb, gb)', 'max-memory', '64mb'))
   .addOption(option('--shards <n>', 'store shards, a power of two', 'shards', String(serverDefaults.shards)))
+  .addOption(option('--workers <n|auto>', `worker processes, each with its own store of --max-memory / n on --port + i (and --socket.i); auto = one per core; 1 to ${MAX_WORKERS}`, 'workers', '1'))
   .addOption(option('--eviction <policy>', 'when full: lru evicts, none refuses writes', 'eviction', 'lru').choices(['lru', 'none']))
   .addOption(option('--max-connections <n>', 'connections at once; more get BUSY', 'max-connections', String(serverDefaults.maxConnections)))
   .addOption(option('--max-inflight <n>', 'unsent responses per connection before it stops being read', 'max-inflight', String(serverDefaults.maxInflight)))
@@ -81,11 +91,17 @@ program
       'flags beat the environment, which beats the file, and every source is checked. A switch there is\n' +
       'true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp).\n' +
       'SIGTERM, SIGINT (Ctrl-C) and SIGHUP (terminal closed) drain the connections and exit 0;\n' +
-      'a second one more than a second later exits at once with 1.\n' +
+      'a second one more than a second later exits at once with 1. With --workers, the primary passes them on\n' +
+      'to every worker and exits 0 once all have drained; a worker that dies is restarted on its address.\n' +
       'Give the process 1.1 × --max-memory + 112 MiB of RAM (README: How much memory).',
   );
 
 function fail(message: string): never {
+  if (isWorker) {
+    // The primary prints it, once, prefixed with the worker's index (supervisor.ts).
+    tellPrimary({ type: 'failed', message });
+    process.exit(1);
+  }
   process.stderr.write(`conduit-server: ${message}\n`);
   process.exit(1);
 }
@@ -152,7 +168,63 @@ function warnOutputBounds(o: ServerOptions, logger: Pick<ServerOptions['logger']
   }
 }
 
+/** The start-up line's `secure` field: key ids and the frame AEAD, never a key. */
+function secureField(keys: readonly PreSharedKey[], aead: AeadChoice | undefined): unknown {
+  return keys.length > 0 ? { keyIds: keys.map((k) => k.id), aead: aead?.implementation, aeadFallback: aead?.fallbackReason } : false;
+}
+
+/**
+ * `--workers N` (N > 1): the checks only a group needs, then the primary (primary.ts). Every
+ * other setting was checked by main() as for one server, and the first worker's options are
+ * resolved here, so a bad value fails now, once, not in N workers.
+ */
+async function startPrimary(count: number, options: Partial<ServerOptions>, logger: Logger & { flush(): void }, aead: AeadChoice | undefined): Promise<void> {
+  const tcp = options.tcp !== false;
+  const port = options.port ?? serverDefaults.port;
+  const host = options.host ?? serverDefaults.host;
+  const share = memoryShare(options.maxMemory ?? serverDefaults.maxMemory, count);
+  const problem = groupProblem({ ...options, count, tcp, port, shards: options.shards ?? serverDefaults.shards }, (name) => sources.originOf(name));
+  if (problem !== undefined) fail(problem);
+  let ports: number[] | undefined;
+  if (tcp && port === 0) {
+    try {
+      ports = await freePorts(host, count);
+    } catch (err) {
+      fail(listenError(err as NodeJS.ErrnoException, options));
+    }
+  }
+  const workers = planWorkers({ count, host, port, socket: options.socket, tcp, freePorts: ports });
+  let resolved: ServerOptions;
+  try {
+    const first = { ...options, port: workers[0]?.port ?? port, socket: workers[0]?.socket, maxMemory: share, logger };
+    resolved = resolveServerOptions(first, (name) => sources.originOf(name.endsWith('Ms') ? name.slice(0, -2) : name));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const { logger: _logger, keys, tls, ...settingsLogged } = resolved;
+  await runPrimary({
+    entry: fileURLToPath(import.meta.url),
+    args: process.argv.slice(2),
+    workers,
+    maxMemory: share,
+    // spec §3.14: one epoch per primary: the same through worker restarts, new when the group is started again.
+    epoch: Math.floor(Date.now() / 1000) >>> 0,
+    shutdownTimeoutMs: resolved.shutdownTimeoutMs,
+    logger,
+    startFields: {
+      version,
+      secure: secureField(keys, aead),
+      tls: tls === undefined ? false : { clientAuth: tls.clientAuth === true },
+      http: false,
+      // What each worker runs: maxMemory is its share.
+      settings: { ...settingsLogged, port, socket: options.socket, workers: count, httpToken: settingsLogged.httpToken === undefined ? undefined : '(set)' },
+    },
+    fail,
+  });
+}
+
 async function main(): Promise<void> {
+  const start: StartMessage | undefined = await workerStart();
   try {
     sources.parse();
   } catch (err) {
@@ -253,11 +325,26 @@ async function main(): Promise<void> {
     );
   }
 
-  const logger = pino({ name: 'conduit-server', level: text('logLevel') }, pino.destination({ dest: 2, sync: true }));
+  const primaryLogger = pino({ name: 'conduit-server', level: text('logLevel') }, pino.destination({ dest: 2, sync: true }));
+  const count = workerCount(text('workers'));
+  if (start === undefined && count > 1) {
+    await startPrimary(count, options, primaryLogger, aead);
+    return;
+  }
+  // A worker: the primary's plan (supervisor.ts) decides where it listens, its budget and its group.
+  const logger = start === undefined ? primaryLogger : primaryLogger.child({ worker: start.worker });
+  if (start !== undefined) {
+    options.port = start.port ?? options.port;
+    options.socket = start.socket;
+    options.maxMemory = start.maxMemory;
+    options.httpPort = undefined;
+  }
   let composed: ComposedServer;
   try {
     // Messages name the flag, variable or file setting the user wrote: ServerOptions' idleTimeoutMs is --idle-timeout.
-    const resolved = resolveServerOptions({ ...options, logger }, (name) => sources.originOf(name.endsWith('Ms') ? name.slice(0, -2) : name));
+    // A worker knows its group before its server exists, so it never serves a key outside it (spec §3.14).
+    const group = start === undefined ? {} : { group: start.group };
+    const resolved = resolveServerOptions({ ...options, ...group, logger }, (name) => sources.originOf(name.endsWith('Ms') ? name.slice(0, -2) : name));
     composed = new ComposedServer(resolved);
   } catch (err) {
     fail((err as Error).message);
@@ -292,17 +379,34 @@ async function main(): Promise<void> {
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  // A closed terminal (SIGHUP) stops the server like SIGTERM: logged, and every request already
-  // received is answered, rather than Node's default of dying silently mid-request.
-  process.on('SIGHUP', () => stop('SIGHUP'));
-  server.on('shutdown', () => stop('SHUTDOWN request'));
-  watchLauncher(stop);
+  if (start === undefined) {
+    process.on('SIGINT', () => stop('SIGINT'));
+    // A closed terminal (SIGHUP) stops the server like SIGTERM: logged, and every request already
+    // received is answered, rather than Node's default of dying silently mid-request.
+    process.on('SIGHUP', () => stop('SIGHUP'));
+    server.on('shutdown', () => stop('SHUTDOWN request'));
+    watchLauncher(stop);
+  } else {
+    // Ctrl-C and a closed terminal reach the whole process group: the primary turns them into a
+    // SIGTERM to every worker, so a worker's stop always comes from one place.
+    process.on('SIGINT', () => {});
+    process.on('SIGHUP', () => {});
+    // A group is one server to its clients: one worker's SHUTDOWN drains them all (primary.ts).
+    server.on('shutdown', () => tellPrimary({ type: 'shutdown' }));
+    onPrimaryGone(() => stop('primary exited'));
+  }
   let address: ComposedAddress;
   try {
     address = await composed.listen();
   } catch (err) {
     fail(listenError(err as NodeJS.ErrnoException, options));
+  }
+  if (start !== undefined) {
+    // The primary prints the one start-up line once every worker is here.
+    const tcpAddress = server.options.tcp ? `${address.host}:${address.port}` : undefined;
+    logger.info({ address: tcpAddress, socket: address.socket, node: start.group.nodes[start.worker] }, 'worker listening');
+    tellPrimary({ type: 'listening', host: address.host, port: server.options.tcp ? address.port : undefined, socket: address.socket });
+    return;
   }
   // Never log secrets: keys by id only, the HTTP token as "(set)".
   const { logger: _logger, keys: configuredKeys, tls, ...settingsLogged } = server.options;
@@ -311,10 +415,7 @@ async function main(): Promise<void> {
       version,
       address: server.options.tcp ? `${address.host}:${address.port}` : undefined,
       socket: address.socket,
-      secure:
-        configuredKeys.length > 0
-          ? { keyIds: configuredKeys.map((k) => k.id), aead: aead?.implementation, aeadFallback: aead?.fallbackReason }
-          : false,
+      secure: secureField(configuredKeys, aead),
       tls: tls === undefined ? false : { clientAuth: tls.clientAuth === true },
       http: address.httpPort === undefined ? false : `${server.options.httpHost}:${address.httpPort}`,
       settings: { ...settingsLogged, httpToken: settingsLogged.httpToken === undefined ? undefined : '(set)' },

@@ -5,7 +5,7 @@ import type { Option } from 'commander';
 import { formatDurationLimit, formatSizeLimit, parseBytes, parseDuration } from '../config/units.js';
 
 /** How an option's value reads, from the placeholder it was declared with (`<size>`, `<duration>`, `<n>`, …). */
-type Kind = 'boolean' | 'size' | 'duration' | 'integer' | 'choice' | 'list' | 'text';
+type Kind = 'boolean' | 'size' | 'duration' | 'integer' | 'integer-or-auto' | 'choice' | 'list' | 'text';
 
 /** Longest timer Node keeps (2^31 - 1 ms): a longer one fires at once (setTimeout's overflow rule). */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -19,6 +19,8 @@ const limits: Record<string, { min: number; max: number; powerOfTwo?: true; why?
   port: { min: 0, max: 65_535 },
   'http-port': { min: 0, max: 65_535 },
   shards: { min: 1, max: 1024, powerOfTwo: true },
+  // spec §3.14: a slot table names at most 64 servers (worker-plan.ts MAX_WORKERS).
+  workers: { min: 1, max: 64 },
   // The store needs 1 KiB per shard; main() checks the winning value against --shards as well.
   'max-memory': { min: 1024, max: Number.MAX_SAFE_INTEGER, why: '1 KiB per shard' },
   'max-connections': { min: 1, max: 1_000_000 },
@@ -39,10 +41,11 @@ const FALSE_WORDS = ['false', '0', 'no', 'off', ''];
 function kindOf(o: Option): Kind {
   if (!o.required && !o.optional) return 'boolean';
   if (o.argChoices !== undefined) return 'choice';
-  const placeholder = /<([\w-]+)>/.exec(o.flags)?.[1];
+  const placeholder = /<([\w|-]+)>/.exec(o.flags)?.[1];
   if (placeholder === 'size') return 'size';
   if (placeholder === 'duration') return 'duration';
   if (placeholder === 'n' || placeholder === 'port') return 'integer';
+  if (placeholder === 'n|auto') return 'integer-or-auto';
   if (placeholder === 'hosts') return 'list';
   return 'text';
 }
@@ -51,7 +54,7 @@ function kindOf(o: Option): Kind {
  * Reads one value of `option` (named `setting` in the config file) from one source: a
  * flag without a value is a boolean (true/1/yes/on or false/0/no/off/""); the placeholder
  * says how any other is checked: `<size>`, `<duration>`, `<n>` or `<port>` (whole
- * numbers), `<hosts>` (a list), `.choices()`, anything else a non-empty text. Returns the
+ * numbers), `<n|auto>` (a whole number or `auto`), `<hosts>` (a list), `.choices()`, anything else a non-empty text. Returns the
  * checked text or boolean; throws a `TypeError` whose message names `label` (the flag,
  * `CONDUIT_X`, or "setting in file") and its range in the user's unit.
  *
@@ -88,6 +91,12 @@ export function checkSetting(option: Option, setting: string, raw: unknown, labe
     const { min, max } = limit ?? { min: 0, max: MAX_TIMER_MS };
     if (ms > max) throw new TypeError(`${label} must be at most ${formatDurationLimit(max, text, 'max')}, got '${text}'`);
     if (ms < min) throw new TypeError(`${label} must be at least ${formatDurationLimit(min, text, 'min')}, got '${text}'`);
+  } else if (kind === 'integer-or-auto') {
+    const { min, max } = limit ?? { min: 0, max: Number.MAX_SAFE_INTEGER };
+    const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+    if (text.trim().toLowerCase() !== 'auto' && !(n >= min && n <= max)) {
+      throw new TypeError(`${label} must be auto or a whole number from ${min} to ${max}, got '${text.trim()}'`);
+    }
   } else if (kind === 'integer') {
     if (!/^\s*\d+\s*$/.test(text)) throw new TypeError(`${label} must be a whole number, got '${text}'`);
     const n = Number(text);
