@@ -61,12 +61,14 @@ function startServer(port, flags) {
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   serverProcesses.add(child);
   child.logPids = new Set();
+  child.lastLines = [];
   let tail = '';
   const read = (chunk) => {
     tail += chunk.toString();
     const lines = tail.split('\n');
     tail = lines.pop();
     for (const line of lines) {
+      child.lastLines = [...child.lastLines.slice(-4), line];
       // The start-up lines name each worker's pid ("pid" anywhere in a JSON log line).
       try {
         collectPids(JSON.parse(line), child.logPids);
@@ -88,6 +90,16 @@ function collectPids(x, into) {
     else if (k === 'pids' && Array.isArray(v)) for (const p of v) if (Number.isInteger(p)) into.add(p);
     else collectPids(v, into);
   }
+}
+
+/** Resolves once `port` accepts connections; rejects at once, with its last log lines, if `child` exits first. */
+function listening(child, port) {
+  let onExit;
+  const exited = new Promise((_, reject) => {
+    onExit = (code) => reject(new Error(`conduit-server (${child.spawnargs.slice(-6).join(' ')}) exited with ${code} before listening on ${port}:\n${child.lastLines.join('\n')}`));
+    child.once('exit', onExit);
+  });
+  return Promise.race([waitForPort(port, 20_000), exited]).finally(() => child.off('exit', onExit));
 }
 
 /** The parent pid of a live process, or null. */
@@ -126,8 +138,8 @@ async function portFree(port) {
 const single = startServer(ports.single, ['--max-memory', '2gb']);
 const group = startServer(ports.workers, ['--workers', String(WORKERS), '--max-memory', `${2 * WORKERS}gb`]);
 try {
-  await waitForPort(ports.single);
-  for (let i = 0; i < WORKERS; i++) await waitForPort(ports.workers + i, 20_000);
+  await listening(single, ports.single);
+  for (let i = 0; i < WORKERS; i++) await listening(group, ports.workers + i);
 
   // The processes whose CPU is the server's: the primary and every worker. A worker's pid is
   // the one its start-up line names; a child of the primary that no line names is counted too.
