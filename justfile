@@ -33,9 +33,12 @@ fuzz seconds=env_var_or_default("FUZZ_SECONDS", "60"):
 # Installs redis-server/memcached (apt) when missing.
 # Conduit vs Redis vs memcached, one run (throughput, then memory: items under 64 MiB, RSS under churn): saves bench/results/harness-<date>.json, regenerates bench/RESULTS.md and the chart.
 # Then large values (issue 19): SET/GET of 1 MiB and 16 MiB values, ConduitClient vs ioredis in MB/s; then SCAN vs LIST over 1M keys.
-# BENCH_ONLY=memory (or throughput, or large) runs one part, saved to a temp dir like the smoke run.
+# Then issue 20: the key → server schemes (bench-ring, ~12 s) and one server vs `--workers 2` (bench-scale).
+# BENCH_ONLY=memory (or throughput, or large) runs one part of the harness, saved to a temp dir like the smoke run, and skips the issue 20 parts.
 bench: build
     {{pin}} node bench/harness.mjs
+    if [ -z "${BENCH_ONLY:-}" ]; then node bench/ring-choice.mjs; fi
+    if [ -z "${BENCH_ONLY:-}" ]; then {{pin}} node bench/scale.mjs; fi
 
 # Each saves bench/results/<name>-<date>.json; then all of bench/RESULTS.md is regenerated from the newest run of each.
 # Every benchmark: the harness, then the focused ones below, then bench-report.
@@ -64,6 +67,16 @@ bench-clients: build
 # The HTTP gateway vs a bare node:http server, autocannon, same run.
 bench-http: build
     {{pin}} node bench/http.mjs
+
+# Key → server schemes (issue 20, docs/SCALING.md): Redis slots + rendezvous vs a ketama ring (hashring) vs modulo vs jump hash,
+# 100,000 keys, 3 → 4 → 3 servers: balance, keys moved, ns per lookup, build cost (~12 s, no servers).
+bench-ring: build
+    node bench/ring-choice.mjs
+
+# One conduit-server vs `--workers 2` (ops/s, server CPU per million requests), and a pooled ConduitClient vs a plain one (issue 20).
+# On 2 cores the servers share core 0 and the load generator has core 1; with more, the servers get every core but the generator's.
+bench-scale: build
+    {{pin}} node bench/scale.mjs
 
 # Quiet writes (spec §2.5): ConduitClient SET pipeline, normal vs quiet, 100 B, P = 16; prints the medians and the gain.
 bench-quiet: build

@@ -1,6 +1,6 @@
 // Renders all of bench/RESULTS.md (and bench/results/chart.svg) from the
 // saved runs in bench/results/*.json: the newest full run of each benchmark
-// (harness, codec, store, e2e, clients, http). Quick runs are never rendered.
+// (harness, codec, store, e2e, clients, http, ring, scale). Quick runs are never rendered.
 // Every figure comes from the saved per-round numbers, every verdict from
 // the figure beside it and the bound in TARGETS below (the one place the
 // targets are stated); a benchmark with no saved run renders as "not
@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ringSection, scaleSection, scaleTargets } from './report-scale.mjs';
 import { scanSection, scanTargets } from './report-scan.mjs';
 
 /** Every target, once: the bound each verdict is computed against. */
@@ -44,6 +45,8 @@ export const BENCHMARKS = [
   { id: 'e2e', script: 'e2e.mjs', recipe: 'npx just bench-e2e', title: 'End-to-end: conduit-server vs redis-server' },
   { id: 'clients', script: 'clients.mjs', recipe: 'npx just bench-clients', title: 'Clients: ConduitClient (plaintext, secure mode, TLS) vs ioredis' },
   { id: 'http', script: 'http.mjs', recipe: 'npx just bench-http', title: 'HTTP gateway vs bare node:http' },
+  { id: 'ring', script: 'ring-choice.mjs', recipe: 'npx just bench-ring', title: 'Key → server schemes: Redis slots + rendezvous vs ketama vs modulo vs jump hash' },
+  { id: 'scale', script: 'scale.mjs', recipe: 'npx just bench-scale', title: 'Scale-out: one server vs --workers 2, pooled vs plain client' },
 ];
 
 // ---- numbers -------------------------------------------------------------------
@@ -211,6 +214,8 @@ export function targetsOf(run) {
       value: e?.reclaimedMs ?? null, figures: 'time until the last was reclaimed' });
     t.push({ text: `longest event-loop stall meanwhile ≤ ${B.expiryStallMs} ms`, cmp: '<=', bound: B.expiryStallMs, unit: 'ms',
       value: e?.maxStallMs ?? null, figures: e ? `p99 ${e.p99StallMs.toFixed(1)} ms` : '' });
+  } else if (run.benchmark === 'scale') {
+    t.push(...scaleTargets(run));
   } else if (run.benchmark === 'http') {
     for (const row of run.results.filter((x) => x.system === 'conduit-server HTTP gateway')) {
       t.push(throughputTarget(`HTTP gateway ≥ ${B.httpVsBare}× bare node:http (${row.method}, pipelining ${row.pipelining})`,
@@ -280,7 +285,7 @@ function rssTarget(rss, conduit) {
 // ---- sections ------------------------------------------------------------------
 
 /** Benchmarks that start servers (and pin them to core 0 when taskset exists). */
-const SERVERS = new Set(['harness', 'e2e', 'clients', 'http']);
+const SERVERS = new Set(['harness', 'e2e', 'clients', 'http', 'scale']);
 
 /** Where a run came from: date, commit (and how far src/ has moved since), command, machine, versions. */
 function provenance(run, opts) {
@@ -293,7 +298,7 @@ function provenance(run, opts) {
   const versions = Object.entries(run.versions ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
   const took = run.durationSeconds ? ` in ${int(run.durationSeconds)} s` : '';
   return `Measured ${run.date.slice(0, 16).replace('T', ' ')} UTC ${at} with \`${run.command}\`${took}: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB; ` +
-    `${!SERVERS.has(run.benchmark) ? '' : m.pinned ? 'servers pinned to core 0 and the load generator to core 1; ' : 'not pinned (no taskset); '}${versions}. Data: \`bench/results/${run.file ?? '…'}\`.`;
+    `${!SERVERS.has(run.benchmark) ? '' : m.pinned ? `servers pinned to core ${run.parameters?.serverCores ?? 0} and the load generator to core ${run.parameters?.generatorCore ?? 1}; ` : 'not pinned (no taskset); '}${versions}. Data: \`bench/results/${run.file ?? '…'}\`.`;
 }
 
 function harnessSection(run) {
@@ -633,7 +638,7 @@ function httpSection(run) {
   return lines;
 }
 
-const SECTIONS = { harness: harnessSection, codec: codecSection, store: storeSection, e2e: e2eSection, clients: clientsSection, http: httpSection };
+const SECTIONS = { harness: harnessSection, codec: codecSection, store: storeSection, e2e: e2eSection, clients: clientsSection, http: httpSection, ring: ringSection, scale: scaleSection };
 
 /**
  * One benchmark's section of RESULTS.md from its run (heading, provenance,
