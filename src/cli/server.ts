@@ -31,7 +31,11 @@ import { loadKeyFile, parseKeySpec } from '../crypto/keys.js';
 import { isLoopback, resolveServerOptions, serverDefaults, type ServerOptions } from '../server/options.js';
 import { ComposedServer, type ComposedAddress } from './compose.js';
 import { watchLauncher } from './launcher.js';
-import { runPrimary } from './primary.js';
+import { ConduitClient } from '../client/client.js';
+import { ForwardingBackend } from '../http/forwarding.js';
+import { HttpGateway } from '../http/gateway.js';
+import { ForwardingMetrics } from '../http/gateway-metrics.js';
+import { runPrimary, type PrimaryService } from './primary.js';
 import { SettingSources } from './setting-sources.js';
 import { freePorts } from './supervisor.js';
 import { onPrimaryGone, tellPrimary, WORKER_ENV, workerStart, type StartMessage } from './worker-ipc.js';
@@ -183,7 +187,10 @@ async function startPrimary(count: number, options: Partial<ServerOptions>, logg
   const port = options.port ?? serverDefaults.port;
   const host = options.host ?? serverDefaults.host;
   const share = memoryShare(options.maxMemory ?? serverDefaults.maxMemory, count);
-  const problem = groupProblem({ ...options, count, tcp, port, shards: options.shards ?? serverDefaults.shards }, (name) => sources.originOf(name));
+  const problem = groupProblem(
+    { ...options, count, tcp, port, shards: options.shards ?? serverDefaults.shards, tls: options.tls !== undefined },
+    (name) => sources.originOf(name),
+  );
   if (problem !== undefined) fail(problem);
   let ports: number[] | undefined;
   if (tcp && port === 0) {
@@ -211,6 +218,7 @@ async function startPrimary(count: number, options: Partial<ServerOptions>, logg
     epoch: Math.floor(Date.now() / 1000) >>> 0,
     shutdownTimeoutMs: resolved.shutdownTimeoutMs,
     logger,
+    onWorkersReady: resolved.httpPort === undefined ? undefined : (names) => startGateway(names, resolved),
     startFields: {
       version,
       secure: secureField(keys, aead),
@@ -221,6 +229,42 @@ async function startPrimary(count: number, options: Partial<ServerOptions>, logg
     },
     fail,
   });
+}
+
+/**
+ * The primary's HTTP gateway (issue 20): the same routes as a single server's, forwarded over the
+ * protocol to the worker that owns each key by a pooled ConduitClient (http/forwarding.ts), with
+ * the workers' first key in secure mode. /readyz is 503 while a worker cannot be reached.
+ */
+async function startGateway(names: readonly string[], o: ServerOptions): Promise<PrimaryService> {
+  const key = o.keys[0];
+  const client = new ConduitClient({ servers: names, ...(key === undefined ? {} : { key: { id: key.id, secret: key.secret } }) });
+  client.on('error', () => {}); // a worker being restarted is what /readyz reports, not a crash of the primary
+  let draining = false;
+  const gateway = new HttpGateway(new ForwardingBackend(client, { draining: () => draining }), new ForwardingMetrics(), {
+    host: o.httpHost,
+    port: o.httpPort ?? 0,
+    token: o.httpToken,
+    secure: o.keys.length > 0,
+    bodyTimeoutMs: o.frameTimeoutMs,
+    allowedHosts: o.httpAllowedHosts,
+    maxValueSize: o.maxValueSize,
+  });
+  let address;
+  try {
+    address = await gateway.listen();
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return {
+    http: `${o.httpHost}:${address.port}`,
+    close: async () => {
+      draining = true;
+      await gateway.close();
+      await client.close();
+    },
+  };
 }
 
 async function main(): Promise<void> {

@@ -136,6 +136,8 @@ export interface GroupSettings {
   port: number;
   tcp: boolean;
   httpPort?: number | undefined;
+  /** TLS on the workers: the primary's gateway would need a client certificate setup to forward. */
+  tls?: boolean | undefined;
 }
 
 /**
@@ -153,8 +155,8 @@ export interface GroupSettings {
 export function groupProblem(s: GroupSettings, origin: (name: keyof GroupSettings | 'workers') => string): string | undefined {
   const workers = `${origin('workers')} ${s.count}`;
   const split = `split over ${s.count} workers (${workers})`;
-  // Until the primary runs the gateway (primary.ts onWorkersReady), refuse rather than serve one worker's store.
-  if (s.httpPort !== undefined) return `${origin('httpPort')} cannot be used with ${workers} yet: the HTTP gateway serves a single server's store`;
+  // The primary's gateway forwards over the protocol (server.ts startGateway); over TLS it would need client certificates.
+  if (s.httpPort !== undefined && s.tls === true) return `${origin('httpPort')} cannot be used with ${workers} and --tls-cert: the primary's gateway forwards to the workers in plaintext or secure mode only`;
   const maxMemory = s.maxMemory ?? serverDefaults.maxMemory;
   const share = memoryShare(maxMemory, s.count);
   // The store needs 1 KiB per shard (setting-check.ts's max-memory limit), in every worker.

@@ -90,6 +90,24 @@ async function refused(args: string[], env: Record<string, string>, message: Reg
 }
 
 describe('conduit-server --workers (issue 20)', () => {
+  it('--http-port with --workers: the primary’s gateway forwards each key to the worker that owns it', async () => {
+    const { workers, line } = await startGroup(['--workers', '2', '--http-port', '0']);
+    const http = String(line.http);
+    expect(http).toMatch(/^127\.0\.0\.1:\d+$/);
+    const url = (key: string): string => `http://${http}/v1/keys/${encodeURIComponent(key)}`;
+    const signal = AbortSignal.timeout(10_000);
+    const keys = Array.from({ length: 40 }, (_, i) => `gw${i}`);
+    for (const key of keys) expect((await fetch(url(key), { method: 'PUT', body: `value of ${key}`, signal })).status).toBe(204);
+    for (const key of keys) expect(await (await fetch(url(key), { signal })).text()).toBe(`value of ${key}`);
+    expect((await fetch(`http://${http}/readyz`, { signal })).status).toBe(200);
+    // Each key is in its owner's store only: both workers hold some, and their counts add up.
+    const names = workers.map((w) => w.name);
+    const table = assignSlots(names);
+    const items = await Promise.all(workers.map(async (w) => (await client(portOf(w)).stats()).curr_items));
+    expect(items).toEqual([0, 1].map((owner) => keys.filter((k) => table[slotOf(k)] === owner).length));
+    expect(items.every((n) => n > 0)).toBe(true);
+  }, 60_000);
+
   it('--workers 2 --port 0: two workers on two free ports, each answering with its own store', async () => {
     const { server, workers, line } = await startGroup(['--workers', '2', '--max-memory', '64mb']);
     expect(workers.map((w) => w.worker)).toEqual([0, 1]);
@@ -318,7 +336,6 @@ describe('conduit-server --workers (issue 20)', () => {
     // 16 shards need 16 KiB a worker; 24 KiB over two leaves 12 KiB each.
     await refused(['--workers', '2', '--max-memory', '24kb'], {}, /^conduit-server: --max-memory 24kb \(24576 bytes\) split over 2 workers \(--workers 2\) leaves 12kb \(12288 bytes\) each, less than the 16kb \(16384 bytes\) one server needs \(1 KiB for each of --shards 16\)\n$/);
     await refused(['--port', '65535'], { CONDUIT_WORKERS: '2' }, /^conduit-server: --port 65535 with CONDUIT_WORKERS 2 needs ports up to 65536, past 65535\n$/);
-    await refused(['--workers', '2', '--port', '0', '--http-port', '0'], {}, /^conduit-server: --http-port cannot be used with --workers 2 yet/);
     await refused(['--workers', '4', '--max-memory', '2mb', '--max-value-size', '1mb'], {}, /^conduit-server: --max-value-size 1mb \(1048576 bytes\) is more than 512kb \(524288 bytes\), each worker's share of --max-memory 2mb \(2097152 bytes\) split over 4 workers \(--workers 4\): no value that large could be stored\n$/);
     // The checks of one server still come first: protected mode.
     await refused(['--workers', '2', '--host', '0.0.0.0', '--port', '0'], {}, /protected mode/);

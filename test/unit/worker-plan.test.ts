@@ -119,9 +119,11 @@ describe('groups refused before any worker starts (groupProblem)', () => {
     expect(groupProblem({ ...base, maxMemory: 32 * 1024 }, flag)).toBeUndefined();
   });
 
-  it('--max-value-size above a share, ports past 65535, and --http-port are refused naming both settings', () => {
+  it('--max-value-size above a share, ports past 65535, and --http-port over TLS are refused naming both settings', () => {
     expect(groupProblem({ ...base, maxValueSize: 32 * 1024 * 1024 + 1 }, flag)).toMatch(/^--max-value-size .* each worker's share of --max-memory .* \(--workers 2\)/);
     expect(groupProblem({ ...base, port: 65_535 }, flag)).toBe('--port 65535 with --workers 2 needs ports up to 65536, past 65535');
-    expect(groupProblem({ ...base, httpPort: 0 }, flag)).toMatch(/^--http-port cannot be used with --workers 2 yet/);
+    expect(groupProblem({ ...base, httpPort: 0, tls: true }, flag)).toMatch(/^--http-port cannot be used with --workers 2 and --tls-cert/);
+    // Without TLS the primary runs the gateway and forwards to the workers.
+    expect(groupProblem({ ...base, httpPort: 0 }, flag)).toBeUndefined();
   });
 });
