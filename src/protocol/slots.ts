@@ -62,8 +62,16 @@ function crc16(bytes: Uint8Array): number {
   return crc;
 }
 
-/** MurmurHash3's 32-bit finalizer: a bijection with full avalanche, the rendezvous weight's mixer. */
-function fmix32(h: number): number {
+/**
+ * MurmurHash3's 32-bit finalizer: a bijection with full avalanche; the rendezvous weight's
+ * mixer (spec §3.14) and the store's keyed index hash (docs/STORAGE.md).
+ *
+ * @example
+ * ```ts
+ * fmix32(0x12345678); // a u32
+ * ```
+ */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85eb_ca6b);
   h ^= h >>> 13;

@@ -4,12 +4,12 @@
 // `npm test`; the same code does both.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { encodeRequest, Status, type Request } from '../../src/index.js';
 import { startServerProcess, type ServerProcess } from '../support/cli.js';
 import { RawClient } from '../support/raw-client.js';
+export { freePort } from '../support/ports.js';
 
 /** How big a run is: `quick` is the short version that `npm test` and CI run. */
 export interface Size {
@@ -185,15 +185,6 @@ export function watchRss(pid: number): RssWatch {
   };
 }
 
-/** A TCP port free on 127.0.0.1 right now (for a server that must come back on the same port). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const address = s.address();
-  await new Promise((r) => s.close(r));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** The STATS body of the server behind `c` (spec §5.2), asked with identifier `id`. */
 export async function statsOf(c: RawClient, id: bigint = 1n << 62n): Promise<Record<string, unknown> & { disconnects: Record<string, number> }> {

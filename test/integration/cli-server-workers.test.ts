@@ -7,7 +7,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assignSlots, ConduitClient, decodeMovedBody, decodeTopologyBody, ProtocolError, slotOf, Status } from '../../src/index.js';
-import { nodeFlagsOf, runServerToExit, serverBin, startServerProcess, type ServerProcess } from '../support/cli.js';
+import { nodeFlagsOf, runServerToExit, serverBin, startServerProcess, type ServerProcess, alive } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conduit-workers-'));
 
@@ -26,15 +26,6 @@ afterEach(async () => {
   workerPids.clear();
 });
 
-/** Whether process `pid` still runs (signal 0 checks without sending). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Polls `check` every 20 ms until it holds; fails after `timeoutMs`. */
 async function until(check: () => boolean, timeoutMs: number, what = 'condition'): Promise<void> {
@@ -105,7 +96,7 @@ describe('conduit-server --workers (issue 20)', () => {
     const table = assignSlots(names);
     const items = await Promise.all(workers.map(async (w) => (await client(portOf(w)).stats()).curr_items));
     expect(items).toEqual([0, 1].map((owner) => keys.filter((k) => table[slotOf(k)] === owner).length));
-    expect(items.every((n) => n > 0)).toBe(true);
+    expect(items.every((n) => Number(n) > 0)).toBe(true);
   }, 60_000);
 
   it('--workers 2 --port 0: two workers on two free ports, each answering with its own store', async () => {

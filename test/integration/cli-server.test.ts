@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeRequest, Status, type Request } from '../../src/index.js';
-import { nodeFlagsOf, runServerToExit, serverBin, startServerProcess } from '../support/cli.js';
+import { nodeFlagsOf, runServerToExit, serverBin, startServerProcess, alive } from '../support/cli.js';
 import { RawClient } from '../support/raw-client.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -19,15 +19,6 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
   }
 }
 const req = (id: bigint, r: Request): Buffer => Buffer.concat(encodeRequest(id, r));
-/** Whether process `pid` still runs (signal 0 checks without sending). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('conduit-server command', () => {
   it('starts with no configuration, serves, and exits 0 on SIGTERM', async () => {

@@ -2,7 +2,6 @@
 // with the group's map, answers MOVED naming the owner to every key-bearing request whose
 // slot it does not own (executing nothing), and runs the per-server operations on its own
 // keys. Raw sockets, plaintext and secure, so the bytes are the spec's, not a client's.
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { decodeMovedBody, decodeTopologyBody, encodeRequest, generateKey, Status, type PreSharedKey, type Request, type ServerOptions } from '../../src/index.js';
 import { assignSlots, slotOf } from '../../src/protocol/slots.js';
@@ -11,18 +10,8 @@ import { fragmentedRequest, PLAIN_BODY, Reassembler, SEALED_BODY, type Message }
 import type { RawClient } from '../support/raw-client.js';
 import { secureRaw } from '../support/secure-client.js';
 import { rawClient, startServer } from '../support/server.js';
+import { freePort } from '../support/ports.js';
 
-/** A port free now: the group's names must be known before its servers are built. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface Group {
   names: string[];

@@ -3,11 +3,11 @@
 // request is answered MOVED; a pool whose map disagrees with the group's
 // follows each MOVED once to the owner; a single-server client rejects MOVED
 // naming the owner.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConduitClient, ConduitError } from '../../src/index.js';
 import { assignSlots } from '../../src/protocol/slots.js';
 import { startServer } from '../support/server.js';
+import { freePort } from '../support/ports.js';
 
 const clients: ConduitClient[] = [];
 afterEach(async () => {
@@ -19,17 +19,6 @@ function client(options: ConstructorParameters<typeof ConduitClient>[0]): Condui
   return c;
 }
 
-/** A port free now: the group's names must be known before its servers are built. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Two servers in a group of epoch 1 whose slot table is `table` (default: the scheme's own). */
 async function startGroup(table?: (names: string[]) => Uint8Array): Promise<{ names: string[]; ports: number[] }> {

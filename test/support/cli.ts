@@ -135,3 +135,20 @@ export async function runCli(
   clearTimeout(timer);
   return { code, stdout: Buffer.concat(out), stderr };
 }
+
+/**
+ * Whether process `pid` still runs (signal 0 checks without sending).
+ *
+ * @example
+ * ```ts
+ * expect(alive(worker.pid)).toBe(false);
+ * ```
+ */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

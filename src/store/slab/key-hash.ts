@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { MAX_KEY_LENGTH } from './layout.js';
+import { fmix32 } from '../../protocol/slots.js';
 
 /** Fills `target` with random 32-bit words: the seed of a {@link KeyHash}. */
 export type SeedSource = (target: Int32Array) => void;
@@ -84,12 +85,6 @@ export class KeyHash {
     }
     if (this.#mix === 'linear') return h >>> 0;
     // fmix32 (MurmurHash3) of s ^ k: each output bit depends on every input bit.
-    h ^= a[MIX_KEY] as number;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85eb_ca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2_ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
+    return fmix32(h ^ (a[MIX_KEY] as number));
   }
 }
