@@ -7,7 +7,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assignSlots, ConduitClient, decodeMovedBody, decodeTopologyBody, ProtocolError, slotOf, Status } from '../../src/index.js';
-import { nodeFlagsOf, runServerToExit, serverBin, startServerProcess, type ServerProcess, alive } from '../support/cli.js';
+import { nodeFlagsOf, runCli, runServerToExit, serverBin, startServerProcess, type ServerProcess, alive } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conduit-workers-'));
 
@@ -97,6 +97,27 @@ describe('conduit-server --workers (issue 20)', () => {
     const items = await Promise.all(workers.map(async (w) => (await client(portOf(w)).stats()).curr_items));
     expect(items).toEqual([0, 1].map((owner) => keys.filter((k) => table[slotOf(k)] === owner).length));
     expect(items.every((n) => Number(n) > 0)).toBe(true);
+  }, 60_000);
+
+  it('discover: true and conduit-cli find the workers and route every key to its owner: no MOVED', async () => {
+    const { server, workers } = await startGroup(['--workers', '2']);
+    const pooled = new ConduitClient({ port: server.port, discover: true });
+    clients.push(pooled);
+    await pooled.connect();
+    const names = workers.map((w) => w.name);
+    const table = assignSlots(names);
+    const keys = Array.from({ length: 500 }, (_, i) => `d${i}`);
+    for (const key of keys) expect(pooled.serverFor(key)).toBe(names[table[slotOf(key)] as number]);
+    await Promise.all(keys.map((key) => pooled.set(key, `v:${key}`)));
+    expect((await Promise.all(keys.map((key) => pooled.getString(key)))).every((v, i) => v === `v:${keys[i]}`)).toBe(true);
+    // conduit-cli against worker 0 reads a key worker 1 owns.
+    const k1 = keyOwnedBy(names, 1, 'd');
+    const got = await runCli(['--port', String(server.port), 'get', k1]);
+    expect(got.code).toBe(0);
+    expect(got.stdout.toString()).toBe(`v:${k1}`);
+    const stats = await Promise.all(workers.map(async (w) => client(portOf(w)).stats()));
+    expect(stats.map((s) => s.moved)).toEqual([0, 0]);
+    expect(stats.reduce((sum, s) => sum + Number(s.curr_items), 0)).toBe(keys.length);
   }, 60_000);
 
   it('--workers 2 --port 0: two workers on two free ports, each answering with its own store', async () => {
