@@ -689,6 +689,9 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   scanPage(cursor: bigint, options: ScanOptions = {}): Promise<ScanReply> {
+    if (typeof cursor !== 'bigint' || cursor < 0n) {
+      return Promise.reject(new ConduitError('BAD_REQUEST', `scanPage cursor must be a bigint ≥ 0n from an earlier page, got ${String(cursor)}`));
+    }
     if (this.#pool !== undefined) return this.#pool.scanPage(cursor, options);
     return this.#call({ op: 'SCAN', cursor, count: options.count ?? 1000, prefix: bytes(options.prefix ?? '', 'prefix') }, okOr(scanReply));
   }

@@ -46,7 +46,12 @@ export function named(name: string, err: unknown): ConduitError {
 export async function settleAll<T>(names: readonly string[], each: (name: string, index: number) => Promise<T>): Promise<T[]> {
   const settled = await Promise.allSettled(names.map((name, i) => each(name, i)));
   const failed = settled.findIndex((s) => s.status === 'rejected');
-  if (failed >= 0) throw named(names[failed] as string, (settled[failed] as PromiseRejectedResult).reason);
+  if (failed >= 0) {
+    // Not atomic: say which servers did it (a FLUSH that failed on one server emptied the others).
+    const done = names.filter((_, i) => settled[i]?.status === 'fulfilled');
+    const error = named(names[failed] as string, (settled[failed] as PromiseRejectedResult).reason);
+    throw new ConduitError(error.code, `${error.message} (done on ${done.length === 0 ? 'no other server' : done.join(', ')})`, error.status);
+  }
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 

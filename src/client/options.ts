@@ -166,7 +166,12 @@ export function resolvePoolOptions(options: ClientOptions): ResolvedPoolOptions 
   }
   integer('ejectAfter', ejectAfter, 1, 1_000_000);
   integer('ejectRetryMs', ejectRetryMs, 1, 2_147_483_647);
-  if (servers === undefined && discover !== true) return undefined;
+  if (servers === undefined && discover !== true) {
+    // These only mean something for a pool: a single client given one was probably meant to be one.
+    const given = (['failurePolicy', 'ejectAfter', 'ejectRetryMs'] as const).find((name) => options[name] !== undefined);
+    if (given !== undefined) throw new TypeError(`${given} option needs servers or discover: true (a pool)`);
+    return undefined;
+  }
   const common = { failurePolicy, ejectAfter, ejectRetryMs, perServer };
   if (servers !== undefined) {
     if (discover === true) throw new TypeError('discover and servers options exclude each other: discover finds the servers itself');

@@ -385,7 +385,8 @@ export class Pool {
   }
 
   /**
-   * FLUSH on every server in the ring; rejects when any fails, naming it.
+   * FLUSH on every server in the ring; rejects when any fails, naming it and
+   * the servers that did flush (it is not atomic: they stay flushed).
    *
    * @example
    * ```ts

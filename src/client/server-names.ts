@@ -11,7 +11,9 @@
  * ```
  * @module
  */
+import { isIP } from 'node:net';
 import { MAX_NODES } from '../protocol/slots.js';
+import { MAX_NODE_NAME } from '../protocol/topology-body.js';
 
 /** Where a server is reached: TCP host and port, or a Unix socket path. */
 export type ServerAddress = { readonly host: string; readonly port: number } | { readonly socket: string };
@@ -20,6 +22,8 @@ export type ServerAddress = { readonly host: string; readonly port: number } | {
 const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '']);
 
 function parse(name: string): ServerAddress | undefined {
+  // spec §3.14: a name is 1–255 bytes; a control character (a NUL in a socket path) is never one.
+  if (Buffer.byteLength(name) > MAX_NODE_NAME || /[\u0000-\u001f\u007f]/.test(name)) return undefined;
   if (name.startsWith('/')) return { socket: name };
   let host: string;
   let portText: string;
@@ -38,7 +42,18 @@ function parse(name: string): ServerAddress | undefined {
   if (!/^[0-9]{1,5}$/.test(portText)) return undefined;
   const port = Number(portText);
   if (port < 1 || port > 65_535 || host === '' || /[\s/]/.test(host)) return undefined;
-  return { host: host.toLowerCase(), port };
+  return { host: canonicalHost(host.toLowerCase()), port };
+}
+
+/**
+ * One spelling per IP literal, so that `[0:0:0:0:0:0:0:1]:7171` and `[::1]:7171` are one server
+ * (the WHATWG URL parser's canonical form). Host names are left as written: `localhost` and
+ * `127.0.0.1` are two names (README "Scaling out": list each server once, one way).
+ */
+function canonicalHost(host: string): string {
+  if (isIP(host) === 0) return host;
+  const hostname = new URL(`http://${host.includes(':') ? `[${host}]` : host}/`).hostname;
+  return hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
 }
 
 /**
@@ -100,7 +115,8 @@ export function serverList(servers: unknown): string[] {
     const got = Array.isArray(servers) ? `${servers.length} entries` : typeof servers;
     throw new TypeError(`servers option must be an array of 1 to ${MAX_NODES} server names, got ${got}`);
   }
-  const names = servers.map((s) => normaliseServerName(s));
+  // Array.from visits holes (`[, 'a:1']`) as undefined, which map() would skip and leave in the list.
+  const names = Array.from(servers as unknown[], (s) => normaliseServerName(s));
   const seen = new Set<string>();
   for (const name of names) {
     if (seen.has(name)) throw new TypeError(`servers option names ${name} twice (after normalisation)`);

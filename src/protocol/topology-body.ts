@@ -75,7 +75,7 @@ export function encodeTopologyBody(topology: Topology): Buffer {
   if (topology.scheme !== SLOT_SCHEME) fail(`scheme must be ${SLOT_SCHEME}, got ${topology.scheme}`);
   if (!isU32(epoch)) fail(`epoch must be a u32, got ${epoch}`);
   if (nodes.length > MAX_NODES) fail(`names at most ${MAX_NODES} servers, got ${nodes.length}`);
-  if (nodes.length === 0 ? self !== STANDALONE || table.length !== 0 : self !== STANDALONE && !(self < nodes.length)) {
+  if (nodes.length === 0 ? self !== STANDALONE || table.length !== 0 : !(self < nodes.length)) {
     fail(`self ${self} does not fit ${nodes.length} servers`);
   }
   if (nodes.length > 0 && table.length !== SLOT_COUNT) fail(`table has ${SLOT_COUNT} entries, got ${table.length}`);
@@ -118,7 +118,8 @@ export function decodeTopologyBody(body: Buffer): Topology | ProtocolError {
     if (self !== STANDALONE || body.length !== 7) return badRequest('a topology with no servers is a standalone server’s 7 bytes');
     return { scheme, self, epoch, nodes: [], table: new Uint8Array(0) };
   }
-  if (self !== STANDALONE && self >= count) return badRequest(`self ${self} is not one of ${count} servers`);
+  // spec §3.14: self is 0xFF exactly when the list is empty (a standalone server).
+  if (self === STANDALONE || self >= count) return badRequest(`self ${self} is not one of ${count} servers`);
   const nodes: string[] = [];
   let at = 7;
   for (let i = 0; i < count; i++) {
