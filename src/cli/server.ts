@@ -18,6 +18,7 @@
  * ```
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -214,8 +215,9 @@ async function startPrimary(count: number, options: Partial<ServerOptions>, logg
     args: process.argv.slice(2),
     workers,
     maxMemory: share,
-    // spec §3.14: one epoch per primary: the same through worker restarts, new when the group is started again.
-    epoch: Math.floor(Date.now() / 1000) >>> 0,
+    // spec §3.14: one epoch per primary: the same through worker restarts, new when the group is started
+    // again. Random rather than the start second, so two groups started in one second never share one.
+    epoch: randomBytes(4).readUInt32BE(0),
     shutdownTimeoutMs: resolved.shutdownTimeoutMs,
     logger,
     onWorkersReady: resolved.httpPort === undefined ? undefined : (names) => startGateway(names, resolved),

@@ -291,12 +291,15 @@ export class Supervisor extends EventEmitter {
     if (slot.phase === 'starting') {
       slot.failedStarts += 1;
       const message = `worker ${index}: ${slot.lastError ?? `exited with ${signal ?? `code ${code}`} before it listened`}`;
-      if (slot.failedStarts >= START_ATTEMPTS) {
+      // Give up only while the group starts (a setting that cannot work). Once it served, the other
+      // workers keep serving and this one is retried for as long as it takes (its port may be
+      // freed, the OOM killer may stop): one worker's trouble never takes the group down.
+      if (slot.failedStarts >= START_ATTEMPTS && this.#state === 'starting') {
         slot.phase = 'stopped';
         this.#fail(message);
         return;
       }
-      delay = restartDelayMs(slot.failedStarts);
+      delay = restartDelayMs(slot.failedStarts + slot.deaths);
       this.#options.logger.warn({ worker: index, pid, code, signal, error: slot.lastError, ms: delay }, 'worker failed to start: retrying');
     } else {
       // Up a minute or more: this death is not part of a crash loop.

@@ -335,7 +335,8 @@ export class ConduitClient extends EventEmitter {
   #refusal(): ConduitError | undefined {
     if (this.#state === 'closing' || this.#state === 'closed') return new ConduitError('CLOSED', 'the client is closed');
     if (this.#state === 'reconnecting' && this.#failFast) {
-      return new ConduitError('CONNECTION_LOST', 'the server is unreachable (reconnecting): a pool fails its keys at once');
+      // Not sent, so not "may or may not have run" (CONNECTION_LOST): spec §4.3's CONNECT_FAILED.
+      return new ConduitError('CONNECT_FAILED', 'the server is unreachable (reconnecting): a pool fails its keys at once');
     }
     return undefined;
   }

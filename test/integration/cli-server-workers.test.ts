@@ -193,6 +193,31 @@ describe('conduit-server --workers (issue 20)', () => {
     expect((await server.exited).code).toBe(0);
   }, 30_000);
 
+  it('a worker that cannot come back (its port taken after it died) is retried while the others serve, until it can', async () => {
+    // Attack review of issue 20: three failed restarts used to stop the whole group with exit 1.
+    const { server, workers } = await startGroup(['--workers', '2']);
+    const victim = workers[1] as StartedWorker;
+    process.kill(victim.pid, 'SIGKILL');
+    await until(() => !alive(victim.pid), 5_000, 'victim gone');
+    const blocker = createServer();
+    await new Promise<void>((resolve, reject) => {
+      blocker.once('error', reject);
+      blocker.listen(portOf(victim), '127.0.0.1', resolve);
+    });
+    try {
+      const retries = (): number => server.logs().filter((l) => l.msg === 'worker failed to start: retrying' && l.worker === 1).length;
+      await until(() => retries() >= 4, 15_000, 'four failed restarts');
+      expect(server.child.exitCode).toBeNull();
+      expect(await client(portOf(workers[0] as StartedWorker)).health()).toBeGreaterThanOrEqual(0);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+    await until(() => server.logs().some((l) => l.msg === 'worker restarted' && l.worker === 1), 15_000, 'worker restarted');
+    const restarted = server.logs().find((l) => l.msg === 'worker restarted') ?? {};
+    workerPids.add(Number(restarted.pid));
+    expect(await client(portOf(victim)).health()).toBeGreaterThanOrEqual(0);
+  }, 60_000);
+
   it('a worker killed with SIGKILL is logged and restarted on the same port, serving again', async () => {
     const { server, workers } = await startGroup(['--workers', '2']);
     const victim = workers[1] as StartedWorker;
