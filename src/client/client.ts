@@ -111,7 +111,7 @@ export class ConduitClient extends EventEmitter {
   readonly #pool: Pool | undefined;
   /**
    * A pool's server: while it reconnects, calls reject at once with
-   * `CONNECTION_LOST` instead of waiting (`failurePolicy`, spec §3.14), so
+   * `CONNECT_FAILED` (they were not sent) instead of waiting (`failurePolicy`, spec §3.14), so
    * a server that is down fails only its own keys, and fails them fast.
    */
   #failFast = false;
@@ -287,7 +287,8 @@ export class ConduitClient extends EventEmitter {
       return;
     }
     this.#state = 'reconnecting';
-    if (this.#failFast) this.#queue.rejectQueued(new ConduitError('CONNECTION_LOST', `${cause.message}; reconnecting`));
+    // Queued requests were never written: CONNECT_FAILED, not "may or may not have run" (spec §4.3).
+    if (this.#failFast) this.#queue.rejectQueued(new ConduitError('CONNECT_FAILED', `${cause.message}; reconnecting`));
     this.emit('reconnecting', { attempt: next.attempt, delayMs: next.delayMs, cause });
     this.#transport.reconnectAfter(next.delayMs);
     this.#queue.startSweep();
