@@ -1,7 +1,7 @@
 // `npx just chaos`: every reliability scenario (issue 9: 1–11; issue 15: 12–19) at full size, one
 // after another, against conduit-server child processes on 127.0.0.1; the
-// figures go to docs/RELIABILITY.md. CHAOS_QUICK=1 runs the short sizes (as
-// CI does) and only prints the report, as does CHAOS_ONLY=id,id (a subset);
+// figures go to docs/RELIABILITY.md. CHAOS_QUICK=1 runs the short sizes (CI
+// smokes two of them) and only prints the report, as does CHAOS_ONLY=id,id (a subset);
 // CHAOS_OUT=dir writes it to dir/RELIABILITY.md in any case.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
