@@ -29,9 +29,9 @@ const BUSY_SENDING = Buffer.from('server is sending too many large answers; retr
 /**
  * spec §3.13: what this server supports, CAPS's `features`: fragments (§2.4),
  * versions/GETS/CAS/GAT (§3.11–3.12), SCAN (§3.10), quiet writes (§2.5), TOPOLOGY
- * and MOVED (§3.14; standalone too: its TOPOLOGY says it owns every key).
+ * and MOVED (§3.14; standalone too: its TOPOLOGY says it owns every key), LEASE (§3.16).
  */
-const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY;
+const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY | Feature.LEASES;
 
 /** spec §3.13: the protocol's minor version this server speaks, 1.2. */
 const SERVER_MINOR = 2;

@@ -12,6 +12,7 @@ import { Store } from '../store/store.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
 import { HandshakeLimiter } from './handshake-limiter.js';
 import { Metrics, type DisconnectCause } from './metrics.js';
+import { LeaseTable } from './leases.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Reply } from './execute.js';
 import { SlotOwnership } from './group.js';
@@ -92,6 +93,8 @@ const ACCEPT_WINDOW_MS = 500;
 export class ConduitServer extends EventEmitter {
   readonly options: ServerOptions;
   readonly store: Store;
+  /** spec §3.16 (protocol 1.3): the leases on this server's keys (LEASE, SET's lease token). */
+  readonly leases: LeaseTable;
   readonly #listeners: Server[] = [];
   readonly #connections = new Set<Connection>();
   /** TLS only: raw sockets, so ones still in their handshake can be closed at shutdown. */
@@ -142,6 +145,7 @@ export class ConduitServer extends EventEmitter {
     this.options = resolveServerOptions(options);
     const o = this.options;
     this.store = new Store({ maxMemory: o.maxMemory, shards: o.shards, eviction: o.eviction });
+    this.leases = new LeaseTable({ maxMemory: o.maxMemory });
     const counters = this.#counters;
     this.aead = o.keys.length > 0 ? aeadChoice().implementation : undefined;
     this.metrics = o.httpPort === undefined ? undefined : new Metrics(this);
@@ -153,6 +157,7 @@ export class ConduitServer extends EventEmitter {
       group,
       metrics: this.metrics,
       store: this.store,
+      leases: this.leases,
       answersCopied: true, // each answer is copied into the connection's output (or sealed) as it is queued
       maxInflight: o.maxInflight,
       maxOutputBuffer: o.maxOutputBuffer,
@@ -407,6 +412,7 @@ export class ConduitServer extends EventEmitter {
       ...(this.aead === undefined ? {} : { aead: this.aead }),
       max_value_size: this.options.maxValueSize,
       group: this.#group?.summary ?? null, // spec §5.2, §3.14
+      leases: this.leases.stats(), // spec §3.16
       output_memory: this.#outputTotal,
       output_memory_peak: this.#outputPeak,
     };
