@@ -12,6 +12,7 @@ export { ConduitClient, type SetOptions as ClientSetOptions, type WriteOptions a
 export type { SetManyEntry, SetManyResult } from './set-many.js';
 export type { Bytes, ListReply, ScanOptions, ScanReply } from './commands.js';
 export type { VersionedValue } from './versioned.js';
+export type { GetOrSetOptions } from './get-or-set.js';
 export {
   resolveClientOptions,
   type ClientKey,
