@@ -26,6 +26,9 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import type { ChangeCause } from '../store/change.js';
+
+export type { ChangeCause } from '../store/change.js';
 
 /** spec §3.16: at most this many leases outstanding; a LEASE that would grant one more answers BUSY. */
 export const MAX_LEASES = 16_384;
@@ -39,12 +42,6 @@ export const STALE_BYTES_DIVISOR = 16;
 export const STALE_WINDOW_MS = 10_000;
 
 const U64_MASK = (1n << 64n) - 1n;
-
-/**
- * What changed a key, as the store's change hook names it (H1's `StoreChange.cause`):
- * a write, a removal, an expiry change, or everything at once (`flush`).
- */
-export type ChangeCause = 'set' | 'delete' | 'incr' | 'renew' | 'gat' | 'expired' | 'evicted' | 'flush';
 
 /** What {@link LeaseTable.acquire} decided for a LEASE on an absent key (spec §3.16). */
 export type LeaseOutcome =
@@ -325,8 +322,8 @@ export class LeaseTable {
   #keepStale(id: string, value: Buffer): void {
     if (value.length > this.#maxStaleBytes) return;
     this.#dropStale(id);
-    // A copy: the hook's value may be a view of store memory a later write reuses.
-    this.#stale.set(id, { value: Buffer.from(value), until: this.#clock() + this.#staleWindowMs });
+    // The hook's previousValue() is a copy already (store/change.ts): kept as it is.
+    this.#stale.set(id, { value, until: this.#clock() + this.#staleWindowMs });
     this.#staleBytes += value.length;
     while (this.#stale.size > this.#maxStale || this.#staleBytes > this.#maxStaleBytes) this.#dropStale(this.#stale.keys().next().value as string);
   }

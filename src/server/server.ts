@@ -9,6 +9,7 @@ import type { AeadName } from '../crypto/frame-aead.js';
 import { MAX_BODY_SIZE, REQUEST_OVERHEAD_LIMIT, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
 import { Store } from '../store/store.js';
+import type { StoreChange } from '../store/change.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
 import { HandshakeLimiter } from './handshake-limiter.js';
 import { Metrics, type DisconnectCause } from './metrics.js';
@@ -144,8 +145,11 @@ export class ConduitServer extends EventEmitter {
     super();
     this.options = resolveServerOptions(options);
     const o = this.options;
-    this.store = new Store({ maxMemory: o.maxMemory, shards: o.shards, eviction: o.eviction });
-    this.leases = new LeaseTable({ maxMemory: o.maxMemory });
+    const leases = new LeaseTable({ maxMemory: o.maxMemory });
+    this.leases = leases;
+    // spec §3.16: every change of a key, whatever made it (a request, the gateway, expiry, eviction), reaches the lease table.
+    const onChange = (change: StoreChange): void => leases.changed(change.cause, change.key, () => change.previousValue());
+    this.store = new Store({ maxMemory: o.maxMemory, shards: o.shards, eviction: o.eviction, onChange });
     const counters = this.#counters;
     this.aead = o.keys.length > 0 ? aeadChoice().implementation : undefined;
     this.metrics = o.httpPort === undefined ? undefined : new Metrics(this);

@@ -154,16 +154,6 @@ describe('LeaseTable (spec §3.16)', () => {
     expect(leases.stats()).toMatchObject({ stale_values: 0, stale_bytes: 0 });
   });
 
-  it('keeps a copy of the previous value, not the hook’s bytes', () => {
-    const leases = table();
-    const bytes = Buffer.from('old');
-    leases.filled(key);
-    leases.changed('delete', key, () => bytes);
-    bytes.write('new');
-    granted(leases);
-    expect(leases.acquire(key, 1_000, true)).toEqual({ state: 'stale', value: Buffer.from('old') });
-  });
-
   it('answers BUSY past the lease bound, and grants again once a lease lapses', () => {
     const clock = new FakeClock();
     const leases = table(clock, { maxLeases: 2 });
