@@ -173,8 +173,13 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       if (typeof value === 'number') return tooLargeForFrame(value, maxBody);
       return { status: Status.OK, body: value };
     }
-    case 'DELETE':
-      return store.delete(request.key()) ? OK : NOT_FOUND;
+    case 'DELETE': {
+      const key = request.key();
+      const removed = store.delete(key);
+      // spec §3.16: a DELETE revokes the key's lease even when the key is absent (as it is while a lease is out).
+      context.leases?.deleted(key);
+      return removed ? OK : NOT_FOUND;
+    }
     case 'LIST': {
       // spec §3.5: the body is 1 byte of flag, then what fits in one frame of this connection.
       const { keys, truncated } = store.list(request.key(), request.limit, maxBody - 1);

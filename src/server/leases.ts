@@ -284,6 +284,22 @@ export class LeaseTable {
   }
 
   /**
+   * A DELETE of `key` ran, whether or not it removed anything: it revokes the
+   * key's lease (spec §3.16). The store's hook reports only removals, and a key
+   * with a lease out is absent, so a DELETE meant to invalidate what a holder is
+   * computing (the database changed) would otherwise never reach it.
+   *
+   * @example
+   * ```ts
+   * const removed = store.delete(key);
+   * leases.deleted(key);
+   * ```
+   */
+  deleted(key: Buffer): void {
+    if (this.#leases.delete(key.toString('latin1'))) this.#counts.revoked += 1;
+  }
+
+  /**
    * STATS `leases` (spec §5.2); sweeps lapsed leases first, so `outstanding`
    * counts live ones.
    *

@@ -60,6 +60,15 @@ describe('LeaseTable (spec §3.16)', () => {
     expect(leases.acquire(key, 1_000, false).state).toBe('granted'); // the next caller fills it
   });
 
+  it('a DELETE revokes the lease though the key is absent (the store reports no removal then)', () => {
+    const leases = table();
+    const token = granted(leases);
+    leases.deleted(Buffer.from('other'));
+    leases.deleted(key);
+    expect(leases.fulfil(key, token)).toBe(false);
+    expect(leases.stats()).toMatchObject({ revoked: 1, refused: 1 });
+  });
+
   it('a flush revokes every lease; a change of another key revokes none', () => {
     const leases = table();
     const a = granted(leases, Buffer.from('a'));
