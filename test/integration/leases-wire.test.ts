@@ -168,4 +168,39 @@ describe('CAPS (spec §3.13) and BUSY', () => {
     const caps = await c.ask({ op: 'CAPS', features: 0 });
     expect(caps.body.readUInt32BE(2) & Feature.LEASES).toBe(Feature.LEASES);
   });
+
+  it('/metrics exports the lease counters (conduit_leases_total by outcome, outstanding, stale bytes)', async () => {
+    const { port, httpPort } = await startServer({ httpPort: 0 });
+    const c = await connect(port, false);
+    const granted = leaseOf(await c.ask(lease('m')));
+    expect(leaseOf(await c.ask(lease('m'))).state).toBe(LeaseState.WAIT);
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(text).toMatch(/^conduit_leases_total\{outcome="granted"\} 1$/m);
+    expect(text).toMatch(/^conduit_leases_total\{outcome="wait"\} 1$/m);
+    expect(text).toMatch(/^conduit_leases_outstanding 1$/m);
+    expect(text).toMatch(/^conduit_leases_stale_bytes 0$/m);
+    expect((await c.ask(set('m', 'v', granted.token))).status).toBe(Status.OK);
+    const after = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    expect(after).toMatch(/^conduit_leases_total\{outcome="fulfilled"\} 1$/m);
+    expect(after).toMatch(/^conduit_leases_outstanding 0$/m);
+  });
+
+  it('a DELETE over HTTP revokes a lease as one over the protocol does', async () => {
+    const { port, httpPort } = await startServer({ httpPort: 0 });
+    const c = await connect(port, false);
+    const granted = leaseOf(await c.ask(lease('h')));
+    const response = await fetch(`http://127.0.0.1:${httpPort}/v1/keys/h`, { method: 'DELETE' });
+    expect(response.status).toBe(404); // absent, as a leased key is
+    expect((await c.ask(set('h', 'late', granted.token))).status).toBe(Status.NOT_STORED);
+  });
+
+  it('a quiet lease set is answered only when refused', async () => {
+    const { port } = await startServer();
+    const c = await connect(port, false);
+    const granted = leaseOf(await c.ask(lease('q')));
+    c.raw.write(c.frame({ ...set('q', 'v', granted.token), quiet: true } as Request)); // OK: not answered
+    c.raw.write(c.frame({ ...set('q', 'w', granted.token), quiet: true } as Request)); // spent token: NOT_STORED
+    expect((await c.answer(2)).status).toBe(Status.NOT_STORED);
+    expect((await c.answer(2)).id).toBe(3n);
+  });
 });
