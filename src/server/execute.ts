@@ -232,11 +232,21 @@ const LEASE_BUSY: Reply = { status: Status.BUSY, body: Buffer.from('too many lea
 const LEASE_WAIT: Reply = { status: Status.OK, body: encodeLeaseHead(LeaseState.WAIT, 0n) };
 
 /**
- * spec §3.15: where a KEYS-mode connection would be recorded as holding `key`'s value
- * after a LEASE answered it one (HIT or STALE). A no-op until tracking (H1, issue 21)
- * runs on this branch; the merge fills it in.
+ * spec §3.15, §3.16: whether `reply`, the answer to a LEASE, carries a value the client
+ * may keep (HIT or STALE), so a connection in KEYS tracking mode is to be tracked for the
+ * key, as after a GET. Tracking is per connection, so the connection's request handler
+ * asks this after `execute()` (with tracking, issue 21: `answersValue(op) || (op ===
+ * 'LEASE' && leaseAnsweredValue(reply))`); GRANTED and WAIT carry none.
+ *
+ * @example
+ * ```ts
+ * if (request.op === 'LEASE' && leaseAnsweredValue(reply)) this.trackRead(request);
+ * ```
  */
-function trackLeaseRead(_context: ExecutionContext, _request: RequestView): void {}
+export function leaseAnsweredValue(reply: Reply): boolean {
+  const state = reply.status === Status.OK ? reply.body?.[0] : undefined;
+  return state === LeaseState.HIT || state === LeaseState.STALE;
+}
 
 /**
  * LEASE (spec §3.16): the key's value when it is live (HIT, a GET in the
@@ -253,7 +263,7 @@ function lease(request: RequestView, context: ExecutionContext, maxBody: number,
   const value = store.getViewAt(keySource, keyStart, keyLength, room);
   if (typeof value === 'number') return tooLargeForFrame(value + LEASE_HEAD_SIZE, maxBody);
   if (value !== undefined) {
-    trackLeaseRead(context, request);
+    // A read that answered a value: tracked by the connection (leaseAnsweredValue).
     return { status: Status.OK, body: withHead(LeaseState.HIT, value) };
   }
   const outcome = leases.acquire(request.key(), request.leaseMs, request.staleOk);
@@ -266,7 +276,6 @@ function lease(request: RequestView, context: ExecutionContext, maxBody: number,
       return LEASE_BUSY;
     case 'stale':
       if (outcome.value.length > room) return tooLargeForFrame(outcome.value.length + LEASE_HEAD_SIZE, maxBody);
-      trackLeaseRead(context, request);
       return { status: Status.OK, body: withHead(LeaseState.STALE, outcome.value) };
   }
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LeaseTable, STALE_BYTES_DIVISOR, type ChangeCause } from '../../src/server/leases.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { encodeLeaseHead, LeaseState, Status } from '../../src/index.js';
+import { leaseAnsweredValue, type Reply } from '../../src/server/execute.js';
 
 // spec §3.16: the lease table alone, on a fake clock (execute.ts asks the store first,
 // so every key given to acquire() here stands for an absent one).
@@ -209,5 +211,17 @@ describe('LeaseTable (spec §3.16)', () => {
     expect(() => new LeaseTable({ maxMemory: 0 })).toThrow(/maxMemory option/);
     expect(() => new LeaseTable({ maxMemory: 1024, maxLeases: 0 })).toThrow(/maxLeases option/);
     expect(() => new LeaseTable({ maxMemory: 1024, staleWindowMs: 1.5 })).toThrow(/staleWindowMs option/);
+  });
+});
+
+describe('leaseAnsweredValue (spec §3.15 tracking of LEASE reads)', () => {
+  it('is true for HIT and STALE answers only', () => {
+    const answer = (state: number, token = 0n): Reply => ({ status: Status.OK, body: Buffer.concat([encodeLeaseHead(state as 0, state === LeaseState.GRANTED ? 1n : token), Buffer.from('v')]) });
+    expect(leaseAnsweredValue(answer(LeaseState.HIT))).toBe(true);
+    expect(leaseAnsweredValue(answer(LeaseState.STALE))).toBe(true);
+    expect(leaseAnsweredValue(answer(LeaseState.GRANTED))).toBe(false);
+    expect(leaseAnsweredValue(answer(LeaseState.WAIT))).toBe(false);
+    expect(leaseAnsweredValue({ status: Status.BUSY, body: Buffer.from([0]) })).toBe(false);
+    expect(leaseAnsweredValue({ status: Status.OK, body: undefined })).toBe(false);
   });
 });
