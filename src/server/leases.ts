@@ -189,6 +189,8 @@ export class LeaseTable {
     const token = this.#next;
     this.#next = (token + 1n) & U64_MASK || 1n;
     this.#leases.set(id, { token, expiresAt: now + leaseMs });
+    // A shorter lease than the earliest one the last sweep saw: the next sweep may not wait past it.
+    if (now + leaseMs < this.#sweepAfter) this.#sweepAfter = now + leaseMs;
     this.#counts.granted += 1;
     return { state: 'granted', token };
   }

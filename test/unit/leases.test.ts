@@ -177,6 +177,18 @@ describe('LeaseTable (spec §3.16)', () => {
     expect(leases.stats()).toMatchObject({ outstanding: 2, busy: 1, expired: 1 });
   });
 
+  it('at the bound, a lease granted after a sweep with a shorter lease_ms is swept when it lapses', () => {
+    const clock = new FakeClock();
+    const leases = table(clock, { maxLeases: 2 });
+    granted(leases, Buffer.from('a'), 1_000);
+    granted(leases, Buffer.from('b'), 1_000);
+    expect(leases.acquire(Buffer.from('c'), 100, false).state).toBe('busy'); // swept: nothing lapses before 1,000 ms
+    leases.deleted(Buffer.from('b'));
+    granted(leases, Buffer.from('c'), 10); // lapses long before a
+    clock.advance(10);
+    expect(leases.acquire(Buffer.from('d'), 100, false).state).toBe('granted');
+  });
+
   it('bounds stale values by count and by bytes (maxMemory / 16), dropping the oldest', () => {
     const byCount = table(new FakeClock(), { maxStaleValues: 2 });
     for (const name of ['a', 'b', 'c']) {
