@@ -78,7 +78,8 @@ export interface ExecutionContext {
   readonly group?: KeyOwnership | undefined;
   /**
    * spec §3.16 (protocol 1.3): the server's lease table, which runs LEASE and SET's lease
-   * token. `undefined` (the HTTP gateway): LEASE is an unknown opcode there, a lease SET BAD_REQUEST.
+   * token, and which a DELETE revokes. `undefined`: LEASE is an unknown opcode, a lease SET
+   * BAD_REQUEST. The HTTP gateway passes the server's (it has no LEASE route; its DELETEs revoke).
    */
   readonly leases?: LeaseTable | undefined;
 }
