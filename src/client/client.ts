@@ -10,6 +10,7 @@ import { RequestQueue } from './request-queue.js';
 import { setManyLoop, type SetManyEntry, type SetManyResult, type SetOptions } from './set-many.js';
 import { checkVersion, DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type VersionedValue } from './versioned.js';
 import { Transport } from './transport.js';
+import { getOrSetLoop, resolveGetOrSetOptions, type GetOrSetOptions } from './get-or-set.js';
 import { Pool, type Member } from './pool.js';
 import { nameOf, type ServerAddress } from './server-names.js';
 import { NearCache, type NearCacheStats } from './near-cache.js';
@@ -698,6 +699,31 @@ export class ConduitClient extends EventEmitter {
         this.set(k, v, version === undefined ? { nx: true, ttlMs: ttlMs ?? 0 } : ttlMs === undefined ? { version, keepTtl: true } : { version, ttlMs }),
     };
     return updateLoop(ops, bytes(key, 'key'), async (old) => bytes(await fn(old), 'value'), options.attempts ?? DEFAULT_UPDATE_ATTEMPTS);
+  }
+
+  /**
+   * The value of `key`, computed by exactly one caller on a miss (LEASE,
+   * spec §3.16, protocol 1.3; get-or-set.ts): HIT → the value; GRANTED →
+   * `await compute()`, stored with the lease token (`ttlMs`) and returned,
+   * also when a change of the key meanwhile made the server refuse the set;
+   * WAIT → retried (5 ms doubling to 100 ms) for up to `waitMs` (default
+   * `leaseMs` + 1 s), then `TIMEOUT`; with `staleWhileRevalidate`, the key's
+   * previous value while another caller computes, when the server kept one.
+   * A server without leases rejects `UNKNOWN_OPCODE` naming the feature. In
+   * a pool, sent to the key's server like {@link get}.
+   *
+   * @example
+   * ```ts
+   * const user = await client.getOrSet('user:1', async () => JSON.stringify(await db.user(1)), { ttlMs: 60_000 });
+   * ```
+   */
+  getOrSet(key: Bytes, compute: () => Bytes | Promise<Bytes>, options: GetOrSetOptions = {}): Promise<Buffer> {
+    try {
+      if (typeof compute !== 'function') throw new TypeError('compute must be a function returning the value (string, Buffer or Uint8Array)');
+      return getOrSetLoop((request, decode) => this.#call(request, decode), bytes(key, 'key'), compute, resolveGetOrSetOptions(options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**

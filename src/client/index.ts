@@ -13,6 +13,7 @@ export type { SetManyEntry, SetManyResult } from './set-many.js';
 export type { Bytes, ListReply, ScanOptions, ScanReply } from './commands.js';
 export type { VersionedValue } from './versioned.js';
 export type { NearCacheOptions, NearCacheStats } from './near-cache.js';
+export type { GetOrSetOptions } from './get-or-set.js';
 export {
   resolveClientOptions,
   type ClientKey,

@@ -14,6 +14,7 @@ import { viewOf, type Request } from '../protocol/messages.js';
 import { RequestView } from '../protocol/request-reader.js';
 import { execute, type ExecutionContext, type Reply } from '../server/execute.js';
 import type { Store } from '../store/store.js';
+import type { LeaseTable } from '../server/leases.js';
 import { failedPrecondition } from './failure.js';
 import { ifMatchHolds, type IfMatch } from './if-match.js';
 
@@ -54,6 +55,8 @@ export interface GatewayBackend {
 /** What a {@link LocalBackend} needs from the server it fronts. */
 export interface GatewayHost {
   readonly store: Store;
+  /** spec §3.16: the server's leases, so a DELETE over HTTP revokes a key's lease as one over the protocol does. */
+  readonly leases?: LeaseTable;
   /** True once graceful shutdown began (`/readyz` answers 503). */
   readonly draining: boolean;
   /** The STATS JSON (spec §5.2). */
@@ -117,6 +120,7 @@ export class LocalBackend implements GatewayBackend {
     this.#host = host;
     this.#context = {
       store: host.store,
+      leases: host.leases,
       answersCopied: false, // a response body may wait in the socket while other requests write
       stats: () => host.statsJson(),
       shutdown: () => ({ status: Status.FORBIDDEN, body: Buffer.from('SHUTDOWN is not available over HTTP') }),

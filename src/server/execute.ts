@@ -1,8 +1,10 @@
-import { Opcode, Status } from '../protocol/constants.js';
+import { LeaseState, Opcode, Status } from '../protocol/constants.js';
+import { encodeLeaseHead, LEASE_HEAD_SIZE } from '../protocol/lease-body.js';
 import { encodeI64, encodeListBody } from '../protocol/messages.js';
 import type { RequestView } from '../protocol/request-reader.js';
 import { encodeTopologyBody, SLOT_SCHEME, STANDALONE } from '../protocol/topology-body.js';
 import type { IncrRefusal, Store, WriteOutcome } from '../store/store.js';
+import type { LeaseTable } from './leases.js';
 
 /** A response before framing: its status and body. */
 export interface Reply {
@@ -74,6 +76,12 @@ export interface ExecutionContext {
    * which executes locally), which owns every key.
    */
   readonly group?: KeyOwnership | undefined;
+  /**
+   * spec §3.16 (protocol 1.3): the server's lease table, which runs LEASE and SET's lease
+   * token, and which a DELETE revokes. `undefined`: LEASE is an unknown opcode, a lease SET
+   * BAD_REQUEST. The HTTP gateway passes the server's (it has no LEASE route; its DELETEs revoke).
+   */
+  readonly leases?: LeaseTable | undefined;
 }
 
 /**
@@ -144,7 +152,7 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       const { keySource, keyStart, keyLength, valueSource, valueStart, valueLength } = request;
       const { maxValueSize } = context;
       if (maxValueSize !== undefined && valueLength > maxValueSize) return valueTooLarge(valueLength, maxValueSize);
-      if (request.leaseToken !== 0n) return { status: Status.BAD_REQUEST, body: Buffer.from('SET flags 0x10 set undefined bits') };
+      if (request.leaseToken !== 0n) return leaseSet(request, context);
       // The view carries ttlMs, nx, xx and keepTtl: it is the SetOptions too.
       const outcome = store.setAt(keySource, keyStart, keyLength, valueSource, valueStart, valueLength, request);
       return outcome === 'stored' ? OK : OUTCOME_REPLY[outcome];
@@ -166,8 +174,13 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       if (typeof value === 'number') return tooLargeForFrame(value, maxBody);
       return { status: Status.OK, body: value };
     }
-    case 'DELETE':
-      return store.delete(request.key()) ? OK : NOT_FOUND;
+    case 'DELETE': {
+      const key = request.key();
+      const removed = store.delete(key);
+      // spec §3.16: a DELETE revokes the key's lease even when the key is absent (as it is while a lease is out).
+      context.leases?.deleted(key);
+      return removed ? OK : NOT_FOUND;
+    }
     case 'LIST': {
       // spec §3.5: the body is 1 byte of flag, then what fits in one frame of this connection.
       const { keys, truncated } = store.list(request.key(), request.limit, maxBody - 1);
@@ -200,12 +213,97 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       return CAPS_UNKNOWN;
     case 'TOPOLOGY':
       return group?.topology ?? STANDALONE_TOPOLOGY;
-    case 'TRACKING':
     case 'LEASE':
-      // Protocol 1.3 (spec §3.15, §3.16) is parsed; until this server runs it, it answers as a 1.2 server did.
-      return { status: Status.UNKNOWN_OPCODE, body: Buffer.from(`unknown opcode 0x${Opcode[request.op].toString(16)}`) };
+      return lease(request, context, maxBody, maxValue);
+    case 'TRACKING':
+      // Protocol 1.3 (spec §3.15) is parsed; until this server runs it, it answers as a 1.2 server did.
+      return unknownOpcode(request.op);
     case 'HELLO':
       // spec §6: a server without keys refuses the handshake, without closing.
       return { status: Status.FORBIDDEN, body: Buffer.from('secure mode is not enabled on this server') };
   }
+}
+
+/** What a server that does not run a 1.3 operation answers (spec §3.1): as a 1.2 server did. */
+function unknownOpcode(op: 'TRACKING' | 'LEASE'): Reply {
+  return { status: Status.UNKNOWN_OPCODE, body: Buffer.from(`unknown opcode 0x${Opcode[op].toString(16)}`) };
+}
+
+const LEASE_BUSY: Reply = { status: Status.BUSY, body: Buffer.from('too many leases outstanding; retry later') };
+const LEASE_WAIT: Reply = { status: Status.OK, body: encodeLeaseHead(LeaseState.WAIT, 0n) };
+
+/**
+ * spec §3.15, §3.16: whether `reply`, the answer to a LEASE, carries a value the client
+ * may keep (HIT or STALE), so a connection in KEYS tracking mode is to be tracked for the
+ * key, as after a GET. Tracking is per connection, so the connection's request handler
+ * asks this after `execute()` (with tracking, issue 21: `answersValue(op) || (op ===
+ * 'LEASE' && leaseAnsweredValue(reply))`); GRANTED and WAIT carry none.
+ *
+ * @example
+ * ```ts
+ * if (request.op === 'LEASE' && leaseAnsweredValue(reply)) this.trackRead(request);
+ * ```
+ */
+export function leaseAnsweredValue(reply: Reply): boolean {
+  const state = reply.status === Status.OK ? reply.body?.[0] : undefined;
+  return state === LeaseState.HIT || state === LeaseState.STALE;
+}
+
+/**
+ * LEASE (spec §3.16): the key's value when it is live (HIT, a GET in the
+ * counters); else the lease table decides GRANTED, WAIT or STALE (BUSY past
+ * its bound). A HIT or STALE value over one frame of a connection that did
+ * not declare fragments is TOO_LARGE, as GET's is.
+ */
+function lease(request: RequestView, context: ExecutionContext, maxBody: number, maxValue: number): Reply {
+  const { store, leases } = context;
+  if (leases === undefined) return unknownOpcode('LEASE');
+  const { keySource, keyStart, keyLength } = request;
+  const room = maxValue - LEASE_HEAD_SIZE;
+  // A view: copied at once behind the head, before anything else runs.
+  const value = store.getViewAt(keySource, keyStart, keyLength, room);
+  if (typeof value === 'number') return tooLargeForFrame(value + LEASE_HEAD_SIZE, maxBody);
+  if (value !== undefined) {
+    // A read that answered a value: tracked by the connection (leaseAnsweredValue).
+    return { status: Status.OK, body: withHead(LeaseState.HIT, value) };
+  }
+  const outcome = leases.acquire(request.key(), request.leaseMs, request.staleOk);
+  switch (outcome.state) {
+    case 'granted':
+      return { status: Status.OK, body: encodeLeaseHead(LeaseState.GRANTED, outcome.token) };
+    case 'wait':
+      return LEASE_WAIT;
+    case 'busy':
+      return LEASE_BUSY;
+    case 'stale':
+      if (outcome.value.length > room) return tooLargeForFrame(outcome.value.length + LEASE_HEAD_SIZE, maxBody);
+      return { status: Status.OK, body: withHead(LeaseState.STALE, outcome.value) };
+  }
+}
+
+/** `state`'s head (token 0) and `value` in one buffer of the answer's own. */
+function withHead(state: typeof LeaseState.HIT | typeof LeaseState.STALE, value: Buffer): Buffer {
+  const body = Buffer.allocUnsafe(LEASE_HEAD_SIZE + value.length);
+  body.fill(0, 0, LEASE_HEAD_SIZE);
+  body[0] = state;
+  body.set(value, LEASE_HEAD_SIZE);
+  return body;
+}
+
+/**
+ * A SET with a lease token (spec §3.16): stored only while the token is the
+ * key's live lease, which ends here; otherwise NOT_STORED (lapsed, taken
+ * over, revoked: a stale set). Stored, the key is remembered as lease-filled
+ * (its value may later be served STALE).
+ */
+function leaseSet(request: RequestView, context: ExecutionContext): Reply {
+  const { store, leases } = context;
+  if (leases === undefined) return { status: Status.BAD_REQUEST, body: Buffer.from('SET flags 0x10 set undefined bits') };
+  const key = request.key();
+  if (!leases.fulfil(key, request.leaseToken)) return NOT_STORED;
+  const { keySource, keyStart, keyLength, valueSource, valueStart, valueLength } = request;
+  const outcome = store.setAt(keySource, keyStart, keyLength, valueSource, valueStart, valueLength, request);
+  if (outcome !== 'stored') return OUTCOME_REPLY[outcome];
+  leases.filled(key);
+  return OK;
 }

@@ -3,6 +3,7 @@ import type { AeadName } from '../crypto/frame-aead.js';
 import type { Counter as CounterType, Histogram as HistogramType, Registry as RegistryType } from 'prom-client';
 import { opcodeName, statusName } from '../protocol/constants.js';
 import type { Store } from '../store/store.js';
+import type { LeaseTable } from './leases.js';
 
 /**
  * Why the server closed a connection on its own; counted and logged. `internal`: an
@@ -21,6 +22,8 @@ export type DisconnectCause =
 /** What the metrics read at scrape time from the server. */
 export interface MetricsSource {
   readonly store: Store;
+  /** spec §3.16: the lease table, read at scrape time; absent: no lease metrics. */
+  readonly leases?: LeaseTable;
   /** The frame AEAD of secure sessions, exported as `conduit_aead_info`; `undefined` when secure mode is off. */
   readonly aead: AeadName | undefined;
   readonly counters: {
@@ -158,6 +161,24 @@ export class Metrics {
         labelNames: ['implementation'],
         registers,
       }).set({ implementation: source.aead }, 1);
+    }
+    const leases = source.leases;
+    if (leases !== undefined) {
+      // spec §3.16: STATS `leases`.
+      gauge('conduit_leases_outstanding', 'Leases granted and not yet set, lapsed or revoked (protocol 1.3).', () => leases.stats().outstanding);
+      new Counter({
+        name: 'conduit_leases_total',
+        help: 'LEASE and lease-set outcomes (protocol 1.3): granted, wait, stale, fulfilled, refused (stale sets), expired, revoked, busy.',
+        labelNames: ['outcome'],
+        registers,
+        collect() {
+          const s = leases.stats();
+          this.reset();
+          const outcomes = { granted: s.granted, wait: s.waits, stale: s.stale_served, fulfilled: s.fulfilled, refused: s.refused, expired: s.expired, revoked: s.revoked, busy: s.busy };
+          for (const [outcome, n] of Object.entries(outcomes)) this.inc({ outcome }, n);
+        },
+      });
+      gauge('conduit_leases_stale_bytes', 'Bytes of previous values kept to answer LEASE STALE (outside --max-memory, at most 1/16 of it).', () => leases.stats().stale_bytes);
     }
     new Counter({
       name: 'conduit_disconnects_total',

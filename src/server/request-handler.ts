@@ -19,7 +19,7 @@ import { FragmentAssembler } from '../protocol/fragments.js';
 import { readRequest, RequestView } from '../protocol/request-reader.js';
 import type { AnswerQueue } from './answer-queue.js';
 import type { ConnectionHost } from './connection-host.js';
-import { execute, tooLargeForFrame, type Reply } from './execute.js';
+import { execute, leaseAnsweredValue, tooLargeForFrame, type Reply } from './execute.js';
 import { PendingInvalidations } from './invalidation-pushes.js';
 import type { SecureGate } from './secure-gate.js';
 
@@ -41,9 +41,9 @@ const BUSY_SENDING = Buffer.from('server is sending too many large answers; retr
 /**
  * spec §3.13: what this server supports, CAPS's `features`: fragments (§2.4),
  * versions/GETS/CAS/GAT (§3.11–3.12), SCAN (§3.10), quiet writes (§2.5), TOPOLOGY
- * and MOVED (§3.14; standalone too: its TOPOLOGY says it owns every key).
+ * and MOVED (§3.14; standalone too: its TOPOLOGY says it owns every key), LEASE (§3.16).
  */
-const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY | Feature.TRACKING;
+const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY | Feature.TRACKING | Feature.LEASES;
 
 /** spec §3.13: the protocol's minor version this server speaks, 1.3 (TRACKING and INVALIDATE pushes, §3.15). */
 const SERVER_MINOR = 3;
@@ -260,7 +260,9 @@ export class RequestHandler {
         if (request.op === 'CAPS') reply = this.#caps(request.features);
         else if (request.op === 'TRACKING' && this.#host.tracking !== undefined) reply = this.#tracking(request);
         else reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody);
-        if (this.#trackingMode === TrackingMode.KEYS && reply.status === Status.OK && answersValue(request.op)) this.trackRead(request);
+        if (this.#trackingMode === TrackingMode.KEYS && reply.status === Status.OK && (answersValue(request.op) || (request.op === 'LEASE' && leaseAnsweredValue(reply)))) {
+          this.trackRead(request);
+        }
       } catch (err) {
         this.#host.logger.error({ err, remote: this.#remote() }, 'request failed');
         reply = { status: Status.INTERNAL, body: Buffer.from('internal error') };

@@ -9,10 +9,12 @@ import type { AeadName } from '../crypto/frame-aead.js';
 import { MAX_BODY_SIZE, REQUEST_OVERHEAD_LIMIT, SERVER_ID_BASE, Status } from '../protocol/constants.js';
 import { encodeError, SET_FIXED_SIZE } from '../protocol/messages.js';
 import { Store } from '../store/store.js';
+import type { StoreChange } from '../store/change.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
 import { HandshakeLimiter } from './handshake-limiter.js';
 import { Metrics, type DisconnectCause } from './metrics.js';
 import { TrackingTable } from './tracking.js';
+import { LeaseTable } from './leases.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Reply } from './execute.js';
 import { SlotOwnership } from './group.js';
@@ -93,6 +95,8 @@ const ACCEPT_WINDOW_MS = 500;
 export class ConduitServer extends EventEmitter {
   readonly options: ServerOptions;
   readonly store: Store;
+  /** spec §3.16 (protocol 1.3): the leases on this server's keys (LEASE, SET's lease token). */
+  readonly leases: LeaseTable;
   readonly #listeners: Server[] = [];
   readonly #connections = new Set<Connection>();
   /** TLS only: raw sockets, so ones still in their handshake can be closed at shutdown. */
@@ -144,16 +148,18 @@ export class ConduitServer extends EventEmitter {
     super();
     this.options = resolveServerOptions(options);
     const o = this.options;
-    // spec §3.15: every change of a key, whatever made it (a request, the HTTP gateway, the
-    // sweep, an eviction), reaches the tracking table from the store's hook.
+    // spec §3.15, §3.16: every change of a key, whatever made it (a request, the HTTP gateway,
+    // the sweep, an eviction), reaches the tracking table and the lease table from the store's hook.
     const tracking = new TrackingTable(o.trackingMaxKeys);
     this.tracking = tracking;
-    this.store = new Store({
-      maxMemory: o.maxMemory,
-      shards: o.shards,
-      eviction: o.eviction,
-      onChange: (change) => (change.cause === 'flush' ? tracking.all() : tracking.changed(change.key)),
-    });
+    const leases = new LeaseTable({ maxMemory: o.maxMemory });
+    this.leases = leases;
+    const onChange = (change: StoreChange): void => {
+      leases.changed(change.cause, change.key, () => change.previousValue());
+      if (change.cause === 'flush') tracking.all();
+      else tracking.changed(change.key);
+    };
+    this.store = new Store({ maxMemory: o.maxMemory, shards: o.shards, eviction: o.eviction, onChange });
     const counters = this.#counters;
     this.aead = o.keys.length > 0 ? aeadChoice().implementation : undefined;
     this.metrics = o.httpPort === undefined ? undefined : new Metrics(this);
@@ -166,6 +172,7 @@ export class ConduitServer extends EventEmitter {
       tracking,
       metrics: this.metrics,
       store: this.store,
+      leases: this.leases,
       answersCopied: true, // each answer is copied into the connection's output (or sealed) as it is queued
       maxInflight: o.maxInflight,
       maxOutputBuffer: o.maxOutputBuffer,
@@ -420,6 +427,7 @@ export class ConduitServer extends EventEmitter {
       ...(this.aead === undefined ? {} : { aead: this.aead }),
       max_value_size: this.options.maxValueSize,
       group: this.#group?.summary ?? null, // spec §5.2, §3.14
+      leases: this.leases.stats(), // spec §3.16
       output_memory: this.#outputTotal,
       output_memory_peak: this.#outputPeak,
       tracking: this.tracking.stats(), // spec §3.15, §5.2

@@ -1,0 +1,239 @@
+import { describe, expect, it } from 'vitest';
+import { LeaseTable, STALE_BYTES_DIVISOR, type ChangeCause } from '../../src/server/leases.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { encodeLeaseHead, LeaseState, Status } from '../../src/index.js';
+import { leaseAnsweredValue, type Reply } from '../../src/server/execute.js';
+
+// spec §3.16: the lease table alone, on a fake clock (execute.ts asks the store first,
+// so every key given to acquire() here stands for an absent one).
+
+const key = Buffer.from('user:1');
+const MiB = 1024 * 1024;
+
+function table(clock = new FakeClock(), options: Partial<ConstructorParameters<typeof LeaseTable>[0]> = {}): LeaseTable {
+  return new LeaseTable({ maxMemory: 64 * MiB, clock: clock.read, ...options });
+}
+
+function granted(leases: LeaseTable, k = key, leaseMs = 1_000): bigint {
+  const outcome = leases.acquire(k, leaseMs, false);
+  if (outcome.state !== 'granted') throw new Error(`expected granted, got ${outcome.state}`);
+  return outcome.token;
+}
+
+describe('LeaseTable (spec §3.16)', () => {
+  it('grants one caller a non-zero token; the others wait until it sets', () => {
+    const leases = table();
+    const token = granted(leases);
+    expect(token).not.toBe(0n);
+    expect(leases.acquire(key, 1_000, false)).toEqual({ state: 'wait' });
+    expect(leases.acquire(key, 1_000, true)).toEqual({ state: 'wait' }); // no stale value kept
+    expect(leases.fulfil(key, token)).toBe(true);
+    expect(leases.stats()).toMatchObject({ outstanding: 0, granted: 1, waits: 2, fulfilled: 1, refused: 0 });
+  });
+
+  it('tokens start at a random point and count from it, skipping 0', () => {
+    const clock = new FakeClock();
+    const fromMax = table(clock, { random: () => Buffer.from('ffffffffffffffff', 'hex') });
+    expect(granted(fromMax, Buffer.from('a'))).toBe(0xffff_ffff_ffff_ffffn);
+    expect(granted(fromMax, Buffer.from('b'))).toBe(1n);
+    const fromZero = table(clock, { random: () => Buffer.alloc(8) });
+    expect(granted(fromZero)).toBe(1n);
+    const a = granted(table());
+    const b = granted(table());
+    expect(a).not.toBe(b); // 2^-64 to fail
+  });
+
+  it('a set with a wrong or spent token is refused (a stale set)', () => {
+    const leases = table();
+    const token = granted(leases);
+    expect(leases.fulfil(key, token + 1n)).toBe(false);
+    expect(leases.fulfil(key, token)).toBe(true);
+    expect(leases.fulfil(key, token)).toBe(false); // the lease ended with its set
+    expect(leases.fulfil(Buffer.from('other'), token)).toBe(false);
+    expect(leases.stats()).toMatchObject({ fulfilled: 1, refused: 3 });
+  });
+
+  it.each<ChangeCause>(['set', 'delete', 'incr', 'renew', 'gat', 'expired', 'evicted'])('a %s of the key revokes its lease', (cause) => {
+    const leases = table();
+    const token = granted(leases);
+    leases.changed(cause, key, () => undefined);
+    expect(leases.fulfil(key, token)).toBe(false);
+    expect(leases.stats()).toMatchObject({ outstanding: 0, revoked: 1, refused: 1 });
+    expect(leases.acquire(key, 1_000, false).state).toBe('granted'); // the next caller fills it
+  });
+
+  it('a DELETE revokes the lease though the key is absent (the store reports no removal then)', () => {
+    const leases = table();
+    const token = granted(leases);
+    leases.deleted(Buffer.from('other'));
+    leases.deleted(key);
+    expect(leases.fulfil(key, token)).toBe(false);
+    expect(leases.stats()).toMatchObject({ revoked: 1, refused: 1 });
+  });
+
+  it('a flush revokes every lease; a change of another key revokes none', () => {
+    const leases = table();
+    const a = granted(leases, Buffer.from('a'));
+    const b = granted(leases, Buffer.from('b'));
+    leases.changed('delete', Buffer.from('c'), () => undefined);
+    expect(leases.stats()).toMatchObject({ outstanding: 2, revoked: 0 });
+    leases.changed('flush', undefined, () => undefined);
+    expect(leases.fulfil(Buffer.from('a'), a)).toBe(false);
+    expect(leases.fulfil(Buffer.from('b'), b)).toBe(false);
+    expect(leases.stats()).toMatchObject({ outstanding: 0, revoked: 2 });
+  });
+
+  it('a lapsed lease is taken over by the next caller; the old token then loses', () => {
+    const clock = new FakeClock();
+    const leases = table(clock);
+    const old = granted(leases, key, 300);
+    clock.advance(299);
+    expect(leases.acquire(key, 300, false).state).toBe('wait');
+    clock.advance(1);
+    const fresh = granted(leases, key, 300);
+    expect(fresh).not.toBe(old);
+    expect(leases.fulfil(key, old)).toBe(false);
+    expect(leases.fulfil(key, fresh)).toBe(true);
+    expect(leases.stats()).toMatchObject({ granted: 2, expired: 1, refused: 1, fulfilled: 1 });
+  });
+
+  it('a set with a lapsed token that no one took over is still refused', () => {
+    const clock = new FakeClock();
+    const leases = table(clock);
+    const token = granted(leases, key, 300);
+    clock.advance(300);
+    expect(leases.fulfil(key, token)).toBe(false);
+    expect(leases.stats()).toMatchObject({ outstanding: 0, expired: 1, refused: 1 });
+  });
+
+  it('keeps a lease-filled key’s previous value when it is deleted or expires, and serves it STALE while a lease is out', () => {
+    const clock = new FakeClock();
+    for (const cause of ['delete', 'expired'] as const) {
+      const leases = table(clock);
+      expect(leases.fulfil(key, granted(leases))).toBe(true);
+      leases.filled(key);
+      leases.changed(cause, key, () => Buffer.from('old'));
+      const token = granted(leases); // the first caller after the removal computes
+      expect(leases.acquire(key, 1_000, true)).toEqual({ state: 'stale', value: Buffer.from('old') });
+      expect(leases.acquire(key, 1_000, false)).toEqual({ state: 'wait' }); // without STALE_OK
+      expect(leases.fulfil(key, token)).toBe(true);
+      expect(leases.stats()).toMatchObject({ stale_served: 1, stale_values: 1, stale_bytes: 3 });
+    }
+  });
+
+  it('keeps no previous value for a key a plain SET stored, nor after eviction; a new value drops the kept one', () => {
+    const leases = table();
+    leases.changed('delete', key, () => Buffer.from('plain')); // never lease-filled
+    granted(leases);
+    expect(leases.acquire(key, 1_000, true).state).toBe('wait');
+
+    const evicted = table();
+    evicted.filled(key);
+    evicted.changed('evicted', key, () => Buffer.from('old'));
+    granted(evicted);
+    expect(evicted.acquire(key, 1_000, true).state).toBe('wait');
+
+    const rewritten = table();
+    rewritten.filled(key);
+    rewritten.changed('delete', key, () => Buffer.from('old'));
+    rewritten.changed('set', key, () => undefined); // a plain SET: live again, not lease-filled
+    granted(rewritten);
+    expect(rewritten.acquire(key, 1_000, true).state).toBe('wait');
+    expect(rewritten.stats()).toMatchObject({ stale_values: 0, stale_bytes: 0 });
+  });
+
+  it('a renew or gat keeps the key lease-filled', () => {
+    const leases = table();
+    leases.filled(key);
+    leases.changed('renew', key, () => Buffer.from('v'));
+    leases.changed('gat', key, () => Buffer.from('v'));
+    leases.changed('delete', key, () => Buffer.from('v'));
+    granted(leases);
+    expect(leases.acquire(key, 1_000, true).state).toBe('stale');
+  });
+
+  it('a stale value is kept for its window only', () => {
+    const clock = new FakeClock();
+    const leases = table(clock, { staleWindowMs: 500 });
+    leases.filled(key);
+    leases.changed('delete', key, () => Buffer.from('old'));
+    granted(leases, key, 10_000);
+    clock.advance(499);
+    expect(leases.acquire(key, 1_000, true).state).toBe('stale');
+    clock.advance(1);
+    expect(leases.acquire(key, 1_000, true).state).toBe('wait');
+    expect(leases.stats()).toMatchObject({ stale_values: 0, stale_bytes: 0 });
+  });
+
+  it('answers BUSY past the lease bound, and grants again once a lease lapses', () => {
+    const clock = new FakeClock();
+    const leases = table(clock, { maxLeases: 2 });
+    granted(leases, Buffer.from('a'), 100);
+    granted(leases, Buffer.from('b'), 200);
+    expect(leases.acquire(Buffer.from('c'), 100, false)).toEqual({ state: 'busy' });
+    expect(leases.acquire(Buffer.from('a'), 100, false)).toEqual({ state: 'wait' }); // a key with a lease still answers
+    clock.advance(100);
+    expect(leases.acquire(Buffer.from('c'), 100, false).state).toBe('granted');
+    expect(leases.stats()).toMatchObject({ outstanding: 2, busy: 1, expired: 1 });
+  });
+
+  it('at the bound, a lease granted after a sweep with a shorter lease_ms is swept when it lapses', () => {
+    const clock = new FakeClock();
+    const leases = table(clock, { maxLeases: 2 });
+    granted(leases, Buffer.from('a'), 1_000);
+    granted(leases, Buffer.from('b'), 1_000);
+    expect(leases.acquire(Buffer.from('c'), 100, false).state).toBe('busy'); // swept: nothing lapses before 1,000 ms
+    leases.deleted(Buffer.from('b'));
+    granted(leases, Buffer.from('c'), 10); // lapses long before a
+    clock.advance(10);
+    expect(leases.acquire(Buffer.from('d'), 100, false).state).toBe('granted');
+  });
+
+  it('bounds stale values by count and by bytes (maxMemory / 16), dropping the oldest', () => {
+    const byCount = table(new FakeClock(), { maxStaleValues: 2 });
+    for (const name of ['a', 'b', 'c']) {
+      byCount.filled(Buffer.from(name));
+      byCount.changed('delete', Buffer.from(name), () => Buffer.from(name));
+    }
+    expect(byCount.stats()).toMatchObject({ stale_values: 2, stale_bytes: 2 });
+    granted(byCount, Buffer.from('a'));
+    expect(byCount.acquire(Buffer.from('a'), 1_000, true).state).toBe('wait'); // the oldest went
+    granted(byCount, Buffer.from('c'));
+    expect(byCount.acquire(Buffer.from('c'), 1_000, true).state).toBe('stale');
+
+    const maxMemory = 16 * 1024;
+    const cap = maxMemory / STALE_BYTES_DIVISOR;
+    const byBytes = table(new FakeClock(), { maxMemory });
+    for (const [name, size] of [['x', cap], ['y', cap / 2], ['z', cap + 1]] as const) {
+      byBytes.filled(Buffer.from(name));
+      byBytes.changed('delete', Buffer.from(name), () => Buffer.alloc(size));
+    }
+    // x (cap) was dropped for y; z (over the cap on its own) was never kept.
+    expect(byBytes.stats()).toMatchObject({ stale_values: 1, stale_bytes: cap / 2 });
+  });
+
+  it('remembers at most maxLeaseFilledKeys keys as lease-filled, forgetting the oldest', () => {
+    const leases = table(new FakeClock(), { maxLeaseFilledKeys: 2 });
+    for (const name of ['a', 'b', 'c']) leases.filled(Buffer.from(name));
+    for (const name of ['a', 'b', 'c']) leases.changed('delete', Buffer.from(name), () => Buffer.from(name));
+    expect(leases.stats()).toMatchObject({ stale_values: 2 });
+  });
+
+  it('validates its options, naming them', () => {
+    expect(() => new LeaseTable({ maxMemory: 0 })).toThrow(/maxMemory option/);
+    expect(() => new LeaseTable({ maxMemory: 1024, maxLeases: 0 })).toThrow(/maxLeases option/);
+    expect(() => new LeaseTable({ maxMemory: 1024, staleWindowMs: 1.5 })).toThrow(/staleWindowMs option/);
+  });
+});
+
+describe('leaseAnsweredValue (spec §3.15 tracking of LEASE reads)', () => {
+  it('is true for HIT and STALE answers only', () => {
+    const answer = (state: number, token = 0n): Reply => ({ status: Status.OK, body: Buffer.concat([encodeLeaseHead(state as 0, state === LeaseState.GRANTED ? 1n : token), Buffer.from('v')]) });
+    expect(leaseAnsweredValue(answer(LeaseState.HIT))).toBe(true);
+    expect(leaseAnsweredValue(answer(LeaseState.STALE))).toBe(true);
+    expect(leaseAnsweredValue(answer(LeaseState.GRANTED))).toBe(false);
+    expect(leaseAnsweredValue(answer(LeaseState.WAIT))).toBe(false);
+    expect(leaseAnsweredValue({ status: Status.BUSY, body: Buffer.from([0]) })).toBe(false);
+    expect(leaseAnsweredValue({ status: Status.OK, body: undefined })).toBe(false);
+  });
+});
