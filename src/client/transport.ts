@@ -19,7 +19,9 @@ import { statusError } from './commands.js';
  * (net or TLS, within connectTimeoutMs), the secure handshake (spec §6.2),
  * keepalive, decoding what arrives (opening it in a secure session, spec
  * §6.4) and the reconnect backoff. What to do about each event is the
- * client's decision: it is told through a {@link TransportHost}.
+ * client's decision: it is told through a {@link TransportHost}. Just over
+ * ~450 lines since INVALIDATE pushes (spec §3.15) are opened here, beside
+ * the responses they travel among.
  *
  * @module
  */
