@@ -19,7 +19,9 @@ import { statusError } from './commands.js';
  * (net or TLS, within connectTimeoutMs), the secure handshake (spec §6.2),
  * keepalive, decoding what arrives (opening it in a secure session, spec
  * §6.4) and the reconnect backoff. What to do about each event is the
- * client's decision: it is told through a {@link TransportHost}.
+ * client's decision: it is told through a {@link TransportHost}. Just over
+ * ~450 lines since INVALIDATE pushes (spec §3.15) are opened here, beside
+ * the responses they travel among.
  *
  * @module
  */
@@ -282,15 +284,18 @@ export class Transport {
   #receive(next: Frame, session: SecureSession | undefined, sealed = session !== undefined): boolean {
     const host = this.#host;
     const status = next.opcode & ~MORE; // spec §2.4: bit 7 of a status byte is MORE
-    if (next.id >= SERVER_ID_BASE && status === Status.INVALIDATE && host.acceptsPushes?.() === true) return this.#push(next, sealed ? session : undefined);
-    if (next.id >= SERVER_ID_BASE && status < 0x40) {
-      // spec §2.2, §4.2: the server originates only error frames (fatal ones, or the BUSY of a refused
-      // connection); an OK or outcome frame there answers no request, so it is a violation (§2.3).
+    // One identifier test per frame (a BigInt comparison), as before pushes existed.
+    const serverOriginated = next.id >= SERVER_ID_BASE;
+    if (serverOriginated && status < 0x40) {
+      // spec §3.15: an INVALIDATE push, to a connection that turned tracking on.
+      if (status === Status.INVALIDATE && host.acceptsPushes?.() === true) return this.#push(next, sealed ? session : undefined);
+      // spec §2.2, §4.2: otherwise the server originates only error frames (fatal ones, or the BUSY of a
+      // refused connection); an OK or outcome frame there answers no request, so it is a violation (§2.3).
       host.onBroken(broken(`server-originated frame ${next.id} with status 0x${next.opcode.toString(16)}, which is not an error`));
       return false;
     }
     // spec §4.2, §6.5: a server-originated or fatal frame (always plaintext) ends the connection.
-    if (next.id >= SERVER_ID_BASE || isFatalStatus(status)) {
+    if (serverOriginated || isFatalStatus(status)) {
       host.onBroken(statusError(next));
       return false;
     }
