@@ -192,12 +192,12 @@ describe('Store against a reference model', () => {
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 80, size: 'max' }), agrees),
       { numRuns: 400 },
     );
-  });
+  }, 120_000); // 400 stores of their own: about 20 s on a loaded 2-core machine, past the default 30 s bound once
 
   it('agrees on renew-heavy sequences, and the sweep still reclaims every expired key', () => {
     fc.assert(
       fc.property(fc.array(renewHeavyArb, { minLength: 1, maxLength: 200, size: 'max' }), agrees),
       { numRuns: 300 },
     );
-  });
+  }, 120_000);
 });
