@@ -586,12 +586,17 @@ export class ConduitClient extends EventEmitter {
   #nearGet<T>(near: NearCache, key: Buffer, as: (value: Buffer) => T): Promise<T | undefined> {
     const hit = near.lookup(key); // held only while the connection's tracking is on
     if (hit !== undefined && this.#state === 'ready') return Promise.resolve(as(hit));
-    return this.#call({ op: 'GET', key }, (frame) => {
+    // A get of a key already asked for joins that GET (each caller gets its own copy).
+    const joined = near.reading(key);
+    if (joined !== undefined) return joined.then((value) => (value === undefined ? undefined : as(Buffer.from(value))));
+    const read = this.#call({ op: 'GET', key }, (frame): Buffer | undefined => {
       if (frame.opcode === Status.NOT_FOUND) return undefined;
       const value = okOr(valueOf)(frame);
       near.fill(key, value);
-      return as(value);
+      return value;
     });
+    near.read(key, read);
+    return read.then((value) => (value === undefined ? undefined : as(value)));
   }
 
   /**

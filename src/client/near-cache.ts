@@ -127,6 +127,14 @@ export class NearCache {
   readonly #map: LRUCache<string, Buffer>;
   /** Writes this client sent and not yet settled, per key: a key with one is not filled. */
   readonly #writes = new Map<string, number>();
+  /**
+   * GETs in flight per key, which a get of the same key joins instead of
+   * sending its own (a hot key just invalidated would otherwise be asked
+   * for by every caller at once). A push or a write of the key, or a drop,
+   * takes the key out: a get that starts after that asks anew, so it never
+   * joins an answer that may predate the change it was told about.
+   */
+  readonly #reads = new Map<string, Promise<Buffer | undefined>>();
   #state: NearCacheState = 'off';
   #hits = 0;
   #misses = 0;
@@ -184,10 +192,27 @@ export class NearCache {
     this.#map.set(id, Buffer.from(value));
   }
 
+  /** The GET of `key` in flight that a new get may join, or `undefined` (see {@link #reads}). */
+  reading(key: Buffer): Promise<Buffer | undefined> | undefined {
+    return this.#state === 'on' ? this.#reads.get(idOf(key)) : undefined;
+  }
+
+  /** `read` is the GET of `key` just sent: later gets join it until it settles or the key changes. */
+  read(key: Buffer, read: Promise<Buffer | undefined>): void {
+    if (this.#state !== 'on') return;
+    const id = idOf(key);
+    this.#reads.set(id, read);
+    const settled = (): void => {
+      if (this.#reads.get(id) === read) this.#reads.delete(id);
+    };
+    read.then(settled, settled);
+  }
+
   /** This client sends a write of `key`: its entry goes now, and no fill happens until {@link writeSettled}. */
   writeSent(key: Buffer): void {
     const id = idOf(key);
     this.#map.delete(id);
+    this.#reads.delete(id);
     this.#writes.set(id, (this.#writes.get(id) ?? 0) + 1);
   }
 
@@ -203,12 +228,17 @@ export class NearCache {
   invalidate(keys: readonly Buffer[] | 'all'): void {
     this.#invalidations += 1;
     if (keys === 'all') return this.dropAll();
-    for (const key of keys) this.#map.delete(idOf(key));
+    for (const key of keys) {
+      const id = idOf(key);
+      this.#map.delete(id);
+      this.#reads.delete(id);
+    }
   }
 
   /** Forgets every value: the connection is gone, new, closed, or the server said ALL. */
   dropAll(): void {
     this.#map.clear();
+    this.#reads.clear();
     this.#drops += 1;
   }
 

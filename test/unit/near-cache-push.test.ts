@@ -99,6 +99,56 @@ describe('near cache: INVALIDATE pushes on the wire (spec §3.15)', () => {
     expect(c.nearCacheStats()).toMatchObject({ invalidations: 1, hits: 1 });
   });
 
+  it('concurrent gets of one key send one GET and each caller gets its own copy', async () => {
+    const fake = await trackingFake();
+    fake.values.set('hot', Buffer.from('H'));
+    const c = client(fake);
+    await c.connect();
+    await until(() => c.nearCacheStats().state === 'on'); // TRACKING acknowledged: before that nothing is kept or joined
+    fake.hold = (r) => r.op === 'GET';
+    const callers = [c.get('hot'), c.get('hot'), c.getString('hot')];
+    await until(() => fake.held.length === 1);
+    fake.release();
+    const [a, b, text] = await Promise.all(callers);
+    expect([a?.toString(), b?.toString(), text]).toEqual(['H', 'H', 'H']);
+    expect(a).not.toBe(b);
+    expect(gets(fake)).toEqual(['hot']);
+  });
+
+  it('a get that starts after a push for its key, or after a write of it, does not join the GET sent before: it asks anew', async () => {
+    const fake = await trackingFake();
+    fake.values.set('k', Buffer.from('old'));
+    const c = client(fake);
+    await c.connect();
+    await until(() => c.nearCacheStats().state === 'on');
+    const seen: unknown[] = [];
+    c.on('invalidate', (keys) => seen.push(keys));
+    fake.hold = (r) => r.op === 'GET';
+    const before = c.get('k');
+    await until(() => fake.held.length === 1);
+    fake.values.set('k', Buffer.from('new'));
+    fake.sockets.at(-1)?.write(fake.push(['k'])); // the change reached this client before the GET's answer
+    await until(() => seen.length === 1);
+    const after = c.get('k');
+    await until(() => fake.held.length === 2); // a GET of its own, not the one in flight
+    fake.release();
+    expect((await before)?.toString()).toBe('old'); // the held answer was made before the change
+    expect((await after)?.toString()).toBe('new');
+    expect(gets(fake)).toEqual(['k', 'k']);
+    fake.sockets.at(-1)?.write(fake.push(['k'])); // 'new' was kept: drop it, so the next get asks
+    await until(() => seen.length === 2);
+    fake.hold = (r) => r.op === 'GET' || r.op === 'SET'; // answers stay in request order
+    const third = c.get('k');
+    await until(() => fake.held.length === 1);
+    const write = c.set('k', 'mine');
+    const fourth = c.get('k');
+    await until(() => fake.held.length === 3); // GET, SET, and a GET of its own: the write took the key out
+    fake.release();
+    await write;
+    await Promise.all([third, fourth]);
+    expect(gets(fake)).toEqual(['k', 'k', 'k', 'k']);
+  });
+
   it('a push inside a burst of answers, before the answer it concerns, leaves that answer kept (it is newer)', async () => {
     const fake = await trackingFake();
     for (const k of ['x', 'y', 'z']) fake.values.set(k, Buffer.from(k.toUpperCase()));
