@@ -32,6 +32,8 @@ const limits: Record<string, { min: number; max: number; powerOfTwo?: true; why?
   'frame-timeout': { min: 1, max: MAX_TIMER_MS },
   'handshake-timeout': { min: 1, max: MAX_TIMER_MS },
   'max-handshakes-per-second': { min: 0, max: 1_000_000 },
+  // spec §3.15: the tracking table's bound (the table costs about 100 bytes a key at the worst).
+  'tracking-max-keys': { min: 1, max: 100_000_000 },
 };
 
 /** The spellings of a boolean in `CONDUIT_*` variables and in the config file (case-insensitive, trimmed). */

@@ -4,6 +4,7 @@ import type { Counter as CounterType, Histogram as HistogramType, Registry as Re
 import { opcodeName, statusName } from '../protocol/constants.js';
 import type { Store } from '../store/store.js';
 import type { LeaseTable } from './leases.js';
+import type { TrackingStats } from './tracking.js';
 
 /**
  * Why the server closed a connection on its own; counted and logged. `internal`: an
@@ -39,6 +40,8 @@ export interface MetricsSource {
     /** MOVED answers (spec §3.14). */
     readonly moved: number;
   };
+  /** spec §3.15: the tracking table, whose STATS `tracking` the `conduit_tracking_*` metrics copy. */
+  readonly tracking?: { stats(): TrackingStats };
 }
 
 /**
@@ -153,6 +156,16 @@ export class Metrics {
     counter('conduit_accept_errors_total', 'Accepts that failed for lack of file descriptors (EMFILE/ENFILE).', () => source.counters.accept_errors);
     counter('conduit_quiet_suppressed_total', 'Quiet writes (protocol 1.1) whose OK was not sent.', () => source.counters.quiet_suppressed);
     counter('conduit_moved_total', 'Requests answered MOVED: their key belongs to another server of the group (protocol 1.2).', () => source.counters.moved);
+    const tracking = source.tracking;
+    if (tracking !== undefined) {
+      // spec §3.15 (protocol 1.3), as STATS `tracking`.
+      gauge('conduit_tracking_keys', 'Keys in the tracking table (at most --tracking-max-keys).', () => tracking.stats().keys);
+      gauge('conduit_tracking_clients', 'Connections tracking the keys they read (TRACKING KEYS).', () => tracking.stats().clients);
+      gauge('conduit_tracking_prefix_clients', 'Connections tracking prefixes (TRACKING PREFIXES).', () => tracking.stats().prefix_clients);
+      counter('conduit_invalidations_total', 'Keys pushed in INVALIDATE frames, one per key and connection.', () => tracking.stats().invalidations);
+      counter('conduit_invalidate_pushes_total', 'INVALIDATE frames sent.', () => tracking.stats().pushes);
+      counter('conduit_tracking_overflow_total', 'Tracked keys invalidated because the table was full (--tracking-max-keys).', () => tracking.stats().overflow);
+    }
     if (source.aead !== undefined) {
       // An info metric (Prometheus convention: `_info`, value 1, the facts as labels), as STATS `aead`.
       new Gauge({

@@ -370,6 +370,7 @@ export class RequestHandler {
   #tracking(request: RequestView): Reply {
     const table = this.#host.tracking;
     if (table === undefined) return TRACKING_OK;
+    if (request.trackingMode === TrackingMode.KEYS && this.#trackingMode === TrackingMode.KEYS) return TRACKING_OK; // keeps its keys
     table.unregister(this.#trackingId);
     this.#trackingMode = request.trackingMode;
     this.#trackingId = table.register(this.#pushes, request.trackingMode, request.prefixes);

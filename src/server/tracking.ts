@@ -56,6 +56,16 @@ interface Client {
   readonly prefixes: readonly string[];
 }
 
+/**
+ * The key that is `length` bytes of `source` from `start` as a latin1
+ * string (one char per byte, exact for every byte). A `Buffer` (the frame,
+ * the store's key view) is read in place; a view over it cost three times
+ * as much (0.95 µs against 0.29 µs a key on a loaded 2-core machine).
+ */
+function latin1(source: Uint8Array, start: number, length: number): string {
+  return Buffer.isBuffer(source) ? source.toString('latin1', start, start + length) : Buffer.from(source.buffer, source.byteOffset + start, length).toString('latin1');
+}
+
 /** spec §3.15: `--tracking-max-keys`' default. */
 export const DEFAULT_TRACKING_MAX_KEYS = 1_000_000;
 
@@ -103,9 +113,9 @@ export class TrackingTable {
     this.#maxKeys = maxKeys;
   }
 
-  /** Whether any connection tracks: the change hook does nothing (no key string made) otherwise. */
-  get active(): boolean {
-    return this.#clients.size > 0;
+  /** Keys in the table now. */
+  get size(): number {
+    return this.#keys.size;
   }
 
   /**
@@ -130,6 +140,11 @@ export class TrackingTable {
     this.#clients.delete(id);
     if (client.mode === TrackingMode.PREFIXES) this.#broadcast.delete(id);
     else this.#keyClients -= 1;
+    if (this.#keyClients === 0 && this.#keys.size > 0) {
+      // Every pair left names a registration that is gone: the table is dropped at once, not lazily.
+      this.#keys.clear();
+      this.#oldest = undefined;
+    }
   }
 
   /**
@@ -138,7 +153,7 @@ export class TrackingTable {
    * key past the bound first invalidates the oldest (pushed to its holders).
    */
   track(id: number, source: Uint8Array, start: number, length: number): void {
-    const key = Buffer.from(source.buffer, source.byteOffset + start, length).toString('latin1');
+    const key = latin1(source, start, length);
     const keys = this.#keys;
     const held = keys.get(key);
     if (held === undefined) {
@@ -151,10 +166,17 @@ export class TrackingTable {
     }
   }
 
-  /** `key` changed (the store's hook): its holders and the PREFIXES registrations it matches are told, and its pairs forgotten. */
+  /**
+   * `key` changed (the store's hook): its holders and the PREFIXES
+   * registrations it matches are told, and its pairs forgotten. With no
+   * connection tracking, nothing is done (no key string made): what a server
+   * whose clients never send TRACKING pays per write is this check. Pairs
+   * left by connections that have gone stay until their key changes or ages
+   * out: they are in the bound.
+   */
   changed(key: Uint8Array): void {
     if (this.#clients.size === 0) return;
-    const text = Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
+    const text = latin1(key, 0, key.length);
     this.#invalidate(text);
     for (const client of this.#broadcast.values()) {
       for (const prefix of client.prefixes) {

@@ -200,6 +200,7 @@ describe('range errors quote what the user wrote, with the limit in their unit',
   // ("got 1" for 1.5, "got 0" with no unit) instead of the text that was written.
   const file = config('max-memory = 1.5\n');
   const handshakeFile = config('max-handshakes-per-second = 2.5\n');
+  const trackingFile = config('tracking-max-keys = 0\n');
   const cases: [string, string[], Record<string, string>, string][] = [
     ['CONDUIT_MAX_MEMORY=1.5', [], { CONDUIT_MAX_MEMORY: '1.5' }, "CONDUIT_MAX_MEMORY must be at least 1kb (1024 bytes), 1 KiB per shard, got '1.5'"],
     ["CONDUIT_MAX_MEMORY=' 5'", [], { CONDUIT_MAX_MEMORY: ' 5' }, "CONDUIT_MAX_MEMORY must be at least 1kb (1024 bytes), 1 KiB per shard, got ' 5'"],
@@ -213,6 +214,10 @@ describe('range errors quote what the user wrote, with the limit in their unit',
     ['--max-handshakes-per-second many', ['--max-handshakes-per-second', 'many'], {}, "--max-handshakes-per-second must be a whole number, got 'many'"],
     ['CONDUIT_MAX_HANDSHAKES_PER_SECOND=1000001', [], { CONDUIT_MAX_HANDSHAKES_PER_SECOND: '1000001' }, "CONDUIT_MAX_HANDSHAKES_PER_SECOND must be an integer from 0 to 1000000, got '1000001'"],
     ['max-handshakes-per-second = 2.5 in the file', ['--config', handshakeFile], {}, `max-handshakes-per-second in ${handshakeFile} must be a whole number, got '2.5'`],
+    // Issue 21: the tracking table's bound, from each source.
+    ['--tracking-max-keys lots', ['--tracking-max-keys', 'lots'], {}, "--tracking-max-keys must be a whole number, got 'lots'"],
+    ['CONDUIT_TRACKING_MAX_KEYS=100000001', [], { CONDUIT_TRACKING_MAX_KEYS: '100000001' }, "CONDUIT_TRACKING_MAX_KEYS must be an integer from 1 to 100000000, got '100000001'"],
+    ['tracking-max-keys = 0 in the file', ['--config', trackingFile], {}, `tracking-max-keys in ${trackingFile} must be an integer from 1 to 100000000, got '0'`],
     ['--shards 3', ['--shards', '3'], {}, "--shards must be a power of two from 1 to 1024, got '3'"],
     ['CONDUIT_SHARDS=2048', [], { CONDUIT_SHARDS: '2048' }, "CONDUIT_SHARDS must be an integer from 1 to 1024, got '2048'"],
   ];

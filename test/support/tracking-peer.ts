@@ -37,7 +37,12 @@ export interface Peer {
   bytesOf(...requests: Request[]): Buffer;
   /** Waits until `n` frames have been read in all. */
   until(n: number, timeoutMs?: number): Promise<void>;
-  /** Sends `requests` and waits for their answers (and whatever comes before them); returns the frames read meanwhile. */
+  /**
+   * Sends `requests` and waits for their answers (a quiet one has none); returns the
+   * frames since the last answer read before: pushes that came after it (whether
+   * they arrived before or after this call), then these requests' answers and any
+   * push between them.
+   */
   ask(...requests: Request[]): Promise<PeerFrame[]>;
 }
 
@@ -93,13 +98,15 @@ function make(raw: RawClient, session: SecureSession | undefined, encode: (reque
     },
     async ask(...requests) {
       sync();
-      const from = frames.length;
+      let from = frames.length;
+      while (from > 0 && (frames[from - 1] as PeerFrame).id >= SERVER_ID_BASE) from -= 1;
       raw.write(encode(requests));
-      // The answers to these requests: frames with identifiers below 2^63, one per request.
+      // The answers to these requests: frames with identifiers below 2^63, one per request that is not quiet.
+      const answers = requests.filter((r) => !('quiet' in r && r.quiet === true)).length;
       await raw.until(() => {
         sync();
-        return frames.slice(from).filter((f) => f.id < SERVER_ID_BASE).length >= requests.length;
-      }, 5_000, `${requests.length} answers`);
+        return frames.slice(from).filter((f) => f.id < SERVER_ID_BASE).length >= answers;
+      }, 10_000, `${answers} answers`);
       return frames.slice(from);
     },
   };
