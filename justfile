@@ -80,9 +80,9 @@ bench-ring: build
 bench-scale: build
     {{pin}} node bench/scale.mjs
 
-# Near cache (issue 21): Zipf(0.99) over 100,000 keys, 95 % GET / 5 % SET of 100 B, 50 concurrent loops on one client:
-# ConduitClient with nearCache vs without vs ioredis + redis-server, same run (target: near cache ≥ 10× ioredis), the
-# near cache's hit rate, and the invalidation delay (p50 / p99 / max) at a second near-cache client. ~90 s; BENCH_QUICK=1: a few seconds.
+# Zipf(0.99) over 100,000 keys, 95 % GET / 5 % SET of 100 B, 50 concurrent loops on one client; the near cache's hit rate and
+# the invalidation delay (p50 / p99 / max) at a second near-cache client. ~90 s; BENCH_QUICK=1: a few seconds.
+# Near cache (issue 21): ConduitClient with nearCache vs without vs ioredis + redis-server, same run (target: ≥ 10× ioredis).
 bench-near: build
     {{pin}} node bench/near-cache.mjs
 
