@@ -25,6 +25,8 @@ export const HTTP_STATUS: Record<StatusName, number> = {
   BUSY: 503,
   OUT_OF_MEMORY: 507,
   MOVED: 421,
+  // spec §3.15: a push, never the answer to a request; a backend that returned one would be at fault.
+  INVALIDATE: 500,
   FRAME_TOO_LARGE: 413,
   BAD_VERSION: 400,
   AUTH_REQUIRED: 401,

@@ -49,8 +49,14 @@ export const SET_KEEPTTL = 0x04;
  * version follows key_len, and the write stores only when the key holds it.
  */
 export const SET_CAS = 0x08;
-/** Every SET flag bit spec §3.3 and §3.11 define; any other bit set is BAD_REQUEST. */
-export const SET_FLAGS_MASK = SET_NX | SET_XX | SET_KEEPTTL | SET_CAS;
+/**
+ * spec §3.16 (protocol 1.3): SET flag bit 4, a lease set; a u64 lease token
+ * follows key_len (where CAS's version sits), and the write stores only while
+ * that token is the key's live lease.
+ */
+export const SET_LEASE = 0x10;
+/** Every SET flag bit spec §3.3, §3.11 and §3.16 define; any other bit set is BAD_REQUEST. */
+export const SET_FLAGS_MASK = SET_NX | SET_XX | SET_KEEPTTL | SET_CAS | SET_LEASE;
 
 /** spec §3.3 and §3.6: the largest TTL a frame can carry (u32 milliseconds). */
 export const MAX_TTL_MS = 0xffff_ffff;
@@ -82,6 +88,10 @@ export const Opcode = {
   /** spec §3.14 (protocol 1.2): which server of a group owns which slots. */
   TOPOLOGY: 0x0f,
   HELLO: 0x10,
+  /** spec §3.15 (protocol 1.3): turn client tracking on or off for this connection. */
+  TRACKING: 0x12,
+  /** spec §3.16 (protocol 1.3): GET that hands one caller a lease on a miss. */
+  LEASE: 0x13,
 } as const;
 
 /**
@@ -142,6 +152,10 @@ export const Feature = {
   QUIET: 0x08,
   /** spec §3.14 (protocol 1.2): TOPOLOGY, and MOVED for a key another server of the group owns. */
   TOPOLOGY: 0x10,
+  /** spec §3.15 (protocol 1.3): TRACKING, and INVALIDATE pushes to a connection that turned it on. */
+  TRACKING: 0x20,
+  /** spec §3.16 (protocol 1.3): LEASE, and SET's LEASE flag. */
+  LEASES: 0x40,
 } as const;
 
 /** The name of a request opcode, e.g. `'GET'`. */
@@ -165,6 +179,12 @@ export const Status = {
   OUT_OF_MEMORY: 0x46,
   /** spec §3.14 (protocol 1.2): another server of the group owns the key; the body names it. */
   MOVED: 0x47,
+  /**
+   * spec §3.15 (protocol 1.3): a push, not an answer: only with a
+   * server-originated identifier, only to a connection that turned tracking
+   * on; its body lists the keys whose values changed (or "all").
+   */
+  INVALIDATE: 0x10,
   FRAME_TOO_LARGE: 0x60,
   BAD_VERSION: 0x61,
   AUTH_REQUIRED: 0x62,
@@ -224,3 +244,44 @@ export function statusName(status: number): StatusName | undefined {
 export function isFatalStatus(status: number): boolean {
   return status >= 0x60 && status <= 0x6f;
 }
+
+/** spec §3.15 (protocol 1.3): the TRACKING request's `mode` byte. */
+export const TrackingMode = {
+  /** Stop tracking; forget this connection's tracked keys. */
+  OFF: 0,
+  /** Track the keys whose values this connection read. */
+  KEYS: 1,
+  /** Broadcast: every change of a key under one of the listed prefixes; no per-key memory. */
+  PREFIXES: 2,
+} as const;
+
+/** The byte value of a {@link TrackingMode}. */
+export type TrackingModeValue = (typeof TrackingMode)[keyof typeof TrackingMode];
+
+/** spec §3.15: a TRACKING request in PREFIXES mode lists 1 to this many prefixes. */
+export const MAX_TRACKING_PREFIXES = 16;
+
+/**
+ * spec §3.15: a sender keeps every INVALIDATE body at most this long, so a
+ * push fits one frame and one sealed envelope (65,508 − 12) with room to
+ * spare, and is never fragmented.
+ */
+export const MAX_PUSH_BODY = 65_000;
+
+/** spec §3.16 (protocol 1.3): LEASE's `flags` bit 0: answer STALE with the previous value while another caller holds the lease. */
+export const LEASE_STALE_OK = 0x01;
+
+/** spec §3.16 (protocol 1.3): the `state` byte of LEASE's OK answer. */
+export const LeaseState = {
+  /** The key is live: its value follows, token 0. */
+  HIT: 0,
+  /** The key is absent: this caller holds a new lease (token ≠ 0), no value. */
+  GRANTED: 1,
+  /** Another caller holds a live lease: retry later; token 0, no value. */
+  WAIT: 2,
+  /** As WAIT, with the key's previous value (the caller set {@link LEASE_STALE_OK}). */
+  STALE: 3,
+} as const;
+
+/** The byte value of a {@link LeaseState}. */
+export type LeaseStateValue = (typeof LeaseState)[keyof typeof LeaseState];

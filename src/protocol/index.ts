@@ -30,6 +30,15 @@ export {
   type RequestOp,
 } from './messages.js';
 export { decodeScanBody, encodeScanBody, type ScanPage } from './scan-body.js';
+export {
+  decodeInvalidateBody,
+  encodeInvalidateBodies,
+  INVALIDATE_ALL,
+  INVALIDATE_ALL_BODY,
+  INVALIDATE_KEYS,
+  type Invalidation,
+} from './tracking-body.js';
+export { decodeLeaseAnswer, encodeLeaseHead, LEASE_HEAD_SIZE, type LeaseAnswer } from './lease-body.js';
 export { CAPS_BODY_SIZE, decodeCapsBody, encodeCapsBody, type Capabilities } from './caps-body.js';
 export { assignSlots, MAX_NODES, nodeSeed, SLOT_COUNT, slotOf, slotWeight } from './slots.js';
 export {

@@ -1,19 +1,24 @@
 // About 480 lines, past the ~450 guide: the one encoder and the one parser of every request body
-// (spec §3, with protocol 1.1's GETS, CAS, GAT, SCAN, CAPS and the QUIET bit) stay together so each
+// (spec §3, with protocol 1.1's GETS, CAS, GAT, SCAN, CAPS and the QUIET bit, 1.3's TRACKING and LEASE) stay together so each
 // wire step has one copy; answer bodies with their own shape live beside it (scan-body.ts,
 // caps-body.ts, key-list.ts).
 import { ConduitError, ProtocolError } from './errors.js';
 import {
   HEADER_SIZE,
+  LEASE_STALE_OK,
   MAX_BODY_SIZE,
+  MAX_TRACKING_PREFIXES,
   MAX_CLIENT_ID,
   MAX_KEY_SIZE,
   Opcode,
   QUIET_BIT,
   SET_CAS,
   SET_KEEPTTL,
+  SET_LEASE,
   SET_NX,
   SET_XX,
+  TrackingMode,
+  type TrackingModeValue,
   VERSION_REQUEST,
   VERSION_RESPONSE,
 } from './constants.js';
@@ -45,6 +50,8 @@ export type Request =
       readonly keepTtl: boolean;
       /** spec §3.11: store only when the key holds this version; absent (or 0n) = unconditional. */
       readonly version?: bigint;
+      /** spec §3.16 (protocol 1.3): a lease set with this token; absent (or 0n) = a plain SET. */
+      readonly leaseToken?: bigint;
       /** spec §2.5 (protocol 1.1): QUIET, answered only when the status is not OK. */
       readonly quiet?: boolean;
     }
@@ -69,6 +76,10 @@ export type Request =
   | { readonly op: 'FLUSH' }
   /** spec §3.14 (protocol 1.2): the group's slot map. */
   | { readonly op: 'TOPOLOGY' }
+  /** spec §3.15 (protocol 1.3): tracking for this connection; `prefixes` only in PREFIXES mode (1–16 of 0–250 bytes). */
+  | { readonly op: 'TRACKING'; readonly mode: TrackingModeValue; readonly prefixes?: readonly Buffer[] }
+  /** spec §3.16 (protocol 1.3): GET, or a lease on a miss for `leaseMs` (≥ 1); `staleOk` takes the previous value while another caller holds the lease. */
+  | { readonly op: 'LEASE'; readonly key: Buffer; readonly leaseMs: number; readonly staleOk: boolean }
   | {
       readonly op: 'CAPS';
       /** spec §3.13: what the client understands, {@link Feature} bits (bit 0: it accepts fragmented responses). */
@@ -133,6 +144,7 @@ function plainOf(view: RequestView): Request {
       return { op: view.op, key: view.key() };
     case 'SET': {
       const set = { op: 'SET', key: view.key(), value: view.value(), ttlMs: view.ttlMs, nx: view.nx, xx: view.xx, keepTtl: view.keepTtl } as const;
+      if (view.leaseToken !== 0n) return { ...set, leaseToken: view.leaseToken };
       return view.version === 0 ? set : { ...set, version: (BigInt(view.versionHi) << 32n) | BigInt(view.versionLo) };
     }
     case 'GAT':
@@ -149,6 +161,10 @@ function plainOf(view: RequestView): Request {
       return { op: 'HELLO', body: view.key() };
     case 'CAPS':
       return { op: 'CAPS', features: view.features };
+    case 'TRACKING':
+      return view.trackingMode === TrackingMode.PREFIXES ? { op: 'TRACKING', mode: view.trackingMode, prefixes: view.prefixes } : { op: 'TRACKING', mode: view.trackingMode };
+    case 'LEASE':
+      return { op: 'LEASE', key: view.key(), leaseMs: view.leaseMs, staleOk: view.staleOk };
     default:
       return { op: view.op };
   }
@@ -177,6 +193,7 @@ export function viewOf(request: Request, view: RequestView): RequestView {
       view.versionHi = Number((request.version ?? 0n) >> 32n);
       view.versionLo = Number((request.version ?? 0n) & 0xffff_ffffn);
       view.version = view.versionHi * 2 ** 32 + view.versionLo;
+      view.leaseToken = request.leaseToken ?? 0n;
       view.ttlMs = request.ttlMs;
       view.nx = request.nx;
       view.xx = request.xx;
@@ -202,6 +219,14 @@ export function viewOf(request: Request, view: RequestView): RequestView {
     case 'CAPS':
       view.features = request.features;
       return view;
+    case 'TRACKING':
+      view.trackingMode = request.mode;
+      view.prefixes = request.prefixes === undefined ? [] : [...request.prefixes];
+      return view;
+    case 'LEASE':
+      view.leaseMs = request.leaseMs;
+      view.staleOk = request.staleOk;
+      return view.setKey(request.key);
     default:
       return view;
   }
@@ -295,15 +320,24 @@ function encode(request: Request, id: bigint | undefined, maxBody: number): Buff
       if (version !== undefined && (version < 0n || version > U64_MAX)) throw new ConduitError('BAD_REQUEST', `version ${version} is outside 0..2^64-1`);
       const cas = version !== undefined && version !== 0n; // spec §3.11: without a version the frame is protocol 1.0's, unchanged
       if (cas && request.nx) throw new ConduitError('BAD_REQUEST', 'nx and version exclude each other');
-      const keyAt = cas ? SET_FIXED_SIZE + SET_VERSION_SIZE : SET_FIXED_SIZE;
+      // spec §3.16 (1.3): a lease set carries its token where CAS's version sits.
+      const leaseToken = request.leaseToken;
+      const lease = leaseToken !== undefined && leaseToken !== 0n;
+      if (lease) {
+        if (cas) throw new ConduitError('BAD_REQUEST', 'version and leaseToken exclude each other');
+        if (request.nx || request.xx) throw new ConduitError('BAD_REQUEST', 'leaseToken excludes nx and xx');
+        if (leaseToken < 0n || leaseToken > U64_MAX) throw new ConduitError('BAD_REQUEST', `leaseToken ${leaseToken} is outside 1..2^64-1`);
+      }
+      const keyAt = cas || lease ? SET_FIXED_SIZE + SET_VERSION_SIZE : SET_FIXED_SIZE;
       const fixed = keyAt + key.length;
       const length = fixed + value.length;
       checkBodySize(length, maxBody);
       const out = head(Opcode.SET | quiet, length, fixed, undefined);
-      out[at] = (request.nx ? SET_NX : 0) | (request.xx ? SET_XX : 0) | (request.keepTtl ? SET_KEEPTTL : 0) | (cas ? SET_CAS : 0);
+      out[at] = (request.nx ? SET_NX : 0) | (request.xx ? SET_XX : 0) | (request.keepTtl ? SET_KEEPTTL : 0) | (cas ? SET_CAS : 0) | (lease ? SET_LEASE : 0);
       out.writeUInt32BE(ttlMs, at + 1);
       out[at + 5] = key.length;
       if (cas) out.writeBigUInt64BE(version as bigint, at + SET_FIXED_SIZE);
+      if (lease) out.writeBigUInt64BE(leaseToken, at + SET_FIXED_SIZE);
       out.set(key, at + keyAt);
       return value.length === 0 ? [out] : [out, value];
     }
@@ -375,10 +409,57 @@ function encode(request: Request, id: bigint | undefined, maxBody: number): Buff
       out.writeUInt32BE(features, at);
       return [out];
     }
+    case 'TRACKING':
+      return [trackingBody(request.mode, request.prefixes, head)];
+    case 'LEASE': {
+      // spec §3.16: lease_ms u32 (≥ 1), flags u8, key.
+      const { key, leaseMs } = request;
+      checkKey(key);
+      if (!Number.isInteger(leaseMs) || leaseMs < 1 || leaseMs > 0xffff_ffff) {
+        throw new ConduitError('BAD_REQUEST', `leaseMs must be an integer from 1 to 4294967295, got ${leaseMs}`);
+      }
+      const length = 5 + key.length;
+      const out = head(Opcode.LEASE, length, length, undefined);
+      out.writeUInt32BE(leaseMs, at);
+      out[at + 4] = request.staleOk ? LEASE_STALE_OK : 0;
+      out.set(key, at + 5);
+      return [out];
+    }
     case 'HELLO':
       checkBodySize(request.body.length);
       return [head(Opcode.HELLO, request.body.length, request.body.length, request.body)];
   }
+}
+
+/** TRACKING's body (spec §3.15): `mode u8`, and in PREFIXES mode `count u8` and each `len u8` + prefix. */
+function trackingBody(
+  mode: number,
+  prefixes: readonly Buffer[] | undefined,
+  head: (opcode: number, length: number, extra: number, tail: Uint8Array | undefined) => Buffer,
+): Buffer {
+  if (mode === TrackingMode.OFF || mode === TrackingMode.KEYS) {
+    if (prefixes !== undefined && prefixes.length > 0) throw new ConduitError('BAD_REQUEST', 'prefixes are for tracking mode 2 (PREFIXES) only');
+    return head(Opcode.TRACKING, 1, 1, Uint8Array.of(mode));
+  }
+  if (mode !== TrackingMode.PREFIXES) throw new ConduitError('BAD_REQUEST', `tracking mode must be 0, 1 or 2, got ${mode}`);
+  if (prefixes === undefined || prefixes.length < 1 || prefixes.length > MAX_TRACKING_PREFIXES) {
+    throw new ConduitError('BAD_REQUEST', `prefixes must list 1 to ${MAX_TRACKING_PREFIXES} prefixes, got ${prefixes?.length ?? 0}`);
+  }
+  let length = 2;
+  for (const prefix of prefixes) {
+    if (prefix.length > MAX_KEY_SIZE) throw new ConduitError('BAD_REQUEST', `prefix must be at most ${MAX_KEY_SIZE} bytes, got ${prefix.length}`);
+    length += 1 + prefix.length;
+  }
+  const fields = Buffer.allocUnsafe(length);
+  fields[0] = mode;
+  fields[1] = prefixes.length;
+  let at = 2;
+  for (const prefix of prefixes) {
+    fields[at] = prefix.length;
+    fields.set(prefix, at + 1);
+    at += 1 + prefix.length;
+  }
+  return head(Opcode.TRACKING, length, length, fields);
 }
 
 /**

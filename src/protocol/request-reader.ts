@@ -1,5 +1,20 @@
 import { ProtocolError } from './errors.js';
-import { MAX_KEY_SIZE, Opcode, opcodeName, QUIET_BIT, SET_CAS, SET_FLAGS_MASK, SET_KEEPTTL, SET_NX, SET_XX } from './constants.js';
+import {
+  LEASE_STALE_OK,
+  MAX_KEY_SIZE,
+  MAX_TRACKING_PREFIXES,
+  Opcode,
+  opcodeName,
+  QUIET_BIT,
+  SET_CAS,
+  SET_FLAGS_MASK,
+  SET_KEEPTTL,
+  SET_LEASE,
+  SET_NX,
+  SET_XX,
+  TrackingMode,
+  type TrackingModeValue,
+} from './constants.js';
 
 /**
  * The one reader of request bodies (spec §3), writing into a reused
@@ -35,6 +50,8 @@ export type RequestOp =
   | 'GAT'
   | 'CAPS'
   | 'TOPOLOGY'
+  | 'TRACKING'
+  | 'LEASE'
   | 'HELLO';
 
 const EMPTY = Buffer.alloc(0);
@@ -88,6 +105,19 @@ export class RequestView {
   quiet = false;
   /** CAPS: the feature bits the client understands (spec §3.13). */
   features = 0;
+  /**
+   * SET: the lease token of a lease set (spec §3.16, protocol 1.3), 0n = none.
+   * A BigInt read only when the flag is set, so a plain SET pays nothing.
+   */
+  leaseToken = 0n;
+  /** LEASE: how long a granted lease lasts, 1 to 2^32 − 1 ms (spec §3.16). */
+  leaseMs = 0;
+  /** LEASE: the caller takes the previous value while another caller holds the lease (`LEASE_STALE_OK`). */
+  staleOk = false;
+  /** TRACKING: the requested {@link TrackingMode} (spec §3.15). */
+  trackingMode: TrackingModeValue = TrackingMode.OFF;
+  /** TRACKING in PREFIXES mode: the prefixes, views into the body (empty otherwise). */
+  prefixes: Buffer[] = [];
 
   /** The key (LIST: the prefix; HELLO: the body) as a `Buffer` view: one allocation, for the ops off the hot path. */
   key(): Buffer {
@@ -205,17 +235,26 @@ export function readRequest(
       if (keepTtl && ttlMs !== 0) return badRequest('SET flag KEEPTTL excludes a ttl_ms other than 0');
       const invalidKey = keyError(keyLength);
       if (invalidKey !== undefined) return invalidKey;
-      // spec §3.11: with CAS, the expected version sits between key_len and the key.
+      // spec §3.11: with CAS, the expected version sits between key_len and the key;
+      // spec §3.16 (1.3): with LEASE, the lease token sits there instead.
       const cas = (flags & SET_CAS) !== 0;
-      const keyAt = cas ? SET_FIXED_SIZE + SET_VERSION_SIZE : SET_FIXED_SIZE;
+      const lease = (flags & SET_LEASE) !== 0;
+      const keyAt = cas || lease ? SET_FIXED_SIZE + SET_VERSION_SIZE : SET_FIXED_SIZE;
       let version = 0;
+      let leaseToken = 0n;
       if (cas) {
         if (nx) return badRequest('SET flags NX and CAS exclude each other');
+        if (lease) return badRequest('SET flags CAS and LEASE exclude each other');
         if (length < keyAt) return shortBody('SET with CAS', keyAt, length);
         into.versionHi = source.readUInt32BE(start + 6);
         into.versionLo = source.readUInt32BE(start + 10);
         version = into.versionHi * 2 ** 32 + into.versionLo;
         if (version === 0) return badRequest('SET CAS version 0 is never assigned');
+      } else if (lease) {
+        if (nx || xx) return badRequest('SET flag LEASE excludes NX and XX');
+        if (length < keyAt) return shortBody('SET with LEASE', keyAt, length);
+        leaseToken = source.readBigUInt64BE(start + 6);
+        if (leaseToken === 0n) return badRequest('SET lease token 0 is never granted');
       }
       const valueStart = keyAt + keyLength;
       if (valueStart > length) {
@@ -225,6 +264,7 @@ export function readRequest(
       into.setKey(source, start + keyAt, keyLength);
       into.setValue(source, start + valueStart, length - valueStart);
       into.version = version;
+      into.leaseToken = leaseToken;
       into.ttlMs = ttlMs;
       into.nx = nx;
       into.xx = xx;
@@ -303,6 +343,23 @@ export function readRequest(
       into.op = 'CAPS';
       into.features = source.readUInt32BE(start);
       return undefined;
+    case Opcode.TRACKING:
+      return readTracking(source, start, length, into);
+    case Opcode.LEASE: {
+      // spec §3.16: lease_ms u32 (≥ 1), flags u8 (bit 0 STALE_OK), then the key.
+      if (length < 6) return shortBody('LEASE', 6, length);
+      const leaseMs = source.readUInt32BE(start);
+      const flags = source[start + 4] as number;
+      if (leaseMs === 0) return badRequest('LEASE lease_ms must be at least 1');
+      if ((flags & ~LEASE_STALE_OK) !== 0) return badRequest(`LEASE flags 0x${flags.toString(16)} set undefined bits`);
+      const error = keyError(length - 5);
+      if (error !== undefined) return error;
+      into.op = 'LEASE';
+      into.leaseMs = leaseMs;
+      into.staleOk = flags !== 0;
+      into.setKey(source, start + 5, length - 5);
+      return undefined;
+    }
     case Opcode.HELLO:
       into.op = 'HELLO';
       into.setKey(source, start, length);
@@ -310,4 +367,40 @@ export function readRequest(
     default:
       return unknownOpcode(opcode);
   }
+}
+
+/**
+ * TRACKING's body (spec §3.15): `mode u8`; in PREFIXES mode then `count u8`
+ * (1–16) and that many `len u8` + prefix (0–250 bytes). Exact: nothing may
+ * follow.
+ */
+function readTracking(source: Buffer, start: number, length: number, into: RequestView): ProtocolError | undefined {
+  if (length < 1) return shortBody('TRACKING', 1, length);
+  const mode = source[start] as number;
+  if (mode === TrackingMode.OFF || mode === TrackingMode.KEYS) {
+    if (length !== 1) return badRequest(`TRACKING mode ${mode} is 1 byte, got ${length} bytes`);
+    into.op = 'TRACKING';
+    into.trackingMode = mode;
+    into.prefixes = [];
+    return undefined;
+  }
+  if (mode !== TrackingMode.PREFIXES) return badRequest(`TRACKING mode ${mode} is not 0 (off), 1 (keys) or 2 (prefixes)`);
+  if (length < 2) return shortBody('TRACKING with prefixes', 2, length);
+  const count = source[start + 1] as number;
+  if (count < 1 || count > MAX_TRACKING_PREFIXES) return badRequest(`TRACKING lists 1 to ${MAX_TRACKING_PREFIXES} prefixes, got ${count}`);
+  const prefixes: Buffer[] = [];
+  let at = 2;
+  for (let i = 0; i < count; i += 1) {
+    if (at >= length) return badRequest(`TRACKING prefix ${i} runs past the ${length}-byte body`);
+    const prefixLength = source[start + at] as number;
+    if (prefixLength > MAX_KEY_SIZE) return badRequest(`TRACKING prefix ${i} is ${prefixLength} bytes, the limit is ${MAX_KEY_SIZE}`);
+    if (at + 1 + prefixLength > length) return badRequest(`TRACKING prefix ${i} runs past the ${length}-byte body`);
+    prefixes.push(source.subarray(start + at + 1, start + at + 1 + prefixLength));
+    at += 1 + prefixLength;
+  }
+  if (at !== length) return badRequest(`TRACKING body has ${length - at} bytes after its prefixes`);
+  into.op = 'TRACKING';
+  into.trackingMode = TrackingMode.PREFIXES;
+  into.prefixes = prefixes;
+  return undefined;
 }

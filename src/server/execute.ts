@@ -1,4 +1,4 @@
-import { Status } from '../protocol/constants.js';
+import { Opcode, Status } from '../protocol/constants.js';
 import { encodeI64, encodeListBody } from '../protocol/messages.js';
 import type { RequestView } from '../protocol/request-reader.js';
 import { encodeTopologyBody, SLOT_SCHEME, STANDALONE } from '../protocol/topology-body.js';
@@ -144,6 +144,7 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       const { keySource, keyStart, keyLength, valueSource, valueStart, valueLength } = request;
       const { maxValueSize } = context;
       if (maxValueSize !== undefined && valueLength > maxValueSize) return valueTooLarge(valueLength, maxValueSize);
+      if (request.leaseToken !== 0n) return { status: Status.BAD_REQUEST, body: Buffer.from('SET flags 0x10 set undefined bits') };
       // The view carries ttlMs, nx, xx and keepTtl: it is the SetOptions too.
       const outcome = store.setAt(keySource, keyStart, keyLength, valueSource, valueStart, valueLength, request);
       return outcome === 'stored' ? OK : OUTCOME_REPLY[outcome];
@@ -199,6 +200,10 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       return CAPS_UNKNOWN;
     case 'TOPOLOGY':
       return group?.topology ?? STANDALONE_TOPOLOGY;
+    case 'TRACKING':
+    case 'LEASE':
+      // Protocol 1.3 (spec §3.15, §3.16) is parsed; until this server runs it, it answers as a 1.2 server did.
+      return { status: Status.UNKNOWN_OPCODE, body: Buffer.from(`unknown opcode 0x${Opcode[request.op].toString(16)}`) };
     case 'HELLO':
       // spec §6: a server without keys refuses the handshake, without closing.
       return { status: Status.FORBIDDEN, body: Buffer.from('secure mode is not enabled on this server') };

@@ -28,6 +28,7 @@ const KEY_BEARING: Readonly<Record<RequestOp, boolean>> = {
   TTL: true,
   GETS: true,
   GAT: true,
+  LEASE: true,
   LIST: false,
   SCAN: false,
   HEALTH: false,
@@ -36,6 +37,7 @@ const KEY_BEARING: Readonly<Record<RequestOp, boolean>> = {
   FLUSH: false,
   CAPS: false,
   TOPOLOGY: false,
+  TRACKING: false,
   HELLO: false,
 };
 

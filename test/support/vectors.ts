@@ -37,6 +37,10 @@ export interface ResponseVector {
     /** spec §3.14 (1.2): a TOPOLOGY body; its table is checked against `assignSlots(nodes)`. */
     topology?: { self: number; epoch: number; nodes: string[] };
     moved?: { slot: number; node: number; epoch: number; name: string };
+    /** spec §3.15 (1.3): an INVALIDATE push's keys in hex, or `'all'`. */
+    invalidate?: string[] | 'all';
+    /** spec §3.16 (1.3): a LEASE answer. */
+    lease?: { state: number; token: string; value: string };
   };
 }
 
@@ -89,6 +93,7 @@ export function requestOf(vector: RequestVector): Request {
     case 'SET':
       return {
         ...(r.version === undefined ? {} : { version: BigInt(String(r.version)) }),
+        ...(r.leaseToken === undefined ? {} : { leaseToken: BigInt(String(r.leaseToken)) }),
         ...quiet(r),
         op: 'SET',
         key: hex(r.key),
@@ -110,6 +115,13 @@ export function requestOf(vector: RequestVector): Request {
       return { op: 'INCR', delta: BigInt(String(r.delta)), ttlMs: Number(r.ttlMs), key: hex(r.key) };
     case 'CAPS':
       return { op: 'CAPS', features: Number(r.features) };
+    case 'TRACKING':
+      // spec §3.15: prefixes in hex, comma-separated (an empty one is the empty prefix).
+      return r.prefixes === undefined
+        ? { op: 'TRACKING', mode: Number(r.mode) as 0 | 1 }
+        : { op: 'TRACKING', mode: 2, prefixes: String(r.prefixes).split(',').map((p) => Buffer.from(p, 'hex')) };
+    case 'LEASE':
+      return { op: 'LEASE', key: hex(r.key), leaseMs: Number(r.leaseMs), staleOk: r.staleOk === true };
     case 'HEALTH':
     case 'SHUTDOWN':
     case 'STATS':

@@ -15,6 +15,8 @@ import {
 } from '../../src/index.js';
 import { assignSlots, nodeSeed, SLOT_COUNT, slotOf, slotWeight } from '../../src/protocol/slots.js';
 import { decodeMovedBody, decodeTopologyBody, SLOT_SCHEME } from '../../src/protocol/topology-body.js';
+import { decodeInvalidateBody } from '../../src/protocol/tracking-body.js';
+import { decodeLeaseAnswer } from '../../src/protocol/lease-body.js';
 import { chunkings, decode } from '../support/chunking.js';
 import { requestOf, specPath, vectors } from '../support/vectors.js';
 
@@ -107,6 +109,21 @@ describe('response vectors', () => {
       if (v.meaning?.moved) {
         it('has the MOVED body it describes (spec §3.14)', () => {
           expect(decodeMovedBody(bytes(v.body))).toEqual(v.meaning?.moved);
+        });
+      }
+      if (v.meaning?.invalidate !== undefined) {
+        it('has the INVALIDATE body it describes (spec §3.15)', () => {
+          const keys = decodeInvalidateBody(bytes(v.body));
+          expect(keys === 'all' || keys instanceof ProtocolError ? keys : keys.map((k) => k.toString('hex'))).toEqual(v.meaning?.invalidate);
+          expect(BigInt(v.header.id) >= 1n << 63n, 'a push carries a server-originated identifier').toBe(true);
+        });
+      }
+      if (v.meaning?.lease !== undefined) {
+        it('has the LEASE answer it describes (spec §3.16)', () => {
+          const answer = decodeLeaseAnswer(bytes(v.body));
+          expect(answer).not.toBeInstanceOf(ProtocolError);
+          if (answer instanceof ProtocolError) return;
+          expect({ state: answer.state, token: String(answer.token), value: answer.value.toString('hex') }).toEqual(v.meaning?.lease);
         });
       }
       if (v.meaning?.i64 !== undefined) {
