@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { ConduitError } from '../protocol/errors.js';
-import { Feature, MAX_VALUE_SIZE_LIMIT, REQUEST_OVERHEAD_LIMIT, Status } from '../protocol/constants.js';
+import { Feature, MAX_VALUE_SIZE_LIMIT, REQUEST_OVERHEAD_LIMIT, Status, statusName, TrackingMode } from '../protocol/constants.js';
 import type { Frame } from '../protocol/header.js';
 import { encodeRequestBody, type Request } from '../protocol/messages.js';
 import { resolveClientOptions, resolvePoolOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
@@ -12,18 +12,25 @@ import { checkVersion, DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type
 import { Transport } from './transport.js';
 import { Pool, type Member } from './pool.js';
 import { nameOf, type ServerAddress } from './server-names.js';
+import { NearCache, type NearCacheStats } from './near-cache.js';
+import type { Invalidation } from '../protocol/tracking-body.js';
 
 /**
  * The public client: ConduitClient's commands, events and the decisions of
  * its one state. The mechanics are below it: transport.ts connects,
  * handshakes and reconnects; request-queue.ts numbers, matches and times
- * out requests; commands.ts holds the response decoders. Over ~450 lines
+ * out requests; commands.ts holds the response decoders; near-cache.ts the
+ * near cache's map and rules (issue 21). Over ~450 lines
  * only for the JSDoc of the public methods.
  *
  * @module
  */
 
 export type { SetOptions } from './set-many.js';
+export type { NearCacheOptions, NearCacheStats } from './near-cache.js';
+
+/** Requests that change their key: this client's own near-cache entry goes when one is sent (issue 21). */
+const KEY_WRITES: ReadonlySet<Request['op']> = new Set(['SET', 'DELETE', 'INCR', 'RENEW', 'GAT']);
 
 /** Options of {@link ConduitClient.delete} and {@link ConduitClient.renew}. */
 export interface WriteOptions {
@@ -63,6 +70,12 @@ type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'clo
  * (`{ attempt, delayMs }`), `close` (closed for good), and `error` for
  * connection failures that no caller was told of. `error` is only emitted
  * when it has a listener, so a cache outage never crashes the process.
+ *
+ * With the `nearCache` option (issue 21, spec §3.15), `get` and `getString`
+ * answer from values kept in this process while the server's INVALIDATE
+ * pushes keep them correct: event `invalidate` (`Buffer[]` or `'all'`) for
+ * every push, `near-cache-off` (`{ code, reason }`) once when the server
+ * has no tracking; {@link nearCacheStats} counts hits, misses and drops.
  *
  * A pool (options `servers` or `discover`, spec §3.14): one single-server
  * client per server inside, each key-bearing call sent to its key's server
@@ -115,6 +128,10 @@ export class ConduitClient extends EventEmitter {
    * a server that is down fails only its own keys, and fails them fast.
    */
   #failFast = false;
+  /** The near cache (option `nearCache`, issue 21), or `undefined`: a plain client tests it once per get. */
+  readonly #near: NearCache | undefined;
+  /** The last TRACKING outcome, so a server without tracking is reported once, not on every reconnect. */
+  #trackingAnswer: 'on' | 'off' | undefined;
 
   constructor(options: ClientOptions = {}) {
     super();
@@ -136,7 +153,11 @@ export class ConduitClient extends EventEmitter {
       onReconnectDue: () => {
         if (this.#state === 'reconnecting') void this.#open(true);
       },
+      // spec §3.15: pushes are welcome only on a connection that asked for tracking.
+      acceptsPushes: () => this.#near !== undefined && this.#near.state !== 'off',
+      onPush: (invalidation) => this.#onPush(invalidation),
     });
+    this.#near = this.#options.nearCache === undefined ? undefined : new NearCache(this.#options.nearCache);
     this.#pool =
       pool === undefined
         ? undefined
@@ -210,6 +231,7 @@ export class ConduitClient extends EventEmitter {
   #onReady(): void {
     this.#connecting = undefined;
     this.#queue.restart(this.#options.key === undefined ? 0n : 1n); // spec §6.2: HELLO used identifier 0
+    if (this.#near !== undefined) this.#askTracking(this.#near); // queued first, then CAPS goes before it
     this.#askCapabilities();
     this.#state = this.#closeResolve !== undefined ? 'closing' : 'ready';
     this.emit('ready');
@@ -233,6 +255,61 @@ export class ConduitClient extends EventEmitter {
         this.#scheduleFlush();
       },
     );
+  }
+
+  /**
+   * spec §3.15 (issue 21): TRACKING on every connection, right after CAPS and before any other
+   * request (both are put at the front of the queue), pipelined: nothing waits for it. A GET's answer
+   * on this connection comes after TRACKING's (§2.3), so nothing is filled before it is acknowledged.
+   * A server without tracking (UNKNOWN_OPCODE, protocol < 1.3) leaves the near cache off.
+   */
+  #askTracking(near: NearCache): void {
+    near.tracking('asking');
+    const prefixes = near.options.prefixes;
+    const request: Request = prefixes === undefined ? { op: 'TRACKING', mode: TrackingMode.KEYS } : { op: 'TRACKING', mode: TrackingMode.PREFIXES, prefixes };
+    const { opcode, body } = encodeRequestBody(request);
+    this.#queue
+      .enqueueFirst(opcode, body, (frame) => {
+        if (near.state !== 'asking') return; // the connection it was sent on is gone
+        if (frame.opcode === Status.OK) {
+          near.tracking('on');
+          this.#trackingAnswer = 'on';
+          return;
+        }
+        near.tracking('off');
+        const why =
+          frame.opcode === Status.UNKNOWN_OPCODE
+            ? 'the server does not support TRACKING (protocol 1.3, spec §3.15)'
+            : `the server refused TRACKING: ${statusName(frame.opcode) ?? `status 0x${frame.opcode.toString(16)}`} ${frame.body.toString('utf8')}`;
+        const code = statusName(frame.opcode) ?? 'UNKNOWN_STATUS';
+        if (this.#trackingAnswer !== 'off') this.emit('near-cache-off', { code, reason: `near cache off: ${why}; every get asks the server` });
+        this.#trackingAnswer = 'off';
+      })
+      .catch(() => {}); // timed out or lost: this connection is given up or its near cache stays off
+  }
+
+  /** spec §3.15: an INVALIDATE push: the keys go (ALL: everything); it settles nothing. */
+  #onPush(invalidation: Invalidation): boolean {
+    this.#near?.invalidate(invalidation);
+    if (this.listenerCount('invalidate') > 0) {
+      this.emit('invalidate', invalidation === 'all' ? 'all' : invalidation.map((key) => Buffer.from(key)));
+    }
+    return true;
+  }
+
+  /**
+   * The near cache's state and counters (issue 21): `state` `'on'` while
+   * the connection's tracking is acknowledged; `drops` counts whole-cache
+   * drops (disconnects, reconnects, close, ALL pushes). A client without the
+   * `nearCache` option reports `'off'` and zeros.
+   *
+   * @example
+   * ```ts
+   * const { state, hits, misses } = client.nearCacheStats(); // 'on', 950, 50
+   * ```
+   */
+  nearCacheStats(): NearCacheStats {
+    return this.#near?.stats() ?? { state: 'off', hits: 0, misses: 0, invalidations: 0, drops: 0, entries: 0, bytes: 0 };
   }
 
   #onAttemptFailed(error: ConduitError, isReconnect: boolean): void {
@@ -271,6 +348,7 @@ export class ConduitClient extends EventEmitter {
    * PROTOCOL_ERROR it is, not as a lost connection.
    */
   #onLost(cause: ConduitError): void {
+    this.#near?.lost(); // invalidations may have been lost with the connection
     this.#queue.rejectInflight(new ConduitError('CONNECTION_LOST', 'the connection was lost; the request may or may not have been executed'));
     if (this.#state === 'closed') return;
     if (this.#state === 'closing') return this.#finishClose();
@@ -327,9 +405,20 @@ export class ConduitClient extends EventEmitter {
       return Promise.reject(err);
     }
     const result = this.#queue.enqueue(opcode, body, decode);
+    if (this.#near !== undefined) this.#nearWrite(this.#near, request, result);
     if (this.#state === 'idle') this.connect().catch(() => {}); // the queued request rejects with the cause
     this.#scheduleFlush();
     return result;
+  }
+
+  /** A write this client sends drops its own entry, and its key is not filled until it settles (see near-cache.ts). */
+  #nearWrite(near: NearCache, request: Request, result: Promise<unknown>): void {
+    if (request.op === 'FLUSH') return near.dropAll();
+    if (!KEY_WRITES.has(request.op)) return;
+    const key = (request as { key: Buffer }).key;
+    near.writeSent(key);
+    const settled = (): void => near.writeSettled(key);
+    result.then(settled, settled);
   }
 
   /** Why a call made in this state fails at once, if it does. */
@@ -465,6 +554,7 @@ export class ConduitClient extends EventEmitter {
   #finishClose(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    if (this.#near !== undefined && this.#near.state !== 'off') this.#near.lost();
     // Whatever is still outstanding can no longer be sent or answered.
     this.#queue.rejectQueued(new ConduitError('CLOSED', 'the client closed before the request could be sent'));
     this.#queue.rejectInflight(new ConduitError('CONNECTION_LOST', 'the connection closed while the client was closing'));
@@ -483,7 +573,24 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   get(key: Bytes): Promise<Buffer | undefined> {
+    if (this.#near !== undefined) return this.#nearGet(this.#near, bytes(key, 'key'), (value) => value);
     return this.#call({ op: 'GET', key: bytes(key, 'key') }, okOr(valueOf, { status: Status.NOT_FOUND, value: undefined }));
+  }
+
+  /**
+   * A get through the near cache: a hit is a fresh copy and no request; a miss asks the server and
+   * keeps the value in the answer's decoder, synchronously, so a push read in the same chunk after the
+   * answer (§2.3) drops it again before anyone can see it.
+   */
+  #nearGet<T>(near: NearCache, key: Buffer, as: (value: Buffer) => T): Promise<T | undefined> {
+    const hit = near.lookup(key); // held only while the connection's tracking is on
+    if (hit !== undefined && this.#state === 'ready') return Promise.resolve(as(hit));
+    return this.#call({ op: 'GET', key }, (frame) => {
+      if (frame.opcode === Status.NOT_FOUND) return undefined;
+      const value = okOr(valueOf)(frame);
+      near.fill(key, value);
+      return as(value);
+    });
   }
 
   /**
@@ -495,6 +602,7 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   getString(key: Bytes): Promise<string | undefined> {
+    if (this.#near !== undefined) return this.#nearGet(this.#near, bytes(key, 'key'), (value) => value.toString('utf8'));
     return this.#call({ op: 'GET', key: bytes(key, 'key') }, okOr((f) => f.body.toString('utf8'), { status: Status.NOT_FOUND, value: undefined }));
   }
 

@@ -12,6 +12,7 @@ export { ConduitClient, type SetOptions as ClientSetOptions, type WriteOptions a
 export type { SetManyEntry, SetManyResult } from './set-many.js';
 export type { Bytes, ListReply, ScanOptions, ScanReply } from './commands.js';
 export type { VersionedValue } from './versioned.js';
+export type { NearCacheOptions, NearCacheStats } from './near-cache.js';
 export {
   resolveClientOptions,
   type ClientKey,

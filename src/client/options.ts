@@ -2,6 +2,7 @@ import { aeadChoice } from '../crypto/aead-choice.js';
 import { loadKeyFile } from '../crypto/keys.js';
 import { MAX_VALUE_SIZE_LIMIT } from '../protocol/constants.js';
 import { serverList } from './server-names.js';
+import { resolveNearCacheOptions, type NearCacheOptions, type ResolvedNearCacheOptions } from './near-cache.js';
 
 /** Reconnect settings of a {@link ClientOptions}. */
 export interface ReconnectOptions {
@@ -112,6 +113,17 @@ export interface ClientOptions {
   ejectAfter?: number;
   /** `'eject'`: how long an ejected server stays out before a HEALTH check may bring it back. Default 5,000. */
   ejectRetryMs?: number;
+  /**
+   * A near cache (issue 21, spec §3.15): `get` answers from values kept in
+   * this process, which the server's INVALIDATE pushes keep correct. On
+   * every connection the client turns tracking on (TRACKING, after CAPS);
+   * a server without it leaves the near cache off (`'near-cache-off'`
+   * event). `maxEntries` (default 10,000), `maxBytes` (default 16 MiB),
+   * `ttlMs` (default 0: no local expiry), `prefixes` (1–16: broadcast mode,
+   * every change under them is pushed, instead of the keys this client read).
+   * One server only: not with `servers` or `discover`.
+   */
+  nearCache?: NearCacheOptions;
 }
 
 
@@ -133,6 +145,7 @@ export interface ResolvedClientOptions {
   sealing: Sealing;
   tls: ClientTlsOptions | undefined;
   maxValueSize: number;
+  nearCache: ResolvedNearCacheOptions | undefined;
 }
 
 /** The pool's options, with the per-server options they leave (see {@link resolvePoolOptions}). */
@@ -172,6 +185,8 @@ export function resolvePoolOptions(options: ClientOptions): ResolvedPoolOptions 
     if (given !== undefined) throw new TypeError(`${given} option needs servers or discover: true (a pool)`);
     return undefined;
   }
+  // A pool's near cache would need every member's pushes and the ring's moves to reach one map: not built (issue 21).
+  if (perServer.nearCache !== undefined) throw new TypeError('nearCache option needs a single server: it cannot be used with servers or discover');
   const common = { failurePolicy, ejectAfter, ejectRetryMs, perServer };
   if (servers !== undefined) {
     if (discover === true) throw new TypeError('discover and servers options exclude each other: discover finds the servers itself');
@@ -226,6 +241,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     reconnect,
     key: undefined,
     tls: options.tls,
+    nearCache: resolveNearCacheOptions(options.nearCache),
   };
   if (options.keyFile !== undefined) {
     if (options.key !== undefined) throw new TypeError('key and keyFile options exclude each other');

@@ -9,6 +9,7 @@ import { FrameDecoder } from '../protocol/decoder.js';
 import { EnvelopeReader } from '../protocol/envelope-reader.js';
 import { FragmentAssembler } from '../protocol/fragments.js';
 import { idOf, type Frame } from '../protocol/header.js';
+import { decodeInvalidateBody, type Invalidation } from '../protocol/tracking-body.js';
 import type { FrameSink } from '../protocol/output-batch.js';
 import type { ResolvedClientOptions } from './options.js';
 import { statusError } from './commands.js';
@@ -46,6 +47,13 @@ export interface TransportHost {
   onLost(cause: ConduitError): void;
   /** The reconnect delay has passed. */
   onReconnectDue(): void;
+  /**
+   * spec §3.15: whether this connection asked for tracking, so an INVALIDATE push is welcome; without
+   * it (or when it says false) a push is what any server-originated non-error frame is, a violation.
+   */
+  acceptsPushes?(): boolean;
+  /** An INVALIDATE push, opened and decoded (keys are views into the socket's bytes: copy to keep). Returns false when the client gave the connection up. */
+  onPush?(invalidation: Invalidation): boolean;
 }
 
 /** A GETS answer's 8-byte version (spec §3.11): what an answer may carry beyond the value. */
@@ -274,6 +282,7 @@ export class Transport {
   #receive(next: Frame, session: SecureSession | undefined, sealed = session !== undefined): boolean {
     const host = this.#host;
     const status = next.opcode & ~MORE; // spec §2.4: bit 7 of a status byte is MORE
+    if (next.id >= SERVER_ID_BASE && status === Status.INVALIDATE && host.acceptsPushes?.() === true) return this.#push(next, sealed ? session : undefined);
     if (next.id >= SERVER_ID_BASE && status < 0x40) {
       // spec §2.2, §4.2: the server originates only error frames (fatal ones, or the BUSY of a refused
       // connection); an OK or outcome frame there answers no request, so it is a violation (§2.3).
@@ -318,6 +327,35 @@ export class Transport {
     }
     host.onBroken(broken(`fragments that break spec §2.4: ${step.message}`));
     return false;
+  }
+
+  /**
+   * An INVALIDATE push (spec §3.15) to a connection that turned tracking on: it answers no request, so
+   * it settles nothing and response matching goes on as before (§2.3). Sealed alone in a per-frame
+   * session (its nonce is p_s2c ‖ its server-originated identifier, §6.4), plaintext inside an opened
+   * envelope. Never fragmented; a malformed one breaks the connection as any broken frame does.
+   */
+  #push(frame: Frame, session: SecureSession | undefined): boolean {
+    const host = this.#host;
+    if ((frame.opcode & MORE) !== 0) {
+      host.onBroken(broken(`an INVALIDATE push ${frame.id} marked MORE: pushes are never fragmented (spec §3.15)`));
+      return false;
+    }
+    let opened = frame;
+    if (session !== undefined) {
+      const plain = openFrameInPlace(session.receive, frame, this.#header);
+      if (plain === undefined) {
+        host.onBroken(new ConduitError('AUTH_FAILED', 'an INVALIDATE push failed authentication; connection closed'));
+        return false;
+      }
+      opened = plain;
+    }
+    const invalidation = decodeInvalidateBody(opened.body.subarray(0, opened.length));
+    if (invalidation instanceof ProtocolError) {
+      host.onBroken(broken(`malformed INVALIDATE push ${frame.id}: ${invalidation.message}`));
+      return false;
+    }
+    return host.onPush?.(invalidation) ?? true;
   }
 
   /**

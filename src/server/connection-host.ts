@@ -1,6 +1,7 @@
 import type { ExecutionContext } from './execute.js';
 import type { Logger } from '../config/logger.js';
 import type { DisconnectCause, Metrics } from './metrics.js';
+import type { TrackingTable } from './tracking.js';
 
 export type { DisconnectCause } from './metrics.js';
 
@@ -56,6 +57,8 @@ export interface ConnectionHost<C = unknown> extends ExecutionContext {
    * Absent: no bound.
    */
   assembling?(delta: number): boolean;
+  /** spec §3.15: who holds which key, for INVALIDATE pushes. Absent: TRACKING is an unknown opcode. */
+  readonly tracking?: TrackingTable | undefined;
   /** Called once when the socket has closed. */
   released(connection: C): void;
 }

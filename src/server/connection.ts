@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../protocol/errors.js';
-import { HEADER_SIZE, MAX_FRAME_SIZE, SERVER_ID_BASE, Status } from '../protocol/constants.js';
+import { HEADER_SIZE, MAX_FRAME_SIZE, Status } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
 import { AnswerQueue } from './answer-queue.js';
 import { Deadlines } from './deadlines.js';
@@ -102,8 +102,8 @@ export class Connection {
   #unreadAtDrain = 0;
   /** Tells the latest #resume's immediate from earlier ones. */
   #resumes = 0;
-  /** Identifiers of the server's own fatal answers (spec §2.2: top bit set), counted up. */
-  #nextServerId = SERVER_ID_BASE;
+  /** A flush is scheduled for INVALIDATE pushes that came between turns (spec §3.15). */
+  #pushFlush = false;
   /** Secure mode (spec §6): HELLO, opening, and the trust state. */
   readonly #gate: SecureGate;
   readonly #deadlines = new Deadlines();
@@ -116,7 +116,7 @@ export class Connection {
     this.#decoder = new FrameDecoder({ direction: 'request', maxBodySize: host.maxBodySize });
     this.#gate = new SecureGate(host.keys, () => host.admitHandshake(socket.remoteAddress));
     this.#answers = new AnswerQueue((delta) => host.outputHeld(delta));
-    this.#requests = new RequestHandler(host, this.#gate, this.#answers, () => this.remote);
+    this.#requests = new RequestHandler(host, this.#gate, this.#answers, () => this.remote, this.#wakeForPushes);
     socket.setNoDelay(true);
     // An exception escaping a socket handler would end the process and the whole cache with
     // it (issue 15 item 1): every entry point from the event loop goes through #guard.
@@ -135,6 +135,7 @@ export class Connection {
       // A peer that reset or vanished gets no answers: what it left buffered is not executed
       // (a pipeline of LISTs would otherwise run on for seconds, turn after turn, for nobody).
       this.#phase = 'closed';
+      this.#requests.stopTracking(); // spec §3.15: a closed connection is forgotten
       this.#answers.releaseAll(); // what the socket still held is freed with it
       this.#requests.releaseGathering(); // and a request it was sending in fragments
       host.released(this);
@@ -253,11 +254,30 @@ export class Connection {
       const window = Math.max(MAX_FRAME_SIZE, Math.min(FRAGMENT_WINDOW, Math.floor(this.#host.maxOutputBuffer / 2)));
       answers.fillFragments(window - socket.writableLength);
     }
+    // spec §3.15: pushes that came since the last answer; after a fragmented answer's last fragment (§2.4).
+    if (!answers.streaming && this.#requests.pushesPending) this.#requests.emitPushes();
     if (!answers.write(socket, this.#onFlushed)) return;
     if (socket.writableLength > this.#host.maxOutputBuffer) {
       this.disconnect('output_buffer', `unwritten output of ${socket.writableLength} bytes exceeds --max-output-buffer`);
     }
   }
+
+  /**
+   * The tracking table queued pushes for this connection (spec §3.15), maybe
+   * from another connection's request or a timer: they go out in a flush of
+   * their own soon after, unless an answer or a flush of this connection takes
+   * them first. One per turn.
+   */
+  readonly #wakeForPushes = (): void => {
+    if (this.#pushFlush) return;
+    this.#pushFlush = true;
+    setImmediate(() =>
+      this.#guard(() => {
+        this.#pushFlush = false;
+        if (!this.#closing) this.#flush();
+      }),
+    );
+  };
 
   /** A write's answers reached the kernel: counted off, and reading may go on. */
   readonly #onFlushed = (bytes: number, count: number): void =>
@@ -322,7 +342,7 @@ export class Connection {
 
   /** spec §4.1: answer what came before, then the error, then close. `reason` is logged, never sent. */
   #fatal(error: ProtocolError, reason = error.message): void {
-    const id = this.#nextServerId++;
+    const id = this.#requests.nextServerId();
     this.#requests.queue(Number(id >> 32n), Number(id & 0xffff_ffffn), error.status ?? Status.INTERNAL, Buffer.from(error.message));
     this.#flush();
     const trust = error.code === 'AUTH_REQUIRED' || error.code === 'AUTH_FAILED' || error.code === 'REPLAY';
@@ -339,6 +359,7 @@ export class Connection {
    * and could destroy answers the peer has not read yet.
    */
   #end(): void {
+    this.#requests.stopTracking(); // nothing more is sent after our end
     if (this.#phase !== 'closed') {
       this.#phase = 'ended';
       this.#deadlines.ended();

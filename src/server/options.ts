@@ -88,6 +88,12 @@ export interface ServerOptions {
    * once passes, while one address can make the server do at most 500 handshakes a second.
    */
   maxHandshakesPerSecond: number;
+  /**
+   * spec §3.15 (protocol 1.3): the most keys the tracking table holds; past it the oldest
+   * tracked key is invalidated (pushed to its holders) and forgotten. 1 to 100,000,000.
+   * Default 1,000,000 (about 100 MB of heap at the worst, see docs/STORAGE.md).
+   */
+  trackingMaxKeys: number;
   /** Allow the SHUTDOWN opcode. Default false. */
   allowShutdown: boolean;
   /** Longest graceful drain before connections are destroyed. Default 10 s. */
@@ -155,6 +161,7 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   frameTimeoutMs: 10_000,
   handshakeTimeoutMs: 5_000,
   maxHandshakesPerSecond: 500,
+  trackingMaxKeys: 1_000_000,
   allowShutdown: false,
   shutdownTimeoutMs: 10_000,
   maxBodySize: MAX_BODY_SIZE,
@@ -225,6 +232,7 @@ export function resolveServerOptions(options: Partial<ServerOptions>, label: (na
   integer(label('frameTimeoutMs'), o.frameTimeoutMs, 1, 2_147_483_647);
   integer(label('handshakeTimeoutMs'), o.handshakeTimeoutMs, 1, 2_147_483_647);
   integer(label('maxHandshakesPerSecond'), o.maxHandshakesPerSecond, 0, 1_000_000);
+  integer(label('trackingMaxKeys'), o.trackingMaxKeys, 1, 100_000_000);
   integer(label('shutdownTimeoutMs'), o.shutdownTimeoutMs, 0, 2_147_483_647);
   integer(label('maxBodySize'), o.maxBodySize, 0, MAX_BODY_SIZE);
   integer(label('maxValueSize'), o.maxValueSize, MIN_MAX_VALUE_SIZE, MAX_VALUE_SIZE_LIMIT);

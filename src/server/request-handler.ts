@@ -1,6 +1,17 @@
 import { TAG_SIZE } from '../crypto/frame-cipher.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { DEFAULT_MAX_VALUE_SIZE, Feature, isFatalStatus, MAX_BODY_SIZE, QUIET_BIT, REQUEST_OVERHEAD_LIMIT, Status } from '../protocol/constants.js';
+import {
+  DEFAULT_MAX_VALUE_SIZE,
+  Feature,
+  isFatalStatus,
+  MAX_BODY_SIZE,
+  QUIET_BIT,
+  REQUEST_OVERHEAD_LIMIT,
+  SERVER_ID_BASE,
+  Status,
+  TrackingMode,
+  type TrackingModeValue,
+} from '../protocol/constants.js';
 import { idOf, type RawFrame } from '../protocol/header.js';
 import { EnvelopeReader } from '../protocol/envelope-reader.js';
 import { encodeCapsBody } from '../protocol/caps-body.js';
@@ -9,6 +20,7 @@ import { readRequest, RequestView } from '../protocol/request-reader.js';
 import type { AnswerQueue } from './answer-queue.js';
 import type { ConnectionHost } from './connection-host.js';
 import { execute, tooLargeForFrame, type Reply } from './execute.js';
+import { PendingInvalidations } from './invalidation-pushes.js';
 import type { SecureGate } from './secure-gate.js';
 
 /**
@@ -31,10 +43,20 @@ const BUSY_SENDING = Buffer.from('server is sending too many large answers; retr
  * versions/GETS/CAS/GAT (§3.11–3.12), SCAN (§3.10), quiet writes (§2.5), TOPOLOGY
  * and MOVED (§3.14; standalone too: its TOPOLOGY says it owns every key).
  */
-const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY;
+const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY | Feature.TRACKING;
 
-/** spec §3.13: the protocol's minor version this server speaks, 1.2. */
-const SERVER_MINOR = 2;
+/** spec §3.13: the protocol's minor version this server speaks, 1.3 (TRACKING and INVALIDATE pushes, §3.15). */
+const SERVER_MINOR = 3;
+
+const TRACKING_OK: Reply = { status: Status.OK, body: undefined };
+
+/**
+ * spec §3.15: the requests whose OK answer carries a value the client may
+ * keep, so a connection in KEYS mode is tracked for the key.
+ */
+function answersValue(op: RequestView['op']): boolean {
+  return op === 'GET' || op === 'GETS' || op === 'GAT';
+}
 
 /**
  * How this connection's answers may be framed (spec §2.4, §3.13): `one-frame` until the
@@ -73,13 +95,27 @@ export class RequestHandler {
   /** Bytes of the message being gathered that the server counts (ConnectionHost#assembling). */
   #gathering = 0;
   #framing: AnswerFraming = 'one-frame';
+  /** Identifiers of the server's own frames (spec §2.2: top bit set), counted up: fatal errors and pushes share them. */
+  #serverId = SERVER_ID_BASE;
+  /** spec §3.15: this connection's tracking mode and its registration in the host's table (0: none). */
+  #trackingMode: TrackingModeValue = TrackingMode.OFF;
+  #trackingId = 0;
+  /** INVALIDATE pushes waiting for their place in the answer order (spec §3.15). */
+  readonly #pushes: PendingInvalidations;
 
-  /** `remote`: the peer's address, for logs. */
-  constructor(host: ConnectionHost, gate: SecureGate, answers: AnswerQueue, remote: () => string) {
+  /**
+   * `remote`: the peer's address, for logs. `wake`: pushes wait (spec §3.15);
+   * the connection should flush soon, calling {@link emitPushes}.
+   */
+  constructor(host: ConnectionHost, gate: SecureGate, answers: AnswerQueue, remote: () => string, wake: () => void = () => {}) {
     this.#host = host;
     this.#gate = gate;
     this.#answers = answers;
     this.#remote = remote;
+    this.#pushes = new PendingInvalidations((body) => {
+      const id = this.nextServerId();
+      this.#enqueue(Number(id >> 32n), Number(id & 0xffff_ffffn), Status.INVALIDATE, body, true);
+    }, wake);
     this.#assembler = new FragmentAssembler((host.maxValueSize ?? DEFAULT_MAX_VALUE_SIZE) + REQUEST_OVERHEAD_LIMIT, (total) => this.#gather(total));
   }
 
@@ -222,7 +258,9 @@ export class RequestHandler {
         const maxBody = this.maxReplyBody;
         // spec §2.4: a client that declared fragments in CAPS gets values of any size.
         if (request.op === 'CAPS') reply = this.#caps(request.features);
+        else if (request.op === 'TRACKING' && this.#host.tracking !== undefined) reply = this.#tracking(request);
         else reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody);
+        if (this.#trackingMode === TrackingMode.KEYS && reply.status === Status.OK && answersValue(request.op)) this.trackRead(request);
       } catch (err) {
         this.#host.logger.error({ err, remote: this.#remote() }, 'request failed');
         reply = { status: Status.INTERNAL, body: Buffer.from('internal error') };
@@ -253,6 +291,13 @@ export class RequestHandler {
    * fatal statuses stay plaintext (spec §6.5), and so does HELLO's OK (`seal` false).
    */
   queue(idHi: number, idLo: number, status: number, body: Buffer | undefined, seal = !isFatalStatus(status)): void {
+    // spec §3.15: pushes for changes made before this answer's request ran (or while it ran) go first.
+    if (this.#pushes.pending) this.emitPushes();
+    this.#enqueue(idHi, idLo, status, body, seal);
+  }
+
+  /** {@link queue} without the pushes: the one place an answer or a push enters the output. */
+  #enqueue(idHi: number, idLo: number, status: number, body: Buffer | undefined, seal: boolean): void {
     const cipher = seal ? this.#gate.sending : undefined;
     const cap = cipher === undefined ? MAX_BODY_SIZE : MAX_BODY_SIZE - TAG_SIZE;
     if (body !== undefined && body.length > cap && this.#framing === 'fragments' && !isFatalStatus(status)) {
@@ -276,6 +321,57 @@ export class RequestHandler {
       ({ status, body } = tooLargeForFrame(body.length, cap));
     }
     this.#answers.pushId(idHi, idLo, status, body, cipher, cipher !== undefined && this.#gate.envelopes);
+  }
+
+  /** The next server-originated identifier (spec §2.2, ≥ 2^63): a fatal error's or a push's. */
+  nextServerId(): bigint {
+    return this.#serverId++;
+  }
+
+  /**
+   * Queues the INVALIDATE pushes that wait (spec §3.15) into the output, in
+   * order: before the next answer ({@link queue}) and at each flush. In a
+   * secure session each is sealed like an answer, with its own server
+   * identifier as nonce in a per-frame session (§6.4) or inside this turn's
+   * envelope (§6.7). Not while an answer streams as fragments (the caller
+   * checks): fragments are contiguous (§2.4), and the push comes after them.
+   */
+  emitPushes(): void {
+    const frames = this.#pushes.emit();
+    if (frames > 0) this.#host.tracking?.countPush(frames);
+  }
+
+  /** Whether INVALIDATE pushes wait to be queued. */
+  get pushesPending(): boolean {
+    return this.#pushes.pending;
+  }
+
+  /**
+   * spec §3.15: this connection (in KEYS mode) was answered the value of the
+   * request's key: it is told when the key changes. GET, GETS and GAT call it
+   * here; LEASE's HIT and STALE answers (§3.16) are to call it too.
+   */
+  trackRead(request: RequestView): void {
+    if (this.#trackingMode !== TrackingMode.KEYS) return;
+    this.#host.tracking?.track(this.#trackingId, request.keySource, request.keyStart, request.keyLength);
+  }
+
+  /** The connection ended or closed: its registration is dropped (its pairs lazily) and no push waits. */
+  stopTracking(): void {
+    this.#host.tracking?.unregister(this.#trackingId);
+    this.#trackingId = 0;
+    this.#trackingMode = TrackingMode.OFF;
+    this.#pushes.stop();
+  }
+
+  /** spec §3.15: TRACKING replaces this connection's mode (leaving KEYS forgets its keys: a new registration). */
+  #tracking(request: RequestView): Reply {
+    const table = this.#host.tracking;
+    if (table === undefined) return TRACKING_OK;
+    table.unregister(this.#trackingId);
+    this.#trackingMode = request.trackingMode;
+    this.#trackingId = table.register(this.#pushes, request.trackingMode, request.prefixes);
+    return TRACKING_OK;
   }
 
   /** spec §3.13: records whether the client takes fragmented answers and answers with what the server supports. */

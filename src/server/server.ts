@@ -12,6 +12,7 @@ import { Store } from '../store/store.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
 import { HandshakeLimiter } from './handshake-limiter.js';
 import { Metrics, type DisconnectCause } from './metrics.js';
+import { TrackingTable } from './tracking.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Reply } from './execute.js';
 import { SlotOwnership } from './group.js';
@@ -134,6 +135,8 @@ export class ConduitServer extends EventEmitter {
    */
   readonly aead: AeadName | undefined;
   readonly #host: ConnectionHost<Connection>;
+  /** spec §3.15: which connection holds which key, told by the store's change hook. */
+  readonly tracking: TrackingTable;
   /** spec §3.14: this server's slots in its group; `undefined` when standalone. */
   readonly #group: SlotOwnership | undefined;
 
@@ -141,7 +144,16 @@ export class ConduitServer extends EventEmitter {
     super();
     this.options = resolveServerOptions(options);
     const o = this.options;
-    this.store = new Store({ maxMemory: o.maxMemory, shards: o.shards, eviction: o.eviction });
+    // spec §3.15: every change of a key, whatever made it (a request, the HTTP gateway, the
+    // sweep, an eviction), reaches the tracking table from the store's hook.
+    const tracking = new TrackingTable(o.trackingMaxKeys);
+    this.tracking = tracking;
+    this.store = new Store({
+      maxMemory: o.maxMemory,
+      shards: o.shards,
+      eviction: o.eviction,
+      onChange: (change) => (change.cause === 'flush' ? tracking.all() : tracking.changed(change.key)),
+    });
     const counters = this.#counters;
     this.aead = o.keys.length > 0 ? aeadChoice().implementation : undefined;
     this.metrics = o.httpPort === undefined ? undefined : new Metrics(this);
@@ -151,6 +163,7 @@ export class ConduitServer extends EventEmitter {
     this.#group = group;
     this.#host = {
       group,
+      tracking,
       metrics: this.metrics,
       store: this.store,
       answersCopied: true, // each answer is copied into the connection's output (or sealed) as it is queued
@@ -409,6 +422,7 @@ export class ConduitServer extends EventEmitter {
       group: this.#group?.summary ?? null, // spec §5.2, §3.14
       output_memory: this.#outputTotal,
       output_memory_peak: this.#outputPeak,
+      tracking: this.tracking.stats(), // spec §3.15, §5.2
     };
     const body = Buffer.from(JSON.stringify(stats));
     return body.length <= maxBytes ? body : Buffer.from(JSON.stringify({ ...stats, shards: [] }));

@@ -72,11 +72,14 @@ export class ExpirySweep {
   readonly #counts: ItemCounts;
   readonly #clock: () => number;
   readonly #queue = new ExpiryQueue<number>();
+  /** The store's change hook for an item the sweep reclaims (issue 21), called before it is removed; undefined = none. */
+  readonly #onExpire: ((handle: number) => void) | undefined;
 
-  constructor(engine: SlabEngine, counts: ItemCounts, clock: () => number) {
+  constructor(engine: SlabEngine, counts: ItemCounts, clock: () => number, onExpire?: (handle: number) => void) {
     this.#engine = engine;
     this.#counts = counts;
     this.#clock = clock;
+    this.#onExpire = onExpire;
   }
 
   /** Pairs in the queue, stale ones included (STATS `expiry_queue`). */
@@ -146,6 +149,7 @@ export class ExpirySweep {
     if (expiresAt !== 0 && expiresAt <= now) {
       // The shard from the item's tag: reading the key back to hash it cost
       // a tenth of the sweep's time.
+      this.#onExpire?.(handle);
       const shard = this.#counts.ofHandle(handle);
       this.#counts.uncount(shard, handle);
       this.#engine.remove(handle);

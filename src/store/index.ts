@@ -13,4 +13,5 @@ export { Store, type IncrRefusal, type WriteOutcome } from './store.js';
 export type { ScanResult } from './key-cursor.js';
 export { chargeOf } from './charge.js';
 export type { EvictionPolicy, SetOptions, StoreOptions } from './options.js';
+export type { ChangeCause, ChangeHook, StoreChange } from './change.js';
 export type { StoreCounters, StoreStats } from './stats.js';

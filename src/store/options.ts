@@ -10,6 +10,8 @@
  * @module
  */
 
+import type { ChangeHook } from './change.js';
+
 /** Eviction policy: `'lru'` evicts the shard's least recently used entries; `'none'` refuses writes that do not fit. */
 export type EvictionPolicy = 'lru' | 'none';
 
@@ -25,6 +27,12 @@ export interface StoreOptions {
   clock?: () => number;
   /** Run the active expiry sweep on a timer. Default true; tests with a fake clock call {@link Store.sweep}. */
   activeExpiry?: boolean;
+  /**
+   * Called synchronously with every change of a key, before the item is
+   * removed or overwritten (issue 21: tracking and leases; see `StoreChange`).
+   * Default none: a store without a hook pays nothing for it.
+   */
+  onChange?: ChangeHook;
 }
 
 /** Options of {@link Store.set} (spec §3.3). */
@@ -53,13 +61,14 @@ export interface SetOptions {
  * resolveStoreOptions({ shards: 3 }); // throws TypeError: shards option must be a power of two …
  * ```
  */
-export function resolveStoreOptions(options: StoreOptions): Required<StoreOptions> {
+export function resolveStoreOptions(options: StoreOptions): Required<Omit<StoreOptions, 'onChange'>> & Pick<StoreOptions, 'onChange'> {
   const {
     maxMemory = 64 * 1024 * 1024,
     shards = 16,
     eviction = 'lru',
     clock = () => performance.now(),
     activeExpiry = true,
+    onChange,
   } = options;
   if (!Number.isInteger(shards) || shards < 1 || shards > 1024 || (shards & (shards - 1)) !== 0) {
     throw new TypeError(`shards option must be a power of two from 1 to 1024, got ${shards}`);
@@ -71,5 +80,6 @@ export function resolveStoreOptions(options: StoreOptions): Required<StoreOption
     throw new TypeError(`eviction option must be 'lru' or 'none', got ${String(eviction)}`);
   }
   if (typeof clock !== 'function') throw new TypeError('clock option must be a function returning milliseconds');
-  return { maxMemory, shards, eviction, clock, activeExpiry };
+  if (onChange !== undefined && typeof onChange !== 'function') throw new TypeError('onChange option must be a function');
+  return { maxMemory, shards, eviction, clock, activeExpiry, ...(onChange === undefined ? {} : { onChange }) };
 }

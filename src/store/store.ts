@@ -9,7 +9,8 @@
  * the sweep reclaims in), `list.ts` (LIST's bounded scan), `key-cursor.ts`
  * (SCAN's cursor over the index), `integer.ts`
  * (INCR's counters), `stats.ts` (counters, spec §5.2), `sweep-timer.ts`
- * (when the active sweep runs) and `index-migration.ts` (a re-seed's slices).
+ * (when the active sweep runs), `index-migration.ts` (a re-seed's slices)
+ * and `change.ts` (the change hook, issue 21).
  *
  * About 580 lines, over the ~450 guide (protocol 1.1's versioned read, GAT
  * and SCAN added three more, issue 19): each of spec §3's operations is a
@@ -40,10 +41,12 @@ import { ExpirySweep, SWEEP_SLICE_MS } from './expiry-sweep.js';
 import { statsOf, type StoreStats } from './stats.js';
 import { SweepTimer } from './sweep-timer.js';
 import { migrateFor } from './index-migration.js';
+import { ChangeNotifier } from './change.js';
 
 // What the server imports from here; the package root exports them from their own modules.
 export { chargeOf } from './charge.js';
 export type { EvictionPolicy, SetOptions, StoreOptions } from './options.js';
+export type { ChangeCause, ChangeHook, StoreChange } from './change.js';
 
 /**
  * What {@link Store.set} did (spec §3.3): `'stored'`; `'not_stored'` when NX
@@ -91,19 +94,24 @@ export class Store {
   readonly #clock: () => number;
   readonly #expiry: ExpirySweep;
   readonly #timer: SweepTimer | undefined;
+  /** The change hook's notifier (issue 21), or undefined: every change path checks it once and does nothing more without one. */
+  readonly #notify: ChangeNotifier | undefined;
 
   constructor(options: StoreOptions = {}) {
-    const { maxMemory, shards, eviction, clock, activeExpiry } = resolveStoreOptions(options);
+    const { maxMemory, shards, eviction, clock, activeExpiry, onChange } = resolveStoreOptions(options);
     this.#eviction = eviction;
     this.#clock = clock;
     this.#counts = new ItemCounts(shards, () => this.#engine);
     this.#engine = new SlabEngine({ maxMemory, eviction, pageSize: pageSizeFor(maxMemory), onEvict: this.#onEvict });
-    this.#expiry = new ExpirySweep(this.#engine, this.#counts, clock);
+    this.#notify = onChange === undefined ? undefined : new ChangeNotifier(this.#engine, onChange);
+    const notify = this.#notify;
+    this.#expiry = new ExpirySweep(this.#engine, this.#counts, clock, notify === undefined ? undefined : (handle) => notify.ofHandle('expired', handle));
     if (activeExpiry) this.#timer = new SweepTimer(() => this.sweep(), () => this.#engine.migrating || this.#expiry.hasDue(this.#clock()));
   }
 
   /** The engine evicts `handle` to make room (its tag, size and bucket still read back). */
   readonly #onEvict = (handle: number): void => {
+    this.#notify?.ofHandle('evicted', handle);
     const shard = this.#counts.ofHandle(handle);
     shard.evictions += 1;
     this.#counts.uncount(shard, handle);
@@ -131,6 +139,7 @@ export class Store {
     if (handle === NONE) return NONE;
     const expiresAt = this.#engine.expiresAt(handle);
     if (expiresAt !== 0 && expiresAt <= this.#clock()) {
+      this.#notify?.ofKey('expired', key, start, length, handle);
       const shard = this.#counts.ofHandle(handle);
       this.#drop(shard, handle);
       shard.expiredLazy += 1;
@@ -256,6 +265,7 @@ export class Store {
     const handle = this.#hit(key, 0, key.length);
     if (handle === NONE) return undefined;
     if (this.#engine.valueLength(handle) > maxLength) return this.#engine.valueLength(handle); // nothing copied, the expiry kept
+    this.#notify?.ofKey('gat', key, 0, key.length, handle);
     this.#setExpiry(handle, ttlMs);
     const value = Buffer.allocUnsafe(this.#engine.valueLength(handle));
     this.#engine.copyValue(handle, value, 0);
@@ -326,7 +336,14 @@ export class Store {
     }
     const expiresAt = keepTtl ? (existing === NONE ? 0 : this.#engine.expiresAt(existing)) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
     const tag = this.#shardOf(keySource, keyStart, keyLength, existing);
-    return this.#write(tag, hash, keySource, keyStart, keyLength, valueSource, valueStart, valueLength, expiresAt, existing);
+    // The hook sees an overwrite before it happens (its old value still
+    // readable) and a new key only once it is stored: a refused write of a
+    // new key changed nothing. (A refused overwrite may have lost the old
+    // item already, so it was told.)
+    if (existing !== NONE) this.#notify?.ofKey('set', keySource, keyStart, keyLength, existing);
+    const outcome = this.#write(tag, hash, keySource, keyStart, keyLength, valueSource, valueStart, valueLength, expiresAt, existing);
+    if (existing === NONE && outcome === 'stored') this.#notify?.ofKey('set', keySource, keyStart, keyLength, NONE);
+    return outcome;
   }
 
   /**
@@ -418,6 +435,7 @@ export class Store {
       this.#counts.of(key).deleteMisses += 1;
       return false;
     }
+    this.#notify?.ofKey('delete', key, 0, key.length, handle);
     const shard = this.#counts.ofHandle(handle);
     this.#drop(shard, handle);
     shard.deleteHits += 1;
@@ -438,6 +456,7 @@ export class Store {
     checkKey(key);
     const handle = this.#findLive(key, 0, key.length, this.#hashOf(key, 0, key.length));
     if (handle === NONE) return false;
+    this.#notify?.ofKey('renew', key, 0, key.length, handle);
     this.#setExpiry(handle, ttlMs);
     return true;
   }
@@ -498,7 +517,9 @@ export class Store {
     const expiresAt = existing !== NONE ? this.#engine.expiresAt(existing) : ttlMs > 0 ? this.#clock() + ttlMs : 0;
     const digits = Buffer.from(next.toString(), 'latin1');
     const tag = this.#shardOf(key, 0, key.length, existing);
+    if (existing !== NONE) this.#notify?.ofKey('incr', key, 0, key.length, existing); // as SET's (setAt)
     const outcome = this.#write(tag, hash, key, 0, key.length, digits, 0, digits.length, expiresAt, existing);
+    if (existing === NONE && outcome === 'stored') this.#notify?.ofKey('incr', key, 0, key.length, NONE);
     return outcome === 'stored' ? next : outcome;
   }
 
@@ -551,6 +572,7 @@ export class Store {
     // looking at the items (issue 15 item 5: FLUSH of 1M keys once took
     // 274 ms of one turn). The counters stay (spec §3.7), but the items and
     // their bytes are gone.
+    this.#notify?.flush();
     this.#engine.clear();
     this.#expiry.clear();
     this.#counts.clearItems();

@@ -1,0 +1,221 @@
+/**
+ * Server-side tracking (spec §3.15, protocol 1.3): the table of which
+ * connection holds the value of which key, and who is told when a key
+ * changes. One job: the table. The connection turns what it is told into
+ * INVALIDATE pushes (connection.ts); the store's change hook tells the table
+ * (server.ts).
+ *
+ * @example
+ * ```ts
+ * const table = new TrackingTable(1_000_000);
+ * const id = table.register(sink, TrackingMode.KEYS, []);
+ * table.track(id, body, 0, body.length); // after a GET answered a value
+ * table.changed(key); // sink.invalidate('k') — and the pair is forgotten
+ * ```
+ * @module
+ */
+import { TrackingMode, type TrackingModeValue } from '../protocol/constants.js';
+
+/**
+ * Where a registered connection is told about changes. `invalidate` gets
+ * one key (a latin1 string: the table's own spelling) and is called while
+ * the change happens, so the push takes that place in the connection's answer
+ * order (spec §2.3, §3.15); `invalidateAll` for a FLUSH.
+ *
+ * @example
+ * ```ts
+ * const sink: InvalidationSink = { invalidate: (key) => keys.push(key), invalidateAll: () => (all = true) };
+ * ```
+ */
+export interface InvalidationSink {
+  invalidate(key: string): void;
+  invalidateAll(): void;
+}
+
+/** STATS `tracking` (spec §5.2). */
+export interface TrackingStats {
+  /** Keys in the table. */
+  keys: number;
+  /** Connections in KEYS mode. */
+  clients: number;
+  /** Connections in PREFIXES mode. */
+  prefix_clients: number;
+  /** Keys pushed, one per (key, connection). */
+  invalidations: number;
+  /** INVALIDATE frames sent (counted by the connections, see {@link TrackingTable.countPush}). */
+  pushes: number;
+  /** Keys invalidated because the table was full (--tracking-max-keys). */
+  overflow: number;
+}
+
+/** A registration: the sink and its mode (a KEYS one holds no prefixes). */
+interface Client {
+  readonly sink: InvalidationSink;
+  readonly mode: TrackingModeValue;
+  /** PREFIXES: the prefixes as latin1 strings (compared with `startsWith`). */
+  readonly prefixes: readonly string[];
+}
+
+/** spec §3.15: `--tracking-max-keys`' default. */
+export const DEFAULT_TRACKING_MAX_KEYS = 1_000_000;
+
+/** spec §3.15: `--tracking-max-keys`' range. */
+export const TRACKING_MAX_KEYS_RANGE = { min: 1, max: 100_000_000 } as const;
+
+/**
+ * The tracking table. A key (a latin1 string, one byte per char: the
+ * cheapest string V8 keeps) maps to its holder's registration id (a small
+ * integer, no allocation) or, held by several, an array of them. The
+ * `Map`'s insertion order is the age order the bound evicts by: a key is
+ * inserted when first tracked and deleted when pushed, so the oldest key is
+ * the first one, read with one iterator kept across calls (a fresh
+ * `keys().next()` would walk the holes deletions left at the front).
+ *
+ * A registration id is never reused: turning tracking off (or to another
+ * mode) or closing drops the registration only, and pairs naming it are
+ * skipped when their key changes or ages out — lazily, so leaving costs
+ * nothing per key, and the bound still holds since every pair is in the table.
+ * PREFIXES registrations hold no per-key memory at all.
+ *
+ * @example
+ * ```ts
+ * const table = new TrackingTable(1000);
+ * table.stats().keys; // 0
+ * ```
+ */
+export class TrackingTable {
+  readonly #maxKeys: number;
+  readonly #keys = new Map<string, number | number[]>();
+  #oldest: Iterator<string> | undefined;
+  readonly #clients = new Map<number, Client>();
+  /** PREFIXES registrations, kept apart so a change looks at them only. */
+  readonly #broadcast = new Map<number, Client>();
+  #nextId = 1;
+  #keyClients = 0;
+  #invalidations = 0;
+  #pushes = 0;
+  #overflow = 0;
+
+  constructor(maxKeys: number = DEFAULT_TRACKING_MAX_KEYS) {
+    if (!Number.isSafeInteger(maxKeys) || maxKeys < TRACKING_MAX_KEYS_RANGE.min || maxKeys > TRACKING_MAX_KEYS_RANGE.max) {
+      throw new TypeError(`trackingMaxKeys option must be an integer from 1 to 100,000,000, got ${maxKeys}`);
+    }
+    this.#maxKeys = maxKeys;
+  }
+
+  /** Whether any connection tracks: the change hook does nothing (no key string made) otherwise. */
+  get active(): boolean {
+    return this.#clients.size > 0;
+  }
+
+  /**
+   * Registers `sink` in `mode` with `prefixes` (PREFIXES only) and returns
+   * its id, or 0 for OFF. A connection that changes mode unregisters its old
+   * id first ({@link unregister}).
+   */
+  register(sink: InvalidationSink, mode: TrackingModeValue, prefixes: readonly Uint8Array[]): number {
+    if (mode === TrackingMode.OFF) return 0;
+    const id = this.#nextId++;
+    const client: Client = { sink, mode, prefixes: prefixes.map((p) => Buffer.from(p.buffer, p.byteOffset, p.length).toString('latin1')) };
+    this.#clients.set(id, client);
+    if (mode === TrackingMode.PREFIXES) this.#broadcast.set(id, client);
+    else this.#keyClients += 1;
+    return id;
+  }
+
+  /** Forgets registration `id` (0: none): its pairs are skipped from now on (see the class). */
+  unregister(id: number): void {
+    const client = this.#clients.get(id);
+    if (client === undefined) return;
+    this.#clients.delete(id);
+    if (client.mode === TrackingMode.PREFIXES) this.#broadcast.delete(id);
+    else this.#keyClients -= 1;
+  }
+
+  /**
+   * Registration `id` (KEYS) holds the value of the key that is `length`
+   * bytes of `source` from `start`: it is told when the key changes. A new
+   * key past the bound first invalidates the oldest (pushed to its holders).
+   */
+  track(id: number, source: Uint8Array, start: number, length: number): void {
+    const key = Buffer.from(source.buffer, source.byteOffset + start, length).toString('latin1');
+    const keys = this.#keys;
+    const held = keys.get(key);
+    if (held === undefined) {
+      if (keys.size >= this.#maxKeys) this.#evictOldest();
+      keys.set(key, id);
+    } else if (typeof held === 'number') {
+      if (held !== id) keys.set(key, [held, id]);
+    } else if (!held.includes(id)) {
+      held.push(id);
+    }
+  }
+
+  /** `key` changed (the store's hook): its holders and the PREFIXES registrations it matches are told, and its pairs forgotten. */
+  changed(key: Uint8Array): void {
+    if (this.#clients.size === 0) return;
+    const text = Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
+    this.#invalidate(text);
+    for (const client of this.#broadcast.values()) {
+      for (const prefix of client.prefixes) {
+        if (text.startsWith(prefix)) {
+          this.#invalidations += 1;
+          client.sink.invalidate(text);
+          break;
+        }
+      }
+    }
+  }
+
+  /** FLUSH: every registration is told "all", and the table is emptied. */
+  all(): void {
+    this.#keys.clear();
+    this.#oldest = undefined;
+    for (const client of this.#clients.values()) client.sink.invalidateAll();
+  }
+
+  /** A connection sent `frames` INVALIDATE frames (STATS `pushes`). */
+  countPush(frames: number): void {
+    this.#pushes += frames;
+  }
+
+  /** STATS `tracking` (spec §5.2). */
+  stats(): TrackingStats {
+    return {
+      keys: this.#keys.size,
+      clients: this.#keyClients,
+      prefix_clients: this.#broadcast.size,
+      invalidations: this.#invalidations,
+      pushes: this.#pushes,
+      overflow: this.#overflow,
+    };
+  }
+
+  /** Tells the holders of `key` (those still registered) and forgets it. */
+  #invalidate(key: string): void {
+    const held = this.#keys.get(key);
+    if (held === undefined) return;
+    this.#keys.delete(key);
+    if (typeof held === 'number') this.#tell(held, key);
+    else for (const id of held) this.#tell(id, key);
+  }
+
+  #tell(id: number, key: string): void {
+    const client = this.#clients.get(id);
+    if (client === undefined || client.mode !== TrackingMode.KEYS) return; // gone or moved on: lazily forgotten
+    this.#invalidations += 1;
+    client.sink.invalidate(key);
+  }
+
+  /** The table is full: the oldest key is invalidated and forgotten (spec §3.15). */
+  #evictOldest(): void {
+    let next = this.#oldest?.next();
+    if (next === undefined || next.done === true) {
+      this.#oldest = this.#keys.keys();
+      next = this.#oldest.next();
+    }
+    if (next.done === true) return;
+    this.#overflow += 1;
+    this.#invalidate(next.value);
+  }
+}
