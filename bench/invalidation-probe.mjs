@@ -15,24 +15,31 @@
 // starts the delay. An invalidation may arrive before any of those promises
 // resolved (the push travels on another connection): that delay is counted
 // as 0 and as "early".
+// A push for a key whose read is still on its way (the answer was processed,
+// its promise not yet settled, or the push came first) means the key changed
+// after the server executed that read: the value read is already stale, so the
+// probe reads again instead of holding it (else it would wait for a push the
+// server, having forgotten the pair, never sends).
 
 /**
- * Bookkeeping for invalidation delays: call `hold(key)` once the observing
- * client's read of `key` resolved, `setStarted(key)` before each SET the
- * loop makes and `setResolved(token)` after it, `invalidated(keys)` from the
- * observer's 'invalidate' event. `reread(key)` is called for every held key
- * an invalidation drops, so the observer holds it again.
+ * Bookkeeping for invalidation delays: `read(key)` reads a key through the
+ * observing client (`reread`) and holds it once the read resolved; call
+ * `setStarted(key)` before each SET the loop makes and `setResolved(token)`
+ * after it, `invalidated(keys)` from the observer's 'invalidate' event. Every
+ * held key an invalidation drops is read again, so the observer holds it again.
  *
  * @example
  * const probe = new InvalidationProbe({ reread: (k) => observer.get(k) });
  * observer.on('invalidate', (keys) => probe.invalidated(keys === 'all' ? 'all' : keys.map((b) => b.toString('latin1'))));
- * for (const k of hot) { await observer.get(k); probe.hold(k); }
+ * for (const k of hot) await probe.read(k);
  * const token = probe.setStarted(k); await writer.set(k, v); probe.setResolved(token);
  * probe.summary(); // { expected, seen, p50, p99, max, early, … }
  */
 export class InvalidationProbe {
   /** key → its current epoch: { setStarted, resolvedAt, invalidatedAt } */
   #held = new Map();
+  /** key → whether a push for it arrived while its read was on its way. */
+  #reading = new Map();
   #reread;
   #now;
   #stopped = false;
@@ -44,6 +51,7 @@ export class InvalidationProbe {
   #notHeld = 0;
   #all = 0;
   #rereadFailures = 0;
+  #staleReads = 0;
 
   constructor({ reread, now = () => performance.now() }) {
     this.#reread = reread;
@@ -54,6 +62,31 @@ export class InvalidationProbe {
   hold(key) {
     if (this.#stopped) return;
     this.#held.set(key, { setStarted: false, resolvedAt: null, invalidatedAt: null });
+  }
+
+  /**
+   * Reads `key` through `reread` and holds it once the read resolved, unless a
+   * push for it arrived meanwhile: then reads it again. Resolves once held (or stopped).
+   */
+  async read(key) {
+    for (;;) {
+      if (this.#stopped) return;
+      this.#reading.set(key, false);
+      try {
+        await this.#reread(key);
+      } catch {
+        this.#reading.delete(key);
+        this.#rereadFailures += 1;
+        return;
+      }
+      const stale = this.#reading.get(key);
+      this.#reading.delete(key);
+      if (!stale) {
+        this.hold(key);
+        return;
+      }
+      this.#staleReads += 1;
+    }
   }
 
   /** Keys held now. */
@@ -91,7 +124,8 @@ export class InvalidationProbe {
     for (const key of keys) {
       const epoch = this.#held.get(key);
       if (epoch === undefined) {
-        this.#notHeld += 1;
+        if (this.#reading.has(key)) this.#reading.set(key, true);
+        else this.#notHeld += 1;
         continue;
       }
       this.#held.delete(key);
@@ -103,14 +137,7 @@ export class InvalidationProbe {
         // A SET that started before the re-read resolved but ran after it on the server.
         this.#unrelated += 1;
       }
-      if (!this.#stopped) {
-        this.#reread(key).then(
-          () => this.hold(key),
-          () => {
-            this.#rereadFailures += 1;
-          },
-        );
-      }
+      void this.read(key);
     }
   }
 
@@ -144,6 +171,7 @@ export class InvalidationProbe {
       notHeld: this.#notHeld,
       all: this.#all,
       rereadFailures: this.#rereadFailures,
+      staleReads: this.#staleReads,
       p50: at(50),
       p99: at(99),
       max: sorted.length === 0 ? null : sorted[sorted.length - 1],

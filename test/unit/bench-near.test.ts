@@ -149,6 +149,24 @@ describe('bench/invalidation-probe.mjs: invalidation delay bookkeeping', () => {
     expect(p.summary()).toMatchObject({ expected: 2, seen: 1, missing: 1, unrelated: 1, notHeld: 1 });
   });
 
+  it('reads a key again when a push for it arrives while its read is on its way (the value read is already stale)', async () => {
+    const { p, rereads, resolveRereads } = probe();
+    const held = p.read('a');
+    expect(rereads).toEqual(['a']);
+    p.invalidated(['a'], 1); // the server changed 'a' after executing the read
+    await resolveRereads();
+    expect(rereads).toEqual(['a', 'a']);
+    expect(p.holding).toBe(0);
+    expect(p.setStarted('a')).toBeNull();
+    await resolveRereads();
+    await held;
+    expect(p.holding).toBe(1);
+    expect(p.summary()).toMatchObject({ staleReads: 1, notHeld: 0, expected: 0 });
+    p.setResolved(p.setStarted('a'), 2);
+    p.invalidated(['a'], 3);
+    expect(p.summary()).toMatchObject({ expected: 1, seen: 1, missing: 0, p50: 1 });
+  });
+
   it("takes 'all' as an invalidation of every held key, and stops re-reading once stopped", async () => {
     const { p, rereads, resolveRereads } = probe();
     p.hold('a');
