@@ -34,11 +34,13 @@ fuzz seconds=env_var_or_default("FUZZ_SECONDS", "60"):
 # Conduit vs Redis vs memcached, one run (throughput, then memory: items under 64 MiB, RSS under churn): saves bench/results/harness-<date>.json, regenerates bench/RESULTS.md and the chart.
 # Then large values (issue 19): SET/GET of 1 MiB and 16 MiB values, ConduitClient vs ioredis in MB/s; then SCAN vs LIST over 1M keys.
 # Then issue 20: the key → server schemes (bench-ring, ~12 s) and one server vs `--workers 2` (bench-scale).
-# BENCH_ONLY=memory (or throughput, or large) runs one part of the harness, saved to a temp dir like the smoke run, and skips the issue 20 parts.
+# Then issue 21: the near cache vs a plain ConduitClient vs ioredis (bench-near).
+# BENCH_ONLY=memory (or throughput, or large) runs one part of the harness, saved to a temp dir like the smoke run, and skips the issue 20 and 21 parts.
 bench: build
     {{pin}} node bench/harness.mjs
     if [ -z "${BENCH_ONLY:-}" ]; then node bench/ring-choice.mjs; fi
     if [ -z "${BENCH_ONLY:-}" ]; then {{pin}} node bench/scale.mjs; fi
+    if [ -z "${BENCH_ONLY:-}" ]; then {{pin}} node bench/near-cache.mjs; fi
 
 # Each saves bench/results/<name>-<date>.json; then all of bench/RESULTS.md is regenerated from the newest run of each.
 # Every benchmark: the harness, then the focused ones below, then bench-report.
@@ -77,6 +79,12 @@ bench-ring: build
 # On 2 cores the servers share core 0 and the load generator has core 1; with more, the servers get every core but the generator's.
 bench-scale: build
     {{pin}} node bench/scale.mjs
+
+# Zipf(0.99) over 100,000 keys, 95 % GET / 5 % SET of 100 B, 50 concurrent loops on one client; the near cache's hit rate and
+# the invalidation delay (p50 / p99 / max) at a second near-cache client. ~90 s; BENCH_QUICK=1: a few seconds.
+# Near cache (issue 21): ConduitClient with nearCache vs without vs ioredis + redis-server, same run (target: ≥ 10× ioredis).
+bench-near: build
+    {{pin}} node bench/near-cache.mjs
 
 # Quiet writes (spec §2.5): ConduitClient SET pipeline, normal vs quiet, 100 B, P = 16; prints the medians and the gain.
 bench-quiet: build

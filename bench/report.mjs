@@ -1,6 +1,6 @@
 // Renders all of bench/RESULTS.md (and bench/results/chart.svg) from the
 // saved runs in bench/results/*.json: the newest full run of each benchmark
-// (harness, codec, store, e2e, clients, http, ring, scale). Quick runs are never rendered.
+// (harness, codec, store, e2e, clients, http, ring, scale, near). Quick runs are never rendered.
 // Every figure comes from the saved per-round numbers, every verdict from
 // the figure beside it and the bound in TARGETS below (the one place the
 // targets are stated); a benchmark with no saved run renders as "not
@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nearSection, nearTargets } from './report-near.mjs';
 import { ringSection, scaleSection, scaleTargets } from './report-scale.mjs';
 import { scanSection, scanTargets } from './report-scan.mjs';
 
@@ -47,6 +48,7 @@ export const BENCHMARKS = [
   { id: 'http', script: 'http.mjs', recipe: 'npx just bench-http', title: 'HTTP gateway vs bare node:http' },
   { id: 'ring', script: 'ring-choice.mjs', recipe: 'npx just bench-ring', title: 'Key → server schemes: Redis slots + rendezvous vs ketama vs modulo vs jump hash' },
   { id: 'scale', script: 'scale.mjs', recipe: 'npx just bench-scale', title: 'Scale-out: one server vs --workers 2, pooled vs plain client' },
+  { id: 'near', script: 'near-cache.mjs', recipe: 'npx just bench-near', title: 'Near cache: ConduitClient with and without nearCache vs ioredis (Zipf 0.99, 95 % GET)' },
 ];
 
 // ---- numbers -------------------------------------------------------------------
@@ -216,6 +218,8 @@ export function targetsOf(run) {
       value: e?.maxStallMs ?? null, figures: e ? `p99 ${e.p99StallMs.toFixed(1)} ms` : '' });
   } else if (run.benchmark === 'scale') {
     t.push(...scaleTargets(run));
+  } else if (run.benchmark === 'near') {
+    t.push(...nearTargets(run));
   } else if (run.benchmark === 'http') {
     for (const row of run.results.filter((x) => x.system === 'conduit-server HTTP gateway')) {
       t.push(throughputTarget(`HTTP gateway ≥ ${B.httpVsBare}× bare node:http (${row.method}, pipelining ${row.pipelining})`,
@@ -285,7 +289,7 @@ function rssTarget(rss, conduit) {
 // ---- sections ------------------------------------------------------------------
 
 /** Benchmarks that start servers (and pin them to core 0 when taskset exists). */
-const SERVERS = new Set(['harness', 'e2e', 'clients', 'http', 'scale']);
+const SERVERS = new Set(['harness', 'e2e', 'clients', 'http', 'scale', 'near']);
 
 /** Where a run came from: date, commit (and how far src/ has moved since), command, machine, versions. */
 function provenance(run, opts) {
@@ -638,7 +642,7 @@ function httpSection(run) {
   return lines;
 }
 
-const SECTIONS = { harness: harnessSection, codec: codecSection, store: storeSection, e2e: e2eSection, clients: clientsSection, http: httpSection, ring: ringSection, scale: scaleSection };
+const SECTIONS = { harness: harnessSection, codec: codecSection, store: storeSection, e2e: e2eSection, clients: clientsSection, http: httpSection, ring: ringSection, scale: scaleSection, near: nearSection };
 
 /**
  * One benchmark's section of RESULTS.md from its run (heading, provenance,
