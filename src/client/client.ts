@@ -412,14 +412,23 @@ export class ConduitClient extends EventEmitter {
     return result;
   }
 
-  /** A write this client sends drops its own entry, and its key is not filled until it settles (see near-cache.ts). */
+  /**
+   * A write this client sends drops its own entry, and its key is not filled until it settles (see
+   * near-cache.ts); a SET that stored puts the value it wrote back, when no other write of the key is in flight.
+   */
   #nearWrite(near: NearCache, request: Request, result: Promise<unknown>): void {
     if (request.op === 'FLUSH') return near.dropAll();
     if (!KEY_WRITES.has(request.op)) return;
     const key = (request as { key: Buffer }).key;
     near.writeSent(key);
     const settled = (): void => near.writeSettled(key);
-    result.then(settled, settled);
+    if (request.op !== 'SET') return void result.then(settled, settled);
+    // A stored SET updates the entry with the value written (copied now: the caller may reuse its buffer).
+    const value = Buffer.from(request.value);
+    result.then((stored) => {
+      if (stored === true) near.written(key, value);
+      settled();
+    }, settled);
   }
 
   /** Why a call made in this state fails at once, if it does. */

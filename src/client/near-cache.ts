@@ -185,11 +185,41 @@ export class NearCache {
    * Too large for `maxBytes`: not kept.
    */
   fill(key: Buffer, value: Uint8Array): void {
-    if (this.#state !== 'on') return;
+    if (this.#state !== 'on' || !this.#pushed(key)) return;
     const id = idOf(key);
     if (this.#writes.has(id)) return;
     if (value.length + id.length + ENTRY_OVERHEAD > this.options.maxBytes) return;
     this.#map.set(id, Buffer.from(value));
+  }
+
+  /**
+   * This client's SET of `key` to `value` was stored (answered OK, or a
+   * quiet one fenced): keep `value` when that write is the only one of the
+   * key in flight. Safe because the server tracks a KEYS connection for a
+   * key it stored (spec §3.15) after the push for that change, which this
+   * client read before the answer; in PREFIXES mode every change under a
+   * prefix is pushed anyway. Called before {@link writeSettled}.
+   */
+  written(key: Buffer, value: Buffer): void {
+    if (this.#state !== 'on' || !this.#pushed(key)) return;
+    const id = idOf(key);
+    if (this.#writes.get(id) !== 1) return;
+    if (value.length + id.length + ENTRY_OVERHEAD > this.options.maxBytes) return;
+    this.#map.set(id, value);
+  }
+
+  /**
+   * Whether the server pushes changes of `key` to this connection: always
+   * in KEYS mode; in PREFIXES mode only under one of the prefixes (spec
+   * §3.15) — a key outside them would never be invalidated, so it is never kept.
+   */
+  #pushed(key: Buffer): boolean {
+    const { prefixes } = this.options;
+    if (prefixes === undefined) return true;
+    for (const prefix of prefixes) {
+      if (prefix.length <= key.length && key.compare(prefix, 0, prefix.length, 0, prefix.length) === 0) return true;
+    }
+    return false;
   }
 
   /** The GET of `key` in flight that a new get may join, or `undefined` (see {@link #reads}). */

@@ -260,7 +260,8 @@ export class RequestHandler {
         if (request.op === 'CAPS') reply = this.#caps(request.features);
         else if (request.op === 'TRACKING' && this.#host.tracking !== undefined) reply = this.#tracking(request);
         else reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody);
-        if (this.#trackingMode === TrackingMode.KEYS && reply.status === Status.OK && (answersValue(request.op) || (request.op === 'LEASE' && leaseAnsweredValue(reply)))) {
+        // spec §3.15: a KEYS connection holds a value it read, and one it stored (after the push for that change).
+        if (this.#trackingMode === TrackingMode.KEYS && reply.status === Status.OK && (answersValue(request.op) || request.op === 'SET' || (request.op === 'LEASE' && leaseAnsweredValue(reply)))) {
           this.trackRead(request);
         }
       } catch (err) {

@@ -96,6 +96,25 @@ describe.each(modes)('near cache, %s', (_mode, secure) => {
     await near.delete('k');
     expect(await near.get('k')).toBeUndefined();
   });
+
+  it('a set it stored is kept (the next get asks nothing), and the next change by another client is still pushed', async () => {
+    const { near, other } = await setup();
+    await near.set('w', 'mine');
+    const { misses } = near.nearCacheStats();
+    expect((await near.get('w'))?.toString()).toBe('mine');
+    expect(near.nearCacheStats()).toMatchObject({ misses, entries: 1 }); // a hit
+    const pushed = invalidated(near, 'w');
+    await other.set('w', 'theirs');
+    await pushed;
+    expect((await near.get('w'))?.toString()).toBe('theirs');
+    // Two sets in flight: only the last one's value may be kept, and it is the server's.
+    await Promise.all([near.set('w', 'one'), near.set('w', 'two')]);
+    expect((await near.get('w'))?.toString()).toBe('two');
+    const again = invalidated(near, 'w');
+    await other.set('w', 'three');
+    await again;
+    expect((await near.get('w'))?.toString()).toBe('three');
+  });
 });
 
 describe('near cache: connections and modes', () => {
@@ -149,6 +168,16 @@ describe('near cache: connections and modes', () => {
     await other.set('user:1', 'c');
     await again;
     expect((await near.get('user:1'))?.toString()).toBe('c');
+    // A key outside the prefixes is never kept: its changes are not pushed.
+    await other.set('cart:2', 'first');
+    expect((await near.get('cart:2'))?.toString()).toBe('first');
+    await near.set('cart:3', 'own');
+    const entries = near.nearCacheStats().entries;
+    await other.set('cart:2', 'second');
+    await other.set('cart:3', 'theirs');
+    expect((await near.get('cart:2'))?.toString()).toBe('second');
+    expect((await near.get('cart:3'))?.toString()).toBe('theirs');
+    expect(near.nearCacheStats().entries).toBe(entries);
   });
 
   it('the expiry of a held key is pushed too', async () => {
