@@ -8,20 +8,13 @@ import { decodeInvalidateBody } from '../../src/protocol/tracking-body.js';
 import { startServerProcess } from '../support/cli.js';
 import { peer, type Peer } from '../support/tracking-peer.js';
 import { startServer } from '../support/server.js';
+import type { TrackingStats } from '../../src/server/tracking.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const set = (k: string, v: string): Request => ({ op: 'SET', key: b(k), value: b(v), ttlMs: 0, nx: false, xx: false, keepTtl: false });
 const get = (k: string): Request => ({ op: 'GET', key: b(k) });
 const name = (i: number): string => `key:${String(i).padStart(5, '0')}`;
 
-interface TrackingStats {
-  keys: number;
-  clients: number;
-  prefix_clients: number;
-  invalidations: number;
-  pushes: number;
-  overflow: number;
-}
 
 async function statsOf(c: Peer): Promise<{ tracking: TrackingStats; disconnects: Record<string, number> }> {
   const frames = await c.ask({ op: 'STATS' });
