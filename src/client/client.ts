@@ -293,7 +293,10 @@ export class ConduitClient extends EventEmitter {
   #onPush(invalidation: Invalidation): boolean {
     this.#near?.invalidate(invalidation);
     if (this.listenerCount('invalidate') > 0) {
-      this.emit('invalidate', invalidation === 'all' ? 'all' : invalidation.map((key) => Buffer.from(key)));
+      const keys = invalidation === 'all' ? 'all' : invalidation.map((key) => Buffer.from(key));
+      // Emitted after the chunk is decoded, not from inside it: a listener that throws must not cost
+      // the answers read with the push (the keys are already dropped above).
+      process.nextTick(() => this.emit('invalidate', keys));
     }
     return true;
   }
@@ -386,6 +389,10 @@ export class ConduitClient extends EventEmitter {
    * ```
    */
   exchange(request: Request): Promise<{ status: number; body: Buffer }> {
+    if (request.op === 'TRACKING' && this.#near !== undefined) {
+      // The near cache turns tracking on for each connection; turning it off behind its back would keep values no push drops.
+      return Promise.reject(new ConduitError('BAD_REQUEST', 'TRACKING is sent by the near cache (nearCache option): exchange cannot change it'));
+    }
     if (this.#pool !== undefined) return this.#pool.exchange(request);
     return this.#call(request, (frame) => ({ status: frame.opcode, body: valueOf(frame) }));
   }
@@ -405,8 +412,9 @@ export class ConduitClient extends EventEmitter {
     } catch (err) {
       return Promise.reject(err);
     }
-    const result = this.#queue.enqueue(opcode, body, decode);
-    if (this.#near !== undefined) this.#nearWrite(this.#near, request, result);
+    const near = this.#near;
+    const result = this.#queue.enqueue(opcode, body, near === undefined ? decode : this.#nearDecode(near, request, decode));
+    if (near !== undefined) this.#nearWrite(near, request, result);
     if (this.#state === 'idle') this.connect().catch(() => {}); // the queued request rejects with the cause
     this.#scheduleFlush();
     return result;
@@ -422,13 +430,23 @@ export class ConduitClient extends EventEmitter {
     const key = (request as { key: Buffer }).key;
     near.writeSent(key);
     const settled = (): void => near.writeSettled(key);
-    if (request.op !== 'SET') return void result.then(settled, settled);
-    // A stored SET updates the entry with the value written (copied now: the caller may reuse its buffer).
-    const value = Buffer.from(request.value);
-    result.then((stored) => {
-      if (stored === true) near.written(key, value);
-      settled();
-    }, settled);
+    result.then(settled, settled);
+  }
+
+  /**
+   * A SET answered OK puts the value it wrote back (near-cache.ts `written`), in the answer's decoder:
+   * synchronously, so a push for a later change read in the same chunk drops it again (spec §2.3), as a
+   * GET's fill does. Only a SET that is answered: a quiet one settles at a later fence, after pushes
+   * for changes made since, so keeping its value then could keep an overwritten one.
+   */
+  #nearDecode<T>(near: NearCache, request: Request, decode: (frame: Frame) => T): (frame: Frame) => T {
+    if (request.op !== 'SET' || request.quiet === true) return decode;
+    const value = Buffer.from(request.value); // copied now: the caller may reuse its buffer
+    return (frame) => {
+      const result = decode(frame);
+      if (frame.opcode === Status.OK) near.written(request.key, value);
+      return result;
+    };
   }
 
   /** Why a call made in this state fails at once, if it does. */

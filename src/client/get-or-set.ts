@@ -64,9 +64,13 @@ export function leaseAnswer(frame: Frame): LeaseAnswer {
   return (frame as { owned?: boolean }).owned === true ? answer : { ...answer, value: Buffer.from(answer.value) };
 }
 
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['ttlMs', 'leaseMs', 'staleWhileRevalidate', 'waitMs']);
+
 /** `options` with defaults, or a TypeError naming the first option out of range. */
 export function resolveGetOrSetOptions(options: GetOrSetOptions): Required<GetOrSetOptions> {
   if (typeof options !== 'object' || options === null) throw new TypeError('getOrSet options must be an object');
+  const unknown = Object.keys(options).find((name) => !KNOWN_OPTIONS.has(name));
+  if (unknown !== undefined) throw new TypeError(`getOrSet option ${unknown} is not an option (ttlMs, leaseMs, staleWhileRevalidate, waitMs)`);
   const { ttlMs = 0, leaseMs = DEFAULT_LEASE_MS, staleWhileRevalidate = false } = options;
   if (!Number.isInteger(ttlMs) || ttlMs < 0 || ttlMs > MAX_TTL_MS) throw new TypeError(`ttlMs option must be an integer from 0 to ${MAX_TTL_MS}, got ${String(ttlMs)}`);
   if (!Number.isInteger(leaseMs) || leaseMs < 1 || leaseMs > 0xffff_ffff) {
