@@ -30,6 +30,15 @@ import type { Invalidation } from '../protocol/tracking-body.js';
 export type { SetOptions } from './set-many.js';
 export type { NearCacheOptions, NearCacheStats } from './near-cache.js';
 
+/**
+ * Near-cache hits answered in one turn of the event loop before a get waits for the next turn (about a
+ * millisecond of hits), so a loop of hits still lets the socket be read and pushes applied.
+ */
+const NEAR_HITS_PER_TURN = 1024;
+
+/** Resolves in the next turn of the event loop, after I/O (setImmediate runs after the poll phase). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Requests that change their key: this client's own near-cache entry goes when one is sent (issue 21). */
 const KEY_WRITES: ReadonlySet<Request['op']> = new Set(['SET', 'DELETE', 'INCR', 'RENEW', 'GAT']);
 
@@ -129,6 +138,11 @@ export class ConduitClient extends EventEmitter {
    * a server that is down fails only its own keys, and fails them fast.
    */
   #failFast = false;
+  /** Near-cache hits answered since the event loop last turned (see {@link #nearGet}). */
+  #nearHitsThisTurn = 0;
+  readonly #newNearTurn = (): void => {
+    this.#nearHitsThisTurn = 0;
+  };
   /** The near cache (option `nearCache`, issue 21), or `undefined`: a plain client tests it once per get. */
   readonly #near: NearCache | undefined;
   /** The last TRACKING outcome, so a server without tracking is reported once, not on every reconnect. */
@@ -611,8 +625,14 @@ export class ConduitClient extends EventEmitter {
    * answer (§2.3) drops it again before anyone can see it.
    */
   #nearGet<T>(near: NearCache, key: Buffer, as: (value: Buffer) => T): Promise<T | undefined> {
+    // Hits resolve without the event loop: a loop of them would never let the socket be read, so
+    // pushes (and timers) would wait forever. Past a turn's share, yield one turn and look again.
+    if (this.#nearHitsThisTurn >= NEAR_HITS_PER_TURN) return nextTurn().then(() => this.#nearGet(near, key, as));
     const hit = near.lookup(key); // held only while the connection's tracking is on
-    if (hit !== undefined && this.#state === 'ready') return Promise.resolve(as(hit));
+    if (hit !== undefined && this.#state === 'ready') {
+      if (this.#nearHitsThisTurn++ === 0) setImmediate(this.#newNearTurn);
+      return Promise.resolve(as(hit));
+    }
     // A get of a key already asked for joins that GET (each caller gets its own copy).
     const joined = near.reading(key);
     if (joined !== undefined) return joined.then((value) => (value === undefined ? undefined : as(Buffer.from(value))));

@@ -180,14 +180,33 @@ describe('near cache: connections and modes', () => {
     expect(near.nearCacheStats().entries).toBe(entries);
   });
 
+  it('a loop of near-cache hits still lets the event loop turn: a change by another client reaches it', async () => {
+    const { port } = await startServer();
+    const near = client(port, { nearCache: {} });
+    const other = client(port);
+    await other.set('flag', 'go');
+    await near.get('flag');
+    let timerRan = false;
+    setTimeout(() => {
+      timerRan = true;
+      void other.set('flag', 'stop');
+    }, 20);
+    let seen = 'go';
+    // Bounded: 2,000,000 hits are a few seconds; without yielding, the timer never runs and the loop ends at the bound.
+    for (let i = 0; i < 2_000_000 && seen !== 'stop'; i += 1) seen = (await near.getString('flag')) ?? 'absent';
+    expect(timerRan).toBe(true);
+    expect(seen).toBe('stop');
+  });
+
   it('the expiry of a held key is pushed too', async () => {
     const { port } = await startServer();
     const near = client(port, { nearCache: {} });
     const other = client(port);
-    await other.set('short', 'v', { ttlMs: 30 });
-    await near.get('short');
+    // 300 ms: the read must find the key live (30 ms lost the race on a loaded machine, and a miss is not tracked).
+    await other.set('short', 'v', { ttlMs: 300 });
+    expect((await near.get('short'))?.toString()).toBe('v');
     const pushed = invalidated(near, 'short');
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await new Promise((resolve) => setTimeout(resolve, 350));
     await other.get('short'); // lazy expiry, if the sweep has not run yet
     await pushed;
     expect(await near.get('short')).toBeUndefined();
