@@ -36,6 +36,8 @@ export interface InvalidationSink {
 export interface TrackingStats {
   /** Keys in the table. */
   keys: number;
+  /** (key, connection) pairs in the table: what `--tracking-max-keys` bounds (a key held by N connections counts N). */
+  pairs: number;
   /** Connections in KEYS mode. */
   clients: number;
   /** Connections in PREFIXES mode. */
@@ -55,6 +57,7 @@ interface Client {
   /** PREFIXES: the prefixes as latin1 strings (compared with `startsWith`). */
   readonly prefixes: readonly string[];
 }
+
 
 /**
  * The key that is `length` bytes of `source` from `start` as a latin1
@@ -100,6 +103,8 @@ export class TrackingTable {
   readonly #clients = new Map<number, Client>();
   /** PREFIXES registrations, kept apart so a change looks at them only. */
   readonly #broadcast = new Map<number, Client>();
+  /** (key, id) pairs in `#keys`, gone registrations' included: what the bound counts. */
+  #pairs = 0;
   #nextId = 1;
   #keyClients = 0;
   #invalidations = 0;
@@ -143,6 +148,7 @@ export class TrackingTable {
     if (this.#keyClients === 0 && this.#keys.size > 0) {
       // Every pair left names a registration that is gone: the table is dropped at once, not lazily.
       this.#keys.clear();
+      this.#pairs = 0;
       this.#oldest = undefined;
     }
   }
@@ -150,20 +156,24 @@ export class TrackingTable {
   /**
    * Registration `id` (KEYS) holds the value of the key that is `length`
    * bytes of `source` from `start`: it is told when the key changes. A new
-   * key past the bound first invalidates the oldest (pushed to its holders).
+   * pair past the bound first invalidates the oldest keys (pushed to all
+   * their holders) until it fits: the bound counts (key, connection) pairs,
+   * so 100 connections reading the same keys cannot hold 100 × the bound
+   * (spec §3.15: memory bounded by the setting, never by reads).
    */
   track(id: number, source: Uint8Array, start: number, length: number): void {
     const key = latin1(source, start, length);
     const keys = this.#keys;
-    const held = keys.get(key);
-    if (held === undefined) {
-      if (keys.size >= this.#maxKeys) this.#evictOldest();
-      keys.set(key, id);
-    } else if (typeof held === 'number') {
-      if (held !== id) keys.set(key, [held, id]);
-    } else if (!held.includes(id)) {
-      held.push(id);
+    let held = keys.get(key);
+    if (held === id || (typeof held === 'object' && held.includes(id))) return; // already a pair
+    if (this.#pairs >= this.#maxKeys) {
+      while (this.#pairs >= this.#maxKeys && keys.size > 0) this.#evictOldest();
+      held = keys.get(key); // the eviction may have taken this very key
     }
+    this.#pairs += 1;
+    if (held === undefined) keys.set(key, id);
+    else if (typeof held === 'number') keys.set(key, [held, id]);
+    else held.push(id);
   }
 
   /**
@@ -192,6 +202,7 @@ export class TrackingTable {
   /** FLUSH: every registration is told "all", and the table is emptied. */
   all(): void {
     this.#keys.clear();
+    this.#pairs = 0;
     this.#oldest = undefined;
     for (const client of this.#clients.values()) client.sink.invalidateAll();
   }
@@ -205,6 +216,7 @@ export class TrackingTable {
   stats(): TrackingStats {
     return {
       keys: this.#keys.size,
+      pairs: this.#pairs,
       clients: this.#keyClients,
       prefix_clients: this.#broadcast.size,
       invalidations: this.#invalidations,
@@ -218,6 +230,7 @@ export class TrackingTable {
     const held = this.#keys.get(key);
     if (held === undefined) return;
     this.#keys.delete(key);
+    this.#pairs -= typeof held === 'number' ? 1 : held.length;
     if (typeof held === 'number') this.#tell(held, key);
     else for (const id of held) this.#tell(id, key);
   }
@@ -229,7 +242,7 @@ export class TrackingTable {
     client.sink.invalidate(key);
   }
 
-  /** The table is full: the oldest key is invalidated and forgotten (spec §3.15). */
+  /** The table is full: the oldest key is invalidated (pushed to all its holders) and forgotten (spec §3.15). */
   #evictOldest(): void {
     let next = this.#oldest?.next();
     if (next === undefined || next.done === true) {
