@@ -54,10 +54,77 @@ export interface TrackingStats {
 interface Client {
   readonly sink: InvalidationSink;
   readonly mode: TrackingModeValue;
-  /** PREFIXES: the prefixes as latin1 strings (compared with `startsWith`). */
+  /** PREFIXES: the distinct prefixes as latin1 strings (the keys of the prefix index). */
   readonly prefixes: readonly string[];
 }
 
+/**
+ * The PREFIXES registrations indexed by prefix, so a change costs one
+ * lookup per distinct prefix length in use, not connections × prefixes
+ * (4,000 idle connections with 16 prefixes each cost 2.1 ms of CPU a write
+ * with a scan). A prefix (a latin1 string) maps to the ids registered with
+ * it; `#lengths` counts how many (prefix, id) entries have each length.
+ */
+class PrefixIndex {
+  readonly #ids = new Map<string, Set<number>>();
+  readonly #lengths = new Map<number, number>();
+  /** Distinct lengths, ascending; rebuilt when `#lengths` gains or loses one. */
+  #sorted: number[] = [];
+
+  add(id: number, prefixes: readonly string[]): void {
+    for (const prefix of prefixes) {
+      let ids = this.#ids.get(prefix);
+      if (ids === undefined) this.#ids.set(prefix, (ids = new Set()));
+      ids.add(id);
+      const count = this.#lengths.get(prefix.length) ?? 0;
+      this.#lengths.set(prefix.length, count + 1);
+      if (count === 0) this.#resort();
+    }
+  }
+
+  remove(id: number, prefixes: readonly string[]): void {
+    for (const prefix of prefixes) {
+      const ids = this.#ids.get(prefix);
+      if (ids === undefined || !ids.delete(id)) continue;
+      if (ids.size === 0) this.#ids.delete(prefix);
+      const count = this.#lengths.get(prefix.length)! - 1;
+      if (count === 0) {
+        this.#lengths.delete(prefix.length);
+        this.#resort();
+      } else {
+        this.#lengths.set(prefix.length, count);
+      }
+    }
+  }
+
+  /**
+   * Calls `tell` once for each id with a prefix `key` starts with: several
+   * matching prefixes of one connection still make one push (spec §3.15).
+   */
+  matching(key: string, tell: (id: number) => void): void {
+    let first: Set<number> | undefined;
+    let seen: Set<number> | undefined;
+    for (const length of this.#sorted) {
+      if (length > key.length) break;
+      const ids = this.#ids.get(length === key.length ? key : key.slice(0, length));
+      if (ids === undefined) continue;
+      if (first === undefined) {
+        first = ids;
+        for (const id of ids) tell(id);
+        continue;
+      }
+      for (const id of ids) {
+        if (first.has(id) || seen?.has(id) === true) continue;
+        (seen ??= new Set()).add(id);
+        tell(id);
+      }
+    }
+  }
+
+  #resort(): void {
+    this.#sorted = [...this.#lengths.keys()].sort((x, y) => x - y);
+  }
+}
 
 /**
  * The key that is `length` bytes of `source` from `start` as a latin1
@@ -103,6 +170,7 @@ export class TrackingTable {
   readonly #clients = new Map<number, Client>();
   /** PREFIXES registrations, kept apart so a change looks at them only. */
   readonly #broadcast = new Map<number, Client>();
+  readonly #prefixIndex = new PrefixIndex();
   /** (key, id) pairs in `#keys`, gone registrations' included: what the bound counts. */
   #pairs = 0;
   #nextId = 1;
@@ -131,10 +199,15 @@ export class TrackingTable {
   register(sink: InvalidationSink, mode: TrackingModeValue, prefixes: readonly Uint8Array[]): number {
     if (mode === TrackingMode.OFF) return 0;
     const id = this.#nextId++;
-    const client: Client = { sink, mode, prefixes: prefixes.map((p) => Buffer.from(p.buffer, p.byteOffset, p.length).toString('latin1')) };
+    const texts = [...new Set(prefixes.map((p) => Buffer.from(p.buffer, p.byteOffset, p.length).toString('latin1')))];
+    const client: Client = { sink, mode, prefixes: texts };
     this.#clients.set(id, client);
-    if (mode === TrackingMode.PREFIXES) this.#broadcast.set(id, client);
-    else this.#keyClients += 1;
+    if (mode === TrackingMode.PREFIXES) {
+      this.#broadcast.set(id, client);
+      this.#prefixIndex.add(id, texts);
+    } else {
+      this.#keyClients += 1;
+    }
     return id;
   }
 
@@ -143,8 +216,12 @@ export class TrackingTable {
     const client = this.#clients.get(id);
     if (client === undefined) return;
     this.#clients.delete(id);
-    if (client.mode === TrackingMode.PREFIXES) this.#broadcast.delete(id);
-    else this.#keyClients -= 1;
+    if (client.mode === TrackingMode.PREFIXES) {
+      this.#broadcast.delete(id);
+      this.#prefixIndex.remove(id, client.prefixes);
+    } else {
+      this.#keyClients -= 1;
+    }
     if (this.#keyClients === 0 && this.#keys.size > 0) {
       // Every pair left names a registration that is gone: the table is dropped at once, not lazily.
       this.#keys.clear();
@@ -188,15 +265,11 @@ export class TrackingTable {
     if (this.#clients.size === 0) return;
     const text = latin1(key, 0, key.length);
     this.#invalidate(text);
-    for (const client of this.#broadcast.values()) {
-      for (const prefix of client.prefixes) {
-        if (text.startsWith(prefix)) {
-          this.#invalidations += 1;
-          client.sink.invalidate(text);
-          break;
-        }
-      }
-    }
+    if (this.#broadcast.size === 0) return;
+    this.#prefixIndex.matching(text, (id) => {
+      this.#invalidations += 1;
+      this.#broadcast.get(id)!.sink.invalidate(text);
+    });
   }
 
   /** FLUSH: every registration is told "all", and the table is emptied. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_PUSH_BODY, TrackingMode } from '../../src/protocol/constants.js';
 import { decodeInvalidateBody } from '../../src/protocol/tracking-body.js';
@@ -189,6 +190,31 @@ describe('TrackingTable (spec §3.15)', () => {
     table.changed(b('k'));
     expect(c.keys).toEqual(['k']);
     expect(a.keys).toEqual(['k']);
+  });
+
+  it('PREFIXES index: the connections told of a change are exactly a scan\'s, one push each (property)', () => {
+    const byte = fc.constantFrom('a', 'b', '\u00ff', '\u0000');
+    const text = (max: number) => fc.array(byte, { maxLength: max }).map((cs) => cs.join(''));
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(text(4), { maxLength: 5 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(7), { maxLength: 4 }),
+        fc.array(text(6), { minLength: 1, maxLength: 20 }),
+        (prefixSets, leaving, keys) => {
+          const table = new TrackingTable(10);
+          const sinks = prefixSets.map(() => new Recorder());
+          const ids = prefixSets.map((prefixes, i) => table.register(sinks[i]!, TrackingMode.PREFIXES, prefixes.map(b)));
+          const gone = new Set(leaving.filter((i) => i < ids.length));
+          for (const i of gone) table.unregister(ids[i]!);
+          for (const key of keys) table.changed(b(key));
+          prefixSets.forEach((prefixes, i) => {
+            const expected = gone.has(i) ? [] : keys.filter((key) => prefixes.some((p) => key.startsWith(p)));
+            expect(sinks[i]!.keys).toEqual(expected);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
