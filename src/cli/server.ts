@@ -74,7 +74,7 @@ program
   .addOption(option('--frame-timeout <duration>', 'a started frame must complete within this', 'frame-timeout', '10s'))
   .addOption(option('--handshake-timeout <duration>', 'secure mode: close a connection whose HELLO is not answered within this', 'handshake-timeout', '5s'))
   .addOption(option('--max-handshakes-per-second <n>', 'secure mode: HELLOs per second (and in a burst) from one address; more are answered BUSY before any key work (0 = no limit)', 'max-handshakes-per-second', String(serverDefaults.maxHandshakesPerSecond)))
-  .addOption(option('--tracking-max-keys <n>', 'client tracking (spec §3.15): the most keys remembered for INVALIDATE pushes; past it the oldest is invalidated and forgotten', 'tracking-max-keys', String(serverDefaults.trackingMaxKeys)))
+  .addOption(option('--tracking-max-keys <n>', 'client tracking (spec §3.15): the most tracked (key, connection) pairs remembered for INVALIDATE pushes; past it the oldest keys are invalidated and forgotten', 'tracking-max-keys', String(serverDefaults.trackingMaxKeys)))
   .addOption(option('--allow-shutdown', 'permit the SHUTDOWN opcode', 'allow-shutdown'))
   .addOption(option('--shutdown-timeout <duration>', 'longest graceful drain on SIGTERM/SIGINT', 'shutdown-timeout', '10s'))
   .addOption(option('--log-level <level>', 'JSON log lines on stderr at this level', 'log-level', 'info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))

@@ -159,7 +159,8 @@ export class Metrics {
     const tracking = source.tracking;
     if (tracking !== undefined) {
       // spec §3.15 (protocol 1.3), as STATS `tracking`.
-      gauge('conduit_tracking_keys', 'Keys in the tracking table (at most --tracking-max-keys).', () => tracking.stats().keys);
+      gauge('conduit_tracking_keys', 'Keys in the tracking table (their (key, connection) pairs are at most --tracking-max-keys).', () => tracking.stats().keys);
+      gauge('conduit_tracking_pairs', 'Tracked (key, connection) pairs (at most --tracking-max-keys).', () => tracking.stats().pairs);
       gauge('conduit_tracking_clients', 'Connections tracking the keys they read (TRACKING KEYS).', () => tracking.stats().clients);
       gauge('conduit_tracking_prefix_clients', 'Connections tracking prefixes (TRACKING PREFIXES).', () => tracking.stats().prefix_clients);
       counter('conduit_invalidations_total', 'Keys pushed in INVALIDATE frames, one per key and connection.', () => tracking.stats().invalidations);

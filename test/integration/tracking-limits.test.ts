@@ -58,6 +58,31 @@ describe('the tracking bound (spec §3.15)', () => {
       server.child.kill('SIGKILL');
     }
   });
+
+  it('--tracking-max-keys 1000 bounds (key, connection) pairs: 5 connections × the same 400 keys hold at most 1000, the oldest pushed', async () => {
+    const server = await startServerProcess(['--port', '0', '--tracking-max-keys', '1000']);
+    try {
+      const writer = await peer(server.port, 'plaintext');
+      await writer.ask(...Array.from({ length: 400 }, (_, i) => set(name(i), 'v')));
+      const holders: Peer[] = [];
+      for (let c = 0; c < 5; c += 1) {
+        const holder = await peer(server.port, 'plaintext');
+        await holder.ask({ op: 'TRACKING', mode: TrackingMode.KEYS }, ...Array.from({ length: 400 }, (_, i) => get(name(i))));
+        holders.push(holder);
+      }
+      const { tracking } = await statsOf(writer);
+      expect(tracking.pairs).toBeLessThanOrEqual(1000);
+      expect(tracking.pairs).toBeGreaterThan(995);
+      expect(tracking.keys).toBeLessThanOrEqual(400);
+      expect(tracking.overflow).toBeGreaterThan(0);
+      for (const holder of holders) await holder.ask({ op: 'HEALTH' });
+      // The oldest keys went first, pushed to every holder then: the first connection was told key 0 first.
+      expect(pushedKeys(holders[0]!)[0]).toBe(name(0));
+      expect(pushedKeys(holders[1]!)[0]).toBe(name(0));
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
 });
 
 describe('connections that track (spec §3.15)', () => {
@@ -94,11 +119,11 @@ describe('connections that track (spec §3.15)', () => {
     await writer.ask(set('a', '1'), set('b', '2'));
     await holder.ask({ op: 'TRACKING', mode: TrackingMode.KEYS }, get('a'), get('b'), get('absent'));
     await watcher.ask({ op: 'TRACKING', mode: TrackingMode.PREFIXES, prefixes: [b('a')] });
-    expect((await statsOf(writer)).tracking).toEqual({ keys: 2, clients: 1, prefix_clients: 1, invalidations: 0, pushes: 0, overflow: 0 });
+    expect((await statsOf(writer)).tracking).toEqual({ keys: 2, pairs: 2, clients: 1, prefix_clients: 1, invalidations: 0, pushes: 0, overflow: 0 });
     await writer.ask(set('a', '3'));
     await holder.ask({ op: 'HEALTH' });
     await watcher.ask({ op: 'HEALTH' });
-    expect((await statsOf(writer)).tracking).toEqual({ keys: 1, clients: 1, prefix_clients: 1, invalidations: 2, pushes: 2, overflow: 0 });
+    expect((await statsOf(writer)).tracking).toEqual({ keys: 1, pairs: 1, clients: 1, prefix_clients: 1, invalidations: 2, pushes: 2, overflow: 0 });
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     expect(metrics).toMatch(/^conduit_tracking_keys 1$/m);
     expect(metrics).toMatch(/^conduit_invalidations_total 2$/m);

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_PUSH_BODY, TrackingMode } from '../../src/protocol/constants.js';
 import { decodeInvalidateBody } from '../../src/protocol/tracking-body.js';
@@ -147,6 +148,74 @@ describe('TrackingTable (spec §3.15)', () => {
     expect(inOrder).toBe(true);
     expect(table.stats()).toMatchObject({ keys: max, overflow: n - max, invalidations: n - max });
   }, 120_000);
+
+  it('the bound counts (key, connection) pairs: 10 connections × the same 100 keys stay at most 250 pairs, the oldest keys pushed to all their holders', () => {
+    const table = new TrackingTable(250);
+    const sinks = Array.from({ length: 10 }, () => new Recorder());
+    const ids = sinks.map((sink) => table.register(sink, TrackingMode.KEYS, []));
+    let most = 0;
+    for (let k = 0; k < 100; k += 1) {
+      for (const id of ids) {
+        track(table, id, `k${k}`);
+        most = Math.max(most, table.stats().pairs);
+      }
+    }
+    const stats = table.stats();
+    expect(most).toBeLessThanOrEqual(250);
+    expect(stats.pairs).toBeGreaterThan(240);
+    expect(stats.keys).toBe(Math.ceil(stats.pairs / 10)); // the newest keys; the last one maybe partly held
+    // k0 was evicted first, when the 251st pair came: every holder was told.
+    for (const sink of sinks) expect(sink.keys[0]).toBe('k0');
+    expect(stats.overflow).toBe(100 - stats.keys);
+    // Every connection is told each evicted key once (a key held by all 10 counts 10).
+    for (const sink of sinks) expect(sink.keys).toEqual(Array.from({ length: stats.overflow }, (_, k) => `k${k}`));
+    expect(stats.invalidations).toBe(10 * stats.overflow);
+    table.changed(b('k99'));
+    expect(table.stats().pairs).toBe(stats.pairs - 10);
+    table.all();
+    expect(table.stats()).toMatchObject({ keys: 0, pairs: 0 });
+  });
+
+  it('a pair added to a key the bound evicts for it is still kept', () => {
+    const table = new TrackingTable(2);
+    const a = new Recorder();
+    const c = new Recorder();
+    const idA = table.register(a, TrackingMode.KEYS, []);
+    const idC = table.register(c, TrackingMode.KEYS, []);
+    track(table, idA, 'k');
+    track(table, idA, 'j');
+    track(table, idC, 'k'); // full: 'k' (oldest) goes, then (k, C) is added
+    expect(a.keys).toEqual(['k']);
+    expect(table.stats()).toMatchObject({ keys: 2, pairs: 2, overflow: 1 });
+    table.changed(b('k'));
+    expect(c.keys).toEqual(['k']);
+    expect(a.keys).toEqual(['k']);
+  });
+
+  it('PREFIXES index: the connections told of a change are exactly a scan\'s, one push each (property)', () => {
+    const byte = fc.constantFrom('a', 'b', '\u00ff', '\u0000');
+    const text = (max: number) => fc.array(byte, { maxLength: max }).map((cs) => cs.join(''));
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(text(4), { maxLength: 5 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(7), { maxLength: 4 }),
+        fc.array(text(6), { minLength: 1, maxLength: 20 }),
+        (prefixSets, leaving, keys) => {
+          const table = new TrackingTable(10);
+          const sinks = prefixSets.map(() => new Recorder());
+          const ids = prefixSets.map((prefixes, i) => table.register(sinks[i]!, TrackingMode.PREFIXES, prefixes.map(b)));
+          const gone = new Set(leaving.filter((i) => i < ids.length));
+          for (const i of gone) table.unregister(ids[i]!);
+          for (const key of keys) table.changed(b(key));
+          prefixSets.forEach((prefixes, i) => {
+            const expected = gone.has(i) ? [] : keys.filter((key) => prefixes.some((p) => key.startsWith(p)));
+            expect(sinks[i]!.keys).toEqual(expected);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe('PendingInvalidations (spec §3.15)', () => {
