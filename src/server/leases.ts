@@ -28,7 +28,7 @@
  * ```
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { ChangeCause } from '../store/change.js';
 
 export type { ChangeCause } from '../store/change.js';
@@ -50,7 +50,8 @@ export const STALE_BYTES_DIVISOR = 16;
 /** spec §3.16: a stale value is kept this long after the change that removed its key. */
 export const STALE_WINDOW_MS = 10_000;
 
-const U64_MASK = (1n << 64n) - 1n;
+/** Tokens drawn per refill of the random pool (8 bytes each): one syscall per 256 grants. */
+const TOKEN_POOL = 256;
 
 /** What {@link LeaseTable.acquire} decided for a LEASE on an absent key (spec §3.16). */
 export type LeaseOutcome =
@@ -96,8 +97,8 @@ export interface LeaseTableOptions {
   maxLeaseFilledKeys?: number;
   maxStaleValues?: number;
   staleWindowMs?: number;
-  /** The first token's 8 random bytes. Default `crypto.randomBytes`. */
-  random?: (size: number) => Buffer;
+  /** Fills a buffer with random bytes, 8 per token. Default `crypto.randomFillSync`. */
+  random?: (buffer: Buffer) => void;
 }
 
 interface Lease {
@@ -141,14 +142,16 @@ export class LeaseTable {
   /** Stale values, oldest first: with one window, insertion order is expiry order. */
   readonly #stale = new Map<string, StaleValue>();
   #staleBytes = 0;
-  /** The next token: a random 64-bit start, then counting, skipping 0 (spec §3.16: a token is never 0). */
-  #next: bigint;
+  readonly #random: (buffer: Buffer) => void;
+  /** Random bytes for the next tokens (spec §3.16: a token is not guessable from another), 8 each from #poolAt. */
+  readonly #pool = Buffer.allocUnsafe(8 * TOKEN_POOL);
+  #poolAt = this.#pool.length;
   /** No lapsed lease can be found before this time: a sweep at the cap is not repeated sooner. */
   #sweepAfter = 0;
   readonly #counts = { granted: 0, waits: 0, stale_served: 0, fulfilled: 0, refused: 0, expired: 0, revoked: 0, busy: 0 };
 
   constructor(options: LeaseTableOptions) {
-    const { maxMemory, clock = () => performance.now(), random = randomBytes } = options;
+    const { maxMemory, clock = () => performance.now(), random = randomFillSync } = options;
     const { maxLeasesPerOwner = MAX_LEASES_PER_OWNER, maxLeaseMs = MAX_LEASE_MS } = options;
     const { maxLeases = MAX_LEASES, maxLeaseFilledKeys = MAX_LEASE_FILLED_KEYS, maxStaleValues = MAX_STALE_VALUES } = options;
     const { staleWindowMs = STALE_WINDOW_MS } = options;
@@ -167,11 +170,11 @@ export class LeaseTable {
     this.#maxLeases = maxLeases;
     this.#maxPerOwner = maxLeasesPerOwner;
     this.#maxLeaseMs = maxLeaseMs;
+    this.#random = random;
     this.#maxFilled = maxLeaseFilledKeys;
     this.#maxStale = maxStaleValues;
     this.#maxStaleBytes = Math.floor(maxMemory / STALE_BYTES_DIVISOR);
     this.#staleWindowMs = staleWindowMs;
-    this.#next = random(8).readBigUInt64BE(0) || 1n;
   }
 
   /**
@@ -213,8 +216,7 @@ export class LeaseTable {
         return { state: 'busy' };
       }
     }
-    const token = this.#next;
-    this.#next = (token + 1n) & U64_MASK || 1n;
+    const token = this.#token();
     this.#leases.set(id, { token, expiresAt: now + leaseMs, owner });
     if (owner !== NO_OWNER) {
       let keys = this.#owned.get(owner);
@@ -400,6 +402,19 @@ export class LeaseTable {
     if (keys === undefined) return;
     keys.delete(id);
     if (keys.size === 0) this.#owned.delete(lease.owner);
+  }
+
+  /** A fresh token: 64 random bits, not 0 (spec §3.16), so a client cannot guess another key's lease from its own. */
+  #token(): bigint {
+    for (;;) {
+      if (this.#poolAt === this.#pool.length) {
+        this.#random(this.#pool);
+        this.#poolAt = 0;
+      }
+      const token = this.#pool.readBigUInt64BE(this.#poolAt);
+      this.#poolAt += 8;
+      if (token !== 0n) return token;
+    }
   }
 
   #staleOf(id: string, now: number): Buffer | undefined {

@@ -31,16 +31,29 @@ describe('LeaseTable (spec §3.16)', () => {
     expect(leases.stats()).toMatchObject({ outstanding: 0, granted: 1, waits: 2, fulfilled: 1, refused: 0 });
   });
 
-  it('tokens start at a random point and count from it, skipping 0', () => {
-    const clock = new FakeClock();
-    const fromMax = table(clock, { random: () => Buffer.from('ffffffffffffffff', 'hex') });
-    expect(granted(fromMax, Buffer.from('a'))).toBe(0xffff_ffff_ffff_ffffn);
-    expect(granted(fromMax, Buffer.from('b'))).toBe(1n);
-    const fromZero = table(clock, { random: () => Buffer.alloc(8) });
-    expect(granted(fromZero)).toBe(1n);
-    const a = granted(table());
-    const b = granted(table());
-    expect(a).not.toBe(b); // 2^-64 to fail
+  it('each token is drawn at random (not counted up from the last), never 0 (attack review: a client could guess the next grant)', () => {
+    const leases = table(new FakeClock(), { maxLeases: 2_000, maxLeasesPerOwner: 2_000 });
+    const tokens = Array.from({ length: 1_000 }, (_, i) => granted(leases, Buffer.from(`k${i}`)));
+    expect(tokens).not.toContain(0n);
+    expect(new Set(tokens).size).toBe(1_000);
+    for (let i = 1; i < tokens.length; i += 1) {
+      const delta = (tokens[i] as bigint) - (tokens[i - 1] as bigint);
+      expect(delta < 0n ? -delta : delta).toBeGreaterThan(1n << 32n); // 2^-31 per pair to fail by chance
+    }
+  });
+
+  it('a drawn 0 is drawn again (spec §3.16: a token is never 0)', () => {
+    let fills = 0;
+    // The first pool is all zeros but for its last token; later pools count 1, 2, …
+    const random = (buffer: Buffer): void => {
+      fills += 1;
+      buffer.fill(0);
+      buffer.writeBigUInt64BE(BigInt(fills), buffer.length - 8);
+    };
+    const leases = table(new FakeClock(), { random });
+    expect(granted(leases, Buffer.from('a'))).toBe(1n);
+    expect(granted(leases, Buffer.from('b'))).toBe(2n);
+    expect(fills).toBe(2);
   });
 
   it('a set with a wrong or spent token is refused (a stale set)', () => {
