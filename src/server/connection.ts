@@ -136,6 +136,7 @@ export class Connection {
       // (a pipeline of LISTs would otherwise run on for seconds, turn after turn, for nobody).
       this.#phase = 'closed';
       this.#requests.stopTracking(); // spec §3.15: a closed connection is forgotten
+      this.#requests.releaseLeases(); // spec §3.16: and its leases end with it
       this.#answers.releaseAll(); // what the socket still held is freed with it
       this.#requests.releaseGathering(); // and a request it was sending in fragments
       host.released(this);

@@ -4,7 +4,7 @@ import { encodeI64, encodeListBody } from '../protocol/messages.js';
 import type { RequestView } from '../protocol/request-reader.js';
 import { encodeTopologyBody, SLOT_SCHEME, STANDALONE } from '../protocol/topology-body.js';
 import type { IncrRefusal, Store, WriteOutcome } from '../store/store.js';
-import type { LeaseTable } from './leases.js';
+import { NO_OWNER, type LeaseTable } from './leases.js';
 
 /** A response before framing: its status and body. */
 export interface Reply {
@@ -122,7 +122,9 @@ function owned(value: Buffer): Buffer {
  * frames. `maxValue` is the largest value answer (GET, GETS, GAT) the
  * connection can send: `maxBody` unless its client takes fragments (spec
  * §2.4, CAPS §3.13), then any; a value longer than `maxBody` is then memory
- * of its own, since its fragments go out over several turns. Store outcomes
+ * of its own, since its fragments go out over several turns. `owner` is the
+ * connection's id in the lease table (spec §3.16: its share of the leases,
+ * which end when it closes; `NO_OWNER` for the HTTP gateway). Store outcomes
  * become statuses here, and only here: the store never speaks in wire statuses.
  *
  * @example
@@ -130,7 +132,7 @@ function owned(value: Buffer): Buffer {
  * const reply = execute(viewOf({ op: 'GET', key }, new RequestView()), context, MAX_BODY_SIZE); // { status: 0, body: value }
  * ```
  */
-export function execute(request: RequestView, context: ExecutionContext, maxBody: number, maxValue = maxBody): Reply {
+export function execute(request: RequestView, context: ExecutionContext, maxBody: number, maxValue = maxBody, owner = NO_OWNER): Reply {
   const { store, group } = context;
   if (group !== undefined) {
     // spec §3.14: a key another server owns is not executed here, so the client may resend it there.
@@ -214,7 +216,7 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
     case 'TOPOLOGY':
       return group?.topology ?? STANDALONE_TOPOLOGY;
     case 'LEASE':
-      return lease(request, context, maxBody, maxValue);
+      return lease(request, context, maxBody, maxValue, owner);
     case 'TRACKING':
       // Protocol 1.3 (spec §3.15) is parsed; until this server runs it, it answers as a 1.2 server did.
       return unknownOpcode(request.op);
@@ -255,7 +257,7 @@ export function leaseAnsweredValue(reply: Reply): boolean {
  * its bound). A HIT or STALE value over one frame of a connection that did
  * not declare fragments is TOO_LARGE, as GET's is.
  */
-function lease(request: RequestView, context: ExecutionContext, maxBody: number, maxValue: number): Reply {
+function lease(request: RequestView, context: ExecutionContext, maxBody: number, maxValue: number, owner: number): Reply {
   const { store, leases } = context;
   if (leases === undefined) return unknownOpcode('LEASE');
   const { keySource, keyStart, keyLength } = request;
@@ -267,7 +269,8 @@ function lease(request: RequestView, context: ExecutionContext, maxBody: number,
     // A read that answered a value: tracked by the connection (leaseAnsweredValue).
     return { status: Status.OK, body: withHead(LeaseState.HIT, value) };
   }
-  const outcome = leases.acquire(request.key(), request.leaseMs, request.staleOk);
+  // spec §3.16: the connection is the lease's owner: its share of the bound, and its close ends the lease.
+  const outcome = leases.acquire(request.key(), request.leaseMs, request.staleOk, owner);
   switch (outcome.state) {
     case 'granted':
       return { status: Status.OK, body: encodeLeaseHead(LeaseState.GRANTED, outcome.token) };

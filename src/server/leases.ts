@@ -12,7 +12,10 @@
  * first, so a key reaches {@link LeaseTable.acquire} only when it is absent.
  *
  * Memory is bounded three ways, each a named constant below: outstanding
- * leases ({@link MAX_LEASES}: past it LEASE answers BUSY), the keys last
+ * leases ({@link MAX_LEASES}: past it LEASE answers BUSY; one connection
+ * holds at most {@link MAX_LEASES_PER_OWNER} of them, its leases end when it
+ * closes, and none lasts over {@link MAX_LEASE_MS}, so one client cannot hold
+ * every cold key for 49.7 days: issue 21's attack review), the keys last
  * stored by a lease set ({@link MAX_LEASE_FILLED_KEYS}: the oldest is
  * forgotten), and the stale values kept ({@link MAX_STALE_VALUES} and a byte
  * cap of --max-memory / {@link STALE_BYTES_DIVISOR}: the oldest is dropped).
@@ -25,13 +28,19 @@
  * ```
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { ChangeCause } from '../store/change.js';
 
 export type { ChangeCause } from '../store/change.js';
 
 /** spec §3.16: at most this many leases outstanding; a LEASE that would grant one more answers BUSY. */
 export const MAX_LEASES = 16_384;
+/** spec §3.16: one connection (owner) holds at most this many outstanding leases; past it its LEASE answers BUSY, others' are unaffected. */
+export const MAX_LEASES_PER_OWNER = 1_024;
+/** spec §3.16: a lease lasts at most this long; a longer `lease_ms` is granted for this (a server may shorten a lease). */
+export const MAX_LEASE_MS = 300_000;
+/** No owner (the HTTP gateway, tests): its leases are not counted per owner nor ended by a close. */
+export const NO_OWNER = 0;
 /** spec §3.16: at most this many keys are remembered as last stored by a lease set (the oldest is forgotten). */
 export const MAX_LEASE_FILLED_KEYS = 16_384;
 /** spec §3.16: at most this many stale values are kept (the oldest is dropped). */
@@ -41,14 +50,15 @@ export const STALE_BYTES_DIVISOR = 16;
 /** spec §3.16: a stale value is kept this long after the change that removed its key. */
 export const STALE_WINDOW_MS = 10_000;
 
-const U64_MASK = (1n << 64n) - 1n;
+/** Tokens drawn per refill of the random pool (8 bytes each): one syscall per 256 grants. */
+const TOKEN_POOL = 256;
 
 /** What {@link LeaseTable.acquire} decided for a LEASE on an absent key (spec §3.16). */
 export type LeaseOutcome =
   | { readonly state: 'granted'; readonly token: bigint }
   | { readonly state: 'wait' }
   | { readonly state: 'stale'; readonly value: Buffer }
-  /** {@link MAX_LEASES} are out: answered BUSY, nothing granted. */
+  /** {@link MAX_LEASES} are out, or {@link MAX_LEASES_PER_OWNER} of the caller's: answered BUSY, nothing granted. */
   | { readonly state: 'busy' };
 
 /** STATS `leases` (spec §5.2, §3.16). */
@@ -66,9 +76,9 @@ export interface LeaseStats {
   refused: number;
   /** Leases that lapsed (lease_ms passed) before their set. */
   expired: number;
-  /** Leases ended by another change of their key. */
+  /** Leases ended by another change of their key, or by their holder's connection closing. */
   revoked: number;
-  /** LEASEs answered BUSY over {@link MAX_LEASES}. */
+  /** LEASEs answered BUSY over {@link MAX_LEASES} or {@link MAX_LEASES_PER_OWNER}. */
   busy: number;
   /** Stale values kept now, and their bytes. */
   stale_values: number;
@@ -82,16 +92,20 @@ export interface LeaseTableOptions {
   /** Monotonic milliseconds. Default `performance.now`. */
   clock?: () => number;
   maxLeases?: number;
+  maxLeasesPerOwner?: number;
+  maxLeaseMs?: number;
   maxLeaseFilledKeys?: number;
   maxStaleValues?: number;
   staleWindowMs?: number;
-  /** The first token's 8 random bytes. Default `crypto.randomBytes`. */
-  random?: (size: number) => Buffer;
+  /** Fills a buffer with random bytes, 8 per token. Default `crypto.randomFillSync`. */
+  random?: (buffer: Buffer) => void;
 }
 
 interface Lease {
   readonly token: bigint;
   readonly expiresAt: number;
+  /** The connection that holds it ({@link NO_OWNER}: none). */
+  readonly owner: number;
 }
 
 interface StaleValue {
@@ -113,30 +127,39 @@ interface StaleValue {
 export class LeaseTable {
   readonly #clock: () => number;
   readonly #maxLeases: number;
+  readonly #maxPerOwner: number;
+  readonly #maxLeaseMs: number;
   readonly #maxFilled: number;
   readonly #maxStale: number;
   readonly #maxStaleBytes: number;
   readonly #staleWindowMs: number;
   /** Outstanding leases, in grant order; a lapsed one stays until found (lazily, or by a sweep at the cap). */
   readonly #leases = new Map<string, Lease>();
+  /** The keys of each owner's outstanding leases: its share of the bound, and what its close ends. */
+  readonly #owned = new Map<number, Set<string>>();
   /** Keys whose current value a lease set stored, oldest first: only these keep a stale value (spec §3.16). */
   readonly #filled = new Set<string>();
   /** Stale values, oldest first: with one window, insertion order is expiry order. */
   readonly #stale = new Map<string, StaleValue>();
   #staleBytes = 0;
-  /** The next token: a random 64-bit start, then counting, skipping 0 (spec §3.16: a token is never 0). */
-  #next: bigint;
+  readonly #random: (buffer: Buffer) => void;
+  /** Random bytes for the next tokens (spec §3.16: a token is not guessable from another), 8 each from #poolAt. */
+  readonly #pool = Buffer.allocUnsafe(8 * TOKEN_POOL);
+  #poolAt = this.#pool.length;
   /** No lapsed lease can be found before this time: a sweep at the cap is not repeated sooner. */
   #sweepAfter = 0;
   readonly #counts = { granted: 0, waits: 0, stale_served: 0, fulfilled: 0, refused: 0, expired: 0, revoked: 0, busy: 0 };
 
   constructor(options: LeaseTableOptions) {
-    const { maxMemory, clock = () => performance.now(), random = randomBytes } = options;
+    const { maxMemory, clock = () => performance.now(), random = randomFillSync } = options;
+    const { maxLeasesPerOwner = MAX_LEASES_PER_OWNER, maxLeaseMs = MAX_LEASE_MS } = options;
     const { maxLeases = MAX_LEASES, maxLeaseFilledKeys = MAX_LEASE_FILLED_KEYS, maxStaleValues = MAX_STALE_VALUES } = options;
     const { staleWindowMs = STALE_WINDOW_MS } = options;
     if (!Number.isSafeInteger(maxMemory) || maxMemory < 1) throw new TypeError(`maxMemory option must be a positive integer, got ${maxMemory}`);
     for (const [name, value] of [
       ['maxLeases', maxLeases],
+      ['maxLeasesPerOwner', maxLeasesPerOwner],
+      ['maxLeaseMs', maxLeaseMs],
       ['maxLeaseFilledKeys', maxLeaseFilledKeys],
       ['maxStaleValues', maxStaleValues],
       ['staleWindowMs', staleWindowMs],
@@ -145,26 +168,32 @@ export class LeaseTable {
     }
     this.#clock = clock;
     this.#maxLeases = maxLeases;
+    this.#maxPerOwner = maxLeasesPerOwner;
+    this.#maxLeaseMs = maxLeaseMs;
+    this.#random = random;
     this.#maxFilled = maxLeaseFilledKeys;
     this.#maxStale = maxStaleValues;
     this.#maxStaleBytes = Math.floor(maxMemory / STALE_BYTES_DIVISOR);
     this.#staleWindowMs = staleWindowMs;
-    this.#next = random(8).readBigUInt64BE(0) || 1n;
   }
 
   /**
    * A LEASE found `key` absent (spec §3.16): GRANTED a new token for `leaseMs`
    * when no live lease is out (a lapsed one is taken over), else WAIT, or
    * STALE with the key's previous value when `staleOk` and one is kept.
+   * `owner` is the asking connection: it holds at most
+   * {@link MAX_LEASES_PER_OWNER} leases, and {@link release} ends them.
+   * `leaseMs` over {@link MAX_LEASE_MS} is granted for that.
    *
    * @example
    * ```ts
-   * const outcome = leases.acquire(key, 10_000, true);
+   * const outcome = leases.acquire(key, 10_000, true, connectionId);
    * ```
    */
-  acquire(key: Buffer, leaseMs: number, staleOk: boolean): LeaseOutcome {
+  acquire(key: Buffer, requestedMs: number, staleOk: boolean, owner: number = NO_OWNER): LeaseOutcome {
     const id = key.toString('latin1');
     const now = this.#clock();
+    const leaseMs = Math.min(requestedMs, this.#maxLeaseMs);
     const lease = this.#leases.get(id);
     if (lease !== undefined && lease.expiresAt > now) {
       const stale = staleOk ? this.#staleOf(id, now) : undefined;
@@ -177,18 +206,23 @@ export class LeaseTable {
     }
     if (lease !== undefined) {
       // Lapsed: the holder is presumed gone (spec §3.16 takeover); its token's set will be NOT_STORED.
-      this.#leases.delete(id);
+      this.#end(id, lease);
       this.#counts.expired += 1;
-    } else if (this.#leases.size >= this.#maxLeases) {
+    }
+    if (this.#leases.size >= this.#maxLeases || (owner !== NO_OWNER && (this.#owned.get(owner)?.size ?? 0) >= this.#maxPerOwner)) {
       this.#sweep(now);
-      if (this.#leases.size >= this.#maxLeases) {
+      if (this.#leases.size >= this.#maxLeases || (owner !== NO_OWNER && (this.#owned.get(owner)?.size ?? 0) >= this.#maxPerOwner)) {
         this.#counts.busy += 1;
         return { state: 'busy' };
       }
     }
-    const token = this.#next;
-    this.#next = (token + 1n) & U64_MASK || 1n;
-    this.#leases.set(id, { token, expiresAt: now + leaseMs });
+    const token = this.#token();
+    this.#leases.set(id, { token, expiresAt: now + leaseMs, owner });
+    if (owner !== NO_OWNER) {
+      let keys = this.#owned.get(owner);
+      if (keys === undefined) this.#owned.set(owner, (keys = new Set()));
+      keys.add(id);
+    }
     // A shorter lease than the earliest one the last sweep saw: the next sweep may not wait past it.
     if (now + leaseMs < this.#sweepAfter) this.#sweepAfter = now + leaseMs;
     this.#counts.granted += 1;
@@ -213,7 +247,7 @@ export class LeaseTable {
       this.#counts.refused += 1;
       return false;
     }
-    this.#leases.delete(id);
+    this.#end(id, lease);
     if (lease.expiresAt <= this.#clock()) {
       // Lapsed but not yet taken over: still a stale set (another caller may be computing already).
       this.#counts.expired += 1;
@@ -257,13 +291,14 @@ export class LeaseTable {
     if (cause === 'flush' || key === undefined) {
       this.#counts.revoked += this.#leases.size;
       this.#leases.clear();
+      this.#owned.clear();
       this.#filled.clear();
       this.#stale.clear();
       this.#staleBytes = 0;
       return;
     }
     const id = key.toString('latin1');
-    if (this.#leases.delete(id)) this.#counts.revoked += 1;
+    this.#revoke(id);
     switch (cause) {
       case 'delete':
       case 'expired':
@@ -298,7 +333,26 @@ export class LeaseTable {
    * ```
    */
   deleted(key: Buffer): void {
-    if (this.#leases.delete(key.toString('latin1'))) this.#counts.revoked += 1;
+    this.#revoke(key.toString('latin1'));
+  }
+
+  /**
+   * `owner`'s connection closed: its outstanding leases end now (counted
+   * revoked), so a crashed holder's keys are free at once rather than after
+   * their `lease_ms` (spec §3.16); their tokens' sets are NOT_STORED.
+   *
+   * @example
+   * ```ts
+   * socket.on('close', () => leases.release(connectionId));
+   * ```
+   */
+  release(owner: number): void {
+    const keys = this.#owned.get(owner);
+    if (keys === undefined) return;
+    this.#owned.delete(owner);
+    for (const id of keys) {
+      if (this.#leases.delete(id)) this.#counts.revoked += 1;
+    }
   }
 
   /**
@@ -323,13 +377,44 @@ export class LeaseTable {
     let earliest = Number.POSITIVE_INFINITY;
     for (const [id, lease] of this.#leases) {
       if (lease.expiresAt <= now) {
-        this.#leases.delete(id);
+        this.#end(id, lease);
         this.#counts.expired += 1;
       } else if (lease.expiresAt < earliest) {
         earliest = lease.expiresAt;
       }
     }
     this.#sweepAfter = earliest;
+  }
+
+  /** A lease out on `id` ends by a change of its key (counted revoked). */
+  #revoke(id: string): void {
+    const lease = this.#leases.get(id);
+    if (lease === undefined) return;
+    this.#end(id, lease);
+    this.#counts.revoked += 1;
+  }
+
+  /** `lease`, out on `id`, ends: it leaves the table and its owner's share. */
+  #end(id: string, lease: Lease): void {
+    this.#leases.delete(id);
+    if (lease.owner === NO_OWNER) return;
+    const keys = this.#owned.get(lease.owner);
+    if (keys === undefined) return;
+    keys.delete(id);
+    if (keys.size === 0) this.#owned.delete(lease.owner);
+  }
+
+  /** A fresh token: 64 random bits, not 0 (spec §3.16), so a client cannot guess another key's lease from its own. */
+  #token(): bigint {
+    for (;;) {
+      if (this.#poolAt === this.#pool.length) {
+        this.#random(this.#pool);
+        this.#poolAt = 0;
+      }
+      const token = this.#pool.readBigUInt64BE(this.#poolAt);
+      this.#poolAt += 8;
+      if (token !== 0n) return token;
+    }
   }
 
   #staleOf(id: string, now: number): Buffer | undefined {

@@ -50,6 +50,9 @@ const SERVER_MINOR = 3;
 
 const TRACKING_OK: Reply = { status: Status.OK, body: undefined };
 
+/** spec §3.16: lease owner ids, one per connection of the process (0 is NO_OWNER). */
+let nextLeaseOwner = 1;
+
 /**
  * spec §3.15: the requests whose OK answer carries a value the client may
  * keep, so a connection in KEYS mode is tracked for the key.
@@ -100,6 +103,8 @@ export class RequestHandler {
   /** spec §3.15: this connection's tracking mode and its registration in the host's table (0: none). */
   #trackingMode: TrackingModeValue = TrackingMode.OFF;
   #trackingId = 0;
+  /** spec §3.16: this connection's id as a lease owner (its share of the bound; its leases end at {@link releaseLeases}). */
+  readonly #leaseOwner = nextLeaseOwner++;
   /** INVALIDATE pushes waiting for their place in the answer order (spec §3.15). */
   readonly #pushes: PendingInvalidations;
 
@@ -259,7 +264,7 @@ export class RequestHandler {
         // spec §2.4: a client that declared fragments in CAPS gets values of any size.
         if (request.op === 'CAPS') reply = this.#caps(request.features);
         else if (request.op === 'TRACKING' && this.#host.tracking !== undefined) reply = this.#tracking(request);
-        else reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody);
+        else reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody, this.#leaseOwner);
         // spec §3.15: a KEYS connection holds a value it read, and one it stored (after the push for that change).
         if (this.#trackingMode === TrackingMode.KEYS && reply.status === Status.OK && (answersValue(request.op) || request.op === 'SET' || (request.op === 'LEASE' && leaseAnsweredValue(reply)))) {
           this.trackRead(request);
@@ -357,6 +362,11 @@ export class RequestHandler {
   trackRead(request: RequestView): void {
     if (this.#trackingMode !== TrackingMode.KEYS) return;
     this.#host.tracking?.track(this.#trackingId, request.keySource, request.keyStart, request.keyLength);
+  }
+
+  /** spec §3.16: the connection closed: the leases it holds end now, so their keys are free at once, not after lease_ms. */
+  releaseLeases(): void {
+    this.#host.leases?.release(this.#leaseOwner);
   }
 
   /** The connection ended or closed: its registration is dropped (its pairs lazily) and no push waits. */

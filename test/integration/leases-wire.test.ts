@@ -4,7 +4,8 @@
 // without fragments and fragmented with them (spec §2.4), as GET's is.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeLeaseAnswer, encodeRequest, Feature, generateKey, LeaseState, Status, type LeaseAnswer, type PreSharedKey, type Request } from '../../src/index.js';
+import { MAX_LEASES_PER_OWNER } from '../../src/server/leases.js';
+import { ConduitClient, decodeLeaseAnswer, encodeRequest, Feature, generateKey, LeaseState, Status, type LeaseAnswer, type PreSharedKey, type Request } from '../../src/index.js';
 import { chunkings } from '../support/chunking.js';
 import { Reassembler, type Message } from '../support/fragments.js';
 import type { RawClient } from '../support/raw-client.js';
@@ -192,6 +193,36 @@ describe('CAPS (spec §3.13) and BUSY', () => {
     const response = await fetch(`http://127.0.0.1:${httpPort}/v1/keys/h`, { method: 'DELETE' });
     expect(response.status).toBe(404); // absent, as a leased key is
     expect((await c.ask(set('h', 'late', granted.token))).status).toBe(Status.NOT_STORED);
+  });
+
+  it('a flood of leases from one connection leaves another\'s getOrSet working, and ends when it closes (attack review)', async () => {
+    const { port, server } = await startServer();
+    const flood = await connect(port, false);
+    // 1,100 LEASEs on distinct keys for 2^32 - 1 ms, pipelined: 1,024 (its share) granted, the rest BUSY.
+    const n = 1_100;
+    flood.raw.write(Buffer.concat(Array.from({ length: n }, (_, i) => flood.frame(lease(`flood:${i}`, false, 0xffff_ffff)))));
+    await flood.answer(n);
+    const statuses = flood.raw.frames.map((f) => f.opcode);
+    expect(statuses.filter((s) => s === Status.OK)).toHaveLength(MAX_LEASES_PER_OWNER);
+    expect(statuses.filter((s) => s === Status.BUSY)).toHaveLength(n - MAX_LEASES_PER_OWNER);
+    expect(server.leases.stats()).toMatchObject({ outstanding: MAX_LEASES_PER_OWNER, busy: n - MAX_LEASES_PER_OWNER });
+
+    // Another connection still fills a cold key.
+    const c = new ConduitClient({ port });
+    await c.connect();
+    try {
+      expect((await c.getOrSet('cold', () => 'computed', { waitMs: 5_000 })).toString()).toBe('computed');
+      // The flood's close ends its leases at once: one of its keys is granted to another caller.
+      flood.raw.socket.destroy();
+      await new Promise<void>((resolve) => flood.raw.socket.once('close', () => resolve()));
+      let computes = 0;
+      const value = await c.getOrSet('flood:0', () => ((computes += 1), 'freed'), { waitMs: 5_000 });
+      expect(value.toString()).toBe('freed');
+      expect(computes).toBe(1);
+      expect(server.leases.stats()).toMatchObject({ outstanding: 0, revoked: MAX_LEASES_PER_OWNER });
+    } finally {
+      c.destroy();
+    }
   });
 
   it('a quiet lease set is answered only when refused', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LeaseTable, STALE_BYTES_DIVISOR, type ChangeCause } from '../../src/server/leases.js';
+import { LeaseTable, MAX_LEASE_MS, MAX_LEASES_PER_OWNER, STALE_BYTES_DIVISOR, type ChangeCause } from '../../src/server/leases.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { encodeLeaseHead, LeaseState, Status } from '../../src/index.js';
 import { leaseAnsweredValue, type Reply } from '../../src/server/execute.js';
@@ -31,16 +31,29 @@ describe('LeaseTable (spec §3.16)', () => {
     expect(leases.stats()).toMatchObject({ outstanding: 0, granted: 1, waits: 2, fulfilled: 1, refused: 0 });
   });
 
-  it('tokens start at a random point and count from it, skipping 0', () => {
-    const clock = new FakeClock();
-    const fromMax = table(clock, { random: () => Buffer.from('ffffffffffffffff', 'hex') });
-    expect(granted(fromMax, Buffer.from('a'))).toBe(0xffff_ffff_ffff_ffffn);
-    expect(granted(fromMax, Buffer.from('b'))).toBe(1n);
-    const fromZero = table(clock, { random: () => Buffer.alloc(8) });
-    expect(granted(fromZero)).toBe(1n);
-    const a = granted(table());
-    const b = granted(table());
-    expect(a).not.toBe(b); // 2^-64 to fail
+  it('each token is drawn at random (not counted up from the last), never 0 (attack review: a client could guess the next grant)', () => {
+    const leases = table(new FakeClock(), { maxLeases: 2_000, maxLeasesPerOwner: 2_000 });
+    const tokens = Array.from({ length: 1_000 }, (_, i) => granted(leases, Buffer.from(`k${i}`)));
+    expect(tokens).not.toContain(0n);
+    expect(new Set(tokens).size).toBe(1_000);
+    for (let i = 1; i < tokens.length; i += 1) {
+      const delta = (tokens[i] as bigint) - (tokens[i - 1] as bigint);
+      expect(delta < 0n ? -delta : delta).toBeGreaterThan(1n << 32n); // 2^-31 per pair to fail by chance
+    }
+  });
+
+  it('a drawn 0 is drawn again (spec §3.16: a token is never 0)', () => {
+    let fills = 0;
+    // The first pool is all zeros but for its last token; later pools count 1, 2, …
+    const random = (buffer: Buffer): void => {
+      fills += 1;
+      buffer.fill(0);
+      buffer.writeBigUInt64BE(BigInt(fills), buffer.length - 8);
+    };
+    const leases = table(new FakeClock(), { random });
+    expect(granted(leases, Buffer.from('a'))).toBe(1n);
+    expect(granted(leases, Buffer.from('b'))).toBe(2n);
+    expect(fills).toBe(2);
   });
 
   it('a set with a wrong or spent token is refused (a stale set)', () => {
@@ -189,6 +202,66 @@ describe('LeaseTable (spec §3.16)', () => {
     expect(leases.acquire(Buffer.from('d'), 100, false).state).toBe('granted');
   });
 
+  it('one owner holds at most its share of the bound: past it only its LEASE is BUSY (attack review: one client held every cold key)', () => {
+    const clock = new FakeClock();
+    const leases = table(clock, { maxLeases: 10, maxLeasesPerOwner: 3 });
+    for (const name of ['a', 'b', 'c']) expect(leases.acquire(Buffer.from(name), 1_000, false, 1).state).toBe('granted');
+    expect(leases.acquire(Buffer.from('d'), 1_000, false, 1)).toEqual({ state: 'busy' });
+    expect(leases.acquire(Buffer.from('d'), 1_000, false, 2).state).toBe('granted'); // another owner is unaffected
+    expect(leases.acquire(Buffer.from('e'), 1_000, false)).toMatchObject({ state: 'granted' }); // no owner: not counted per owner
+    expect(leases.acquire(Buffer.from('a'), 1_000, false, 1)).toEqual({ state: 'wait' }); // a key with a lease still answers
+    // A lease that ends (set, revoked, lapsed) gives its owner room again.
+    const c = leases.acquire(Buffer.from('c'), 1_000, false, 2);
+    expect(c.state).toBe('wait');
+    leases.deleted(Buffer.from('a'));
+    expect(leases.acquire(Buffer.from('f'), 1_000, false, 1).state).toBe('granted');
+    expect(leases.acquire(Buffer.from('g'), 1_000, false, 1)).toEqual({ state: 'busy' });
+    clock.advance(1_000);
+    expect(leases.acquire(Buffer.from('g'), 1_000, false, 1).state).toBe('granted'); // swept: its lapsed leases left its share
+    expect(leases.stats()).toMatchObject({ busy: 2, revoked: 1 });
+  });
+
+  it('an owner\'s close ends its leases at once: their keys are granted to others, their tokens\' sets are NOT_STORED', () => {
+    const leases = table(new FakeClock(), { maxLeasesPerOwner: 2 });
+    const a = leases.acquire(Buffer.from('a'), 60_000, false, 7);
+    const b = leases.acquire(Buffer.from('b'), 60_000, false, 7);
+    const other = granted(leases, Buffer.from('c'));
+    if (a.state !== 'granted' || b.state !== 'granted') throw new Error('expected grants');
+    expect(leases.acquire(Buffer.from('x'), 60_000, false, 7).state).toBe('busy');
+    leases.release(7);
+    leases.release(7); // twice, or an owner with none: nothing
+    leases.release(99);
+    expect(leases.stats()).toMatchObject({ outstanding: 1, revoked: 2, expired: 0 });
+    expect(leases.fulfil(Buffer.from('a'), a.token)).toBe(false);
+    expect(leases.acquire(Buffer.from('b'), 1_000, false, 8).state).toBe('granted');
+    expect(leases.fulfil(Buffer.from('c'), other)).toBe(true); // another owner's lease stands
+    expect(leases.acquire(Buffer.from('x'), 60_000, false, 7).state).toBe('granted'); // a reused id starts with no share used
+  });
+
+  it('a flush ends every owner\'s share too', () => {
+    const leases = table(new FakeClock(), { maxLeasesPerOwner: 1 });
+    expect(leases.acquire(Buffer.from('a'), 1_000, false, 1).state).toBe('granted');
+    leases.changed('flush', undefined, () => undefined);
+    expect(leases.acquire(Buffer.from('b'), 1_000, false, 1).state).toBe('granted');
+  });
+
+  it('caps lease_ms at MAX_LEASE_MS: a longer lease is granted for the cap (spec §3.16: a server may shorten it)', () => {
+    const clock = new FakeClock();
+    const leases = table(clock);
+    const token = granted(leases, key, 0xffff_ffff);
+    clock.advance(MAX_LEASE_MS - 1);
+    expect(leases.acquire(key, 1_000, false)).toEqual({ state: 'wait' });
+    clock.advance(1);
+    expect(leases.acquire(key, 1_000, false).state).toBe('granted'); // taken over after 300 s, not 49.7 days
+    expect(leases.fulfil(key, token)).toBe(false);
+    const short = table(clock, { maxLeaseMs: 50 });
+    granted(short, key, 10_000);
+    clock.advance(50);
+    expect(short.acquire(key, 1_000, false).state).toBe('granted');
+    expect(MAX_LEASE_MS).toBe(300_000);
+    expect(MAX_LEASES_PER_OWNER).toBe(1_024);
+  });
+
   it('bounds stale values by count and by bytes (maxMemory / 16), dropping the oldest', () => {
     const byCount = table(new FakeClock(), { maxStaleValues: 2 });
     for (const name of ['a', 'b', 'c']) {
@@ -222,6 +295,8 @@ describe('LeaseTable (spec §3.16)', () => {
   it('validates its options, naming them', () => {
     expect(() => new LeaseTable({ maxMemory: 0 })).toThrow(/maxMemory option/);
     expect(() => new LeaseTable({ maxMemory: 1024, maxLeases: 0 })).toThrow(/maxLeases option/);
+    expect(() => new LeaseTable({ maxMemory: 1024, maxLeasesPerOwner: 0 })).toThrow(/maxLeasesPerOwner option/);
+    expect(() => new LeaseTable({ maxMemory: 1024, maxLeaseMs: 1.5 })).toThrow(/maxLeaseMs option/);
     expect(() => new LeaseTable({ maxMemory: 1024, staleWindowMs: 1.5 })).toThrow(/staleWindowMs option/);
   });
 });
