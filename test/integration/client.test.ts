@@ -1,6 +1,13 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConduitClient, ConduitError, type ClientOptions } from '../../src/index.js';
 import { startServer } from '../support/server.js';
+
+// The heap check below measures what stays live, after a collection: heapUsed alone also counts
+// garbage not yet collected, which put the same client at 247–315 MiB from run to run.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const clients: ConduitClient[] = [];
 function client(port: number, options: ClientOptions = {}): ConduitClient {
@@ -98,6 +105,7 @@ describe('ConduitClient against conduit-server', () => {
     const { port } = await startServer();
     const c = client(port, { maxInflight: 1024, maxQueued: 10_000, requestTimeoutMs: 120_000 });
     await c.connect();
+    gc();
     const heapBefore = process.memoryUsage().heapUsed;
     let heapPeak = heapBefore;
     let full = 0;
@@ -119,6 +127,7 @@ describe('ConduitClient against conduit-server', () => {
         if (burst === 19) last.push(p);
       }
       maxPending = Math.max(maxPending, c.pending.inflight + c.pending.queued);
+      gc(); // the calls of this burst still queued or in flight stay live; the settled ones go
       heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
       await new Promise((r) => setImmediate(r));
     }
@@ -127,7 +136,7 @@ describe('ConduitClient against conduit-server', () => {
     expect(maxPending).toBeLessThanOrEqual(1024 + 10_000);
     expect(full).toBeGreaterThan(500_000);
     expect(full + ok).toBe(1_000_000);
-    expect(heapPeak - heapBefore).toBeLessThan(256 * 1024 * 1024);
+    expect(heapPeak - heapBefore).toBeLessThan(128 * 1024 * 1024); // live (46 MiB measured, the last burst's 50,000 calls held), not the million calls
   }, 60_000);
 
   it('close() waits for what is in flight, then rejects new calls with CLOSED', async () => {
