@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -27,6 +28,30 @@ const SECURE_TESTS = [
   'test/integration/secure-sizes.test.ts',
 ];
 
+/**
+ * Files that run one at a time, after the others: each keeps a core busy for
+ * many seconds in the test process itself (the chaos scenarios' short runs,
+ * the 10^6-frame nonce audit, a 1M-request client, the store model, the
+ * index-flood timings), so beside another file they would only take turns on
+ * a core and run up against their timeouts on a loaded machine.
+ */
+const ONE_AT_A_TIME = [
+  'test/integration/chaos-short.test.ts',
+  'test/integration/secure.test.ts',
+  'test/integration/client.test.ts',
+  'test/property/store.model.test.ts',
+  'test/unit/index-flood.test.ts',
+];
+const SECURE_ONE_AT_A_TIME = SECURE_TESTS.filter((f) => ONE_AT_A_TIME.includes(f));
+
+/**
+ * The rest run two files at a time even on 2 cores (Vitest's default is one
+ * fewer worker than cores: one file at a time there, and most files wait on
+ * sockets and child processes, leaving a core idle); the default elsewhere.
+ * The *-serial projects (ONE_AT_A_TIME, maxWorkers 1) run afterwards, one file at a time.
+ */
+const workers = Math.max(2, availableParallelism() - 1);
+
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -34,15 +59,27 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'default', include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/integration/**/*.test.ts'] },
+        test: { name: 'default', include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/integration/**/*.test.ts'], exclude: ONE_AT_A_TIME, maxWorkers: workers },
       },
       {
         extends: true,
-        test: { name: 'aead-node', include: SECURE_TESTS, env: { CONDUIT_AEAD: 'node' } },
+        test: { name: 'aead-node', include: SECURE_TESTS, exclude: SECURE_ONE_AT_A_TIME, env: { CONDUIT_AEAD: 'node' }, maxWorkers: workers },
       },
       {
         extends: true,
-        test: { name: 'aead-noble', include: SECURE_TESTS, env: { CONDUIT_AEAD: 'noble' } },
+        test: { name: 'aead-noble', include: SECURE_TESTS, exclude: SECURE_ONE_AT_A_TIME, env: { CONDUIT_AEAD: 'noble' }, maxWorkers: workers },
+      },
+      {
+        extends: true,
+        test: { name: 'default-serial', include: ONE_AT_A_TIME, maxWorkers: 1 },
+      },
+      {
+        extends: true,
+        test: { name: 'aead-node-serial', include: SECURE_ONE_AT_A_TIME, env: { CONDUIT_AEAD: 'node' }, maxWorkers: 1 },
+      },
+      {
+        extends: true,
+        test: { name: 'aead-noble-serial', include: SECURE_ONE_AT_A_TIME, env: { CONDUIT_AEAD: 'noble' }, maxWorkers: 1 },
       },
     ],
   },
