@@ -279,7 +279,8 @@ describe('near cache: own writes and connections', () => {
     expect(c.nearCacheStats().entries).toBe(1);
     fake.sockets.at(-1)?.destroy();
     await until(() => c.nearCacheStats().drops === 1);
-    expect(c.nearCacheStats()).toMatchObject({ entries: 0, state: 'off' });
+    // Only the drop: with a 5 ms reconnect the new connection may already have tracking back on ('off' was racy).
+    expect(c.nearCacheStats().entries).toBe(0);
     await until(() => fake.sockets.length === 2);
     await c.get('k');
     const second = fake.requests.slice(fake.requests.map((r) => r.op).lastIndexOf('CAPS'));
