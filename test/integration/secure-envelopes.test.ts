@@ -191,8 +191,11 @@ describe('sealed envelopes (spec §6.7)', () => {
     const nested = Buffer.alloc(HEADER_SIZE);
     writeHeader(nested, 0, 0x01, SEALED, 0, 1n);
     s.raw.write(s.envelope([nested, s.plain(2n, { op: 'HEALTH' })]));
+    // The two answers may come in one envelope or two (the server's turn budget on a loaded machine decides).
     await s.raw.waitFrames(1);
-    expect(answersIn(s.session, s.raw.frames[0] as Frame).map((a) => [a.id, a.status])).toEqual([[1n, Status.UNKNOWN_OPCODE], [2n, Status.OK]]);
+    const answers = (): [bigint, number][] => s.raw.frames.flatMap((f) => answersIn(s.session, f as Frame).map((a): [bigint, number] => [a.id, a.status]));
+    if (answers().length < 2) await s.raw.waitFrames(2);
+    expect(answers()).toEqual([[1n, Status.UNKNOWN_OPCODE], [2n, Status.OK]]);
 
     const perFrame = await secureRaw(port, key); // a 1.0 HELLO: no envelopes
     expect(perFrame.session.envelopes).toBe(false);
