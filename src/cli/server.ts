@@ -103,7 +103,8 @@ program
       'flags beat the environment, which beats the file, and every source is checked. A switch there is\n' +
       'true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp).\n' +
       'SIGTERM, SIGINT (Ctrl-C) and SIGHUP (terminal closed) drain the connections and exit 0;\n' +
-      'a second one more than a second later exits at once with 1 (with --snapshot: after saving it; a failed save exits 1).\n' +
+      'a second one more than a second later exits at once with 1. With --snapshot FILE the store is saved to FILE\n' +
+      'after the drain (a failed save exits 1; a second signal stops the save and leaves FILE as it was).\n' +
       'With --workers, the primary passes them on\n' +
       'to every worker and exits 0 once all have drained; a worker that dies is restarted on its address.\n' +
       'Give the process 1.1 × --max-memory + 112 MiB of RAM (README: How much memory).',
