@@ -8,6 +8,7 @@ import type { Logger } from '../../src/config/logger.js';
 import { SnapshotError, type LoadResult, type SaveResult } from '../../src/server/snapshot/index.js';
 import { corruptName, Snapshots, type SnapshotsOptions } from '../../src/server/snapshot/snapshots.js';
 import { Store } from '../../src/store/store.js';
+import { resolveServerOptions } from '../../src/server/options.js';
 
 let dir: string;
 let store: Store;
@@ -280,5 +281,22 @@ describe('stats (STATS snapshot, spec §5.2)', () => {
       last_save: { time: 3_000, duration_ms: 5, bytes: 300, items: 3, longest_slice_ms: 1.5 },
       last_load: { result: 'loaded', time: 1_764_626_709_000, duration_ms: 12.3, bytes: 2_000_000, records: 10, loaded: 7, expired: 2, evicted: 1, skipped: 0 },
     });
+  });
+});
+
+describe('ServerOptions.snapshot is validated with messages naming the option', () => {
+  const file = '/var/lib/conduit/cache.snap';
+  it.each([
+    [{ file: '', intervalMs: 0, strict: false }, 'snapshot option: file must be a file path'],
+    [{ file, intervalMs: 999, strict: false }, 'snapshot option: intervalMs (0 = at shutdown only) must be an integer from 1000 to 2147483647, got 999'],
+    [{ file, intervalMs: 1.5, strict: false }, 'snapshot option: intervalMs (0 = at shutdown only) must be an integer from 1000 to 2147483647, got 1.5'],
+    [{ file, intervalMs: 0, strict: 'yes' }, 'snapshot option: strict must be true or false'],
+    [{ file, intervalMs: 0, strict: false, key: new Uint8Array(16) }, 'snapshot option: key must be 32 bytes'],
+  ])('%o', (snapshot, message) => {
+    expect(() => resolveServerOptions({ snapshot: snapshot as never })).toThrow(new TypeError(message));
+  });
+  it('a good one passes, and none is the default', () => {
+    expect(resolveServerOptions({ snapshot: { file, intervalMs: 60_000, strict: true, key: new Uint8Array(32) } }).snapshot?.intervalMs).toBe(60_000);
+    expect(resolveServerOptions({}).snapshot).toBeUndefined();
   });
 });
