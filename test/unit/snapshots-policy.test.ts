@@ -43,7 +43,7 @@ const loadResult = (file: string, result: LoadResult['result'], message?: string
   ...(message === undefined ? {} : { message }),
 });
 
-const saveResult = (file: string, n: number): SaveResult => ({ file, time: 1_000 * n, durationMs: 5, bytes: 100 * n, items: n, sections: 1, longestSliceMs: 1.5 });
+const saveResult = (file: string, n: number): SaveResult => ({ file, time: 1_000 * n, durationMs: 5, bytes: 100 * n, items: n, sections: 1, longestSliceMs: 1.5, syncMs: 1 });
 
 /** A save that settles when the test says: each call is recorded with its options. */
 function controlledSave(): {

@@ -279,7 +279,7 @@ export class Snapshots {
   }
 
   #saveFields(r: SaveResult): object {
-    return { file: r.file, items: r.items, bytes: r.bytes, ms: ms(r.durationMs), longestSliceMs: ms(r.longestSliceMs), sections: r.sections };
+    return { file: r.file, items: r.items, bytes: r.bytes, ms: ms(r.durationMs), longestSliceMs: ms(r.longestSliceMs), syncMs: ms(r.syncMs), sections: r.sections };
   }
 
   #saveLine(r: SaveResult): string {
