@@ -241,6 +241,28 @@ describe('a SIGTERM and a restart keep the store (docs/SNAPSHOT.md)', () => {
     expect(await stop(second)).toBe(0);
   }, 60_000);
 
+  it('a save at shutdown that fails (the disk is full: EFBIG under ulimit -f) exits 1 with one error line, and FILE is the previous snapshot', async () => {
+    const file = snapFile();
+    const args = ['--port', '0', '--snapshot', file];
+    const first = await startServerProcess(args);
+    await fill(client(first.port), 0, 100, (i) => [keyOf(i), valueOf(i)] as const);
+    expect(await stop(first)).toBe(0);
+    // 2 MiB per file: the first save (about 10 KB) fits, the next (4 MB) does not.
+    const full = await startServerProcess(args, { fileSizeKib: 2048 });
+    await fill(client(full.port), 100, 200, (i) => [keyOf(i), Buffer.alloc(40_000, i & 0xff)] as const);
+    expect(await stop(full)).toBe(1);
+    const errors = full.logs().filter((l) => Number(l.level) >= 50);
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0]?.msg)).toMatch(new RegExp(`^shutdown failed: .*${file}.*EFBIG`));
+    expect(full.logs().some((l) => /saved at shutdown/.test(String(l.msg)))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.startsWith(`${file.split('/').at(-1) ?? ''}.tmp-`))).toEqual([]);
+    const after = await startServerProcess(args);
+    expect(logLine(after, /loaded: /)).toMatchObject({ loaded: 100 });
+    expect((await client(after.port).get(keyOf(99)))?.equals(valueOf(99))).toBe(true);
+    expect(await client(after.port).get(keyOf(100))).toBeUndefined();
+    expect(await stop(after)).toBe(0);
+  }, 60_000);
+
   it('STATS snapshot is null without --snapshot', async () => {
     const server = await startServerProcess(['--port', '0']);
     expect(await snapshotStats(server.port)).toBeNull();

@@ -204,7 +204,10 @@ export class Snapshots {
       (err: unknown) => void (failure = err),
     );
     await this.#running;
-    if (result === undefined) throw failure instanceof SnapshotError ? failure : new SnapshotError(`snapshot ${this.#o.file} was not saved: ${String((failure as Error | undefined)?.message ?? failure)}`);
+    if (result === undefined) {
+      const reason = failure instanceof Error ? failure.message : String(failure);
+      throw new SnapshotError(`${reason}; ${this.#o.file} is unchanged (the previous snapshot, if any)`);
+    }
     this.#o.logger.info(this.#saveFields(result), `snapshot ${this.#o.file} saved at shutdown: ${this.#saveLine(result)}`);
     return result;
   }
