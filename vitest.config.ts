@@ -31,7 +31,7 @@ const SECURE_TESTS = [
 /**
  * Files that run one at a time, after the others: each keeps a core busy for
  * many seconds in the test process itself (the chaos scenarios' short runs,
- * the 10^6-frame nonce audit, a 1M-request client, the store model, the
+ * the 10^6-frame nonce audit, a 1M-request client, a 1M-item restart, the store model, the
  * index-flood timings), so beside another file they would only take turns on
  * a core and run up against their timeouts on a loaded machine.
  */
@@ -41,6 +41,8 @@ const ONE_AT_A_TIME = [
   'test/integration/client.test.ts',
   'test/property/store.model.test.ts',
   'test/unit/index-flood.test.ts',
+  // Issue 22: a 1M-item restart (fill, then read every value back) through a pipelined client.
+  'test/integration/snapshot-restart.test.ts',
 ];
 const SECURE_ONE_AT_A_TIME = SECURE_TESTS.filter((f) => ONE_AT_A_TIME.includes(f));
 

@@ -52,16 +52,19 @@ export interface StartOptions {
   core?: number;
   /** Run it under `ulimit -n` this many open files, soft and hard (bash; Linux). */
   openFiles?: number;
+  /** Run it under `ulimit -f` (KiB): a write past it fails with EFBIG (bash; Linux), e.g. a full disk for a snapshot save. */
+  fileSizeKib?: number;
 }
 
 const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 
 /** Runs `conduit-server args` (with the bin's Node flags) and resolves once it listens, or rejects with what it printed. */
-export function startServerProcess(args: string[], { env = {}, timeoutMs = 10_000, core, openFiles }: StartOptions = {}): Promise<ServerProcess> {
+export function startServerProcess(args: string[], { env = {}, timeoutMs = 10_000, core, openFiles, fileSizeKib }: StartOptions = {}): Promise<ServerProcess> {
   const command = serverCommand(args);
   if (core !== undefined && hasTaskset) command.unshift('taskset', '-c', String(core));
   // exec keeps the pid: the server is the child that gets killed after the test.
-  if (openFiles !== undefined) command.unshift('bash', '-c', `ulimit -n ${openFiles} && exec "$@"`, 'bash');
+  const limits = [openFiles === undefined ? '' : `ulimit -n ${openFiles} && `, fileSizeKib === undefined ? '' : `ulimit -f ${fileSizeKib} && `].join('');
+  if (limits !== '') command.unshift('bash', '-c', `${limits}exec "$@"`, 'bash');
   const [file = process.execPath, ...rest] = command;
   const child = spawn(file, rest, {
     env: { ...process.env, ...env },
