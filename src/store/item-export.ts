@@ -12,7 +12,8 @@
  *
  * Nothing is allocated per item: the handles and stamps go into growable
  * typed arrays, and a record is written from the item's chunk into the
- * caller's buffer (`copyKey` / `copyValue`), with no intermediate copy.
+ * caller's buffer (`copyKeyAndValue`: one copy, key and value being
+ * contiguous in a chunk), with no intermediate copy.
  *
  * Fuzzy, as the doc says: between slices the traffic goes on, so `fill`
  * looks at each handle again when it writes it. A handle whose item is gone
@@ -246,8 +247,7 @@ export class ItemExport {
       // An integer number of wall-clock ms, never 0 (0 is "never expires").
       view.setFloat64(at + 5, expiresAt === 0 ? 0 : Math.max(1, Math.round(expiresAt + wallOffset)), true);
       view.setFloat64(at + 13, engine.version(handle), true);
-      engine.copyKey(handle, target, at + RECORD_HEADER_SIZE);
-      engine.copyValue(handle, target, at + RECORD_HEADER_SIZE + keyLength);
+      engine.copyKeyAndValue(handle, target, at + RECORD_HEADER_SIZE);
       at += RECORD_HEADER_SIZE + keyLength + valueLength;
       filled += 1;
       this.#next += 1;
