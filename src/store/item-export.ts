@@ -38,7 +38,14 @@
 import { NONE } from './slab/layout.js';
 import type { SlabEngine } from './slab/slab-engine.js';
 
-/** Bytes of a record's header (docs/SNAPSHOT.md "Records"): key length u8, value length u32, expiry f64, version f64. */
+/**
+ * Bytes of a record's header (docs/SNAPSHOT.md "Records"): key length u8, value length u32, expiry f64, version f64.
+ *
+ * @example
+ * ```ts
+ * const recordBytes = RECORD_HEADER_SIZE + key.length + value.length;
+ * ```
+ */
 export const RECORD_HEADER_SIZE = 21;
 
 /**
@@ -46,13 +53,25 @@ export const RECORD_HEADER_SIZE = 21;
  * (docs/SNAPSHOT.md "Order"): items whose stamps fall in one bucket keep
  * their slot order. With the range spread over 65,536 buckets, an item is
  * out of place by at most 1/65,536 of the range of stamps.
+ *
+ * @example
+ * ```ts
+ * const tolerance = Math.ceil((newestStamp - oldestStamp + 1) / ORDER_BUCKETS); // stamps two items may swap by
+ * ```
  */
 export const ORDER_BUCKETS = 65_536;
 
 /** Handles collected before the first growth of the arrays. */
 const INITIAL_CAPACITY = 1024;
 
-/** What an {@link ItemExport} reads: the store's engine and its monotonic clock. */
+/**
+ * What an {@link ItemExport} reads: the store's engine and its monotonic clock.
+ *
+ * @example
+ * ```ts
+ * new ItemExport({ engine, clock: () => performance.now() });
+ * ```
+ */
 export interface ExportSource {
   readonly engine: SlabEngine;
   readonly clock: () => number;
