@@ -13,7 +13,7 @@
  * `change.ts` (the change hook, issue 21) and `item-export.ts` /
  * `item-import.ts` (snapshot records out and in, issue 22).
  *
- * About 680 lines, over the ~450 guide (protocol 1.1's versioned read, GAT
+ * About 700 lines, over the ~450 guide (protocol 1.1's versioned read, GAT
  * and SCAN added three more, issue 19; snapshots' two entry points, issue
  * 22): each of spec §3's operations is a
  * short method here with its JSDoc example, and GET and SET come in two
