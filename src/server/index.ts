@@ -19,3 +19,13 @@ export {
   type ServerOptions,
   type ServerTlsOptions,
 } from './options.js';
+export {
+  loadSnapshot,
+  saveSnapshot,
+  SnapshotError,
+  type LoadOptions,
+  type LoadOutcome,
+  type LoadResult,
+  type SaveOptions,
+  type SaveResult,
+} from './snapshot/index.js';
