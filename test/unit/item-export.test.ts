@@ -239,3 +239,42 @@ describe('order (docs/SNAPSHOT.md "Order and what is saved")', () => {
     expect(new Set(keys).size).toBe(n);
   });
 });
+
+describe('order in steps (a periodic save yields between them, issue 22)', () => {
+  /** The keys of a full export, the order taken `step` items at a time (Infinity: one call). */
+  function keysOrderedBy(step: number): { keys: string[]; calls: number } {
+    const { store } = make();
+    for (let i = 0; i < 3000; i += 1) store.set(b(`k${i}`), b('v'));
+    // Touch a scattered third, so the order differs from the slot order.
+    for (let i = 0; i < 3000; i += 3) store.get(b(`k${(i * 7) % 3000}`));
+    const items = store.beginExport();
+    while (!items.collect(100));
+    let calls = 1;
+    while (!items.order(step)) calls += 1;
+    const target = new Uint8Array(1 << 20);
+    return { keys: decodeRecords(target.subarray(0, items.fill(target, 0, target.length))).map((r) => r.key.toString('latin1')), calls };
+  }
+
+  it('gives the same order as one call, whatever the step, and takes as many calls as its passes need', () => {
+    const whole = keysOrderedBy(Infinity);
+    expect(whole.calls).toBe(1);
+    for (const step of [1, 7, 1000, 2999, 3000, 5999, 6000]) {
+      const stepped = keysOrderedBy(step);
+      expect(stepped.keys).toEqual(whole.keys);
+      // Two passes of 3,000 items: ceil(6000 / step) calls (the first pass's rest carries into the second).
+      expect(stepped.calls).toBe(Math.ceil(6000 / step));
+    }
+  });
+
+  it('refuses a step below 1 and fill() until the last step', () => {
+    const { store } = make();
+    for (let i = 0; i < 10; i += 1) store.set(b(`k${i}`), b('v'));
+    const items = store.beginExport();
+    while (!items.collect(100));
+    expect(() => items.order(0)).toThrow(RangeError);
+    expect(items.order(5)).toBe(false);
+    expect(() => items.fill(new Uint8Array(100), 0, 100)).toThrow(/after order/);
+    while (!items.order(5));
+    expect(() => items.order(5)).toThrow(/once/);
+  });
+});
