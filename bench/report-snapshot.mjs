@@ -22,6 +22,9 @@ const MB = 1e6;
 /** MB/s of `bytes` in `seconds`, or null. */
 const rate = (bytes, seconds) => (typeof bytes === 'number' && typeof seconds === 'number' && seconds > 0 ? bytes / MB / seconds : null);
 
+/** Conduit modes with figures: the server (`cli`), or saveSnapshot/loadSnapshot in the benchmark's process (`in-process`, before the server had --snapshot). */
+const MEASURED = new Set(['cli', 'in-process']);
+
 /** The Conduit shutdown save's seconds: the server's own duration (log line), else the wall time from SIGTERM to exit. */
 const conduitSaveS = (r) => (r.save?.durationMs != null ? r.save.durationMs / 1000 : r.save?.exitS ?? null);
 const conduitSaveBytes = (r) => r.save?.bytes ?? r.save?.fileBytes ?? null;
@@ -37,20 +40,21 @@ const loadS = (l) => (l?.durationMs != null ? l.durationMs / 1000 : null);
  */
 export function snapshotTargets(run) {
   const rounds = run.conduit ?? [];
-  const measured = run.conduitMode === 'cli' && rounds.some((r) => r.error === undefined);
+  const measured = MEASURED.has(run.conduitMode) && rounds.some((r) => r.error === undefined);
   const save = measured ? stat(rounds, (r) => rate(conduitSaveBytes(r), conduitSaveS(r))) : null;
   const load = measured ? stat(rounds, (r) => rate(r.loadWarm?.bytes, loadS(r.loadWarm))) : null;
   const stall = measured ? stat(rounds, (r) => r.periodic?.during.maxMs) : null;
   const slice = measured ? stat(rounds, (r) => Math.max(...(r.periodic?.saves ?? []).map((x) => x.longestSliceMs ?? NaN))) : null;
   const size = `${int(run.parameters.bytes / 2 ** 20)} MiB of ${int(run.parameters.valueBytes)} B values`;
   const G = SNAPSHOT_GOALS;
-  const none = run.conduitMode === 'cli' ? 'every round failed' : 'this conduit-server has no --snapshot';
+  const none = MEASURED.has(run.conduitMode) ? 'every round failed' : 'this conduit-server has no --snapshot';
+  const how = run.conduitMode === 'in-process' ? ', in process' : '';
   return [
-    { text: `Conduit save at shutdown ≥ ${G.saveMBps} MB/s (${size}, fsync included)`, cmp: '>=', bound: G.saveMBps, unit: 'MB/s', value: save?.median ?? null,
+    { text: `Conduit save at shutdown ≥ ${G.saveMBps} MB/s (${size}, fsync included${how})`, cmp: '>=', bound: G.saveMBps, unit: 'MB/s', value: save?.median ?? null,
       figures: save === null ? none : `${spread(stat(rounds, conduitSaveS), s3)} s` },
-    { text: `Conduit load at start ≥ ${G.loadMBps} MB/s (${size}, file in the page cache)`, cmp: '>=', bound: G.loadMBps, unit: 'MB/s', value: load?.median ?? null,
+    { text: `Conduit load at start ≥ ${G.loadMBps} MB/s (${size}, file in the page cache${how})`, cmp: '>=', bound: G.loadMBps, unit: 'MB/s', value: load?.median ?? null,
       figures: load === null ? none : `${spread(stat(rounds, (r) => loadS(r.loadWarm)), s3)} s; from a cold cache ${spread(stat(rounds, (r) => rate(r.loadCold?.bytes, loadS(r.loadCold))), int)} MB/s` },
-    { text: `longest wait of a 1-GET-per-ms probe during a periodic save ≤ ${G.stallMs} ms`, cmp: '<=', bound: G.stallMs, unit: 'ms', value: stall?.median ?? null,
+    { text: `longest wait of a 1-GET-per-ms probe during a periodic save ≤ ${G.stallMs} ms${how === '' ? '' : ' (in process: the longest gap of a 1 ms timer)'}`, cmp: '<=', bound: G.stallMs, unit: 'ms', value: stall?.median ?? null,
       figures: stall === null ? none : `median of the rounds' longest (max ${num(1)(stall.max)} ms); the server's longest slice ${spread(slice, num(1))} ms` },
   ];
 }
@@ -68,7 +72,7 @@ const row = (system, step, secs, mbps, note = '') => `| ${system} | ${step} | ${
 export function snapshotSection(run) {
   const p = run.parameters;
   const d = run.disk ?? [];
-  const c = run.conduitMode === 'cli' ? run.conduit ?? [] : [];
+  const c = MEASURED.has(run.conduitMode) ? run.conduit ?? [] : [];
   const rd = run.redis ?? [];
   const mc = run.memcached ?? [];
   const fs = `${p.dataFilesystem?.type ?? '?'} on ${p.dataFilesystem?.device ?? '?'}`;
@@ -80,7 +84,10 @@ export function snapshotSection(run) {
       `Every load checked: the item count and ${int(p.sample)} values byte for byte.`,
     '',
   ];
-  if (run.conduitMode !== 'cli') {
+  if (run.conduitMode === 'in-process') {
+    lines.push('**Conduit measured in the benchmark\'s process** through `saveSnapshot` / `loadSnapshot` (this conduit-server has no `--snapshot` yet, or BENCH_CONDUIT_IN_PROCESS=1): ' +
+      'save with `sliceMs: Infinity` as at shutdown, loads into fresh Stores, and a periodic-style save (default slices) beside a 1 ms timer whose longest gap is the stall; no process start or exit is timed.', '');
+  } else if (run.conduitMode !== 'cli') {
     lines.push(`**Conduit not measured in this run** (${run.conduitMode === 'absent' ? 'this conduit-server has no `--snapshot`' : 'left out by BENCH_SYSTEMS'}).`, '');
   }
   for (const [name, rounds] of [['Conduit', c], ['Redis', rd], ['memcached', mc]]) {
@@ -107,7 +114,7 @@ export function snapshotSection(run) {
     const periodic = stat(c, (r) => median((r.periodic?.saves ?? []).map((x) => x.durationMs / 1000)));
     lines.push(
       row('Conduit', 'save at shutdown (SIGTERM, the server\'s log line; fsync included)', stat(c, conduitSaveS), stat(c, (r) => rate(conduitSaveBytes(r), conduitSaveS(r))),
-        `file ${spread(stat(c, conduitSaveBytes), (x) => int(x / MB))} MB; exit status ${[...new Set(c.map((r) => r.save?.exitCode))].join(', ')}`),
+        `file ${spread(stat(c, conduitSaveBytes), (x) => int(x / MB))} MB${run.conduitMode === 'cli' ? `; exit status ${[...new Set(c.map((r) => r.save?.exitCode))].join(', ')}` : ''}`),
       row('Conduit', 'save without its fsync (estimate: minus the disk baseline\'s fsync of as many bytes)', noFsync, stat(c, (r) => {
         const i = c.indexOf(r);
         return conduitSaveS(r) !== null && d[i] ? rate(conduitSaveBytes(r), conduitSaveS(r) - d[i].fsyncS) : null;

@@ -33,7 +33,8 @@
 //
 // Run `npx just bench-snapshot`. Env: BENCH_SNAPSHOT_MIB (1024), BENCH_ROUNDS
 // (3), BENCH_PROBE_MS (15000), BENCH_SNAPSHOT_INTERVAL (2s), BENCH_SYSTEMS
-// (conduit,redis,memcached); any of them, or BENCH_QUICK=1 (32 MiB, one round),
+// (conduit,redis,memcached), BENCH_CONDUIT_IN_PROCESS (1: Conduit through saveSnapshot/loadSnapshot in
+// this process even when the server has --snapshot; the mode used when it has not); any of them, or BENCH_QUICK=1 (32 MiB, one round),
 // is a partial run saved under BENCH_OUT or a temp dir. A full run saves
 // bench/results/snapshot-<date>.json and regenerates bench/RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
@@ -49,7 +50,7 @@ import {
 } from './snapshot-tools.mjs';
 
 const started = Date.now();
-const SIZING = ['BENCH_SNAPSHOT_MIB', 'BENCH_ROUNDS', 'BENCH_PROBE_MS', 'BENCH_SNAPSHOT_INTERVAL', 'BENCH_SYSTEMS'];
+const SIZING = ['BENCH_SNAPSHOT_MIB', 'BENCH_ROUNDS', 'BENCH_PROBE_MS', 'BENCH_SNAPSHOT_INTERVAL', 'BENCH_SYSTEMS', 'BENCH_CONDUIT_IN_PROCESS'];
 const QUICK = isQuick(SIZING);
 const quick = process.env.BENCH_QUICK === '1';
 const MIB = Number(process.env.BENCH_SNAPSHOT_MIB ?? (quick ? 32 : 1024));
@@ -253,7 +254,7 @@ async function conduitRound(dir) {
     await c.close();
     t0 = wallNow();
     const stop = await stopWith(srv, 'SIGTERM');
-    const line = logLine(srv.lines, /sav/i);
+    const line = logLine(srv.lines, /saved at shutdown/i) ?? logLine(srv.lines, /sav/i);
     const fileBytes = existsSync(file) ? statSync(file).size : null;
     const save = {
       exitS: stop.seconds, exitCode: stop.code, fileBytes, durationMs: field(line, 'durationMs', 'duration_ms', 'ms'),
@@ -266,6 +267,63 @@ async function conduitRound(dir) {
     return { emptyStartS, fillS, stored, save, loadWarm, loadCold, periodic };
   } finally {
     for (const f of [file, join(dir, 'none.snap')]) rmSync(f, { force: true });
+  }
+}
+
+/**
+ * Conduit in this process, through saveSnapshot/loadSnapshot (the file side, before the
+ * server's --snapshot exists in this build): the same data in a Store, the shutdown-style
+ * save (sliceMs Infinity), loads into fresh Stores (page cache, cold), and the periodic-style
+ * save (default slices) beside a 1 ms timer whose longest gap is the event-loop stall.
+ */
+async function conduitInProcessRound(dir) {
+  const { Store } = await import('../dist/index.js');
+  const { saveSnapshot, loadSnapshot } = await import('../dist/server/snapshot/index.js');
+  const file = join(dir, 'conduit.snap');
+  const maxMemory = Number.parseInt(CONDUIT_MEMORY, 10) * 2 ** 20;
+  try {
+    let store = new Store({ maxMemory });
+    const fillS = await fill(async (batch) => {
+      for (const i of batch) if (store.set(Buffer.from(keyOf(i)), valueOf(i)) !== 'stored') throw new Error('conduit: a set was not stored');
+    });
+    const stored = store.stats().curr_items;
+    let t0 = wallNow();
+    const r = await saveSnapshot(store, file, { sliceMs: Infinity });
+    const save = { exitS: null, exitCode: null, fileBytes: statSync(file).size, durationMs: r.durationMs, bytes: r.bytes, items: r.items, longestSliceMs: r.longestSliceMs, wallS: (wallNow() - t0) / 1000 };
+    const load = async (cold) => {
+      if (cold) dropCache(file);
+      const cached = cachedPercent(file);
+      const into = new Store({ maxMemory });
+      const l = await loadSnapshot(into, file, { maxValueLength: 2 ** 20 });
+      const check = await verify(async (k) => into.get(Buffer.from(k)));
+      return { cachedPercent: cached, toListeningS: null, result: l.result, durationMs: l.durationMs, bytes: l.bytes, loaded: l.loaded, items: l.loaded, ...check };
+    };
+    const loadWarm = await load(false);
+    const loadCold = await load(true);
+    // The periodic-style save beside a 1 ms timer: each tick's gap since the previous one is a sample.
+    const sent = [];
+    const waits = [];
+    let last = wallNow();
+    const timer = setInterval(() => {
+      const now = wallNow();
+      sent.push(last);
+      waits.push(now - last);
+      last = now;
+    }, 1);
+    await sleep(500);
+    t0 = wallNow();
+    const p = await saveSnapshot(store, file);
+    const end = wallNow();
+    await sleep(500);
+    clearInterval(timer);
+    store = null;
+    return {
+      emptyStartS: null, fillS, stored, save, loadWarm, loadCold,
+      periodic: { probes: waits.length, probeSeconds: (wallNow() - sent[0]) / 1000, ...splitBySaves({ sent, waits }, [[t0, end]]),
+        saves: [{ durationMs: p.durationMs, bytes: p.bytes, items: p.items, longestSliceMs: p.longestSliceMs }] },
+    };
+  } finally {
+    rmSync(file, { force: true });
   }
 }
 
@@ -411,7 +469,8 @@ const versions = {
   ioredis: JSON.parse(readFileSync(new URL('../node_modules/ioredis/package.json', import.meta.url), 'utf8')).version,
   kernel: execFileSync('uname', ['-r']).toString().trim(),
 };
-const conduitMode = SYSTEMS.includes('conduit') ? (conduitHasSnapshots() ? 'cli' : 'absent') : 'skipped';
+const inProcess = existsSync(new URL('../dist/server/snapshot/index.js', import.meta.url)) && process.env.BENCH_CONDUIT_IN_PROCESS !== '0';
+const conduitMode = !SYSTEMS.includes('conduit') ? 'skipped' : conduitHasSnapshots() && process.env.BENCH_CONDUIT_IN_PROCESS !== '1' ? 'cli' : inProcess ? 'in-process' : 'absent';
 const dir = mkdtempSync(join(tmpdir(), 'conduit-bench-snapshot-'));
 const shm = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/conduit-bench-snapshot-') : mkdtempSync(join(tmpdir(), 'conduit-bench-snapshot-mc-'));
 // Also on Ctrl-C (process.exit from the signal handler above): 1 GiB files are not left behind.
@@ -420,7 +479,7 @@ process.on('exit', () => {
   rmSync(shm, { recursive: true, force: true });
 });
 const systems = {
-  conduit: conduitMode === 'cli' ? () => conduitRound(dir) : null,
+  conduit: conduitMode === 'cli' ? () => conduitRound(dir) : conduitMode === 'in-process' ? () => conduitInProcessRound(dir) : null,
   redis: SYSTEMS.includes('redis') ? () => redisRound(dir) : null,
   memcached: SYSTEMS.includes('memcached') ? () => memcachedRound(shm) : null,
 };
