@@ -134,6 +134,8 @@ export function snapshotSection(run) {
     const rdb = (r) => r.save?.fileBytes;
     lines.push(
       row('Redis', 'SAVE (blocking; round trip)', stat(rd, (r) => r.save?.seconds), stat(rd, (r) => rate(rdb(r), r.save?.seconds)), `RDB ${spread(stat(rd, rdb), (x) => int(x / MB))} MB`),
+      row('Redis', 'SAVE with `rdbcompression no`', stat(rd, (r) => r.saveUncompressed?.seconds), stat(rd, (r) => rate(r.saveUncompressed?.fileBytes, r.saveUncompressed?.seconds)),
+        `RDB ${spread(stat(rd, (r) => r.saveUncompressed?.fileBytes), (x) => int(x / MB))} MB; the loads below read the default (compressed) RDB`),
       row('Redis', 'BGSAVE (fork, child writes, parent counts it done)', stat(rd, (r) => r.bgsave?.seconds), stat(rd, (r) => rate(rdb(r), r.bgsave?.seconds)),
         'done seen by polling INFO every 10 ms (the parent notices the child within its 100 ms cron)'),
       row('Redis', 'load at start, page cache (its "DB loaded from disk" line)', stat(rd, (r) => r.loadWarm?.loggedS), stat(rd, (r) => rate(rdb(r), r.loadWarm?.loggedS)), items('loadWarm')),

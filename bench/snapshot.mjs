@@ -17,7 +17,8 @@
 //   server's `longest_slice_ms`.
 // - Redis (Debian redis-server, default RDB settings: LZF compression and
 //   CRC64 on): the same data through ioredis pipelines; SAVE (blocking,
-//   round trip); BGSAVE with the same probe (its stall is the fork; INFO
+//   round trip), and again with rdbcompression off (LZF gains nothing on
+//   these values); BGSAVE with the same probe (its stall is the fork; INFO
 //   `latest_fork_usec` beside it); restart → time to PING answering (Redis
 //   answers -LOADING while it loads) and its own "DB loaded from disk" line,
 //   warm and cold as above.
@@ -353,7 +354,14 @@ async function redisRound(dir) {
       if (res.some(([err, ok]) => err !== null || ok !== 'OK')) throw new Error('redis: a SET failed');
     });
     const stored = await r.dbsize();
+    // SAVE without LZF first (rdbcompression no: incompressible values gain nothing from it, and it
+    // costs CPU), then with the default, whose file the BGSAVE rewrites and the loads read.
+    await r.config('SET', 'rdbcompression', 'no');
     let t0 = wallNow();
+    await r.save();
+    const saveUncompressed = { seconds: (wallNow() - t0) / 1000, fileBytes: statSync(rdb).size };
+    await r.config('SET', 'rdbcompression', 'yes');
+    t0 = wallNow();
     await r.save();
     const save = { seconds: (wallNow() - t0) / 1000, fileBytes: statSync(rdb).size };
 
@@ -401,7 +409,7 @@ async function redisRound(dir) {
         await stopWith(srv, 'SIGKILL');
       }
     };
-    return { fillS, stored, save, bgsave, loadWarm: await load(false), loadCold: await load(true) };
+    return { fillS, stored, save, saveUncompressed, bgsave, loadWarm: await load(false), loadCold: await load(true) };
   } finally {
     for (const f of [rdb, log]) rmSync(f, { force: true });
   }
