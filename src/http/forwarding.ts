@@ -56,6 +56,7 @@ const UPSTREAM_STATUS: Readonly<Record<LocalErrorCode, number>> = {
   QUEUE_FULL: 503,
   CLOSED: 503,
   TIMEOUT: 504,
+  SNAPSHOT_FAILED: 500, // a server's own save failing: no client call raises it
 };
 
 /** spec §3.14: the 502 of a key whose owner the gateway's client still did not reach. */

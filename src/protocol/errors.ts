@@ -14,6 +14,8 @@ import { isFatalStatus, Status, statusName, type StatusName } from './constants.
  *   may or may not have been executed.
  * - `CONNECT_FAILED`: the server could not be reached.
  * - `CLOSED`: the client was closed or destroyed.
+ * - `SNAPSHOT_FAILED`: the server could not save its snapshot file (or, with
+ *   `--snapshot-strict`, load it): docs/SNAPSHOT.md.
  */
 export type LocalErrorCode =
   | 'TRUNCATED_FRAME'
@@ -23,7 +25,8 @@ export type LocalErrorCode =
   | 'QUEUE_FULL'
   | 'CONNECTION_LOST'
   | 'CONNECT_FAILED'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'SNAPSHOT_FAILED';
 
 /** Every stable code a {@link ConduitError} can carry. Match on these, never on messages. */
 export type ConduitErrorCode = Exclude<StatusName, 'OK'> | LocalErrorCode;

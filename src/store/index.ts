@@ -15,3 +15,5 @@ export { chargeOf } from './charge.js';
 export type { EvictionPolicy, SetOptions, StoreOptions } from './options.js';
 export type { ChangeCause, ChangeHook, StoreChange } from './change.js';
 export type { StoreCounters, StoreStats } from './stats.js';
+export { ORDER_BUCKETS, RECORD_HEADER_SIZE, type ItemExport } from './item-export.js';
+export type { ImportCounts, ItemImport, RecordProblem } from './item-import.js';

@@ -9,11 +9,13 @@
  * the sweep reclaims in), `list.ts` (LIST's bounded scan), `key-cursor.ts`
  * (SCAN's cursor over the index), `integer.ts`
  * (INCR's counters), `stats.ts` (counters, spec §5.2), `sweep-timer.ts`
- * (when the active sweep runs), `index-migration.ts` (a re-seed's slices)
- * and `change.ts` (the change hook, issue 21).
+ * (when the active sweep runs), `index-migration.ts` (a re-seed's slices),
+ * `change.ts` (the change hook, issue 21) and `item-export.ts` /
+ * `item-import.ts` (snapshot records out and in, issue 22).
  *
- * About 580 lines, over the ~450 guide (protocol 1.1's versioned read, GAT
- * and SCAN added three more, issue 19): each of spec §3's operations is a
+ * About 680 lines, over the ~450 guide (protocol 1.1's versioned read, GAT
+ * and SCAN added three more, issue 19; snapshots' two entry points, issue
+ * 22): each of spec §3's operations is a
  * short method here with its JSDoc example, and GET and SET come in two
  * forms, a key as a `Buffer` (the library API) and a key and value by their
  * position in the frame (`getAt`, `getViewAt`, `setAt`, the server's hot
@@ -42,11 +44,15 @@ import { statsOf, type StoreStats } from './stats.js';
 import { SweepTimer } from './sweep-timer.js';
 import { migrateFor } from './index-migration.js';
 import { ChangeNotifier } from './change.js';
+import { ItemExport } from './item-export.js';
+import { ItemImport, type ImportCounts } from './item-import.js';
 
 // What the server imports from here; the package root exports them from their own modules.
 export { chargeOf } from './charge.js';
 export type { EvictionPolicy, SetOptions, StoreOptions } from './options.js';
 export type { ChangeCause, ChangeHook, StoreChange } from './change.js';
+export type { ItemExport } from './item-export.js';
+export type { ImportCounts, ItemImport, RecordProblem } from './item-import.js';
 
 /**
  * What {@link Store.set} did (spec §3.3): `'stored'`; `'not_stored'` when NX
@@ -96,6 +102,8 @@ export class Store {
   readonly #timer: SweepTimer | undefined;
   /** The change hook's notifier (issue 21), or undefined: every change path checks it once and does nothing more without one. */
   readonly #notify: ChangeNotifier | undefined;
+  /** The running snapshot load's counts (issue 22), or undefined: its evictions count there, not in STATS, and tell no hook. */
+  #importing: ImportCounts | undefined;
 
   constructor(options: StoreOptions = {}) {
     const { maxMemory, shards, eviction, clock, activeExpiry, onChange } = resolveStoreOptions(options);
@@ -111,9 +119,13 @@ export class Store {
 
   /** The engine evicts `handle` to make room (its tag, size and bucket still read back). */
   readonly #onEvict = (handle: number): void => {
-    this.#notify?.ofHandle('evicted', handle);
     const shard = this.#counts.ofHandle(handle);
-    shard.evictions += 1;
+    if (this.#importing === undefined) {
+      this.#notify?.ofHandle('evicted', handle);
+      shard.evictions += 1;
+    } else {
+      this.#importing.evicted += 1;
+    }
     this.#counts.uncount(shard, handle);
   };
 
@@ -576,6 +588,66 @@ export class Store {
     this.#engine.clear();
     this.#expiry.clear();
     this.#counts.clearItems();
+  }
+
+  /**
+   * Starts a snapshot save's walk over the items (issue 22,
+   * docs/SNAPSHOT.md): collect, order, then fill records, in slices the
+   * caller interleaves with the traffic. Fuzzy under writes (see
+   * `item-export.ts`); exact when nothing writes meanwhile.
+   *
+   * @example
+   * ```ts
+   * const items = store.beginExport();
+   * while (!items.collect(65_536));
+   * items.order();
+   * const length = items.fill(section, 0, section.length);
+   * ```
+   */
+  beginExport(): ItemExport {
+    return new ItemExport({ engine: this.#engine, clock: this.#clock });
+  }
+
+  /**
+   * Starts a snapshot load into this store, which must be empty (issue 22,
+   * docs/SNAPSHOT.md "Loading"): records go in oldest first, the oldest are
+   * evicted to make room whatever the eviction policy, values longer than
+   * `maxValueLength` are skipped, and no change hook is told. Until
+   * `finish()` or `abort()` the store is in import mode.
+   *
+   * @example
+   * ```ts
+   * const items = store.beginImport({ maxValueLength: 1024 * 1024 });
+   * const problem = items.add(plaintext, 0, plaintext.length, records);
+   * if (problem === undefined) items.finish(); else items.abort();
+   * ```
+   */
+  beginImport(options: { maxValueLength: number }): ItemImport {
+    const { maxValueLength } = options;
+    if (!Number.isSafeInteger(maxValueLength) || maxValueLength < 0) {
+      throw new TypeError(`maxValueLength option must be a non-negative integer of bytes, got ${String(maxValueLength)}`);
+    }
+    if (this.#importing !== undefined) throw new Error('a snapshot load is running already');
+    if (this.#engine.size !== 0) throw new Error(`a snapshot loads into an empty store only (this one holds ${this.#engine.size} items)`);
+    const counts: ImportCounts = { records: 0, loaded: 0, expired: 0, evicted: 0, skipped: 0 };
+    this.#importing = counts;
+    this.#engine.mode = 'import';
+    const target = {
+      engine: this.#engine,
+      counts: this.#counts,
+      expiry: this.#expiry,
+      clock: this.#clock,
+      clear: (): void => {
+        this.#engine.clear();
+        this.#expiry.clear();
+        this.#counts.clearItems();
+      },
+      end: (): void => {
+        this.#importing = undefined;
+        this.#engine.mode = 'serve';
+      },
+    };
+    return new ItemImport(target, maxValueLength, counts);
   }
 
   /**

@@ -54,6 +54,12 @@ export class Allocator {
   #drainPage = NONE;
   #drainClass = NONE;
   #drainSlot = 0;
+  /**
+   * `'import'` while a snapshot loads (docs/SNAPSHOT.md "Loading"): the
+   * oldest items are evicted to make room even under eviction `'none'`, so a
+   * file larger than the budget keeps its most recently used items.
+   */
+  mode: 'serve' | 'import' = 'serve';
   /** Live items. */
   count = 0;
   /** Sum of the live items' chunk sizes (whole pages for a large object). */
@@ -135,7 +141,7 @@ export class Allocator {
         continue;
       }
       // Each step below frees a chunk of `cls` or a whole page, so the next turn succeeds.
-      if (this.#eviction === 'none' || !this.#evictFor(cls)) return NO_MEMORY;
+      if (!this.#evicts || !this.#evictFor(cls)) return NO_MEMORY;
     }
   }
 
@@ -143,7 +149,7 @@ export class Allocator {
   allocLarge(pages: number): number {
     while (this.#pool.available < pages) {
       if (this.#reclaimEmptyPage()) continue;
-      if (this.#eviction === 'none' || !this.#evictFor(this.#large)) return NO_MEMORY;
+      if (!this.#evicts || !this.#evictFor(this.#large)) return NO_MEMORY;
     }
     const first = this.#pool.take();
     this.#pool.pageClass[first] = this.#large;
@@ -157,6 +163,11 @@ export class Allocator {
     this.#pool.pageNext[last] = NONE;
     this.#lists.classPages[this.#large] = (this.#lists.classPages[this.#large] as number) + pages;
     return first << SLOT_BITS;
+  }
+
+  /** True when a full engine evicts to make room: eviction `'lru'`, or any policy while a snapshot loads. */
+  get #evicts(): boolean {
+    return this.#eviction === 'lru' || this.mode === 'import';
   }
 
   /** A page holding nothing: from the pool, or an emptied page taken back from its class; {@link NONE} if none. */

@@ -63,7 +63,8 @@ import { chunkSizes, classFor } from './size-classes.js';
  * {@link HashIndex} (the index), {@link ClassLists} (per-class LRU and free
  * lists); this file allocates, evicts and moves pages. About 500 lines,
  * past the ~450 guide since items carry a version (spec §3.11), LIST and
- * SCAN walk the index and a re-seed migrates it in steps (issue 19): the
+ * SCAN walk the index and a re-seed migrates it in steps (issue 19), and
+ * snapshots read access stamps and set versions (issue 22): the
  * public accessors of an item's fields are one line each with their JSDoc
  * here.
  *
@@ -205,6 +206,21 @@ export class SlabEngine {
    */
   version(handle: number): number {
     return this.#pool.f64[handle >>> SLOT_BITS]![(this.#chunks.offset(handle) + OFF_VERSION) >> 3] as number;
+  }
+
+  /**
+   * Gives the item `version` (a snapshot's record, docs/SNAPSHOT.md), raising
+   * the engine's counter to it when above, so the next write's version is
+   * above every version loaded (spec §3.11: a version is never reused).
+   */
+  setVersion(handle: number, version: number): void {
+    this.#pool.f64[handle >>> SLOT_BITS]![(this.#chunks.offset(handle) + OFF_VERSION) >> 3] = version;
+    if (version > this.#version) this.#version = version;
+  }
+
+  /** The engine's access counter at the item's last write or touch: its age mark, what a snapshot orders items by. */
+  access(handle: number): number {
+    return this.#chunks.access(handle);
   }
 
   /** Copies the item's value into `target` at `offset` and returns its length: the one safe way to keep a value past the next write. */
@@ -453,6 +469,19 @@ export class SlabEngine {
    */
   migrate(buckets: number): number {
     return this.#index.migrating ? this.#index.migrate(buckets) : 0;
+  }
+
+  /**
+   * `'import'` while a snapshot loads: a full engine evicts its oldest items
+   * even under eviction `'none'` (docs/SNAPSHOT.md "Loading"); `'serve'`
+   * otherwise.
+   */
+  get mode(): 'serve' | 'import' {
+    return this.#alloc.mode;
+  }
+
+  set mode(mode: 'serve' | 'import') {
+    this.#alloc.mode = mode;
   }
 
   /** Live items. */
