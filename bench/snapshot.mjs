@@ -226,7 +226,7 @@ async function conduitPeriodic(file) {
     await s.close();
     return {
       probes: samples.waits.length, probeSeconds: (samples.sent.at(-1) - samples.sent[0]) / 1000, ...splitBySaves(samples, windows),
-      saves: list.map((x) => ({ durationMs: x.duration_ms, bytes: x.bytes, items: x.items, longestSliceMs: x.longest_slice_ms })),
+      saves: list.map((x) => ({ durationMs: x.duration_ms, bytes: x.bytes, items: x.items, longestSliceMs: x.longest_slice_ms, syncMs: x.sync_ms ?? null })),
     };
   } finally {
     await stopWith(srv, 'SIGKILL');
@@ -259,7 +259,8 @@ async function conduitRound(dir) {
     const fileBytes = existsSync(file) ? statSync(file).size : null;
     const save = {
       exitS: stop.seconds, exitCode: stop.code, fileBytes, durationMs: field(line, 'durationMs', 'duration_ms', 'ms'),
-      bytes: field(line, 'bytes'), items: field(line, 'items'), longestSliceMs: field(line, 'longestSliceMs', 'longest_slice_ms'), line: line === null ? null : srv.lines.at(-1),
+      bytes: field(line, 'bytes'), items: field(line, 'items'), longestSliceMs: field(line, 'longestSliceMs', 'longest_slice_ms'), syncMs: field(line, 'syncMs', 'sync_ms'),
+      line: line === null ? null : JSON.stringify(line),
     };
     if (fileBytes === null) return { emptyStartS, fillS, stored, save, error: `no snapshot file after SIGTERM (exit ${stop.code})` };
     const loadWarm = await conduitLoad(file, false);
@@ -290,7 +291,7 @@ async function conduitInProcessRound(dir) {
     const stored = store.stats().curr_items;
     let t0 = wallNow();
     const r = await saveSnapshot(store, file, { sliceMs: Infinity });
-    const save = { exitS: null, exitCode: null, fileBytes: statSync(file).size, durationMs: r.durationMs, bytes: r.bytes, items: r.items, longestSliceMs: r.longestSliceMs, wallS: (wallNow() - t0) / 1000 };
+    const save = { exitS: null, exitCode: null, fileBytes: statSync(file).size, durationMs: r.durationMs, bytes: r.bytes, items: r.items, longestSliceMs: r.longestSliceMs, syncMs: r.syncMs ?? null, wallS: (wallNow() - t0) / 1000 };
     const load = async (cold) => {
       if (cold) dropCache(file);
       const cached = cachedPercent(file);
@@ -321,7 +322,7 @@ async function conduitInProcessRound(dir) {
     return {
       emptyStartS: null, fillS, stored, save, loadWarm, loadCold,
       periodic: { probes: waits.length, probeSeconds: (wallNow() - sent[0]) / 1000, ...splitBySaves({ sent, waits }, [[t0, end]]),
-        saves: [{ durationMs: p.durationMs, bytes: p.bytes, items: p.items, longestSliceMs: p.longestSliceMs }] },
+        saves: [{ durationMs: p.durationMs, bytes: p.bytes, items: p.items, longestSliceMs: p.longestSliceMs, syncMs: p.syncMs ?? null }] },
     };
   } finally {
     rmSync(file, { force: true });
