@@ -56,7 +56,7 @@ const QUICK = isQuick(SIZING);
 const quick = process.env.BENCH_QUICK === '1';
 const MIB = Number(process.env.BENCH_SNAPSHOT_MIB ?? (quick ? 32 : 1024));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
-const PROBE_MS = Number(process.env.BENCH_PROBE_MS ?? (quick ? 2500 : 15_000));
+const PROBE_MS = Number(process.env.BENCH_PROBE_MS ?? (quick ? 1500 : 15_000));
 const INTERVAL = process.env.BENCH_SNAPSHOT_INTERVAL ?? (quick ? '1s' : '2s');
 const SYSTEMS = (process.env.BENCH_SYSTEMS ?? 'conduit,redis,memcached').split(',');
 const BYTES = MIB * 2 ** 20;
