@@ -85,7 +85,14 @@ export class ComposedServer {
    * ```
    */
   close(): Promise<void> {
-    this.#closing ??= this.server.close().then(() => this.gateway?.close());
+    // A failed save at shutdown (--snapshot) rejects the server's close(): the gateway still closes.
+    this.#closing ??= this.server.close().then(
+      () => this.gateway?.close(),
+      async (err: unknown) => {
+        await this.gateway?.close();
+        throw err;
+      },
+    );
     return this.#closing;
   }
 }

@@ -38,6 +38,8 @@ import { HttpGateway } from '../http/gateway.js';
 import { ForwardingMetrics } from '../http/gateway-metrics.js';
 import { runPrimary, type PrimaryService } from './primary.js';
 import { SettingSources } from './setting-sources.js';
+import { snapshotField, snapshotOption } from './snapshot-settings.js';
+import { SnapshotError } from '../server/snapshot/index.js';
 import { freePorts } from './supervisor.js';
 import { onPrimaryGone, tellPrimary, WORKER_ENV, workerStart, type StartMessage } from './worker-ipc.js';
 import { groupProblem, MAX_WORKERS, memoryShare, planWorkers, workerCount } from './worker-plan.js';
@@ -75,6 +77,10 @@ program
   .addOption(option('--handshake-timeout <duration>', 'secure mode: close a connection whose HELLO is not answered within this', 'handshake-timeout', '5s'))
   .addOption(option('--max-handshakes-per-second <n>', 'secure mode: HELLOs per second (and in a burst) from one address; more are answered BUSY before any key work (0 = no limit)', 'max-handshakes-per-second', String(serverDefaults.maxHandshakesPerSecond)))
   .addOption(option('--tracking-max-keys <n>', 'client tracking (spec §3.15): the most tracked (key, connection) pairs remembered for INVALIDATE pushes; past it the oldest keys are invalidated and forgotten', 'tracking-max-keys', String(serverDefaults.trackingMaxKeys)))
+  .addOption(option('--snapshot <file>', 'load the store from this file at start and save it there at shutdown, after the drain (docs/SNAPSHOT.md); with --workers N each worker uses FILE.<i>', 'snapshot'))
+  .addOption(option('--snapshot-interval <duration>', 'with --snapshot: also save every this long, beside the traffic (0 = only at shutdown; else at least 1s)', 'snapshot-interval', '0'))
+  .addOption(option('--snapshot-strict', 'with --snapshot: a bad snapshot file stops the start (exit 1, file left in place) instead of being moved to FILE.corrupt-<time>', 'snapshot-strict'))
+  .addOption(option('--snapshot-key <base64>', 'with --snapshot: seal the file with this 32-byte key (openssl rand -base64 32); prefer CONDUIT_SNAPSHOT_KEY, as command lines are visible to others', 'snapshot-key'))
   .addOption(option('--allow-shutdown', 'permit the SHUTDOWN opcode', 'allow-shutdown'))
   .addOption(option('--shutdown-timeout <duration>', 'longest graceful drain on SIGTERM/SIGINT', 'shutdown-timeout', '10s'))
   .addOption(option('--log-level <level>', 'JSON log lines on stderr at this level', 'log-level', 'info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
@@ -97,7 +103,9 @@ program
       'flags beat the environment, which beats the file, and every source is checked. A switch there is\n' +
       'true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp).\n' +
       'SIGTERM, SIGINT (Ctrl-C) and SIGHUP (terminal closed) drain the connections and exit 0;\n' +
-      'a second one more than a second later exits at once with 1. With --workers, the primary passes them on\n' +
+      'a second one more than a second later exits at once with 1. With --snapshot FILE the store is saved to FILE\n' +
+      'after the drain (a failed save exits 1; a second signal stops the save and leaves FILE as it was).\n' +
+      'With --workers, the primary passes them on\n' +
       'to every worker and exits 0 once all have drained; a worker that dies is restarted on its address.\n' +
       'Give the process 1.1 × --max-memory + 112 MiB of RAM (README: How much memory).',
   );
@@ -228,7 +236,14 @@ async function startPrimary(count: number, options: Partial<ServerOptions>, logg
       tls: tls === undefined ? false : { clientAuth: tls.clientAuth === true },
       http: false,
       // What each worker runs: maxMemory is its share.
-      settings: { ...settingsLogged, port, socket: options.socket, workers: count, httpToken: settingsLogged.httpToken === undefined ? undefined : '(set)' },
+      settings: {
+        ...settingsLogged,
+        port,
+        socket: options.socket,
+        workers: count,
+        httpToken: settingsLogged.httpToken === undefined ? undefined : '(set)',
+        snapshot: snapshotField(options.snapshot, count),
+      },
     },
     fail,
   });
@@ -308,6 +323,11 @@ async function main(): Promise<void> {
       httpHost: text('httpHost'),
       httpToken: typeof o.httpToken === 'string' ? o.httpToken : undefined,
       httpAllowedHosts: typeof o.httpAllowedHosts === 'string' ? o.httpAllowedHosts.split(',').map((h) => h.trim()).filter((h) => h !== '') : [],
+      // Issue 22: a worker's file is FILE.<i> (a primary checks FILE's directory and shows FILE.<i>).
+      snapshot: snapshotOption(
+        { snapshot: o.snapshot, snapshotInterval: o.snapshotInterval, snapshotStrict: o.snapshotStrict, snapshotKey: o.snapshotKey, given: (a) => program.getOptionValueSource(a) !== undefined && program.getOptionValueSource(a) !== 'default', originOf: (a) => sources.originOf(a) },
+        start?.worker,
+      ),
     };
   } catch (err) {
     fail((err as Error).message);
@@ -374,6 +394,13 @@ async function main(): Promise<void> {
   }
 
   const primaryLogger = pino({ name: 'conduit-server', level: text('logLevel') }, pino.destination({ dest: 2, sync: true }));
+  if (start === undefined && keys.length > 0 && options.snapshot !== undefined && options.snapshot.key === undefined) {
+    primaryLogger.warn(
+      { snapshot: options.snapshot.file },
+      `secure mode, but the snapshot file ${options.snapshot.file} will hold the cached values in the clear: ` +
+        'seal it with CONDUIT_SNAPSHOT_KEY (32 random bytes, base64) or keep it where only this server can read it',
+    );
+  }
   const count = workerCount(text('workers'));
   if (start === undefined && count > 1) {
     await startPrimary(count, options, primaryLogger, aead);
@@ -421,7 +448,10 @@ async function main(): Promise<void> {
         process.exit(0);
       },
       (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
+        // One line: with --snapshot, a save that failed (FILE is still the previous snapshot).
+        const message = err instanceof Error ? err.message : String(err);
+        logger.error({ reason: message }, `shutdown failed: ${message}`);
+        logger.flush();
         process.exit(1);
       },
     );
@@ -447,7 +477,7 @@ async function main(): Promise<void> {
   try {
     address = await composed.listen();
   } catch (err) {
-    fail(listenError(err as NodeJS.ErrnoException, options));
+    fail(err instanceof SnapshotError ? err.message : listenError(err as NodeJS.ErrnoException, options));
   }
   if (start !== undefined) {
     // The primary prints the one start-up line once every worker is here.
@@ -466,7 +496,7 @@ async function main(): Promise<void> {
       secure: secureField(configuredKeys, aead),
       tls: tls === undefined ? false : { clientAuth: tls.clientAuth === true },
       http: address.httpPort === undefined ? false : `${server.options.httpHost}:${address.httpPort}`,
-      settings: { ...settingsLogged, httpToken: settingsLogged.httpToken === undefined ? undefined : '(set)' },
+      settings: { ...settingsLogged, httpToken: settingsLogged.httpToken === undefined ? undefined : '(set)', snapshot: snapshotField(settingsLogged.snapshot) },
     },
     'conduit-server listening',
   );

@@ -15,7 +15,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  * file setting the user wrote, in their unit (`resolveServerOptions` checks them again).
  * Every `<duration>` is at most {@link MAX_TIMER_MS}.
  */
-const limits: Record<string, { min: number; max: number; powerOfTwo?: true; why?: string }> = {
+const limits: Record<string, { min: number; max: number; powerOfTwo?: true; why?: string; zeroOrAtLeast?: number }> = {
   port: { min: 0, max: 65_535 },
   'http-port': { min: 0, max: 65_535 },
   shards: { min: 1, max: 1024, powerOfTwo: true },
@@ -34,6 +34,8 @@ const limits: Record<string, { min: number; max: number; powerOfTwo?: true; why?
   'max-handshakes-per-second': { min: 0, max: 1_000_000 },
   // spec §3.15: the tracking table's bound (the table costs about 100 bytes a key at the worst).
   'tracking-max-keys': { min: 1, max: 100_000_000 },
+  // Issue 22: 0 turns the periodic save off; a save every few ms would only ever be saving.
+  'snapshot-interval': { min: 0, max: MAX_TIMER_MS, zeroOrAtLeast: 1_000 },
 };
 
 /** The spellings of a boolean in `CONDUIT_*` variables and in the config file (case-insensitive, trimmed). */
@@ -93,6 +95,10 @@ export function checkSetting(option: Option, setting: string, raw: unknown, labe
     const { min, max } = limit ?? { min: 0, max: MAX_TIMER_MS };
     if (ms > max) throw new TypeError(`${label} must be at most ${formatDurationLimit(max, text, 'max')}, got '${text}'`);
     if (ms < min) throw new TypeError(`${label} must be at least ${formatDurationLimit(min, text, 'min')}, got '${text}'`);
+    const floor = limit?.zeroOrAtLeast;
+    if (floor !== undefined && ms !== 0 && ms < floor) {
+      throw new TypeError(`${label} must be 0 (off) or at least ${formatDurationLimit(floor, text, 'min')}, got '${text}'`);
+    }
   } else if (kind === 'integer-or-auto') {
     const { min, max } = limit ?? { min: 0, max: Number.MAX_SAFE_INTEGER };
     const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;

@@ -17,5 +17,6 @@ export {
   serverDefaults,
   type ServerGroup,
   type ServerOptions,
+  type ServerSnapshotOptions,
   type ServerTlsOptions,
 } from './options.js';

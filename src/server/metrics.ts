@@ -5,6 +5,7 @@ import { opcodeName, statusName } from '../protocol/constants.js';
 import type { Store } from '../store/store.js';
 import type { LeaseTable } from './leases.js';
 import type { TrackingStats } from './tracking.js';
+import type { SnapshotStats } from './snapshot/snapshots.js';
 
 /**
  * Why the server closed a connection on its own; counted and logged. `internal`: an
@@ -42,6 +43,8 @@ export interface MetricsSource {
   };
   /** spec §3.15: the tracking table, whose STATS `tracking` the `conduit_tracking_*` metrics copy. */
   readonly tracking?: { stats(): TrackingStats };
+  /** Issue 22: the snapshot policy, whose STATS `snapshot` the `conduit_snapshot_*` metrics copy; absent: none. */
+  readonly snapshots?: { stats(): SnapshotStats };
 }
 
 /**
@@ -58,6 +61,38 @@ export const GAUGES_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active
 
 /** Request latency buckets in seconds: 10 µs to 1 s, for an in-memory cache. */
 export const LATENCY_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.1, 1];
+
+/**
+ * Issue 22: STATS `snapshot` as metrics (docs/SNAPSHOT.md); a value not known yet (no save or
+ * load so far) reads 0, and `conduit_snapshot_last_load_result` has one series, the last result's.
+ */
+function snapshotMetrics(
+  stats: () => SnapshotStats,
+  counter: (name: string, help: string, read: () => number) => void,
+  gauge: (name: string, help: string, read: () => number) => void,
+  registers: RegistryType[],
+): void {
+  counter('conduit_snapshot_saves_total', 'Snapshot saves that completed (periodic and at shutdown).', () => stats().saves);
+  counter('conduit_snapshot_save_failures_total', 'Snapshot saves that failed (the file was left as it was).', () => stats().save_failures);
+  gauge('conduit_snapshot_last_save_timestamp_seconds', 'When the last completed snapshot save began (Unix seconds; 0: none yet).', () => (stats().last_save?.time ?? 0) / 1000);
+  gauge('conduit_snapshot_last_save_duration_seconds', 'How long the last completed snapshot save took.', () => (stats().last_save?.duration_ms ?? 0) / 1000);
+  gauge('conduit_snapshot_last_save_bytes', 'Size of the file the last completed snapshot save wrote.', () => stats().last_save?.bytes ?? 0);
+  gauge('conduit_snapshot_last_save_items', 'Items the last completed snapshot save wrote.', () => stats().last_save?.items ?? 0);
+  gauge('conduit_snapshot_last_load_items', 'Items loaded from the snapshot at start.', () => stats().last_load?.loaded ?? 0);
+  gauge('conduit_snapshot_last_load_duration_seconds', 'How long loading the snapshot at start took.', () => (stats().last_load?.duration_ms ?? 0) / 1000);
+  const { Gauge } = promClient();
+  new Gauge({
+    name: 'conduit_snapshot_last_load_result',
+    help: 'The result of loading the snapshot at start, as a label (loaded, missing, corrupt, unreadable, wrong_key, unsealed, sealed, newer_version): 1.',
+    labelNames: ['result'],
+    registers,
+    collect() {
+      this.reset();
+      const result = stats().last_load?.result;
+      if (result !== undefined) this.set({ result }, 1);
+    },
+  });
+}
 
 /**
  * Prometheus metrics of one server, in a registry of its own (prom-client).
@@ -194,6 +229,8 @@ export class Metrics {
       });
       gauge('conduit_leases_stale_bytes', 'Bytes of previous values kept to answer LEASE STALE (outside --max-memory, at most 1/16 of it).', () => leases.stats().stale_bytes);
     }
+    const snapshots = source.snapshots;
+    if (snapshots !== undefined) snapshotMetrics(() => snapshots.stats(), counter, gauge, registers);
     new Counter({
       name: 'conduit_disconnects_total',
       help: 'Connections the server closed, by cause.',

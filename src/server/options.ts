@@ -135,6 +135,27 @@ export interface ServerOptions {
    * standalone, owning every key. Set by `conduit-server --workers` for each worker.
    */
   group: ServerGroup | undefined;
+  /**
+   * Issue 22 (docs/SNAPSHOT.md): load `file` before listening, save it after the drain at
+   * close() and every `intervalMs` (0: at shutdown only; else at least 1 s); a bad file stops
+   * the start when `strict`, else it is moved aside; `key` (32 bytes) seals it. Default: none.
+   */
+  snapshot: ServerSnapshotOptions | undefined;
+}
+
+/**
+ * The `snapshot` option of a {@link ServerOptions}.
+ *
+ * @example
+ * ```ts
+ * const snapshot: ServerSnapshotOptions = { file: '/var/lib/conduit/cache.snap', intervalMs: 0, strict: false };
+ * ```
+ */
+export interface ServerSnapshotOptions {
+  file: string;
+  intervalMs: number;
+  strict: boolean;
+  key?: Uint8Array;
 }
 
 /**
@@ -174,6 +195,7 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   httpAllowedHosts: [],
   logger: silentLogger,
   group: undefined,
+  snapshot: undefined,
 });
 
 /**
@@ -266,7 +288,19 @@ export function resolveServerOptions(options: Partial<ServerOptions>, label: (na
     }
   }
   if (o.group !== undefined) checkGroup(o.group, label('group'));
+  if (o.snapshot !== undefined) checkSnapshot(o.snapshot, label('snapshot'));
   return o;
+}
+
+/** Issue 22: a snapshot file, its interval (0, or 1 s up to the longest timer), strictness and key. */
+function checkSnapshot(snapshot: ServerSnapshotOptions, label: string): void {
+  if (typeof snapshot !== 'object' || snapshot === null) throw new TypeError(`${label} must be an object with file, intervalMs and strict`);
+  if (typeof snapshot.file !== 'string' || snapshot.file === '') throw new TypeError(`${label}: file must be a file path`);
+  if (snapshot.intervalMs !== 0) integer(`${label}: intervalMs (0 = at shutdown only)`, snapshot.intervalMs, 1_000, 2_147_483_647);
+  if (typeof snapshot.strict !== 'boolean') throw new TypeError(`${label}: strict must be true or false`);
+  if (snapshot.key !== undefined && (!(snapshot.key instanceof Uint8Array) || snapshot.key.length !== 32)) {
+    throw new TypeError(`${label}: key must be 32 bytes`);
+  }
 }
 
 /** spec §3.14: a group's map every client can decode and every server of it agrees on. */

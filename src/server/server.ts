@@ -20,6 +20,7 @@ import type { Reply } from './execute.js';
 import { SlotOwnership } from './group.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { claimSocketPath } from './socket-path.js';
+import { Snapshots } from './snapshot/snapshots.js';
 
 /**
  * node:tls, loaded when a TLS listener is made: about 2 MiB of RSS a plaintext
@@ -143,6 +144,8 @@ export class ConduitServer extends EventEmitter {
   readonly tracking: TrackingTable;
   /** spec §3.14: this server's slots in its group; `undefined` when standalone. */
   readonly #group: SlotOwnership | undefined;
+  /** Issue 22: the `snapshot` file's load, saves and stats (docs/SNAPSHOT.md); `undefined` without one. */
+  readonly snapshots: Snapshots | undefined;
 
   constructor(options: Partial<ServerOptions> = {}) {
     super();
@@ -162,6 +165,7 @@ export class ConduitServer extends EventEmitter {
     this.store = new Store({ maxMemory: o.maxMemory, shards: o.shards, eviction: o.eviction, onChange });
     const counters = this.#counters;
     this.aead = o.keys.length > 0 ? aeadChoice().implementation : undefined;
+    this.snapshots = o.snapshot === undefined ? undefined : new Snapshots({ ...o.snapshot, maxValueLength: o.maxValueSize, logger: o.logger });
     this.metrics = o.httpPort === undefined ? undefined : new Metrics(this);
     const handshakes = o.keys.length > 0 && o.maxHandshakesPerSecond > 0 ? new HandshakeLimiter(o.maxHandshakesPerSecond) : undefined;
     this.#handshakes = handshakes;
@@ -256,10 +260,13 @@ export class ConduitServer extends EventEmitter {
     this.#checkItemBudget();
     // Before TCP, so a refused path leaves nothing listening.
     if (o.socket !== undefined) await claimSocketPath(o.socket, o.logger);
+    // Issue 22: the store is whole before the first client (or the HTTP gateway, which listens after us) can see it.
+    await this.snapshots?.load(this.store);
     let tcp: AddressInfo | undefined;
     if (o.tcp) tcp = (await this.#listenOn({ host: o.host, port: o.port })) as AddressInfo;
     if (o.socket !== undefined) await this.#listenOn({ path: o.socket });
     this.#timer = setInterval(() => this.#checkTimeouts(), CHECK_INTERVAL_MS).unref();
+    this.snapshots?.start(this.store);
     return { port: tcp?.port ?? 0, host: tcp?.address ?? o.host, socket: o.socket };
   }
 
@@ -431,6 +438,7 @@ export class ConduitServer extends EventEmitter {
       output_memory: this.#outputTotal,
       output_memory_peak: this.#outputPeak,
       tracking: this.tracking.stats(), // spec §3.15, §5.2
+      snapshot: this.snapshots?.stats() ?? null, // spec §5.2, docs/SNAPSHOT.md
     };
     const body = Buffer.from(JSON.stringify(stats));
     return body.length <= maxBytes ? body : Buffer.from(JSON.stringify({ ...stats, shards: [] }));
@@ -508,6 +516,11 @@ export class ConduitServer extends EventEmitter {
     for (const raw of this.#rawSockets) raw.destroy();
     await listenersClosed;
     clearInterval(this.#timer);
-    this.store.close();
+    // Issue 22: the exact save, after the drain; a failure rejects close() with FILE left as it was.
+    try {
+      await this.snapshots?.saveAtShutdown(this.store);
+    } finally {
+      this.store.close();
+    }
   }
 }
