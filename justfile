@@ -91,7 +91,7 @@ bench-near: build
 
 # Warm restart (issue 22): 1 GiB of 4 KiB values (262,144 items) saved and loaded by conduit-server --snapshot (SIGTERM → save,
 # restart → load, page cache and cold; a 1-GET-per-ms probe during periodic saves) vs Redis SAVE/BGSAVE/RDB load vs memcached -e
-# (SIGUSR1 → restart); a disk baseline beside them. Installs redis-server/memcached (apt) when missing. ~5 min; BENCH_QUICK=1: 32 MiB, one round.
+# (SIGUSR1 → restart); a disk baseline beside them. Installs redis-server/memcached (apt) when missing. ~8–10 min; BENCH_QUICK=1: 32 MiB, one round (~15–30 s).
 bench-snapshot: build
     {{pin}} node bench/snapshot.mjs
 
