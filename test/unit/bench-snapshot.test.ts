@@ -142,6 +142,15 @@ describe('bench report: snapshot (issue 22)', () => {
     expect(row(md, '| Redis, BGSAVE |')).toContain('| fork 12.0 ms (INFO `latest_fork_usec`) |');
   });
 
+  it("splits the fsync out with the save's own syncMs when it reports one, else with the disk baseline's fsync", () => {
+    const estimated = renderSection(snapshot, snapshotRun(600, 900, 4));
+    expect(row(estimated, '| Conduit | save without its fsync (estimate')).toContain('| fsync 2.000 s |');
+    const own = snapshotRun(600, 900, 4);
+    for (const r of own.conduit as { save: { syncMs: number | null } }[]) r.save.syncMs = 500;
+    const md = renderSection(snapshot, own);
+    expect(row(md, "| Conduit | save without its fsyncs (minus the save's own `syncMs`)")).toContain('| 1.290 (1.127–1.488) | 833 (721–953) | fsync 0.500 s |');
+  });
+
   it('does not judge a run whose conduit-server had no --snapshot, and says so; a failed round is shown', () => {
     const run = snapshotRun(600, 900, 4, 'absent');
     const md = renderSection(snapshot, run);
