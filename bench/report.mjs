@@ -1,6 +1,6 @@
 // Renders all of bench/RESULTS.md (and bench/results/chart.svg) from the
 // saved runs in bench/results/*.json: the newest full run of each benchmark
-// (harness, codec, store, e2e, clients, http, ring, scale, near). Quick runs are never rendered.
+// (harness, codec, store, e2e, clients, http, ring, scale, near, snapshot). Quick runs are never rendered.
 // Every figure comes from the saved per-round numbers, every verdict from
 // the figure beside it and the bound in TARGETS below (the one place the
 // targets are stated); a benchmark with no saved run renders as "not
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { nearSection, nearTargets } from './report-near.mjs';
 import { ringSection, scaleSection, scaleTargets } from './report-scale.mjs';
 import { scanSection, scanTargets } from './report-scan.mjs';
+import { snapshotSection, snapshotTargets } from './report-snapshot.mjs';
 
 /** Every target, once: the bound each verdict is computed against. */
 export const BOUNDS = {
@@ -49,6 +50,7 @@ export const BENCHMARKS = [
   { id: 'ring', script: 'ring-choice.mjs', recipe: 'npx just bench-ring', title: 'Key → server schemes: Redis slots + rendezvous vs ketama vs modulo vs jump hash' },
   { id: 'scale', script: 'scale.mjs', recipe: 'npx just bench-scale', title: 'Scale-out: one server vs --workers 2, pooled vs plain client' },
   { id: 'near', script: 'near-cache.mjs', recipe: 'npx just bench-near', title: 'Near cache: ConduitClient with and without nearCache vs ioredis (Zipf 0.99, 95 % GET)' },
+  { id: 'snapshot', script: 'snapshot.mjs', recipe: 'npx just bench-snapshot', title: 'Warm restart: Conduit snapshot vs Redis RDB vs memcached -e (1 GiB of 4 KiB values)' },
 ];
 
 // ---- numbers -------------------------------------------------------------------
@@ -220,6 +222,8 @@ export function targetsOf(run) {
     t.push(...scaleTargets(run));
   } else if (run.benchmark === 'near') {
     t.push(...nearTargets(run));
+  } else if (run.benchmark === 'snapshot') {
+    t.push(...snapshotTargets(run));
   } else if (run.benchmark === 'http') {
     for (const row of run.results.filter((x) => x.system === 'conduit-server HTTP gateway')) {
       t.push(throughputTarget(`HTTP gateway ≥ ${B.httpVsBare}× bare node:http (${row.method}, pipelining ${row.pipelining})`,
@@ -289,7 +293,7 @@ function rssTarget(rss, conduit) {
 // ---- sections ------------------------------------------------------------------
 
 /** Benchmarks that start servers (and pin them to core 0 when taskset exists). */
-const SERVERS = new Set(['harness', 'e2e', 'clients', 'http', 'scale', 'near']);
+const SERVERS = new Set(['harness', 'e2e', 'clients', 'http', 'scale', 'near', 'snapshot']);
 
 /** Where a run came from: date, commit (and how far src/ has moved since), command, machine, versions. */
 function provenance(run, opts) {
@@ -642,7 +646,7 @@ function httpSection(run) {
   return lines;
 }
 
-const SECTIONS = { harness: harnessSection, codec: codecSection, store: storeSection, e2e: e2eSection, clients: clientsSection, http: httpSection, ring: ringSection, scale: scaleSection, near: nearSection };
+const SECTIONS = { harness: harnessSection, codec: codecSection, store: storeSection, e2e: e2eSection, clients: clientsSection, http: httpSection, ring: ringSection, scale: scaleSection, near: nearSection, snapshot: snapshotSection };
 
 /**
  * One benchmark's section of RESULTS.md from its run (heading, provenance,
