@@ -20,3 +20,13 @@ export {
   type ServerSnapshotOptions,
   type ServerTlsOptions,
 } from './options.js';
+export {
+  loadSnapshot,
+  saveSnapshot,
+  SnapshotError,
+  type LoadOptions,
+  type LoadOutcome,
+  type LoadResult,
+  type SaveOptions,
+  type SaveResult,
+} from './snapshot/index.js';

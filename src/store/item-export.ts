@@ -12,7 +12,8 @@
  *
  * Nothing is allocated per item: the handles and stamps go into growable
  * typed arrays, and a record is written from the item's chunk into the
- * caller's buffer (`copyKey` / `copyValue`), with no intermediate copy.
+ * caller's buffer (`copyKeyAndValue`: one copy, key and value being
+ * contiguous in a chunk), with no intermediate copy.
  *
  * Fuzzy, as the doc says: between slices the traffic goes on, so `fill`
  * looks at each handle again when it writes it. A handle whose item is gone
@@ -37,7 +38,14 @@
 import { NONE } from './slab/layout.js';
 import type { SlabEngine } from './slab/slab-engine.js';
 
-/** Bytes of a record's header (docs/SNAPSHOT.md "Records"): key length u8, value length u32, expiry f64, version f64. */
+/**
+ * Bytes of a record's header (docs/SNAPSHOT.md "Records"): key length u8, value length u32, expiry f64, version f64.
+ *
+ * @example
+ * ```ts
+ * const recordBytes = RECORD_HEADER_SIZE + key.length + value.length;
+ * ```
+ */
 export const RECORD_HEADER_SIZE = 21;
 
 /**
@@ -45,13 +53,25 @@ export const RECORD_HEADER_SIZE = 21;
  * (docs/SNAPSHOT.md "Order"): items whose stamps fall in one bucket keep
  * their slot order. With the range spread over 65,536 buckets, an item is
  * out of place by at most 1/65,536 of the range of stamps.
+ *
+ * @example
+ * ```ts
+ * const tolerance = Math.ceil((newestStamp - oldestStamp + 1) / ORDER_BUCKETS); // stamps two items may swap by
+ * ```
  */
 export const ORDER_BUCKETS = 65_536;
 
 /** Handles collected before the first growth of the arrays. */
 const INITIAL_CAPACITY = 1024;
 
-/** What an {@link ItemExport} reads: the store's engine and its monotonic clock. */
+/**
+ * What an {@link ItemExport} reads: the store's engine and its monotonic clock.
+ *
+ * @example
+ * ```ts
+ * new ItemExport({ engine, clock: () => performance.now() });
+ * ```
+ */
 export interface ExportSource {
   readonly engine: SlabEngine;
   readonly clock: () => number;
@@ -77,8 +97,8 @@ export class ItemExport {
   #state: 'collecting' | 'collected' | 'ordered' = 'collecting';
   /** The engine's scan cursor; {@link NONE} once every page was visited. */
   #cursor = 0;
-  #handles = new Int32Array(INITIAL_CAPACITY);
-  #access = new Float64Array(INITIAL_CAPACITY);
+  #handles: Int32Array;
+  #access: Float64Array;
   #count = 0;
   /** Clock time of the running {@link collect} slice (what "expired" means in it). */
   #now = 0;
@@ -94,6 +114,11 @@ export class ItemExport {
     this.#engine = source.engine;
     this.#clock = source.clock;
     this.#wallOffset = Date.now() - source.clock();
+    // Room for the items there are now and a sixteenth more, so a save rarely grows (copies) its arrays:
+    // 12 bytes an item while collecting, then 4 (the ordered handles).
+    const capacity = Math.max(INITIAL_CAPACITY, source.engine.size + (source.engine.size >> 4));
+    this.#handles = new Int32Array(capacity);
+    this.#access = new Float64Array(capacity);
   }
 
   /** Items collected (live and unexpired when their slot was visited). */
@@ -241,8 +266,7 @@ export class ItemExport {
       // An integer number of wall-clock ms, never 0 (0 is "never expires").
       view.setFloat64(at + 5, expiresAt === 0 ? 0 : Math.max(1, Math.round(expiresAt + wallOffset)), true);
       view.setFloat64(at + 13, engine.version(handle), true);
-      engine.copyKey(handle, target, at + RECORD_HEADER_SIZE);
-      engine.copyValue(handle, target, at + RECORD_HEADER_SIZE + keyLength);
+      engine.copyKeyAndValue(handle, target, at + RECORD_HEADER_SIZE);
       at += RECORD_HEADER_SIZE + keyLength + valueLength;
       filled += 1;
       this.#next += 1;

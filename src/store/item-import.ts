@@ -45,6 +45,11 @@ import type { SlabEngine } from './slab/slab-engine.js';
  * the store (fewer than it stored when later ones evicted earlier ones);
  * `expired` the records whose expiry had passed; `evicted` the items evicted
  * to make room for newer ones; `skipped` the records too large to store.
+ *
+ * @example
+ * ```ts
+ * const { loaded, expired, evicted, skipped } = items.finish();
+ * ```
  */
 export interface ImportCounts {
   records: number;
@@ -58,6 +63,12 @@ export interface ImportCounts {
  * Why a section's plaintext is not valid records: `offset` bytes from the
  * section's start, and a message for the log line, e.g.
  * `record 12 runs past the end of its section`.
+ *
+ * @example
+ * ```ts
+ * const problem = items.add(plaintext, 0, plaintext.length, records);
+ * if (problem !== undefined) log(`section 3, byte ${problem.offset}: ${problem.message}`);
+ * ```
  */
 export interface RecordProblem {
   offset: number;
@@ -69,6 +80,11 @@ export interface RecordProblem {
  * things only the store can do, empty itself without telling the change
  * hook and leave import mode. The store keeps {@link ImportCounts} `evicted`
  * itself (its eviction callback sees them).
+ *
+ * @example
+ * ```ts
+ * new ItemImport({ engine, counts, expiry, clock, clear: () => flushQuietly(), end: () => leaveImportMode() }, maxValueLength, importCounts);
+ * ```
  */
 export interface ImportTarget {
   readonly engine: SlabEngine;

@@ -13,7 +13,7 @@
  * `change.ts` (the change hook, issue 21) and `item-export.ts` /
  * `item-import.ts` (snapshot records out and in, issue 22).
  *
- * About 680 lines, over the ~450 guide (protocol 1.1's versioned read, GAT
+ * About 700 lines, over the ~450 guide (protocol 1.1's versioned read, GAT
  * and SCAN added three more, issue 19; snapshots' two entry points, issue
  * 22): each of spec §3's operations is a
  * short method here with its JSDoc example, and GET and SET come in two
@@ -113,7 +113,14 @@ export class Store {
     this.#engine = new SlabEngine({ maxMemory, eviction, pageSize: pageSizeFor(maxMemory), onEvict: this.#onEvict });
     this.#notify = onChange === undefined ? undefined : new ChangeNotifier(this.#engine, onChange);
     const notify = this.#notify;
-    this.#expiry = new ExpirySweep(this.#engine, this.#counts, clock, notify === undefined ? undefined : (handle) => notify.ofHandle('expired', handle));
+    // A snapshot load tells no hook (nobody is connected yet), the sweep's expiries during it included.
+    const onExpire =
+      notify === undefined
+        ? undefined
+        : (handle: number): void => {
+            if (this.#importing === undefined) notify.ofHandle('expired', handle);
+          };
+    this.#expiry = new ExpirySweep(this.#engine, this.#counts, clock, onExpire);
     if (activeExpiry) this.#timer = new SweepTimer(() => this.sweep(), () => this.#engine.migrating || this.#expiry.hasDue(this.#clock()));
   }
 

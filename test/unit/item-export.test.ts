@@ -119,6 +119,19 @@ describe('ItemExport records (docs/SNAPSHOT.md "Records")', () => {
     expect(whole).toHaveLength(301);
   });
 
+  it('items written after beginExport and before their slot is visited are collected too (the arrays grow)', () => {
+    const { store } = make();
+    for (let i = 0; i < 10; i += 1) store.set(b(`k${i}`), b('v'));
+    const items = store.beginExport(); // sized for 10 items
+    for (let i = 10; i < 5000; i += 1) store.set(b(`k${i}`), b('v'));
+    while (!items.collect(1000));
+    expect(items.collected).toBe(5000);
+    items.order();
+    const target = new Uint8Array(1 << 20);
+    const keys = decodeRecords(target.subarray(0, items.fill(target, 0, target.length))).map((r) => r.key);
+    expect(new Set(keys).size).toBe(5000);
+  });
+
   it('refuses fill before order, order before collect is done, and a second order', () => {
     const { store } = make();
     for (let i = 0; i < 5; i += 1) store.set(b(`k${i}`), b('v'));

@@ -221,6 +221,21 @@ describe('import mode', () => {
     expect(changes.slice(1).every((c) => c === 'evicted')).toBe(true);
   });
 
+  it('the sweep between two sections tells no hook of what it reclaims either', () => {
+    const changes: string[] = [];
+    const { store, clock } = make({ onChange: (c) => changes.push(c.cause) });
+    const items = store.beginImport({ maxValueLength: 1 << 20 });
+    expect(items.add(...args(section(encodeRecord(b('a'), b('1'), WALL + 100, 1))))).toBeUndefined();
+    clock.advance(200);
+    expect(store.sweep(10)).toBe(1);
+    expect(changes).toEqual([]);
+    items.finish();
+    store.set(b('b'), b('2'), { ttlMs: 10 });
+    clock.advance(100);
+    expect(store.sweep(10)).toBe(1);
+    expect(changes).toEqual(['set', 'expired']);
+  });
+
   it('loads into an empty store only, one load at a time, and checks maxValueLength', () => {
     const { store } = make();
     expect(() => store.beginImport({ maxValueLength: -1 })).toThrow(/maxValueLength option/);

@@ -191,10 +191,13 @@ class SectionWriter {
   /** The write in flight and the buffer it reads from. */
   #inflight: Promise<unknown> | undefined;
   #inflightBuffer: Uint8Array | undefined;
+  /** Where the next section goes. */
   #position = HEADER_SIZE;
-  items = 0;
-  sections = 0;
+  #items = 0;
+  #sections = 0;
   #payloadBytes = 0;
+  /** Records in the section being filled. */
+  #sectionRecords = 0;
 
   constructor(handle: FileHandle, slices: Slices, time: number, key: Uint8Array | undefined) {
     this.#handle = handle;
@@ -208,6 +211,16 @@ class SectionWriter {
       this.#seal = new SnapshotSeal(key, this.#headerBytes, 0);
       this.#header.keyCheck = this.#seal.keyCheck();
     }
+  }
+
+  /** Records written so far. */
+  get items(): number {
+    return this.#items;
+  }
+
+  /** Sections written so far. */
+  get sections(): number {
+    return this.#sections;
   }
 
   /** The header with zero counts at offset 0: a file cut short never looks complete. */
@@ -263,9 +276,6 @@ class SectionWriter {
     await this.#flush();
   }
 
-  /** Records in the section being filled. */
-  #sectionRecords = 0;
-
   /** The one record larger than 4 MiB, alone in its section. */
   #fillOne(items: ItemExport, buffer: Uint8Array, size: number): number {
     const written = items.fill(buffer, SECTION_HEADER_SIZE, SECTION_HEADER_SIZE + size);
@@ -298,7 +308,7 @@ class SectionWriter {
 
   /** Checksums (and seals) the section in `buffer` and starts its write. */
   async #writeSection(buffer: Uint8Array, plaintext: number, records: number): Promise<void> {
-    const index = this.sections;
+    const index = this.#sections;
     // Magic, index and records first: with a key they are the section's associated data.
     buffer.set(SECTION_MAGIC, 0);
     const view = new DataView(buffer.buffer, buffer.byteOffset, SECTION_HEADER_SIZE);
@@ -313,15 +323,15 @@ class SectionWriter {
     encodeSectionHeader({ index, records, length, payloadCrc }, buffer, 0);
     await this.#write(buffer, SECTION_HEADER_SIZE + length, this.#position);
     this.#position += SECTION_HEADER_SIZE + length;
-    this.sections += 1;
-    this.items += records;
+    this.#sections += 1;
+    this.#items += records;
     this.#payloadBytes += length;
   }
 
   /** The trailer, then the header again with the counts; resolves to the file's size. */
   async finish(): Promise<number> {
     await this.#flush();
-    const counts = { items: this.items, sections: this.sections, payloadBytes: this.#payloadBytes };
+    const counts = { items: this.#items, sections: this.#sections, payloadBytes: this.#payloadBytes };
     const trailer = new Uint8Array(TRAILER_SIZE);
     encodeTrailer({ ...counts, tag: new Uint8Array(SEAL_TAG_SIZE) }, trailer, 0);
     if (this.#seal !== undefined) encodeTrailer({ ...counts, tag: this.#seal.trailerTag(trailer, 0) }, trailer, 0);

@@ -157,6 +157,24 @@ export class Chunks {
     return length;
   }
 
+  /**
+   * Copies the item's key and then its value into `target` at `offset` and
+   * returns how many bytes that was: one copy for a slab item, whose key and
+   * value follow each other in its chunk.
+   */
+  copyKeyAndValue(handle: number, target: Uint8Array, offset: number): number {
+    if (this.classOf(handle) === this.large) {
+      const keyLength = this.copyKey(handle, target, offset);
+      return keyLength + this.copyValue(handle, target, offset + keyLength);
+    }
+    const off = this.offset(handle);
+    const page = handle >>> SLOT_BITS;
+    const bytes = this.pool.u8[page]!;
+    const length = (bytes[off + OFF_KEY_LENGTH] as number) + (this.pool.i32[page]![(off + OFF_VALUE_LENGTH) >> 2]! >>> 0);
+    copyBytes(bytes, off + HEADER_SIZE, target, offset, length);
+    return length;
+  }
+
   /** True when the item's key starts with `prefix`. */
   keyStartsWith(handle: number, prefix: Uint8Array): boolean {
     const off = this.offset(handle);

@@ -243,6 +243,11 @@ export class SlabEngine {
     return this.#chunks.copyKey(handle, target, offset);
   }
 
+  /** Copies the item's key, then its value, into `target` at `offset` (a snapshot record's body) and returns the bytes copied. */
+  copyKeyAndValue(handle: number, target: Uint8Array, offset: number): number {
+    return this.#chunks.copyKeyAndValue(handle, target, offset);
+  }
+
   /** True when the item's key starts with `prefix` (LIST, spec §3.5). */
   keyStartsWith(handle: number, prefix: Uint8Array): boolean {
     return this.#chunks.keyStartsWith(handle, prefix);
