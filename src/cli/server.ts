@@ -39,7 +39,7 @@ import { ForwardingMetrics } from '../http/gateway-metrics.js';
 import { runPrimary, type PrimaryService } from './primary.js';
 import { SettingSources } from './setting-sources.js';
 import { snapshotField, snapshotOption } from './snapshot-settings.js';
-import { SnapshotError } from '../server/snapshot/index.js';
+import { SnapshotError } from '../server/snapshot/snapshot-error.js';
 import { freePorts } from './supervisor.js';
 import { onPrimaryGone, tellPrimary, WORKER_ENV, workerStart, type StartMessage } from './worker-ipc.js';
 import { groupProblem, MAX_WORKERS, memoryShare, planWorkers, workerCount } from './worker-plan.js';

@@ -1,5 +1,6 @@
 // Issue 22 (docs/SNAPSHOT.md "Bad files", "Saving"): the policy around the snapshot file, with
 // the file side (saveSnapshot / loadSnapshot) replaced by fakes, so each rule is seen alone.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -298,5 +299,18 @@ describe('ServerOptions.snapshot is validated with messages naming the option', 
   it('a good one passes, and none is the default', () => {
     expect(resolveServerOptions({ snapshot: { file, intervalMs: 60_000, strict: true, key: new Uint8Array(32) } }).snapshot?.intervalMs).toBe(60_000);
     expect(resolveServerOptions({}).snapshot).toBeUndefined();
+  });
+});
+
+describe('the file side is loaded only by a server with a snapshot', () => {
+  it('importing the server does not load @node-rs/crc32 (RSS and start-up of every server, docs/STORAGE.md "Process RSS")', () => {
+    const probe =
+      "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" +
+      "const loaded = () => Object.keys(require.cache).some((k) => k.includes('@node-rs'));" +
+      "await import('./dist/server/server.js'); const before = loaded();" +
+      "await import('./dist/server/snapshot/index.js'); console.log(JSON.stringify([before, loaded()]));";
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8', timeout: 15_000 });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual([false, true]);
   });
 });

@@ -6,7 +6,18 @@ import { readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../../config/logger.js';
 import type { Store } from '../../store/store.js';
-import { loadSnapshot, saveSnapshot, SnapshotError, type LoadResult, type SaveResult } from './index.js';
+import type { loadSnapshot, LoadResult, saveSnapshot, SaveResult } from './index.js';
+import { SnapshotError } from './snapshot-error.js';
+
+/**
+ * The file side, loaded when a server with a snapshot first loads or saves: its native CRC32C
+ * and the sealing AEADs would otherwise be in every server's RSS and start-up, as prom-client
+ * and node:tls are kept out (docs/STORAGE.md, "Process RSS").
+ */
+const fileSide = async (): Promise<{ save: typeof saveSnapshot; load: typeof loadSnapshot }> => {
+  const { saveSnapshot: save, loadSnapshot: load } = await import('./index.js');
+  return { save, load };
+};
 
 /**
  * What a {@link Snapshots} does. `file`, `intervalMs`, `strict` and `key` are the server's
@@ -102,8 +113,9 @@ export class Snapshots {
 
   constructor(options: SnapshotsOptions) {
     this.#o = options;
-    this.#save = options.io?.save ?? saveSnapshot;
-    this.#load = options.io?.load ?? loadSnapshot;
+    const io = options.io;
+    this.#save = io?.save ?? (async (...args) => (await fileSide()).save(...args));
+    this.#load = io?.load ?? (async (...args) => (await fileSide()).load(...args));
     this.#now = options.io?.now ?? Date.now;
   }
 
