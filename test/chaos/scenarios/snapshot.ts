@@ -8,6 +8,7 @@
 // every key holding a value that was written for it, the item count never
 // going down: no key is ever deleted). Then a SIGTERM round trip: the save
 // after the drain is exact, so every item comes back byte for byte.
+// Quick (npm test): 5 kills, 2,500 keys; full (npx just chaos): 50 kills, 30,000 keys.
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,10 +122,11 @@ export const snapshot: Scenario = {
     const keys = size.quick ? 2_500 : 30_000;
     const dir = mkdtempSync(join(tmpdir(), 'conduit-chaos-snapshot-'));
     const file = join(dir, 'cache.snap');
-    const flags = ['--snapshot', file, '--snapshot-interval', '1s', '--max-memory', '256mb'];
+    // Room for every key (no eviction: the count can only grow); the quick size fits the default budget.
+    const flags = ['--snapshot', file, '--snapshot-interval', '1s', '--max-memory', size.quick ? '64mb' : '256mb'];
     try {
-      await killRounds(size, f, { kills, keys, dir, file, flags });
-      await roundTrip(size, f, { keys, dir, flags, rounds: kills + 1 });
+      const server = await killRounds(size, f, { kills, keys, dir, file, flags });
+      await roundTrip(size, f, server, { keys, dir, flags, gen: kills });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -139,7 +141,11 @@ interface Setup {
   flags: string[];
 }
 
-async function killRounds(size: Size, f: Findings, { kills, keys, dir, file, flags }: Setup): Promise<void> {
+/**
+ * Starts the server `kills + 1` times on the same FILE, checking what each start loaded, and kills
+ * all but the last start during a save; returns the last, still running.
+ */
+async function killRounds(size: Size, f: Findings, { kills, keys, dir, file, flags }: Setup): Promise<ServerProcess> {
   let lastSaveMs = 30;
   let loadsOk = 0;
   let duringSave = 0;
@@ -151,9 +157,10 @@ async function killRounds(size: Size, f: Findings, { kills, keys, dir, file, fla
   const loadMs: number[] = [];
   const saves: number[] = [];
   const fileBytes: number[] = [];
-  for (let round = 0; round < kills; round += 1) {
+  let server: ServerProcess | undefined;
+  for (let round = 0; round <= kills; round += 1) {
     const existed = existsSync(file);
-    const server = await serve(size, flags);
+    server = await serve(size, flags);
     const load = loadLine(server);
     const expected = existed ? 'loaded' : 'missing';
     // What it loaded, before any write of this round: each key absent or a value some earlier round wrote.
@@ -168,11 +175,13 @@ async function killRounds(size: Size, f: Findings, { kills, keys, dir, file, fla
     if (load.result === 'loaded') loadMs.push(Number.parseFloat(String(load.ms)));
     previousCount = present;
     if (existed) fileBytes.push(statSync(file).size);
+    if (round === kills) break; // the last start: the round trip goes on with it
 
     // The write load, then SIGKILL at a random point of a periodic save (the first start lets one
     // save finish first, so that every later start has a snapshot to go back to).
     const writer = new Writer(await RawClient.connect(server.port), keys, round);
-    if (!existsSync(file)) await until(() => saveMs(server).length > 0, 20_000, `round ${round}: a first save to finish`);
+    const running = server;
+    if (!existsSync(file)) await until(() => saveMs(running).length > 0, 20_000, `round ${round}: a first save to finish`);
     await until(() => tmpFiles(dir).length > 0, 20_000, `round ${round}: a periodic save to start`, 1);
     await sleep(Math.random() * lastSaveMs * 1.2);
     const killedDuringSave = tmpFiles(dir).length > 0;
@@ -189,20 +198,22 @@ async function killRounds(size: Size, f: Findings, { kills, keys, dir, file, fla
   const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? Number.NaN;
   f.figure(
     `${kills} SIGKILLs during periodic saves (--snapshot-interval 1s) under a pipelined write load of ${count(keys)} keys of 64 B – 4 KiB: ` +
-      `${duringSave} landed while the save's temporary file existed, ${kills - duringSave} just after its rename; ${loadsOk}/${kills} starts loaded the previous or the new snapshot ` +
+      `${duringSave} landed while the save's temporary file existed, ${kills - duringSave} just after its rename; ${loadsOk}/${kills + 1} starts loaded the previous or the new snapshot ` +
       `(file ${(median(fileBytes) / 1e6).toFixed(1)} MB, load ${median(loadMs).toFixed(0)} ms, save ${median(saves).toFixed(0)} ms, medians); ` +
       `${wrongValues} keys held a value never written for them; item count went down ${countWentDown} times`,
   );
-  f.expect(`every start loads the previous or the new snapshot: result 'loaded' (or 'missing' before the first save), no FILE.corrupt-*, the loaded count is what it serves (${badStarts} bad starts of ${kills})`, badStarts === 0);
+  f.expect(`every start loads the previous or the new snapshot: result 'loaded' (or 'missing' before the first save), no FILE.corrupt-*, the loaded count is what it serves (${badStarts} bad starts of ${kills + 1})`, badStarts === 0);
   f.expect(`every loaded key holds a value written for it (${wrongValues} did not)`, wrongValues === 0);
   f.expect(`the item count never goes down: no key is ever deleted (${countWentDown} times it did)`, countWentDown === 0);
   f.expect(`every SET of the write load is stored (${refused} were not)`, refused === 0);
   f.expect(`some kills land inside a save (${duringSave} of ${kills})`, duringSave > 0);
+  if (server === undefined) throw new Error('no server started');
+  return server;
 }
 
-async function roundTrip(size: Size, f: Findings, { keys, dir, flags, rounds }: Omit<Setup, 'kills' | 'file'> & { rounds: number }): Promise<void> {
-  const server = await serve(size, flags);
-  const writer = new Writer(await RawClient.connect(server.port), keys, rounds);
+/** Writes every key on `server` (round `gen`), SIGTERM, a restart: every item must come back byte for byte. */
+async function roundTrip(size: Size, f: Findings, server: ServerProcess, { keys, dir, flags, gen }: Omit<Setup, 'kills' | 'file'> & { gen: number }): Promise<void> {
+  const writer = new Writer(await RawClient.connect(server.port), keys, gen);
   await until(() => writer.sets >= keys, 30_000, 'every key written');
   await writer.stop();
   writer.raw.destroy();
