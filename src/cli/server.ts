@@ -38,7 +38,7 @@ import { HttpGateway } from '../http/gateway.js';
 import { ForwardingMetrics } from '../http/gateway-metrics.js';
 import { runPrimary, type PrimaryService } from './primary.js';
 import { SettingSources } from './setting-sources.js';
-import { snapshotField, snapshotOption } from './snapshot-settings.js';
+import { snapshotField, snapshotOption, unusedSnapshotFiles } from './snapshot-settings.js';
 import { SnapshotError } from '../server/snapshot/snapshot-error.js';
 import { freePorts } from './supervisor.js';
 import { onPrimaryGone, tellPrimary, WORKER_ENV, workerStart, type StartMessage } from './worker-ipc.js';
@@ -109,6 +109,16 @@ program
       'to every worker and exits 0 once all have drained; a worker that dies is restarted on its address.\n' +
       'Give the process 1.1 × --max-memory + 112 MiB of RAM (README: How much memory).',
   );
+
+/** The files of --config, --key-file and --tls-*, with the setting naming each: --snapshot must be none of them. */
+function otherFilesOf(o: Record<string, string | boolean | undefined>, from: SettingSources): { origin: string; path: string }[] {
+  const files: { origin: string; path: string }[] = [];
+  for (const attribute of ['config', 'keyFile', 'tlsCert', 'tlsKey', 'tlsCa']) {
+    const path = o[attribute];
+    if (typeof path === 'string' && path !== '') files.push({ origin: from.originOf(attribute), path });
+  }
+  return files;
+}
 
 function fail(message: string): never {
   if (isWorker) {
@@ -325,7 +335,7 @@ async function main(): Promise<void> {
       httpAllowedHosts: typeof o.httpAllowedHosts === 'string' ? o.httpAllowedHosts.split(',').map((h) => h.trim()).filter((h) => h !== '') : [],
       // Issue 22: a worker's file is FILE.<i> (a primary checks FILE's directory and shows FILE.<i>).
       snapshot: snapshotOption(
-        { snapshot: o.snapshot, snapshotInterval: o.snapshotInterval, snapshotStrict: o.snapshotStrict, snapshotKey: o.snapshotKey, given: (a) => program.getOptionValueSource(a) !== undefined && program.getOptionValueSource(a) !== 'default', originOf: (a) => sources.originOf(a) },
+        { snapshot: o.snapshot, snapshotInterval: o.snapshotInterval, snapshotStrict: o.snapshotStrict, snapshotKey: o.snapshotKey, given: (a) => program.getOptionValueSource(a) !== undefined && program.getOptionValueSource(a) !== 'default', originOf: (a) => sources.originOf(a), otherFiles: otherFilesOf(o, sources) },
         start?.worker,
       ),
     };
@@ -402,6 +412,16 @@ async function main(): Promise<void> {
     );
   }
   const count = workerCount(text('workers'));
+  if (start === undefined && options.snapshot !== undefined) {
+    // Files of a run with another worker count are not loaded: say so once (docs/SNAPSHOT.md §Loading).
+    const unused = unusedSnapshotFiles(options.snapshot.file, count);
+    if (unused.length > 0) {
+      primaryLogger.warn(
+        { snapshot: options.snapshot.file, unused },
+        `snapshot files of a run with another worker count are not loaded with --workers ${count}: ${unused.join(', ')}`,
+      );
+    }
+  }
   if (start === undefined && count > 1) {
     await startPrimary(count, options, primaryLogger, aead);
     return;

@@ -5,7 +5,7 @@ import type { Option } from 'commander';
 import { formatDurationLimit, formatSizeLimit, parseBytes, parseDuration } from '../config/units.js';
 
 /** How an option's value reads, from the placeholder it was declared with (`<size>`, `<duration>`, `<n>`, …). */
-type Kind = 'boolean' | 'size' | 'duration' | 'integer' | 'integer-or-auto' | 'choice' | 'list' | 'text';
+type Kind = 'boolean' | 'size' | 'duration' | 'integer' | 'integer-or-auto' | 'choice' | 'list' | 'file' | 'text';
 
 /** Longest timer Node keeps (2^31 - 1 ms): a longer one fires at once (setTimeout's overflow rule). */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -51,6 +51,7 @@ function kindOf(o: Option): Kind {
   if (placeholder === 'n' || placeholder === 'port') return 'integer';
   if (placeholder === 'n|auto') return 'integer-or-auto';
   if (placeholder === 'hosts') return 'list';
+  if (placeholder === 'file') return 'file';
   return 'text';
 }
 
@@ -79,6 +80,8 @@ export function checkSetting(option: Option, setting: string, raw: unknown, labe
   }
   // A list setting is comma-separated text on the command line and in CONDUIT_X, or a TOML array of strings.
   if (kind === 'list' && Array.isArray(raw) && raw.every((item) => typeof item === 'string')) return raw.join(',');
+  // A file's name is text: TOML `snapshot = 5` is a mistake, not a file named "5".
+  if (kind === 'file' && typeof raw !== 'string') throw new TypeError(`${label} must be a file name (a string in quotes), got ${JSON.stringify(raw)}`);
   if (typeof raw !== 'string' && typeof raw !== 'number') throw new TypeError(`${label} must be a value, got ${JSON.stringify(raw)}`);
   const text = String(raw);
   const limit = limits[setting];

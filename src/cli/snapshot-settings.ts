@@ -1,8 +1,8 @@
 // conduit-server's snapshot settings (issue 22, docs/SNAPSHOT.md): --snapshot, --snapshot-interval,
 // --snapshot-strict and --snapshot-key, from any source, checked together with messages naming
 // what the user wrote; and how the start-up line shows them (never the key).
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseDuration } from '../config/units.js';
 import type { ServerSnapshotOptions } from '../server/options.js';
 
@@ -16,6 +16,11 @@ export interface SnapshotSettingValues {
   given: (attribute: 'snapshotInterval' | 'snapshotStrict' | 'snapshotKey') => boolean;
   /** The flag, variable or file setting the value came from ("--snapshot-key", "CONDUIT_SNAPSHOT_KEY", …). */
   originOf: (attribute: string) => string;
+  /**
+   * The server's other files (`--config`, `--key-file`, `--tls-cert`, …) with the setting that
+   * names each: FILE must be none of them, as a save would move it aside and replace it.
+   */
+  otherFiles?: { origin: string; path: string }[];
 }
 
 /** A snapshot key: 32 bytes, in canonical base64 (whitespace ignored). */
@@ -41,8 +46,10 @@ export function snapshotOption(v: SnapshotSettingValues, worker?: number): Serve
     if (stray !== undefined) throw new TypeError(`${v.originOf(stray)} needs --snapshot (CONDUIT_SNAPSHOT): there is no snapshot file to apply it to`);
     return undefined;
   }
+  if (v.snapshot.endsWith('/')) throw new TypeError(`${v.originOf('snapshot')} ${v.snapshot} ends with a slash: it names the snapshot file, not a directory`);
   const file = resolve(worker === undefined ? v.snapshot : `${v.snapshot}.${worker}`);
   checkDirectory(file, v.originOf('snapshot'));
+  checkNotOtherFile(file, v.originOf('snapshot'), v.otherFiles ?? []);
   const intervalMs = parseDuration(String(v.snapshotInterval ?? '0'), v.originOf('snapshotInterval'));
   const key = typeof v.snapshotKey === 'string' ? keyOf(v.snapshotKey, v.originOf('snapshotKey')) : undefined;
   return { file, intervalMs, strict: v.snapshotStrict === true, ...(key === undefined ? {} : { key }) };
@@ -74,6 +81,29 @@ function keyOf(text: string, where: string): Uint8Array {
   return key;
 }
 
+/** Where `path` really is: the realpath of what exists (a symlink followed), else of its directory. */
+function canonical(path: string): string {
+  try {
+    if (existsSync(path)) return realpathSync(path);
+    return join(realpathSync(dirname(path)), basename(path));
+  } catch {
+    return resolve(path);
+  }
+}
+
+/**
+ * FILE must not be the config file, the key file or a TLS file: a bad-file load would move it
+ * aside and the next save replace it, and the next start would fail without it.
+ */
+function checkNotOtherFile(file: string, where: string, others: { origin: string; path: string }[]): void {
+  const real = canonical(file);
+  for (const other of others) {
+    if (canonical(resolve(other.path)) === real) {
+      throw new TypeError(`${where} ${file} is the file of ${other.origin} (${other.path}): a snapshot would replace it; give the snapshot a file of its own`);
+    }
+  }
+}
+
 /** The file's directory must exist and be writable now, not at the first save (maybe hours later). */
 function checkDirectory(file: string, where: string): void {
   const dir = dirname(file);
@@ -89,4 +119,38 @@ function checkDirectory(file: string, where: string): void {
   } catch {
     throw new TypeError(`${where} ${file}: directory ${dir} is not writable by this process`);
   }
+}
+
+/**
+ * Snapshot files a start with `workers` workers (1: a single server, which uses FILE) will not
+ * load: `FILE.<i>` for i ≥ workers, FILE itself with workers > 1, `FILE.<i>` without workers.
+ * Left by a run with another worker count; the start warns in one line (their items are not
+ * loaded, and a later run with that count would load them, stale).
+ *
+ * @example
+ * ```ts
+ * unusedSnapshotFiles('/data/c.snap', 2); // ['/data/c.snap.2'] after a run with --workers 3
+ * ```
+ */
+export function unusedSnapshotFiles(file: string, workers: number): string[] {
+  const dir = dirname(file);
+  const base = basename(file);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const unused: string[] = [];
+  for (const name of names) {
+    if (name === base) {
+      if (workers > 1) unused.push(join(dir, name));
+      continue;
+    }
+    if (!name.startsWith(`${base}.`)) continue;
+    const suffix = name.slice(base.length + 1);
+    if (!/^\d+$/.test(suffix)) continue;
+    if (workers === 1 || Number(suffix) >= workers) unused.push(join(dir, name));
+  }
+  return unused.sort();
 }

@@ -9,8 +9,10 @@
  * - expiry: a record's wall-clock expiry becomes the remaining time on the
  *   store's monotonic clock (one `Date.now() − clock()` offset taken at
  *   `beginImport`); a record already expired is not stored (`expired`);
- * - version: kept, and the engine's next version goes above it (spec §3.11:
- *   a compare-and-set with a version read before the restart still matches);
+ * - version: kept (at most the file's version mark), and at the end the
+ *   engine's counter goes to `max(mark, highest loaded) + gap` (spec §3.11:
+ *   a compare-and-set with a version read before the restart still matches
+ *   an unchanged item, and no version given before it is given again);
  * - memory: the store evicts its oldest items to make room, even under
  *   eviction `'none'` (the engine's `'import'` mode), counted in `evicted`
  *   and not in STATS `evictions`; a value over `maxValueLength`, or an item
@@ -97,8 +99,27 @@ export interface ImportTarget {
   end(): void;
 }
 
-/** Largest version a record may hold (docs/SNAPSHOT.md "Records"). */
-const MAX_VERSION = Number.MAX_SAFE_INTEGER;
+/**
+ * Largest version a record, or a file's version mark, may hold (docs/SNAPSHOT.md "Records"):
+ * 2^52, far above what writes reach (2^52 at a million writes a second is 142 years), and low
+ * enough that the counter after a load (mark + gap ≤ 2^52 + 2^51) still counts up by one at
+ * a time in a double. A record above it (a forged 2^53 − 1 froze the counter) is refused.
+ */
+export const MAX_VERSION = 2 ** 52;
+/** Largest gap a load leaves above the version mark (docs/SNAPSHOT.md "Versions are kept"). */
+export const MAX_VERSION_GAP = 2 ** 51;
+
+/**
+ * The version mark and gap of a load: every record's version is at most `mark` (the saving
+ * engine's counter when its save ended), and the engine's counter ends at
+ * `max(mark, highest loaded) + gap`, above any version the saving process could have given
+ * after its save (spec §3.11: a version is never given twice).
+ */
+export interface ImportVersions {
+  /** Undefined: no mark (records up to {@link MAX_VERSION}, the counter above the highest loaded). */
+  mark: number | undefined;
+  gap: number;
+}
 
 /**
  * One load into an empty store; made by `Store.beginImport()`. See the
@@ -122,8 +143,11 @@ export class ItemImport {
   readonly #counts: ImportCounts;
   #state: 'importing' | 'finished' | 'aborted' = 'importing';
 
-  constructor(target: ImportTarget, maxValueLength: number, counts: ImportCounts) {
+  readonly #versions: ImportVersions;
+
+  constructor(target: ImportTarget, maxValueLength: number, counts: ImportCounts, versions: ImportVersions = { mark: undefined, gap: 0 }) {
     this.#target = target;
+    this.#versions = versions;
     this.#maxValueLength = maxValueLength;
     this.#counts = counts;
     this.#wallOffset = Date.now() - target.clock();
@@ -152,7 +176,7 @@ export class ItemImport {
       throw new RangeError(`section range [${start}, ${end}) is not inside the ${plaintext.length}-byte plaintext`);
     }
     const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
-    const problem = checkRecords(plaintext, view, start, end, expectedRecords);
+    const problem = checkRecords(plaintext, view, start, end, expectedRecords, this.#versions.mark ?? MAX_VERSION);
     if (problem !== undefined) return problem;
     const counts = this.#counts;
     const now = this.#target.clock();
@@ -213,7 +237,9 @@ export class ItemImport {
    */
   finish(): ImportCounts {
     if (this.#state === 'importing') {
-      this.#counts.loaded = this.#target.engine.size;
+      const engine = this.#target.engine;
+      engine.raiseVersion(Math.max(this.#versions.mark ?? 0, engine.lastVersion) + this.#versions.gap);
+      this.#counts.loaded = engine.size;
       this.#target.end();
       this.#state = 'finished';
     }
@@ -248,7 +274,7 @@ export class ItemImport {
  * checkRecords(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length, 3);
  * ```
  */
-export function checkRecords(bytes: Uint8Array, view: DataView, start: number, end: number, expected: number): RecordProblem | undefined {
+export function checkRecords(bytes: Uint8Array, view: DataView, start: number, end: number, expected: number, mark = MAX_VERSION): RecordProblem | undefined {
   let record = 0;
   let at = start;
   const problem = (message: string): RecordProblem => ({ offset: at - start, message });
@@ -265,8 +291,9 @@ export function checkRecords(bytes: Uint8Array, view: DataView, start: number, e
     }
     const version = view.getFloat64(at + 13, true);
     if (!(Number.isInteger(version) && version >= 1 && version <= MAX_VERSION)) {
-      return problem(`record ${record} has a version of ${version} (an integer from 1 to 2^53 - 1)`);
+      return problem(`record ${record} has a version of ${version} (an integer from 1 to 2^52)`);
     }
+    if (version > mark) return problem(`record ${record} has a version of ${version}, above the file's version mark ${mark}`);
     at += RECORD_HEADER_SIZE + keyLength + valueLength;
   }
   if (record !== expected) return problem(`the section holds ${record} records, its header says ${expected}`);

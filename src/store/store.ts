@@ -45,7 +45,7 @@ import { SweepTimer } from './sweep-timer.js';
 import { migrateFor } from './index-migration.js';
 import { ChangeNotifier } from './change.js';
 import { ItemExport } from './item-export.js';
-import { ItemImport, type ImportCounts } from './item-import.js';
+import { ItemImport, MAX_VERSION, MAX_VERSION_GAP, type ImportCounts } from './item-import.js';
 
 // What the server imports from here; the package root exports them from their own modules.
 export { chargeOf } from './charge.js';
@@ -598,6 +598,19 @@ export class Store {
   }
 
   /**
+   * The last version the store gave (0 before its first write): a snapshot's version mark
+   * (docs/SNAPSHOT.md §Header), read when a save ends.
+   *
+   * @example
+   * ```ts
+   * const mark = store.lastVersion; // every item's version is at most this
+   * ```
+   */
+  get lastVersion(): number {
+    return this.#engine.lastVersion;
+  }
+
+  /**
    * Starts a snapshot save's walk over the items (issue 22,
    * docs/SNAPSHOT.md): collect, order, then fill records, in slices the
    * caller interleaves with the traffic. Fuzzy under writes (see
@@ -620,7 +633,10 @@ export class Store {
    * docs/SNAPSHOT.md "Loading"): records go in oldest first, the oldest are
    * evicted to make room whatever the eviction policy, values longer than
    * `maxValueLength` are skipped, and no change hook is told. Until
-   * `finish()` or `abort()` the store is in import mode.
+   * `finish()` or `abort()` the store is in import mode. `versionMark` (the
+   * file's, docs/SNAPSHOT.md §Header): a record above it is a problem; and
+   * `finish()` puts the version counter at `max(versionMark, highest loaded)
+   * + versionGap`, so no version given before the restart is given again.
    *
    * @example
    * ```ts
@@ -629,10 +645,16 @@ export class Store {
    * if (problem === undefined) items.finish(); else items.abort();
    * ```
    */
-  beginImport(options: { maxValueLength: number }): ItemImport {
-    const { maxValueLength } = options;
+  beginImport(options: { maxValueLength: number; versionMark?: number; versionGap?: number }): ItemImport {
+    const { maxValueLength, versionMark, versionGap = 0 } = options;
     if (!Number.isSafeInteger(maxValueLength) || maxValueLength < 0) {
       throw new TypeError(`maxValueLength option must be a non-negative integer of bytes, got ${String(maxValueLength)}`);
+    }
+    if (versionMark !== undefined && (!Number.isSafeInteger(versionMark) || versionMark < 0 || versionMark > MAX_VERSION)) {
+      throw new TypeError(`versionMark option must be an integer from 0 to 2^52, got ${String(versionMark)}`);
+    }
+    if (!Number.isSafeInteger(versionGap) || versionGap < 0 || versionGap > MAX_VERSION_GAP) {
+      throw new TypeError(`versionGap option must be an integer from 0 to 2^51, got ${String(versionGap)}`);
     }
     if (this.#importing !== undefined) throw new Error('a snapshot load is running already');
     if (this.#engine.size !== 0) throw new Error(`a snapshot loads into an empty store only (this one holds ${this.#engine.size} items)`);
@@ -654,7 +676,7 @@ export class Store {
         this.#engine.mode = 'serve';
       },
     };
-    return new ItemImport(target, maxValueLength, counts);
+    return new ItemImport(target, maxValueLength, counts, { mark: versionMark, gap: versionGap });
   }
 
   /**

@@ -355,10 +355,10 @@ describe('bad files (docs/SNAPSHOT.md "Bad files")', () => {
 
   it('leftover FILE.tmp-<pid> files are removed at start', async () => {
     const file = snapFile();
-    writeFileSync(`${file}.tmp-12345`, 'half a save');
+    writeFileSync(`${file}.tmp-2147483001`, 'half a save'); // no process has that pid (above the kernel's largest)
     writeFileSync(`${file}.tmp-notes`, 'not ours');
     const server = await startServerProcess(['--port', '0', '--snapshot', file]);
-    expect(existsSync(`${file}.tmp-12345`)).toBe(false);
+    expect(existsSync(`${file}.tmp-2147483001`)).toBe(false);
     expect(existsSync(`${file}.tmp-notes`)).toBe(true);
     expect(await stop(server)).toBe(0);
   });

@@ -122,11 +122,35 @@ describe('versions (spec §3.11)', () => {
 
   it('a record with a version above every write so far raises the counter above it', () => {
     const { store } = make();
-    const high = 2 ** 52 + 7;
+    const high = 2 ** 52;
     counts(importAll(store, [section(encodeRecord(b('a'), b('1'), 0, high))]));
     expect(store.getWithVersion(b('a'))!.version).toBe(high);
     store.set(b('b'), b('2'));
     expect(store.getWithVersion(b('b'))!.version).toBe(high + 1);
+  });
+
+  it('with a version mark and gap, the counter goes to max(mark, highest loaded) + gap (no version given twice)', () => {
+    for (const [mark, highest] of [[5_000, 40], [40, 40]] as const) {
+      const { store } = make();
+      const items = store.beginImport({ maxValueLength: 1024, versionMark: mark, versionGap: 2 ** 32 });
+      const bytes = encodeRecord(b('a'), b('1'), 0, highest);
+      expect(items.add(bytes, 0, bytes.length, 1)).toBeUndefined();
+      items.finish();
+      expect(store.lastVersion).toBe(mark + 2 ** 32);
+      store.set(b('b'), b('2'));
+      expect(store.getWithVersion(b('b'))!.version).toBe(mark + 2 ** 32 + 1);
+      expect(store.getWithVersion(b('a'))!.version).toBe(highest);
+    }
+  });
+
+  it('refuses a record above the version mark, and a mark or gap out of range', () => {
+    const { store } = make();
+    const items = store.beginImport({ maxValueLength: 1024, versionMark: 99 });
+    const bytes = Buffer.concat([encodeRecord(b('a'), b('1'), 0, 99), encodeRecord(b('c'), b('1'), 0, 100)]);
+    expect(items.add(bytes, 0, bytes.length, 2)?.message).toBe("record 1 has a version of 100, above the file's version mark 99");
+    items.abort();
+    expect(() => store.beginImport({ maxValueLength: 1, versionMark: 2 ** 52 + 1 })).toThrow(/versionMark option must be an integer from 0 to 2\^52/);
+    expect(() => store.beginImport({ maxValueLength: 1, versionGap: 2 ** 51 + 1 })).toThrow(/versionGap option must be an integer from 0 to 2\^51/);
   });
 });
 
@@ -278,6 +302,8 @@ describe('bad records: a problem, never a throw, and nothing of the section stor
     ['key length 251', Buffer.concat([encodeRecord(Buffer.alloc(251, 1), b('v'), 0, 1)]), 1, /record 1 has a key length of 251/],
     ['version 0', encodeRecord(b('k'), b('v'), 0, 0), 1, /record 1 has a version of 0/],
     ['version 2^53', encodeRecord(b('k'), b('v'), 0, 2 ** 53), 1, /version of 9007199254740992/],
+    ['version 2^52 + 1', encodeRecord(b('k'), b('v'), 0, 2 ** 52 + 1), 1, /version of 4503599627370497 \(an integer from 1 to 2\^52\)/],
+    ['version 2^53 - 1', encodeRecord(b('k'), b('v'), 0, 2 ** 53 - 1), 1, /version of 9007199254740991/],
     ['fractional version', encodeRecord(b('k'), b('v'), 0, 1.5), 1, /version of 1.5/],
     ['NaN version', encodeRecord(b('k'), b('v'), 0, NaN), 1, /version of NaN/],
     ['negative expiry', encodeRecord(b('k'), b('v'), -1, 1), 1, /expiry of -1/],

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { crc32cOf, HEADER_SIZE, TRAILER_SIZE } from '../../src/server/snapshot/format.js';
 import { loadSnapshot, saveSnapshot, SnapshotError, type LoadResult } from '../../src/server/snapshot/index.js';
+import { versionGapOf } from '../../src/server/snapshot/load.js';
 import { Store } from '../../src/store/store.js';
 
 // docs/SNAPSHOT.md: save and load through a real file, and every way a file can be
@@ -103,6 +104,44 @@ describe('round trip', () => {
     expect(loaded).toMatchObject({ result: 'loaded', records: 3000, loaded: 3000, expired: 0, evicted: 0, skipped: 0, bytes: saved.bytes, created: saved.time });
     expect(loaded.message).toBeUndefined();
     expectSame(store, copy, 3000);
+  });
+
+  it('writes the version mark (the counter when the save ended) and continues above mark + gap after a load (spec §3.11)', async () => {
+    const store = filled(50);
+    const doomed = store.getWithVersion(key(3))!.version;
+    for (let i = 0; i < 20; i += 1) store.set(key(99), valueOf(i, 5)); // versions given, then deleted: not in the file
+    store.delete(key(99));
+    const mark = store.lastVersion;
+    const file = join(dir, 'cache.snap');
+    const saved = await saveSnapshot(store, file);
+    const bytes = readFileSync(file);
+    expect(bytes.readUInt32LE(80) + bytes.readUInt32LE(84) * 2 ** 32).toBe(mark);
+    expect(mark).toBeGreaterThan(50);
+    const { store: copy } = await loadInto(file);
+    // The gap: at least 2^32 (up to about an hour old), (now - created) x 1024 for an older file.
+    expect(copy.lastVersion).toBe(mark + versionGapOf(saved.time, Date.now()));
+    expect(copy.lastVersion).toBeGreaterThanOrEqual(mark + 2 ** 32);
+    copy.delete(key(3));
+    copy.set(key(3), Buffer.from('other'));
+    expect(copy.getWithVersion(key(3))!.version).toBeGreaterThan(mark);
+    expect(copy.set(key(3), Buffer.from('cas'), { version: doomed })).toBe('version_mismatch');
+    expect(versionGapOf(0, 86_400_000)).toBe(86_400_000 * 1024); // a day-old file
+    expect(versionGapOf(0, 1e15)).toBe(2 ** 51);
+    expect(versionGapOf(1000, 0)).toBe(2 ** 32); // a wall clock set back
+  });
+
+  it('refuses a file whose record is above its version mark', async () => {
+    const store = filled(5);
+    const file = join(dir, 'cache.snap');
+    await saveSnapshot(store, file);
+    const bytes = readFileSync(file);
+    bytes.writeUInt32LE(bytes.readUInt32LE(80) - 1, 80); // the mark one below the newest record
+    bytes.writeUInt32LE(crc32cOf(bytes, 0, 92), 92);
+    writeFileSync(file, bytes);
+    const target = newStore();
+    const loaded = await loadSnapshot(target, file, { maxValueLength: MAX_VALUE });
+    expect(loaded).toMatchObject({ result: 'corrupt', message: expect.stringMatching(/record 4 has a version of 5, above the file's version mark 4$/) });
+    expect(itemsOf(target)).toBe(0);
   });
 
   it('puts a value larger than 4 MiB in a section of its own, between sections of small ones', async () => {

@@ -32,6 +32,7 @@ const header = (over: Partial<SnapshotHeader> = {}): SnapshotHeader => ({
   payloadBytes: 9_000_000,
   salt: new Uint8Array(16),
   keyCheck: new Uint8Array(16),
+  versionMark: 0,
   ...over,
 });
 
@@ -78,7 +79,7 @@ describe('header', () => {
     expect(view.getUint32(24, true)).toBe(12_345);
     expect(view.getUint32(32, true)).toBe(3);
     expect(view.getUint32(40, true)).toBe(9_000_000);
-    expect(bytes.subarray(48, 92).every((b) => b === 0)).toBe(true);
+    expect(bytes.subarray(48, 92).every((b) => b === 0)).toBe(true); // a version mark of 0 too
     expect(view.getUint32(92, true)).toBe(crc32cOf(bytes, 0, 92));
     expect(decodeHeader(bytes, 0)).toEqual(header());
   });
@@ -90,6 +91,15 @@ describe('header', () => {
     expect(Array.from(bytes.subarray(48, 64))).toEqual(Array.from(h.salt));
     expect(Array.from(bytes.subarray(64, 80))).toEqual(Array.from(h.keyCheck));
     expect(decodeHeader(bytes, 0)).toEqual(h);
+  });
+
+  it('carries the version mark at bytes 80-87 (u64), up to 2^52', () => {
+    for (const versionMark of [1, 2 ** 32 + 5, 2 ** 52]) {
+      const bytes = encoded(header({ versionMark }));
+      const view = new DataView(bytes.buffer);
+      expect(view.getUint32(80, true) + view.getUint32(84, true) * 2 ** 32).toBe(versionMark);
+      expect((decodeHeader(bytes, 0) as SnapshotHeader).versionMark).toBe(versionMark);
+    }
   });
 
   it('reads at an offset', () => {
@@ -144,7 +154,10 @@ describe('header', () => {
     ['payload bytes above 2^53 - 1', (v) => v.setUint32(44, 0x20_0000, true), /header payload bytes count is above/],
     ['a salt in an unsealed file', (_, b) => (b[50] = 1), /unsealed file has a salt or key check/],
     ['a key check in an unsealed file', (_, b) => (b[79] = 1), /unsealed file has a salt or key check/],
-    ['a non-zero reserved byte', (_, b) => (b[85] = 1), /reserved bytes 80-91 are not zero/],
+    ['a non-zero reserved byte', (_, b) => (b[89] = 1), /reserved bytes 88-91 are not zero/],
+    ['a version mark of 2^52 + 1', (v) => (v.setUint32(80, 1, true), v.setUint32(84, 2 ** 20, true)), /version mark 4503599627370497 is above 2\^52/],
+    ['a version mark of 2^53 - 1', (v) => (v.setUint32(80, 0xffff_ffff, true), v.setUint32(84, 0x1f_ffff, true)), /version mark 9007199254740991 is above 2\^52/],
+    ['a version mark above 2^53 - 1', (v) => v.setUint32(84, 0xffff_ffff, true), /version mark is above 2\^52/],
   ];
   for (const [what, edit, message] of refusals) {
     it(`refuses ${what} (CRC recomputed) as corrupt`, () => {

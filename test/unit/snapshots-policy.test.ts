@@ -139,25 +139,76 @@ describe('load: bad files (docs/SNAPSHOT.md "Bad files")', () => {
       expect(result.result).toBe(kind);
     }
     expect(lines.map(([level]) => level)).toEqual(['info', 'info']);
-    expect(lines[0]?.[1]).toMatch(/loaded: 7 items \(2 expired, 1 evicted to fit, 0 too large\), 2\.0 MB in 12 ms \(162 MB\/s\)$/);
+    expect(lines[0]?.[1]).toMatch(/loaded: 7 items \(2 expired, 1 evicted to fit, 0 too large\), 2\.0 MB in 12 ms \(162 MB\/s\); the file is used once: removed when the server listens/);
   });
 });
 
 describe('load: leftovers of a save that did not finish', () => {
   it('removes FILE.tmp-<pid> files and nothing else', async () => {
-    const names = ['cache.snap', 'cache.snap.tmp-123', 'cache.snap.tmp-9', 'cache.snap.tmp-abc', 'cache.snap.tmp-', 'cache.snap.tmpx-1', 'cache.snap.0.tmp-5', 'other.snap.tmp-1', 'xcache.snap.tmp-2', 'cache.snap.corrupt-20260101T000000Z'];
+    // Pids above the kernel's largest (2^22): no process has them.
+    const names = ['cache.snap', 'cache.snap.tmp-2147483001', 'cache.snap.tmp-2147483002', 'cache.snap.tmp-abc', 'cache.snap.tmp-', 'cache.snap.tmpx-1', 'cache.snap.0.tmp-5', 'other.snap.tmp-1', 'xcache.snap.tmp-2', 'cache.snap.corrupt-20260101T000000Z'];
     for (const name of names) writeFileSync(join(dir, name), 'x');
     const { logger, lines } = recorder();
     await policy({ io: { load: async (_s, f) => loadResult(f, 'loaded') } }, logger).load(store);
-    expect(readdirSync(dir).sort()).toEqual(names.filter((n) => n !== 'cache.snap.tmp-123' && n !== 'cache.snap.tmp-9').sort());
+    expect(readdirSync(dir).sort()).toEqual(names.filter((n) => n !== 'cache.snap.tmp-2147483001' && n !== 'cache.snap.tmp-2147483002').sort());
     expect(lines.filter(([, message]) => message.startsWith('removed '))).toHaveLength(2);
   });
 
   it('runs before the load, so the load never sees them', async () => {
-    writeFileSync(join(dir, 'cache.snap.tmp-77'), 'x');
+    writeFileSync(join(dir, 'cache.snap.tmp-2147483003'), 'x');
     let seen: string[] = [];
     await policy({ io: { load: async (_s, f) => ((seen = readdirSync(dir)), loadResult(f, 'missing')) } }, recorder().logger).load(store);
     expect(seen).toEqual([]);
+  });
+});
+
+describe('load: a file used once without --snapshot-interval (docs/SNAPSHOT.md §Loading)', () => {
+  it('without an interval, start() removes the file it loaded; a server that never served keeps it', async () => {
+    const file = join(dir, 'cache.snap');
+    writeFileSync(file, 'x');
+    const never = policy({ io: { load: async (_s, f) => loadResult(f, 'loaded') } }, recorder().logger);
+    await never.load(store);
+    expect(await never.saveAtShutdown(store)).toBeUndefined(); // stopped before it served
+    expect(existsSync(file)).toBe(true);
+    const snapshots = policy({ io: { load: async (_s, f) => loadResult(f, 'loaded') } }, recorder().logger);
+    await snapshots.load(store);
+    expect(existsSync(file)).toBe(true);
+    snapshots.start(store);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('with an interval, the file stays (crash recovery) and the load line says so', async () => {
+    const file = join(dir, 'cache.snap');
+    writeFileSync(file, 'x');
+    const { logger, lines } = recorder();
+    const snapshots = policy({ intervalMs: 60_000, io: { load: async (_s, f) => loadResult(f, 'loaded'), save: async (_s, f) => saveResult(f, 1) } }, logger);
+    await snapshots.load(store);
+    snapshots.start(store);
+    expect(existsSync(file)).toBe(true);
+    expect(lines[0]?.[1]).toMatch(/the file stays for crash recovery \(--snapshot-interval\)/);
+    await snapshots.saveAtShutdown(store);
+  });
+
+  it('a missing or bad file is not removed by start()', async () => {
+    const file = join(dir, 'cache.snap');
+    writeFileSync(file, 'x');
+    const snapshots = policy({ io: { load: async (_s, f) => loadResult(f, 'unreadable', 'is a directory') } }, recorder().logger);
+    await snapshots.load(store);
+    snapshots.start(store);
+    expect(existsSync(file)).toBe(true);
+  });
+});
+
+describe('load: a leftover of a running process is kept (two servers on one FILE)', () => {
+  it('keeps FILE.tmp-<pid> of a live process, removes a dead one and its own pid', async () => {
+    const live = `cache.snap.tmp-${process.ppid}`;
+    const own = `cache.snap.tmp-${process.pid}`;
+    const dead = 'cache.snap.tmp-2147483004';
+    for (const name of [live, own, dead]) writeFileSync(join(dir, name), 'x');
+    const { logger, lines } = recorder();
+    await policy({ io: { load: async (_s, f) => loadResult(f, 'missing') } }, logger).load(store);
+    expect(readdirSync(dir)).toEqual([live]);
+    expect(lines.find(([level]) => level === 'warn')?.[1]).toMatch(new RegExp(`kept .*${live}: process ${process.ppid} is running`));
   });
 });
 

@@ -81,7 +81,7 @@ export class FormatProblem {
  *
  * @example
  * ```ts
- * const header: SnapshotHeader = { sealed: false, createdAt: Date.now(), items: 0, sections: 0, payloadBytes: 0, salt: new Uint8Array(16), keyCheck: new Uint8Array(16) };
+ * const header: SnapshotHeader = { sealed: false, createdAt: Date.now(), items: 0, sections: 0, payloadBytes: 0, salt: new Uint8Array(16), keyCheck: new Uint8Array(16), versionMark: 0 };
  * ```
  */
 export interface SnapshotHeader {
@@ -96,6 +96,12 @@ export interface SnapshotHeader {
   salt: Uint8Array;
   /** The key check tag when sealed, zero otherwise. */
   keyCheck: Uint8Array;
+  /**
+   * The saving engine's version counter when the save ended (0 in the first, incomplete
+   * header): every record's version is at most this, and a load continues above it
+   * (docs/SNAPSHOT.md "Versions are kept"). At most {@link MAX_VERSION_MARK}.
+   */
+  versionMark: number;
 }
 
 /**
@@ -143,6 +149,9 @@ export interface SnapshotTrailer {
 export function crc32cOf(bytes: Uint8Array, start: number, end: number, previous = 0): number {
   return crc32c(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start), previous) >>> 0;
 }
+
+/** The largest version mark (and record version) a reader accepts: 2^52 (src/store/item-import.ts). */
+export const MAX_VERSION_MARK = 2 ** 52;
 
 /** The largest u64 a reader accepts: 2^53 − 1. */
 const U64_LIMIT_HIGH = 0x1f_ffff;
@@ -219,6 +228,7 @@ export function encodeHeader(header: SnapshotHeader, target: Uint8Array, offset:
   writeU64(view, 24, header.items);
   writeU64(view, 32, header.sections);
   writeU64(view, 40, header.payloadBytes);
+  writeU64(view, 80, header.versionMark);
   if (header.sealed) {
     target.set(header.salt.subarray(0, SALT_SIZE), offset + 48);
     target.set(header.keyCheck.subarray(0, SEAL_TAG_SIZE), offset + 64);
@@ -261,7 +271,9 @@ export function decodeHeader(bytes: Uint8Array, offset: number): SnapshotHeader 
   }
   const sealed = (flags & FLAG_SEALED) !== 0;
   if (!sealed && !allZero(bytes, offset + 48, offset + 80)) return new FormatProblem('corrupt', 'header of an unsealed file has a salt or key check');
-  if (!allZero(bytes, offset + 80, offset + 92)) return new FormatProblem('corrupt', 'header reserved bytes 80-91 are not zero');
+  const versionMark = readU64(view, 80);
+  if (versionMark < 0 || versionMark > MAX_VERSION_MARK) return new FormatProblem('corrupt', `header version mark ${versionMark < 0 ? '' : `${versionMark} `}is above 2^52`);
+  if (!allZero(bytes, offset + 88, offset + 92)) return new FormatProblem('corrupt', 'header reserved bytes 88-91 are not zero');
   return {
     sealed,
     createdAt,
@@ -270,6 +282,7 @@ export function decodeHeader(bytes: Uint8Array, offset: number): SnapshotHeader 
     payloadBytes,
     salt: bytes.slice(offset + 48, offset + 64),
     keyCheck: bytes.slice(offset + 64, offset + 80),
+    versionMark,
   };
 }
 

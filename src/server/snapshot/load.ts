@@ -73,6 +73,22 @@ export interface LoadOptions {
   maxValueLength: number;
 }
 
+/**
+ * How far above the file's version mark the counter goes after a load (docs/SNAPSHOT.md
+ * "Versions are kept"): the versions the saving process could have given after its save
+ * began and before it died (a crash after a periodic save), at up to ~1M writes a second
+ * (1,024 a ms), at least 2^32, at most 2^51. A wall clock set back gives the minimum.
+ *
+ * @example
+ * ```ts
+ * versionGapOf(Date.now() - 60_000, Date.now()); // 2^32 (a minute is 61M versions, below it)
+ * ```
+ */
+export function versionGapOf(createdAt: number, now: number): number {
+  const elapsed = Math.max(0, Math.ceil(now - createdAt));
+  return Math.min(2 ** 51, Math.max(2 ** 32, elapsed * 1024));
+}
+
 /** Bytes one read asks for: several sections at a time. */
 const READ_CHUNK = 8 * 1024 * 1024;
 
@@ -260,7 +276,8 @@ class Load {
     const seal = this.#sealFor(header, reader.buffer, at);
     if (seal instanceof Stop) return seal;
     reader.consume(HEADER_SIZE);
-    const items = (this.#import = this.#store.beginImport({ maxValueLength: this.#maxValueLength }));
+    const versionGap = versionGapOf(header.createdAt, Date.now());
+    const items = (this.#import = this.#store.beginImport({ maxValueLength: this.#maxValueLength, versionMark: header.versionMark, versionGap }));
     const sections = this.#sections(reader, header, seal, items);
     if (sections instanceof Stop) return sections;
     const trailer = this.#trailer(reader, header, seal, sections);

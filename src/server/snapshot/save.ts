@@ -145,7 +145,7 @@ export async function saveSnapshot(store: Store, file: string, options: SaveOpti
   let handle: FileHandle | undefined;
   try {
     handle = await slices.wait(open(tmp, 'w', 0o600));
-    const writer = new SectionWriter(handle, slices, time, key);
+    const writer = new SectionWriter(handle, slices, time, key, () => store.lastVersion);
     await writer.start();
     const items = store.beginExport();
     while (!items.collect(COLLECT_SLOTS)) if (slices.due()) await slices.yield();
@@ -203,13 +203,16 @@ class SectionWriter {
   #payloadBytes = 0;
   /** Records in the section being filled. */
   #sectionRecords = 0;
+  /** The store's version counter, read for the header's version mark when the save ends. */
+  readonly #lastVersion: () => number;
 
-  constructor(handle: FileHandle, slices: Slices, time: number, key: Uint8Array | undefined) {
+  constructor(handle: FileHandle, slices: Slices, time: number, key: Uint8Array | undefined, lastVersion: () => number) {
     this.#handle = handle;
+    this.#lastVersion = lastVersion;
     this.#slices = slices;
     const sealed = key !== undefined;
     const zero = new Uint8Array(SALT_SIZE);
-    this.#header = { sealed, createdAt: time, items: 0, sections: 0, payloadBytes: 0, salt: sealed ? randomBytes(SALT_SIZE) : zero, keyCheck: zero };
+    this.#header = { sealed, createdAt: time, items: 0, sections: 0, payloadBytes: 0, salt: sealed ? randomBytes(SALT_SIZE) : zero, keyCheck: zero, versionMark: 0 };
     if (key !== undefined) {
       // The seal reads header bytes 0–15 and the salt, which the counts do not change.
       encodeHeader(this.#header, this.#headerBytes, 0);
@@ -341,7 +344,8 @@ class SectionWriter {
     encodeTrailer({ ...counts, tag: new Uint8Array(SEAL_TAG_SIZE) }, trailer, 0);
     if (this.#seal !== undefined) encodeTrailer({ ...counts, tag: this.#seal.trailerTag(trailer, 0) }, trailer, 0);
     await this.#write(trailer, TRAILER_SIZE, this.#position);
-    Object.assign(this.#header, counts);
+    // Read after the last record was filled: every record's version is at most it (a fuzzy save's too).
+    Object.assign(this.#header, counts, { versionMark: this.#lastVersion() });
     encodeHeader(this.#header, this.#headerBytes, 0);
     await this.#write(this.#headerBytes, HEADER_SIZE, 0);
     await this.#flush();

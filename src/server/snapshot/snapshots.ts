@@ -2,7 +2,7 @@
 // it and when (load before listening, leftovers, bad files, the periodic save, the save at
 // shutdown) and what STATS `snapshot` and /metrics report. The file itself (format, sealing,
 // the atomic write) is save.ts and load.ts; the server only calls this class.
-import { readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../../config/logger.js';
 import type { Store } from '../../store/store.js';
@@ -77,6 +77,17 @@ export function corruptName(file: string, wallMs: number): string {
   return `${file}.corrupt-${stamp}`;
 }
 
+/** Whether a process other than this one has `pid` (kill 0: EPERM means it runs as another user). */
+function processRuns(pid: number): boolean {
+  if (pid === process.pid || !Number.isSafeInteger(pid) || pid <= 0 || pid > 0x7fff_ffff) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 /** Milliseconds with one decimal, for log fields. */
 const ms = (value: number): number => Math.round(value * 10) / 10;
 
@@ -149,7 +160,10 @@ export class Snapshots {
       logger.info(
         { ...fields, records, loaded, expired, evicted, skipped, mbPerSecond },
         `snapshot ${file} loaded: ${loaded} items (${expired} expired, ${evicted} evicted to fit, ${skipped} too large), ` +
-          `${(result.bytes / 1e6).toFixed(1)} MB in ${Math.round(result.durationMs)} ms${mbPerSecond === undefined ? '' : ` (${mbPerSecond} MB/s)`}`,
+          `${(result.bytes / 1e6).toFixed(1)} MB in ${Math.round(result.durationMs)} ms${mbPerSecond === undefined ? '' : ` (${mbPerSecond} MB/s)`}; ` +
+          (this.#o.intervalMs === 0
+            ? 'the file is used once: removed when the server listens, so a crash before the next clean stop starts empty'
+            : 'the file stays for crash recovery (--snapshot-interval): keys deleted after a save come back if the server dies'),
       );
       return result;
     }
@@ -186,7 +200,31 @@ export class Snapshots {
   start(store: Store): void {
     if (this.#state !== 'idle') return;
     this.#state = 'serving';
+    if (this.#o.intervalMs === 0 && this.#lastLoad?.result === 'loaded') this.#removeLoaded();
     this.#arm(store);
+  }
+
+  /**
+   * Without periodic saves a file is used once (docs/SNAPSHOT.md §Loading): once the server
+   * serves, the file it loaded goes, so only a clean stop's save is ever loaded. A crash
+   * (kill -9, a worker restarted by its primary) then starts empty instead of bringing back
+   * the keys deleted since the file was written. Removed only now: a server whose listen
+   * fails, or that is stopped during its load, still has the file for its next start.
+   */
+  #removeLoaded(): void {
+    const { file, logger } = this.#o;
+    try {
+      unlinkSync(file);
+      const dir = openSync(dirname(file), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      logger.warn({ file }, `cannot remove ${file} after loading it (${code}): a crash before the next clean stop would load it again`);
+    }
   }
 
   /**
@@ -303,7 +341,10 @@ export class Snapshots {
 
   /**
    * A crash during a save leaves `FILE.tmp-<pid>` (save.ts): removed at start. Only names
-   * of exactly that shape (FILE's own name, `.tmp-`, digits) in FILE's directory.
+   * of exactly that shape (FILE's own name, `.tmp-`, digits) in FILE's directory, and only
+   * when no process has that pid (or it is this one): a second server on the same FILE may
+   * be saving into its own (two servers on one FILE is a mistake, but one that must not
+   * break the first one's save).
    */
   #removeLeftovers(): void {
     const dir = dirname(this.#o.file);
@@ -316,6 +357,11 @@ export class Snapshots {
     }
     for (const name of names) {
       if (!name.startsWith(prefix) || !/^\d+$/.test(name.slice(prefix.length))) continue;
+      const pid = Number(name.slice(prefix.length));
+      if (processRuns(pid)) {
+        this.#o.logger.warn({ file: join(dir, name), pid }, `kept ${join(dir, name)}: process ${pid} is running (another server saving to ${this.#o.file}?)`);
+        continue;
+      }
       try {
         unlinkSync(join(dir, name));
         this.#o.logger.info({ file: join(dir, name) }, `removed ${join(dir, name)}, left by a save that did not finish`);

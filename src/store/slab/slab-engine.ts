@@ -218,6 +218,19 @@ export class SlabEngine {
     if (version > this.#version) this.#version = version;
   }
 
+  /** The last version given (0 before the first write): a snapshot's version mark (docs/SNAPSHOT.md §Header). */
+  get lastVersion(): number {
+    return this.#version;
+  }
+
+  /**
+   * Raises the counter to `version` when below it, so the next write's version is above it: after
+   * a load, above every version the saving process could have given (spec §3.11).
+   */
+  raiseVersion(version: number): void {
+    if (version > this.#version) this.#version = version;
+  }
+
   /** The engine's access counter at the item's last write or touch: its age mark, what a snapshot orders items by. */
   access(handle: number): number {
     return this.#chunks.access(handle);
