@@ -144,6 +144,27 @@ describe('round trip', () => {
     expect(itemsOf(target)).toBe(0);
   });
 
+  it('refuses a version mark that would leave no room for new versions below 2^52 (a forged mark near it)', async () => {
+    const store = filled(5);
+    const file = join(dir, 'cache.snap');
+    await saveSnapshot(store, file);
+    const bytes = readFileSync(file);
+    // 2^52 - 2^50 + 1 - 2^32: with the smallest gap (2^32) one past the room kept for new versions.
+    bytes.writeBigUInt64LE(BigInt(2 ** 52 - 2 ** 50 + 1 - 2 ** 32), 80);
+    bytes.writeUInt32LE(crc32cOf(bytes, 0, 92), 92);
+    writeFileSync(file, bytes);
+    const target = newStore();
+    const loaded = await loadSnapshot(target, file, { maxValueLength: MAX_VALUE });
+    expect(loaded).toMatchObject({ result: 'corrupt', message: expect.stringMatching(/leaves no room for new versions/) });
+    expect(itemsOf(target)).toBe(0);
+    // One below it loads.
+    bytes.writeBigUInt64LE(BigInt(2 ** 52 - 2 ** 50 - 2 ** 32), 80);
+    bytes.writeUInt32LE(crc32cOf(bytes, 0, 92), 92);
+    writeFileSync(file, bytes);
+    const again = newStore();
+    expect(await loadSnapshot(again, file, { maxValueLength: MAX_VALUE })).toMatchObject({ result: 'loaded', loaded: 5 });
+  });
+
   it('puts a value larger than 4 MiB in a section of its own, between sections of small ones', async () => {
     const store = newStore(128 * MiB);
     for (let i = 0; i < 2000; i += 1) store.set(key(i), valueOf(i, 3000)); // ~6 MiB: two sections

@@ -7,6 +7,7 @@ import {
   decodeTrailer,
   FormatProblem,
   HEADER_SIZE,
+  MAX_VERSION_MARK,
   SEAL_TAG_SIZE,
   SECTION_HEADER_SIZE,
   startsLikeSnapshot,
@@ -88,6 +89,9 @@ export function versionGapOf(createdAt: number, now: number): number {
   const elapsed = Math.max(0, Math.ceil(now - createdAt));
   return Math.min(2 ** 51, Math.max(2 ** 32, elapsed * 1024));
 }
+
+/** Versions kept free above a load's counter for the writes before the next save (docs/SNAPSHOT.md "Versions are kept"). */
+const VERSION_ROOM = 2 ** 50;
 
 /** Bytes one read asks for: several sections at a time. */
 const READ_CHUNK = 8 * 1024 * 1024;
@@ -277,6 +281,12 @@ class Load {
     if (seal instanceof Stop) return seal;
     reader.consume(HEADER_SIZE);
     const versionGap = versionGapOf(header.createdAt, Date.now());
+    // The versions this load hands out must stay below what the next save's reader accepts, with
+    // room for the writes in between: a forged mark near 2^52 would otherwise have this server
+    // write a file its own reader refuses (issue 22's outside review). Real marks are near 2^36.
+    if (header.versionMark + versionGap > MAX_VERSION_MARK - VERSION_ROOM) {
+      return corrupt(`header version mark ${header.versionMark} leaves no room for new versions (with the gap of ${versionGap}, above 2^52 - 2^50)`);
+    }
     const items = (this.#import = this.#store.beginImport({ maxValueLength: this.#maxValueLength, versionMark: header.versionMark, versionGap }));
     const sections = this.#sections(reader, header, seal, items);
     if (sections instanceof Stop) return sections;
