@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConduitClient } from '../../src/index.js';
-import { runServerToExit, startServerProcess, type ServerProcess } from '../support/cli.js';
+import { logLine, runServerToExit, startServerProcess, stopServer as stop } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conduit-snapshot-fixes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,13 +24,6 @@ function client(port: number): ConduitClient {
   return c;
 }
 
-async function stop(server: ServerProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  server.child.kill(signal);
-  return (await server.exited).code;
-}
-
-const logLine = (server: ServerProcess, match: RegExp): Record<string, unknown> | undefined =>
-  server.logs().find((l) => typeof l.msg === 'string' && match.test(l.msg));
 
 /** Expects exit 1 with exactly one line on stderr matching `message`. */
 async function refused(args: string[], message: RegExp): Promise<string> {

@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { ConduitClient, decodeI64, encodeRequest, FrameDecoder, ProtocolError, Status, type Frame, type Request } from '../../src/index.js';
 import type { SetManyEntry } from '../../src/client/set-many.js';
-import { runServerToExit, startServerProcess, type ServerProcess } from '../support/cli.js';
+import { logLine, runServerToExit, startServerProcess, stopServer as stop } from '../support/cli.js';
 import { RawClient } from '../support/raw-client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conduit-snapshot-restart-'));
@@ -28,15 +28,6 @@ function client(port: number, discover = false): ConduitClient {
   return c;
 }
 
-/** SIGTERM, and the exit status (0: drained and saved). */
-async function stop(server: ServerProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  server.child.kill(signal);
-  return (await server.exited).code;
-}
-
-/** The log line with this message, or undefined. */
-const logLine = (server: ServerProcess, match: RegExp): Record<string, unknown> | undefined =>
-  server.logs().find((l) => typeof l.msg === 'string' && match.test(l.msg));
 
 /** STATS `snapshot` of the server on `port`. */
 async function snapshotStats(port: number): Promise<Record<string, unknown> | null> {

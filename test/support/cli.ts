@@ -155,3 +155,16 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Sends `signal` (SIGTERM by default) to a server started by {@link startServerProcess} and
+ * resolves with its exit status (0: drained, and with --snapshot, saved).
+ */
+export async function stopServer(server: ServerProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  server.child.kill(signal);
+  return (await server.exited).code;
+}
+
+/** The server's first JSON log line whose message matches `match`, or undefined. */
+export const logLine = (server: ServerProcess, match: RegExp): Record<string, unknown> | undefined =>
+  server.logs().find((l) => typeof l.msg === 'string' && match.test(l.msg));

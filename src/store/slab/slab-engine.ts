@@ -215,7 +215,7 @@ export class SlabEngine {
    */
   setVersion(handle: number, version: number): void {
     this.#pool.f64[handle >>> SLOT_BITS]![(this.#chunks.offset(handle) + OFF_VERSION) >> 3] = version;
-    if (version > this.#version) this.#version = version;
+    this.raiseVersion(version);
   }
 
   /** The last version given (0 before the first write): a snapshot's version mark (docs/SNAPSHOT.md §Header). */
