@@ -5,6 +5,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRequest, SERVER_ID_BASE, Status } from '../../src/index.js';
 import { INPUT_BUDGET_ERROR } from '../../src/server/resp/resp-connection.js';
+import { makeCerts } from '../support/certs.js';
 import { RespRaw } from '../support/resp-raw.js';
 import { rawClient, startServer } from '../support/server.js';
 
@@ -90,6 +91,20 @@ describe('the RESP listener', () => {
     c.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     await c.waitEnded();
     expect(c.text).toBe('');
+  });
+
+  it('speaks TLS when the server has TLS, with client certificates under clientAuth', { timeout: 15_000 }, async () => {
+    const certs = makeCerts();
+    const tls = { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, clientAuth: true };
+    const { respPort } = await startServer({ respPort: 0, tls });
+    const r = redis(respPort ?? 0, { tls: { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey, servername: 'localhost' } });
+    await r.connect();
+    expect(await r.set('t', 'over tls')).toBe('OK');
+    expect(await r.get('t')).toBe('over tls');
+    const plain = await RespRaw.connect(respPort ?? 0);
+    plain.write('PING\r\n');
+    await plain.until(() => plain.closed);
+    expect(plain.text).not.toContain('+PONG');
   });
 
   it('listens on a Unix socket with respSocket', { timeout: 10_000 }, async () => {
