@@ -739,7 +739,7 @@ describe('INFO and CONFIG', () => {
     const all = h.run('INFO');
     const text = all.slice(all.indexOf('\r\n') + 2, -2);
     expect(all.startsWith(`$${Buffer.byteLength(text)}\r\n`)).toBe(true);
-    expect(text.split('\r\n\r\n').map((s) => s.split('\r\n')[0])).toEqual(['# Server', '# Clients', '# Memory', '# Stats', '# Keyspace']);
+    expect(text.split('\r\n\r\n').map((s) => s.split('\r\n')[0])).toEqual(['# Server', '# Clients', '# Memory', '# Persistence', '# Stats', '# Replication', '# Keyspace']);
     expect(text).toContain('\r\nredis_version:7.0.0\r\n');
     expect(text).toMatch(/\r\nconduit_version:\d+\.\d+\.\d+/);
     expect(text).toContain('\r\ntcp_port:6380\r\n');
@@ -752,6 +752,8 @@ describe('INFO and CONFIG', () => {
     expect(text).toContain('\r\ntotal_commands_processed:42\r\n');
     expect(text).toContain('\r\nkeyspace_hits:1\r\n');
     expect(text).toContain('\r\ndb0:keys=2');
+    expect(text).toContain('\r\n# Persistence\r\nloading:0\r\n');
+    expect(text).toContain('\r\n# Replication\r\nrole:master\r\nconnected_slaves:0\r\n');
     expect(text.endsWith('db0:keys=2\r\n')).toBe(true);
     expect(h.run('INFO', 'default')).toMatch(/^\$\d+\r\n# Server\r\n/);
     expect(h.run('INFO', 'keyspace')).toBe(bulk('# Keyspace\r\ndb0:keys=2\r\n'));
