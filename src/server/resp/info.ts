@@ -1,6 +1,7 @@
 /**
  * INFO and CONFIG over the RESP port (docs/RESP.md). INFO speaks Redis's
- * field names for the sections server, clients, memory, stats and keyspace,
+ * field names for the sections server, clients, memory, persistence, stats,
+ * replication and keyspace,
  * with `redis_version:7.0.0` and `conduit_version`; fields Conduit does not
  * track are left out rather than made up. CONFIG GET answers the few
  * settings clients ask for, from Conduit's own options; every other CONFIG
@@ -25,8 +26,13 @@ const CONDUIT_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json'
 /** Redis's run_id: 40 random hex characters, one per process. */
 const RUN_ID = randomBytes(20).toString('hex');
 
-/** The sections Conduit writes, in Redis's order. */
-const SECTIONS = ['server', 'clients', 'memory', 'stats', 'keyspace'] as const;
+/**
+ * The sections Conduit writes, in Redis's order. Persistence and replication
+ * hold only what clients check on connect (ioredis waits while `loading:1`;
+ * master/replica-aware clients read `role`): a listening Conduit has loaded
+ * its snapshot and has no replicas.
+ */
+const SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'keyspace'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Redis's bytesToHuman: `1.70M`. */
@@ -67,24 +73,28 @@ function section(name: Section, ctx: RespContext): string[] {
         `server_time_usec:${now * 1000}`,
         `uptime_in_seconds:${uptime}`,
         `uptime_in_days:${Math.floor(uptime / 86_400)}`,
-        `executable:${process.argv[1] ?? ''}`,
       ];
     }
     case 'clients':
       return [`connected_clients:${counters.connected_clients}`, `maxclients:${options.maxConnections}`, 'blocked_clients:0'];
     case 'memory': {
       const stats = ctx.store.stats();
+      const rss = process.memoryUsage.rss();
       return [
         `used_memory:${stats.bytes}`,
         `used_memory_human:${human(stats.bytes)}`,
-        `used_memory_rss:${process.memoryUsage.rss()}`,
-        `used_memory_rss_human:${human(process.memoryUsage.rss())}`,
+        `used_memory_rss:${rss}`,
+        `used_memory_rss_human:${human(rss)}`,
         `maxmemory:${options.maxMemory}`,
         `maxmemory_human:${human(options.maxMemory)}`,
         `maxmemory_policy:${policy(ctx)}`,
         `mem_clients_normal:${server.outputMemory.now}`,
       ];
     }
+    case 'persistence':
+      return ['loading:0'];
+    case 'replication':
+      return ['role:master', 'connected_slaves:0'];
     case 'stats': {
       const stats = ctx.store.stats();
       return [

@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { MAX_KEY_SIZE } from '../../protocol/constants.js';
 import type { RespWriter } from '../../protocol/resp-writer.js';
 import type { Store } from '../../store/store.js';
 import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isWord, parseInteger } from './args.js';
@@ -57,6 +58,13 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   const pattern = args[1] as Buffer;
   const items = store.stats().curr_items;
   if (items > KEYS_MAX_EXAMINED) return out.error(`ERR KEYS would examine more than ${KEYS_MAX_EXAMINED} keys: use SCAN`);
+  // A pattern without glob characters names one key: no walk.
+  if (literalPrefix(pattern).exact) {
+    const found = pattern.length >= 1 && pattern.length <= MAX_KEY_SIZE && present(store, pattern);
+    out.array(found ? 1 : 0);
+    if (found) out.bulk(pattern);
+    return;
+  }
   const { prefix, glob } = narrow(pattern);
   const maxReply = ctx.server.options.maxOutputBuffer;
   const found: Buffer[] = [];
@@ -75,11 +83,18 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   for (const key of found) out.bulk(key);
 }
 
-/** Redis's parseScanCursorOrReply (strtoul): decimal digits of a u64; an empty cursor is 0. */
+/**
+ * Redis's parseScanCursorOrReply, which is C's strtoul: decimal digits of a
+ * u64 after an optional sign (`-n` wraps to 2^64 − n); nothing at all is 0.
+ */
 function parseCursor(raw: Buffer): bigint | undefined {
-  if (!/^[0-9]*$/.test(raw.toString('latin1'))) return undefined;
-  const cursor = raw.length === 0 ? 0n : BigInt(raw.toString('latin1'));
-  return cursor > U64_MAX ? undefined : cursor;
+  const match = /^([+-]?)([0-9]*)$/.exec(raw.toString('latin1'));
+  if (match === null) return undefined;
+  const digits = match[2] as string;
+  if (digits === '' && match[1] !== '') return undefined;
+  const value = digits === '' ? 0n : BigInt(digits);
+  if (value > U64_MAX) return undefined;
+  return match[1] === '-' && value !== 0n ? (1n << 64n) - value : value;
 }
 
 /** SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: `[next cursor, [keys…]]`. */
