@@ -13,7 +13,7 @@ describe('RespWriter.release', () => {
     out.integer(42);
     out.bulk(Buffer.alloc(40_000, 0x61)); // grows past the first block
     const taken = out.take();
-    expect(taken.subarray(0, 12).toString()).toBe(':42\r\n$40000\r\n');
+    expect(taken.subarray(0, 13).toString()).toBe(':42\r\n$40000\r\n');
     expect(taken.length).toBe(5 + 8 + 40_000 + 2);
   });
 });
