@@ -13,7 +13,7 @@
 import type { RespWriter } from '../../protocol/resp-writer.js';
 import { ERR_SYNTAX, isWord } from './args.js';
 import { COMMAND_TABLE, type CommandSpec, type DocValue } from './command-table.js';
-import { globMatch } from './glob.js';
+import { ERR_PATTERN_TOO_COMPLEX, globTest } from './glob.js';
 import type { Handler } from './handler.js';
 
 const BY_NAME: ReadonlyMap<string, CommandSpec> = new Map(COMMAND_TABLE.map((c) => [c.name, c]));
@@ -109,7 +109,9 @@ function list(args: readonly Buffer[], _ctx: unknown, out: RespWriter): void {
       names = names.filter((c) => c.acl.includes(category));
     } else if (isWord(by, 'pattern')) {
       const pattern = Buffer.from(value.toString('latin1').toLowerCase(), 'latin1');
-      names = names.filter((c) => globMatch(pattern, Buffer.from(c.name, 'latin1')));
+      const results = names.map((c) => globTest(pattern, Buffer.from(c.name, 'latin1')));
+      if (results.includes('too_complex')) return out.error(ERR_PATTERN_TOO_COMPLEX);
+      names = names.filter((_, i) => results[i] === true);
     } else return out.error(ERR_SYNTAX);
   }
   out.array(names.length);

@@ -14,7 +14,7 @@ import { MAX_KEY_SIZE } from '../../protocol/constants.js';
 import type { RespWriter } from '../../protocol/resp-writer.js';
 import type { Store } from '../../store/store.js';
 import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isWord, parseInteger } from './args.js';
-import { GLOB_MAX_STEPS, globTest, literalPrefix } from './glob.js';
+import { ERR_PATTERN_TOO_COMPLEX, globTest, literalPrefix } from './glob.js';
 import type { Handler } from './handler.js';
 import type { RespContext } from './resp-context.js';
 
@@ -27,9 +27,6 @@ const SCAN_MAX_BYTES = 1024 * 1024;
 /** Entries asked of the store per call while KEYS walks it (the store bounds a call at 2,048 anyway). */
 const KEYS_STEP = 2048;
 const U64_MAX = (1n << 64n) - 1n;
-
-/** A pattern that takes more than GLOB_MAX_STEPS against one key (a Conduit bound). */
-const ERR_TOO_COMPLEX = `ERR pattern too complex: more than ${GLOB_MAX_STEPS} steps to test one key`;
 
 /**
  * The keys of a store SCAN body (cursor u64, then `key_len u8, key` each)
@@ -84,7 +81,7 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
       found.push(Buffer.from(key));
       replyBytes += key.length + 10; // '$NNN\r\n' + key + '\r\n'
     });
-    if (!tested) return out.error(ERR_TOO_COMPLEX);
+    if (!tested) return out.error(ERR_PATTERN_TOO_COMPLEX);
     if (replyBytes > maxReply) return out.error(`ERR KEYS reply would pass ${maxReply} bytes (--max-output-buffer): use SCAN`);
   } while (cursor !== 0n);
   out.array(found.length);
@@ -130,7 +127,7 @@ function scan(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   // Every key is a string: another TYPE matches none (Redis 7.0 filters by name, unknown names too).
   const strings = type === undefined || isWord(type, 'string');
   const found: Buffer[] = [];
-  if (strings && !eachKey(body, glob, (key) => found.push(key))) return out.error(ERR_TOO_COMPLEX);
+  if (strings && !eachKey(body, glob, (key) => found.push(key))) return out.error(ERR_PATTERN_TOO_COMPLEX);
   out.array(2);
   out.bulk(body.readBigUInt64BE(0).toString());
   out.array(found.length);
