@@ -57,7 +57,7 @@ const program = new Command('conduit-server');
 const sources = new SettingSources(program);
 const option = sources.option.bind(sources);
 program
-  .description('In-memory key-value cache server speaking the Conduit protocol (spec/conduit-v1.md).')
+  .description('In-memory key-value cache server speaking the Conduit protocol (spec/conduit-v1.md) and, with --resp-port, Redis RESP (docs/RESP.md).')
   .version(version)
   .addOption(option('--host <host>', 'TCP address to bind', 'host', serverDefaults.host))
   .addOption(option('--port <port>', 'TCP port (0 picks a free one)', 'port', String(serverDefaults.port)))
