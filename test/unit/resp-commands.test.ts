@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_TTL_MS } from '../../src/protocol/constants.js';
+import { RespWriter } from '../../src/protocol/resp-writer.js';
 import { COMMAND_TABLE } from '../../src/server/resp/command-table.js';
 import { makeHarness, type Harness } from '../support/resp-harness.js';
 
@@ -392,6 +393,15 @@ describe('GET, SET and their variants', () => {
       [['MSET', 'a', 'x', 'a', 'y'], OK],
       [['GET', 'a'], bulk('y')],
     ]);
+  });
+
+  it('MGET refuses a reply past --max-output-buffer whole, keeping the replies queued before it', { timeout: 5000 }, () => {
+    const h = make({ server: { maxOutputBuffer: 64 * 1024, maxOutputMemory: 128 * 1024 } });
+    expect(h.run('SET', 'big', 'x'.repeat(10_000))).toBe(OK);
+    h.out.simple('EARLIER');
+    const keys = Array.from({ length: 7 }, () => 'big');
+    expect(h.run('MGET', ...keys)).toBe(`+EARLIER\r\n${err(`ERR MGET reply would pass ${64 * 1024} bytes (--max-output-buffer)`)}`);
+    expect(h.run('MGET', ...keys.slice(1))).toBe(`*6\r\n${bulk('x'.repeat(10_000)).repeat(6)}`);
   });
 
   it('APPEND and STRLEN; APPEND keeps the TTL and stops at --max-value-size', { timeout: 5000 }, () => {
@@ -838,5 +848,21 @@ describe('robustness', () => {
     const h = make();
     expect(h.run()).toBe('');
     expect(h.after).toBeUndefined();
+  });
+});
+
+describe('RespWriter.truncate (added for MGET)', () => {
+  it('drops only what came after the mark, and ignores marks outside what is queued', () => {
+    const out = new RespWriter();
+    out.simple('OK');
+    const mark = out.length;
+    out.array(2);
+    out.bulk('x'.repeat(100_000)); // grows the buffer past its first 16 KiB
+    out.truncate(mark);
+    out.truncate(-1);
+    out.truncate(1e9);
+    out.truncate(1.5);
+    out.integer(1);
+    expect(out.take().toString()).toBe('+OK\r\n:1\r\n');
   });
 });

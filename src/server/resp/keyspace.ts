@@ -14,7 +14,7 @@ import { MAX_KEY_SIZE } from '../../protocol/constants.js';
 import type { RespWriter } from '../../protocol/resp-writer.js';
 import type { Store } from '../../store/store.js';
 import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isWord, parseInteger } from './args.js';
-import { globMatch, literalPrefix } from './glob.js';
+import { GLOB_MAX_STEPS, globTest, literalPrefix } from './glob.js';
 import type { Handler } from './handler.js';
 import type { RespContext } from './resp-context.js';
 
@@ -28,18 +28,25 @@ const SCAN_MAX_BYTES = 1024 * 1024;
 const KEYS_STEP = 2048;
 const U64_MAX = (1n << 64n) - 1n;
 
+/** A pattern that takes more than GLOB_MAX_STEPS against one key (a Conduit bound). */
+const ERR_TOO_COMPLEX = `ERR pattern too complex: more than ${GLOB_MAX_STEPS} steps to test one key`;
+
 /**
  * The keys of a store SCAN body (cursor u64, then `key_len u8, key` each)
- * that match `pattern` (all when undefined), passed to `take` as views.
+ * that match `pattern` (all when undefined), passed to `take` as views;
+ * false when the pattern is too complex to test.
  */
-function eachKey(body: Buffer, pattern: Uint8Array | undefined, take: (key: Buffer) => void): void {
+function eachKey(body: Buffer, pattern: Uint8Array | undefined, take: (key: Buffer) => void): boolean {
   let at = CURSOR_BYTES;
   while (at < body.length) {
     const length = body[at] as number;
     const key = body.subarray(at + 1, at + 1 + length);
     at += 1 + length;
-    if (pattern === undefined || globMatch(pattern, key)) take(key);
+    const matched = pattern === undefined || globTest(pattern, key);
+    if (matched === 'too_complex') return false;
+    if (matched) take(key);
   }
+  return true;
 }
 
 /** A MATCH pattern as the store's prefix and the glob left to check (undefined when the prefix says it all). */
@@ -73,10 +80,11 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   do {
     const body = store.scan(cursor, KEYS_STEP, prefix, SCAN_MAX_BYTES);
     cursor = body.readBigUInt64BE(0);
-    eachKey(body, glob, (key) => {
+    const tested = eachKey(body, glob, (key) => {
       found.push(Buffer.from(key));
       replyBytes += key.length + 10; // '$NNN\r\n' + key + '\r\n'
     });
+    if (!tested) return out.error(ERR_TOO_COMPLEX);
     if (replyBytes > maxReply) return out.error(`ERR KEYS reply would pass ${maxReply} bytes (--max-output-buffer): use SCAN`);
   } while (cursor !== 0n);
   out.array(found.length);
@@ -122,7 +130,7 @@ function scan(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   // Every key is a string: another TYPE matches none (Redis 7.0 filters by name, unknown names too).
   const strings = type === undefined || isWord(type, 'string');
   const found: Buffer[] = [];
-  if (strings) eachKey(body, glob, (key) => found.push(key));
+  if (strings && !eachKey(body, glob, (key) => found.push(key))) return out.error(ERR_TOO_COMPLEX);
   out.array(2);
   out.bulk(body.readBigUInt64BE(0).toString());
   out.array(found.length);

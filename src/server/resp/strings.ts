@@ -206,6 +206,26 @@ function append(args: readonly Buffer[], ctx: RespContext, out: RespWriter): voi
   if (!refused(store.set(key, joined, { keepTtl: true }), out)) out.integer(length);
 }
 
+/**
+ * MGET key [key …]. Its reply is bounded by `--max-output-buffer`: one key
+ * named many times could otherwise make a reply of thousands of values from
+ * a 3 MiB command; past the bound it is refused whole (docs/RESP.md).
+ */
+function mget(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
+  if (!checkKeys(args, 1, 1, out)) return;
+  const start = out.length;
+  const bound = ctx.server.options.maxOutputBuffer;
+  out.array(args.length - 1);
+  // Each view is copied by the writer before the next read.
+  for (let i = 1; i < args.length; i++) {
+    out.bulk(ctx.store.getView(args[i] as Buffer));
+    if (out.length - start > bound) {
+      out.truncate(start);
+      return out.error(`ERR MGET reply would pass ${bound} bytes (--max-output-buffer)`);
+    }
+  }
+}
+
 /** INCR / DECR / INCRBY / DECRBY's common part: `delta` added, the new value or the store's refusal. */
 function addTo(key: Buffer, delta: bigint, ctx: RespContext, out: RespWriter): void {
   const result = ctx.store.incr(key, delta);
@@ -263,12 +283,7 @@ export const STRING_COMMANDS: Readonly<Record<string, Handler>> = {
     if (value !== undefined) ctx.store.delete(key);
     out.bulk(value);
   },
-  mget: (args, ctx, out) => {
-    if (!checkKeys(args, 1, 1, out)) return;
-    out.array(args.length - 1);
-    // Each view is copied by the writer before the next read.
-    for (let i = 1; i < args.length; i++) out.bulk(ctx.store.getView(args[i] as Buffer));
-  },
+  mget,
   mset,
   msetnx,
   append,
