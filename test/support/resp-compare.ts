@@ -140,12 +140,17 @@ class IoRunner implements Runner {
   }
 }
 
-type NodeRedis = ReturnType<typeof createClient>;
+/** What the runner uses of a node-redis client (its full type depends on the modules and RESP version). */
+interface NodeRedis {
+  withTypeMapping(mapping: Record<number, unknown>): unknown;
+  destroy(): void;
+}
 
 class NodeRedisRunner implements Runner {
   readonly #typed: { sendCommand(args: (string | Buffer)[]): Promise<unknown> };
   constructor(readonly kind: ClientKind, readonly client: NodeRedis) {
-    this.#typed = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }) as unknown as { sendCommand(args: (string | Buffer)[]): Promise<unknown> };
+    // Bulk strings as Buffers: binary values survive, and stay apart from simple strings.
+    this.#typed = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }) as { sendCommand(args: (string | Buffer)[]): Promise<unknown> };
   }
   async run(cmds: readonly Cmd[], shape: Shape): Promise<string[]> {
     const out: string[] = [];
@@ -208,7 +213,7 @@ export async function connectRunner(kind: ClientKind, port: number): Promise<Run
       const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false }, RESP: kind === 'node-redis3' ? 3 : 2 });
       client.on('error', () => {});
       await client.connect();
-      return new NodeRedisRunner(kind, client);
+      return new NodeRedisRunner(kind, client as unknown as NodeRedis);
     }
     case 'redis-cli':
     case 'redis-cli3':
