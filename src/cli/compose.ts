@@ -17,6 +17,8 @@ export interface ComposedAddress {
   socket: string | undefined;
   /** The HTTP gateway's port (port 0 picks one); `undefined` when `httpPort` was not set. */
   httpPort: number | undefined;
+  /** The RESP listener's TCP port (issue 23); `undefined` when `respPort` was not set. */
+  respPort: number | undefined;
 }
 
 /**

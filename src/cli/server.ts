@@ -95,6 +95,10 @@ program
   .addOption(option('--http-host <host>', 'address of the HTTP listener', 'http-host', '127.0.0.1'))
   .addOption(option('--http-allowed-hosts <hosts>', 'comma-separated names/addresses the HTTP gateway answers for besides loopback and localhost', 'http-allowed-hosts'))
   .addOption(new Option('--http-token <token>', 'bearer token the HTTP data routes require; prefer CONDUIT_HTTP_TOKEN').env('CONDUIT_HTTP_TOKEN'))
+  .addOption(option('--resp-port <port>', 'also speak Redis RESP (docs/RESP.md) on this port, to the same store (0 picks a free one)', 'resp-port'))
+  .addOption(option('--resp-host <host>', 'address of the RESP listener (default: --host)', 'resp-host'))
+  .addOption(option('--resp-socket <path>', 'also speak RESP on this Unix domain socket', 'resp-socket'))
+  .addOption(option('--resp-password <password>', 'password RESP clients give with AUTH; prefer CONDUIT_RESP_PASSWORD, as command lines are visible to others', 'resp-password'))
   .addOption(new Option('--config <file>', 'TOML file with any of the settings above').env('CONDUIT_CONFIG'))
   .addHelpText(
     'after',
@@ -148,12 +152,19 @@ function listenError(e: NodeJS.ErrnoException & { address?: string; port?: numbe
   const socket = options.socket !== undefined && (e.address === options.socket || (e as { path?: string }).path === options.socket);
   // ConduitServer's own check of the socket path (not a socket, or a live server there) names the path already.
   if (socket && e.code === 'ENOTSOCK') return `cannot listen: ${e.message}`;
+  if (options.respSocket !== undefined && (e as { path?: string }).path === options.respSocket && e.code === 'ENOTSOCK') return `cannot listen: ${e.message}`;
   const http = !socket && options.httpPort !== undefined && e.port === options.httpPort && e.port !== options.port;
+  const respSocket = options.respSocket !== undefined && (e.address === options.respSocket || (e as { path?: string }).path === options.respSocket);
+  const resp = !socket && !respSocket && options.respPort !== undefined && e.port === options.respPort && e.port !== options.port;
   const where = socket
     ? `socket ${options.socket} (${sources.originOf('socket')})`
-    : http
-      ? `HTTP ${e.address ?? options.httpHost}:${e.port ?? ''} (${sources.originOf('httpPort')})`
-      : `${e.address ?? options.host}:${e.port ?? options.port}`;
+    : respSocket
+      ? `RESP socket ${options.respSocket} (${sources.originOf('respSocket')})`
+      : http
+        ? `HTTP ${e.address ?? options.httpHost}:${e.port ?? ''} (${sources.originOf('httpPort')})`
+        : resp
+          ? `RESP ${e.address ?? options.respHost ?? options.host}:${e.port ?? ''} (${sources.originOf('respPort')})`
+          : `${e.address ?? options.host}:${e.port ?? options.port}`;
   if (e.code === 'EADDRINUSE') return `cannot listen on ${where}: it is already in use`;
   if (socket && (e.code === 'ENOENT' || e.code === 'EACCES') && !existsSync(dirname(options.socket ?? ''))) {
     return `cannot listen on ${where}: directory ${dirname(options.socket ?? '')} does not exist`;
@@ -190,6 +201,38 @@ function warnOutputBounds(o: ServerOptions, logger: Pick<ServerOptions['logger']
         'clients that do not read their answers may together hold that much output on top of the store',
     );
   }
+}
+
+/**
+ * Issue 23: whether the RESP listener may start. Protected mode (as Redis's): a non-loopback
+ * --resp-host needs --resp-password or client certificates unless --allow-insecure-public. In
+ * secure mode (keys) RESP, which has no keys, needs --resp-password or client certificates on
+ * any address, whatever --allow-insecure-public says. Returns the one-line refusal, if any.
+ */
+function respListenerProblem(options: Partial<ServerOptions>, allowInsecurePublic: boolean): string | undefined {
+  if (options.respPort === undefined && options.respSocket === undefined) {
+    if (options.respHost !== undefined) return `${sources.originOf('respHost')} needs --resp-port`;
+    if (options.respPassword !== undefined) return `${sources.originOf('respPassword')} needs --resp-port or --resp-socket`;
+    return undefined;
+  }
+  const which = sources.originOf(options.respPort !== undefined ? 'respPort' : 'respSocket');
+  const password = options.respPassword !== undefined;
+  const clientCerts = options.tls?.clientAuth === true;
+  if ((options.keys ?? []).length > 0 && !password && !clientCerts) {
+    return (
+      `refusing ${which}: secure mode (a key is configured) and RESP clients cannot use keys, so the RESP listener ` +
+      'needs --resp-password (CONDUIT_RESP_PASSWORD) or client certificates (--tls-client-auth)'
+    );
+  }
+  const host = options.respHost ?? options.host ?? serverDefaults.host;
+  if (options.respPort !== undefined && !isLoopback(host) && !password && !clientCerts && !allowInsecurePublic) {
+    return (
+      `refusing to serve RESP on ${host} (${which}): it is not a loopback address and no --resp-password is set, so anyone ` +
+      'who can reach it could read and change the cache (protected mode). Set CONDUIT_RESP_PASSWORD, require client ' +
+      'certificates (--tls-client-auth), bind --resp-host 127.0.0.1, or pass --allow-insecure-public if the network is trusted.'
+    );
+  }
+  return undefined;
 }
 
 /** The start-up line's `secure` field: key ids and the frame AEAD, never a key. */
@@ -333,6 +376,10 @@ async function main(): Promise<void> {
       httpHost: text('httpHost'),
       httpToken: typeof o.httpToken === 'string' ? o.httpToken : undefined,
       httpAllowedHosts: typeof o.httpAllowedHosts === 'string' ? o.httpAllowedHosts.split(',').map((h) => h.trim()).filter((h) => h !== '') : [],
+      respPort: typeof o.respPort === 'string' ? integerOf(o.respPort) : undefined,
+      respHost: typeof o.respHost === 'string' ? o.respHost : undefined,
+      respSocket: typeof o.respSocket === 'string' ? o.respSocket : undefined,
+      respPassword: typeof o.respPassword === 'string' ? o.respPassword : undefined,
       // Issue 22: a worker's file is FILE.<i> (a primary checks FILE's directory and shows FILE.<i>).
       snapshot: snapshotOption(
         { snapshot: o.snapshot, snapshotInterval: o.snapshotInterval, snapshotStrict: o.snapshotStrict, snapshotKey: o.snapshotKey, given: (a) => program.getOptionValueSource(a) !== undefined && program.getOptionValueSource(a) !== 'default', originOf: (a) => sources.originOf(a), otherFiles: otherFilesOf(o, sources) },
@@ -402,6 +449,8 @@ async function main(): Promise<void> {
         '(protected mode). Set CONDUIT_HTTP_TOKEN, bind 127.0.0.1, or pass --allow-insecure-public.',
     );
   }
+  const respProblem = respListenerProblem(options, flag('allowInsecurePublic'));
+  if (respProblem !== undefined) fail(respProblem);
 
   const primaryLogger = pino({ name: 'conduit-server', level: text('logLevel') }, pino.destination({ dest: 2, sync: true }));
   if (start === undefined && keys.length > 0 && options.snapshot !== undefined && options.snapshot.key === undefined) {
@@ -421,6 +470,13 @@ async function main(): Promise<void> {
         `snapshot files of a run with another worker count are not loaded with --workers ${count}: ${unused.join(', ')}`,
       );
     }
+  }
+  if (start === undefined && count > 1 && (options.respPort !== undefined || options.respSocket !== undefined)) {
+    // Each worker owns only its slots (spec §3.14), and a Redis client cannot follow MOVED for a cache subset.
+    fail(
+      `${sources.originOf(options.respPort !== undefined ? 'respPort' : 'respSocket')} cannot be used with ${sources.originOf('workers')} ${count}: ` +
+        'each worker owns only its share of the keys; run one process (--workers 1) to serve RESP',
+    );
   }
   if (start === undefined && count > 1) {
     await startPrimary(count, options, primaryLogger, aead);
@@ -507,7 +563,7 @@ async function main(): Promise<void> {
     return;
   }
   // Never log secrets: keys by id only, the HTTP token as "(set)".
-  const { logger: _logger, keys: configuredKeys, tls, ...settingsLogged } = server.options;
+  const { logger: _logger, keys: configuredKeys, tls, respPassword, ...settingsLogged } = server.options;
   logger.info(
     {
       version,
@@ -516,7 +572,14 @@ async function main(): Promise<void> {
       secure: secureField(configuredKeys, aead),
       tls: tls === undefined ? false : { clientAuth: tls.clientAuth === true },
       http: address.httpPort === undefined ? false : `${server.options.httpHost}:${address.httpPort}`,
-      settings: { ...settingsLogged, httpToken: settingsLogged.httpToken === undefined ? undefined : '(set)', snapshot: snapshotField(settingsLogged.snapshot) },
+      resp: address.respPort === undefined ? false : `${server.resp?.respAddress.host ?? ''}:${address.respPort}`,
+      respSocket: server.options.respSocket,
+      settings: {
+        ...settingsLogged,
+        httpToken: settingsLogged.httpToken === undefined ? undefined : '(set)',
+        respPassword: respPassword === undefined ? undefined : '(set)',
+        snapshot: snapshotField(settingsLogged.snapshot),
+      },
     },
     'conduit-server listening',
   );

@@ -18,6 +18,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 const limits: Record<string, { min: number; max: number; powerOfTwo?: true; why?: string; zeroOrAtLeast?: number }> = {
   port: { min: 0, max: 65_535 },
   'http-port': { min: 0, max: 65_535 },
+  'resp-port': { min: 0, max: 65_535 },
   shards: { min: 1, max: 1024, powerOfTwo: true },
   // spec §3.14: a slot table names at most 64 servers (worker-plan.ts MAX_WORKERS).
   workers: { min: 1, max: 64 },

@@ -72,3 +72,28 @@ export interface ConnectionTimeouts {
   /** Secure mode: HELLO must be answered within it (spec §6.2). */
   readonly handshakeTimeoutMs: number;
 }
+
+/**
+ * What the server asks of every connection it serves, whichever protocol it speaks (the
+ * Conduit port's `Connection`, a RESP `RespConnection`): one table holds both, so
+ * --max-connections, --max-output-memory, the timeouts and the drain cover them alike.
+ *
+ * @example
+ * ```ts
+ * for (const c of connections) c.checkTimeouts(performance.now(), options);
+ * ```
+ */
+export interface ServedConnection {
+  /** Output held now (queued, or written and not yet taken by the kernel), in bytes. */
+  readonly outputHeld: number;
+  /** Closes the connection if it is past a deadline at `now`. */
+  checkTimeouts(now: number, limits: ConnectionTimeouts): void;
+  /** Graceful shutdown, first step: hold reading. */
+  drain(): void;
+  /** Graceful shutdown, second step: answer what was read before the drain, then end. */
+  finishDrain(): void;
+  /** Closes the connection for `cause`, counted and logged. */
+  disconnect(cause: DisconnectCause, reason: string): void;
+  /** Destroys the socket at once. */
+  destroy(): void;
+}

@@ -243,6 +243,37 @@ export class Metrics {
     });
   }
 
+  /**
+   * Issue 23: the RESP listener's connections and commands, read at scrape time (its commands
+   * count in `total_commands_processed` with the others; these say how many came over RESP).
+   *
+   * @example
+   * ```ts
+   * metrics.addResp({ respClients: 0, commandsProcessed: 0 });
+   * ```
+   */
+  addResp(source: { readonly respClients: number; readonly commandsProcessed: number }): void {
+    const { Counter, Gauge } = promClient();
+    const registers = [this.registry];
+    new Gauge({
+      name: 'conduit_resp_connections_open',
+      help: 'RESP connections open now (counted in conduit_connections_open too).',
+      registers,
+      collect() {
+        this.set(source.respClients);
+      },
+    });
+    new Counter({
+      name: 'conduit_resp_commands_total',
+      help: 'Commands executed over RESP.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(source.commandsProcessed);
+      },
+    });
+  }
+
   /** Records one answered binary-protocol request by its opcode and status bytes (hot path: no strings). */
   frame(opcode: number, status: number, seconds: number): void {
     const code = opcode * 256 + status;

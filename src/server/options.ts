@@ -127,6 +127,17 @@ export interface ServerOptions {
    * `Host` gets 421 (DNS rebinding). Default none.
    */
   httpAllowedHosts: readonly string[];
+  /**
+   * Port of the RESP listener (docs/RESP.md: Redis clients on the same store); `undefined`: off
+   * (the default); 0 picks one. Its connections count against `maxConnections` with the others.
+   */
+  respPort: number | undefined;
+  /** Host of the RESP listener; `undefined`: `host`. */
+  respHost: string | undefined;
+  /** Unix socket path the RESP listener also (or only, without `respPort`) listens on. */
+  respSocket: string | undefined;
+  /** The password RESP clients must give with AUTH (or HELLO … AUTH); `undefined`: none. */
+  respPassword: string | undefined;
   /** Log sink. Default: no logging. */
   logger: Logger;
   /**
@@ -193,6 +204,10 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   httpHost: '127.0.0.1',
   httpToken: undefined,
   httpAllowedHosts: [],
+  respPort: undefined,
+  respHost: undefined,
+  respSocket: undefined,
+  respPassword: undefined,
   logger: silentLogger,
   group: undefined,
   snapshot: undefined,
@@ -239,12 +254,7 @@ export function resolveServerOptions(options: Partial<ServerOptions>, label: (na
   if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) {
     throw new TypeError(`${label('socket')} must be a file path`);
   }
-  if (o.socket !== undefined && process.platform !== 'win32' && Buffer.byteLength(o.socket) > SOCKET_PATH_MAX) {
-    // The kernel would cut the path short without an error: the file lands elsewhere and outlives the server.
-    throw new TypeError(
-      `${label('socket')} is ${Buffer.byteLength(o.socket)} bytes long, more than the ${SOCKET_PATH_MAX} bytes a Unix socket path may have here: choose a shorter path`,
-    );
-  }
+  checkSocketPath(o.socket, label('socket'));
   if (!o.tcp && o.socket === undefined) throw new TypeError(`${label('tcp')} may be false only with a socket path`);
   integer(label('maxConnections'), o.maxConnections, 1, 1_000_000);
   integer(label('maxInflight'), o.maxInflight, 1, 1_000_000);
@@ -287,9 +297,46 @@ export function resolveServerOptions(options: Partial<ServerOptions>, label: (na
       throw new TypeError(`${label('httpAllowedHosts')} must hold host names or addresses without a port, got '${String(host)}'`);
     }
   }
+  checkResp(o, label);
   if (o.group !== undefined) checkGroup(o.group, label('group'));
   if (o.snapshot !== undefined) checkSnapshot(o.snapshot, label('snapshot'));
   return o;
+}
+
+/** The kernel would cut a long Unix socket path short without an error: the file lands elsewhere and outlives the server. */
+function checkSocketPath(path: string | undefined, label: string): void {
+  if (path !== undefined && process.platform !== 'win32' && Buffer.byteLength(path) > SOCKET_PATH_MAX) {
+    throw new TypeError(
+      `${label} is ${Buffer.byteLength(path)} bytes long, more than the ${SOCKET_PATH_MAX} bytes a Unix socket path may have here: choose a shorter path`,
+    );
+  }
+}
+
+/** Issue 23: the RESP listener's port, host, socket and password; its port and socket differ from the others. */
+function checkResp(o: ServerOptions, label: (name: keyof ServerOptions) => string): void {
+  if (o.respPort !== undefined) {
+    integer(label('respPort'), o.respPort, 0, 65_535);
+    if (o.respPort !== 0 && o.tcp && o.respPort === o.port) {
+      throw new TypeError(`${label('respPort')} must differ from ${label('port')}, both are ${o.port}`);
+    }
+    if (o.respPort !== 0 && o.respPort === o.httpPort) {
+      throw new TypeError(`${label('respPort')} must differ from ${label('httpPort')}, both are ${o.respPort}`);
+    }
+  }
+  if (o.respHost !== undefined && (typeof o.respHost !== 'string' || o.respHost.trim() === '')) {
+    throw new TypeError(`${label('respHost')} must be a host name or address`);
+  }
+  if (o.respSocket !== undefined) {
+    if (typeof o.respSocket !== 'string' || o.respSocket === '') throw new TypeError(`${label('respSocket')} must be a file path`);
+    checkSocketPath(o.respSocket, label('respSocket'));
+    if (o.respSocket === o.socket) throw new TypeError(`${label('respSocket')} must differ from ${label('socket')}, both are ${o.respSocket}`);
+  }
+  if (o.respPassword !== undefined && (typeof o.respPassword !== 'string' || o.respPassword === '')) {
+    throw new TypeError(`${label('respPassword')} must not be empty`);
+  }
+  if (o.respPort === undefined && o.respSocket === undefined && (o.respHost !== undefined || o.respPassword !== undefined)) {
+    throw new TypeError(`${label(o.respHost !== undefined ? 'respHost' : 'respPassword')} needs ${label('respPort')} or ${label('respSocket')}`);
+  }
 }
 
 /** Issue 22: a snapshot file, its interval (0, or 1 s up to the longest timer), strictness and key. */

@@ -2,8 +2,7 @@
 // connection table and the server-wide limits (connections, output memory, the HELLO rate
 // limit); the pieces it composes live beside it (connection.ts, handshake-limiter.ts, …).
 import { EventEmitter } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createRequire } from 'node:module';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { aeadChoice } from '../crypto/aead-choice.js';
 import type { AeadName } from '../crypto/frame-aead.js';
 import { MAX_BODY_SIZE, REQUEST_OVERHEAD_LIMIT, SERVER_ID_BASE, Status } from '../protocol/constants.js';
@@ -12,60 +11,21 @@ import { Store } from '../store/store.js';
 import type { StoreChange } from '../store/change.js';
 import { descriptorsExhausted, fdShortfall, FD_MARGIN, HTTP_MAX_CONNECTIONS, readOpenFilesLimit, type OpenFilesLimit } from './fd-limit.js';
 import { HandshakeLimiter } from './handshake-limiter.js';
-import { Metrics, type DisconnectCause } from './metrics.js';
+import { Metrics } from './metrics.js';
 import { TrackingTable } from './tracking.js';
+import type { ServerCounters } from './counters.js';
 import { LeaseTable } from './leases.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import type { ServedConnection } from './connection-host.js';
+import { openListener } from './listeners.js';
+import { RespFront } from './resp/resp-front.js';
 import type { Reply } from './execute.js';
 import { SlotOwnership } from './group.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { claimSocketPath } from './socket-path.js';
 import { Snapshots } from './snapshot/snapshots.js';
 
-/**
- * node:tls, loaded when a TLS listener is made: about 2 MiB of RSS a plaintext
- * sidecar would carry for nothing (docs/STORAGE.md, "Process RSS").
- */
-function tlsModule(): typeof import('node:tls') {
-  return createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
-}
-
-/** Server counters added to STATS (spec §5.2), named after Redis INFO where one exists. */
-export interface ServerCounters {
-  /** Connections open now (Redis `connected_clients`). */
-  connected_clients: number;
-  /** Connections accepted since start (Redis `total_connections_received`). */
-  total_connections_received: number;
-  /** Connections refused with BUSY over --max-connections (Redis `rejected_connections`). */
-  rejected_connections: number;
-  /** Secure mode: HELLOs answered BUSY over --max-handshakes-per-second, before any key work (spec §6.2). */
-  rejected_handshakes: number;
-  /** Requests executed (Redis `total_commands_processed`). */
-  total_commands_processed: number;
-  /**
-   * Quiet writes whose OK was not sent (spec §2.5, protocol 1.1); they count as processed too.
-   * On /metrics (`conduit_quiet_suppressed_total`), not in STATS: with 256 shards a secure
-   * session's STATS sits a few bytes under the frame cap, and a new member would cost every
-   * such STATS its per-shard detail (test/integration/secure-sizes.test.ts).
-   */
-  quiet_suppressed: number;
-  /** Connections the server closed, by cause. */
-  disconnects: Record<DisconnectCause, number>;
-  /**
-   * Secure mode: handshakes and frames that failed authentication (AUTH_FAILED, REPLAY),
-   * and connections closed by the peer after HELLO before any authenticated frame (a
-   * client holding a different secret fails key confirmation and closes, spec §6.2).
-   */
-  auth_failures: number;
-  /**
-   * Times accepting a connection failed for lack of file descriptors (EMFILE/ENFILE):
-   * reported by the listener, or found by the check every 250 ms while the descriptors
-   * are exhausted (libuv then closes the pending connections unseen).
-   */
-  accept_errors: number;
-  /** spec §3.14: MOVED answers sent, for keys another server of the group owns (0 when standalone). */
-  moved: number;
-}
+export type { ServerCounters } from './counters.js';
 
 const BUSY_FULL = Buffer.concat(encodeError(SERVER_ID_BASE, Status.BUSY, 'too many connections'));
 const BUSY_CLOSING = Buffer.concat(encodeError(SERVER_ID_BASE, Status.BUSY, 'server is shutting down'));
@@ -99,7 +59,8 @@ export class ConduitServer extends EventEmitter {
   /** spec §3.16 (protocol 1.3): the leases on this server's keys (LEASE, SET's lease token). */
   readonly leases: LeaseTable;
   readonly #listeners: Server[] = [];
-  readonly #connections = new Set<Connection>();
+  /** Every connection served, Conduit and RESP alike: --max-connections counts them together. */
+  readonly #connections = new Set<ServedConnection>();
   /** TLS only: raw sockets, so ones still in their handshake can be closed at shutdown. */
   readonly #rawSockets = new Set<Socket>();
   /** Connections refused with BUSY whose peer has not closed yet (spec §4.2). */
@@ -139,7 +100,9 @@ export class ConduitServer extends EventEmitter {
    * `undefined` without keys.
    */
   readonly aead: AeadName | undefined;
-  readonly #host: ConnectionHost<Connection>;
+  readonly #host: ConnectionHost<ServedConnection>;
+  /** Issue 23: the RESP listener's side (docs/RESP.md); `undefined` without respPort and respSocket. */
+  readonly #resp: RespFront | undefined;
   /** spec §3.15: which connection holds which key, told by the store's change hook. */
   readonly tracking: TrackingTable;
   /** spec §3.14: this server's slots in its group; `undefined` when standalone. */
@@ -220,6 +183,13 @@ export class ConduitServer extends EventEmitter {
         this.emit('released');
       },
     };
+    this.#resp = o.respPort === undefined && o.respSocket === undefined ? undefined : new RespFront(this, this.#host);
+    if (this.#resp !== undefined) this.metrics?.addResp(this.#resp);
+  }
+
+  /** What RESP commands see of this server (INFO, AUTH); `undefined` when the RESP listener is off. */
+  get resp(): RespFront | undefined {
+    return this.#resp;
   }
 
   /** Counters of the server (not the store). */
@@ -254,20 +224,26 @@ export class ConduitServer extends EventEmitter {
    * const { port } = await server.listen();
    * ```
    */
-  async listen(): Promise<{ port: number; host: string; socket: string | undefined }> {
+  async listen(): Promise<{ port: number; host: string; socket: string | undefined; respPort: number | undefined }> {
     const o = this.options;
     this.#checkDescriptorLimit();
     this.#checkItemBudget();
     // Before TCP, so a refused path leaves nothing listening.
     if (o.socket !== undefined) await claimSocketPath(o.socket, o.logger);
+    if (o.respSocket !== undefined) await claimSocketPath(o.respSocket, o.logger);
     // Issue 22: the store is whole before the first client (or the HTTP gateway, which listens after us) can see it.
     await this.snapshots?.load(this.store);
     let tcp: AddressInfo | undefined;
-    if (o.tcp) tcp = (await this.#listenOn({ host: o.host, port: o.port })) as AddressInfo;
-    if (o.socket !== undefined) await this.#listenOn({ path: o.socket });
+    if (o.tcp) tcp = (await this.#listenOn({ host: o.host, port: o.port }, 'conduit')) as AddressInfo;
+    if (o.socket !== undefined) await this.#listenOn({ path: o.socket }, 'conduit');
+    // Issue 23: the RESP listener after the Conduit one; closed with it in close(), with the same drain.
+    let resp: AddressInfo | undefined;
+    if (o.respPort !== undefined) resp = (await this.#listenOn({ host: o.respHost ?? o.host, port: o.respPort }, 'resp')) as AddressInfo;
+    if (o.respSocket !== undefined) await this.#listenOn({ path: o.respSocket }, 'resp');
+    this.#resp?.listening(resp);
     this.#timer = setInterval(() => this.#checkTimeouts(), CHECK_INTERVAL_MS).unref();
     this.snapshots?.start(this.store);
-    return { port: tcp?.port ?? 0, host: tcp?.address ?? o.host, socket: o.socket };
+    return { port: tcp?.port ?? 0, host: tcp?.address ?? o.host, socket: o.socket, respPort: resp?.port };
   }
 
   /** Warns at start when the connection limits do not fit the open-files limit (Linux only). */
@@ -333,53 +309,24 @@ export class ConduitServer extends EventEmitter {
     }
   }
 
-  #listenOn(where: { host: string; port: number } | { path: string }): Promise<AddressInfo | string | null> {
-    const tls = this.options.tls;
-    const accept = (socket: Socket): void => this.#accept(socket);
-    const listener: Server = (
-      tls === undefined
-        ? createServer({ allowHalfOpen: true, noDelay: true }, accept)
-        : tlsModule().createServer(
-            {
-              cert: tls.cert,
-              key: tls.key,
-              ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-              requestCert: tls.clientAuth === true,
-              rejectUnauthorized: tls.clientAuth === true,
-              allowHalfOpen: true,
-              noDelay: true,
-              // A handshake is a frame that has started: the same slowloris bound applies.
-              handshakeTimeout: this.options.frameTimeoutMs,
-            },
-            accept,
-          )
-            .on('connection', (raw: Socket) => {
-              this.#rawSockets.add(raw);
-              raw.once('close', () => this.#rawSockets.delete(raw));
-            })
-            .on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-            // With a listener Node leaves the socket open; a failed handshake must not hold the listener open.
-            socket.destroy();
-            this.options.logger.warn({ remote: `${socket.remoteAddress ?? 'unix'}`, cause: 'tls', reason: err.message }, 'TLS handshake failed');
-          })
-    ).on('connection', () => {
-      this.#acceptedCount += 1;
+  async #listenOn(where: { host: string; port: number } | { path: string }, kind: 'conduit' | 'resp'): Promise<AddressInfo | string | null> {
+    const { listener, address } = await openListener(where, {
+      tls: this.options.tls,
+      frameTimeoutMs: this.options.frameTimeoutMs,
+      logger: this.options.logger,
+      accept: (socket) => this.#accept(socket, kind),
+      accepted: () => void (this.#acceptedCount += 1),
+      rawSocket: (raw) => {
+        this.#rawSockets.add(raw);
+        raw.once('close', () => this.#rawSockets.delete(raw));
+      },
+      acceptFailed: (code) => this.#acceptFailed(code),
     });
-    return new Promise((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen(where, () => {
-        listener.off('error', reject);
-        listener.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code === 'EMFILE' || err.code === 'ENFILE') this.#acceptFailed(err.code);
-          else this.options.logger.error({ err }, 'listener error');
-        });
-        this.#listeners.push(listener);
-        resolve(listener.address());
-      });
-    });
+    this.#listeners.push(listener);
+    return address;
   }
 
-  #accept(socket: Socket): void {
+  #accept(socket: Socket, kind: 'conduit' | 'resp'): void {
     const draining = this.#closing !== undefined;
     if (draining || this.#connections.size >= this.options.maxConnections) {
       // spec §4.2: the one over the limit (or arriving during shutdown, §5.3) gets BUSY with
@@ -395,7 +342,9 @@ export class ConduitServer extends EventEmitter {
         this.emit('released');
       });
       socket.resume();
-      socket.end(draining ? BUSY_CLOSING : BUSY_FULL);
+      // spec §4.2 on the Conduit port; Redis's own text on the RESP port.
+      if (kind === 'resp') socket.end(RespFront.refusal(draining));
+      else socket.end(draining ? BUSY_CLOSING : BUSY_FULL);
       this.options.logger.warn(
         { remote: `${socket.remoteAddress ?? 'unix'}:${socket.remotePort ?? 0}`, cause: draining ? 'shutdown' : 'max_connections' },
         draining ? 'rejecting connection: shutting down' : 'rejecting connection: too many connections',
@@ -404,7 +353,8 @@ export class ConduitServer extends EventEmitter {
     }
     this.#counters.connected_clients += 1;
     this.#counters.total_connections_received += 1;
-    this.#connections.add(new Connection(socket, this.#host));
+    const resp = kind === 'resp' ? this.#resp : undefined;
+    this.#connections.add(resp === undefined ? new Connection(socket, this.#host) : resp.connect(socket));
   }
 
   /** Frame, handshake and idle timeouts, checked for every connection every 250 ms; and descriptor exhaustion. */

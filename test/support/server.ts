@@ -14,15 +14,16 @@ afterEach(async () => {
 
 /**
  * Starts a server on 127.0.0.1, port 0, stopped after the test; with `httpPort`, the HTTP
- * gateway in front of it too, as conduit-server composes them (src/cli/compose.ts).
+ * gateway in front of it too, as conduit-server composes them (src/cli/compose.ts); with
+ * `respPort`, the RESP listener too (`respPort` in the result).
  */
 export async function startServer(
   options: Partial<ServerOptions> = {},
-): Promise<{ server: ConduitServer; port: number; httpPort: number | undefined }> {
+): Promise<{ server: ConduitServer; port: number; httpPort: number | undefined; respPort: number | undefined; close: () => Promise<void> }> {
   const composed = new ComposedServer({ host: '127.0.0.1', port: 0, shutdownTimeoutMs: 2_000, ...options });
   started.push(composed);
-  const { port, httpPort } = await composed.listen();
-  return { server: composed.server, port, httpPort };
+  const { port, httpPort, respPort } = await composed.listen();
+  return { server: composed.server, port, httpPort, respPort, close: () => composed.close() };
 }
 
 /** A raw client, destroyed after the test. */

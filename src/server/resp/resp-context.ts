@@ -9,7 +9,7 @@
 import type { Store } from '../../store/store.js';
 import type { RespVersion } from '../../protocol/resp-writer.js';
 import type { ServerOptions } from '../options.js';
-import type { ServerCounters } from '../server.js';
+import type { ServerCounters } from '../counters.js';
 
 /**
  * One RESP connection's own state: what HELLO, AUTH, CLIENT and SELECT change.

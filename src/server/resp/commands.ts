@@ -1,0 +1,124 @@
+/**
+ * The RESP command table and its dispatcher (docs/RESP.md): Redis 7.0's
+ * checks in Redis's order (server.c processCommand): QUIT, the command's
+ * existence, its arity, then the password gate; then the command itself.
+ * Names and subcommand names are matched in any case.
+ *
+ * @example
+ * ```ts
+ * const after = runCommand([Buffer.from('GET'), Buffer.from('k')], ctx, out);
+ * ```
+ * @module
+ */
+import type { RespWriter } from '../../protocol/resp-writer.js';
+import { ERR_NOAUTH, wrongArity } from './args.js';
+import { COMMAND_COMMANDS } from './command-info.js';
+import { COMMAND_TABLE, type CommandSpec } from './command-table.js';
+import { CONNECTION_COMMANDS } from './connection-commands.js';
+import { EXPIRY_COMMANDS } from './expiry.js';
+import type { Handler } from './handler.js';
+import { HELP_COMMANDS } from './help.js';
+import { INFO_COMMANDS } from './info.js';
+import { KEYSPACE_COMMANDS } from './keyspace.js';
+import type { RespAfter, RespContext } from './resp-context.js';
+import { STRING_COMMANDS } from './strings.js';
+
+/** A command ready to run: its table entry, its code, and its subcommands by name. */
+interface Runnable {
+  readonly spec: CommandSpec;
+  readonly run: Handler | undefined;
+  readonly subcommands: ReadonlyMap<string, Runnable> | undefined;
+  /** Runs before AUTH (Redis's `no_auth` flag): AUTH, HELLO, QUIT. */
+  readonly noAuth: boolean;
+}
+
+const HANDLERS: Readonly<Record<string, Handler>> = {
+  ...STRING_COMMANDS,
+  ...KEYSPACE_COMMANDS,
+  ...EXPIRY_COMMANDS,
+  ...CONNECTION_COMMANDS,
+  ...INFO_COMMANDS,
+  ...COMMAND_COMMANDS,
+  ...HELP_COMMANDS,
+};
+
+/** The table entry `spec` with its handler (a container has none of its own). */
+function runnable(spec: CommandSpec): Runnable {
+  const subcommands = spec.subcommands === undefined ? undefined : new Map(spec.subcommands.map((s) => [s.name, runnable(s)]));
+  const run = HANDLERS[spec.name];
+  if (run === undefined && subcommands === undefined) throw new Error(`RESP command ${spec.name} has no handler`);
+  return { spec, run, subcommands, noAuth: spec.flags.includes('no_auth') };
+}
+
+const COMMANDS: ReadonlyMap<string, Runnable> = new Map(COMMAND_TABLE.map((spec) => [spec.name, runnable(spec)]));
+
+/** `bytes` in lower case ASCII (other bytes as Latin-1), for the table's names. */
+function lowerName(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1').toLowerCase();
+}
+
+/** Redis's `%.128s`: at most 128 bytes of `bytes`. */
+function head(bytes: Uint8Array, max = 128): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, max));
+}
+
+/** Redis 7.0's text for an unknown command: its name and up to 128 bytes of quoted arguments. */
+function unknownCommand(args: readonly Buffer[]): string {
+  const parts: Buffer[] = [Buffer.from("ERR unknown command '"), head(args[0] as Buffer), Buffer.from("', with args beginning with: ")];
+  let length = 0;
+  for (let i = 1; i < args.length && length < 128; i++) {
+    const arg = head(args[i] as Buffer, 128 - length);
+    parts.push(Buffer.from("'"), arg, Buffer.from("' "));
+    length += arg.length + 3;
+  }
+  return Buffer.concat(parts).toString();
+}
+
+/**
+ * Runs one command (args[0] is its name, any case) and queues its reply(ies)
+ * in `out`. Never throws for any input: a failure inside a command is an
+ * `-ERR` reply and a log line.
+ *
+ * @example
+ * ```ts
+ * const out = new RespWriter();
+ * runCommand([Buffer.from('PING')], ctx, out); // undefined; out holds '+PONG\r\n'
+ * runCommand([Buffer.from('QUIT')], ctx, out); // 'close'
+ * ```
+ */
+export function runCommand(args: Buffer[], ctx: RespContext, out: RespWriter): RespAfter {
+  if (args.length === 0) return undefined;
+  const name = lowerName(args[0] as Buffer);
+  // Cross-protocol scripting (an HTTP request sent to the port): Redis closes at once.
+  if (name === 'host:' || name === 'post') return 'drop';
+  let command = COMMANDS.get(name);
+  if (command === undefined) {
+    out.error(unknownCommand(args));
+    return undefined;
+  }
+  if (command.subcommands !== undefined && args.length >= 2) {
+    const sub = command.subcommands.get(`${name}|${lowerName(args[1] as Buffer)}`);
+    if (sub === undefined) {
+      out.error(`ERR unknown subcommand '${head(args[1] as Buffer).toString()}'. Try ${name.toUpperCase()} HELP.`);
+      return undefined;
+    }
+    command = sub;
+  }
+  const { arity } = command.spec;
+  if ((arity > 0 && args.length !== arity) || args.length < -arity || command.run === undefined) {
+    out.error(wrongArity(command.spec.name));
+    return undefined;
+  }
+  if (ctx.server.passwordRequired && !ctx.session.authenticated && !command.noAuth) {
+    out.error(ERR_NOAUTH);
+    return undefined;
+  }
+  try {
+    return command.run(args, ctx, out) ?? undefined;
+  } catch (error) {
+    // A bug, not an input: the reply says so and the connection goes on.
+    ctx.server.options.logger.error({ command: command.spec.name, error: (error as Error).stack ?? String(error) }, 'RESP command failed');
+    out.error(`ERR internal error in '${command.spec.name}' command`);
+    return undefined;
+  }
+}

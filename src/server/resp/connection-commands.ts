@@ -1,0 +1,160 @@
+/**
+ * Commands about the connection itself (docs/RESP.md): PING, ECHO, SELECT,
+ * QUIT, HELLO, AUTH and CLIENT's SETNAME / GETNAME / ID / SETINFO, with
+ * Redis 7.0's replies and texts (server.c helloCommand, acl.c authCommand,
+ * networking.c clientCommand). One user, `default`, until ACLs (issue 25).
+ *
+ * @example
+ * ```ts
+ * CONNECTION_COMMANDS.hello([Buffer.from('HELLO'), Buffer.from('3')], ctx, out); // switches ctx.session and out to RESP3
+ * ```
+ * @module
+ */
+import type { RespWriter } from '../../protocol/resp-writer.js';
+import { ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGPASS, isWord, parseInteger } from './args.js';
+import type { Handler } from './handler.js';
+import type { RespContext } from './resp-context.js';
+
+/** The Redis version Conduit answers as (HELLO, INFO `redis_version`). */
+export const REDIS_VERSION = '7.0.0';
+
+const ERR_NO_PASSWORD =
+  'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?';
+const ERR_HELLO_NOAUTH =
+  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time';
+const DEFAULT_USER = Buffer.from('default');
+const ERR_CLIENT_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
+
+/**
+ * Whether `user` / `password` log in (Redis's ACLAuthenticateUser with only
+ * the `default` user): with no password configured, `default` with any
+ * password does (Redis's `nopass`), as Redis does.
+ */
+function authenticates(user: Uint8Array, password: Uint8Array, ctx: RespContext): boolean {
+  if (!DEFAULT_USER.equals(user)) return false; // user names are case-sensitive
+  return ctx.server.passwordRequired ? ctx.server.checkPassword(password) : true;
+}
+
+/** Redis's validateClientName: printable ASCII without spaces (`!` to `~`). */
+function validName(name: Uint8Array): boolean {
+  for (const c of name) if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+/** AUTH [username] password. */
+function auth(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
+  if (args.length > 3) return out.error(ERR_SYNTAX);
+  if (args.length === 2 && !ctx.server.passwordRequired) return out.error(ERR_NO_PASSWORD);
+  const [user, password] = args.length === 2 ? [DEFAULT_USER, args[1] as Buffer] : [args[1] as Buffer, args[2] as Buffer];
+  if (!authenticates(user, password, ctx)) return out.error(ERR_WRONGPASS);
+  ctx.session.authenticated = true;
+  out.simple('OK');
+}
+
+/** HELLO [protover [AUTH username password] [SETNAME clientname]]: the server's map, in the new protocol. */
+function hello(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
+  let version: 2 | 3 | undefined;
+  if (args.length >= 2) {
+    const n = parseInteger(args[1] as Buffer);
+    if (n === undefined) return out.error('ERR Protocol version is not an integer or out of range');
+    if (n !== 2n && n !== 3n) return out.error('NOPROTO unsupported protocol version');
+    version = n === 2n ? 2 : 3;
+  }
+  let credentials: [Buffer, Buffer] | undefined;
+  let name: Buffer | undefined;
+  for (let j = 2; j < args.length; j++) {
+    const opt = args[j] as Buffer;
+    const more = args.length - 1 - j;
+    if (isWord(opt, 'auth') && more >= 2) {
+      credentials = [args[j + 1] as Buffer, args[j + 2] as Buffer];
+      j += 2;
+    } else if (isWord(opt, 'setname') && more >= 1) {
+      name = args[j + 1] as Buffer;
+      if (!validName(name)) return out.error(ERR_CLIENT_NAME);
+      j += 1;
+    } else {
+      return out.error(`ERR Syntax error in HELLO option '${opt.toString('latin1')}'`);
+    }
+  }
+  const { session } = ctx;
+  if (credentials !== undefined) {
+    if (!authenticates(credentials[0], credentials[1], ctx)) return out.error(ERR_WRONGPASS);
+    session.authenticated = true;
+  }
+  if (!session.authenticated) return out.error(ERR_HELLO_NOAUTH);
+  if (name !== undefined) session.name = name.length === 0 ? undefined : name.toString('latin1');
+  if (version !== undefined) {
+    session.protocol = version;
+    out.protocol = version;
+  }
+  out.map(7);
+  out.bulk('server');
+  out.bulk('redis');
+  out.bulk('version');
+  out.bulk(REDIS_VERSION);
+  out.bulk('proto');
+  out.integer(session.protocol);
+  out.bulk('id');
+  out.integer(session.id);
+  out.bulk('mode');
+  out.bulk('standalone');
+  out.bulk('role');
+  out.bulk('master');
+  out.bulk('modules');
+  out.array(0);
+}
+
+/** CLIENT SETNAME name: an empty name removes it. */
+function setName(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
+  const name = args[2] as Buffer;
+  if (!validName(name)) return out.error(ERR_CLIENT_NAME);
+  ctx.session.name = name.length === 0 ? undefined : name.toString('latin1');
+  out.simple('OK');
+}
+
+/** CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2's). */
+function setInfo(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
+  const attr = args[2] as Buffer;
+  const value = args[3] as Buffer;
+  const lib = isWord(attr, 'lib-name') ? 'libName' : isWord(attr, 'lib-ver') ? 'libVersion' : undefined;
+  if (lib === undefined) return out.error(`ERR Unrecognized option '${attr.toString('latin1')}'`);
+  // Redis 7.2's validateClientAttr: the same characters as a name.
+  if (!validName(value)) return out.error(`ERR ${attr.toString('latin1')} cannot contain spaces, newlines or special characters.`);
+  ctx.session[lib] = value.length === 0 ? undefined : value.toString('latin1');
+  out.simple('OK');
+}
+
+/**
+ * The connection commands by lower-case name; CLIENT's subcommands as
+ * `client|setname` and so on (Redis's full names).
+ *
+ * @example
+ * ```ts
+ * CONNECTION_COMMANDS.ping([Buffer.from('PING')], ctx, out); // '+PONG\r\n'
+ * ```
+ */
+export const CONNECTION_COMMANDS: Readonly<Record<string, Handler>> = {
+  ping: (args, _ctx, out) => {
+    if (args.length > 2) return out.error("ERR wrong number of arguments for 'ping' command");
+    if (args.length === 2) out.bulk(args[1]);
+    else out.simple('PONG');
+  },
+  echo: (args, _ctx, out) => out.bulk(args[1]),
+  select: (args, _ctx, out) => {
+    const n = parseInteger(args[1] as Buffer);
+    // Redis reads the index as an int (getIntFromObjectOrReply).
+    if (n === undefined || n < -(2n ** 31n) || n >= 2n ** 31n) return out.error(ERR_NOT_INTEGER);
+    if (n !== 0n) return out.error('ERR DB index is out of range');
+    out.simple('OK');
+  },
+  quit: (_args, _ctx, out) => {
+    out.simple('OK');
+    return 'close';
+  },
+  hello,
+  auth,
+  'client|setname': setName,
+  'client|getname': (_args, ctx, out) => out.bulk(ctx.session.name),
+  'client|id': (_args, ctx, out) => out.integer(ctx.session.id),
+  'client|setinfo': setInfo,
+};

@@ -1,0 +1,99 @@
+/**
+ * Runs RESP commands against a real Store with a fake RespServerView and a
+ * RespWriter, returning the exact reply bytes as a Latin-1 string (one byte,
+ * one character) so tests compare wire bytes.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { RespWriter } from '../../src/protocol/resp-writer.js';
+import { runCommand } from '../../src/server/resp/commands.js';
+import type { RespAfter, RespContext, RespServerView, RespSession } from '../../src/server/resp/resp-context.js';
+import { resolveServerOptions, type ServerOptions } from '../../src/server/options.js';
+import type { ServerCounters } from '../../src/server/server.js';
+import { Store, type StoreOptions } from '../../src/store/store.js';
+import { FakeClock } from './fake-clock.js';
+
+export interface Harness {
+  readonly store: Store;
+  readonly clock: FakeClock;
+  readonly session: RespSession;
+  readonly server: RespServerView & { counters: ServerCounters; logged: unknown[] };
+  readonly out: RespWriter;
+  /** Runs one command; returns its reply bytes (Latin-1) — `after` holds what runCommand returned. */
+  run(...args: (string | Buffer)[]): string;
+  after: RespAfter;
+  close(): void;
+}
+
+const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+
+export function makeHarness(
+  options: { password?: string; store?: StoreOptions; server?: Partial<ServerOptions>; protocol?: 2 | 3 } = {},
+): Harness {
+  const clock = new FakeClock();
+  const store = new Store({ maxMemory: 1024 * 1024, shards: 1, activeExpiry: false, clock: clock.read, ...options.store });
+  const logged: unknown[] = [];
+  const serverOptions = resolveServerOptions({
+    port: 0,
+    maxMemory: 1024 * 1024,
+    logger: {
+      info() {},
+      warn() {},
+      debug() {},
+      error(fields: object, message: string) {
+        logged.push({ fields, message });
+      },
+    },
+    ...options.server,
+  });
+  const password = options.password === undefined ? undefined : sha(Buffer.from(options.password));
+  const counters: ServerCounters = {
+    connected_clients: 1,
+    total_connections_received: 3,
+    rejected_connections: 0,
+    rejected_handshakes: 0,
+    total_commands_processed: 42,
+    quiet_suppressed: 0,
+    disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0, internal: 0 },
+    auth_failures: 0,
+    accept_errors: 0,
+    moved: 0,
+  };
+  const server = {
+    options: serverOptions,
+    counters,
+    logged,
+    startedAt: Date.now() - 5_000,
+    respAddress: { port: 6380, host: '127.0.0.1', socket: undefined },
+    respClients: 1,
+    draining: false,
+    outputMemory: { now: 0, peak: 100 },
+    passwordRequired: password !== undefined,
+    checkPassword: (candidate: Uint8Array) => password !== undefined && timingSafeEqual(sha(candidate), password),
+  };
+  const session: RespSession = {
+    protocol: options.protocol ?? 2,
+    id: 7,
+    name: undefined,
+    libName: undefined,
+    libVersion: undefined,
+    authenticated: password === undefined,
+    remote: '127.0.0.1:50000',
+  };
+  const out = new RespWriter();
+  out.protocol = session.protocol;
+  const ctx: RespContext = { store, session, server };
+  const h: Harness = {
+    store,
+    clock,
+    session,
+    server,
+    out,
+    after: undefined,
+    run(...args) {
+      h.after = runCommand(args.map((a) => (typeof a === 'string' ? Buffer.from(a, 'latin1') : a)), ctx, out);
+      return out.take().toString('latin1');
+    },
+    close: () => store.close(),
+  };
+  return h;
+}
