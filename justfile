@@ -25,7 +25,7 @@ check:
 # Same as check: the type checker is the linter.
 lint: check
 
-# Run the codec properties for FUZZ_SECONDS (default 60) with as many runs as fit.
+# Run the codec properties (frames, fragments, the RESP request parser) for FUZZ_SECONDS (default 60) in all, as many runs as fit.
 fuzz seconds=env_var_or_default("FUZZ_SECONDS", "60"):
     FUZZ_SECONDS={{seconds}} npx vitest run --config test/fuzz/vitest.config.ts
 

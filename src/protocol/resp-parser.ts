@@ -265,13 +265,12 @@ export class RespParser {
           this.#keepDigits(chunk, at, stop);
           this.#commandBytes += stop - at;
           at = stop;
-          if (cr === -1) {
-            // Redis: no CR in more than PROTO_INLINE_MAX_SIZE bytes (its type byte counted).
-            if (1 + this.#lineLength > this.#limits.maxInlineLength) {
-              return this.#fail(this.#phase === 'arrayLength' ? 'Protocol error: too big mbulk count string' : 'Protocol error: too big bulk count string');
-            }
-            break parse;
+          // Redis: no CR in more than PROTO_INLINE_MAX_SIZE bytes (its type byte counted). Checked
+          // whether or not the CR is in this chunk, so the outcome does not depend on where the stream is cut.
+          if (1 + this.#lineLength > this.#limits.maxInlineLength) {
+            return this.#fail(this.#phase === 'arrayLength' ? 'Protocol error: too big mbulk count string' : 'Protocol error: too big bulk count string');
           }
+          if (cr === -1) break parse;
           at += 1;
           this.#commandBytes += 1;
           const length = parseLength(this.#digits, this.#lineLength);

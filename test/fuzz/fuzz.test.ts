@@ -1,5 +1,6 @@
 /**
- * `just fuzz`: runs every codec property for FUZZ_SECONDS in all (default 60),
+ * `just fuzz`: runs every codec property (the frame codec, fragments and the
+ * RESP request parser) for FUZZ_SECONDS in all (default 60),
  * as many runs as fit, prints runs and runs/s, and saves each shrunk
  * counterexample where the replay test finds it.
  */
@@ -7,11 +8,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codecProperties } from '../property/codec.properties.js';
 import { fragmentProperties } from '../property/fragments.properties.js';
+import { respParserProperties } from '../property/resp-parser.properties.js';
 import { saveCounterexample } from './counterexamples.js';
 
 const seconds = Number(process.env.FUZZ_SECONDS ?? '60');
 if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`FUZZ_SECONDS must be a positive number, got ${process.env.FUZZ_SECONDS}`);
-const entries = Object.entries({ ...codecProperties, ...fragmentProperties });
+const entries = Object.entries({ ...codecProperties, ...fragmentProperties, ...respParserProperties });
 const budgetMs = (seconds * 1000) / entries.length;
 
 describe(`fuzz (${seconds} s)`, () => {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadCounterexamples, replayCounterexample, saveCounterexample } from '../fuzz/counterexamples.js';
 import { codecProperties } from './codec.properties.js';
 import { fragmentProperties } from './fragments.properties.js';
+import { respParserProperties } from './resp-parser.properties.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -17,7 +18,7 @@ afterEach(() => {
 // or kept as a passing record.
 describe('fuzz counterexamples replay', () => {
   for (const c of loadCounterexamples()) {
-    it(`${c.property} (seed ${c.seed}, path ${c.path})`, () => replayCounterexample(c, { ...codecProperties, ...fragmentProperties }));
+    it(`${c.property} (seed ${c.seed}, path ${c.path})`, () => replayCounterexample(c, { ...codecProperties, ...fragmentProperties, ...respParserProperties }));
   }
 
   // Issue 24: with the folder empty the loop above runs nothing, so the mechanism itself

@@ -267,6 +267,17 @@ describe('malformed requests: one RespProtocolError with Redis 7.0\'s text', () 
     // Once its CR comes, a long line is simply not a number.
     expect(parseEveryWay(b(`*1\r\n$${digits(65_535)}\r\n`)).error).toBe('Protocol error: invalid bulk length');
   });
+
+  // Regression (just fuzz, test/fuzz/counterexamples/resp-parser-any-bytes-…-573467125.json): a line past
+  // the bound with its CR in the same chunk was `invalid multibulk length` whole but `too big mbulk count
+  // string` byte by byte. The bound now holds whether or not the CR has arrived (Redis's answer depends on its reads).
+  it('a length line past the bound is too big even when its CR is in the same chunk', () => {
+    const tight: RespLimits = { maxArgs: 3, maxBulkLength: 16, maxInlineLength: 32, maxCommandBytes: 64 };
+    expect(parseEveryWay(b(`*${'9'.repeat(32)}\r\n`), tight).error).toBe('Protocol error: too big mbulk count string');
+    expect(parseEveryWay(b(`*${'9'.repeat(31)}\r\n`), tight).error).toBe('Protocol error: invalid multibulk length');
+    expect(parseEveryWay(b(`*1\r\n$${'9'.repeat(32)}\r\n`), tight).error).toBe('Protocol error: too big bulk count string');
+    expect(parseEveryWay(b(`*${'1'.repeat(65_536)}\r\n`)).error).toBe('Protocol error: too big mbulk count string');
+  });
 });
 
 describe('bounds', () => {
