@@ -21,7 +21,7 @@ export const REDIS_VERSION = '7.0.0';
 const ERR_NO_PASSWORD =
   'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?';
 const ERR_HELLO_NOAUTH =
-  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time';
+  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time';
 const DEFAULT_USER = Buffer.from('default');
 const ERR_CLIENT_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
 
@@ -142,8 +142,9 @@ export const CONNECTION_COMMANDS: Readonly<Record<string, Handler>> = {
   echo: (args, _ctx, out) => out.bulk(args[1]),
   select: (args, _ctx, out) => {
     const n = parseInteger(args[1] as Buffer);
-    // Redis reads the index as an int (getIntFromObjectOrReply).
-    if (n === undefined || n < -(2n ** 31n) || n >= 2n ** 31n) return out.error(ERR_NOT_INTEGER);
+    if (n === undefined) return out.error(ERR_NOT_INTEGER);
+    // Redis reads the index as an int (getIntFromObjectOrReply), with its own text for a long.
+    if (n < -(2n ** 31n) || n >= 2n ** 31n) return out.error('ERR value is out of range, value must between -2147483648 and 2147483647');
     if (n !== 0n) return out.error('ERR DB index is out of range');
     out.simple('OK');
   },

@@ -75,11 +75,18 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   for (const key of found) out.bulk(key);
 }
 
-/** Redis's parseScanCursorOrReply (strtoul): decimal digits of a u64; an empty cursor is 0. */
+/**
+ * Redis's parseScanCursorOrReply, which is C's strtoul: decimal digits of a
+ * u64 after an optional sign (`-n` wraps to 2^64 − n); nothing at all is 0.
+ */
 function parseCursor(raw: Buffer): bigint | undefined {
-  if (!/^[0-9]*$/.test(raw.toString('latin1'))) return undefined;
-  const cursor = raw.length === 0 ? 0n : BigInt(raw.toString('latin1'));
-  return cursor > U64_MAX ? undefined : cursor;
+  const match = /^([+-]?)([0-9]*)$/.exec(raw.toString('latin1'));
+  if (match === null) return undefined;
+  const digits = match[2] as string;
+  if (digits === '' && match[1] !== '') return undefined;
+  const value = digits === '' ? 0n : BigInt(digits);
+  if (value > U64_MAX) return undefined;
+  return match[1] === '-' && value !== 0n ? (1n << 64n) - value : value;
 }
 
 /** SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: `[next cursor, [keys…]]`. */
