@@ -21,7 +21,9 @@ afterEach(() => {
  */
 export class RespRaw {
   readonly socket: Socket;
-  #received = Buffer.alloc(0);
+  /** What was received, in chunks (joined when read: a test receiving 100 MB must not copy it per chunk). */
+  #chunks: Buffer[] = [];
+  #length = 0;
   #ended = false;
   #closed = false;
   #waiters: (() => void)[] = [];
@@ -29,7 +31,8 @@ export class RespRaw {
   private constructor(socket: Socket) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
-      this.#received = Buffer.concat([this.#received, chunk]);
+      this.#chunks.push(chunk);
+      this.#length += chunk.length;
       this.#wake();
     });
     socket.on('end', () => {
@@ -59,12 +62,13 @@ export class RespRaw {
 
   /** Everything received so far, as latin1 text. */
   get text(): string {
-    return this.#received.toString('latin1');
+    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks)];
+    return (this.#chunks[0] ?? Buffer.alloc(0)).toString('latin1');
   }
 
   /** Bytes received so far. */
   get bytes(): number {
-    return this.#received.length;
+    return this.#length;
   }
 
   /** The server ended its side (FIN) or the socket closed. */
