@@ -13,7 +13,7 @@ import { createClient, RESP_TYPES } from 'redis';
 import { redisCli, requireRedisTools, startRedisServer, type RedisServer } from '../support/redis.js';
 import { CLIENTS, closeEnough, connectRunner, libValue, type ClientKind, type Cmd, type Runner, type Shape } from '../support/resp-compare.js';
 import { encodeCommand, RespWire } from '../support/resp-wire.js';
-import { startServer } from '../support/server.js';
+import { ComposedServer } from '../../src/cli/compose.js';
 
 const MiB = 1024 * 1024;
 const MAX_MEMORY = 256 * MiB;
@@ -174,6 +174,8 @@ const DIFFERENCES: Difference[] = [
 ];
 
 let redis: RedisServer;
+// One Conduit for the whole file (test/support/server.ts's startServer stops its servers after each test).
+let conduit: ComposedServer | undefined;
 let conduitPort: number;
 const ports = (): { name: string; port: number }[] => [{ name: 'redis', port: redis.port }, { name: 'conduit', port: conduitPort }];
 
@@ -181,13 +183,15 @@ beforeAll(async () => {
   requireRedisTools();
   // The same budget, policy and one database on both, so CONFIG GET and SELECT agree.
   redis = await startRedisServer(['--maxmemory', String(MAX_MEMORY), '--maxmemory-policy', 'allkeys-lru', '--databases', '1']);
-  const { respPort } = await startServer({ respPort: 0, maxMemory: MAX_MEMORY, eviction: 'lru' });
+  conduit = new ComposedServer({ host: '127.0.0.1', port: 0, respPort: 0, maxMemory: MAX_MEMORY, eviction: 'lru', shutdownTimeoutMs: 2_000 });
+  const { respPort } = await conduit.listen();
   if (respPort === undefined) throw new Error('the server did not report a RESP port');
   conduitPort = respPort;
 }, 600_000);
 
 afterAll(async () => {
   await redis?.stop();
+  await conduit?.close();
 });
 
 /** FLUSHALL on both servers through a connection of its own. */
@@ -348,7 +352,10 @@ describe('RESP compatibility: commands whose replies are the server\'s own, comp
         }
         fields[name] = map;
         const keyspace = (await wire.command(['INFO', 'keyspace'])).toString('latin1');
-        expect(keyspace).toMatch(/# Keyspace\r\ndb0:keys=4,expires=1,avg_ttl=\d+\r\n/);
+        // A deliberate difference: the store does not count keys with an expiry, so Conduit shows
+        // `keys=` alone rather than made-up `expires=` and `avg_ttl=` (docs/RESP.md).
+        if (name === 'redis') expect(keyspace).toMatch(/# Keyspace\r\ndb0:keys=4,expires=1,avg_ttl=\d+\r\n/);
+        else expect(keyspace).toBe('$24\r\n# Keyspace\r\ndb0:keys=4\r\n\r\n');
         expect((await wire.command(['INFO', 'nosuchsection'])).toString('latin1')).toBe('$0\r\n\r\n');
       } finally {
         wire.destroy();
