@@ -71,7 +71,7 @@ export function respSection(run) {
       'run as `-t set` then `-t get`, one test per invocation, so each has its own server CPU and miss count), ' +
       `P = ${p.pipelines.join(' and ')}, ${p.pipelines.map((x) => `${int(p.requests[x])} requests per test at P = ${x}`).join(', ')}; ` +
       `each server filled first with the ${int(p.keys)} keys redis-benchmark reads (\`key:\` + 12 digits, ${p.valueBytes}-byte values, by \`redis-cli --pipe\`), so every GET hits (checked: INFO's \`keyspace_misses\` did not move). ` +
-      `The two servers alternate inside every round; median of ${p.rounds} rounds (min–max). Server CPU: user + system seconds from /proc/<pid>/stat per million requests. ` +
+      `The two servers alternate inside every round; median of ${p.rounds} round${p.rounds === 1 ? '' : 's'} (min–max). Server CPU: user + system seconds from /proc/<pid>/stat per million requests. ` +
       `Mixed 1:10 SET:GET with Zipf keys: ${p.mixed}`,
     '',
     '| system | op | P | req/s | p50 ms | p99 ms | server CPU s per 1M requests | vs Redis |',

@@ -115,7 +115,7 @@ try {
       }
     }
   }
-  const benchVersion = /v=(\S+)/.exec(execFileSync('redis-benchmark', ['--version']).toString())?.[1] ?? execFileSync('redis-benchmark', ['--version']).toString().trim();
+  const benchVersion = /(\d+\.\d+\.\d+)/.exec(execFileSync('redis-benchmark', ['--version']).toString())?.[1] ?? '?';
   saveRun({
     benchmark: 'resp',
     command: 'npx just bench-resp',
