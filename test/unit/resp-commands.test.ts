@@ -525,6 +525,10 @@ describe('keyspace', () => {
     expect(keysOf(h.run('KEYS', 'h[a-b]llo'))).toEqual(['hallo']);
     expect(h.run('KEYS', 'other')).toBe(`*1\r\n${bulk('other')}`);
     expect(h.run('KEYS', 'zz*')).toBe('*0\r\n');
+    // A pattern without glob characters is one key (no walk); one no key can be matches nothing.
+    expect(h.run('KEYS', 'nope')).toBe('*0\r\n');
+    expect(h.run('KEYS', '')).toBe('*0\r\n');
+    expect(h.run('KEYS', 'k'.repeat(251))).toBe('*0\r\n');
     expect(h.run('KEYS', 'a', 'b')).toBe(arity('keys'));
   });
 

@@ -67,18 +67,18 @@ function section(name: Section, ctx: RespContext): string[] {
         `server_time_usec:${now * 1000}`,
         `uptime_in_seconds:${uptime}`,
         `uptime_in_days:${Math.floor(uptime / 86_400)}`,
-        `executable:${process.argv[1] ?? ''}`,
       ];
     }
     case 'clients':
       return [`connected_clients:${counters.connected_clients}`, `maxclients:${options.maxConnections}`, 'blocked_clients:0'];
     case 'memory': {
       const stats = ctx.store.stats();
+      const rss = process.memoryUsage.rss();
       return [
         `used_memory:${stats.bytes}`,
         `used_memory_human:${human(stats.bytes)}`,
-        `used_memory_rss:${process.memoryUsage.rss()}`,
-        `used_memory_rss_human:${human(process.memoryUsage.rss())}`,
+        `used_memory_rss:${rss}`,
+        `used_memory_rss_human:${human(rss)}`,
         `maxmemory:${options.maxMemory}`,
         `maxmemory_human:${human(options.maxMemory)}`,
         `maxmemory_policy:${policy(ctx)}`,

@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { MAX_KEY_SIZE } from '../../protocol/constants.js';
 import type { RespWriter } from '../../protocol/resp-writer.js';
 import type { Store } from '../../store/store.js';
 import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isWord, parseInteger } from './args.js';
@@ -57,6 +58,13 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   const pattern = args[1] as Buffer;
   const items = store.stats().curr_items;
   if (items > KEYS_MAX_EXAMINED) return out.error(`ERR KEYS would examine more than ${KEYS_MAX_EXAMINED} keys: use SCAN`);
+  // A pattern without glob characters names one key: no walk.
+  if (literalPrefix(pattern).exact) {
+    const found = pattern.length >= 1 && pattern.length <= MAX_KEY_SIZE && present(store, pattern);
+    out.array(found ? 1 : 0);
+    if (found) out.bulk(pattern);
+    return;
+  }
   const { prefix, glob } = narrow(pattern);
   const maxReply = ctx.server.options.maxOutputBuffer;
   const found: Buffer[] = [];
