@@ -59,7 +59,7 @@ const token = fc.oneof(
 const noise = fc.array(token, { maxLength: 40 }).map((parts) => Buffer.concat(parts));
 
 /** Every property of the parser, by name. */
-export const respParserProperties = {
+export const respParserProperties: Record<string, fc.IProperty<unknown[]>> = {
   'resp parser: random commands as RESP or inline, cut anywhere, parse back equal': fc.property(
     fc.array(fc.tuple(filler, command), { minLength: 1, maxLength: 12 }),
     fc.array(fc.nat(), { maxLength: 12 }),
