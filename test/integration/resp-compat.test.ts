@@ -526,3 +526,101 @@ describe('RESP compatibility: pipelines', () => {
     expect(summary.conduit).toBe(summary.redis);
   });
 });
+
+describe('RESP compatibility: a password (Conduit --resp-password, Redis --requirepass) and a full store (--eviction none, noeviction)', () => {
+  const PASSWORD = 's3cret-πass';
+
+  it('AUTH, HELLO AUTH and NOAUTH: the same replies; ioredis, node-redis and redis-cli log in with the password', { timeout: 60_000 }, async () => {
+    const secured = await startRedisServer(['--requirepass', PASSWORD, '--databases', '1']);
+    const server = new ComposedServer({ host: '127.0.0.1', port: 0, respPort: 0, respPassword: PASSWORD, shutdownTimeoutMs: 2_000 });
+    try {
+      const { respPort } = await server.listen();
+      const targets = [{ name: 'redis', port: secured.port }, { name: 'conduit', port: respPort ?? 0 }];
+      const sequences: Cmd[][] = [
+        [c('GET', 'k'), c('PING'), c('SET', 'k', 'v'), c('CLIENT', 'ID'), c('AUTH', 'wrong'), c('AUTH', 'default', 'wrong'), c('AUTH', 'nobody', PASSWORD), c('GET', 'k'), c('AUTH', PASSWORD), c('SET', 'k', 'v'), c('GET', 'k')],
+        [c('HELLO', '3'), c('HELLO', '3', 'AUTH', 'default', 'wrong'), c('GET', 'k'), c('HELLO', '2', 'AUTH', 'default', PASSWORD), c('GET', 'k')],
+        [c('AUTH', 'default', PASSWORD), c('GET', 'k'), c('FOO')],
+        [c('FOO', 'bar'), c('QUIT')],
+      ];
+      const wire: Record<string, string[]> = {};
+      for (const { name, port } of targets) {
+        const replies: string[] = [];
+        for (const cmds of sequences) {
+          const conn = await RespWire.connect(port);
+          try {
+            for (const cmd of cmds) {
+              const reply = (await conn.command(cmd)).toString('latin1');
+              replies.push(cmd[0] === 'HELLO' && reply.startsWith('*') ? 'the HELLO map' : reply);
+            }
+          } finally {
+            conn.destroy();
+          }
+        }
+        wire[name] = replies;
+      }
+      expect(wire.conduit).toEqual(wire.redis);
+      expect(wire.redis?.[0]).toBe('-NOAUTH Authentication required.\r\n');
+      const refusedCli: Record<string, string> = {};
+
+      for (const { name, port } of targets) {
+        const io = new IORedis({ host: '127.0.0.1', port, password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        io.on('error', () => {});
+        try {
+          expect(`${name}: ${await io.set('via-ioredis', 'a')}`).toBe(`${name}: OK`);
+        } finally {
+          io.disconnect();
+        }
+        const nr = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false }, password: PASSWORD, RESP: 3 });
+        nr.on('error', () => {});
+        await nr.connect();
+        try {
+          expect(`${name}: ${await nr.get('via-ioredis')}`).toBe(`${name}: a`);
+        } finally {
+          nr.destroy();
+        }
+        const cli = await redisCli(port, ['-a', PASSWORD, '--no-auth-warning', 'GET', 'via-ioredis']);
+        expect(`${name}: ${cli.stdout}`).toBe(`${name}: a\n`);
+        refusedCli[name] = (await redisCli(port, ['GET', 'via-ioredis'])).stdout;
+      }
+      expect(refusedCli.redis).toContain('NOAUTH Authentication required.');
+      expect(refusedCli.conduit).toBe(refusedCli.redis);
+    } finally {
+      await server.close();
+      await secured.stop();
+    }
+  });
+
+  it('a full store without eviction: the same -OOM text from both', { timeout: 60_000 }, async () => {
+    const budget = 8 * MiB;
+    const server = new ComposedServer({ host: '127.0.0.1', port: 0, respPort: 0, maxMemory: budget, eviction: 'none', shutdownTimeoutMs: 2_000 });
+    // Redis's own overhead counts against its maxmemory: give it its baseline plus the same budget.
+    const probe = await startRedisServer();
+    const baseline = Number(/used_memory:(\d+)/.exec((await redisCli(probe.port, ['INFO', 'memory'])).stdout)?.[1] ?? 0);
+    await probe.stop();
+    const full = await startRedisServer(['--maxmemory', String(baseline + budget), '--maxmemory-policy', 'noeviction']);
+    try {
+      const { respPort } = await server.listen();
+      const firstError: Record<string, string> = {};
+      for (const { name, port } of [{ name: 'redis', port: full.port }, { name: 'conduit', port: respPort ?? 0 }]) {
+        const wire = await RespWire.connect(port);
+        try {
+          const value = Buffer.alloc(16 * 1024, 0x61);
+          for (let i = 0; i < 4_000 && firstError[name] === undefined; i += 1) {
+            const reply = (await wire.command(['SET', `fill:${i}`, value])).toString('latin1');
+            if (reply !== '+OK\r\n') firstError[name] = reply;
+          }
+          // Reads and deletes still work when full.
+          expect(`${name}: ${(await wire.command(['GET', 'fill:0'])).subarray(0, 8).toString('latin1')}`).toBe(`${name}: $16384\r\n`);
+          expect(`${name}: ${(await wire.command(['DEL', 'fill:0'])).toString('latin1')}`).toBe(`${name}: :1\r\n`);
+        } finally {
+          wire.destroy();
+        }
+      }
+      expect(firstError.redis).toBe("-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+      expect(firstError.conduit).toBe(firstError.redis);
+    } finally {
+      await server.close();
+      await full.stop();
+    }
+  });
+});
