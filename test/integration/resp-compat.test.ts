@@ -53,7 +53,8 @@ const ROWS: Row[] = [
   { name: 'SET an empty value', cmds: [c('SET', 'k', ''), c('GET', 'k'), c('STRLEN', 'k')] },
   { name: 'SET a value near --max-value-size', cmds: [c('SET', 'k', BIG), c('STRLEN', 'k'), c('GET', 'k')] },
   { name: 'SET EX then TTL (rounded), PTTL', cmds: [c('SET', 'k', 'v', 'EX', '100'), c('TTL', 'k'), c('PTTL', 'k')], tol: 1000 },
-  { name: 'TTL rounds half up: PX 1700 → 2, PX 1200 → 1, PX 2600 → 3', cmds: [c('SET', 'a', 'v', 'PX', '1700'), c('SET', 'b', 'v', 'PX', '1200'), c('SET', 'c', 'v', 'PX', '2600'), c('TTL', 'a'), c('TTL', 'b'), c('TTL', 'c')] },
+  // Rounded, not truncated: (ms + 500) / 1000. Each answer holds for 400 ms of delay or more.
+  { name: 'TTL rounds to the nearest second: PX 1900 → 2, PX 1200 → 1, PX 2900 → 3', cmds: [c('SET', 'a', 'v', 'PX', '1900'), c('SET', 'b', 'v', 'PX', '1200'), c('SET', 'c', 'v', 'PX', '2900'), c('TTL', 'a'), c('TTL', 'b'), c('TTL', 'c')] },
   { name: 'TTL / PTTL of a key without expiry (-1) and a missing key (-2)', cmds: [c('SET', 'k', 'v'), c('TTL', 'k'), c('PTTL', 'k'), c('TTL', 'missing'), c('PTTL', 'missing')] },
   { name: 'SET PX', cmds: [c('SET', 'k', 'v', 'PX', '50000'), c('PTTL', 'k')], tol: 1000 },
   { name: 'SET PX at Conduit\'s limit (2^32-1 ms)', cmds: [c('SET', 'k', 'v', 'PX', '4294967295'), c('TTL', 'k')], tol: 2 },
