@@ -35,6 +35,7 @@ fuzz seconds=env_var_or_default("FUZZ_SECONDS", "60"):
 # Then large values (issue 19): SET/GET of 1 MiB and 16 MiB values, ConduitClient vs ioredis in MB/s; then SCAN vs LIST over 1M keys.
 # Then issue 20: the key → server schemes (bench-ring, ~12 s) and one server vs `--workers 2` (bench-scale).
 # Then issue 21: the near cache vs a plain ConduitClient vs ioredis (bench-near).
+# Then issue 23: redis-benchmark against conduit-server --resp-port vs redis-server (bench-resp; its BENCH_QUICK=1 run takes a few seconds).
 # Then issue 22: snapshot save/load of 1 GiB vs Redis RDB and memcached's warm restart (bench-snapshot; not in the BENCH_QUICK=1 smoke run:
 # its own quick run takes 14–29 s on this shared machine, over CI's 15 s allowance; `BENCH_QUICK=1 npx just bench-snapshot` runs it).
 # BENCH_ONLY=memory (or throughput, or large) runs one part of the harness, saved to a temp dir like the smoke run, and skips the issue 20 and 21 parts.
@@ -44,6 +45,7 @@ bench: build
     if [ -z "${BENCH_ONLY:-}" ]; then {{pin}} node bench/scale.mjs; fi
     if [ -z "${BENCH_ONLY:-}" ]; then {{pin}} node bench/near-cache.mjs; fi
     if [ -z "${BENCH_ONLY:-}" ] && [ "${BENCH_QUICK:-}" != "1" ]; then {{pin}} node bench/snapshot.mjs; fi
+    if [ -z "${BENCH_ONLY:-}" ]; then {{pin}} node bench/resp.mjs; fi
 
 # Each saves bench/results/<name>-<date>.json; then all of bench/RESULTS.md is regenerated from the newest run of each.
 # Every benchmark: the harness, then the focused ones below, then bench-report.
@@ -88,6 +90,12 @@ bench-scale: build
 # Near cache (issue 21): ConduitClient with nearCache vs without vs ioredis + redis-server, same run (target: ≥ 10× ioredis).
 bench-near: build
     {{pin}} node bench/near-cache.mjs
+
+# RESP listener (issue 23): redis-benchmark (Redis's C load generator, on core 1) `-t set` / `-t get` -P 16 and -P 1, -c 50 -d 100 -r 100000,
+# against conduit-server --resp-port and redis-server (core 0) in the same run, both filled first so every GET hits; medians of 5 rounds and
+# the ratio to Redis (target ≥ 0.6×). Installs redis-server/redis-tools (apt) when missing. ~4 min; BENCH_QUICK=1: a few seconds.
+bench-resp: build
+    {{pin}} node bench/resp.mjs
 
 # Warm restart (issue 22): 1 GiB of 4 KiB values (262,144 items) saved and loaded by conduit-server --snapshot (SIGTERM → save,
 # restart → load, page cache and cold; a 1-GET-per-ms probe during periodic saves) vs Redis SAVE/BGSAVE/RDB load vs memcached -e

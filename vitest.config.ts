@@ -61,7 +61,15 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'default', include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/integration/**/*.test.ts'], exclude: ONE_AT_A_TIME, maxWorkers: workers },
+        test: {
+          name: 'default',
+          include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts', 'test/integration/**/*.test.ts'],
+          exclude: ONE_AT_A_TIME,
+          maxWorkers: workers,
+          // Issue 23: redis-server, redis-cli and redis-benchmark for the RESP comparison tests,
+          // installed from Debian once per run when missing (test/support/redis-setup.ts).
+          globalSetup: ['test/support/redis-setup.ts'],
+        },
       },
       {
         extends: true,

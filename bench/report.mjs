@@ -1,6 +1,6 @@
 // Renders all of bench/RESULTS.md (and bench/results/chart.svg) from the
 // saved runs in bench/results/*.json: the newest full run of each benchmark
-// (harness, codec, store, e2e, clients, http, ring, scale, near, snapshot). Quick runs are never rendered.
+// (harness, codec, store, e2e, clients, http, ring, scale, near, snapshot, resp). Quick runs are never rendered.
 // Every figure comes from the saved per-round numbers, every verdict from
 // the figure beside it and the bound in TARGETS below (the one place the
 // targets are stated); a benchmark with no saved run renders as "not
@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nearSection, nearTargets } from './report-near.mjs';
+import { respSection, respTargets } from './report-resp.mjs';
 import { ringSection, scaleSection, scaleTargets } from './report-scale.mjs';
 import { scanSection, scanTargets } from './report-scan.mjs';
 import { snapshotSection, snapshotTargets } from './report-snapshot.mjs';
@@ -51,6 +52,7 @@ export const BENCHMARKS = [
   { id: 'scale', script: 'scale.mjs', recipe: 'npx just bench-scale', title: 'Scale-out: one server vs --workers 2, pooled vs plain client' },
   { id: 'near', script: 'near-cache.mjs', recipe: 'npx just bench-near', title: 'Near cache: ConduitClient with and without nearCache vs ioredis (Zipf 0.99, 95 % GET)' },
   { id: 'snapshot', script: 'snapshot.mjs', recipe: 'npx just bench-snapshot', title: 'Warm restart: Conduit snapshot vs Redis RDB vs memcached -e (1 GiB of 4 KiB values)' },
+  { id: 'resp', script: 'resp.mjs', recipe: 'npx just bench-resp', title: 'RESP listener: redis-benchmark against conduit-server --resp-port and redis-server' },
 ];
 
 // ---- numbers -------------------------------------------------------------------
@@ -224,6 +226,8 @@ export function targetsOf(run) {
     t.push(...nearTargets(run));
   } else if (run.benchmark === 'snapshot') {
     t.push(...snapshotTargets(run));
+  } else if (run.benchmark === 'resp') {
+    t.push(...respTargets(run));
   } else if (run.benchmark === 'http') {
     for (const row of run.results.filter((x) => x.system === 'conduit-server HTTP gateway')) {
       t.push(throughputTarget(`HTTP gateway ≥ ${B.httpVsBare}× bare node:http (${row.method}, pipelining ${row.pipelining})`,
@@ -293,7 +297,7 @@ function rssTarget(rss, conduit) {
 // ---- sections ------------------------------------------------------------------
 
 /** Benchmarks that start servers (and pin them to core 0 when taskset exists). */
-const SERVERS = new Set(['harness', 'e2e', 'clients', 'http', 'scale', 'near', 'snapshot']);
+const SERVERS = new Set(['harness', 'e2e', 'clients', 'http', 'scale', 'near', 'snapshot', 'resp']);
 
 /** Where a run came from: date, commit (and how far src/ has moved since), command, machine, versions. */
 function provenance(run, opts) {
@@ -646,7 +650,7 @@ function httpSection(run) {
   return lines;
 }
 
-const SECTIONS = { harness: harnessSection, codec: codecSection, store: storeSection, e2e: e2eSection, clients: clientsSection, http: httpSection, ring: ringSection, scale: scaleSection, near: nearSection, snapshot: snapshotSection };
+const SECTIONS = { harness: harnessSection, codec: codecSection, store: storeSection, e2e: e2eSection, clients: clientsSection, http: httpSection, ring: ringSection, scale: scaleSection, near: nearSection, snapshot: snapshotSection, resp: respSection };
 
 /**
  * One benchmark's section of RESULTS.md from its run (heading, provenance,

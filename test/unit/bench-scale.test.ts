@@ -91,6 +91,6 @@ describe('bench report: scale-out (issue 20)', () => {
   it('renders both benchmarks as not measured when no run is saved, and counts them', () => {
     const md = renderResults([]);
     expect(md).toContain('## Scale-out: one server vs --workers 2, pooled vs plain client (`npx just bench-scale`)\n\n**Not measured');
-    expect(md).toContain('10 of 10 benchmarks have no saved run');
+    expect(md).toContain('11 of 11 benchmarks have no saved run');
   });
 });

@@ -155,22 +155,32 @@ function parameters(ctx: RespContext): [string, string][] {
   ];
 }
 
-/** CONFIG GET pattern [pattern …]: each matching parameter once (case-blind globs, as Redis); a map in RESP3. */
+/**
+ * CONFIG GET pattern [pattern …]: each matching parameter once (case-blind, as Redis); a map in RESP3.
+ * As Redis 7.0's configGetCommand: a name without `[`, `*` or `?` is looked up and answered as the
+ * client spelled it (`CONFIG GET SAVE` → `SAVE`); a glob answers the parameters' own names.
+ */
 function configGet(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
-  const patterns = args.slice(2).map((p) => Buffer.from(p.toString('latin1').toLowerCase(), 'latin1'));
-  const found: [string, string][] = [];
-  for (const [name, value] of parameters(ctx)) {
-    const subject = Buffer.from(name, 'latin1');
-    let matched = false;
-    for (const p of patterns) {
-      const result = globTest(p, subject);
-      if (result === 'too_complex') return out.error(ERR_PATTERN_TOO_COMPLEX);
-      if (result) matched = true;
+  const all = parameters(ctx);
+  const found = new Map<string, [string, string]>(); // parameter → [name as answered, value]
+  for (const raw of args.slice(2)) {
+    const text = raw.toString('latin1');
+    const lower = text.toLowerCase();
+    if (!/[[*?]/.test(text)) {
+      const hit = all.find(([name]) => name === lower);
+      if (hit !== undefined && !found.has(hit[0])) found.set(hit[0], [text, hit[1]]);
+      continue;
     }
-    if (matched) found.push([name, value]);
+    const pattern = Buffer.from(lower, 'latin1');
+    for (const [name, value] of all) {
+      if (found.has(name)) continue;
+      const result = globTest(pattern, Buffer.from(name, 'latin1'));
+      if (result === 'too_complex') return out.error(ERR_PATTERN_TOO_COMPLEX);
+      if (result) found.set(name, [name, value]);
+    }
   }
-  out.map(found.length);
-  for (const [name, value] of found) {
+  out.map(found.size);
+  for (const [name, value] of found.values()) {
     out.bulk(name);
     out.bulk(value);
   }
