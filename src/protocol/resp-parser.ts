@@ -9,7 +9,14 @@
  */
 import { ConduitError } from './errors.js';
 
-/** The bounds a {@link RespParser} enforces. */
+/**
+ * The bounds a {@link RespParser} enforces; {@link respLimits} derives them from `--max-value-size`.
+ *
+ * @example
+ * ```ts
+ * const tight: RespLimits = { maxArgs: 16, maxBulkLength: 1024, maxInlineLength: 256, maxCommandBytes: 4096 };
+ * ```
+ */
 export interface RespLimits {
   /** The most elements a RESP array may declare (Redis: `*` above it is `invalid multibulk length`). */
   maxArgs: number;
@@ -40,7 +47,15 @@ export function respLimits(maxValueSize: number): RespLimits {
   return { maxArgs: MAX_ARGS, maxBulkLength: maxValueSize, maxInlineLength: INLINE_MAX, maxCommandBytes: 2 * maxValueSize + 1024 * 1024 };
 }
 
-/** One whole command. */
+/**
+ * One whole command, as {@link RespParser.take} hands it out.
+ *
+ * @example
+ * ```ts
+ * const command = parser.take() as RespCommand; // from `*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`
+ * command.args.map(String); // ['GET', 'k']; command.inline false; command.bytes 22
+ * ```
+ */
 export interface RespCommand {
   /** Its arguments, `args[0]` the command name in any case; views valid until the parser's next push() or take(). */
   readonly args: Buffer[];
@@ -563,6 +578,12 @@ function unescape(byte: number): number {
  * sds.c), or `undefined` for its error (`unbalanced quotes`). The line ends
  * at its first NUL byte, as the C string Redis reads. The arguments are
  * views of one new buffer.
+ *
+ * @example
+ * ```ts
+ * splitInline(Buffer.from('SET "a b" \'c\\\'d\' "\\x41"'))?.map(String); // ['SET', 'a b', "c'd", 'A']
+ * splitInline(Buffer.from('GET "a')); // undefined: Protocol error: unbalanced quotes in request
+ * ```
  */
 export function splitInline(source: Buffer): Buffer[] | undefined {
   const nul = source.indexOf(0);
