@@ -819,6 +819,14 @@ describe('COMMAND', () => {
     expect(h.run('COMMAND', 'HELP').startsWith('*17\r\n+COMMAND <subcommand>')).toBe(true);
   });
 
+  it('COMMAND INFO and DOCS refuse a reply past --max-output-buffer whole', { timeout: 5000 }, () => {
+    const h = make({ server: { maxOutputBuffer: 64 * 1024, maxOutputMemory: 128 * 1024 } });
+    const many = Array.from({ length: 2000 }, () => 'set');
+    expect(h.run('COMMAND', 'INFO', ...many)).toBe(err(`ERR COMMAND reply would pass ${64 * 1024} bytes (--max-output-buffer)`));
+    expect(h.run('COMMAND', 'DOCS', ...many)).toBe(err(`ERR COMMAND reply would pass ${64 * 1024} bytes (--max-output-buffer)`));
+    expect(h.run('COMMAND', 'INFO', 'get').startsWith('*1\r\n*10\r\n')).toBe(true);
+  });
+
   it('RESP3 shapes: sets, maps, and SET key spec and history as Redis 7.0.15 writes them', { timeout: 5000 }, () => {
     const h = make({ protocol: 3 });
     expect(h.run('COMMAND', 'INFO', 'set')).toBe(
