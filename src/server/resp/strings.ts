@@ -176,7 +176,8 @@ function msetnx(args: readonly Buffer[], ctx: RespContext, out: RespWriter): voi
     if (isLive(store, args[i] as Buffer)) return out.integer(0);
   }
   for (let i = 1; i < args.length; i += 2) {
-    const outcome = store.set(args[i] as Buffer, args[i + 1] as Buffer, { nx: true });
+    // Not NX: a key named twice takes its last value, as in Redis (all were absent a moment ago).
+    const outcome = store.set(args[i] as Buffer, args[i + 1] as Buffer);
     if (refused(outcome, out)) {
       for (let k = 1; k < i; k += 2) store.delete(args[k] as Buffer);
       return;
