@@ -46,6 +46,20 @@ describe('the RESP listener', () => {
     expect(c.text).toBe(expected);
   });
 
+  it('yields between turns: a deep pipeline does not hold another client back', { timeout: 30_000 }, async () => {
+    const { respPort, server } = await startServer({ respPort: 0 });
+    const deep = await RespRaw.connect(respPort ?? 0);
+    const other = await RespRaw.connect(respPort ?? 0);
+    const n = 100_000;
+    deep.write(Buffer.concat(Array.from({ length: n }, () => cmd('INCR', 'c'))));
+    await deep.until(() => deep.bytes > 0);
+    other.write('PING\r\n');
+    await other.until('+PONG\r\n', 20_000);
+    // Answered while the pipeline was still running.
+    expect(server.counters.total_commands_processed).toBeLessThan(n);
+    await deep.until(() => deep.text.endsWith(`:${n}\r\n`), 25_000);
+  });
+
   it('takes inline commands over a raw socket', { timeout: 10_000 }, async () => {
     const { respPort } = await startServer({ respPort: 0 });
     const c = await RespRaw.connect(respPort ?? 0);

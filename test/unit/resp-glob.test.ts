@@ -103,6 +103,10 @@ describe('globMatch', () => {
       cursor = reply.split('\r\n')[2] ?? '0';
     }
     expect(reply).toBe(refusal);
+    // Against short names it takes a longer class to pass the bound.
+    const huge = `*[${'b'.repeat(100_000)}]`;
+    expect(h.run('CONFIG', 'GET', huge)).toBe(refusal);
+    expect(h.run('COMMAND', 'LIST', 'FILTERBY', 'PATTERN', huge)).toBe(refusal);
   });
 
   it('literalPrefix stops at the first glob character', () => {

@@ -24,6 +24,9 @@ const MAX_NESTING = 1000;
  */
 export const GLOB_MAX_STEPS = 65_536;
 
+/** The reply to a pattern {@link globTest} finds too complex (KEYS, SCAN MATCH, CONFIG GET, COMMAND LIST). */
+export const ERR_PATTERN_TOO_COMPLEX = `ERR pattern too complex: more than ${GLOB_MAX_STEPS} steps to test one key`;
+
 /** One test's state: Redis's skipLongerMatches, and the steps left. */
 interface MatchState {
   skipLonger: boolean;

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { RespWriter } from '../../protocol/resp-writer.js';
 import { REDIS_VERSION } from './connection-commands.js';
-import { globMatch } from './glob.js';
+import { ERR_PATTERN_TOO_COMPLEX, globTest } from './glob.js';
 import type { Handler } from './handler.js';
 import type { RespContext } from './resp-context.js';
 
@@ -158,7 +158,17 @@ function parameters(ctx: RespContext): [string, string][] {
 /** CONFIG GET pattern [pattern …]: each matching parameter once (case-blind globs, as Redis); a map in RESP3. */
 function configGet(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   const patterns = args.slice(2).map((p) => Buffer.from(p.toString('latin1').toLowerCase(), 'latin1'));
-  const found = parameters(ctx).filter(([name]) => patterns.some((p) => globMatch(p, Buffer.from(name, 'latin1'))));
+  const found: [string, string][] = [];
+  for (const [name, value] of parameters(ctx)) {
+    const subject = Buffer.from(name, 'latin1');
+    let matched = false;
+    for (const p of patterns) {
+      const result = globTest(p, subject);
+      if (result === 'too_complex') return out.error(ERR_PATTERN_TOO_COMPLEX);
+      if (result) matched = true;
+    }
+    if (matched) found.push([name, value]);
+  }
   out.map(found.length);
   for (const [name, value] of found) {
     out.bulk(name);

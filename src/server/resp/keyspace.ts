@@ -12,9 +12,8 @@
  */
 import { MAX_KEY_SIZE } from '../../protocol/constants.js';
 import type { RespWriter } from '../../protocol/resp-writer.js';
-import type { Store } from '../../store/store.js';
-import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isWord, parseInteger } from './args.js';
-import { GLOB_MAX_STEPS, globTest, literalPrefix } from './glob.js';
+import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isLive, isWord, parseInteger } from './args.js';
+import { ERR_PATTERN_TOO_COMPLEX, globTest, literalPrefix } from './glob.js';
 import type { Handler } from './handler.js';
 import type { RespContext } from './resp-context.js';
 
@@ -27,9 +26,6 @@ const SCAN_MAX_BYTES = 1024 * 1024;
 /** Entries asked of the store per call while KEYS walks it (the store bounds a call at 2,048 anyway). */
 const KEYS_STEP = 2048;
 const U64_MAX = (1n << 64n) - 1n;
-
-/** A pattern that takes more than GLOB_MAX_STEPS against one key (a Conduit bound). */
-const ERR_TOO_COMPLEX = `ERR pattern too complex: more than ${GLOB_MAX_STEPS} steps to test one key`;
 
 /**
  * The keys of a store SCAN body (cursor u64, then `key_len u8, key` each)
@@ -67,7 +63,7 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   if (items > KEYS_MAX_EXAMINED) return out.error(`ERR KEYS would examine more than ${KEYS_MAX_EXAMINED} keys: use SCAN`);
   // A pattern without glob characters names one key: no walk.
   if (literalPrefix(pattern).exact) {
-    const found = pattern.length >= 1 && pattern.length <= MAX_KEY_SIZE && present(store, pattern);
+    const found = pattern.length >= 1 && pattern.length <= MAX_KEY_SIZE && isLive(store, pattern);
     out.array(found ? 1 : 0);
     if (found) out.bulk(pattern);
     return;
@@ -84,7 +80,7 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
       found.push(Buffer.from(key));
       replyBytes += key.length + 10; // '$NNN\r\n' + key + '\r\n'
     });
-    if (!tested) return out.error(ERR_TOO_COMPLEX);
+    if (!tested) return out.error(ERR_PATTERN_TOO_COMPLEX);
     if (replyBytes > maxReply) return out.error(`ERR KEYS reply would pass ${maxReply} bytes (--max-output-buffer): use SCAN`);
   } while (cursor !== 0n);
   out.array(found.length);
@@ -130,7 +126,7 @@ function scan(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   // Every key is a string: another TYPE matches none (Redis 7.0 filters by name, unknown names too).
   const strings = type === undefined || isWord(type, 'string');
   const found: Buffer[] = [];
-  if (strings && !eachKey(body, glob, (key) => found.push(key))) return out.error(ERR_TOO_COMPLEX);
+  if (strings && !eachKey(body, glob, (key) => found.push(key))) return out.error(ERR_PATTERN_TOO_COMPLEX);
   out.array(2);
   out.bulk(body.readBigUInt64BE(0).toString());
   out.array(found.length);
@@ -152,10 +148,6 @@ function del(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   out.integer(removed);
 }
 
-/** True when `key` is live (no hit or miss counted). */
-function present(store: Store, key: Buffer): boolean {
-  return store.ttl(key) !== undefined;
-}
 
 /**
  * The keyspace commands by lower-case name.
@@ -171,11 +163,11 @@ export const KEYSPACE_COMMANDS: Readonly<Record<string, Handler>> = {
   exists: (args, ctx, out) => {
     if (!checkKeys(args, 1, 1, out)) return;
     let count = 0;
-    for (let i = 1; i < args.length; i++) if (present(ctx.store, args[i] as Buffer)) count++;
+    for (let i = 1; i < args.length; i++) if (isLive(ctx.store, args[i] as Buffer)) count++;
     out.integer(count);
   },
   type: (args, ctx, out) => {
-    if (checkKey(args[1] as Buffer, out)) out.simple(present(ctx.store, args[1] as Buffer) ? 'string' : 'none');
+    if (checkKey(args[1] as Buffer, out)) out.simple(isLive(ctx.store, args[1] as Buffer) ? 'string' : 'none');
   },
   keys,
   scan,
