@@ -9,7 +9,14 @@
  */
 import { ConduitError } from './errors.js';
 
-/** The bounds a {@link RespParser} enforces. */
+/**
+ * The bounds a {@link RespParser} enforces; {@link respLimits} derives them from `--max-value-size`.
+ *
+ * @example
+ * ```ts
+ * const tight: RespLimits = { maxArgs: 16, maxBulkLength: 1024, maxInlineLength: 256, maxCommandBytes: 4096 };
+ * ```
+ */
 export interface RespLimits {
   /** The most elements a RESP array may declare (Redis: `*` above it is `invalid multibulk length`). */
   maxArgs: number;
@@ -21,6 +28,9 @@ export interface RespLimits {
   maxCommandBytes: number;
 }
 
+/** Redis 7.0 (authRequired): before AUTH, an array may have at most 10 elements and a bulk 16 KiB. */
+const UNAUTHENTICATED_ARGS = 10;
+const UNAUTHENTICATED_BULK = 16 * 1024;
 /** Redis's PROTO_INLINE_MAX_SIZE. */
 const INLINE_MAX = 64 * 1024;
 /** Redis 7.0 allows up to INT_MAX elements; Conduit keeps its older 1024 × 1024 bound (a 1M-element array is plenty for MSET). */
@@ -40,7 +50,15 @@ export function respLimits(maxValueSize: number): RespLimits {
   return { maxArgs: MAX_ARGS, maxBulkLength: maxValueSize, maxInlineLength: INLINE_MAX, maxCommandBytes: 2 * maxValueSize + 1024 * 1024 };
 }
 
-/** One whole command. */
+/**
+ * One whole command, as {@link RespParser.take} hands it out.
+ *
+ * @example
+ * ```ts
+ * const command = parser.take() as RespCommand; // from `*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`
+ * command.args.map(String); // ['GET', 'k']; command.inline false; command.bytes 22
+ * ```
+ */
 export interface RespCommand {
   /** Its arguments, `args[0]` the command name in any case; views valid until the parser's next push() or take(). */
   readonly args: Buffer[];
@@ -175,6 +193,7 @@ export class RespParser {
   #bulk: Buffer | undefined;
   #skipLeft = 0;
   #afterSkip: AfterSkip = 'command';
+  #unauthenticated = false;
 
   constructor(limits: RespLimits) {
     for (const name of ['maxArgs', 'maxBulkLength', 'maxInlineLength', 'maxCommandBytes'] as const) {
@@ -182,6 +201,27 @@ export class RespParser {
       if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} limit must be a positive integer, got ${String(value)}`);
     }
     this.#limits = { ...limits };
+  }
+
+  /**
+   * True while the peer must still AUTH (a password is configured and not yet given): as in
+   * Redis 7.0, an array of more than 10 elements (`Protocol error: unauthenticated multibulk
+   * length`) or a bulk of more than 16,384 bytes (`Protocol error: unauthenticated bulk length`)
+   * is then refused, so a peer without the password cannot make the server gather large
+   * commands. Set it before each take(): a command parsed after AUTH ran is not restricted.
+   *
+   * @example
+   * ```ts
+   * parser.unauthenticated = !session.authenticated;
+   * const item = parser.take();
+   * ```
+   */
+  get unauthenticated(): boolean {
+    return this.#unauthenticated;
+  }
+
+  set unauthenticated(value: boolean) {
+    this.#unauthenticated = value;
   }
 
   /** Bytes pushed and not yet consumed. */
@@ -302,6 +342,7 @@ export class RespParser {
           const length = parseLength(this.#digits, this.#lineLength);
           if (this.#phase === 'arrayLength') {
             if (length === undefined || length > this.#limits.maxArgs) return this.#fail('Protocol error: invalid multibulk length');
+            if (length > UNAUTHENTICATED_ARGS && this.#unauthenticated) return this.#fail('Protocol error: unauthenticated multibulk length');
             if (length <= 0) {
               this.#skip(1, 'command'); // `*0`, `*-1`: Redis ignores an empty or null array
               break;
@@ -312,6 +353,7 @@ export class RespParser {
             break;
           }
           if (length === undefined || length < 0 || length > this.#limits.maxBulkLength) return this.#fail('Protocol error: invalid bulk length');
+          if (length > UNAUTHENTICATED_BULK && this.#unauthenticated) return this.#fail('Protocol error: unauthenticated bulk length');
           // The LF, the body and its CRLF are still to come: refuse now, before gathering any of it.
           if (this.#commandBytes + 1 + length + 2 > this.#limits.maxCommandBytes) {
             return this.#fail(`Protocol error: command larger than ${this.#limits.maxCommandBytes} bytes`);
@@ -563,6 +605,12 @@ function unescape(byte: number): number {
  * sds.c), or `undefined` for its error (`unbalanced quotes`). The line ends
  * at its first NUL byte, as the C string Redis reads. The arguments are
  * views of one new buffer.
+ *
+ * @example
+ * ```ts
+ * splitInline(Buffer.from('SET "a b" \'c\\\'d\' "\\x41"'))?.map(String); // ['SET', 'a b', "c'd", 'A']
+ * splitInline(Buffer.from('GET "a')); // undefined: Protocol error: unbalanced quotes in request
+ * ```
  */
 export function splitInline(source: Buffer): Buffer[] | undefined {
   const nul = source.indexOf(0);

@@ -12,7 +12,7 @@
  */
 import { MAX_KEY_SIZE, MAX_TTL_MS } from '../../protocol/constants.js';
 import type { RespWriter } from '../../protocol/resp-writer.js';
-import type { WriteOutcome } from '../../store/store.js';
+import type { Store, WriteOutcome } from '../../store/store.js';
 
 /** Redis's `shared.syntaxerr`. */
 export const ERR_SYNTAX = 'ERR syntax error';
@@ -160,4 +160,17 @@ export function refused(outcome: WriteOutcome | 'too_large' | 'out_of_memory', o
   else if (outcome === 'out_of_memory') out.error(ERR_OOM);
   else return false;
   return true;
+}
+
+/**
+ * True when `key` holds a live value, without counting a keyspace hit or
+ * miss or touching its recency (EXISTS, TYPE, NX checks).
+ *
+ * @example
+ * ```ts
+ * if (isLive(ctx.store, key)) return out.integer(0);
+ * ```
+ */
+export function isLive(store: Store, key: Uint8Array): boolean {
+  return store.ttl(key) !== undefined;
 }

@@ -96,6 +96,18 @@ function named(args: readonly Buffer[], from: number): (CommandSpec | undefined)
   return args.slice(from).map((a) => BY_NAME.get(a.toString('latin1').toLowerCase()));
 }
 
+/**
+ * True, after replacing the reply begun at `start` with an error, when it
+ * has grown past `bound` (`--max-output-buffer`): COMMAND INFO and DOCS
+ * may name the same command 100,000 times in one request.
+ */
+function overBound(out: RespWriter, start: number, bound: number): boolean {
+  if (out.length - start <= bound) return false;
+  out.truncate(start);
+  out.error(`ERR COMMAND reply would pass ${bound} bytes (--max-output-buffer)`);
+  return true;
+}
+
 /** COMMAND LIST [FILTERBY MODULE m | ACLCAT c | PATTERN p]. */
 function list(args: readonly Buffer[], _ctx: unknown, out: RespWriter): void {
   let names = everyName();
@@ -133,20 +145,24 @@ export const COMMAND_COMMANDS: Readonly<Record<string, Handler>> = {
   },
   'command|count': (_args, _ctx, out) => out.integer(COMMAND_TABLE.length),
   'command|list': list,
-  'command|info': (args, _ctx, out) => {
+  'command|info': (args, ctx, out) => {
     const found = named(args, 2);
+    const start = out.length;
     out.array(found.length);
     for (const c of found) {
       if (c === undefined) out.bulk(null);
       else writeInfo(out, c);
+      if (overBound(out, start, ctx.server.options.maxOutputBuffer)) return;
     }
   },
-  'command|docs': (args, _ctx, out) => {
+  'command|docs': (args, ctx, out) => {
     const found = named(args, 2).filter((c): c is CommandSpec => c !== undefined);
+    const start = out.length;
     out.map(found.length);
     for (const c of found) {
       out.bulk(c.name);
       writeDocs(out, c);
+      if (overBound(out, start, ctx.server.options.maxOutputBuffer)) return;
     }
   },
 };

@@ -12,8 +12,7 @@
  */
 import { MAX_KEY_SIZE } from '../../protocol/constants.js';
 import type { RespWriter } from '../../protocol/resp-writer.js';
-import type { Store } from '../../store/store.js';
-import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isWord, parseInteger } from './args.js';
+import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isLive, isWord, parseInteger } from './args.js';
 import { ERR_PATTERN_TOO_COMPLEX, globTest, literalPrefix } from './glob.js';
 import type { Handler } from './handler.js';
 import type { RespContext } from './resp-context.js';
@@ -64,7 +63,7 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   if (items > KEYS_MAX_EXAMINED) return out.error(`ERR KEYS would examine more than ${KEYS_MAX_EXAMINED} keys: use SCAN`);
   // A pattern without glob characters names one key: no walk.
   if (literalPrefix(pattern).exact) {
-    const found = pattern.length >= 1 && pattern.length <= MAX_KEY_SIZE && present(store, pattern);
+    const found = pattern.length >= 1 && pattern.length <= MAX_KEY_SIZE && isLive(store, pattern);
     out.array(found ? 1 : 0);
     if (found) out.bulk(pattern);
     return;
@@ -149,10 +148,6 @@ function del(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   out.integer(removed);
 }
 
-/** True when `key` is live (no hit or miss counted). */
-function present(store: Store, key: Buffer): boolean {
-  return store.ttl(key) !== undefined;
-}
 
 /**
  * The keyspace commands by lower-case name.
@@ -168,11 +163,11 @@ export const KEYSPACE_COMMANDS: Readonly<Record<string, Handler>> = {
   exists: (args, ctx, out) => {
     if (!checkKeys(args, 1, 1, out)) return;
     let count = 0;
-    for (let i = 1; i < args.length; i++) if (present(ctx.store, args[i] as Buffer)) count++;
+    for (let i = 1; i < args.length; i++) if (isLive(ctx.store, args[i] as Buffer)) count++;
     out.integer(count);
   },
   type: (args, ctx, out) => {
-    if (checkKey(args[1] as Buffer, out)) out.simple(present(ctx.store, args[1] as Buffer) ? 'string' : 'none');
+    if (checkKey(args[1] as Buffer, out)) out.simple(isLive(ctx.store, args[1] as Buffer) ? 'string' : 'none');
   },
   keys,
   scan,

@@ -227,6 +227,8 @@ export class RespConnection {
           break;
         }
       }
+      // Redis 7.0: before AUTH, no array over 10 elements nor bulk over 16 KiB (resp-parser.ts).
+      parser.unauthenticated = !this.#context.session.authenticated;
       const item = parser.take(); // its args are views until the next take(): run before it
       if (item === undefined) break;
       if (item instanceof RespProtocolError) return this.#fatal(`ERR ${item.message}`, item.message);
