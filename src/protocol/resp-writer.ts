@@ -148,6 +148,23 @@ export class RespWriter {
     this.#length = 0;
   }
 
+  /**
+   * Drops what was queued after the first `length` bytes ({@link length}
+   * read before a reply began): a reply abandoned halfway, such as an MGET
+   * that would pass `--max-output-buffer`, leaves nothing behind, while the
+   * replies queued before it stay.
+   *
+   * @example
+   * ```ts
+   * const start = out.length;
+   * out.array(2);
+   * out.truncate(start); // as if array(2) had not been called
+   * ```
+   */
+  truncate(length: number): void {
+    if (Number.isInteger(length) && length >= 0 && length < this.#length) this.#length = length;
+  }
+
   #nil(resp2: '$-1' | '*-1'): void {
     if (this.protocol === 3) this.#line(0x5f, '');
     else {

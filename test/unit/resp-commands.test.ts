@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_TTL_MS } from '../../src/protocol/constants.js';
+import { RespWriter } from '../../src/protocol/resp-writer.js';
 import { COMMAND_TABLE } from '../../src/server/resp/command-table.js';
 import { makeHarness, type Harness } from '../support/resp-harness.js';
 
@@ -391,7 +392,19 @@ describe('GET, SET and their variants', () => {
       [['MGET', 'c', 'd'], `*2\r\n${bulk('3')}${bulk('4')}`],
       [['MSET', 'a', 'x', 'a', 'y'], OK],
       [['GET', 'a'], bulk('y')],
+      // Found by the differential run against Redis: a key named twice takes its last value.
+      [['MSETNX', 'e', '1', 'e', '2'], int(1)],
+      [['GET', 'e'], bulk('2')],
     ]);
+  });
+
+  it('MGET refuses a reply past --max-output-buffer whole, keeping the replies queued before it', { timeout: 5000 }, () => {
+    const h = make({ server: { maxOutputBuffer: 64 * 1024, maxOutputMemory: 128 * 1024 } });
+    expect(h.run('SET', 'big', 'x'.repeat(10_000))).toBe(OK);
+    h.out.simple('EARLIER');
+    const keys = Array.from({ length: 7 }, () => 'big');
+    expect(h.run('MGET', ...keys)).toBe(`+EARLIER\r\n${err(`ERR MGET reply would pass ${64 * 1024} bytes (--max-output-buffer)`)}`);
+    expect(h.run('MGET', ...keys.slice(1))).toBe(`*6\r\n${bulk('x'.repeat(10_000)).repeat(6)}`);
   });
 
   it('APPEND and STRLEN; APPEND keeps the TTL and stops at --max-value-size', { timeout: 5000 }, () => {
@@ -739,7 +752,7 @@ describe('INFO and CONFIG', () => {
     const all = h.run('INFO');
     const text = all.slice(all.indexOf('\r\n') + 2, -2);
     expect(all.startsWith(`$${Buffer.byteLength(text)}\r\n`)).toBe(true);
-    expect(text.split('\r\n\r\n').map((s) => s.split('\r\n')[0])).toEqual(['# Server', '# Clients', '# Memory', '# Stats', '# Keyspace']);
+    expect(text.split('\r\n\r\n').map((s) => s.split('\r\n')[0])).toEqual(['# Server', '# Clients', '# Memory', '# Persistence', '# Stats', '# Replication', '# Keyspace']);
     expect(text).toContain('\r\nredis_version:7.0.0\r\n');
     expect(text).toMatch(/\r\nconduit_version:\d+\.\d+\.\d+/);
     expect(text).toContain('\r\ntcp_port:6380\r\n');
@@ -752,6 +765,8 @@ describe('INFO and CONFIG', () => {
     expect(text).toContain('\r\ntotal_commands_processed:42\r\n');
     expect(text).toContain('\r\nkeyspace_hits:1\r\n');
     expect(text).toContain('\r\ndb0:keys=2');
+    expect(text).toContain('\r\n# Persistence\r\nloading:0\r\n');
+    expect(text).toContain('\r\n# Replication\r\nrole:master\r\nconnected_slaves:0\r\n');
     expect(text.endsWith('db0:keys=2\r\n')).toBe(true);
     expect(h.run('INFO', 'default')).toMatch(/^\$\d+\r\n# Server\r\n/);
     expect(h.run('INFO', 'keyspace')).toBe(bulk('# Keyspace\r\ndb0:keys=2\r\n'));
@@ -807,6 +822,14 @@ describe('COMMAND', () => {
     expect(h.run('COMMAND', 'HELP').startsWith('*17\r\n+COMMAND <subcommand>')).toBe(true);
   });
 
+  it('COMMAND INFO and DOCS refuse a reply past --max-output-buffer whole', { timeout: 5000 }, () => {
+    const h = make({ server: { maxOutputBuffer: 64 * 1024, maxOutputMemory: 128 * 1024 } });
+    const many = Array.from({ length: 2000 }, () => 'set');
+    expect(h.run('COMMAND', 'INFO', ...many)).toBe(err(`ERR COMMAND reply would pass ${64 * 1024} bytes (--max-output-buffer)`));
+    expect(h.run('COMMAND', 'DOCS', ...many)).toBe(err(`ERR COMMAND reply would pass ${64 * 1024} bytes (--max-output-buffer)`));
+    expect(h.run('COMMAND', 'INFO', 'get').startsWith('*1\r\n*10\r\n')).toBe(true);
+  });
+
   it('RESP3 shapes: sets, maps, and SET key spec and history as Redis 7.0.15 writes them', { timeout: 5000 }, () => {
     const h = make({ protocol: 3 });
     expect(h.run('COMMAND', 'INFO', 'set')).toBe(
@@ -836,5 +859,21 @@ describe('robustness', () => {
     const h = make();
     expect(h.run()).toBe('');
     expect(h.after).toBeUndefined();
+  });
+});
+
+describe('RespWriter.truncate (added for MGET)', () => {
+  it('drops only what came after the mark, and ignores marks outside what is queued', () => {
+    const out = new RespWriter();
+    out.simple('OK');
+    const mark = out.length;
+    out.array(2);
+    out.bulk('x'.repeat(100_000)); // grows the buffer past its first 16 KiB
+    out.truncate(mark);
+    out.truncate(-1);
+    out.truncate(1e9);
+    out.truncate(1.5);
+    out.integer(1);
+    expect(out.take().toString()).toBe('+OK\r\n:1\r\n');
   });
 });

@@ -5,7 +5,7 @@
  * lists are its replies, sorted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { globMatch, literalPrefix } from '../../src/server/resp/glob.js';
+import { GLOB_MAX_STEPS, globMatch, globTest, literalPrefix } from '../../src/server/resp/glob.js';
 import { makeHarness, type Harness } from '../support/resp-harness.js';
 
 const KEYS = ["hello", "hallo", "hxllo", "hllo", "heeeello", "h*llo", "h?llo", "h[a]llo", "h\\llo", "a", "ab", "abc", "b", "-", "]", "[", "^", "a-b", "zz", "\u00e9t\u00e9", "A", "Z", "aZ"];
@@ -80,6 +80,33 @@ describe('globMatch', () => {
     const subject = latin1('a'.repeat(5000));
     expect(globMatch(latin1('a*'.repeat(2000) + 'b'), subject)).toBe(false);
     expect(globMatch(latin1('*'.repeat(100_000)), subject)).toBe(true);
+  });
+
+  it('globTest refuses a pattern too costly to test (a Conduit bound), and passes any pattern of 256 bytes', { timeout: 10_000 }, () => {
+    const key = Buffer.alloc(250, 'a');
+    const costly = latin1(`*[${'b'.repeat(1000)}]`);
+    expect(globMatch(costly, key)).toBe(false);
+    expect(globTest(costly, key)).toBe('too_complex');
+    for (const pattern of ['*a*' + '?'.repeat(252) + 'b', '*a'.repeat(127) + 'b', '*' + '[abc]'.repeat(50) + 'b', '?*'.repeat(128)]) {
+      expect(pattern.length).toBeLessThanOrEqual(256);
+      expect(globTest(latin1(pattern), key), pattern).toBe(globMatch(latin1(pattern), key));
+    }
+    expect(GLOB_MAX_STEPS).toBe(65_536);
+    const h = makeHarness();
+    harnesses.push(h);
+    h.run('SET', 'a'.repeat(250), '1');
+    const refusal = `-ERR pattern too complex: more than ${GLOB_MAX_STEPS} steps to test one key\r\n`;
+    expect(h.run('KEYS', costly.toString('latin1'))).toBe(refusal);
+    let reply = '';
+    for (let cursor = '0', calls = 0; calls < 1000 && reply !== refusal; calls++) {
+      reply = h.run('SCAN', cursor, 'MATCH', costly.toString('latin1'));
+      cursor = reply.split('\r\n')[2] ?? '0';
+    }
+    expect(reply).toBe(refusal);
+    // Against short names it takes a longer class to pass the bound.
+    const huge = `*[${'b'.repeat(100_000)}]`;
+    expect(h.run('CONFIG', 'GET', huge)).toBe(refusal);
+    expect(h.run('COMMAND', 'LIST', 'FILTERBY', 'PATTERN', huge)).toBe(refusal);
   });
 
   it('literalPrefix stops at the first glob character', () => {

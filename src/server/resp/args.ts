@@ -12,7 +12,7 @@
  */
 import { MAX_KEY_SIZE, MAX_TTL_MS } from '../../protocol/constants.js';
 import type { RespWriter } from '../../protocol/resp-writer.js';
-import type { WriteOutcome } from '../../store/store.js';
+import type { Store, WriteOutcome } from '../../store/store.js';
 
 /** Redis's `shared.syntaxerr`. */
 export const ERR_SYNTAX = 'ERR syntax error';
@@ -31,12 +31,26 @@ export const ERR_NOAUTH = 'NOAUTH Authentication required.';
 /** Redis's `addAuthErrReply` text. */
 export const ERR_WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 
-/** Redis's `addReplyErrorExpireTime`: `invalid expire time in 'set' command`. */
+/**
+ * Redis's `addReplyErrorExpireTime`, naming the command.
+ *
+ * @example
+ * ```ts
+ * invalidExpireTime('set'); // "ERR invalid expire time in 'set' command"
+ * ```
+ */
 export function invalidExpireTime(command: string): string {
   return `ERR invalid expire time in '${command}' command`;
 }
 
-/** Redis's `addReplyErrorArity`: `wrong number of arguments for 'get' command`. */
+/**
+ * Redis's `addReplyErrorArity`, naming the command by its full name.
+ *
+ * @example
+ * ```ts
+ * wrongArity('client|setname'); // "ERR wrong number of arguments for 'client|setname' command"
+ * ```
+ */
 export function wrongArity(command: string): string {
   return `ERR wrong number of arguments for '${command}' command`;
 }
@@ -76,8 +90,9 @@ export function parseInteger(bytes: Uint8Array): bigint | undefined {
   return value < I64_MIN || value > I64_MAX ? undefined : value;
 }
 
-/** The i64 bounds, for overflow checks as Redis makes them. */
+/** C's LLONG_MIN, for overflow checks made as Redis makes them (`n === LLONG_MIN`). */
 export const LLONG_MIN = I64_MIN;
+/** C's LLONG_MAX (`when > LLONG_MAX - now` is Redis's overflow test). */
 export const LLONG_MAX = I64_MAX;
 
 /**
@@ -114,7 +129,15 @@ export function checkKey(key: Uint8Array, out: RespWriter): boolean {
   return false;
 }
 
-/** {@link checkKey} of every argument from `from` on, stepping by `step`: all are checked before anything runs. */
+/**
+ * {@link checkKey} of every argument from `from` on, stepping by `step`: all
+ * are checked before anything runs, so a bad key changes nothing.
+ *
+ * @example
+ * ```ts
+ * if (!checkKeys(args, 1, 2, out)) return; // MSET's keys: args[1], args[3], …
+ * ```
+ */
 export function checkKeys(args: readonly Uint8Array[], from: number, step: number, out: RespWriter): boolean {
   for (let i = from; i < args.length; i += step) {
     if (!checkKey(args[i] as Uint8Array, out)) return false;
@@ -137,4 +160,17 @@ export function refused(outcome: WriteOutcome | 'too_large' | 'out_of_memory', o
   else if (outcome === 'out_of_memory') out.error(ERR_OOM);
   else return false;
   return true;
+}
+
+/**
+ * True when `key` holds a live value, without counting a keyspace hit or
+ * miss or touching its recency (EXISTS, TYPE, NX checks).
+ *
+ * @example
+ * ```ts
+ * if (isLive(ctx.store, key)) return out.integer(0);
+ * ```
+ */
+export function isLive(store: Store, key: Uint8Array): boolean {
+  return store.ttl(key) !== undefined;
 }

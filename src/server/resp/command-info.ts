@@ -13,7 +13,7 @@
 import type { RespWriter } from '../../protocol/resp-writer.js';
 import { ERR_SYNTAX, isWord } from './args.js';
 import { COMMAND_TABLE, type CommandSpec, type DocValue } from './command-table.js';
-import { globMatch } from './glob.js';
+import { ERR_PATTERN_TOO_COMPLEX, globTest } from './glob.js';
 import type { Handler } from './handler.js';
 
 const BY_NAME: ReadonlyMap<string, CommandSpec> = new Map(COMMAND_TABLE.map((c) => [c.name, c]));
@@ -96,6 +96,18 @@ function named(args: readonly Buffer[], from: number): (CommandSpec | undefined)
   return args.slice(from).map((a) => BY_NAME.get(a.toString('latin1').toLowerCase()));
 }
 
+/**
+ * True, after replacing the reply begun at `start` with an error, when it
+ * has grown past `bound` (`--max-output-buffer`): COMMAND INFO and DOCS
+ * may name the same command 100,000 times in one request.
+ */
+function overBound(out: RespWriter, start: number, bound: number): boolean {
+  if (out.length - start <= bound) return false;
+  out.truncate(start);
+  out.error(`ERR COMMAND reply would pass ${bound} bytes (--max-output-buffer)`);
+  return true;
+}
+
 /** COMMAND LIST [FILTERBY MODULE m | ACLCAT c | PATTERN p]. */
 function list(args: readonly Buffer[], _ctx: unknown, out: RespWriter): void {
   let names = everyName();
@@ -109,7 +121,9 @@ function list(args: readonly Buffer[], _ctx: unknown, out: RespWriter): void {
       names = names.filter((c) => c.acl.includes(category));
     } else if (isWord(by, 'pattern')) {
       const pattern = Buffer.from(value.toString('latin1').toLowerCase(), 'latin1');
-      names = names.filter((c) => globMatch(pattern, Buffer.from(c.name, 'latin1')));
+      const results = names.map((c) => globTest(pattern, Buffer.from(c.name, 'latin1')));
+      if (results.includes('too_complex')) return out.error(ERR_PATTERN_TOO_COMPLEX);
+      names = names.filter((_, i) => results[i] === true);
     } else return out.error(ERR_SYNTAX);
   }
   out.array(names.length);
@@ -131,20 +145,24 @@ export const COMMAND_COMMANDS: Readonly<Record<string, Handler>> = {
   },
   'command|count': (_args, _ctx, out) => out.integer(COMMAND_TABLE.length),
   'command|list': list,
-  'command|info': (args, _ctx, out) => {
+  'command|info': (args, ctx, out) => {
     const found = named(args, 2);
+    const start = out.length;
     out.array(found.length);
     for (const c of found) {
       if (c === undefined) out.bulk(null);
       else writeInfo(out, c);
+      if (overBound(out, start, ctx.server.options.maxOutputBuffer)) return;
     }
   },
-  'command|docs': (args, _ctx, out) => {
+  'command|docs': (args, ctx, out) => {
     const found = named(args, 2).filter((c): c is CommandSpec => c !== undefined);
+    const start = out.length;
     out.map(found.length);
     for (const c of found) {
       out.bulk(c.name);
       writeDocs(out, c);
+      if (overBound(out, start, ctx.server.options.maxOutputBuffer)) return;
     }
   },
 };

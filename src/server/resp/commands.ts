@@ -53,8 +53,8 @@ function runnable(spec: CommandSpec): Runnable {
 const COMMANDS: ReadonlyMap<string, Runnable> = new Map(COMMAND_TABLE.map((spec) => [spec.name, runnable(spec)]));
 
 /** `bytes` in lower case ASCII (other bytes as Latin-1), for the table's names. */
-function lowerName(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1').toLowerCase();
+function lowerName(bytes: Buffer): string {
+  return bytes.toString('latin1').toLowerCase();
 }
 
 /** Redis's `%.128s`: at most 128 bytes of `bytes`. */

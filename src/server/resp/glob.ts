@@ -13,6 +13,26 @@
 /** Redis 7.2's bound on `*` recursion: past it the pattern does not match (no stack overflow). */
 const MAX_NESTING = 1000;
 
+/**
+ * Steps one KEYS or SCAN MATCH test may take against one key before the
+ * pattern is refused as too complex (a Conduit bound, docs/RESP.md). With
+ * Redis's skipLongerMatches a test takes about pattern length × key length
+ * steps, and keys are at most 250 bytes: a pattern of 256 bytes always fits.
+ * A longer one can cost far more (`*[` + a megabyte + `]` reads the whole
+ * class at every position), which would hold the event loop for a whole
+ * SCAN page of 2,048 keys; 65,536 steps is about 50 µs.
+ */
+export const GLOB_MAX_STEPS = 65_536;
+
+/** The reply to a pattern {@link globTest} finds too complex (KEYS, SCAN MATCH, CONFIG GET, COMMAND LIST). */
+export const ERR_PATTERN_TOO_COMPLEX = `ERR pattern too complex: more than ${GLOB_MAX_STEPS} steps to test one key`;
+
+/** One test's state: Redis's skipLongerMatches, and the steps left. */
+interface MatchState {
+  skipLonger: boolean;
+  steps: number;
+}
+
 const STAR = 0x2a;
 const QUESTION = 0x3f;
 const OPEN = 0x5b;
@@ -26,12 +46,17 @@ function signed(byte: number | undefined): number {
   return byte === undefined ? 0 : (byte << 24) >> 24;
 }
 
-/** One level of stringmatchlen_impl; `state.skipLonger` stops retrying a `*` that cannot match (Redis's CVE-2022-36021 fix). */
-function match(p: Uint8Array, pi: number, s: Uint8Array, si: number, state: { skipLonger: boolean }, nesting: number): boolean {
+/**
+ * One level of stringmatchlen_impl; `state.skipLonger` stops retrying a `*`
+ * that cannot match (Redis's CVE-2022-36021 fix); `state.steps` below 0 ends
+ * the test (the caller reads it).
+ */
+function match(p: Uint8Array, pi: number, s: Uint8Array, si: number, state: MatchState, nesting: number): boolean {
   if (nesting > MAX_NESTING) return false;
   let pl = p.length - pi;
   let sl = s.length - si;
   while (pl > 0 && sl > 0) {
+    if (--state.steps < 0) return false;
     const c = p[pi] as number;
     if (c === STAR) {
       while (pl > 1 && p[pi + 1] === STAR) {
@@ -41,7 +66,7 @@ function match(p: Uint8Array, pi: number, s: Uint8Array, si: number, state: { sk
       if (pl === 1) return true;
       while (sl > 0) {
         if (match(p, pi + 1, s, si, state, nesting + 1)) return true;
-        if (state.skipLonger) return false;
+        if (state.skipLonger || state.steps < 0) return false;
         si++;
         sl--;
       }
@@ -60,6 +85,7 @@ function match(p: Uint8Array, pi: number, s: Uint8Array, si: number, state: { sk
       }
       let matched = false;
       for (;;) {
+        if (--state.steps < 0) return false;
         if (pl >= 2 && p[pi] === BACKSLASH) {
           pi++;
           pl--;
@@ -121,7 +147,24 @@ function match(p: Uint8Array, pi: number, s: Uint8Array, si: number, state: { sk
  * ```
  */
 export function globMatch(pattern: Uint8Array, subject: Uint8Array): boolean {
-  return match(pattern, 0, subject, 0, { skipLonger: false }, 0);
+  return match(pattern, 0, subject, 0, { skipLonger: false, steps: Number.POSITIVE_INFINITY }, 0);
+}
+
+/**
+ * {@link globMatch} within {@link GLOB_MAX_STEPS}: `'too_complex'` when the
+ * test would take more (KEYS and SCAN then refuse the pattern rather than
+ * answer without the keys it could not test).
+ *
+ * @example
+ * ```ts
+ * globTest(Buffer.from('user:*'), Buffer.from('user:1')); // true
+ * globTest(Buffer.from(`*[${'b'.repeat(1000)}]`), Buffer.alloc(250, 'a')); // 'too_complex'
+ * ```
+ */
+export function globTest(pattern: Uint8Array, subject: Uint8Array): boolean | 'too_complex' {
+  const state: MatchState = { skipLonger: false, steps: GLOB_MAX_STEPS };
+  const matched = match(pattern, 0, subject, 0, state, 0);
+  return state.steps < 0 ? 'too_complex' : matched;
 }
 
 /**

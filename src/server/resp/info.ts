@@ -1,6 +1,7 @@
 /**
  * INFO and CONFIG over the RESP port (docs/RESP.md). INFO speaks Redis's
- * field names for the sections server, clients, memory, stats and keyspace,
+ * field names for the sections server, clients, memory, persistence, stats,
+ * replication and keyspace,
  * with `redis_version:7.0.0` and `conduit_version`; fields Conduit does not
  * track are left out rather than made up. CONFIG GET answers the few
  * settings clients ask for, from Conduit's own options; every other CONFIG
@@ -17,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { RespWriter } from '../../protocol/resp-writer.js';
 import { REDIS_VERSION } from './connection-commands.js';
-import { globMatch } from './glob.js';
+import { ERR_PATTERN_TOO_COMPLEX, globTest } from './glob.js';
 import type { Handler } from './handler.js';
 import type { RespContext } from './resp-context.js';
 
@@ -25,8 +26,13 @@ const CONDUIT_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json'
 /** Redis's run_id: 40 random hex characters, one per process. */
 const RUN_ID = randomBytes(20).toString('hex');
 
-/** The sections Conduit writes, in Redis's order. */
-const SECTIONS = ['server', 'clients', 'memory', 'stats', 'keyspace'] as const;
+/**
+ * The sections Conduit writes, in Redis's order. Persistence and replication
+ * hold only what clients check on connect (ioredis waits while `loading:1`;
+ * master/replica-aware clients read `role`): a listening Conduit has loaded
+ * its snapshot and has no replicas.
+ */
+const SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'keyspace'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Redis's bytesToHuman: `1.70M`. */
@@ -85,6 +91,10 @@ function section(name: Section, ctx: RespContext): string[] {
         `mem_clients_normal:${server.outputMemory.now}`,
       ];
     }
+    case 'persistence':
+      return ['loading:0'];
+    case 'replication':
+      return ['role:master', 'connected_slaves:0'];
     case 'stats': {
       const stats = ctx.store.stats();
       return [
@@ -163,7 +173,10 @@ function configGet(args: readonly Buffer[], ctx: RespContext, out: RespWriter): 
     }
     const pattern = Buffer.from(lower, 'latin1');
     for (const [name, value] of all) {
-      if (!found.has(name) && globMatch(pattern, Buffer.from(name, 'latin1'))) found.set(name, [name, value]);
+      if (found.has(name)) continue;
+      const result = globTest(pattern, Buffer.from(name, 'latin1'));
+      if (result === 'too_complex') return out.error(ERR_PATTERN_TOO_COMPLEX);
+      if (result) found.set(name, [name, value]);
     }
   }
   out.map(found.size);

@@ -12,9 +12,8 @@
  */
 import { MAX_KEY_SIZE } from '../../protocol/constants.js';
 import type { RespWriter } from '../../protocol/resp-writer.js';
-import type { Store } from '../../store/store.js';
-import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isWord, parseInteger } from './args.js';
-import { globMatch, literalPrefix } from './glob.js';
+import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isLive, isWord, parseInteger } from './args.js';
+import { ERR_PATTERN_TOO_COMPLEX, globTest, literalPrefix } from './glob.js';
 import type { Handler } from './handler.js';
 import type { RespContext } from './resp-context.js';
 
@@ -30,16 +29,20 @@ const U64_MAX = (1n << 64n) - 1n;
 
 /**
  * The keys of a store SCAN body (cursor u64, then `key_len u8, key` each)
- * that match `pattern` (all when undefined), passed to `take` as views.
+ * that match `pattern` (all when undefined), passed to `take` as views;
+ * false when the pattern is too complex to test.
  */
-function eachKey(body: Buffer, pattern: Uint8Array | undefined, take: (key: Buffer) => void): void {
+function eachKey(body: Buffer, pattern: Uint8Array | undefined, take: (key: Buffer) => void): boolean {
   let at = CURSOR_BYTES;
   while (at < body.length) {
     const length = body[at] as number;
     const key = body.subarray(at + 1, at + 1 + length);
     at += 1 + length;
-    if (pattern === undefined || globMatch(pattern, key)) take(key);
+    const matched = pattern === undefined || globTest(pattern, key);
+    if (matched === 'too_complex') return false;
+    if (matched) take(key);
   }
+  return true;
 }
 
 /** A MATCH pattern as the store's prefix and the glob left to check (undefined when the prefix says it all). */
@@ -60,7 +63,7 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   if (items > KEYS_MAX_EXAMINED) return out.error(`ERR KEYS would examine more than ${KEYS_MAX_EXAMINED} keys: use SCAN`);
   // A pattern without glob characters names one key: no walk.
   if (literalPrefix(pattern).exact) {
-    const found = pattern.length >= 1 && pattern.length <= MAX_KEY_SIZE && present(store, pattern);
+    const found = pattern.length >= 1 && pattern.length <= MAX_KEY_SIZE && isLive(store, pattern);
     out.array(found ? 1 : 0);
     if (found) out.bulk(pattern);
     return;
@@ -73,10 +76,11 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   do {
     const body = store.scan(cursor, KEYS_STEP, prefix, SCAN_MAX_BYTES);
     cursor = body.readBigUInt64BE(0);
-    eachKey(body, glob, (key) => {
+    const tested = eachKey(body, glob, (key) => {
       found.push(Buffer.from(key));
       replyBytes += key.length + 10; // '$NNN\r\n' + key + '\r\n'
     });
+    if (!tested) return out.error(ERR_PATTERN_TOO_COMPLEX);
     if (replyBytes > maxReply) return out.error(`ERR KEYS reply would pass ${maxReply} bytes (--max-output-buffer): use SCAN`);
   } while (cursor !== 0n);
   out.array(found.length);
@@ -122,7 +126,7 @@ function scan(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   // Every key is a string: another TYPE matches none (Redis 7.0 filters by name, unknown names too).
   const strings = type === undefined || isWord(type, 'string');
   const found: Buffer[] = [];
-  if (strings) eachKey(body, glob, (key) => found.push(key));
+  if (strings && !eachKey(body, glob, (key) => found.push(key))) return out.error(ERR_PATTERN_TOO_COMPLEX);
   out.array(2);
   out.bulk(body.readBigUInt64BE(0).toString());
   out.array(found.length);
@@ -144,10 +148,6 @@ function del(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   out.integer(removed);
 }
 
-/** True when `key` is live (no hit or miss counted). */
-function present(store: Store, key: Buffer): boolean {
-  return store.ttl(key) !== undefined;
-}
 
 /**
  * The keyspace commands by lower-case name.
@@ -163,11 +163,11 @@ export const KEYSPACE_COMMANDS: Readonly<Record<string, Handler>> = {
   exists: (args, ctx, out) => {
     if (!checkKeys(args, 1, 1, out)) return;
     let count = 0;
-    for (let i = 1; i < args.length; i++) if (present(ctx.store, args[i] as Buffer)) count++;
+    for (let i = 1; i < args.length; i++) if (isLive(ctx.store, args[i] as Buffer)) count++;
     out.integer(count);
   },
   type: (args, ctx, out) => {
-    if (checkKey(args[1] as Buffer, out)) out.simple(present(ctx.store, args[1] as Buffer) ? 'string' : 'none');
+    if (checkKey(args[1] as Buffer, out)) out.simple(isLive(ctx.store, args[1] as Buffer) ? 'string' : 'none');
   },
   keys,
   scan,

@@ -14,6 +14,7 @@ import type { RespWriter } from '../../protocol/resp-writer.js';
 import type { Store } from '../../store/store.js';
 import {
   checkKey,
+  isLive,
   checkKeys,
   ERR_NOT_INTEGER,
   ERR_SYNTAX,
@@ -86,10 +87,6 @@ function ttlOf(o: StringOptions, command: string, out: RespWriter): number | und
   return undefined;
 }
 
-/** True when `key` holds a live value (no hit or miss counted, no recency touched). */
-function exists(store: Store, key: Buffer): boolean {
-  return store.ttl(key) !== undefined;
-}
 
 /**
  * SET key value [NX | XX] [GET] [EX s | PX ms | EXAT t | PXAT t | KEEPTTL].
@@ -107,7 +104,7 @@ function set(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   // GET's answer is the value before the write (a copy: the write may reuse its chunk).
   const old = o.get ? store.get(key) : undefined;
   if (ttl === EXPIRED) {
-    const found = exists(store, key);
+    const found = isLive(store, key);
     if ((o.nx && found) || (o.xx && !found)) return o.get ? out.bulk(old) : out.bulk(null);
     store.delete(key);
     return o.get ? out.bulk(old) : out.simple('OK');
@@ -138,7 +135,7 @@ function getex(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void
   if (o === undefined) return out.error(ERR_SYNTAX);
   const { store } = ctx;
   // Redis 7.0 looks the key up before it reads the expiry: an absent key is nil whatever the time says.
-  if (!exists(store, key)) return out.bulk(store.getView(key));
+  if (!isLive(store, key)) return out.bulk(store.getView(key));
   const ttl = ttlOf(o, 'getex', out);
   if (ttl === undefined) return;
   if (o.persist) return out.bulk(store.getAndTouch(key, 0));
@@ -176,10 +173,11 @@ function msetnx(args: readonly Buffer[], ctx: RespContext, out: RespWriter): voi
   const { store } = ctx;
   if (!checkPairs(args, 'msetnx', store, out)) return;
   for (let i = 1; i < args.length; i += 2) {
-    if (exists(store, args[i] as Buffer)) return out.integer(0);
+    if (isLive(store, args[i] as Buffer)) return out.integer(0);
   }
   for (let i = 1; i < args.length; i += 2) {
-    const outcome = store.set(args[i] as Buffer, args[i + 1] as Buffer, { nx: true });
+    // Not NX: a key named twice takes its last value, as in Redis (all were absent a moment ago).
+    const outcome = store.set(args[i] as Buffer, args[i + 1] as Buffer);
     if (refused(outcome, out)) {
       for (let k = 1; k < i; k += 2) store.delete(args[k] as Buffer);
       return;
@@ -204,6 +202,26 @@ function append(args: readonly Buffer[], ctx: RespContext, out: RespWriter): voi
   // Joined before the write: the view is valid until then.
   const joined = Buffer.concat([current, suffix], length);
   if (!refused(store.set(key, joined, { keepTtl: true }), out)) out.integer(length);
+}
+
+/**
+ * MGET key [key …]. Its reply is bounded by `--max-output-buffer`: one key
+ * named many times could otherwise make a reply of thousands of values from
+ * a 3 MiB command; past the bound it is refused whole (docs/RESP.md).
+ */
+function mget(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
+  if (!checkKeys(args, 1, 1, out)) return;
+  const start = out.length;
+  const bound = ctx.server.options.maxOutputBuffer;
+  out.array(args.length - 1);
+  // Each view is copied by the writer before the next read.
+  for (let i = 1; i < args.length; i++) {
+    out.bulk(ctx.store.getView(args[i] as Buffer));
+    if (out.length - start > bound) {
+      out.truncate(start);
+      return out.error(`ERR MGET reply would pass ${bound} bytes (--max-output-buffer)`);
+    }
+  }
 }
 
 /** INCR / DECR / INCRBY / DECRBY's common part: `delta` added, the new value or the store's refusal. */
@@ -263,12 +281,7 @@ export const STRING_COMMANDS: Readonly<Record<string, Handler>> = {
     if (value !== undefined) ctx.store.delete(key);
     out.bulk(value);
   },
-  mget: (args, ctx, out) => {
-    if (!checkKeys(args, 1, 1, out)) return;
-    out.array(args.length - 1);
-    // Each view is copied by the writer before the next read.
-    for (let i = 1; i < args.length; i++) out.bulk(ctx.store.getView(args[i] as Buffer));
-  },
+  mget,
   mset,
   msetnx,
   append,
