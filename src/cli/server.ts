@@ -57,7 +57,7 @@ const program = new Command('conduit-server');
 const sources = new SettingSources(program);
 const option = sources.option.bind(sources);
 program
-  .description('In-memory key-value cache server speaking the Conduit protocol (spec/conduit-v1.md).')
+  .description('In-memory key-value cache server speaking the Conduit protocol (spec/conduit-v1.md) and, with --resp-port, Redis RESP (docs/RESP.md).')
   .version(version)
   .addOption(option('--host <host>', 'TCP address to bind', 'host', serverDefaults.host))
   .addOption(option('--port <port>', 'TCP port (0 picks a free one)', 'port', String(serverDefaults.port)))
@@ -84,7 +84,7 @@ program
   .addOption(option('--allow-shutdown', 'permit the SHUTDOWN opcode', 'allow-shutdown'))
   .addOption(option('--shutdown-timeout <duration>', 'longest graceful drain on SIGTERM/SIGINT', 'shutdown-timeout', '10s'))
   .addOption(option('--log-level <level>', 'JSON log lines on stderr at this level', 'log-level', 'info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-  .addOption(option('--allow-insecure-public', 'listen on a non-loopback address without a key', 'allow-insecure-public'))
+  .addOption(option('--allow-insecure-public', 'listen on a non-loopback address without a key (and RESP without --resp-password)', 'allow-insecure-public'))
   .addOption(option('--key-file <path>', 'pre-shared keys (TOML [[keys]] with id and base64 key): secure mode', 'key-file'))
   .addOption(new Option('--key <id:base64>', 'one pre-shared key; prefer CONDUIT_KEY, as command lines are visible to others').env('CONDUIT_KEY'))
   .addOption(option('--tls-cert <path>', 'serve TLS with this certificate chain (PEM)', 'tls-cert'))

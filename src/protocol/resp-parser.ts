@@ -9,7 +9,14 @@
  */
 import { ConduitError } from './errors.js';
 
-/** The bounds a {@link RespParser} enforces. */
+/**
+ * The bounds a {@link RespParser} enforces; {@link respLimits} derives them from `--max-value-size`.
+ *
+ * @example
+ * ```ts
+ * const tight: RespLimits = { maxArgs: 16, maxBulkLength: 1024, maxInlineLength: 256, maxCommandBytes: 4096 };
+ * ```
+ */
 export interface RespLimits {
   /** The most elements a RESP array may declare (Redis: `*` above it is `invalid multibulk length`). */
   maxArgs: number;
@@ -21,6 +28,9 @@ export interface RespLimits {
   maxCommandBytes: number;
 }
 
+/** Redis 7.0 (authRequired): before AUTH, an array may have at most 10 elements and a bulk 16 KiB. */
+const UNAUTHENTICATED_ARGS = 10;
+const UNAUTHENTICATED_BULK = 16 * 1024;
 /** Redis's PROTO_INLINE_MAX_SIZE. */
 const INLINE_MAX = 64 * 1024;
 /** Redis 7.0 allows up to INT_MAX elements; Conduit keeps its older 1024 × 1024 bound (a 1M-element array is plenty for MSET). */
@@ -40,7 +50,15 @@ export function respLimits(maxValueSize: number): RespLimits {
   return { maxArgs: MAX_ARGS, maxBulkLength: maxValueSize, maxInlineLength: INLINE_MAX, maxCommandBytes: 2 * maxValueSize + 1024 * 1024 };
 }
 
-/** One whole command. */
+/**
+ * One whole command, as {@link RespParser.take} hands it out.
+ *
+ * @example
+ * ```ts
+ * const command = parser.take() as RespCommand; // from `*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`
+ * command.args.map(String); // ['GET', 'k']; command.inline false; command.bytes 22
+ * ```
+ */
 export interface RespCommand {
   /** Its arguments, `args[0]` the command name in any case; views valid until the parser's next push() or take(). */
   readonly args: Buffer[];
@@ -74,6 +92,8 @@ const LF = 0x0a;
 const STAR = 0x2a;
 const DOLLAR = 0x24;
 const EMPTY = Buffer.alloc(0);
+/** Arguments a parser has room for before its position table grows (it doubles). */
+const INITIAL_PLACES = 16;
 /** Redis's LONG_STR_SIZE: string2ll refuses a length string of 21 bytes or more. */
 const LENGTH_DIGITS = 21;
 
@@ -152,14 +172,28 @@ export class RespParser {
   #line: Buffer | undefined;
   /** The last byte of the inline line so far (a CR before its LF is dropped), or -1. */
   #lineLast = -1;
-  /** The array's declared length and the arguments read so far. */
+  /** The array's declared length. */
   #argCount = 0;
-  #args: Buffer[] = [];
+  /**
+   * The arguments read so far, as positions rather than Buffer views: a view costs ~100 bytes
+   * of heap, so a million one-byte arguments held as views took 16 times the bytes they came in
+   * (50 MiB for a 3 MiB command). Argument i is `#places[2i + 1]` bytes from `#places[2i]` in
+   * its source; the views are made when the command is whole.
+   */
+  #places = new Uint32Array(2 * INITIAL_PLACES);
+  #argsRead = 0;
+  /**
+   * The buffers the arguments lie in (the chunks they were views of, and the buffers of spanning
+   * ones), in order; `#sourceFrom[j]` is the first argument in `#sources[j]`. A source per chunk, not per argument.
+   */
+  #sources: Buffer[] = [];
+  #sourceFrom: number[] = [];
   /** Bytes of the current bulk still to come, and its buffer once it spans chunks. */
   #bulkLeft = 0;
   #bulk: Buffer | undefined;
   #skipLeft = 0;
   #afterSkip: AfterSkip = 'command';
+  #unauthenticated = false;
 
   constructor(limits: RespLimits) {
     for (const name of ['maxArgs', 'maxBulkLength', 'maxInlineLength', 'maxCommandBytes'] as const) {
@@ -167,6 +201,27 @@ export class RespParser {
       if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} limit must be a positive integer, got ${String(value)}`);
     }
     this.#limits = { ...limits };
+  }
+
+  /**
+   * True while the peer must still AUTH (a password is configured and not yet given): as in
+   * Redis 7.0, an array of more than 10 elements (`Protocol error: unauthenticated multibulk
+   * length`) or a bulk of more than 16,384 bytes (`Protocol error: unauthenticated bulk length`)
+   * is then refused, so a peer without the password cannot make the server gather large
+   * commands. Set it before each take(): a command parsed after AUTH ran is not restricted.
+   *
+   * @example
+   * ```ts
+   * parser.unauthenticated = !session.authenticated;
+   * const item = parser.take();
+   * ```
+   */
+  get unauthenticated(): boolean {
+    return this.#unauthenticated;
+  }
+
+  set unauthenticated(value: boolean) {
+    this.#unauthenticated = value;
   }
 
   /** Bytes pushed and not yet consumed. */
@@ -287,16 +342,18 @@ export class RespParser {
           const length = parseLength(this.#digits, this.#lineLength);
           if (this.#phase === 'arrayLength') {
             if (length === undefined || length > this.#limits.maxArgs) return this.#fail('Protocol error: invalid multibulk length');
+            if (length > UNAUTHENTICATED_ARGS && this.#unauthenticated) return this.#fail('Protocol error: unauthenticated multibulk length');
             if (length <= 0) {
               this.#skip(1, 'command'); // `*0`, `*-1`: Redis ignores an empty or null array
               break;
             }
             this.#argCount = length;
-            this.#args = [];
+            this.#argsRead = 0;
             this.#skip(1, 'bulkPrefix');
             break;
           }
           if (length === undefined || length < 0 || length > this.#limits.maxBulkLength) return this.#fail('Protocol error: invalid bulk length');
+          if (length > UNAUTHENTICATED_BULK && this.#unauthenticated) return this.#fail('Protocol error: unauthenticated bulk length');
           // The LF, the body and its CRLF are still to come: refuse now, before gathering any of it.
           if (this.#commandBytes + 1 + length + 2 > this.#limits.maxCommandBytes) {
             return this.#fail(`Protocol error: command larger than ${this.#limits.maxCommandBytes} bytes`);
@@ -323,7 +380,7 @@ export class RespParser {
             if (end - at >= left) {
               // The whole argument is in this chunk: a view, no copy.
               this.#commandBytes += left;
-              this.#argument(left === 0 ? EMPTY : chunk.subarray(at, at + left));
+              this.#argument(chunk, at, left);
               at += left;
               break;
             }
@@ -339,7 +396,7 @@ export class RespParser {
           this.#commandBytes += n;
           if (this.#bulkLeft === 0) {
             this.#bulk = undefined;
-            this.#argument(bulk);
+            this.#argument(bulk, 0, bulk.length);
           }
           break;
         }
@@ -354,8 +411,7 @@ export class RespParser {
           }
           const next = this.#afterSkip;
           if (next === 'complete') {
-            item = { args: this.#args, inline: false, bytes: this.#commandBytes };
-            this.#args = [];
+            item = { args: this.#takeArguments(), inline: false, bytes: this.#commandBytes };
             this.#commandBytes = 0;
             this.#phase = 'command';
           } else {
@@ -417,9 +473,52 @@ export class RespParser {
     this.#lineLength = needed;
   }
 
-  #argument(value: Buffer): void {
-    this.#args.push(value);
-    this.#skip(2, this.#args.length === this.#argCount ? 'complete' : 'bulkPrefix');
+  /** Records an argument of `length` bytes at `start` in `source`. */
+  #argument(source: Buffer, start: number, length: number): void {
+    const sources = this.#sources;
+    if (sources[sources.length - 1] !== source) {
+      sources.push(source);
+      this.#sourceFrom.push(this.#argsRead);
+    }
+    let places = this.#places;
+    const at = 2 * this.#argsRead;
+    if (at === places.length) {
+      const grown = new Uint32Array(2 * places.length);
+      grown.set(places);
+      places = grown;
+      this.#places = grown;
+    }
+    places[at] = start;
+    places[at + 1] = length;
+    this.#argsRead += 1;
+    this.#skip(2, this.#argsRead === this.#argCount ? 'complete' : 'bulkPrefix');
+  }
+
+  /** The whole command's arguments as views, and the positions forgotten. */
+  #takeArguments(): Buffer[] {
+    const n = this.#argsRead;
+    const places = this.#places;
+    const sources = this.#sources;
+    const from = this.#sourceFrom;
+    const args = new Array<Buffer>(n);
+    let j = 0;
+    let source = sources[0] as Buffer;
+    for (let i = 0; i < n; i += 1) {
+      if (j + 1 < from.length && from[j + 1] === i) source = sources[++j] as Buffer;
+      const start = places[2 * i] as number;
+      const length = places[2 * i + 1] as number;
+      args[i] = length === 0 ? EMPTY : source.subarray(start, start + length);
+    }
+    this.#forgetArguments();
+    return args;
+  }
+
+  #forgetArguments(): void {
+    this.#argsRead = 0;
+    this.#sources = [];
+    this.#sourceFrom = [];
+    // A huge array's table is not kept for the connection's life.
+    if (this.#places.length > 2 * INITIAL_PLACES * 64) this.#places = new Uint32Array(2 * INITIAL_PLACES);
   }
 
   #skip(bytes: number, then: AfterSkip): void {
@@ -435,7 +534,7 @@ export class RespParser {
     this.#offset = 0;
     this.#buffered = 0;
     this.#commandBytes = 0;
-    this.#args = [];
+    this.#forgetArguments();
     this.#bulk = undefined;
     this.#line = undefined;
     return new RespProtocolError(message);
@@ -506,6 +605,12 @@ function unescape(byte: number): number {
  * sds.c), or `undefined` for its error (`unbalanced quotes`). The line ends
  * at its first NUL byte, as the C string Redis reads. The arguments are
  * views of one new buffer.
+ *
+ * @example
+ * ```ts
+ * splitInline(Buffer.from('SET "a b" \'c\\\'d\' "\\x41"'))?.map(String); // ['SET', 'a b', "c'd", 'A']
+ * splitInline(Buffer.from('GET "a')); // undefined: Protocol error: unbalanced quotes in request
+ * ```
  */
 export function splitInline(source: Buffer): Buffer[] | undefined {
   const nul = source.indexOf(0);

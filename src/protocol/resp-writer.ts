@@ -14,6 +14,8 @@ const CRLF = 0x0a0d; // '\r\n' as a little-endian u16
 const INITIAL_CAPACITY = 16 * 1024;
 /** Integers of this many decimal digits or fewer are written without a string (the common case). */
 const SMALL_INTEGERS = 1024;
+/** The buffer of a writer holding nothing: idle connections (10,000 by default) hold no reply memory. */
+const NONE = Buffer.alloc(0);
 const SMALL: Buffer[] = Array.from({ length: SMALL_INTEGERS }, (_, n) => Buffer.from(String(n), 'latin1'));
 
 /**
@@ -36,7 +38,8 @@ const SMALL: Buffer[] = Array.from({ length: SMALL_INTEGERS }, (_, n) => Buffer.
 export class RespWriter {
   /** The version replies are written in; `HELLO 3` changes it for the following replies. */
   protocol: RespVersion = 2;
-  #buffer: Buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
+  /** Allocated by the first reply (see {@link release}). */
+  #buffer: Buffer = NONE;
   #length = 0;
 
   /** Bytes queued and not yet taken. */
@@ -139,8 +142,21 @@ export class RespWriter {
   take(): Buffer {
     const taken = Buffer.from(this.#buffer.subarray(0, this.#length));
     this.#length = 0;
-    if (this.#buffer.length > 4 * INITIAL_CAPACITY * 16) this.#buffer = Buffer.allocUnsafe(INITIAL_CAPACITY); // a large reply's room is not kept
+    if (this.#buffer.length > 4 * INITIAL_CAPACITY * 16) this.#buffer = NONE; // a large reply's room is not kept
     return taken;
+  }
+
+  /**
+   * Gives the buffer back when nothing is queued: a connection calls it once its replies are
+   * all written, so an idle one holds no 16 KiB block; the next reply allocates one again.
+   *
+   * @example
+   * ```ts
+   * socket.write(out.take(), () => out.release());
+   * ```
+   */
+  release(): void {
+    if (this.#length === 0) this.#buffer = NONE;
   }
 
   /** Drops what is queued (the connection closed before it was written). */
@@ -208,7 +224,7 @@ export class RespWriter {
   #reserve(bytes: number): void {
     const needed = this.#length + bytes;
     if (needed <= this.#buffer.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.#buffer.length));
+    const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.#buffer.length, INITIAL_CAPACITY));
     this.#buffer.copy(grown, 0, 0, this.#length);
     this.#buffer = grown;
   }

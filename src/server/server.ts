@@ -216,12 +216,13 @@ export class ConduitServer extends EventEmitter {
   }
 
   /**
-   * Starts listening; resolves with the TCP address (port 0 picks one) once
-   * every listener is up, or rejects with the listen error (e.g. EADDRINUSE).
+   * Starts listening; resolves with the TCP address (port 0 picks one) and, with
+   * `respPort`, the RESP listener's port, once every listener is up, or rejects with
+   * the listen error (e.g. EADDRINUSE).
    *
    * @example
    * ```ts
-   * const { port } = await server.listen();
+   * const { port, respPort } = await new ConduitServer({ port: 0, respPort: 0 }).listen();
    * ```
    */
   async listen(): Promise<{ port: number; host: string; socket: string | undefined; respPort: number | undefined }> {

@@ -164,6 +164,25 @@ describe('hostile RESP clients', () => {
     expect(server.counters.disconnects.protocol_error).toBe(1);
   });
 
+  it('before AUTH (--resp-password), arrays over 10 elements and bulks over 16 KiB are refused, as Redis 7.0 does; after it they pass', { timeout: 30_000 }, async () => {
+    const { respPort, server } = await startServer({ respPort: 0, respPassword: 'pw' });
+    const port = respPort ?? 0;
+    for (const [bytes, reply] of [
+      ['*11\r\n', '-ERR Protocol error: unauthenticated multibulk length\r\n'],
+      ['*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$16385\r\n', '-ERR Protocol error: unauthenticated bulk length\r\n'],
+      [cmd('AUTH', 'wrong').toString('latin1') + '*1\r\n$20000\r\n', '-WRONGPASS invalid username-password pair or user is disabled.\r\n-ERR Protocol error: unauthenticated bulk length\r\n'],
+    ] as const) {
+      const c = await RespRaw.connect(port);
+      c.write(bytes);
+      await c.waitEnded();
+      expect(c.text).toBe(reply);
+    }
+    const ok = await RespRaw.connect(port);
+    ok.write(Buffer.concat([cmd('GET', 'k'), cmd('AUTH', 'pw'), cmd('SET', 'k', 'v'.repeat(100_000)), cmd('STRLEN', 'k'), cmd('DEL', ...Array.from({ length: 20 }, (_, i) => `k${i}`))]));
+    await ok.until('-NOAUTH Authentication required.\r\n+OK\r\n+OK\r\n:100000\r\n:0\r\n');
+    expect(server.counters.disconnects.protocol_error).toBe(3);
+  });
+
   it('inline lines: 65,536 bytes are one command, 65,537 are too big', { timeout: 30_000 }, async () => {
     const { respPort } = await startServer({ respPort: 0 });
     const port = respPort ?? 0;

@@ -46,6 +46,20 @@ describe('the RESP listener', () => {
     expect(c.text).toBe(expected);
   });
 
+  it('yields between turns: a deep pipeline does not hold another client back', { timeout: 30_000 }, async () => {
+    const { respPort, server } = await startServer({ respPort: 0 });
+    const deep = await RespRaw.connect(respPort ?? 0);
+    const other = await RespRaw.connect(respPort ?? 0);
+    const n = 100_000;
+    deep.write(Buffer.concat(Array.from({ length: n }, () => cmd('INCR', 'c'))));
+    await deep.until(() => deep.bytes > 0);
+    other.write('PING\r\n');
+    await other.until('+PONG\r\n', 20_000);
+    // Answered while the pipeline was still running.
+    expect(server.counters.total_commands_processed).toBeLessThan(n);
+    await deep.until(() => deep.text.endsWith(`:${n}\r\n`), 25_000);
+  });
+
   it('takes inline commands over a raw socket', { timeout: 10_000 }, async () => {
     const { respPort } = await startServer({ respPort: 0 });
     const c = await RespRaw.connect(respPort ?? 0);
@@ -66,6 +80,17 @@ describe('the RESP listener', () => {
     expect(server.resp?.respClients).toBe(1);
     expect(server.counters.connected_clients).toBe(1);
     expect(server.counters.total_commands_processed).toBeGreaterThanOrEqual(5);
+  });
+
+  it('shows RESP connections and commands on /metrics', { timeout: 10_000 }, async () => {
+    const { respPort, httpPort } = await startServer({ respPort: 0, httpPort: 0 });
+    const c = await RespRaw.connect(respPort ?? 0);
+    c.write('PING\r\nPING\r\nPING\r\n');
+    await c.until('+PONG\r\n+PONG\r\n+PONG\r\n');
+    const text = await (await fetch(`http://127.0.0.1:${httpPort ?? 0}/metrics`)).text();
+    expect(text).toMatch(/^conduit_resp_connections_open 1$/m);
+    expect(text).toMatch(/^conduit_resp_commands_total 3$/m);
+    expect(text).toMatch(/^conduit_connections_open 1$/m);
   });
 
   it('answers a protocol error with -ERR, then ends the connection', { timeout: 10_000 }, async () => {
@@ -239,6 +264,39 @@ describe('the RESP listener at shutdown', () => {
     await c.waitEnded();
     expect(c.text).toBe('+OK\r\n-ERR server is shutting down\r\n');
     await closed;
+  });
+
+  it('answers every command read before the drain, held back by a client that did not read', { timeout: 20_000 }, async () => {
+    const { respPort, server, close } = await startServer({ respPort: 0, maxOutputBuffer: 256 * 1024 });
+    const setup = await RespRaw.connect(respPort ?? 0);
+    setup.write(cmd('SET', 'v', Buffer.alloc(2_000, 0x76)));
+    await setup.until('+OK\r\n');
+    setup.destroy();
+    const slow = await RespRaw.connect(respPort ?? 0);
+    slow.socket.pause();
+    // 440 KB of commands: the server reads some, then stops reading; the rest waits in the kernel.
+    const sent = 20_000;
+    slow.write(Buffer.concat(Array.from({ length: sent }, () => cmd('GET', 'v'))));
+    let executed = -1;
+    for (let i = 0; i < 100; i++) {
+      await settle(100);
+      const now = server.counters.total_commands_processed;
+      if (now === executed && server.outputMemory.now > 0) break;
+      executed = now;
+    }
+    const closed = close();
+    slow.socket.resume();
+    await slow.waitEnded(15_000);
+    await closed;
+    const reply = `$2000\r\n${'v'.repeat(2_000)}\r\n`;
+    const answered = server.counters.total_commands_processed - 1; // the SET
+    expect(answered).toBeGreaterThanOrEqual(executed - 1);
+    // Every command run was answered, in order; what came after the drain got the error, once.
+    const text = slow.text;
+    const body = text.endsWith('-ERR server is shutting down\r\n') ? text.slice(0, -'-ERR server is shutting down\r\n'.length) : text;
+    expect(body).toBe(reply.repeat(answered));
+    expect(answered).toBeLessThan(sent);
+    expect(text.endsWith('-ERR server is shutting down\r\n')).toBe(true);
   });
 
   it('answers a connection accepted during the drain with the error', { timeout: 10_000 }, async () => {

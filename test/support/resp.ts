@@ -22,11 +22,12 @@ export interface Parsed {
 export const DEFAULT_LIMITS: RespLimits = respLimits(1024 * 1024);
 
 /**
- * Feeds `chunks` to a fresh parser, draining it after every push as a socket
- * handler does; fails the test on a second error or on anything after the first.
+ * Feeds `chunks` to a fresh parser (before AUTH when `unauthenticated`), draining it after
+ * every push as a socket handler does; fails the test on a second error or on anything after the first.
  */
-export function parseChunks(chunks: readonly Buffer[], limits: RespLimits = DEFAULT_LIMITS): Parsed {
+export function parseChunks(chunks: readonly Buffer[], limits: RespLimits = DEFAULT_LIMITS, unauthenticated = false): Parsed {
   const parser = new RespParser(limits);
+  parser.unauthenticated = unauthenticated;
   const commands: ParsedCommand[] = [];
   let error: string | undefined;
   let peakPending = 0;

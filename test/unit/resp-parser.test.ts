@@ -349,6 +349,54 @@ describe('bounds', () => {
   });
 });
 
+describe('before AUTH (Redis 7.0: a password is configured and not yet given)', () => {
+  const run = (input: Buffer, unauthenticated: boolean, chunks: Buffer[] = [input]): Shown => {
+    const parser = new RespParser(DEFAULT_LIMITS);
+    parser.unauthenticated = unauthenticated;
+    const commands: Shown['commands'] = [];
+    let error: string | undefined;
+    for (const chunk of chunks) {
+      parser.push(chunk);
+      for (let item = parser.take(); item !== undefined; item = parser.take()) {
+        if (item instanceof RespProtocolError) error = item.message;
+        else commands.push({ args: item.args.map((a) => a.toString('latin1')), inline: item.inline, bytes: item.bytes });
+      }
+    }
+    return { commands, error, midCommand: parser.midCommand };
+  };
+
+  it('an array of 10 elements is taken, 11 refused; a bulk of 16,384 bytes taken, 16,385 refused: at the header, fed every way', () => {
+    const ten = encodeResp(Array.from({ length: 10 }, () => 'a'));
+    const bulk = (n: number): Buffer => encodeResp(['SET', 'k', 'v'.repeat(n)]);
+    for (const [input, error] of [
+      [ten, undefined],
+      [b('*11\r\n'), 'Protocol error: unauthenticated multibulk length'],
+      [bulk(16_384), undefined],
+      [b('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$16385\r\n'), 'Protocol error: unauthenticated bulk length'],
+      [b('*1048577\r\n'), 'Protocol error: invalid multibulk length'], // Redis's own bounds come first
+      [b('*1\r\n$-1\r\n'), 'Protocol error: invalid bulk length'],
+    ] as const) {
+      for (const { name, chunks } of cuts(input)) expect(run(input, true, chunks).error, name).toBe(error);
+      expect(run(input, false).error).toBe(error?.startsWith('Protocol error: unauthenticated') === true ? undefined : error);
+    }
+  });
+
+  it('applies to what take() parses after it is set: AUTH then a large command in one write passes', () => {
+    const parser = new RespParser(DEFAULT_LIMITS);
+    parser.unauthenticated = true;
+    parser.push(Buffer.concat([encodeResp(['AUTH', 'pw']), encodeResp(['SET', 'k', 'v'.repeat(20_000)]), b('*11\r\n')]));
+    expect((parser.take() as { args: Buffer[] }).args.map(String)).toEqual(['AUTH', 'pw']);
+    parser.unauthenticated = false; // the connection ran AUTH
+    expect((parser.take() as { args: Buffer[] }).args[2]?.length).toBe(20_000);
+    parser.unauthenticated = true; // e.g. AUTH with a wrong password again later
+    expect((parser.take() as RespProtocolError).message).toBe('Protocol error: unauthenticated multibulk length');
+  });
+
+  it('inline lines are not restricted (their 64 KiB bound holds for all)', () => {
+    expect(argsOf(run(b(`SET k ${'v'.repeat(20_000)} ${'a '.repeat(20)}\r\n`), true))[0]?.length).toBe(23);
+  });
+});
+
 describe('never throws: a small pipeline broken at every byte offset', () => {
   const pipeline = Buffer.concat([encodeResp(['SET', 'k', 'v\r\n']), b('GET "k" x\r\n'), encodeResp(['MGET', 'a', 'b']), b('PING\n')]);
   const replacements = [0x00, 0x0a, 0x0d, 0x20, 0x22, 0x24, 0x2a, 0x2d, 0x30, 0x39, 0x78, 0xff];

@@ -176,7 +176,8 @@ export class RespConnection {
 
   /**
    * Closes the connection if it is past its frame, idle or linger deadline at `now`
-   * (`performance.now()` ms): the server calls it for every connection every 250 ms.
+   * (`performance.now()` ms), and gives back its idle reply buffer: the server calls it for
+   * every connection every 250 ms.
    *
    * @example
    * ```ts
@@ -185,6 +186,9 @@ export class RespConnection {
    */
   checkTimeouts(now: number, limits: ConnectionTimeouts): void {
     if (this.#phase === 'closed') return;
+    // Between turns nothing is queued: the reply buffer goes back, so idle connections hold none
+    // (here rather than after each write, which would allocate a fresh one every turn).
+    this.#out.release();
     const expiry = this.#deadlines.expired(now, limits, this.#phase === 'ended' ? 'ended' : 'open');
     if (expiry === 'linger') this.destroy();
     else if (expiry !== undefined) this.disconnect(expiry.cause, expiry.reason);
@@ -223,6 +227,8 @@ export class RespConnection {
           break;
         }
       }
+      // Redis 7.0: before AUTH, no array over 10 elements nor bulk over 16 KiB (resp-parser.ts).
+      parser.unauthenticated = !this.#context.session.authenticated;
       const item = parser.take(); // its args are views until the next take(): run before it
       if (item === undefined) break;
       if (item instanceof RespProtocolError) return this.#fatal(`ERR ${item.message}`, item.message);

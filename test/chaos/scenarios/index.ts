@@ -1,4 +1,4 @@
-// The reliability scenarios: 1–11 of issue 9, 12–19 of issue 15, 20 of issue 22, in number order.
+// The reliability scenarios: 1–11 of issue 9, 12–19 of issue 15, 20 of issue 22, 21 of issue 23, in number order.
 import type { Scenario } from '../harness.js';
 import { abrupt } from './abrupt.js';
 import { boundaries } from './boundaries.js';
@@ -9,6 +9,7 @@ import { listFlood } from './list-flood.js';
 import { memory } from './memory.js';
 import { renewStorm } from './renew-storm.js';
 import { resilience } from './resilience.js';
+import { resp } from './resp.js';
 import { secure } from './secure.js';
 import { fdExhaustion, handshakeCost, loiterers, outputMemory } from './server-limits.js';
 import { secureSizes } from './secure-sizes.js';
@@ -16,4 +17,4 @@ import { shutdown } from './shutdown.js';
 import { snapshot } from './snapshot.js';
 import { streaming } from './streaming.js';
 
-export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, outputMemory, loiterers, handshakeCost, fdExhaustion, renewStorm, secureSizes, listFlood, streaming, snapshot].sort((x, y) => x.number - y.number);
+export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, outputMemory, loiterers, handshakeCost, fdExhaustion, renewStorm, secureSizes, listFlood, streaming, snapshot, resp].sort((x, y) => x.number - y.number);
