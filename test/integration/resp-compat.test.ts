@@ -542,6 +542,9 @@ describe('RESP compatibility: a password (Conduit --resp-password, Redis --requi
         [c('HELLO', '3'), c('HELLO', '3', 'AUTH', 'default', 'wrong'), c('GET', 'k'), c('HELLO', '2', 'AUTH', 'default', PASSWORD), c('GET', 'k')],
         [c('AUTH', 'default', PASSWORD), c('GET', 'k'), c('FOO')],
         [c('FOO', 'bar'), c('QUIT')],
+        // Before AUTH, Redis 7.0 refuses big requests outright (then closes).
+        [c('MGET', ...Array.from({ length: 10 }, (_, i) => `k${i}`))],
+        [c('SET', 'k', Buffer.alloc(16 * 1024 + 1, 0x61))],
       ];
       const wire: Record<string, string[]> = {};
       for (const { name, port } of targets) {
@@ -561,6 +564,7 @@ describe('RESP compatibility: a password (Conduit --resp-password, Redis --requi
       }
       expect(wire.conduit).toEqual(wire.redis);
       expect(wire.redis?.[0]).toBe('-NOAUTH Authentication required.\r\n');
+      expect(wire.redis?.slice(-2)).toEqual(['-ERR Protocol error: unauthenticated multibulk length\r\n', '-ERR Protocol error: unauthenticated bulk length\r\n']);
       const refusedCli: Record<string, string> = {};
 
       for (const { name, port } of targets) {
