@@ -34,7 +34,7 @@ describe('README', () => {
     expect(code).toBe(0);
     // What the comments say, in order.
     const expected = [...(block ?? '').matchAll(/console\.log\(.*\); \/\/ (\S+)/g)].map((m) => m[1]);
-    expect(expected).toEqual(['hello', '5', 'hello', '60']);
+    expect(expected).toEqual(['hello', '5', 'hello', '1']);
     expect(out).toBe(`${expected.join('\n')}\n`);
   });
 });

@@ -301,6 +301,17 @@ describe('RESP compatibility: commands whose replies are the server\'s own, comp
           errors.push(await client.call('SCAN', ...args).then((x) => JSON.stringify(x), (e: Error) => e.message));
         }
         sets.push(errors);
+        // node-redis's own SCAN loop over RESP3 sees the same keys.
+        const nr = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false }, RESP: 3 });
+        nr.on('error', () => {});
+        await nr.connect();
+        try {
+          const seen = new Set<string>();
+          for await (const batch of nr.scanIterator({ MATCH: 'item:*', COUNT: 50 })) for (const k of batch as unknown as string[]) seen.add(k);
+          sets.push([...seen].sort());
+        } finally {
+          nr.destroy();
+        }
         found[name] = sets;
       } finally {
         client.disconnect();
@@ -308,6 +319,7 @@ describe('RESP compatibility: commands whose replies are the server\'s own, comp
     }
     expect(found.conduit).toEqual(found.redis);
     expect(found.redis?.[0]).toHaveLength(1_000);
+    expect(found.redis?.at(-1)).toHaveLength(666);
   });
 
   it('COMMAND INFO: the same arity and key positions for every supported command; COMMAND COUNT and COMMAND DOCS answer', { timeout: 30_000 }, async () => {
@@ -542,6 +554,9 @@ describe('RESP compatibility: a password (Conduit --resp-password, Redis --requi
         [c('HELLO', '3'), c('HELLO', '3', 'AUTH', 'default', 'wrong'), c('GET', 'k'), c('HELLO', '2', 'AUTH', 'default', PASSWORD), c('GET', 'k')],
         [c('AUTH', 'default', PASSWORD), c('GET', 'k'), c('FOO')],
         [c('FOO', 'bar'), c('QUIT')],
+        // Before AUTH, Redis 7.0 refuses big requests outright (then closes).
+        [c('MGET', ...Array.from({ length: 10 }, (_, i) => `k${i}`))],
+        [c('SET', 'k', Buffer.alloc(16 * 1024 + 1, 0x61))],
       ];
       const wire: Record<string, string[]> = {};
       for (const { name, port } of targets) {
@@ -561,6 +576,7 @@ describe('RESP compatibility: a password (Conduit --resp-password, Redis --requi
       }
       expect(wire.conduit).toEqual(wire.redis);
       expect(wire.redis?.[0]).toBe('-NOAUTH Authentication required.\r\n');
+      expect(wire.redis?.slice(-2)).toEqual(['-ERR Protocol error: unauthenticated multibulk length\r\n', '-ERR Protocol error: unauthenticated bulk length\r\n']);
       const refusedCli: Record<string, string> = {};
 
       for (const { name, port } of targets) {

@@ -100,10 +100,19 @@ export interface RedisServer {
 }
 
 const running = new Set<ChildProcess>();
-// A test run that dies leaves no redis-server behind.
-process.once('exit', () => {
+const killAll = (): void => {
   for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+};
+// A test run that dies leaves no redis-server behind: at exit, and when the worker is
+// signalled (then the signal goes on to do what it would have done without this handler).
+process.once('exit', killAll);
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  const onSignal = (): void => {
+    killAll();
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  process.once(signal, onSignal);
+}
 
 /**
  * Starts redis-server on a free 127.0.0.1 port with persistence off
