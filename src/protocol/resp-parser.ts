@@ -186,8 +186,8 @@ export class RespParser {
    * The buffers the arguments lie in (the chunks they were views of, and the buffers of spanning
    * ones), in order; `#sourceFrom[j]` is the first argument in `#sources[j]`. A source per chunk, not per argument.
    */
-  #sources: Buffer[] = [];
-  #sourceFrom: number[] = [];
+  readonly #sources: Buffer[] = [];
+  readonly #sourceFrom: number[] = [];
   /** Bytes of the current bulk still to come, and its buffer once it spans chunks. */
   #bulkLeft = 0;
   #bulk: Buffer | undefined;
@@ -515,8 +515,9 @@ export class RespParser {
 
   #forgetArguments(): void {
     this.#argsRead = 0;
-    this.#sources = [];
-    this.#sourceFrom = [];
+    // Emptied in place, not replaced: two arrays fewer per command (the references go all the same).
+    this.#sources.length = 0;
+    this.#sourceFrom.length = 0;
     // A huge array's table is not kept for the connection's life.
     if (this.#places.length > 2 * INITIAL_PLACES * 64) this.#places = new Uint32Array(2 * INITIAL_PLACES);
   }

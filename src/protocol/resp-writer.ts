@@ -16,6 +16,7 @@ const INITIAL_CAPACITY = 16 * 1024;
 const SMALL_INTEGERS = 1024;
 /** The buffer of a writer holding nothing: idle connections (10,000 by default) hold no reply memory. */
 const NONE = Buffer.alloc(0);
+const OK = Buffer.from('+OK\r\n', 'latin1');
 const SMALL: Buffer[] = Array.from({ length: SMALL_INTEGERS }, (_, n) => Buffer.from(String(n), 'latin1'));
 
 /**
@@ -49,6 +50,13 @@ export class RespWriter {
 
   /** A simple string: `+OK`. `text` must not hold CR or LF. */
   simple(text: string): void {
+    if (text === 'OK') {
+      // SET's reply, the most frequent: five bytes set without encoding a string.
+      this.#reserve(OK.length);
+      this.#buffer.set(OK, this.#length);
+      this.#length += OK.length;
+      return;
+    }
     this.#line(0x2b, text);
   }
 

@@ -52,6 +52,27 @@ function runnable(spec: CommandSpec): Runnable {
 
 const COMMANDS: ReadonlyMap<string, Runnable> = new Map(COMMAND_TABLE.map((spec) => [spec.name, runnable(spec)]));
 
+/**
+ * A number unique to a name of 1 to 10 ASCII letters in any case (5 bits a letter, so it stays
+ * under 2^53), or -1 for anything else: the hot commands are found without making a string.
+ */
+function letterCode(bytes: Uint8Array): number {
+  const n = bytes.length;
+  if (n === 0 || n > 10) return -1;
+  let code = 0;
+  for (let i = 0; i < n; i++) {
+    const b = (bytes[i] as number) | 0x20; // a letter of either case, and only a letter, lands in a..z
+    if (b < 0x61 || b > 0x7a) return -1;
+    code = code * 32 + (b & 0x1f);
+  }
+  return code;
+}
+
+/** The commands whose names {@link letterCode} encodes, by that code. */
+const BY_LETTER_CODE: ReadonlyMap<number, Runnable> = new Map(
+  [...COMMANDS].filter(([name]) => letterCode(Buffer.from(name, 'latin1')) >= 0).map(([name, command]) => [letterCode(Buffer.from(name, 'latin1')), command]),
+);
+
 /** `bytes` in lower case ASCII (other bytes as Latin-1), for the table's names. */
 function lowerName(bytes: Buffer): string {
   return bytes.toString('latin1').toLowerCase();
@@ -88,13 +109,19 @@ function unknownCommand(args: readonly Buffer[]): string {
  */
 export function runCommand(args: Buffer[], ctx: RespContext, out: RespWriter): RespAfter {
   if (args.length === 0) return undefined;
-  const name = lowerName(args[0] as Buffer);
-  // Cross-protocol scripting (an HTTP request sent to the port): Redis closes at once.
-  if (name === 'host:' || name === 'post') return 'drop';
-  let command = COMMANDS.get(name);
-  if (command === undefined) {
-    out.error(unknownCommand(args));
-    return undefined;
+  const code = letterCode(args[0] as Buffer);
+  let command = code < 0 ? undefined : BY_LETTER_CODE.get(code);
+  let name: string;
+  if (command !== undefined) name = command.spec.name;
+  else {
+    name = lowerName(args[0] as Buffer);
+    // Cross-protocol scripting (an HTTP request sent to the port): Redis closes at once.
+    if (name === 'host:' || name === 'post') return 'drop';
+    command = COMMANDS.get(name);
+    if (command === undefined) {
+      out.error(unknownCommand(args));
+      return undefined;
+    }
   }
   if (command.subcommands !== undefined && args.length >= 2) {
     const sub = command.subcommands.get(`${name}|${lowerName(args[1] as Buffer)}`);

@@ -11,7 +11,7 @@
  * @module
  */
 import type { RespWriter } from '../../protocol/resp-writer.js';
-import type { Store } from '../../store/store.js';
+import type { SetOptions, Store } from '../../store/store.js';
 import {
   checkKey,
   isLive,
@@ -88,6 +88,9 @@ function ttlOf(o: StringOptions, command: string, out: RespWriter): number | und
 }
 
 
+/** The store options of a SET without options: no TTL, unconditional. */
+const PLAIN_SET: SetOptions = Object.freeze({ ttlMs: 0 });
+
 /**
  * SET key value [NX | XX] [GET] [EX s | PX ms | EXAT t | PXAT t | KEEPTTL].
  * A time already past (EXAT/PXAT) leaves the key absent, as in Redis.
@@ -96,6 +99,14 @@ function set(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   const key = args[1] as Buffer;
   const value = args[2] as Buffer;
   if (!checkKey(key, out)) return;
+  if (args.length === 3) {
+    // No options (most SETs): what the general path below does for them, without its option objects.
+    const outcome = ctx.store.set(key, value, PLAIN_SET);
+    if (refused(outcome, out)) return;
+    if (outcome === 'stored') out.simple('OK');
+    else out.bulk(null);
+    return;
+  }
   const o = parseOptions(args, 3, true);
   if (o === undefined) return out.error(ERR_SYNTAX);
   const ttl = ttlOf(o, 'set', out);
