@@ -68,7 +68,8 @@ describe('ComposedServer', () => {
     const alone = new ConduitServer({ host: '127.0.0.1', port: 0, httpPort: 0 });
     try {
       const address = await alone.listen();
-      expect(Object.keys(address).sort()).toEqual(['host', 'port', 'socket']);
+      expect(Object.keys(address).sort()).toEqual(['host', 'port', 'respPort', 'socket']);
+      expect(address.respPort).toBeUndefined();
       // What httpPort still does for the server itself: the metrics the gateway would serve are kept.
       expect(alone.metrics).toBeDefined();
     } finally {

@@ -171,7 +171,10 @@ class CliRunner implements Runner {
     const input = cmds.map((c) => c.map(cliQuote).join(' ')).join('\n');
     const args = this.kind === 'redis-cli3' ? ['-3', '--no-raw'] : ['--no-raw'];
     const { stdout, stderr, code } = await redisCli(this.port, args, `${input}\n`);
-    let text = `${stdout}${stderr === '' ? '' : `\nstderr: ${stderr}`}${code === 0 ? '' : `\nexit ${code}`}`;
+    // redis-cli adds a latency line such as "(0.62s)" after a reply that took over half a second
+    // (a loaded machine): timing, not a reply, so it is not compared.
+    const replies = stdout.replace(/^\(\d+\.\d+s\)\n/gm, '');
+    let text = `${replies}${stderr === '' ? '' : `\nstderr: ${stderr}`}${code === 0 ? '' : `\nexit ${code}`}`;
     if (shape.sort === true) {
       text = text.split('\n').map((l) => l.replace(/^\s*\d+\) /, '')).sort().join('\n');
     }
