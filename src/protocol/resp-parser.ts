@@ -139,8 +139,10 @@ type AfterSkip = 'command' | 'bulkPrefix' | 'bulkData' | 'complete';
  * (`*0`, `*-1`), does not check the byte after a length's CR nor the two
  * bytes after a bulk (Redis skips them unread), and splits inline lines with
  * sdssplitargs's rules: quotes, `\xHH` and `\n`-style escapes in double
- * quotes, a closing quote followed by a space or the end, and a NUL byte
- * ending the line (Redis reads it as a C string).
+ * quotes, a closing quote followed by a space or the end. Unlike Redis, a
+ * NUL byte in an inline line is a protocol error (`Protocol error: NUL byte
+ * in inline request`): Redis reads the line as a C string and runs what is
+ * before the NUL, so `SET k v\0 EX 10` would store without its expiry.
  *
  * @example
  * ```ts
@@ -446,6 +448,9 @@ export class RespParser {
           this.#line = undefined; // a long line's buffer is not kept for the connection's life
           this.#commandBytes = 0;
           this.#phase = 'command';
+          // Redis reads the line as a C string and would run the part before a NUL (`SET k v\0 EX 10`
+          // stored without its expiry): a NUL in an inline line is refused instead.
+          if (line.indexOf(0) !== -1) return this.#fail('Protocol error: NUL byte in inline request');
           const args = splitInline(last === CR ? line.subarray(0, line.length - 1) : line);
           if (args === undefined) return this.#fail('Protocol error: unbalanced quotes in request');
           if (args.length > 0) item = { args, inline: true, bytes }; // Redis skips an empty line

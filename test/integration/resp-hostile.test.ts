@@ -6,9 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { RespParser, RespProtocolError, respLimits } from '../../src/protocol/resp-parser.js';
 import { RespRaw } from '../support/resp-raw.js';
 import { encodeResp } from '../support/resp.js';
-import { startServer } from '../support/server.js';
+import { rawClient, startServer } from '../support/server.js';
 
 const cmd = (...args: (string | Buffer)[]): Buffer => encodeResp(args);
+const b = (text: string): Buffer => Buffer.from(text, 'latin1');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How many whole top-level RESP2 replies `text` holds (the replies before an error must all be there). */
@@ -258,5 +259,112 @@ describe('hostile RESP clients', () => {
     expect(server.counters.disconnects.frame_timeout).toBe(halves.length + 1);
     expect([h.wrong, h.failed]).toEqual([0, undefined]);
     expect(h.pairs).toBeGreaterThan(0);
+  });
+
+  it('COMMAND DOCS / INFO naming set 340,000 times stop at --max-output-buffer; INFO all × 340,000 is one INFO; others served, memory bounded', { timeout: 60_000 }, async () => {
+    const maxOutputBuffer = 16 * 1024 * 1024;
+    const { respPort } = await startServer({ respPort: 0, maxOutputBuffer });
+    const port = respPort ?? 0;
+    // A PING client beside it (not healthy(): its text grows for the whole test, and reading it is quadratic).
+    let stopped = false;
+    const pinger = await RespRaw.connect(port);
+    const pings = (async () => {
+      let n = 0;
+      for (; !stopped && !pinger.ended; n += 1) {
+        pinger.write('PING\r\n');
+        await pinger.until(() => pinger.bytes >= 7 * (n + 1) || pinger.ended, 30_000);
+      }
+      return n;
+    })();
+    const refused = `-ERR COMMAND reply would pass ${maxOutputBuffer} bytes (--max-output-buffer)\r\n`;
+    // The requests are built before RSS is read: this process is the client too.
+    const requests = ([['DOCS', 340_000], ['INFO', 300_000]] as const).map(([sub, n]) => encodeResp(['COMMAND', sub, ...Array.from({ length: n }, () => 'set')]));
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    // Found by an outside attack: COMMAND DOCS built a 500 MB reply before it was refused.
+    for (const request of requests) {
+      const c = await RespRaw.connect(port);
+      c.write(request);
+      await c.until(refused, 30_000);
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      c.write('PING\r\n');
+      await c.until(`${refused}+PONG\r\n`, 10_000);
+      c.destroy();
+    }
+    // The reply is built up to the bound and one entry past it, then dropped. Before the fix COMMAND DOCS
+    // grew RSS by 500 MB; the bound leaves room for the parsed request and the test runner beside it.
+    expect(rssPeak - rssBefore).toBeLessThan(16 * maxOutputBuffer);
+    const info = await RespRaw.connect(port);
+    info.write(encodeResp(['INFO', ...Array.from({ length: 340_000 }, () => 'all')]));
+    await info.until(() => info.text.includes('# Keyspace'), 30_000);
+    const single = await RespRaw.connect(port);
+    single.write(cmd('INFO', 'all'));
+    await single.until(() => single.text.includes('# Keyspace'), 10_000);
+    const sections = (text: string): string[] => text.split('\r\n').filter((line) => line.startsWith('# '));
+    expect(sections(info.text)).toEqual(sections(single.text));
+    stopped = true;
+    const n = await pings;
+    expect(pinger.ended).toBe(false);
+    expect(n).toBeGreaterThan(0);
+    expect(pinger.text).toBe('+PONG\r\n'.repeat(n));
+  });
+
+  it('40 unauthenticated 1 MiB SETs (--resp-password) are refused at their header; an authenticated 500 KB SET and a Conduit client are served', { timeout: 60_000 }, async () => {
+    const { respPort, port: conduitPort, server } = await startServer({ respPort: 0, respPassword: 'pw' });
+    const port = respPort ?? 0;
+    // Found by an outside attack: 40 such peers filled the server-wide input budget (BUSY for everyone).
+    const attackers = await Promise.all(Array.from({ length: 40 }, () => RespRaw.connect(port)));
+    const body = Buffer.alloc(1_048_000, 0x61);
+    for (const c of attackers) {
+      c.write(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${1024 * 1024}\r\n`);
+      c.write(body);
+    }
+    await Promise.all(attackers.map((c) => c.waitEnded(20_000)));
+    expect(new Set(attackers.map((c) => c.text))).toEqual(new Set(['-ERR Protocol error: unauthenticated bulk length\r\n']));
+    expect(server.counters.disconnects.protocol_error).toBe(40);
+    const ok = await RespRaw.connect(port);
+    ok.write(Buffer.concat([cmd('AUTH', 'pw'), cmd('SET', 'big', Buffer.alloc(500_000, 0x62)), cmd('STRLEN', 'big')]));
+    await ok.until('+OK\r\n+OK\r\n:500000\r\n', 10_000);
+    const conduit = await rawClient(conduitPort);
+    expect(conduit).toBeDefined(); // the Conduit port still accepts connections
+  });
+
+  it('with --resp-password a connection not authenticated within --handshake-timeout is closed; without a password none is', { timeout: 30_000 }, async () => {
+    const handshakeTimeoutMs = 500;
+    const secured = await startServer({ respPort: 0, respPassword: 'pw', handshakeTimeoutMs });
+    const silent = await RespRaw.connect(secured.respPort ?? 0);
+    const chatty = await RespRaw.connect(secured.respPort ?? 0);
+    chatty.write('PING\r\n'); // commands before AUTH do not extend the deadline
+    const authed = await RespRaw.connect(secured.respPort ?? 0);
+    authed.write(cmd('AUTH', 'pw'));
+    await authed.until('+OK\r\n');
+    await Promise.all([silent.waitEnded(10_000), chatty.waitEnded(10_000)]);
+    expect([silent.text, chatty.text]).toEqual(['', '-NOAUTH Authentication required.\r\n']);
+    expect(secured.server.counters.disconnects.handshake_timeout).toBe(2);
+    await sleep(handshakeTimeoutMs + 600); // past the deadline and at least one sweep more
+    authed.write('PING\r\n');
+    await authed.until('+OK\r\n+PONG\r\n');
+    expect(authed.ended).toBe(false);
+    expect(secured.server.counters.disconnects.handshake_timeout).toBe(2);
+
+    const open = await startServer({ respPort: 0, handshakeTimeoutMs });
+    const idle = await RespRaw.connect(open.respPort ?? 0);
+    await sleep(handshakeTimeoutMs + 600);
+    idle.write('PING\r\n');
+    await idle.until('+PONG\r\n');
+    expect(idle.ended).toBe(false);
+    expect(open.server.counters.disconnects.handshake_timeout).toBe(0);
+  });
+
+  it('a NUL byte in an inline command is a protocol error: SET nulk v\\0 EX 10 never runs', { timeout: 30_000 }, async () => {
+    const { respPort } = await startServer({ respPort: 0 });
+    const port = respPort ?? 0;
+    const c = await RespRaw.connect(port);
+    c.write('PING\r\nSET nulk v\0 EX 10\r\nPING\r\n');
+    await c.waitEnded();
+    expect(c.text).toBe('+PONG\r\n-ERR Protocol error: NUL byte in inline request\r\n');
+    const check = await RespRaw.connect(port);
+    check.write(Buffer.concat([cmd('EXISTS', 'nulk'), b('*1\r\n$5\r\nPING\0\r\n')]));
+    await check.until(":0\r\n-ERR unknown command 'PING', with args beginning with: \r\n");
   });
 });

@@ -23,7 +23,7 @@ const command = fc
   .map(({ args, form }) => ({ args, form: form !== 'resp' && encodeInline(args).length > DEFAULT_LIMITS.maxInlineLength ? ('resp' as const) : form }));
 
 /** What Redis skips between commands: empty inline lines and empty or null arrays. */
-const filler = fc.constantFrom('', '', '', '\r\n', '\n', ' \t \r\n', '*0\r\n', '*-1\r\n', '\0\r\n');
+const filler = fc.constantFrom('', '', '', '\r\n', '\n', ' \t \r\n', '*0\r\n', '*-1\r\n');
 
 /** `stream` cut at the (wrapped) positions `at`: the chunks a socket might deliver. */
 export function cutAt(stream: Buffer, at: readonly number[]): Buffer[] {

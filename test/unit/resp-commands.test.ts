@@ -73,6 +73,13 @@ describe('dispatch', () => {
     expect(h.run('foo', 'a\r\nb')).toBe(err("ERR unknown command 'foo', with args beginning with: 'a  b' "));
   });
 
+  it('cuts the unknown command name and each quoted argument at its first NUL byte, as Redis\'s %.128s does', { timeout: 5000 }, () => {
+    const h = make();
+    expect(h.run('PING\0')).toBe(err("ERR unknown command 'PING', with args beginning with: "));
+    expect(h.run('fo\0o', 'a\0bc', '\0', 'd')).toBe(err("ERR unknown command 'fo', with args beginning with: 'a' '' 'd' "));
+    expect(h.run('foo', 'a\0bc')).not.toContain('\0');
+  });
+
   it('drops a connection that sends an HTTP request (Host: or POST), without a reply', { timeout: 5000 }, () => {
     const h = make();
     expect(h.run('Host:', 'example.com')).toBe('');
@@ -741,6 +748,27 @@ describe('connection commands', () => {
     const help = h.run('CLIENT', 'HELP');
     expect(help.startsWith('*13\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n')).toBe(true);
     expect(help.endsWith('+HELP\r\n+    Prints this help.\r\n')).toBe(true);
+  });
+
+  it('refuses a client name, LIB-NAME or LIB-VER over 512 bytes (a connection cannot hold megabytes in them)', { timeout: 5000 }, () => {
+    const h = make();
+    const ok = 'n'.repeat(512);
+    const long = 'n'.repeat(513);
+    rows(h, [
+      [['CLIENT', 'SETNAME', long], err('ERR Client name is longer than 512 bytes')],
+      [['CLIENT', 'SETNAME', 'x'.repeat(1 << 20)], err('ERR Client name is longer than 512 bytes')],
+      [['CLIENT', 'GETNAME'], NIL],
+      [['CLIENT', 'SETNAME', ok], OK],
+      [['CLIENT', 'GETNAME'], bulk(ok)],
+      [['CLIENT', 'SETINFO', 'LIB-NAME', long], err('ERR LIB-NAME is longer than 512 bytes')],
+      [['CLIENT', 'SETINFO', 'lib-ver', long], err('ERR lib-ver is longer than 512 bytes')],
+      [['HELLO', '2', 'SETNAME', long], err('ERR Client name is longer than 512 bytes')],
+      [['CLIENT', 'GETNAME'], bulk(ok)],
+    ]);
+    expect(h.session.libName).toBeUndefined();
+    expect(h.session.libVersion).toBeUndefined();
+    rows(h, [[['CLIENT', 'SETINFO', 'LIB-VER', ok], OK]]);
+    expect(h.session.libVersion).toBe(ok);
   });
 });
 

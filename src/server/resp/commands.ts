@@ -78,9 +78,14 @@ function lowerName(bytes: Buffer): string {
   return bytes.toString('latin1').toLowerCase();
 }
 
-/** Redis's `%.128s`: at most 128 bytes of `bytes`. */
+/**
+ * Redis's `%.128s`: at most 128 bytes of `bytes`, and none from its first NUL
+ * on (printf reads a C string), so a NUL byte is never echoed in the reply.
+ */
 function head(bytes: Uint8Array, max = 128): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, max));
+  const nul = bytes.indexOf(0);
+  const length = Math.min(nul === -1 ? bytes.length : nul, max);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, length);
 }
 
 /** Redis 7.0's text for an unknown command: its name and up to 128 bytes of quoted arguments. */

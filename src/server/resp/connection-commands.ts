@@ -26,6 +26,14 @@ const DEFAULT_USER = Buffer.from('default');
 const ERR_CLIENT_NAME = 'ERR Client names cannot contain spaces, newlines or special characters.';
 
 /**
+ * The longest client name, LIB-NAME or LIB-VER a connection may set (Redis
+ * has no limit): without one, each connection could hold a value as long as
+ * --max-value-size, and a few hundred connections hundreds of megabytes.
+ */
+export const MAX_CLIENT_ATTR_BYTES = 512;
+const ERR_NAME_TOO_LONG = `ERR Client name is longer than ${MAX_CLIENT_ATTR_BYTES} bytes`;
+
+/**
  * Whether `user` / `password` log in (Redis's ACLAuthenticateUser with only
  * the `default` user): with no password configured, `default` with any
  * password does (Redis's `nopass`), as Redis does.
@@ -70,6 +78,7 @@ function hello(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void
       j += 2;
     } else if (isWord(opt, 'setname') && more >= 1) {
       name = args[j + 1] as Buffer;
+      if (name.length > MAX_CLIENT_ATTR_BYTES) return out.error(ERR_NAME_TOO_LONG);
       if (!validName(name)) return out.error(ERR_CLIENT_NAME);
       j += 1;
     } else {
@@ -107,6 +116,7 @@ function hello(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void
 /** CLIENT SETNAME name: an empty name removes it. */
 function setName(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   const name = args[2] as Buffer;
+  if (name.length > MAX_CLIENT_ATTR_BYTES) return out.error(ERR_NAME_TOO_LONG);
   if (!validName(name)) return out.error(ERR_CLIENT_NAME);
   ctx.session.name = name.length === 0 ? undefined : name.toString('latin1');
   out.simple('OK');
@@ -118,6 +128,9 @@ function setInfo(args: readonly Buffer[], ctx: RespContext, out: RespWriter): vo
   const value = args[3] as Buffer;
   const lib = isWord(attr, 'lib-name') ? 'libName' : isWord(attr, 'lib-ver') ? 'libVersion' : undefined;
   if (lib === undefined) return out.error(`ERR Unrecognized option '${attr.toString('latin1')}'`);
+  if (value.length > MAX_CLIENT_ATTR_BYTES) {
+    return out.error(`ERR ${attr.toString('latin1')} is longer than ${MAX_CLIENT_ATTR_BYTES} bytes`);
+  }
   // Redis 7.2's validateClientAttr: the same characters as a name.
   if (!validName(value)) return out.error(`ERR ${attr.toString('latin1')} cannot contain spaces, newlines or special characters.`);
   ctx.session[lib] = value.length === 0 ? undefined : value.toString('latin1');

@@ -118,11 +118,16 @@ function section(name: Section, ctx: RespContext): string[] {
 /** The sections INFO's arguments ask for (Redis 7.0: any number, any case; default/all/everything; unknown ones add nothing). */
 function wanted(args: readonly Buffer[]): Set<Section> {
   if (args.length === 1) return new Set(SECTIONS);
+  // A request may name `all` 300,000 times: the names are deduplicated first, so the
+  // work is per distinct name, and it stops once every section is chosen.
+  const names = new Set<string>();
+  for (let i = 1; i < args.length; i++) names.add((args[i] as Buffer).toString('latin1'));
   const chosen = new Set<Section>();
-  for (let i = 1; i < args.length; i++) {
-    const name = (args[i] as Buffer).toString('latin1').toLowerCase();
+  for (const raw of names) {
+    const name = raw.toLowerCase();
     if (name === 'default' || name === 'all' || name === 'everything') for (const s of SECTIONS) chosen.add(s);
     else if ((SECTIONS as readonly string[]).includes(name)) chosen.add(name as Section);
+    if (chosen.size === SECTIONS.length) break;
   }
   return chosen;
 }

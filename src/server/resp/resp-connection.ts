@@ -175,7 +175,7 @@ export class RespConnection {
   }
 
   /**
-   * Closes the connection if it is past its frame, idle or linger deadline at `now`
+   * Closes the connection if it is past its handshake (not authenticated), frame, idle or linger deadline at `now`
    * (`performance.now()` ms), and gives back its idle reply buffer: the server calls it for
    * every connection every 250 ms.
    *
@@ -189,7 +189,10 @@ export class RespConnection {
     // Between turns nothing is queued: the reply buffer goes back, so idle connections hold none
     // (here rather than after each write, which would allocate a fresh one every turn).
     this.#out.release();
-    const expiry = this.#deadlines.expired(now, limits, this.#phase === 'ended' ? 'ended' : 'open');
+    // With --resp-password, a peer that has not authenticated within --handshake-timeout is closed
+    // as the Conduit port closes one without HELLO: it must not hold a --max-connections slot forever.
+    const state = this.#phase === 'ended' ? 'ended' : this.#context.session.authenticated ? 'open' : 'awaiting_hello';
+    const expiry = this.#deadlines.expired(now, limits, state);
     if (expiry === 'linger') this.destroy();
     else if (expiry !== undefined) this.disconnect(expiry.cause, expiry.reason);
   }
