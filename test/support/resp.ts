@@ -80,3 +80,19 @@ export function encodeInline(args: readonly Buffer[], lf = false): Buffer {
   });
   return Buffer.from(`${words.join(' ')}${lf ? '\n' : '\r\n'}`, 'latin1');
 }
+
+/**
+ * What the parser makes of `bytes` under `--max-value-size` `maxValueSize`, pushed in one
+ * piece: the commands before an error, and the error's text (or none). The oracle the hostile
+ * tests and chaos scenario 21 hold the server's replies to.
+ */
+export function parseOutcome(bytes: Buffer, maxValueSize = 1024 * 1024): { commands: number; error: string | undefined } {
+  const parser = new RespParser(respLimits(maxValueSize));
+  parser.push(bytes);
+  let commands = 0;
+  for (let item = parser.take(); item !== undefined; item = parser.take()) {
+    if (item instanceof RespProtocolError) return { commands, error: item.message };
+    commands += 1;
+  }
+  return { commands, error: undefined };
+}

@@ -70,30 +70,26 @@ function expireCommand(command: string, unit: ExpireUnit, absolute: boolean): Ha
   };
 }
 
-/** TTL / PTTL: remaining time, -1 without expiry, -2 absent; seconds rounded as Redis does ((ms + 500) / 1000). */
-function ttlCommand(unit: ExpireUnit): Handler {
+/**
+ * TTL / PTTL (`since` 0: the time remaining) and EXPIRETIME / PEXPIRETIME (`since` now: the
+ * absolute Unix time of the expiry): -2 absent, -1 without expiry; seconds rounded as Redis
+ * does ((ms + 500) / 1000).
+ */
+function expiryReply(unit: ExpireUnit, since: () => number): Handler {
   return (args, ctx, out) => {
     const key = args[1] as Buffer;
     if (!checkKey(key, out)) return;
     const ttl = ctx.store.ttl(key);
     if (ttl === undefined) return out.integer(-2);
     if (ttl === -1) return out.integer(-1);
-    out.integer(unit === 'ms' ? ttl : Math.floor((ttl + 500) / 1000));
-  };
-}
-
-/** EXPIRETIME / PEXPIRETIME: the absolute Unix time of the expiry (now + remaining), -1 / -2 as TTL. */
-function expireTimeCommand(unit: ExpireUnit): Handler {
-  return (args, ctx, out) => {
-    const key = args[1] as Buffer;
-    if (!checkKey(key, out)) return;
-    const ttl = ctx.store.ttl(key);
-    if (ttl === undefined) return out.integer(-2);
-    if (ttl === -1) return out.integer(-1);
-    const at = Date.now() + ttl;
+    const at = since() + ttl;
     out.integer(unit === 'ms' ? at : Math.floor((at + 500) / 1000));
   };
 }
+
+const remaining = (): number => 0;
+/** Read at each call (not `Date.now` itself), so a test's fake clock reaches it. */
+const now = (): number => Date.now();
 
 /** PERSIST key: `:1` when an expiry was removed. */
 function persist(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
@@ -118,9 +114,9 @@ export const EXPIRY_COMMANDS: Readonly<Record<string, Handler>> = {
   pexpire: expireCommand('pexpire', 'ms', false),
   expireat: expireCommand('expireat', 'seconds', true),
   pexpireat: expireCommand('pexpireat', 'ms', true),
-  ttl: ttlCommand('seconds'),
-  pttl: ttlCommand('ms'),
-  expiretime: expireTimeCommand('seconds'),
-  pexpiretime: expireTimeCommand('ms'),
+  ttl: expiryReply('seconds', remaining),
+  pttl: expiryReply('ms', remaining),
+  expiretime: expiryReply('seconds', now),
+  pexpiretime: expiryReply('ms', now),
   persist,
 };

@@ -2,10 +2,10 @@
 // and at every byte offset of a pipeline, lengths past the bounds, a 1M-element array, a client
 // that never reads 200,000 GETs of 100 KiB, and half-sent commands, against a conduit-server
 // child process, with a healthy RESP client timed throughout.
-import { RespParser, RespProtocolError, respLimits } from '../../../src/protocol/resp-parser.js';
+import { respLimits } from '../../../src/protocol/resp-parser.js';
 import { RawClient } from '../../support/raw-client.js';
 import { RespRaw } from '../../support/resp-raw.js';
-import { encodeResp } from '../../support/resp.js';
+import { encodeResp, parseOutcome } from '../../support/resp.js';
 import type { ServerProcess } from '../../support/cli.js';
 import { count, ms, percentile, pidOf, rssMiB, serve, sleep, statsOf, until, watchRss, type Scenario } from '../harness.js';
 
@@ -15,18 +15,6 @@ const cmd = (...args: (string | Buffer)[]): Buffer => encodeResp(args);
 function respPortOf(server: ServerProcess): number {
   const line = server.logs().find((l) => l.msg === 'conduit-server listening');
   return Number(String(line?.resp).split(':').at(-1));
-}
-
-/** What the parser makes of `bytes` under `maxValueSize`: the commands before an error, and its text. */
-function oracle(bytes: Buffer, maxValueSize: number): { commands: number; error: string | undefined } {
-  const parser = new RespParser(respLimits(maxValueSize));
-  parser.push(bytes);
-  let commands = 0;
-  for (let item = parser.take(); item !== undefined; item = parser.take()) {
-    if (item instanceof RespProtocolError) return { commands, error: item.message };
-    commands += 1;
-  }
-  return { commands, error: undefined };
 }
 
 /** A healthy RESP client: SET then GET of its own key, one at a time, timed, until stopped. */
@@ -132,7 +120,7 @@ export const resp: Scenario = {
         [0x78, 0x0d, 0x22, 0x2a].map(async (byte) => {
           const bytes = Buffer.from(pipeline);
           bytes[at] = byte;
-          const expected = oracle(bytes, maxValueSize);
+          const expected = parseOutcome(bytes, maxValueSize);
           if (expected.error === undefined) return;
           broken += 1;
           const got = await attack(port, bytes);
