@@ -1,3 +1,4 @@
+import type { AccessRule } from '../protocol/access.js';
 import { hkdfSync } from 'node:crypto';
 import { ConduitError, ProtocolError } from '../protocol/errors.js';
 import { Status, VERSION_RESPONSE } from '../protocol/constants.js';
@@ -30,6 +31,11 @@ export interface PreSharedKey {
   readonly id: string;
   /** 32 secret bytes. */
   readonly secret: Buffer;
+  /**
+   * What a session of this key may do (spec §3.17, issue 25): its prefixes and classes.
+   * A server's; absent means every right (and a client ignores it).
+   */
+  readonly rule?: AccessRule;
 }
 
 /** The four values HKDF derives for one session (spec §6.3). */

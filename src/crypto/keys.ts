@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readTomlFile } from '../config/toml.js';
+import { parseAccessRule, type AccessRule } from '../protocol/access.js';
 import { MAX_KEY_ID_SIZE, PSK_SIZE, type PreSharedKey } from './handshake.js';
 
 function checkId(id: string, where: string): void {
@@ -61,7 +62,9 @@ export function parseKeySpec(spec: string, where = 'CONDUIT_KEY'): PreSharedKey 
 }
 
 /**
- * Reads a key file: TOML with `[[keys]]` tables of `id` and base64 `key`.
+ * Reads a key file's pre-shared keys: TOML with `[[keys]]` tables of `id` and base64 `key`
+ * (and, for a server, the optional `prefixes` and `allow` of {@link readKeyFile}, which
+ * each key carries as its `rule`). A client uses the first; a file without keys is refused.
  *
  * @example
  * ```ts
@@ -70,19 +73,135 @@ export function parseKeySpec(spec: string, where = 'CONDUIT_KEY'): PreSharedKey 
  * ```
  */
 export function loadKeyFile(path: string): PreSharedKey[] {
-  const table = readTomlFile(path, 'key file');
-  const entries = table.keys;
-  if (!Array.isArray(entries) || entries.length === 0) throw new TypeError(`${path}: expected [[keys]] entries with id and key`);
-  const seen = new Set<string>();
+  const file = readKeyFile(path);
+  if (file.keys.length === 0) throw new TypeError(`${path}: expected [[keys]] entries with id and key`);
+  return [...file.keys];
+}
+
+/**
+ * An HTTP bearer token and RESP user (`[[tokens]]` in a key file): its `id` (the RESP
+ * user name, and the `key_id` of its counters) and its secret `token`, with its rights.
+ *
+ * @example
+ * ```ts
+ * const t: AccessToken = { id: 'dashboard', token: 's3cret-at-least-16', rule: ALL_RIGHTS };
+ * ```
+ */
+export interface AccessToken {
+  readonly id: string;
+  readonly token: string;
+  readonly rule: AccessRule;
+}
+
+/**
+ * The rights of a TLS client certificate (`[[certificates]]` in a key file): the
+ * certificate whose subject's common name (CN) is `subject` gets `rule`, counted under `id`.
+ *
+ * @example
+ * ```ts
+ * const c: CertificateRule = { id: 'batch', subject: 'batch.internal', rule: ALL_RIGHTS };
+ * ```
+ */
+export interface CertificateRule {
+  readonly id: string;
+  readonly subject: string;
+  readonly rule: AccessRule;
+}
+
+/**
+ * Everything a server's key file holds (issue 25): pre-shared keys (each with its
+ * `rule`), HTTP/RESP tokens and certificate rules. Any of the three may be empty, not all.
+ *
+ * @example
+ * ```ts
+ * const { keys, tokens, certificates } = readKeyFile('keys.toml');
+ * ```
+ */
+export interface KeyFile {
+  readonly keys: readonly PreSharedKey[];
+  readonly tokens: readonly AccessToken[];
+  readonly certificates: readonly CertificateRule[];
+}
+
+/** Ids a key file may not use: the RESP `--resp-password` user and the `--http-token` bearer. */
+export const RESERVED_IDS: ReadonlySet<string> = new Set(['default', 'http-token']);
+
+/** Fewest bytes a `[[tokens]]` token may have. */
+export const MIN_TOKEN_SIZE = 16;
+
+/** The entries of `table[name]`: an array of tables, or none when absent. */
+function entriesOf(path: string, table: Record<string, unknown>, name: string): Record<string, unknown>[] {
+  const entries = table[name];
+  if (entries === undefined) return [];
+  if (!Array.isArray(entries)) throw new TypeError(`${path}: ${name} must be [[${name}]] tables`);
   return entries.map((entry: unknown, i) => {
-    const where = `${path}: keys[${i}]`;
-    const { id, key } = (entry ?? {}) as { id?: unknown; key?: unknown };
-    if (typeof id !== 'string' || typeof key !== 'string') throw new TypeError(`${where}: needs a string id and a string key`);
-    checkId(id, where);
-    if (seen.has(id)) throw new TypeError(`${where}: key id '${id}' appears twice`);
-    seen.add(id);
-    return { id, secret: secretOf(id, key, where) };
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new TypeError(`${path}: ${name}[${i}] must be a table`);
+    return entry as Record<string, unknown>;
   });
+}
+
+/** Fields an entry of `name` may have; any other is refused (a misspelt `prefix` must not grant every key). */
+const FIELDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  keys: new Set(['id', 'key', 'prefixes', 'allow']),
+  tokens: new Set(['id', 'token', 'prefixes', 'allow']),
+  certificates: new Set(['id', 'subject', 'prefixes', 'allow']),
+};
+
+/**
+ * Reads a server's key file (issue 25): `[[keys]]` (`id`, base64 `key`), `[[tokens]]`
+ * (`id`, `token` of at least 16 bytes) and `[[certificates]]` (`id`, `subject`: a client
+ * certificate's CN), each with optional `prefixes` and `allow` ({@link parseAccessRule}).
+ * Ids are unique across the file, and `default` and `http-token` are reserved. Throws a
+ * `TypeError` naming the file, the entry and the field.
+ *
+ * @example
+ * ```ts
+ * // [[keys]]\n id = "app1"\n key = "…"\n prefixes = ["app1:"]\n allow = ["read", "write"]
+ * readKeyFile('keys.toml').keys[0].rule.allow.has('admin'); // false
+ * ```
+ */
+export function readKeyFile(path: string): KeyFile {
+  const table = readTomlFile(path, 'key file');
+  for (const name of Object.keys(table)) {
+    if (FIELDS[name] === undefined) throw new TypeError(`${path}: unknown table '${name}'; a key file has [[keys]], [[tokens]] and [[certificates]]`);
+  }
+  const seen = new Set<string>();
+  const common = (entry: Record<string, unknown>, name: string, i: number): { id: string; where: string; rule: AccessRule } => {
+    const where = `${path}: ${name}[${i}]`;
+    const allowed = FIELDS[name] as ReadonlySet<string>;
+    for (const field of Object.keys(entry)) {
+      if (!allowed.has(field)) throw new TypeError(`${where}: unknown field '${field}' (a ${name} entry has ${[...allowed].join(', ')})`);
+    }
+    const { id } = entry;
+    if (typeof id !== 'string') throw new TypeError(`${where}: needs a string id`);
+    checkId(id, where);
+    if (RESERVED_IDS.has(id)) throw new TypeError(`${where}: id '${id}' is reserved`);
+    if (seen.has(id)) throw new TypeError(`${where}: id '${id}' appears twice in the file`);
+    seen.add(id);
+    return { id, where, rule: parseAccessRule(entry, where) };
+  };
+  const keys = entriesOf(path, table, 'keys').map((entry, i): PreSharedKey => {
+    const { id, where, rule } = common(entry, 'keys', i);
+    if (typeof entry.key !== 'string') throw new TypeError(`${where}: needs a string id and a string key`);
+    return { id, secret: secretOf(id, entry.key, where), rule };
+  });
+  const tokens = entriesOf(path, table, 'tokens').map((entry, i): AccessToken => {
+    const { id, where, rule } = common(entry, 'tokens', i);
+    const { token } = entry;
+    if (typeof token !== 'string') throw new TypeError(`${where}: needs a string token`);
+    if (Buffer.byteLength(token, 'utf8') < MIN_TOKEN_SIZE) throw new TypeError(`${where}: token must be at least ${MIN_TOKEN_SIZE} bytes (conduit-cli keygen makes one)`);
+    return { id, token, rule };
+  });
+  const certificates = entriesOf(path, table, 'certificates').map((entry, i): CertificateRule => {
+    const { id, where, rule } = common(entry, 'certificates', i);
+    const { subject } = entry;
+    if (typeof subject !== 'string' || subject.length === 0) throw new TypeError(`${where}: needs a non-empty string subject (the certificate's CN)`);
+    return { id, subject, rule };
+  });
+  if (keys.length + tokens.length + certificates.length === 0) {
+    throw new TypeError(`${path}: expected [[keys]] entries with id and key (or [[tokens]], [[certificates]])`);
+  }
+  return { keys, tokens, certificates };
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { AccessControl } from './access/access-control.js';
+import type { Rights } from './access/rights.js';
 import type { ExecutionContext } from './execute.js';
 import type { Logger } from '../config/logger.js';
 import type { DisconnectCause, Metrics } from './metrics.js';
@@ -28,8 +30,10 @@ export interface ConnectionHost<C = unknown> extends ExecutionContext {
   readonly maxOutputBuffer: number;
   readonly maxBodySize: number;
   readonly logger: Logger;
-  /** Pre-shared keys by id; set means secure mode (spec §6). */
+  /** Pre-shared keys by id, of the current access table (a reload changes them); set means secure mode (spec §6). */
   readonly keys: ReadonlyMap<string, Buffer> | undefined;
+  /** Issue 25: the server's access control: `access.table` gives a session its rights; `access.counters` counts them. Absent (test hosts): every right. */
+  readonly access?: AccessControl | undefined;
   /** Prometheus metrics, when the HTTP gateway serves them. */
   readonly metrics: Metrics | undefined;
   /**
@@ -96,4 +100,11 @@ export interface ServedConnection {
   disconnect(cause: DisconnectCause, reason: string): void;
   /** Destroys the socket at once. */
   destroy(): void;
+  /**
+   * Issue 25: the rights this session authenticated with (a key id, a RESP user, a client
+   * certificate); `undefined` before it did, and in plaintext mode (every right).
+   */
+  readonly rights?: Rights | undefined;
+  /** The credential digest it authenticated with (AccessTable#credentialOf), for a reload's check. */
+  readonly credential?: string | undefined;
 }

@@ -19,6 +19,8 @@ export type DisconnectCause =
   | 'idle'
   | 'protocol_error'
   | 'auth'
+  /** Issue 25: a reload removed the key, token or certificate rule the session authenticated with (spec §6.8). */
+  | 'key_removed'
   | 'internal';
 
 /** What the metrics read at scrape time from the server. */

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { PreSharedKey } from '../crypto/handshake.js';
-import { checkKeyStrength } from '../crypto/keys.js';
+import { checkKeyStrength, type AccessToken, type CertificateRule } from '../crypto/keys.js';
+import type { AccessConfig } from './access/access-table.js';
 import { DEFAULT_MAX_VALUE_SIZE, MAX_BODY_SIZE, MAX_VALUE_SIZE_LIMIT } from '../protocol/constants.js';
 import { SET_FIXED_SIZE } from '../protocol/request-reader.js';
 import { MAX_NODES, SLOT_COUNT } from '../protocol/slots.js';
@@ -107,8 +108,26 @@ export interface ServerOptions {
    * 64 MiB, and at most `maxMemory` when given. Default 1 MiB.
    */
   maxValueSize: number;
-  /** Pre-shared keys; any key turns on secure mode (spec §6): every connection must start with HELLO. */
+  /**
+   * Pre-shared keys; any key turns on secure mode (spec §6): every connection must start with HELLO.
+   * A key's `rule` limits what its sessions may do (spec §3.17, issue 25); without one, every right.
+   */
   keys: readonly PreSharedKey[];
+  /**
+   * Issue 25: HTTP bearer tokens and RESP users (a key file's `[[tokens]]`), each with its
+   * rights. Any token makes the HTTP data routes and the RESP port require one. Default none.
+   */
+  tokens: readonly AccessToken[];
+  /**
+   * Issue 25: rights of TLS client certificates by subject CN (a key file's `[[certificates]]`);
+   * with any, a certificate none names gets no right. Default none (every certificate: every right).
+   */
+  certificates: readonly CertificateRule[];
+  /**
+   * Issue 25: re-reads the credentials (the key file) for a reload (SIGHUP, RELOAD); throws a
+   * `TypeError` naming the file and entry when it is bad. `undefined`: nothing to reload.
+   */
+  reloadAccess: (() => AccessConfig) | undefined;
   /** Serve TLS instead of plain TCP. */
   tls: ServerTlsOptions | undefined;
   /**
@@ -199,6 +218,9 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   maxBodySize: MAX_BODY_SIZE,
   maxValueSize: DEFAULT_MAX_VALUE_SIZE,
   keys: [],
+  tokens: [],
+  certificates: [],
+  reloadAccess: undefined,
   tls: undefined,
   httpPort: undefined,
   httpHost: '127.0.0.1',

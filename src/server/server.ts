@@ -24,6 +24,7 @@ import { SlotOwnership } from './group.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { claimSocketPath } from './socket-path.js';
 import { Snapshots } from './snapshot/snapshots.js';
+import { AccessControl } from './access/access-control.js';
 
 export type { ServerCounters } from './counters.js';
 
@@ -74,7 +75,7 @@ export class ConduitServer extends EventEmitter {
     rejected_handshakes: 0,
     total_commands_processed: 0,
     quiet_suppressed: 0,
-    disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0, internal: 0 },
+    disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0, key_removed: 0, internal: 0 },
     auth_failures: 0,
     accept_errors: 0,
     moved: 0,
@@ -109,6 +110,8 @@ export class ConduitServer extends EventEmitter {
   readonly #group: SlotOwnership | undefined;
   /** Issue 22: the `snapshot` file's load, saves and stats (docs/SNAPSHOT.md); `undefined` without one. */
   readonly snapshots: Snapshots | undefined;
+  /** Issue 25: credentials, rights per identity and their reload (SIGHUP, RELOAD; spec §3.17, §6.8). */
+  readonly access: AccessControl;
 
   constructor(options: Partial<ServerOptions> = {}) {
     super();
@@ -134,7 +137,17 @@ export class ConduitServer extends EventEmitter {
     this.#handshakes = handshakes;
     const group = o.group === undefined ? undefined : new SlotOwnership(o.group, () => void (counters.moved += 1));
     this.#group = group;
+    const access = new AccessControl(
+      { keys: o.keys, tokens: o.tokens, certificates: o.certificates },
+      { respPassword: o.respPassword, httpToken: o.httpToken },
+      { logger: o.logger, load: o.reloadAccess, sessions: () => this.#connections },
+    );
+    this.access = access;
     this.#host = {
+      access,
+      get keys() {
+        return access.table.keys;
+      },
       group,
       tracking,
       metrics: this.metrics,
@@ -146,7 +159,6 @@ export class ConduitServer extends EventEmitter {
       maxBodySize: o.maxBodySize,
       maxValueSize: o.maxValueSize,
       logger: o.logger,
-      keys: o.keys.length > 0 ? new Map(o.keys.map((k) => [k.id, k.secret])) : undefined,
       stats: (maxBytes) => this.#statsBody(maxBytes),
       shutdown: () => this.#shutdownRequested(),
       countRequest: (answer) => {

@@ -53,7 +53,7 @@ export function makeHarness(
     rejected_handshakes: 0,
     total_commands_processed: 42,
     quiet_suppressed: 0,
-    disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0, internal: 0 },
+    disconnects: { output_buffer: 0, output_memory: 0, frame_timeout: 0, handshake_timeout: 0, idle: 0, protocol_error: 0, auth: 0, key_removed: 0, internal: 0 },
     auth_failures: 0,
     accept_errors: 0,
     moved: 0,
