@@ -41,6 +41,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { migrateFor } from './index-migration.js';
+import type { KeyFilter } from './list.js';
 import type { SlabEngine } from './slab/slab-engine.js';
 
 /**
@@ -147,6 +148,7 @@ export function scanBody(
   maxBytes: number,
   now: number,
   clock: () => number = monotonic,
+  filter?: KeyFilter,
 ): Buffer {
   const index = engine.keyIndex;
   const total = index.bucketCount;
@@ -181,6 +183,8 @@ export function scanBody(
       scratch = grown;
       end = index.writeKeys(b, prefix, now, scratch, at);
     }
+    // Issue 25: keys outside the caller's prefixes leave the bucket's run as if they did not match.
+    if (filter !== undefined) end = keep(scratch, at, end, filter);
     // A bucket is returned whole or not at all, so the cursor can name it.
     // The first always fits: a chain stays near LONG_CHAIN (48) entries,
     // 48 × 251 bytes well inside a frame.
@@ -200,6 +204,21 @@ export function scanBody(
   return body;
 }
 
+/** Compacts the `key_len u8`, key entries of `buffer[from, to)` to those `filter` passes; returns the new end. */
+function keep(buffer: Buffer, from: number, to: number, filter: KeyFilter): number {
+  let write = from;
+  for (let read = from; read < to; ) {
+    const length = buffer[read] as number;
+    const next = read + 1 + length;
+    if (filter(buffer, read + 1, length)) {
+      if (write !== read) buffer.copy(buffer, write, read, next);
+      write += 1 + length;
+    }
+    read = next;
+  }
+  return write;
+}
+
 /**
  * One SCAN call as {@link scanBody}, its keys split out (views into the
  * body): for the library API and tests; the server sends the body itself.
@@ -217,8 +236,9 @@ export function scanKeys(
   maxBytes: number,
   now: number,
   clock: () => number = monotonic,
+  filter?: KeyFilter,
 ): ScanResult {
-  const body = scanBody(engine, cursor, count, prefix, maxBytes, now, clock);
+  const body = scanBody(engine, cursor, count, prefix, maxBytes, now, clock, filter);
   const keys: Buffer[] = [];
   for (let at = CURSOR_BYTES; at < body.length; at += 1 + (body[at] as number)) keys.push(body.subarray(at + 1, at + 1 + (body[at] as number)));
   return { cursor: body.readBigUInt64BE(0), keys };

@@ -13,6 +13,17 @@ import { NONE } from './slab/layout.js';
 import type { SlabEngine } from './slab/slab-engine.js';
 
 /**
+ * Which keys a LIST or SCAN may return (issue 25: those inside the caller's prefixes):
+ * whether the key of `length` bytes at `start` of `source` passes.
+ *
+ * @example
+ * ```ts
+ * const filter: KeyFilter = (source, start) => source[start] === 0x61; // keys starting with "a"
+ * ```
+ */
+export type KeyFilter = (source: Uint8Array, start: number, length: number) => boolean;
+
+/**
  * Items one LIST examines at most (spec §3.5: the server may stop early). A walk
  * over 1M keys once held the event loop for 300 ms while every other client waited
  * (issue 15 item 5); 8,192 keep one LIST to a few ms. A frame holds at most 32,761
@@ -52,6 +63,7 @@ export function listKeys(
   limit: number,
   maxBytes: number,
   now: number,
+  filter?: KeyFilter,
 ): { keys: Buffer[]; truncated: boolean } {
   const keys: Buffer[] = [];
   let bytes = 0;
@@ -75,6 +87,8 @@ export function listKeys(
     // A copy: the key's chunk may be reused by the next write.
     const key = Buffer.allocUnsafe(length);
     engine.copyKey(handle, key, 0);
+    // Issue 25: a key outside the caller's prefixes is skipped as if it did not match.
+    if (filter !== undefined && !filter(key, 0, length)) return;
     keys.push(key);
     bytes += 1 + length;
   };

@@ -33,7 +33,7 @@ import { checkKey, checkRange, checkTtl, I64_MAX, I64_MIN } from '../protocol/va
 import { counterValue } from './integer.js';
 import { ItemCounts } from './item-counts.js';
 import { scanBody } from './key-cursor.js';
-import { listKeys, LIST_SCAN_LIMIT } from './list.js';
+import { listKeys, LIST_SCAN_LIMIT, type KeyFilter } from './list.js';
 import { resolveStoreOptions, type EvictionPolicy, type SetOptions, type StoreOptions } from './options.js';
 import type { Shard } from './shard.js';
 import { HEADER_SIZE, NONE } from './slab/layout.js';
@@ -549,15 +549,16 @@ export class Store {
    * Up to `limit` live keys starting with `prefix`, in no particular order,
    * stopping early when their encoding (`1 + length` bytes each) would pass
    * `maxBytes` or after examining {@link Store.LIST_SCAN_LIMIT} items;
-   * `truncated` tells that more may match (spec §3.5).
+   * `truncated` tells that more may match (spec §3.5). With `filter`, only the keys
+   * it passes (issue 25: the caller's prefixes).
    *
    * @example
    * ```ts
    * const { keys, truncated } = store.list(Buffer.from('user:'), 100);
    * ```
    */
-  list(prefix: Uint8Array, limit: number, maxBytes = Infinity): { keys: Buffer[]; truncated: boolean } {
-    return listKeys(this.#engine, prefix, limit, maxBytes, this.#clock());
+  list(prefix: Uint8Array, limit: number, maxBytes = Infinity, filter?: KeyFilter): { keys: Buffer[]; truncated: boolean } {
+    return listKeys(this.#engine, prefix, limit, maxBytes, this.#clock(), filter);
   }
 
   /**
@@ -567,6 +568,7 @@ export class Store {
    * slice after `cursor` (0n starts), about `count` entries examined, their
    * encoding within `maxBytes`; the cursor is 0n when the iteration is
    * complete. A key present for the whole iteration is returned at least once.
+   * With `filter`, only the keys it passes (issue 25: the caller's prefixes).
    *
    * @example
    * ```ts
@@ -574,8 +576,8 @@ export class Store {
    * do cursor = store.scan(cursor, 1000, Buffer.from('user:'), 65_500).readBigUInt64BE(0); while (cursor !== 0n);
    * ```
    */
-  scan(cursor: bigint, count: number, prefix: Uint8Array, maxBytes: number): Buffer {
-    return scanBody(this.#engine, cursor, count, prefix, maxBytes, this.#clock());
+  scan(cursor: bigint, count: number, prefix: Uint8Array, maxBytes: number, filter?: KeyFilter): Buffer {
+    return scanBody(this.#engine, cursor, count, prefix, maxBytes, this.#clock(), undefined, filter);
   }
 
   /**
