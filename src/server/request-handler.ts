@@ -20,7 +20,7 @@ import { FragmentAssembler } from '../protocol/fragments.js';
 import { readRequest, RequestView } from '../protocol/request-reader.js';
 import { ACCESS_NEEDS, type ForbiddenReason } from '../protocol/access.js';
 import type { KeyFilter } from '../store/list.js';
-import { scopedStats, type IdentityCounters } from './access/access-counters.js';
+import { IdentityCounters, scopedStats } from './access/access-counters.js';
 import type { Rights } from './access/rights.js';
 import type { AnswerQueue } from './answer-queue.js';
 import type { ConnectionHost } from './connection-host.js';
@@ -189,7 +189,7 @@ export class RequestHandler {
     const access = this.#host.access;
     this.#rights = rights;
     this.#credential = access?.table.credentialOf(rights);
-    this.#counters = access?.counters.of(rights.id);
+    this.#counters = access?.counters.of(rights.id) ?? new IdentityCounters(); // a host without access control: counted apart
     this.#filter = rights.everyKey ? undefined : (source, start, length) => rights.keyAllowed(source, start, length);
   }
 
@@ -375,7 +375,7 @@ export class RequestHandler {
    * identity: every request, reads that hit or missed, stored writes.
    */
   #runAs(rights: Rights, request: RequestView, maxBody: number): Reply {
-    const counters = this.#counters as IdentityCounters;
+    const counters = this.#counters as IdentityCounters; // set with the rights (authenticate)
     counters.requests += 1;
     const op = request.op;
     // spec §3.17: STATS needs read, or admin (the server-wide STATS is admin's, read or not).
