@@ -142,7 +142,11 @@ function digest(text: string): Buffer {
  * honours `If-Match` (spec §3.11). What a route's request runs against is
  * its {@link GatewayBackend}: the store of the server in this process
  * (`LocalBackend`), or servers reached over the protocol
- * (`ForwardingBackend`, forwarding.ts).
+ * (`ForwardingBackend`, forwarding.ts). With `access` (issue 25, spec
+ * §3.17), each bearer token has its rights: the class of each route (GET,
+ * HEAD and …/ttl read; PUT, DELETE and …/incr write; `/v1/stats` the
+ * server's STATS for admin, the token's own for read) and its key prefixes
+ * are checked before the route runs, and a refusal is a 403 `FORBIDDEN`.
  *
  * @example
  * ```ts
