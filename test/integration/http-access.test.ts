@@ -17,17 +17,18 @@ import { startServer } from '../support/server.js';
 
 const ADMIN = randomBytes(24).toString('base64url'); // --http-token: every right, id http-token
 
-/** A `[[tokens]]` entry limited to `prefixes` (undefined: every key) and `allow`. */
-function token(id: string, allow: readonly AccessClass[], prefixes: readonly string[] | undefined = ['app1:']): AccessToken {
-  return { id, token: `${id}-${randomBytes(12).toString('base64url')}`, rule: parseAccessRule({ prefixes, allow }, `tokens.${id}`) };
+/** A `[[tokens]]` entry limited to `prefixes` (null: every key) and `allow`. */
+function token(id: string, allow: readonly AccessClass[], prefixes: readonly string[] | null = ['app1:']): AccessToken {
+  return { id, token: `${id}-${randomBytes(12).toString('base64url')}`, rule: parseAccessRule({ prefixes: prefixes ?? undefined, allow }, `tokens.${id}`) };
 }
 
-/** The tokens of the table below: every pair of the data classes, on `app1:`, and an admin-only one on every key. */
+/** The tokens of the table below: the data classes on `app1:`, and admin with or without read on every key. */
 const TOKENS: readonly AccessToken[] = [
   token('rw', ['read', 'write']),
   token('ro', ['read']),
   token('wo', ['write']),
-  token('ops', ['admin'], undefined),
+  token('ops', ['admin'], null),
+  token('audit', ['read', 'admin'], null),
 ];
 
 function tokenOf(id: string): string {
@@ -112,6 +113,7 @@ describe('HTTP tokens with rights (issue 25, spec §3.17)', () => {
     expect(identities.wo?.forbidden).toEqual({ read: 6, write: 0, admin: 0, prefix: 5 });
     expect(identities.rw?.forbidden).toEqual({ read: 0, write: 0, admin: 0, prefix: 8 });
     expect(identities.ops?.forbidden).toEqual({ read: 6, write: 10, admin: 0, prefix: 0 });
+    expect(identities.audit?.forbidden).toEqual({ read: 0, write: 10, admin: 0, prefix: 0 });
     expect(identities['http-token']?.forbidden).toEqual({ read: 0, write: 0, admin: 0, prefix: 0 });
   });
 
@@ -137,16 +139,17 @@ describe('HTTP tokens with rights (issue 25, spec §3.17)', () => {
     expect(forbiddenMetric(metrics, 'ro', 'write')).toBe(1);
   });
 
-  it('/v1/stats: the server\'s STATS for --http-token and an admin token, the token\'s own for read only, 403 without read or admin', async () => {
+  it('/v1/stats needs read: the server\'s STATS for --http-token and a read+admin token, the token\'s own for read only, 403 without read', async () => {
     const { httpPort } = await startServer({ httpPort: 0, httpToken: ADMIN, tokens: TOKENS });
     const base = `http://127.0.0.1:${httpPort ?? 0}`;
-    for (const secret of [ADMIN, tokenOf('ops')]) {
+    await fetch(`${base}/v1/keys/app1:x`, { headers: bearer(tokenOf('ro')) }); // a miss
+    for (const secret of [ADMIN, tokenOf('audit')]) {
       const [status, stats] = await answer(`${base}/v1/stats`, { headers: bearer(secret) });
       expect(status).toBe(200);
       expect(stats).toHaveProperty('max_value_size');
+      expect(stats).toHaveProperty('access.identities.ro'); // every identity's counters (spec §5.2)
       expect(stats).not.toHaveProperty('scope');
     }
-    await fetch(`${base}/v1/keys/app1:x`, { headers: bearer(tokenOf('ro')) }); // a miss
     const [status, scoped] = await answer(`${base}/v1/stats`, { headers: bearer(tokenOf('ro')) });
     expect(status).toBe(200);
     expect(scoped).toEqual({
@@ -162,6 +165,8 @@ describe('HTTP tokens with rights (issue 25, spec §3.17)', () => {
       forbidden: { read: 0, write: 0, admin: 0, prefix: 0 },
     });
     expect(await answer(`${base}/v1/stats`, { headers: bearer(tokenOf('wo')) })).toEqual([403, { error: 'FORBIDDEN', message: "token 'wo' may not read (allow: write)" }]);
+    // spec §3.17: STATS is a read first; admin alone does not make it one.
+    expect(await answer(`${base}/v1/stats`, { headers: bearer(tokenOf('ops')) })).toEqual([403, { error: 'FORBIDDEN', message: "token 'ops' may not read (allow: admin)" }]);
   });
 
   it('401 without a token or for a wrong one; probes and /metrics need none', async () => {
@@ -211,7 +216,7 @@ describe('HTTP tokens with rights (issue 25, spec §3.17)', () => {
         ],
         certificates: [],
       };
-      expect(server.access.reload(next)).toEqual({ ok: true, keys: 0, tokens: 3, certificates: 0, closed: 0 });
+      expect(server.access.reload(next)).toEqual({ ok: true, keys: 0, tokens: TOKENS.length - 1, certificates: 0, closed: 0 });
       expect(await send('PUT', '/v1/keys/app2:k', ro, 'v')).toEqual([204, '', true]);
       expect(await send('GET', '/v1/keys/app2:k', ro)).toEqual([200, 'v', true]);
       const [status, text, reused] = await send('GET', '/v1/keys/app1:k', tokenOf('wo'));
