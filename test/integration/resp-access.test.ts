@@ -216,6 +216,17 @@ describe('RESP users and permissions over sockets', () => {
     expect(await r.call('AUTH', 'default', 'anything')).toBe('OK');
     await expect(r.set('app1:a', '2')).rejects.toThrow('NOPERM');
     expect(s.access.counters.of('batch').forbidden).toEqual({ read: 0, write: 2, admin: 0, prefix: 1 });
+
+    // A certificate no rule names has no right at all; where AUTH is required the certificate is not consulted.
+    const clientTls = { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey, servername: 'localhost' };
+    const other = await server({ respPassword: undefined, tls, certificates: [{ id: 'batch', subject: 'another client', rule: ALL_RIGHTS }] });
+    const unmatched = ioredis(other.port, { tls: clientTls });
+    expect(await unmatched.ping()).toBe('PONG');
+    expect(await unmatched.call('ACL', 'WHOAMI')).toBe('unmatched-certificate');
+    await expect(unmatched.get('app1:a')).rejects.toThrow("NOPERM this user has no permissions to run the 'get' command");
+    const withTokens = await server({ tls, certificates: [{ id: 'batch', subject: 'conduit test client', rule: ALL_RIGHTS }] });
+    const noAuth = ioredis(withTokens.port, { tls: clientTls, enableReadyCheck: false });
+    await expect(noAuth.get('app1:a')).rejects.toThrow(/^NOAUTH /);
   });
 });
 
