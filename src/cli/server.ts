@@ -31,12 +31,12 @@ import type { PreSharedKey } from '../crypto/handshake.js';
 import { parseKeySpec } from '../crypto/keys.js';
 import { ACCESS_CLASSES } from '../protocol/access.js';
 import { isLoopback, resolveServerOptions, serverDefaults, type ServerOptions } from '../server/options.js';
-import { AccessControl } from '../server/access/access-control.js';
+import type { AccessControl } from '../server/access/access-control.js';
 import { accessField, accessSettings, type AccessSettings } from './access-settings.js';
 import { ComposedServer, type ComposedAddress } from './compose.js';
 import { watchLauncher } from './launcher.js';
 import { ConduitClient } from '../client/client.js';
-import { ForwardingBackend } from '../http/forwarding.js';
+import { ForwardingBackend, gatewayAccess } from '../http/forwarding.js';
 import { HttpGateway } from '../http/gateway.js';
 import { ForwardingMetrics } from '../http/gateway-metrics.js';
 import { runPrimary, type PrimaryService } from './primary.js';
@@ -296,12 +296,12 @@ async function startPrimary(
   const { logger: _logger, keys, tokens: _tokens, certificates: _certificates, reloadAccess: _reload, tls, ...settingsLogged } = resolved;
   // Issue 25: the forwarding gateway checks its clients' tokens itself, against a table of its own
   // that a SIGHUP reloads with the workers'; it reaches the workers with a key that has every right.
-  const gatewayAccess =
+  const primaryAccess =
     resolved.httpPort === undefined
       ? undefined
-      : new AccessControl(access, { httpToken: resolved.httpToken }, { logger, load: access.load, sessions: () => [] });
+      : gatewayAccess(access, { httpToken: resolved.httpToken, logger, load: access.load });
   let upstreamKey: PreSharedKey | undefined;
-  if (gatewayAccess !== undefined && keys.length > 0) {
+  if (primaryAccess !== undefined && keys.length > 0) {
     upstreamKey = gatewayKey(keys);
     if (upstreamKey === undefined) {
       fail(
@@ -320,8 +320,8 @@ async function startPrimary(
     epoch: randomBytes(4).readUInt32BE(0),
     shutdownTimeoutMs: resolved.shutdownTimeoutMs,
     logger,
-    onWorkersReady: gatewayAccess === undefined ? undefined : (names) => startGateway(names, resolved, gatewayAccess, upstreamKey),
-    onReload: access.load === undefined ? undefined : () => void gatewayAccess?.reload(),
+    onWorkersReady: primaryAccess === undefined ? undefined : (names) => startGateway(names, resolved, primaryAccess, upstreamKey),
+    onReload: access.load === undefined ? undefined : () => void primaryAccess?.reload(),
     startFields: {
       version,
       secure: secureField(keys, aead),
@@ -347,14 +347,16 @@ async function startPrimary(
  * protocol to the worker that owns each key by a pooled ConduitClient (http/forwarding.ts), with
  * the workers' first key in secure mode. /readyz is 503 while a worker cannot be reached.
  */
-async function startGateway(names: readonly string[], o: ServerOptions, _access: AccessControl, key: PreSharedKey | undefined): Promise<PrimaryService> {
+async function startGateway(names: readonly string[], o: ServerOptions, access: AccessControl, key: PreSharedKey | undefined): Promise<PrimaryService> {
   const client = new ConduitClient({ servers: names, ...(key === undefined ? {} : { key: { id: key.id, secret: key.secret } }) });
   client.on('error', () => {}); // a worker being restarted is what /readyz reports, not a crash of the primary
   let draining = false;
-  const gateway = new HttpGateway(new ForwardingBackend(client, { draining: () => draining }), new ForwardingMetrics(), {
+  const gateway = new HttpGateway(new ForwardingBackend(client, { draining: () => draining }), new ForwardingMetrics({ access }), {
     host: o.httpHost,
     port: o.httpPort ?? 0,
-    token: o.httpToken,
+    // Issue 25: the primary's own table (--http-token and [[tokens]]), reloaded with the workers' on SIGHUP.
+    token: undefined,
+    access,
     secure: o.keys.length > 0,
     bodyTimeoutMs: o.frameTimeoutMs,
     allowedHosts: o.httpAllowedHosts,
