@@ -126,14 +126,24 @@ function ttlOf(text: string | undefined, label = '--ttl'): number {
   return ttl;
 }
 
+/** Longest nested value `stats` prints as JSON; a longer one is summarised by its size. */
+const STATS_JSON_WIDTH = 200;
+
+/** A nested STATS value as one cell: JSON when short (a scoped STATS' `prefixes`, `access.last_reload`), else its size. */
+function statsCell(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value);
+  const json = JSON.stringify(value);
+  if (json.length <= STATS_JSON_WIDTH) return json;
+  return Array.isArray(value) ? `${value.length} entries` : `${Object.keys(value).length} members`;
+}
+
 /** Renders STATS as an aligned two-column table; per-shard detail is summarised. */
 function statsTable(stats: Record<string, unknown>): string {
   const rows: [string, string][] = [];
   for (const [name, value] of Object.entries(stats)) {
-    if (Array.isArray(value)) rows.push([name, `${value.length} entries`]);
-    else if (typeof value === 'object' && value !== null) {
-      for (const [sub, v] of Object.entries(value)) rows.push([`${name}.${sub}`, String(v)]);
-    } else rows.push([name, String(value)]);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      for (const [sub, v] of Object.entries(value)) rows.push([`${name}.${sub}`, statsCell(v)]);
+    } else rows.push([name, statsCell(value)]);
   }
   const width = Math.max(...rows.map(([n]) => n.length));
   return rows.map(([n, v]) => `${n.padEnd(width)}  ${v}`).join('\n');
