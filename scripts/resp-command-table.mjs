@@ -18,6 +18,7 @@ const COMMANDS = {
   info: [],
   command: ['count', 'info', 'docs', 'list', 'help'],
   config: ['get', 'set', 'resetstat', 'rewrite', 'help'],
+  acl: ['whoami', 'load'],
 };
 
 const SETINFO = {

@@ -55,7 +55,10 @@ export class ComposedServer {
         : new HttpGateway(new LocalBackend(this.server), metrics, {
             host: o.httpHost,
             port: o.httpPort,
-            token: o.httpToken,
+            // Issue 25: bearer tokens and their rights come from the server's access control, whose
+            // table holds --http-token (every right) and the key file's [[tokens]], and is reloaded with it.
+            token: undefined,
+            access: this.server.access,
             secure: o.keys.length > 0,
             bodyTimeoutMs: o.frameTimeoutMs,
             allowedHosts: o.httpAllowedHosts,

@@ -24,10 +24,13 @@
  *
  * @module
  */
+import type { Logger } from '../config/logger.js';
 import { Status, type StatusName } from '../protocol/constants.js';
 import { ConduitError, type LocalErrorCode } from '../protocol/errors.js';
 import type { Request } from '../protocol/messages.js';
 import { decodeMovedBody } from '../protocol/topology-body.js';
+import { AccessControl } from '../server/access/access-control.js';
+import type { AccessConfig } from '../server/access/access-table.js';
 import type { Reply } from '../server/execute.js';
 import { checkIfMatch, keyOf, withVersion, type GatewayBackend, type Readiness } from './backend.js';
 import { HttpFailure } from './failure.js';
@@ -138,4 +141,27 @@ export class ForwardingBackend implements GatewayBackend {
     if (moved instanceof Error) throw movedFailure(`the server answered MOVED with a malformed body: ${moved.message}`);
     throw movedFailure(`slot ${moved.slot} is owned by ${moved.name} (epoch ${moved.epoch}), which the gateway's client did not reach; the request was not executed`);
   }
+}
+
+/**
+ * The access control of a gateway with no server in its process (issue 25): the
+ * `--workers` primary's, built from the key file it was started with, given to
+ * both its `HttpGateway`'s `access` option and its `ForwardingMetrics`.
+ * `--http-token` is a bearer with every right (id `http-token`); `load` re-reads
+ * the key file for `reload()` (SIGHUP). The gateway holds no sessions, since it
+ * looks each request's token up in the current table, so a reload closes nothing
+ * and applies from the next request on.
+ *
+ * @example
+ * ```ts
+ * const access = gatewayAccess(readKeyFile(path), { httpToken, logger, load: () => readKeyFile(path) });
+ * const gateway = new HttpGateway(new ForwardingBackend(client), new ForwardingMetrics({ access }), { ...options, token: undefined, access });
+ * process.on('SIGHUP', () => access.reload());
+ * ```
+ */
+export function gatewayAccess(
+  config: AccessConfig,
+  how: { readonly httpToken: string | undefined; readonly logger: Logger; readonly load: (() => AccessConfig) | undefined },
+): AccessControl {
+  return new AccessControl(config, { httpToken: how.httpToken }, { logger: how.logger, load: how.load, sessions: () => [] });
 }

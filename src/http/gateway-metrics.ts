@@ -8,6 +8,8 @@
  * @module
  */
 import type { Counter as CounterType, Histogram as HistogramType, Registry as RegistryType } from 'prom-client';
+import type { ForbiddenReason } from '../protocol/access.js';
+import type { AccessControl } from '../server/access/access-control.js';
 import { GAUGES_NAMED_TOTAL, LATENCY_BUCKETS, promClient } from '../server/metrics.js';
 
 /**
@@ -31,12 +33,14 @@ export interface GatewayMetrics {
  * primary): `conduit_`-prefixed process metrics, `conduit_requests_total`
  * and `conduit_request_duration_seconds` for the requests it forwarded
  * (the round trip included), and
- * `conduit_gateway_upstream_errors_total{code}`. The servers behind it
- * keep their own registries.
+ * `conduit_gateway_upstream_errors_total{code}`; with `access` (the
+ * gateway's own {@link AccessControl}, issue 25), also
+ * `conduit_forbidden_total{key_id, reason}`, the requests it refused. The
+ * servers behind it keep their own registries.
  *
  * @example
  * ```ts
- * const metrics = new ForwardingMetrics();
+ * const metrics = new ForwardingMetrics({ access });
  * metrics.upstreamError('CONNECT_FAILED');
  * await metrics.registry.metrics(); // … conduit_gateway_upstream_errors_total{code="CONNECT_FAILED"} 1
  * ```
@@ -47,7 +51,7 @@ export class ForwardingMetrics implements GatewayMetrics {
   readonly #latency: HistogramType<'opcode'>;
   readonly #upstream: CounterType<'code'>;
 
-  constructor() {
+  constructor(options: { readonly access?: AccessControl | undefined } = {}) {
     const { collectDefaultMetrics, Counter, Histogram, Registry } = promClient();
     this.registry = new Registry();
     const registers = [this.registry];
@@ -72,6 +76,22 @@ export class ForwardingMetrics implements GatewayMetrics {
       labelNames: ['code'],
       registers,
     });
+    const access = options.access;
+    if (access !== undefined) {
+      // Issue 25: the same series as a server's Metrics (src/server/metrics.ts), fed the same way: by the
+      // hook the counters call on each refusal. This registry is the primary's alone, so it is registered once.
+      const forbidden = new Counter({
+        name: 'conduit_forbidden_total',
+        help: 'Requests refused FORBIDDEN (spec §3.17), by the identity that sent them and the reason (a class it lacks, or prefix).',
+        labelNames: ['key_id', 'reason'],
+        registers,
+      });
+      const previous = access.counters.onForbidden;
+      access.counters.onForbidden = (id: string, reason: ForbiddenReason): void => {
+        previous?.(id, reason);
+        forbidden.labels(id, reason).inc();
+      };
+    }
   }
 
   request(opcode: string, status: string, seconds: number): void {

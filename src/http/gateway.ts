@@ -2,9 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../config/units.js';
+import { ACCESS_NEEDS, type AccessNeed, type ForbiddenReason } from '../protocol/access.js';
 import { MAX_BODY_SIZE, Status } from '../protocol/constants.js';
 import type { Request } from '../protocol/messages.js';
 import { I64_MAX, I64_MIN, keyLengthError } from '../protocol/validate.js';
+import type { AccessControl } from '../server/access/access-control.js';
+import { scopedStats, type IdentityCounters } from '../server/access/access-counters.js';
+import type { Rights } from '../server/access/rights.js';
 import type { Reply } from '../server/execute.js';
 import { HTTP_MAX_CONNECTIONS } from '../server/fd-limit.js';
 import { isLoopbackHost, normaliseHost, parseAuthority, sameOrigin, type Authority } from './authority.js';
@@ -20,10 +24,23 @@ export type { GatewayHost } from './backend.js';
 export interface GatewayOptions {
   host: string;
   port: number;
-  /** Bearer token the data routes require; `undefined`: none (in secure mode they then answer 403). */
+  /**
+   * Bearer token the data routes require; `undefined`: none (in secure mode they then answer 403).
+   * Must be `undefined` when `access` is given: its table holds `--http-token`.
+   */
   token: string | undefined;
-  /** The binary protocol is in secure mode: data routes need the token. */
+  /** The binary protocol is in secure mode: data routes need a token. */
   secure: boolean;
+  /**
+   * Issue 25 (spec §3.17): the credentials and rights the data routes check, looked up in
+   * `access.table` on every request. A bearer is `--http-token` (every right, counted as
+   * `http-token`, from the table's extras) or a `[[tokens]]` token with its `prefixes` and
+   * `allow`; any of them makes the data routes need one. Each identity's requests, hits,
+   * misses, sets and refusals are counted in `access.counters` (STATS `access`, and
+   * `conduit_forbidden_total` through its hook). Without it, `token` alone decides, with
+   * every right and no counting (the gateway before issue 25).
+   */
+  access?: AccessControl;
   /** A request body must arrive within this many ms (slow bodies get 408). */
   bodyTimeoutMs: number;
   /** The longest value a PUT may store: the server's `--max-value-size` (spec §2.4). */
@@ -40,6 +57,21 @@ export interface GatewayOptions {
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** How long a refused request's 4xx may take to flush before its connection is destroyed anyway. */
 const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * Who sent a data-route request (issue 25): the rights of its bearer token and the
+ * counters of its identity. `undefined` where no token is needed: every right, uncounted.
+ */
+interface Identity {
+  readonly rights: Rights;
+  readonly counters: IdentityCounters;
+}
+
+/** One data-route request as it goes: when it started (for the metrics) and who sent it. */
+interface Call {
+  readonly started: number;
+  readonly identity: Identity | undefined;
+}
 
 /** The i64 body of an OK INCR or TTL reply (spec §3.8, §3.9). */
 function i64Of(reply: Reply): bigint {
@@ -86,6 +118,16 @@ function flag(query: URLSearchParams, name: string): boolean {
   throw new HttpFailure('BAD_REQUEST', `${name} must be true, false, 1, 0 or empty, got '${value}'`);
 }
 
+/** The token of `Authorization: Bearer <token>`; a missing header or another scheme is a 401 AUTH_REQUIRED. */
+function bearerOf(req: IncomingMessage): string {
+  // RFC 7235 §2.1: the auth-scheme is case-insensitive (`bearer`, `BEARER`), followed by one or more spaces.
+  const credentials = /^(\S+) +(.*)$/.exec(req.headers.authorization ?? '');
+  if (credentials === null || credentials[1]?.toLowerCase() !== 'bearer') {
+    throw new HttpFailure('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
+  }
+  return credentials[2] ?? '';
+}
+
 function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
@@ -122,6 +164,9 @@ export class HttpGateway {
     this.#backend = backend;
     this.#metrics = metrics;
     this.#options = options;
+    if (options.access !== undefined && options.token !== undefined) {
+      throw new TypeError("token and access exclude each other: give --http-token to the AccessControl (its extras' httpToken)");
+    }
     this.#token = options.token === undefined ? undefined : digest(options.token);
     const allowed = new Set((options.allowedHosts ?? []).map(normaliseHost));
     // Bound to a specific public address: requests naming that address are for us. A wildcard names no host.
@@ -193,10 +238,10 @@ export class HttpGateway {
       return void res.end(body);
     }
     if (!path.startsWith('/v1/')) throw new HttpFailure('NOT_FOUND', `no route ${path}`);
-    this.#authorize(req);
+    const call: Call = { started, identity: this.#authorize(req) };
     if (path === '/v1/stats') {
       if (method !== 'GET') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on /v1/stats`);
-      const stats = await this.#backend.stats();
+      const stats = await this.#stats(call);
       res.writeHead(200, { 'content-type': 'application/json' });
       return void res.end(stats);
     }
@@ -209,13 +254,17 @@ export class HttpGateway {
     const sub = match[2];
 
     // Each route is a protocol request the backend runs (execute() in process, or forwarded).
+    // spec §3.17: its class and its key are checked before anything runs, its body read included;
+    // an If-Match (the GETS that checks it) does not change the class: PUT, DELETE and incr are writes.
     if (sub === '/ttl') {
       if (method !== 'GET') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on .../ttl`);
-      const reply = await this.#execute({ op: 'TTL', key }, started);
+      this.#check(call, ACCESS_NEEDS.TTL, 'TTL', key);
+      const reply = await this.#execute({ op: 'TTL', key }, call);
       return this.#json(res, 200, { ttl_ms: Number(i64Of(reply)) });
     }
     if (sub === '/incr') {
       if (method !== 'POST') throw new HttpFailure('BAD_REQUEST', `${method} is not allowed on .../incr`);
+      this.#check(call, ACCESS_NEEDS.INCR, 'INCR', key);
       const condition = ifMatchOf(req);
       await this.#drain(req);
       const by = query.get('by') ?? '1';
@@ -224,20 +273,22 @@ export class HttpGateway {
       if (delta === undefined || delta < I64_MIN || delta > I64_MAX) {
         throw new HttpFailure('BAD_REQUEST', `by must be an integer from ${I64_MIN} to ${I64_MAX}, got '${by}'`);
       }
-      const reply = await this.#execute({ op: 'INCR', key, delta, ttlMs: this.#ttl(query) }, started, condition);
+      const reply = await this.#execute({ op: 'INCR', key, delta, ttlMs: this.#ttl(query) }, call, condition);
       return this.#json(res, 200, { value: i64Of(reply).toString() });
     }
     switch (method) {
       case 'GET':
       case 'HEAD': {
+        this.#check(call, ACCESS_NEEDS.GET, 'GET', key);
         // spec §3.11: GETS, so the answer carries the item's version as its ETag (for If-Match).
-        const body = (await this.#execute({ op: 'GETS', key }, started, undefined, 'GET')).body as Buffer;
+        const body = (await this.#execute({ op: 'GETS', key }, call, undefined, 'GET')).body as Buffer;
         const value = body.subarray(8);
         const etag = `"${body.readBigUInt64BE(0)}"`;
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': value.length, etag });
         return void res.end(method === 'HEAD' ? undefined : value);
       }
       case 'PUT': {
+        this.#check(call, ACCESS_NEEDS.SET, 'SET', key);
         // The value is the body: up to --max-value-size, what a SET may store however it is framed (spec §2.4).
         const condition = ifMatchOf(req);
         const options = { ttlMs: this.#ttl(query), nx: flag(query, 'nx'), xx: flag(query, 'xx'), keepTtl: flag(query, 'keepttl') };
@@ -248,7 +299,7 @@ export class HttpGateway {
         const value = await this.#value(req);
         try {
           // With If-Match the SET carries the version checked as its compare-and-set (spec §3.11).
-          await this.#execute({ op: 'SET', key, value, ...options }, started, condition);
+          await this.#execute({ op: 'SET', key, value, ...options }, call, condition);
         } catch (err) {
           if (condition !== undefined && err instanceof HttpFailure && (err.code === 'NOT_FOUND' || err.code === 'EXISTS')) throw failedPrecondition(err.code);
           throw err;
@@ -257,9 +308,10 @@ export class HttpGateway {
         return void res.end();
       }
       case 'DELETE': {
+        this.#check(call, ACCESS_NEEDS.DELETE, 'DELETE', key);
         const condition = ifMatchOf(req);
         await this.#drain(req);
-        await this.#execute({ op: 'DELETE', key }, started, condition);
+        await this.#execute({ op: 'DELETE', key }, call, condition);
         res.writeHead(204);
         return void res.end();
       }
@@ -269,19 +321,61 @@ export class HttpGateway {
   }
 
   /**
+   * `/v1/stats` (spec §5.2, §3.17): the server's STATS for an identity with `admin` (and
+   * where no token is needed); its own rights and counters for one with `read` only.
+   */
+  async #stats(call: Call): Promise<Buffer> {
+    const identity = call.identity;
+    if (identity === undefined || identity.rights.may('admin')) return this.#backend.stats();
+    if (!identity.rights.may('read')) this.#refuse(identity, 'read');
+    return scopedStats(identity.rights, identity.counters);
+  }
+
+  /**
+   * spec §3.17: refuses (403 FORBIDDEN, counted) a request of `label` that needs `need`
+   * on `key` when its identity lacks the class or the key is outside its prefixes.
+   */
+  #check(call: Call, need: AccessNeed, label: string, key: Buffer): void {
+    const identity = call.identity;
+    if (identity === undefined) return;
+    const reason = identity.rights.check(need, key, 0, key.length);
+    if (reason === undefined) return;
+    // Counted with the other answers of the route, as a FORBIDDEN reply from the backend would be.
+    this.#metrics.request(label, 'FORBIDDEN', (performance.now() - call.started) / 1000);
+    this.#refuse(identity, reason);
+  }
+
+  /** Counts a refusal for its identity (and `conduit_forbidden_total`, through the counters' hook) and throws its 403. */
+  #refuse(identity: Identity, reason: ForbiddenReason): never {
+    this.#options.access?.counters.forbidden(identity.rights, reason, identity.counters);
+    throw new HttpFailure('FORBIDDEN', identity.rights.message(reason));
+  }
+
+  /**
    * Runs one request on the backend (with `condition`, an `If-Match` it
    * checks first: a 412 that does not hold is thrown uncounted) and counts
    * it in the metrics; returns the OK reply, or throws the outcome or
    * refusal as the HTTP error (its message is the reply's, as on the wire).
    * `label`: the operation the metrics count it as (an HTTP GET runs a GETS
-   * for its ETag and is counted as the GET it is).
+   * for its ETag and is counted as the GET it is). The caller's identity, if
+   * any, counts a GETS that found or missed its key and a SET or INCR that
+   * stored (issue 25: STATS `access.identities`).
    */
-  async #execute(request: Request, started: number, condition?: IfMatch, label: string = request.op): Promise<Reply> {
+  async #execute(request: Request, call: Call, condition?: IfMatch, label: string = request.op): Promise<Reply> {
     const pending = this.#backend.run(request, condition);
     // The local backend answers at once: no turn is spent waiting for it.
     const reply = pending instanceof Promise ? await pending : pending;
     const name = replyStatusName(reply);
-    this.#metrics.request(label, name, (performance.now() - started) / 1000);
+    this.#metrics.request(label, name, (performance.now() - call.started) / 1000);
+    const counters = call.identity?.counters;
+    if (counters !== undefined) {
+      if (request.op === 'GETS') {
+        if (reply.status === Status.OK) counters.keyspace_hits += 1;
+        else if (reply.status === Status.NOT_FOUND) counters.keyspace_misses += 1;
+      } else if ((request.op === 'SET' || request.op === 'INCR') && reply.status === Status.OK) {
+        counters.total_sets += 1;
+      }
+    }
     if (reply.status === Status.OK) return reply;
     throw failureOf(reply);
   }
@@ -325,20 +419,38 @@ export class HttpGateway {
     }
   }
 
-  /** spec-equivalent of secure mode for HTTP: a bearer token, compared in constant time. */
-  #authorize(req: IncomingMessage): void {
-    if (this.#token === undefined) {
-      if (this.#options.secure) {
-        throw new HttpFailure('FORBIDDEN', 'the server is in secure mode: data routes need --http-token');
+  /**
+   * The HTTP counterpart of secure mode (spec §6): the data routes' bearer token. With
+   * `access` (issue 25), the token's identity, or `undefined` where none is needed;
+   * without it, `--http-token` alone, compared in constant time (always `undefined`).
+   */
+  #authorize(req: IncomingMessage): Identity | undefined {
+    const access = this.#options.access;
+    if (access === undefined) {
+      if (this.#token === undefined) {
+        if (this.#options.secure) throw new HttpFailure('FORBIDDEN', 'the server is in secure mode: data routes need --http-token');
+        return undefined;
       }
-      return;
+      if (!timingSafeEqual(digest(bearerOf(req)), this.#token)) throw new HttpFailure('AUTH_FAILED', 'wrong token');
+      return undefined;
     }
-    // RFC 7235 §2.1: the auth-scheme is case-insensitive (`bearer`, `BEARER`), followed by one or more spaces.
-    const credentials = /^(\S+) +(.*)$/.exec(req.headers.authorization ?? '');
-    if (credentials === null || credentials[1]?.toLowerCase() !== 'bearer') {
-      throw new HttpFailure('AUTH_REQUIRED', 'send Authorization: Bearer <token>');
+    // Issue 25 (spec §6.8): the table is the current one at each request, a keep-alive
+    // connection's included: nothing is remembered between requests, so a reload
+    // (SIGHUP, `conduit-cli admin reload`) applies to HTTP from the next request on, and
+    // a token it removed answers 401 at once.
+    const table = access.table;
+    if (!table.httpAuthRequired) {
+      if (this.#options.secure || table.secure) {
+        throw new HttpFailure('FORBIDDEN', 'the server is in secure mode: data routes need --http-token or a [[tokens]] entry in --key-file');
+      }
+      return undefined;
     }
-    if (!timingSafeEqual(digest(credentials[2] ?? ''), this.#token)) throw new HttpFailure('AUTH_FAILED', 'wrong token');
+    // The table compares SHA-256 digests of tokens, so a lookup takes the same time whichever bytes match.
+    const rights = table.forToken(bearerOf(req));
+    if (rights === undefined) throw new HttpFailure('AUTH_FAILED', 'wrong token');
+    const counters = access.counters.of(rights.id);
+    counters.requests += 1;
+    return { rights, counters };
   }
 
   #ttl(query: URLSearchParams): number {

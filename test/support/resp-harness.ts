@@ -3,10 +3,14 @@
  * RespWriter, returning the exact reply bytes as a Latin-1 string (one byte,
  * one character) so tests compare wire bytes.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AccessToken, CertificateRule } from '../../src/crypto/keys.js';
 import { RespWriter } from '../../src/protocol/resp-writer.js';
+import { AccessControl } from '../../src/server/access/access-control.js';
+import type { AccessConfig } from '../../src/server/access/access-table.js';
+import type { Rights } from '../../src/server/access/rights.js';
 import { runCommand } from '../../src/server/resp/commands.js';
-import type { RespAfter, RespContext, RespServerView, RespSession } from '../../src/server/resp/resp-context.js';
+import { NO_IDENTITY, type RespAfter, type RespContext, type RespServerView, type RespSession } from '../../src/server/resp/resp-context.js';
+import { respLogin } from '../../src/server/resp/resp-front.js';
 import { resolveServerOptions, type ServerOptions } from '../../src/server/options.js';
 import type { ServerCounters } from '../../src/server/server.js';
 import { Store, type StoreOptions } from '../../src/store/store.js';
@@ -18,17 +22,29 @@ export interface Harness {
   readonly session: RespSession;
   readonly server: RespServerView & { counters: ServerCounters; logged: unknown[] };
   readonly out: RespWriter;
+  /** The access control AUTH, NOPERM counting and ACL LOAD use (issue 25). */
+  readonly access: AccessControl;
+  /** Gives the session `rights` (as AUTH would; `undefined`: none, every right unchecked); returns the session. */
+  identify(rights: Rights | undefined): RespSession;
   /** Runs one command; returns its reply bytes (Latin-1) — `after` holds what runCommand returned. */
   run(...args: (string | Buffer)[]): string;
   after: RespAfter;
   close(): void;
 }
 
-const sha = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
+/** What {@link makeHarness} builds: `password` is --resp-password; `tokens`, `certificates` and `reload` the key file's. */
+export interface HarnessOptions {
+  password?: string;
+  tokens?: readonly AccessToken[];
+  certificates?: readonly CertificateRule[];
+  /** ACL LOAD's loader (the key file re-read); absent: nothing to reload. */
+  reload?: () => AccessConfig;
+  store?: StoreOptions;
+  server?: Partial<ServerOptions>;
+  protocol?: 2 | 3;
+}
 
-export function makeHarness(
-  options: { password?: string; store?: StoreOptions; server?: Partial<ServerOptions>; protocol?: 2 | 3 } = {},
-): Harness {
+export function makeHarness(options: HarnessOptions = {}): Harness {
   const clock = new FakeClock();
   const store = new Store({ maxMemory: 1024 * 1024, shards: 1, activeExpiry: false, clock: clock.read, ...options.store });
   const logged: unknown[] = [];
@@ -45,7 +61,11 @@ export function makeHarness(
     },
     ...options.server,
   });
-  const password = options.password === undefined ? undefined : sha(Buffer.from(options.password));
+  const access = new AccessControl(
+    { keys: [], tokens: options.tokens ?? [], certificates: options.certificates ?? [] },
+    { respPassword: options.password },
+    { logger: serverOptions.logger, load: options.reload, sessions: () => [] },
+  );
   const counters: ServerCounters = {
     connected_clients: 1,
     total_connections_received: 3,
@@ -67,8 +87,12 @@ export function makeHarness(
     respClients: 1,
     draining: false,
     outputMemory: { now: 0, peak: 100 },
-    passwordRequired: password !== undefined,
-    checkPassword: (candidate: Uint8Array) => password !== undefined && timingSafeEqual(sha(candidate), password),
+    get authRequired() {
+      return access.table.respAuthRequired;
+    },
+    login: (user: Uint8Array | undefined, password: Uint8Array) => respLogin(access.table, access.counters, user, password),
+    accessCounters: access.counters,
+    reloadAccess: () => access.reload(),
   };
   const session: RespSession = {
     protocol: options.protocol ?? 2,
@@ -76,8 +100,9 @@ export function makeHarness(
     name: undefined,
     libName: undefined,
     libVersion: undefined,
-    authenticated: password === undefined,
+    authenticated: !access.table.respAuthRequired,
     remote: '127.0.0.1:50000',
+    ...NO_IDENTITY,
   };
   const out = new RespWriter();
   out.protocol = session.protocol;
@@ -88,6 +113,13 @@ export function makeHarness(
     session,
     server,
     out,
+    access,
+    identify(rights) {
+      session.rights = rights;
+      session.credential = rights === undefined ? undefined : access.table.credentialOf(rights);
+      session.counters = rights === undefined ? undefined : access.counters.of(rights.id);
+      return session;
+    },
     after: undefined,
     run(...args) {
       h.after = runCommand(args.map((a) => (typeof a === 'string' ? Buffer.from(a, 'latin1') : a)), ctx, out);

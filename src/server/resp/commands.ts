@@ -1,7 +1,8 @@
 /**
  * The RESP command table and its dispatcher (docs/RESP.md): Redis 7.0's
  * checks in Redis's order (server.c processCommand): QUIT, the command's
- * existence, its arity, then the password gate; then the command itself.
+ * existence, its arity, the AUTH gate, then the session's rights (issue 25,
+ * permissions.ts: NOPERM); then the command itself.
  * Names and subcommand names are matched in any case.
  *
  * @example
@@ -11,6 +12,7 @@
  * @module
  */
 import type { RespWriter } from '../../protocol/resp-writer.js';
+import { ACL_COMMANDS } from './acl.js';
 import { ERR_NOAUTH, wrongArity } from './args.js';
 import { COMMAND_COMMANDS } from './command-info.js';
 import { COMMAND_TABLE, type CommandSpec } from './command-table.js';
@@ -20,6 +22,7 @@ import type { Handler } from './handler.js';
 import { HELP_COMMANDS } from './help.js';
 import { INFO_COMMANDS } from './info.js';
 import { KEYSPACE_COMMANDS } from './keyspace.js';
+import { admitted, commandAccess, type CommandAccess } from './permissions.js';
 import type { RespAfter, RespContext } from './resp-context.js';
 import { STRING_COMMANDS } from './strings.js';
 
@@ -30,6 +33,8 @@ interface Runnable {
   readonly subcommands: ReadonlyMap<string, Runnable> | undefined;
   /** Runs before AUTH (Redis's `no_auth` flag): AUTH, HELLO, QUIT. */
   readonly noAuth: boolean;
+  /** What it needs of a session with rights (issue 25). */
+  readonly access: CommandAccess;
 }
 
 const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -40,6 +45,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   ...INFO_COMMANDS,
   ...COMMAND_COMMANDS,
   ...HELP_COMMANDS,
+  ...ACL_COMMANDS,
 };
 
 /** The table entry `spec` with its handler (a container has none of its own). */
@@ -47,7 +53,7 @@ function runnable(spec: CommandSpec): Runnable {
   const subcommands = spec.subcommands === undefined ? undefined : new Map(spec.subcommands.map((s) => [s.name, runnable(s)]));
   const run = HANDLERS[spec.name];
   if (run === undefined && subcommands === undefined) throw new Error(`RESP command ${spec.name} has no handler`);
-  return { spec, run, subcommands, noAuth: spec.flags.includes('no_auth') };
+  return { spec, run, subcommands, noAuth: spec.flags.includes('no_auth'), access: commandAccess(spec) };
 }
 
 const COMMANDS: ReadonlyMap<string, Runnable> = new Map(COMMAND_TABLE.map((spec) => [spec.name, runnable(spec)]));
@@ -141,10 +147,12 @@ export function runCommand(args: Buffer[], ctx: RespContext, out: RespWriter): R
     out.error(wrongArity(command.spec.name));
     return undefined;
   }
-  if (ctx.server.passwordRequired && !ctx.session.authenticated && !command.noAuth) {
+  if (!ctx.session.authenticated && !command.noAuth) {
     out.error(ERR_NOAUTH);
     return undefined;
   }
+  // Issue 25: one test for a session without rights (no AUTH needed, no client certificate).
+  if (ctx.session.rights !== undefined && !admitted(command.access, args, ctx, out)) return undefined;
   try {
     return command.run(args, ctx, out) ?? undefined;
   } catch (error) {

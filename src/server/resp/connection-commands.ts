@@ -2,7 +2,8 @@
  * Commands about the connection itself (docs/RESP.md): PING, ECHO, SELECT,
  * QUIT, HELLO, AUTH and CLIENT's SETNAME / GETNAME / ID / SETINFO, with
  * Redis 7.0's replies and texts (server.c helloCommand, acl.c authCommand,
- * networking.c clientCommand). One user, `default`, until ACLs (issue 25).
+ * networking.c clientCommand). Users are the access table's (issue 25):
+ * `default` (--resp-password) and the key file's `[[tokens]]` ids.
  *
  * @example
  * ```ts
@@ -34,13 +35,27 @@ export const MAX_CLIENT_ATTR_BYTES = 512;
 const ERR_NAME_TOO_LONG = `ERR Client name is longer than ${MAX_CLIENT_ATTR_BYTES} bytes`;
 
 /**
- * Whether `user` / `password` log in (Redis's ACLAuthenticateUser with only
- * the `default` user): with no password configured, `default` with any
- * password does (Redis's `nopass`), as Redis does.
+ * AUTH's and HELLO AUTH's check (Redis's ACLAuthenticateUser over the access
+ * table, issue 25): the session takes the identity of `user` / `password`
+ * (`default` and --resp-password: every right; a `[[tokens]]` id and its
+ * token: that entry's rights) and is authenticated; false for WRONGPASS, the
+ * session unchanged. Where no AUTH is required, `default` is Redis's `nopass`
+ * user: any password logs in and the session keeps what it had (every right,
+ * or a client certificate's rights: AUTH never widens them).
  */
-function authenticates(user: Uint8Array, password: Uint8Array, ctx: RespContext): boolean {
-  if (!DEFAULT_USER.equals(user)) return false; // user names are case-sensitive
-  return ctx.server.passwordRequired ? ctx.server.checkPassword(password) : true;
+function logIn(user: Buffer | undefined, password: Buffer, ctx: RespContext): boolean {
+  const { session, server } = ctx;
+  if (!server.authRequired && (user === undefined || DEFAULT_USER.equals(user))) {
+    session.authenticated = true; // user names are case-sensitive, as in Redis
+    return true;
+  }
+  const identity = server.login(user, password);
+  if (identity === undefined) return false;
+  session.rights = identity.rights;
+  session.credential = identity.credential;
+  session.counters = identity.counters;
+  session.authenticated = true;
+  return true;
 }
 
 /** Redis's validateClientName: printable ASCII without spaces (`!` to `~`). */
@@ -52,10 +67,10 @@ function validName(name: Uint8Array): boolean {
 /** AUTH [username] password. */
 function auth(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   if (args.length > 3) return out.error(ERR_SYNTAX);
-  if (args.length === 2 && !ctx.server.passwordRequired) return out.error(ERR_NO_PASSWORD);
-  const [user, password] = args.length === 2 ? [DEFAULT_USER, args[1] as Buffer] : [args[1] as Buffer, args[2] as Buffer];
-  if (!authenticates(user, password, ctx)) return out.error(ERR_WRONGPASS);
-  ctx.session.authenticated = true;
+  // Redis: the one-argument form when the default user is `nopass` (no AUTH required here).
+  if (args.length === 2 && !ctx.server.authRequired) return out.error(ERR_NO_PASSWORD);
+  const [user, password] = args.length === 2 ? [undefined, args[1] as Buffer] : [args[1] as Buffer, args[2] as Buffer];
+  if (!logIn(user, password, ctx)) return out.error(ERR_WRONGPASS);
   out.simple('OK');
 }
 
@@ -86,10 +101,7 @@ function hello(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void
     }
   }
   const { session } = ctx;
-  if (credentials !== undefined) {
-    if (!authenticates(credentials[0], credentials[1], ctx)) return out.error(ERR_WRONGPASS);
-    session.authenticated = true;
-  }
+  if (credentials !== undefined && !logIn(credentials[0], credentials[1], ctx)) return out.error(ERR_WRONGPASS);
   if (!session.authenticated) return out.error(ERR_HELLO_NOAUTH);
   if (name !== undefined) session.name = name.length === 0 ? undefined : name.toString('latin1');
   if (version !== undefined) {

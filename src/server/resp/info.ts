@@ -3,7 +3,8 @@
  * field names for the sections server, clients, memory, persistence, stats,
  * replication and keyspace,
  * with `redis_version:7.0.0` and `conduit_version`; fields Conduit does not
- * track are left out rather than made up. CONFIG GET answers the few
+ * track are left out rather than made up; an identity without admin sees
+ * the server section only (issue 25). CONFIG GET answers the few
  * settings clients ask for, from Conduit's own options; every other CONFIG
  * subcommand is refused (Conduit is configured on its command line).
  *
@@ -132,9 +133,17 @@ function wanted(args: readonly Buffer[]): Set<Section> {
   return chosen;
 }
 
-/** INFO [section …]: a verbatim string in RESP3, a bulk string in RESP2. */
+/** What an identity without admin is shown, whatever it asks (issue 25: ioredis's ready check reads INFO). */
+const SERVER_ONLY: ReadonlySet<Section> = new Set(['server']);
+
+/**
+ * INFO [section …]: a verbatim string in RESP3, a bulk string in RESP2. An identity
+ * without `admin` (issue 25) gets the `server` section only, whatever it asks: the
+ * others tell about the whole store and every client.
+ */
 function info(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
-  const chosen = wanted(args);
+  const rights = ctx.session.rights;
+  const chosen = rights !== undefined && !rights.may('admin') ? SERVER_ONLY : wanted(args);
   const parts: string[] = [];
   for (const name of SECTIONS) {
     if (!chosen.has(name)) continue;

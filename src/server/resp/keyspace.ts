@@ -15,6 +15,7 @@ import type { RespWriter } from '../../protocol/resp-writer.js';
 import { checkKey, checkKeys, ERR_NOT_INTEGER, ERR_SYNTAX, isLive, isWord, parseInteger } from './args.js';
 import { ERR_PATTERN_TOO_COMPLEX, globTest, literalPrefix } from './glob.js';
 import type { Handler } from './handler.js';
+import { keyFilter } from './permissions.js';
 import type { RespContext } from './resp-context.js';
 
 /** KEYS refuses a store holding more keys than this (it would examine them all in one turn). */
@@ -55,15 +56,20 @@ function narrow(pattern: Uint8Array): { prefix: Uint8Array; glob: Uint8Array | u
   return { prefix, glob: starOnly ? undefined : pattern };
 }
 
-/** KEYS pattern: every match, or an error when the store is too large to walk in one turn or the answer too large to send. */
+/**
+ * KEYS pattern: every match, or an error when the store is too large to walk in one turn
+ * or the answer too large to send. A session limited to some prefixes (issue 25) sees
+ * only the keys inside them (Redis would refuse KEYS to a user with key patterns).
+ */
 function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   const { store } = ctx;
   const pattern = args[1] as Buffer;
+  const filter = keyFilter(ctx.session);
   const items = store.stats().curr_items;
   if (items > KEYS_MAX_EXAMINED) return out.error(`ERR KEYS would examine more than ${KEYS_MAX_EXAMINED} keys: use SCAN`);
   // A pattern without glob characters names one key: no walk.
   if (literalPrefix(pattern).exact) {
-    const found = pattern.length >= 1 && pattern.length <= MAX_KEY_SIZE && isLive(store, pattern);
+    const found = pattern.length >= 1 && pattern.length <= MAX_KEY_SIZE && (filter === undefined || filter(pattern, 0, pattern.length)) && isLive(store, pattern);
     out.array(found ? 1 : 0);
     if (found) out.bulk(pattern);
     return;
@@ -74,7 +80,7 @@ function keys(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   let replyBytes = 0;
   let cursor = 0n;
   do {
-    const body = store.scan(cursor, KEYS_STEP, prefix, SCAN_MAX_BYTES);
+    const body = store.scan(cursor, KEYS_STEP, prefix, SCAN_MAX_BYTES, filter);
     cursor = body.readBigUInt64BE(0);
     const tested = eachKey(body, glob, (key) => {
       found.push(Buffer.from(key));
@@ -101,7 +107,7 @@ function parseCursor(raw: Buffer): bigint | undefined {
   return match[1] === '-' && value !== 0n ? (1n << 64n) - value : value;
 }
 
-/** SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: `[next cursor, [keys…]]`. */
+/** SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: `[next cursor, [keys…]]`; only keys inside the session's prefixes (issue 25). */
 function scan(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   const cursor = parseCursor(args[1] as Buffer);
   if (cursor === undefined) return out.error('ERR invalid cursor');
@@ -122,7 +128,7 @@ function scan(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
     else return out.error(ERR_SYNTAX);
   }
   const { prefix, glob } = pattern === undefined ? { prefix: Buffer.alloc(0), glob: undefined } : narrow(pattern);
-  const body = ctx.store.scan(cursor, Number(count > 1_000_000n ? 1_000_000n : count), prefix, SCAN_MAX_BYTES);
+  const body = ctx.store.scan(cursor, Number(count > 1_000_000n ? 1_000_000n : count), prefix, SCAN_MAX_BYTES, keyFilter(ctx.session));
   // Every key is a string: another TYPE matches none (Redis 7.0 filters by name, unknown names too).
   const strings = type === undefined || isWord(type, 'string');
   const found: Buffer[] = [];

@@ -7,7 +7,8 @@ import { Deadlines } from '../deadlines.js';
 import type { ConnectionTimeouts, DisconnectCause } from '../connection-host.js';
 import { readBuffers } from '../read-buffers.js';
 import { runCommand } from './commands.js';
-import type { RespContext, RespServerView, RespSession } from './resp-context.js';
+import type { Rights } from '../access/rights.js';
+import type { RespContext, RespIdentity, RespServerView, RespSession } from './resp-context.js';
 
 /**
  * One RESP client connection (docs/RESP.md): bytes → {@link RespParser} →
@@ -48,6 +49,8 @@ let lastClientId = 0;
 export interface RespConnectionHost {
   readonly store: Store;
   readonly view: RespServerView;
+  /** Who the connection is before any AUTH (issue 25): a TLS client certificate's rights, or none (every right). */
+  readonly identity: RespIdentity;
   readonly limits: RespLimits;
   /** Unwritten output past which the connection is closed; reading stops over a quarter of it. */
   readonly maxOutputBuffer: number;
@@ -132,8 +135,9 @@ export class RespConnection {
       name: undefined,
       libName: undefined,
       libVersion: undefined,
-      authenticated: !host.view.passwordRequired,
+      authenticated: !host.view.authRequired,
       remote: this.remote,
+      ...host.identity,
     };
     this.#context = { store: host.store, session, server: host.view };
     socket.setNoDelay(true);
@@ -156,6 +160,16 @@ export class RespConnection {
   /** CLIENT ID of this connection. */
   get id(): number {
     return this.#context.session.id;
+  }
+
+  /** Issue 25: the rights the session authenticated with (AUTH, or a client certificate); `undefined`: every right. */
+  get rights(): Rights | undefined {
+    return this.#context.session.rights;
+  }
+
+  /** The credential digest of {@link rights}, so a reload that removes it closes this session. */
+  get credential(): string | undefined {
+    return this.#context.session.credential;
   }
 
   /** Bytes of output this connection holds: written and not yet taken by the kernel. */

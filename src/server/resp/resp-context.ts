@@ -8,6 +8,9 @@
  */
 import type { Store } from '../../store/store.js';
 import type { RespVersion } from '../../protocol/resp-writer.js';
+import type { AccessCounters, IdentityCounters } from '../access/access-counters.js';
+import type { ReloadOutcome } from '../access/access-control.js';
+import type { Rights } from '../access/rights.js';
 import type { ServerOptions } from '../options.js';
 import type { ServerCounters } from '../counters.js';
 
@@ -16,10 +19,10 @@ import type { ServerCounters } from '../counters.js';
  *
  * @example
  * ```ts
- * const session: RespSession = { protocol: 2, id: 7, name: undefined, libName: undefined, libVersion: undefined, authenticated: true, remote: '127.0.0.1:50123' };
+ * const session: RespSession = { protocol: 2, id: 7, name: undefined, libName: undefined, libVersion: undefined, authenticated: true, remote: '127.0.0.1:50123', ...NO_IDENTITY };
  * ```
  */
-export interface RespSession {
+export interface RespSession extends RespIdentity {
   /** 2, or 3 after `HELLO 3`; the connection's writer follows it. */
   protocol: RespVersion;
   /** CLIENT ID: unique within the process, from 1. */
@@ -29,19 +32,50 @@ export interface RespSession {
   /** CLIENT SETINFO LIB-NAME / LIB-VER. */
   libName: string | undefined;
   libVersion: string | undefined;
-  /** False while a password is required and AUTH (or HELLO AUTH) has not given it. */
+  /** False while AUTH is required (--resp-password or any `[[tokens]]`) and AUTH (or HELLO AUTH) has not given it. */
   authenticated: boolean;
   /** The peer, for logs and INFO: `ip:port` or `unix socket`. */
   readonly remote: string;
 }
 
 /**
- * The server as RESP commands see it: INFO's facts, CONFIG GET's values, and the
- * password check. `ConduitServer` provides it.
+ * Who a RESP session is (issue 25, docs/RESP.md "Users and permissions"): the
+ * rights it authenticated with (AUTH, HELLO AUTH, or a TLS client certificate
+ * at accept), the credential digest a reload checks
+ * (AccessTable#credentialOf), and the identity's counters. All `undefined`:
+ * a connection that needed no AUTH and showed no certificate, with every
+ * right, neither checked nor counted.
  *
  * @example
  * ```ts
- * if (!ctx.server.checkPassword(args[1])) out.error('WRONGPASS invalid username-password pair or user is disabled.');
+ * const identity: RespIdentity = { rights, credential: table.credentialOf(rights), counters: access.counters.of(rights.id) };
+ * ```
+ */
+export interface RespIdentity {
+  rights: Rights | undefined;
+  credential: string | undefined;
+  counters: IdentityCounters | undefined;
+}
+
+/**
+ * The identity fields of a session that has none (every right, unchecked).
+ *
+ * @example
+ * ```ts
+ * Object.assign(session, NO_IDENTITY); // after a test logs out
+ * ```
+ */
+export const NO_IDENTITY: Readonly<RespIdentity> = Object.freeze({ rights: undefined, credential: undefined, counters: undefined });
+
+/**
+ * The server as RESP commands see it: INFO's facts, CONFIG GET's values, and
+ * its access table (AUTH, the counters per identity, ACL LOAD). `ConduitServer`
+ * provides it (resp-front.ts).
+ *
+ * @example
+ * ```ts
+ * const identity = ctx.server.login(user, password);
+ * if (identity === undefined) out.error('WRONGPASS invalid username-password pair or user is disabled.');
  * ```
  */
 export interface RespServerView {
@@ -57,10 +91,19 @@ export interface RespServerView {
   readonly draining: boolean;
   /** Output held by all connections now and at its peak (INFO memory). */
   readonly outputMemory: { readonly now: number; readonly peak: number };
-  /** True when a password is configured (`--resp-password`): AUTH is required. */
-  readonly passwordRequired: boolean;
-  /** Compares `candidate` with the configured password in constant time; false when none is configured. */
-  checkPassword(candidate: Uint8Array): boolean;
+  /** True when a new connection must AUTH first: `--resp-password` or any `[[tokens]]` in the current access table. */
+  readonly authRequired: boolean;
+  /**
+   * AUTH / HELLO AUTH (Redis 6): `user` `undefined` (one-argument AUTH) or `default` checks
+   * `--resp-password` (every right, id `default`); another user is a `[[tokens]]` id with
+   * its token. The identity to keep on the session, or `undefined` (WRONGPASS).
+   * Compared as SHA-256 digests: the time taken does not say which bytes matched.
+   */
+  login(user: Uint8Array | undefined, password: Uint8Array): RespIdentity | undefined;
+  /** The server's counters per identity: NOPERM refusals are counted here (`conduit_forbidden_total`). */
+  readonly accessCounters: AccessCounters;
+  /** ACL LOAD: re-reads the key file (AccessControl#reload). */
+  reloadAccess(): ReloadOutcome;
 }
 
 /**

@@ -1,17 +1,21 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { respLimits } from '../../protocol/resp-parser.js';
 import type { Store } from '../../store/store.js';
+import type { ReloadOutcome } from '../access/access-control.js';
+import { AccessCounters } from '../access/access-counters.js';
+import { AccessTable } from '../access/access-table.js';
 import type { ConnectionHost, ServedConnection } from '../connection-host.js';
 import type { ServerOptions } from '../options.js';
 import type { ServerCounters } from '../counters.js';
-import type { RespServerView } from './resp-context.js';
+import { NO_IDENTITY, type RespIdentity, type RespServerView } from './resp-context.js';
 import { RespConnection, SHUTTING_DOWN_ERROR } from './resp-connection.js';
 
 /**
  * The RESP side of a ConduitServer (issue 23, docs/RESP.md): what its commands see of the
- * server ({@link RespServerView}), the password check, and a {@link RespConnection} for each
- * socket its listener accepts. The server owns the listeners and the connection table.
+ * server ({@link RespServerView}), AUTH against the server's access table (issue 25), and a
+ * {@link RespConnection} for each socket its listener accepts. The server owns the
+ * listeners and the connection table.
  *
  * @module
  */
@@ -30,8 +34,36 @@ export interface RespFrontServer {
   readonly outputMemory: { readonly now: number; readonly peak: number };
 }
 
-/** SHA-256 of a password: both sides of the comparison are 32 bytes, so it is constant-time whatever the lengths. */
-const digest = (bytes: Uint8Array): Buffer => createHash('sha256').update(bytes).digest();
+/** What ACL LOAD answers on a server whose host has no access control (test hosts). */
+const NOTHING_TO_RELOAD: ReloadOutcome = Object.freeze({ ok: false, error: 'nothing to reload: the server was started without --key-file' });
+
+/**
+ * AUTH `user` `password` against `table` (RespServerView#login): the identity with its
+ * credential digest and its counters in `counters`, or `undefined` (WRONGPASS). A user
+ * name that is not UTF-8 names no user.
+ *
+ * @example
+ * ```ts
+ * respLogin(access.table, access.counters, Buffer.from('app1'), Buffer.from(token))?.rights.id; // 'app1'
+ * ```
+ */
+export function respLogin(table: AccessTable, counters: AccessCounters, user: Uint8Array | undefined, password: Uint8Array): RespIdentity | undefined {
+  let name: string | undefined;
+  if (user !== undefined) {
+    name = Buffer.from(user.buffer, user.byteOffset, user.length).toString('utf8');
+    if (!Buffer.from(name).equals(user)) return undefined;
+  }
+  const rights = table.forUser(name, password);
+  return rights === undefined ? undefined : { rights, credential: table.credentialOf(rights), counters: counters.of(rights.id) };
+}
+
+/** The common name of a verified TLS client certificate, if `socket` carries one with a single CN. */
+function peerCommonName(socket: Socket): string | undefined {
+  const tls = socket as Partial<TLSSocket>;
+  if (typeof tls.getPeerCertificate !== 'function') return undefined;
+  const cn: unknown = tls.getPeerCertificate().subject?.CN;
+  return typeof cn === 'string' ? cn : undefined;
+}
 
 /**
  * The RESP front door of one server.
@@ -46,7 +78,9 @@ const digest = (bytes: Uint8Array): Buffer => createHash('sha256').update(bytes)
 export class RespFront implements RespServerView {
   readonly #server: RespFrontServer;
   readonly #host: ConnectionHost<ServedConnection>;
-  readonly #password: Buffer | undefined;
+  /** The table a host without access control (test hosts) authenticates against: --resp-password, every right. */
+  readonly #ownTable: AccessTable | undefined;
+  readonly #accessCounters: AccessCounters;
   #clients = 0;
   #commands = 0;
   #startedAt = Date.now();
@@ -57,7 +91,8 @@ export class RespFront implements RespServerView {
     this.#server = server;
     this.#host = host;
     const o = server.options;
-    this.#password = o.respPassword === undefined ? undefined : digest(Buffer.from(o.respPassword));
+    this.#ownTable = host.access === undefined ? new AccessTable({ keys: [], tokens: [], certificates: [] }, { respPassword: o.respPassword }) : undefined;
+    this.#accessCounters = host.access?.counters ?? new AccessCounters();
     this.#bound = o.respHost ?? o.host;
   }
 
@@ -94,14 +129,41 @@ export class RespFront implements RespServerView {
     return this.#commands;
   }
 
-  get passwordRequired(): boolean {
-    return this.#password !== undefined;
+  /** The current access table: the server's (a reload swaps it), or this front's own on a host without one. */
+  get #table(): AccessTable {
+    return this.#host.access?.table ?? (this.#ownTable as AccessTable);
   }
 
-  /** Compares `candidate` with --resp-password in constant time (SHA-256 of both, then timingSafeEqual). */
-  checkPassword(candidate: Uint8Array): boolean {
-    if (this.#password === undefined) return false;
-    return timingSafeEqual(digest(candidate), this.#password);
+  get authRequired(): boolean {
+    return this.#table.respAuthRequired;
+  }
+
+  get accessCounters(): AccessCounters {
+    return this.#accessCounters;
+  }
+
+  login(user: Uint8Array | undefined, password: Uint8Array): RespIdentity | undefined {
+    return respLogin(this.#table, this.#accessCounters, user, password);
+  }
+
+  reloadAccess(): ReloadOutcome {
+    return this.#host.access?.reload() ?? NOTHING_TO_RELOAD;
+  }
+
+
+  /**
+   * The identity of a connection that needs no AUTH but showed a verified TLS client
+   * certificate (--tls-client-auth; issue 25): its subject's `[[certificates]]` rule, every
+   * right when the key file has none, no right when none names it. Otherwise none: every
+   * right, unchecked, as before issue 25; where AUTH is required, AUTH decides.
+   */
+  #acceptedIdentity(socket: Socket): RespIdentity {
+    const table = this.#table;
+    if (this.#server.options.tls?.clientAuth !== true || table.respAuthRequired || typeof (socket as Partial<TLSSocket>).getPeerCertificate !== 'function') {
+      return NO_IDENTITY;
+    }
+    const rights = table.forCertificate(peerCommonName(socket));
+    return { rights, credential: table.certificateRules ? table.credentialOf(rights) : undefined, counters: this.#accessCounters.of(rights.id) };
   }
 
   /** The server started listening; `address`: the RESP TCP listener's, if it has one. */
@@ -121,6 +183,7 @@ export class RespFront implements RespServerView {
     return new RespConnection(socket, {
       store: this.#server.store,
       view: this,
+      identity: this.#acceptedIdentity(socket),
       limits: respLimits(o.maxValueSize),
       maxOutputBuffer: o.maxOutputBuffer,
       logger: o.logger,

@@ -26,6 +26,7 @@ import {
 } from './args.js';
 import { EXPIRED, type ExpireUnit, setExpiry } from './expire-time.js';
 import type { Handler } from './handler.js';
+import { countRead, countSets } from './permissions.js';
 import type { RespContext } from './resp-context.js';
 
 /** APPEND past `--max-value-size` (Redis says `proto-max-bulk-len`). */
@@ -103,8 +104,10 @@ function set(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
     // No options (most SETs): what the general path below does for them, without its option objects.
     const outcome = ctx.store.set(key, value, PLAIN_SET);
     if (refused(outcome, out)) return;
-    if (outcome === 'stored') out.simple('OK');
-    else out.bulk(null);
+    if (outcome === 'stored') {
+      out.simple('OK');
+      countSets(ctx.session);
+    } else out.bulk(null);
     return;
   }
   const o = parseOptions(args, 3, true);
@@ -122,6 +125,7 @@ function set(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void {
   }
   const outcome = store.set(key, value, { ttlMs: ttl, nx: o.nx, xx: o.xx, keepTtl: o.keepTtl });
   if (refused(outcome, out)) return;
+  if (outcome === 'stored') countSets(ctx.session);
   if (o.get) out.bulk(old);
   else if (outcome === 'stored') out.simple('OK');
   else out.bulk(null);
@@ -134,7 +138,9 @@ function setWithExpiry(command: string, unit: ExpireUnit): Handler {
     if (!checkKey(key, out)) return;
     const ttl = setExpiry(args[2] as Buffer, unit, false, command, Date.now());
     if (typeof ttl !== 'number') return out.error(ttl.error);
-    if (!refused(ctx.store.set(key, args[3] as Buffer, { ttlMs: ttl }), out)) out.simple('OK');
+    if (refused(ctx.store.set(key, args[3] as Buffer, { ttlMs: ttl }), out)) return;
+    countSets(ctx.session);
+    out.simple('OK');
   };
 }
 
@@ -146,7 +152,9 @@ function getex(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void
   if (o === undefined) return out.error(ERR_SYNTAX);
   const { store } = ctx;
   // Redis 7.0 looks the key up before it reads the expiry: an absent key is nil whatever the time says.
-  if (!isLive(store, key)) return out.bulk(store.getView(key));
+  const live = isLive(store, key);
+  countRead(ctx.session, live);
+  if (!live) return out.bulk(store.getView(key));
   const ttl = ttlOf(o, 'getex', out);
   if (ttl === undefined) return;
   if (o.persist) return out.bulk(store.getAndTouch(key, 0));
@@ -175,6 +183,7 @@ function mset(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   if (!checkPairs(args, 'mset', ctx.store, out)) return;
   for (let i = 1; i < args.length; i += 2) {
     if (refused(ctx.store.set(args[i] as Buffer, args[i + 1] as Buffer), out)) return;
+    countSets(ctx.session);
   }
   out.simple('OK');
 }
@@ -194,6 +203,7 @@ function msetnx(args: readonly Buffer[], ctx: RespContext, out: RespWriter): voi
       return;
     }
   }
+  countSets(ctx.session, (args.length - 1) / 2);
   out.integer(1);
 }
 
@@ -205,14 +215,18 @@ function append(args: readonly Buffer[], ctx: RespContext, out: RespWriter): voi
   const { store } = ctx;
   const current = store.getView(key);
   if (current === undefined) {
-    if (!refused(store.set(key, suffix), out)) out.integer(suffix.length);
+    if (refused(store.set(key, suffix), out)) return;
+    countSets(ctx.session);
+    out.integer(suffix.length);
     return;
   }
   const length = current.length + suffix.length;
   if (length > ctx.server.options.maxValueSize) return out.error(ERR_APPEND_SIZE);
   // Joined before the write: the view is valid until then.
   const joined = Buffer.concat([current, suffix], length);
-  if (!refused(store.set(key, joined, { keepTtl: true }), out)) out.integer(length);
+  if (refused(store.set(key, joined, { keepTtl: true }), out)) return;
+  countSets(ctx.session);
+  out.integer(length);
 }
 
 /**
@@ -227,7 +241,9 @@ function mget(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
   out.array(args.length - 1);
   // Each view is copied by the writer before the next read.
   for (let i = 1; i < args.length; i++) {
-    out.bulk(ctx.store.getView(args[i] as Buffer));
+    const value = ctx.store.getView(args[i] as Buffer);
+    countRead(ctx.session, value !== undefined);
+    out.bulk(value);
     if (out.length - start > bound) {
       out.truncate(start);
       return out.error(`ERR MGET reply would pass ${bound} bytes (--max-output-buffer)`);
@@ -238,7 +254,10 @@ function mget(args: readonly Buffer[], ctx: RespContext, out: RespWriter): void 
 /** INCR / DECR / INCRBY / DECRBY's common part: `delta` added, the new value or the store's refusal. */
 function addTo(key: Buffer, delta: bigint, ctx: RespContext, out: RespWriter): void {
   const result = ctx.store.incr(key, delta);
-  if (typeof result === 'bigint') out.integer(result);
+  if (typeof result === 'bigint') {
+    countSets(ctx.session);
+    out.integer(result);
+  }
   else if (result === 'not_integer') out.error(ERR_NOT_INTEGER);
   else if (result === 'overflow') out.error(ERR_OVERFLOW);
   else refused(result, out);
@@ -274,13 +293,18 @@ function by(sign: 1n | -1n): Handler {
  */
 export const STRING_COMMANDS: Readonly<Record<string, Handler>> = {
   get: (args, ctx, out) => {
-    if (checkKey(args[1] as Buffer, out)) out.bulk(ctx.store.getView(args[1] as Buffer));
+    if (!checkKey(args[1] as Buffer, out)) return;
+    const value = ctx.store.getView(args[1] as Buffer);
+    countRead(ctx.session, value !== undefined);
+    out.bulk(value);
   },
   set,
   setnx: (args, ctx, out) => {
     if (!checkKey(args[1] as Buffer, out)) return;
     const outcome = ctx.store.set(args[1] as Buffer, args[2] as Buffer, { nx: true });
-    if (!refused(outcome, out)) out.integer(outcome === 'stored' ? 1 : 0);
+    if (refused(outcome, out)) return;
+    if (outcome === 'stored') countSets(ctx.session);
+    out.integer(outcome === 'stored' ? 1 : 0);
   },
   setex: setWithExpiry('setex', 'seconds'),
   psetex: setWithExpiry('psetex', 'ms'),
@@ -290,6 +314,7 @@ export const STRING_COMMANDS: Readonly<Record<string, Handler>> = {
     if (!checkKey(key, out)) return;
     const value = ctx.store.get(key);
     if (value !== undefined) ctx.store.delete(key);
+    countRead(ctx.session, value !== undefined);
     out.bulk(value);
   },
   mget,
