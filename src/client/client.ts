@@ -5,7 +5,7 @@ import type { Frame } from '../protocol/header.js';
 import { encodeRequestBody, type Request } from '../protocol/messages.js';
 import { resolveClientOptions, resolvePoolOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
 import { ConnectionCapabilities, type ServerCapabilities } from './capabilities.js';
-import { asTrue, asVoid, bytes, i64, listReply, okOr, scanReply, statsObject, valueOf, type Bytes, type ListReply, type ScanOptions, type ScanReply } from './commands.js';
+import { asTrue, asVoid, bytes, i64, listReply, okOr, reloadReply, scanReply, statsObject, valueOf, type Bytes, type ListReply, type ReloadResult, type ScanOptions, type ScanReply } from './commands.js';
 import { RequestQueue } from './request-queue.js';
 import { setManyLoop, type SetManyEntry, type SetManyResult, type SetOptions } from './set-many.js';
 import { checkVersion, DEFAULT_UPDATE_ATTEMPTS, updateLoop, versionedValue, type VersionedValue } from './versioned.js';
@@ -966,5 +966,27 @@ export class ConduitClient extends EventEmitter {
   flush(): Promise<void> {
     if (this.#pool !== undefined) return this.#pool.flush();
     return this.#call({ op: 'FLUSH' }, okOr(asVoid));
+  }
+
+  /**
+   * Makes the server re-read its key file (RELOAD, spec §3.17, protocol 1.4;
+   * needs the `admin` class). Resolves with the sizes of the file it read and
+   * the sessions it closed (their key, token or certificate rule was removed
+   * or changed); sessions whose credential is still there keep the rights they
+   * started with until they reconnect. Rejects with the {@link ConduitError}
+   * of the server's refusal, its message the server's: `FORBIDDEN` (this
+   * identity lacks admin), `NOT_STORED` (a bad file, a switch between
+   * plaintext and secure mode, or no key file: nothing changed),
+   * `UNKNOWN_OPCODE` (a server older than 1.4). With `servers`, every server
+   * reloads: the sizes are the first server's, `closed` the sum.
+   *
+   * @example
+   * ```ts
+   * const { keys, closed } = await client.reload(); // { keys: 3, tokens: 1, certificates: 0, closed: 1 }
+   * ```
+   */
+  reload(): Promise<ReloadResult> {
+    if (this.#pool !== undefined) return this.#pool.reload();
+    return this.#call({ op: 'RELOAD' }, okOr(reloadReply));
   }
 }

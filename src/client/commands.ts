@@ -180,6 +180,43 @@ export function scanReply(frame: Frame): ScanReply {
 }
 
 /**
+ * What a RELOAD did (spec §3.17, protocol 1.4): the sizes of the key file it
+ * read (`keys`, `tokens`, `certificates`) and the sessions it `closed`
+ * because their credential was removed or changed.
+ */
+export interface ReloadResult {
+  readonly keys: number;
+  readonly tokens: number;
+  readonly certificates: number;
+  readonly closed: number;
+}
+
+/**
+ * spec §3.17: RELOAD answers `{"keys","tokens","certificates","closed"}` as
+ * UTF-8 JSON; anything else is undecodable (PROTOCOL_ERROR).
+ *
+ * @example
+ * ```ts
+ * const decodeReload = okOr(reloadReply);
+ * ```
+ */
+export function reloadReply(frame: Frame): ReloadResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(frame.body.toString('utf8'));
+  } catch (err) {
+    throw new ConduitError('PROTOCOL_ERROR', `RELOAD answer is not JSON: ${(err as Error).message}`);
+  }
+  const fields = value as Record<string, unknown> | null;
+  const count = (name: keyof ReloadResult): number => {
+    const n = fields?.[name];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new ConduitError('PROTOCOL_ERROR', `RELOAD answer has no count ${name}`);
+    return n;
+  };
+  return { keys: count('keys'), tokens: count('tokens'), certificates: count('certificates'), closed: count('closed') };
+}
+
+/**
  * An OK that carries no body: `true` (SET stored, DELETE removed, RENEW set).
  *
  * @example

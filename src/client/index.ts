@@ -10,7 +10,7 @@
  */
 export { ConduitClient, type SetOptions as ClientSetOptions, type WriteOptions as ClientWriteOptions } from './client.js';
 export type { SetManyEntry, SetManyResult } from './set-many.js';
-export type { Bytes, ListReply, ScanOptions, ScanReply } from './commands.js';
+export type { Bytes, ListReply, ReloadResult, ScanOptions, ScanReply } from './commands.js';
 export type { VersionedValue } from './versioned.js';
 export type { NearCacheOptions, NearCacheStats } from './near-cache.js';
 export type { GetOrSetOptions } from './get-or-set.js';

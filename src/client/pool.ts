@@ -28,7 +28,7 @@ import { encodeListBody, type Request } from '../protocol/messages.js';
 import { slotOf } from '../protocol/slots.js';
 import { decodeMovedBody, decodeTopologyBody, STANDALONE, type Topology } from '../protocol/topology-body.js';
 import type { ServerCapabilities } from './capabilities.js';
-import { bytes, statusError, valueOf, type ListReply, type ScanOptions, type ScanReply } from './commands.js';
+import { bytes, statusError, valueOf, type ListReply, type ReloadResult, type ScanOptions, type ScanReply } from './commands.js';
 import { commonCapabilities, joinCursor, mergeLists, mergeStats, named, settleAll, splitCursor } from './fan-out.js';
 import { Ring } from './ring.js';
 import { addressOf, nameOf, reachAt, type ServerAddress } from './server-names.js';
@@ -55,6 +55,7 @@ export interface MemberClient {
   destroy(): void;
   health(): Promise<number>;
   flush(): Promise<void>;
+  reload(): Promise<ReloadResult>;
   stats(): Promise<Record<string, unknown>>;
   list(prefix: Buffer, limit: number): Promise<ListReply>;
   scanPage(cursor: bigint, options: ScanOptions): Promise<ScanReply>;
@@ -84,7 +85,7 @@ type TopologyState = 'static' | 'unknown' | 'known';
 const CONNECTION_FAILURES = new Set(['CONNECT_FAILED', 'CONNECTION_LOST', 'TIMEOUT']);
 
 /** Keyless requests a pool sends to every server: the answer is the first failure, else the first OK. */
-const TO_EVERY_SERVER = new Set(['HEALTH', 'FLUSH', 'SHUTDOWN']);
+const TO_EVERY_SERVER = new Set(['HEALTH', 'FLUSH', 'SHUTDOWN', 'RELOAD']);
 
 /** A merged answer as `exchange` gives it: OK with `body`, or the status a server failed with (local failures reject). */
 async function statusOf(body: () => Promise<Buffer>): Promise<Exchanged> {
@@ -395,6 +396,22 @@ export class Pool {
    */
   async flush(): Promise<void> {
     await this.#everyServer((m) => m.client.flush());
+  }
+
+  /**
+   * RELOAD on every server in the ring (spec §3.17): the first server's sizes
+   * and the sessions closed on all of them; rejects when any fails, naming it
+   * (the servers that reloaded keep their new tables).
+   *
+   * @example
+   * ```ts
+   * const { closed } = await pool.reload();
+   * ```
+   */
+  async reload(): Promise<ReloadResult> {
+    const { results } = await this.#everyServer((m) => m.client.reload());
+    const first = results[0] as ReloadResult;
+    return { ...first, closed: results.reduce((sum, r) => sum + r.closed, 0) };
   }
 
   /**

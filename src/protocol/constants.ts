@@ -92,6 +92,8 @@ export const Opcode = {
   TRACKING: 0x12,
   /** spec §3.16 (protocol 1.3): GET that hands one caller a lease on a miss. */
   LEASE: 0x13,
+  /** spec §3.17 (protocol 1.4): re-read the server's key file (admin). */
+  RELOAD: 0x14,
 } as const;
 
 /**
@@ -156,6 +158,8 @@ export const Feature = {
   TRACKING: 0x20,
   /** spec §3.16 (protocol 1.3): LEASE, and SET's LEASE flag. */
   LEASES: 0x40,
+  /** spec §3.17 (protocol 1.4): RELOAD, and FORBIDDEN for a request outside its identity's rights. */
+  RELOAD: 0x80,
 } as const;
 
 /** The name of a request opcode, e.g. `'GET'`. */

@@ -80,6 +80,8 @@ export type Request =
   | { readonly op: 'TRACKING'; readonly mode: TrackingModeValue; readonly prefixes?: readonly Buffer[] }
   /** spec §3.16 (protocol 1.3): GET, or a lease on a miss for `leaseMs` (≥ 1); `staleOk` takes the previous value while another caller holds the lease. */
   | { readonly op: 'LEASE'; readonly key: Buffer; readonly leaseMs: number; readonly staleOk: boolean }
+  /** spec §3.17 (protocol 1.4): re-read the server's key file (needs admin). */
+  | { readonly op: 'RELOAD' }
   | {
       readonly op: 'CAPS';
       /** spec §3.13: what the client understands, {@link Feature} bits (bit 0: it accepts fragmented responses). */
@@ -399,6 +401,7 @@ function encode(request: Request, id: bigint | undefined, maxBody: number): Buff
     case 'STATS':
     case 'FLUSH':
     case 'TOPOLOGY':
+    case 'RELOAD':
       return [head(Opcode[request.op], 0, 0, undefined)];
     case 'CAPS': {
       const { features } = request;

@@ -52,6 +52,7 @@ export type RequestOp =
   | 'TOPOLOGY'
   | 'TRACKING'
   | 'LEASE'
+  | 'RELOAD'
   | 'HELLO';
 
 const EMPTY = Buffer.alloc(0);
@@ -173,7 +174,7 @@ function shortBody(op: string, need: number, got: number): ProtocolError {
   return badRequest(`${op} body needs at least ${need} bytes, got ${got}`);
 }
 
-function emptyBody(op: 'HEALTH' | 'SHUTDOWN' | 'STATS' | 'FLUSH' | 'TOPOLOGY', length: number, into: RequestView): ProtocolError | undefined {
+function emptyBody(op: 'HEALTH' | 'SHUTDOWN' | 'STATS' | 'FLUSH' | 'TOPOLOGY' | 'RELOAD', length: number, into: RequestView): ProtocolError | undefined {
   if (length !== 0) return badRequest(`${op} takes an empty body, got ${length} bytes`);
   into.op = op;
   return undefined;
@@ -337,6 +338,9 @@ export function readRequest(
       return emptyBody('FLUSH', length, into);
     case Opcode.TOPOLOGY:
       return emptyBody('TOPOLOGY', length, into);
+    case Opcode.RELOAD:
+      // spec §3.17 (protocol 1.4): no body.
+      return emptyBody('RELOAD', length, into);
     case Opcode.CAPS:
       // spec §3.13: features u32, nothing else.
       if (length !== 4) return badRequest(`CAPS body is features u32 (4 bytes), got ${length} bytes`);

@@ -68,6 +68,12 @@ export interface ExecutionContext {
   stats(maxBytes: number): Buffer;
   /** Handles SHUTDOWN; returns the reply (FORBIDDEN unless allowed). */
   shutdown(): Reply;
+  /**
+   * spec §3.17 (protocol 1.4): RELOAD, re-reading the key file: OK with the new table's
+   * sizes as JSON, or NOT_STORED with the error line (nothing changed). Absent (the HTTP
+   * gateway, test hosts): RELOAD is an unknown opcode, as on a 1.3 server.
+   */
+  reload?(): Reply;
   /** spec §2.4: a SET whose value is longer is TOO_LARGE, whatever its framing (`--max-value-size`). Default: no limit. */
   readonly maxValueSize?: number;
   /**
@@ -217,6 +223,8 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
       return group?.topology ?? STANDALONE_TOPOLOGY;
     case 'LEASE':
       return lease(request, context, maxBody, maxValue, owner);
+    case 'RELOAD':
+      return context.reload?.() ?? unknownOpcode('RELOAD');
     case 'TRACKING':
       // Protocol 1.3 (spec §3.15) is parsed; until this server runs it, it answers as a 1.2 server did.
       return unknownOpcode(request.op);
@@ -226,8 +234,8 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
   }
 }
 
-/** What a server that does not run a 1.3 operation answers (spec §3.1): as a 1.2 server did. */
-function unknownOpcode(op: 'TRACKING' | 'LEASE'): Reply {
+/** What a server that does not run a 1.3 or 1.4 operation answers (spec §3.1): as a server of the minor before. */
+function unknownOpcode(op: 'TRACKING' | 'LEASE' | 'RELOAD'): Reply {
   return { status: Status.UNKNOWN_OPCODE, body: Buffer.from(`unknown opcode 0x${Opcode[op].toString(16)}`) };
 }
 

@@ -39,6 +39,7 @@ const KEY_BEARING: Readonly<Record<RequestOp, boolean>> = {
   TOPOLOGY: false,
   TRACKING: false,
   HELLO: false,
+  RELOAD: false,
 };
 
 /**

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { AeadName } from '../crypto/frame-aead.js';
 import type { Counter as CounterType, Histogram as HistogramType, Registry as RegistryType } from 'prom-client';
+import type { ForbiddenReason } from '../protocol/access.js';
 import { opcodeName, statusName } from '../protocol/constants.js';
 import type { Store } from '../store/store.js';
 import type { LeaseTable } from './leases.js';
@@ -113,6 +114,8 @@ export class Metrics {
   readonly registry: RegistryType;
   readonly #requests: CounterType<'opcode' | 'status'>;
   readonly #latency: HistogramType<'opcode'>;
+  /** Issue 25: FORBIDDEN answers by identity and reason (every protocol: binary, HTTP, RESP). */
+  readonly #forbidden: CounterType<'key_id' | 'reason'>;
   readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #latencyChildren = new Map<string, { observe(value: number): void }>();
   /** By opcode byte × 256 + status byte: the label children of binary-protocol requests. */
@@ -138,6 +141,12 @@ export class Metrics {
       help: 'Time to execute a request and frame its answer, by opcode.',
       labelNames: ['opcode'],
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#forbidden = new Counter({
+      name: 'conduit_forbidden_total',
+      help: 'Requests refused FORBIDDEN for the rights of their identity (issue 25), by key id (key, token, user or certificate rule) and reason: read, write, admin (a class it lacks) or prefix.',
+      labelNames: ['key_id', 'reason'],
       registers,
     });
     const stats = (): ReturnType<Store['stats']> => source.store.stats();
@@ -274,6 +283,19 @@ export class Metrics {
         this.inc(source.commandsProcessed);
       },
     });
+  }
+
+  /**
+   * Counts one FORBIDDEN answer to identity `keyId` for `reason` (issue 25): the server sets
+   * this as its AccessCounters' `onForbidden`, so every protocol's refusals land here.
+   *
+   * @example
+   * ```ts
+   * metrics.forbidden('app1', 'prefix');
+   * ```
+   */
+  forbidden(keyId: string, reason: ForbiddenReason): void {
+    this.#forbidden.inc({ key_id: keyId, reason });
   }
 
   /** Records one answered binary-protocol request by its opcode and status bytes (hot path: no strings). */

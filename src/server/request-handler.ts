@@ -43,10 +43,10 @@ const BUSY_SENDING = Buffer.from('server is sending too many large answers; retr
  * versions/GETS/CAS/GAT (§3.11–3.12), SCAN (§3.10), quiet writes (§2.5), TOPOLOGY
  * and MOVED (§3.14; standalone too: its TOPOLOGY says it owns every key), LEASE (§3.16).
  */
-const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY | Feature.TRACKING | Feature.LEASES;
+const SERVER_FEATURES = Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY | Feature.TRACKING | Feature.LEASES | Feature.RELOAD;
 
-/** spec §3.13: the protocol's minor version this server speaks, 1.3 (TRACKING and INVALIDATE pushes, §3.15). */
-const SERVER_MINOR = 3;
+/** spec §3.13: the protocol's minor version this server speaks, 1.4 (RELOAD and FORBIDDEN for rights, §3.17). */
+const SERVER_MINOR = 4;
 
 const TRACKING_OK: Reply = { status: Status.OK, body: undefined };
 

@@ -143,6 +143,9 @@ export class ConduitServer extends EventEmitter {
       { logger: o.logger, load: o.reloadAccess, sessions: () => this.#connections },
     );
     this.access = access;
+    // Decision 7 of issue 25: every FORBIDDEN counted for an identity is a sample of conduit_forbidden_total.
+    const metrics = this.metrics;
+    if (metrics !== undefined) access.counters.onForbidden = (id, reason) => metrics.forbidden(id, reason);
     this.#host = {
       access,
       get keys() {
@@ -161,6 +164,7 @@ export class ConduitServer extends EventEmitter {
       logger: o.logger,
       stats: (maxBytes) => this.#statsBody(maxBytes),
       shutdown: () => this.#shutdownRequested(),
+      reload: () => this.#reloadRequested(),
       countRequest: (answer) => {
         counters.total_commands_processed += 1;
         if (answer === 'suppressed') counters.quiet_suppressed += 1;
@@ -386,8 +390,9 @@ export class ConduitServer extends EventEmitter {
 
   /**
    * The STATS body in at most `maxBytes` (spec §2.1; 16 bytes less in a secure session, §6.4).
-   * Many shards: the per-shard detail is dropped rather than fail; what is left is a few
-   * hundred bytes whatever the load.
+   * Too large: `access.identities` (one entry per identity of the key file, up to
+   * thousands) is dropped first, then the per-shard detail, rather than fail; what is
+   * left is a few hundred bytes whatever the load.
    */
   #statsBody(maxBytes: number): Buffer {
     const { quiet_suppressed: _notInStats, ...counters } = this.#counters; // see ServerCounters.quiet_suppressed
@@ -402,9 +407,25 @@ export class ConduitServer extends EventEmitter {
       output_memory_peak: this.#outputPeak,
       tracking: this.tracking.stats(), // spec §3.15, §5.2
       snapshot: this.snapshots?.stats() ?? null, // spec §5.2, docs/SNAPSHOT.md
+      access: this.access.toJSON(), // spec §5.2, §3.17
     };
     const body = Buffer.from(JSON.stringify(stats));
-    return body.length <= maxBytes ? body : Buffer.from(JSON.stringify({ ...stats, shards: [] }));
+    if (body.length <= maxBytes) return body;
+    const { identities: _dropped, ...access } = stats.access;
+    const lighter = Buffer.from(JSON.stringify({ ...stats, access }));
+    return lighter.length <= maxBytes ? lighter : Buffer.from(JSON.stringify({ ...stats, access, shards: [] }));
+  }
+
+  /**
+   * RELOAD (spec §3.17, protocol 1.4; the admin check is the connection's): re-reads the key
+   * file. OK with `{"keys","tokens","certificates","closed"}`, or NOT_STORED with the error
+   * line when the reload is refused (a bad file, a mode switch, no key file): nothing changed.
+   */
+  #reloadRequested(): Reply {
+    const outcome = this.access.reload();
+    if (!outcome.ok) return { status: Status.NOT_STORED, body: Buffer.from(outcome.error) };
+    const { keys, tokens, certificates, closed } = outcome;
+    return { status: Status.OK, body: Buffer.from(JSON.stringify({ keys, tokens, certificates, closed })) };
   }
 
   #shutdownRequested(): Reply {

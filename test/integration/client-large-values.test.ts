@@ -60,7 +60,7 @@ describe('ConduitClient: values larger than one frame (spec §2.4)', () => {
       const versioned = await c.getWithVersion('big');
       expect(versioned?.value.equals(value)).toBe(true);
       const caps = await c.capabilities();
-      expect(caps).toMatchObject({ minor: 3, fragments: true, maxValueSize: 64 * MiB });
+      expect(caps).toMatchObject({ minor: 4, fragments: true, maxValueSize: 64 * MiB });
       expect(c.pending).toEqual({ inflight: 0, queued: 0 });
     });
   }

@@ -63,7 +63,7 @@ describe('fragments on a real server (spec §2.4)', () => {
       const [caps] = await messages(raw, 1, open);
       expect(caps?.status).toBe(Status.OK);
       const answer = decodeCapsBody(caps?.body ?? Buffer.alloc(0));
-      expect(answer).toEqual({ minor: 3, features: Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY | Feature.TRACKING | Feature.LEASES, maxValueSize: 64 * MiB });
+      expect(answer).toEqual({ minor: 4, features: Feature.FRAGMENTS | Feature.VERSIONS | Feature.SCAN | Feature.QUIET | Feature.TOPOLOGY | Feature.TRACKING | Feature.LEASES | Feature.RELOAD, maxValueSize: 64 * MiB });
       raw.frames.length = 0;
 
       const parts = fragmentedRequest(2n, set('big', value), secure ? SEALED_BODY : PLAIN_BODY, seal);

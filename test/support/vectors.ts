@@ -127,6 +127,7 @@ export function requestOf(vector: RequestVector): Request {
     case 'STATS':
     case 'FLUSH':
     case 'TOPOLOGY':
+    case 'RELOAD':
       return { op: r.op };
     default:
       throw new Error(`vector ${vector.name}: unknown op ${String(r.op)}`);

@@ -44,8 +44,8 @@ describe('CAPS (spec §3.13)', () => {
     expect((bad as ProtocolError).code).toBe('BAD_REQUEST');
   });
 
-  it('feature bits are the contract’s: fragments, versions, SCAN, quiet, topology (1.2, §3.14), tracking and leases (1.3, §3.15–3.16)', () => {
-    expect(Feature).toEqual({ FRAGMENTS: 1, VERSIONS: 2, SCAN: 4, QUIET: 8, TOPOLOGY: 16, TRACKING: 32, LEASES: 64 });
+  it('feature bits are the contract’s: fragments, versions, SCAN, quiet, topology (1.2, §3.14), tracking and leases (1.3, §3.15–3.16), RELOAD (1.4, §3.17)', () => {
+    expect(Feature).toEqual({ FRAGMENTS: 1, VERSIONS: 2, SCAN: 4, QUIET: 8, TOPOLOGY: 16, TRACKING: 32, LEASES: 64, RELOAD: 128 });
   });
 
   it('encodeRequestBody takes a larger body limit for a client that fragments (spec §2.4)', () => {

@@ -35,12 +35,12 @@ describe('readRequest and QUIET (spec §2.5)', () => {
   });
 
   it('refuses QUIET on every other operation with BAD_REQUEST, and on no operation with UNKNOWN_OPCODE', () => {
-    for (const op of [Opcode.GET, Opcode.GETS, Opcode.GAT, Opcode.INCR, Opcode.HEALTH, Opcode.STATS, Opcode.LIST, Opcode.SCAN, Opcode.TTL, Opcode.FLUSH, Opcode.SHUTDOWN, Opcode.TOPOLOGY, Opcode.TRACKING, Opcode.LEASE, Opcode.HELLO]) {
+    for (const op of [Opcode.GET, Opcode.GETS, Opcode.GAT, Opcode.INCR, Opcode.HEALTH, Opcode.STATS, Opcode.LIST, Opcode.SCAN, Opcode.TTL, Opcode.FLUSH, Opcode.SHUTDOWN, Opcode.TOPOLOGY, Opcode.TRACKING, Opcode.LEASE, Opcode.RELOAD, Opcode.HELLO]) {
       const error = readRequest(op | QUIET_BIT, key, 0, 1, false, new RequestView());
       expect(error?.code, `0x${(op | QUIET_BIT).toString(16)}`).toBe('BAD_REQUEST');
       expect(error?.fatal).toBe(false);
     }
-    expect(readRequest(0x54, key, 0, 1, false, new RequestView())?.code).toBe('UNKNOWN_OPCODE'); // 0x14: no operation (0x0F is TOPOLOGY since 1.2, 0x12–0x13 TRACKING and LEASE since 1.3)
+    expect(readRequest(0x55, key, 0, 1, false, new RequestView())?.code).toBe('UNKNOWN_OPCODE'); // 0x15: no operation (0x0F is TOPOLOGY since 1.2, 0x12–0x13 TRACKING and LEASE since 1.3, 0x14 RELOAD since 1.4)
   });
 
   it('keeps the body checks of the operation: a quiet SET with NX and XX is BAD_REQUEST', () => {
