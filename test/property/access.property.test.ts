@@ -64,7 +64,7 @@ const requestArb: fc.Arbitrary<Request> = fc.oneof(
   fc.record({ prefix: prefixArb, count: fc.constantFrom(1, 2, 100, 65_535), cursor: fc.constantFrom(0n, 1n, 12_345n, 2n ** 63n) }).map((r): Request => ({ op: 'SCAN', ...r })),
   fc.array(prefixArb, { minLength: 1, maxLength: 4 }).map((prefixes): Request => ({ op: 'TRACKING', mode: TrackingMode.PREFIXES, prefixes })),
   fc.constantFrom<Request>({ op: 'TRACKING', mode: TrackingMode.KEYS }, { op: 'TRACKING', mode: TrackingMode.OFF }),
-  fc.constantFrom<Request>({ op: 'STATS' }, { op: 'FLUSH' }, { op: 'SHUTDOWN' }, { op: 'HEALTH' }, { op: 'TOPOLOGY' }, { op: 'CAPS', features: 0x7f }),
+  fc.constantFrom<Request>({ op: 'STATS' }, { op: 'FLUSH' }, { op: 'SHUTDOWN' }, { op: 'RELOAD' }, { op: 'HEALTH' }, { op: 'TOPOLOGY' }, { op: 'CAPS', features: 0x7f }),
 );
 
 let composed: ComposedServer;
