@@ -279,9 +279,51 @@ function commands(client: () => ConduitClient, io: Output): Command {
       await client().flush();
       line('OK');
     });
+  const admin = program.command('admin').description("the server's administration (needs a key with the admin class, spec §3.17)");
+  admin
+    .command('reload')
+    .description("re-read the server's --key-file (RELOAD, spec §3.18): new sessions get the new rights, sessions of a removed key are closed; exit 1 when refused")
+    .action(async () => line(reloadLine(await reloadServer(client()))));
   // In the prompt and in piped lines a command is typed without "conduit-cli" before it.
-  if (io.mode !== 'single') for (const sub of program.commands) sub.configureHelp({ commandUsage: (c) => `${c.name()} ${c.usage()}` });
+  if (io.mode !== 'single') {
+    for (const sub of everyCommand(program)) sub.configureHelp({ commandUsage: (c) => `${[...ancestry(c)].join(' ')} ${c.usage()}` });
+  }
   return program;
+}
+
+/** `count` and `noun`, plural unless one: `1 token`, `0 certificates`. */
+const counted = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+/** What `admin reload` prints for the server's answer (spec §3.18). */
+function reloadLine(r: { keys: number; tokens: number; certificates: number; closed: number }): string {
+  return `reloaded: ${counted(r.keys, 'key')}, ${counted(r.tokens, 'token')}, ${counted(r.certificates, 'certificate')}; closed ${counted(r.closed, 'session')}`;
+}
+
+/**
+ * RELOAD (spec §3.18): the server's answer, or exit 1 with its one line: FORBIDDEN (the key
+ * lacks admin, or a plaintext server's refusal) or NOT_STORED (the reload was refused: a bad
+ * file, no --key-file; nothing changed).
+ */
+async function reloadServer(conduit: ConduitClient): Promise<{ keys: number; tokens: number; certificates: number; closed: number }> {
+  try {
+    return await conduit.reload();
+  } catch (err) {
+    if (err instanceof ConduitError && err.code === 'NOT_STORED') throw new Exit(ABSENT, `reload refused: ${err.message}`);
+    if (err instanceof ConduitError && err.code === 'FORBIDDEN') throw new Exit(ABSENT, `error: FORBIDDEN: ${err.message}`);
+    throw err;
+  }
+}
+
+/** `command` and every command under it (`admin reload` is under `admin`). */
+function everyCommand(command: Command): Command[] {
+  return command.commands.flatMap((sub) => [sub, ...everyCommand(sub)]);
+}
+
+/** The names from the top command down to `command`, without the nameless prompt program. */
+function ancestry(command: Command): string[] {
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) if (c.name() !== '') names.unshift(c.name());
+  return names;
 }
 
 /** Splits a prompt line into words, honouring "double" and 'single' quotes. */
@@ -294,16 +336,16 @@ function words(text: string): string[] {
   return out;
 }
 
-/** `help` alone is the general help, `help set` that command's help. */
+/** `help` alone is the general help, `help set` that command's help (`help admin reload` a subcommand's). */
 function helpArgs(argv: string[]): string[] {
-  return argv[0] === 'help' ? (argv[1] === undefined ? ['--help'] : [argv[1], '--help']) : argv;
+  return argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv;
 }
 
 /** Runs one command line; returns its exit code, printing errors as one line. */
 async function runCommand(program: Command, argv: string[], io: Output, from: 'node' | 'user'): Promise<number> {
   program.exitOverride();
   program.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s.trimEnd()) });
-  for (const sub of program.commands) {
+  for (const sub of everyCommand(program)) {
     sub.exitOverride();
     sub.configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s.trimEnd()) });
   }
@@ -432,7 +474,7 @@ async function main(): Promise<number> {
     .helpOption(false)
     .addHelpText(
       'after',
-      '\nCommands: get, gets, gat, set, del, ttl, renew, incr, list, stats, health, flush, keygen (conduit-cli help COMMAND).\n' +
+      '\nCommands: get, gets, gat, set, del, ttl, renew, incr, list, stats, health, flush, keygen, admin reload (conduit-cli help COMMAND).\n' +
         'Without a command: a prompt on a terminal, else one command per line from stdin.\n' +
         'Against --workers (found by TOPOLOGY unless --no-discover) or --servers, each key goes to its server;\n' +
         'list, stats and flush go to every server.',

@@ -1,6 +1,7 @@
 // The `conduit-server --workers N` primary process: starts the workers (supervisor.ts), prints
 // the start-up line naming each one, turns signals and a worker's SHUTDOWN into a drain of the
-// whole group, and exits with it. It serves nothing itself until a gateway is hooked in.
+// whole group, and exits with it; with a key file, SIGHUP is a reload passed to every worker.
+// It serves nothing itself until a gateway is hooked in.
 import type { Logger } from '../config/logger.js';
 import { watchLauncher } from './launcher.js';
 import { Supervisor, type RunningWorker, type SupervisorOptions } from './supervisor.js';
@@ -49,6 +50,12 @@ export interface PrimaryOptions extends SupervisorOptions {
   onWorkersReady?: WorkersReadyHook;
   /** Prints `conduit-server: message` and exits 1 (server.ts's fail). */
   fail: (message: string) => never;
+  /**
+   * Issue 25, with `--key-file`: SIGHUP reloads instead of stopping. Called on each SIGHUP
+   * before the workers are told (the primary's own gateway re-reads the file: one log line).
+   * `undefined`: SIGHUP stops the group, as SIGTERM does.
+   */
+  onReload?: () => void;
 }
 
 /**
@@ -98,7 +105,16 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => stop('SIGHUP'));
+  // spec §6.8: with a key file, SIGHUP re-reads it here (the gateway's table) and in every worker;
+  // without one it is a closed terminal, and the group stops.
+  const reload = o.onReload;
+  process.on('SIGHUP', () => {
+    if (reload === undefined) return stop('SIGHUP');
+    if (stoppingSince !== 0) return;
+    reload();
+    const told = supervisor.reload();
+    logger.debug({ workers: told }, 'SIGHUP: reload relayed to the workers');
+  });
   // One worker's SHUTDOWN (allowed by --allow-shutdown) stops the group: a group is one server to its clients.
   supervisor.on('shutdown', (worker: number) => stop(`SHUTDOWN request to worker ${worker}`));
   supervisor.on('failed', (message: string) => stop('a worker keeps failing to start', message));

@@ -28,12 +28,15 @@ import { formatSizeLimit, parseBytes, parseDuration } from '../config/units.js';
 import type { Logger } from '../config/logger.js';
 import { aeadChoice, requestedAead, type AeadChoice } from '../crypto/aead-choice.js';
 import type { PreSharedKey } from '../crypto/handshake.js';
-import { loadKeyFile, parseKeySpec } from '../crypto/keys.js';
+import { parseKeySpec } from '../crypto/keys.js';
+import { ACCESS_CLASSES } from '../protocol/access.js';
 import { isLoopback, resolveServerOptions, serverDefaults, type ServerOptions } from '../server/options.js';
+import type { AccessControl } from '../server/access/access-control.js';
+import { accessField, accessSettings, type AccessSettings } from './access-settings.js';
 import { ComposedServer, type ComposedAddress } from './compose.js';
 import { watchLauncher } from './launcher.js';
 import { ConduitClient } from '../client/client.js';
-import { ForwardingBackend } from '../http/forwarding.js';
+import { ForwardingBackend, gatewayAccess } from '../http/forwarding.js';
 import { HttpGateway } from '../http/gateway.js';
 import { ForwardingMetrics } from '../http/gateway-metrics.js';
 import { runPrimary, type PrimaryService } from './primary.js';
@@ -41,7 +44,7 @@ import { SettingSources } from './setting-sources.js';
 import { snapshotField, snapshotOption, unusedSnapshotFiles } from './snapshot-settings.js';
 import { SnapshotError } from '../server/snapshot/snapshot-error.js';
 import { freePorts } from './supervisor.js';
-import { onPrimaryGone, tellPrimary, WORKER_ENV, workerStart, type StartMessage } from './worker-ipc.js';
+import { onPrimaryGone, onPrimaryReload, tellPrimary, WORKER_ENV, workerStart, type StartMessage } from './worker-ipc.js';
 import { groupProblem, MAX_WORKERS, memoryShare, planWorkers, workerCount } from './worker-plan.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
@@ -85,7 +88,7 @@ program
   .addOption(option('--shutdown-timeout <duration>', 'longest graceful drain on SIGTERM/SIGINT', 'shutdown-timeout', '10s'))
   .addOption(option('--log-level <level>', 'JSON log lines on stderr at this level', 'log-level', 'info').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .addOption(option('--allow-insecure-public', 'listen on a non-loopback address without a key (and RESP without --resp-password)', 'allow-insecure-public'))
-  .addOption(option('--key-file <path>', 'pre-shared keys (TOML [[keys]] with id and base64 key): secure mode', 'key-file'))
+  .addOption(option('--key-file <path>', 'TOML file of [[keys]] (id, base64 key: secure mode), [[tokens]] (HTTP bearers, RESP users) and [[certificates]] (client certificate CNs), each with optional prefixes and allow (README: Sharing one cache between apps); SIGHUP re-reads it', 'key-file'))
   .addOption(new Option('--key <id:base64>', 'one pre-shared key; prefer CONDUIT_KEY, as command lines are visible to others').env('CONDUIT_KEY'))
   .addOption(option('--tls-cert <path>', 'serve TLS with this certificate chain (PEM)', 'tls-cert'))
   .addOption(option('--tls-key <path>', 'private key of --tls-cert (PEM)', 'tls-key'))
@@ -107,9 +110,11 @@ program
       'flags beat the environment, which beats the file, and every source is checked. A switch there is\n' +
       'true/1/yes/on or false/0/no/off (CONDUIT_TCP=false is --no-tcp).\n' +
       'SIGTERM, SIGINT (Ctrl-C) and SIGHUP (terminal closed) drain the connections and exit 0;\n' +
-      'a second one more than a second later exits at once with 1. With --snapshot FILE the store is saved to FILE\n' +
+      'a second one more than a second later exits at once with 1. With --key-file, SIGHUP re-reads the file\n' +
+      'instead, as conduit-cli admin reload does: new sessions get the new rights, sessions of a removed or\n' +
+      'changed key are closed, and a bad file is refused with one log line (the old keys stay). With --snapshot FILE the store is saved to FILE\n' +
       'after the drain (a failed save exits 1; a second signal stops the save and leaves FILE as it was).\n' +
-      'With --workers, the primary passes them on\n' +
+      'With --workers, the primary passes them (and a SIGHUP reload) on\n' +
       'to every worker and exits 0 once all have drained; a worker that dies is restarted on its address.\n' +
       'Give the process 1.1 × --max-memory + 112 MiB of RAM (README: How much memory).',
   );
@@ -216,12 +221,13 @@ function respListenerProblem(options: Partial<ServerOptions>, allowInsecurePubli
     return undefined;
   }
   const which = sources.originOf(options.respPort !== undefined ? 'respPort' : 'respSocket');
-  const password = options.respPassword !== undefined;
+  // A key file's [[tokens]] are RESP users (AUTH user password): with any, the port requires AUTH.
+  const password = options.respPassword !== undefined || (options.tokens ?? []).length > 0;
   const clientCerts = options.tls?.clientAuth === true;
   if ((options.keys ?? []).length > 0 && !password && !clientCerts) {
     return (
       `refusing ${which}: secure mode (a key is configured) and RESP clients cannot use keys, so the RESP listener ` +
-      'needs --resp-password (CONDUIT_RESP_PASSWORD) or client certificates (--tls-client-auth)'
+      'needs --resp-password (CONDUIT_RESP_PASSWORD), [[tokens]] in --key-file or client certificates (--tls-client-auth)'
     );
   }
   const host = options.respHost ?? options.host ?? serverDefaults.host;
@@ -241,11 +247,27 @@ function secureField(keys: readonly PreSharedKey[], aead: AeadChoice | undefined
 }
 
 /**
+ * The key the primary's forwarding gateway gives the workers (issue 25): one with every right,
+ * as the gateway enforces its clients' rights itself. CONDUIT_KEY's (no rule: it is added last)
+ * first, as every reload keeps it; else the key file's first key without prefixes or allow.
+ */
+function gatewayKey(keys: readonly PreSharedKey[]): PreSharedKey | undefined {
+  const everything = (k: PreSharedKey): boolean => k.rule === undefined || (k.rule.prefixes === undefined && k.rule.allow.size === ACCESS_CLASSES.length);
+  return keys.find((k) => k.rule === undefined) ?? keys.find(everything);
+}
+
+/**
  * `--workers N` (N > 1): the checks only a group needs, then the primary (primary.ts). Every
  * other setting was checked by main() as for one server, and the first worker's options are
  * resolved here, so a bad value fails now, once, not in N workers.
  */
-async function startPrimary(count: number, options: Partial<ServerOptions>, logger: Logger & { flush(): void }, aead: AeadChoice | undefined): Promise<void> {
+async function startPrimary(
+  count: number,
+  options: Partial<ServerOptions>,
+  logger: Logger & { flush(): void },
+  aead: AeadChoice | undefined,
+  access: AccessSettings,
+): Promise<void> {
   const tcp = options.tcp !== false;
   const port = options.port ?? serverDefaults.port;
   const host = options.host ?? serverDefaults.host;
@@ -271,7 +293,23 @@ async function startPrimary(count: number, options: Partial<ServerOptions>, logg
   } catch (err) {
     fail((err as Error).message);
   }
-  const { logger: _logger, keys, tls, ...settingsLogged } = resolved;
+  const { logger: _logger, keys, tokens: _tokens, certificates: _certificates, reloadAccess: _reload, tls, ...settingsLogged } = resolved;
+  // Issue 25: the forwarding gateway checks its clients' tokens itself, against a table of its own
+  // that a SIGHUP reloads with the workers'; it reaches the workers with a key that has every right.
+  const primaryAccess =
+    resolved.httpPort === undefined
+      ? undefined
+      : gatewayAccess(access, { httpToken: resolved.httpToken, logger, load: access.load });
+  let upstreamKey: PreSharedKey | undefined;
+  if (primaryAccess !== undefined && keys.length > 0) {
+    upstreamKey = gatewayKey(keys);
+    if (upstreamKey === undefined) {
+      fail(
+        `${sources.originOf('httpPort')} with ${sources.originOf('workers')} ${count}: the primary's HTTP gateway reaches the workers with a key ` +
+          `of ${String(program.opts<{ keyFile?: string }>().keyFile)}, and every [[keys]] entry there has prefixes or allow; add a key without them (or set CONDUIT_KEY) for the gateway`,
+      );
+    }
+  }
   await runPrimary({
     entry: fileURLToPath(import.meta.url),
     args: process.argv.slice(2),
@@ -282,10 +320,12 @@ async function startPrimary(count: number, options: Partial<ServerOptions>, logg
     epoch: randomBytes(4).readUInt32BE(0),
     shutdownTimeoutMs: resolved.shutdownTimeoutMs,
     logger,
-    onWorkersReady: resolved.httpPort === undefined ? undefined : (names) => startGateway(names, resolved),
+    onWorkersReady: primaryAccess === undefined ? undefined : (names) => startGateway(names, resolved, primaryAccess, upstreamKey),
+    onReload: access.load === undefined ? undefined : () => void primaryAccess?.reload(),
     startFields: {
       version,
       secure: secureField(keys, aead),
+      access: accessField(access),
       tls: tls === undefined ? false : { clientAuth: tls.clientAuth === true },
       http: false,
       // What each worker runs: maxMemory is its share.
@@ -307,15 +347,16 @@ async function startPrimary(count: number, options: Partial<ServerOptions>, logg
  * protocol to the worker that owns each key by a pooled ConduitClient (http/forwarding.ts), with
  * the workers' first key in secure mode. /readyz is 503 while a worker cannot be reached.
  */
-async function startGateway(names: readonly string[], o: ServerOptions): Promise<PrimaryService> {
-  const key = o.keys[0];
+async function startGateway(names: readonly string[], o: ServerOptions, access: AccessControl, key: PreSharedKey | undefined): Promise<PrimaryService> {
   const client = new ConduitClient({ servers: names, ...(key === undefined ? {} : { key: { id: key.id, secret: key.secret } }) });
   client.on('error', () => {}); // a worker being restarted is what /readyz reports, not a crash of the primary
   let draining = false;
-  const gateway = new HttpGateway(new ForwardingBackend(client, { draining: () => draining }), new ForwardingMetrics(), {
+  const gateway = new HttpGateway(new ForwardingBackend(client, { draining: () => draining }), new ForwardingMetrics({ access }), {
     host: o.httpHost,
     port: o.httpPort ?? 0,
-    token: o.httpToken,
+    // Issue 25: the primary's own table (--http-token and [[tokens]]), reloaded with the workers' on SIGHUP.
+    token: undefined,
+    access,
     secure: o.keys.length > 0,
     bodyTimeoutMs: o.frameTimeoutMs,
     allowedHosts: o.httpAllowedHosts,
@@ -401,17 +442,20 @@ async function main(): Promise<void> {
     // Both listeners would bind it, and the second would fail as "already in use" with nothing else there.
     fail(`${sources.originOf('httpPort')} and ${sources.originOf('port')} are both ${text('port').trim()}: give the HTTP gateway a port of its own`);
   }
-  let keys: PreSharedKey[] = [];
+  // Issue 25: the key file's keys, tokens and certificate rules, and CONDUIT_KEY's key beside them
+  // (every right); a reload (SIGHUP, RELOAD, ACL LOAD) reads the same file and adds the same key again.
+  let access: AccessSettings;
   try {
-    if (typeof o.keyFile === 'string') keys = loadKeyFile(o.keyFile);
-    if (typeof o.key === 'string') {
-      const key = parseKeySpec(o.key, sources.originOf('key'));
-      keys = [...keys.filter((k) => k.id !== key.id), key];
-    }
+    const key = typeof o.key === 'string' ? parseKeySpec(o.key, sources.originOf('key')) : undefined;
+    access = accessSettings(typeof o.keyFile === 'string' ? o.keyFile : undefined, key, sources.originOf('key'));
   } catch (err) {
     fail((err as Error).message);
   }
+  const keys = access.keys;
   options.keys = keys;
+  options.tokens = access.tokens;
+  options.certificates = access.certificates;
+  options.reloadAccess = access.load;
   // CONDUIT_AEAD is checked like every CONDUIT_* setting, secure or not; with keys the frame AEAD
   // is chosen now (loading sodium-native), so the start-up line can say which one serves (issue 18).
   let aead: AeadChoice | undefined;
@@ -433,6 +477,11 @@ async function main(): Promise<void> {
   } else if (flag('tlsClientAuth') || typeof o.tlsCa === 'string') {
     fail('--tls-ca and --tls-client-auth need --tls-cert and --tls-key');
   }
+  if (access.certificates.length > 0 && options.tls?.clientAuth !== true) {
+    // spec §3.17: a [[certificates]] rule matches a verified client certificate's CN; without
+    // --tls-client-auth no client presents one, and the rules would silently never apply.
+    fail(`${text('keyFile')}: [[certificates]] need --tls-client-auth (with --tls-cert, --tls-key and --tls-ca): client certificates are what they match`);
+  }
   // Protected mode (like Redis's): a public address needs a key or client certificates.
   const authenticated = keys.length > 0 || options.tls?.clientAuth === true;
   if (options.tcp !== false && !isLoopback(options.host ?? '') && !authenticated && !flag('allowInsecurePublic')) {
@@ -443,9 +492,11 @@ async function main(): Promise<void> {
         '--allow-insecure-public if the network is trusted.',
     );
   }
-  if (options.httpPort !== undefined && !isLoopback(options.httpHost ?? '') && options.httpToken === undefined && !flag('allowInsecurePublic')) {
+  // A key file's [[tokens]] are bearer tokens too: with any, the HTTP data routes need one (spec §3.17).
+  const httpTokens = options.httpToken !== undefined || access.tokens.length > 0;
+  if (options.httpPort !== undefined && !isLoopback(options.httpHost ?? '') && !httpTokens && !flag('allowInsecurePublic')) {
     fail(
-      `refusing to serve HTTP on ${options.httpHost ?? ''}: it is not a loopback address and no --http-token is set ` +
+      `refusing to serve HTTP on ${options.httpHost ?? ''}: it is not a loopback address and no --http-token (or [[tokens]] in --key-file) is set ` +
         '(protected mode). Set CONDUIT_HTTP_TOKEN, bind 127.0.0.1, or pass --allow-insecure-public.',
     );
   }
@@ -479,7 +530,7 @@ async function main(): Promise<void> {
     );
   }
   if (start === undefined && count > 1) {
-    await startPrimary(count, options, primaryLogger, aead);
+    await startPrimary(count, options, primaryLogger, aead, access);
     return;
   }
   // A worker: the primary's plan (supervisor.ts) decides where it listens, its budget and its group.
@@ -535,9 +586,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   if (start === undefined) {
     process.on('SIGINT', () => stop('SIGINT'));
-    // A closed terminal (SIGHUP) stops the server like SIGTERM: logged, and every request already
-    // received is answered, rather than Node's default of dying silently mid-request.
-    process.on('SIGHUP', () => stop('SIGHUP'));
+    // spec §6.8: with --key-file, SIGHUP re-reads it (AccessControl logs one line, ok or refused,
+    // and the server serves on). Without one it is a closed terminal and stops the server like
+    // SIGTERM: logged, and every request already received is answered, rather than Node's
+    // default of dying silently mid-request.
+    process.on('SIGHUP', () => (server.access.reloadable ? void server.access.reload() : stop('SIGHUP')));
     server.on('shutdown', () => stop('SHUTDOWN request'));
     watchLauncher(stop);
   } else {
@@ -545,6 +598,8 @@ async function main(): Promise<void> {
     // SIGTERM to every worker, so a worker's stop always comes from one place.
     process.on('SIGINT', () => {});
     process.on('SIGHUP', () => {});
+    // With --key-file the primary relays its SIGHUP as a reload message (primary.ts).
+    if (server.access.reloadable) onPrimaryReload(() => void server.access.reload());
     // A group is one server to its clients: one worker's SHUTDOWN drains them all (primary.ts).
     server.on('shutdown', () => tellPrimary({ type: 'shutdown' }));
     onPrimaryGone(() => stop('primary exited'));
@@ -562,14 +617,15 @@ async function main(): Promise<void> {
     tellPrimary({ type: 'listening', host: address.host, port: server.options.tcp ? address.port : undefined, socket: address.socket });
     return;
   }
-  // Never log secrets: keys by id only, the HTTP token as "(set)".
-  const { logger: _logger, keys: configuredKeys, tls, respPassword, ...settingsLogged } = server.options;
+  // Never log secrets: keys, tokens and certificate rules by id only, the HTTP token as "(set)".
+  const { logger: _logger, keys: configuredKeys, tokens: _tokens, certificates: _certificates, reloadAccess: _reload, tls, respPassword, ...settingsLogged } = server.options;
   logger.info(
     {
       version,
       address: server.options.tcp ? `${address.host}:${address.port}` : undefined,
       socket: address.socket,
       secure: secureField(configuredKeys, aead),
+      access: accessField(access),
       tls: tls === undefined ? false : { clientAuth: tls.clientAuth === true },
       http: address.httpPort === undefined ? false : `${server.options.httpHost}:${address.httpPort}`,
       resp: address.respPort === undefined ? false : `${server.resp?.respAddress.host ?? ''}:${address.respPort}`,

@@ -11,7 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Logger } from '../config/logger.js';
 import { assignSlots } from '../protocol/slots.js';
-import { isWorkerMessage, WORKER_ENV, type StartMessage, type WorkerMessage } from './worker-ipc.js';
+import { isWorkerMessage, WORKER_ENV, type PrimaryMessage, type StartMessage, type WorkerMessage } from './worker-ipc.js';
 import { restartDelayMs, RESTART_RESET_MS, START_ATTEMPTS, type WorkerAddress } from './worker-plan.js';
 
 /** Beyond --shutdown-timeout, how long a worker may take to exit after SIGTERM (start-up, store close) before SIGKILL. */
@@ -188,6 +188,28 @@ export class Supervisor extends EventEmitter {
   stop(): Promise<boolean> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
+  }
+
+  /**
+   * Relays a reload (SIGHUP with `--key-file`, issue 25) to every worker that runs: each re-reads
+   * the key file and logs one line. A worker still starting is told too (it may have read the
+   * file before it changed); one waiting for its restart reads it as it starts. Returns how
+   * many workers were told.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGHUP', () => supervisor.reload());
+   * ```
+   */
+  reload(): number {
+    let told = 0;
+    for (const slot of this.#slots) {
+      const child = slot.child;
+      if ((slot.phase !== 'serving' && slot.phase !== 'starting') || child === undefined || !child.connected) continue;
+      child.send({ type: 'reload' } satisfies PrimaryMessage);
+      told += 1;
+    }
+    return told;
   }
 
   /**

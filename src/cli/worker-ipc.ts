@@ -46,6 +46,31 @@ export interface StartMessage {
 }
 
 /**
+ * primary → worker, after the start: `reload`, the primary got SIGHUP and the server has a
+ * `--key-file` (issue 25): the worker re-reads it as a lone server does on SIGHUP (spec §6.8).
+ *
+ * @example
+ * ```ts
+ * child.send({ type: 'reload' } satisfies PrimaryMessage);
+ * ```
+ */
+export type PrimaryMessage = { type: 'reload' };
+
+/**
+ * In a worker: calls `reload` on each `reload` message of the primary (its relayed SIGHUP).
+ *
+ * @example
+ * ```ts
+ * onPrimaryReload(() => void server.access.reload());
+ * ```
+ */
+export function onPrimaryReload(reload: () => void): void {
+  process.on('message', (m: unknown) => {
+    if ((m as { type?: unknown } | null)?.type === 'reload') reload();
+  });
+}
+
+/**
  * worker → primary.
  *
  * @example
