@@ -1,7 +1,9 @@
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { ProtocolError } from '../protocol/errors.js';
 import { HEADER_SIZE, MAX_FRAME_SIZE, Status } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
+import type { Rights } from './access/rights.js';
 import { AnswerQueue } from './answer-queue.js';
 import { Deadlines } from './deadlines.js';
 import type { ConnectionHost, ConnectionTimeouts, DisconnectCause } from './connection-host.js';
@@ -114,9 +116,18 @@ export class Connection {
     this.#socket = socket;
     this.#host = host;
     this.#decoder = new FrameDecoder({ direction: 'request', maxBodySize: host.maxBodySize });
-    this.#gate = new SecureGate(host.keys, () => host.admitHandshake(socket.remoteAddress));
+    // Secure mode is the server's at accept; the keys are read when HELLO comes (a reload may change them, issue 25).
+    this.#gate = new SecureGate(host.keys === undefined ? undefined : () => host.keys, () => host.admitHandshake(socket.remoteAddress));
     this.#answers = new AnswerQueue((delta) => host.outputHeld(delta));
-    this.#requests = new RequestHandler(host, this.#gate, this.#answers, () => this.remote, this.#wakeForPushes);
+    this.#requests = new RequestHandler(host, this.#gate, this.#answers, () => this.remote, this.#wakeForPushes, (reason) => this.disconnect('key_removed', reason));
+    const access = host.access;
+    if (access !== undefined && host.keys === undefined && (socket as Partial<TLSSocket>).authorized === true) {
+      // spec §3.17: without secure mode a verified TLS client certificate names the identity (in
+      // secure mode the HELLO key does). Its common name picks the [[certificates]] rule.
+      const subject = (socket as TLSSocket).getPeerCertificate().subject as { CN?: string | string[] } | undefined;
+      const cn = subject?.CN;
+      this.#requests.authenticate(access.table.forCertificate(Array.isArray(cn) ? cn[0] : cn));
+    }
     socket.setNoDelay(true);
     // An exception escaping a socket handler would end the process and the whole cache with
     // it (issue 15 item 1): every entry point from the event loop goes through #guard.
@@ -141,6 +152,19 @@ export class Connection {
       this.#requests.releaseGathering(); // and a request it was sending in fragments
       host.released(this);
     });
+  }
+
+  /**
+   * Issue 25 (spec §3.17): the rights this connection authenticated with (HELLO's key id, a
+   * TLS client certificate); `undefined` in plaintext mode (every right) and before HELLO.
+   */
+  get rights(): Rights | undefined {
+    return this.#requests.rights;
+  }
+
+  /** The credential digest its rights came with: a reload closes the connection when it is gone (spec §6.8). */
+  get credential(): string | undefined {
+    return this.#requests.credential;
   }
 
   /** Bytes of output this connection holds: queued, or written and not yet taken by the kernel. */

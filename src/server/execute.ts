@@ -3,6 +3,7 @@ import { encodeLeaseHead, LEASE_HEAD_SIZE } from '../protocol/lease-body.js';
 import { encodeI64, encodeListBody } from '../protocol/messages.js';
 import type { RequestView } from '../protocol/request-reader.js';
 import { encodeTopologyBody, SLOT_SCHEME, STANDALONE } from '../protocol/topology-body.js';
+import type { KeyFilter } from '../store/list.js';
 import type { IncrRefusal, Store, WriteOutcome } from '../store/store.js';
 import { NO_OWNER, type LeaseTable } from './leases.js';
 
@@ -130,7 +131,9 @@ function owned(value: Buffer): Buffer {
  * §2.4, CAPS §3.13), then any; a value longer than `maxBody` is then memory
  * of its own, since its fragments go out over several turns. `owner` is the
  * connection's id in the lease table (spec §3.16: its share of the leases,
- * which end when it closes; `NO_OWNER` for the HTTP gateway). Store outcomes
+ * which end when it closes; `NO_OWNER` for the HTTP gateway). `filter`: the
+ * keys LIST and SCAN may answer (spec §3.17: an identity limited to some
+ * prefixes sees only the keys inside them); absent, every key. Store outcomes
  * become statuses here, and only here: the store never speaks in wire statuses.
  *
  * @example
@@ -138,7 +141,7 @@ function owned(value: Buffer): Buffer {
  * const reply = execute(viewOf({ op: 'GET', key }, new RequestView()), context, MAX_BODY_SIZE); // { status: 0, body: value }
  * ```
  */
-export function execute(request: RequestView, context: ExecutionContext, maxBody: number, maxValue = maxBody, owner = NO_OWNER): Reply {
+export function execute(request: RequestView, context: ExecutionContext, maxBody: number, maxValue = maxBody, owner = NO_OWNER, filter?: KeyFilter): Reply {
   const { store, group } = context;
   if (group !== undefined) {
     // spec §3.14: a key another server owns is not executed here, so the client may resend it there.
@@ -191,12 +194,12 @@ export function execute(request: RequestView, context: ExecutionContext, maxBody
     }
     case 'LIST': {
       // spec §3.5: the body is 1 byte of flag, then what fits in one frame of this connection.
-      const { keys, truncated } = store.list(request.key(), request.limit, maxBody - 1);
+      const { keys, truncated } = store.list(request.key(), request.limit, maxBody - 1, filter);
       return { status: Status.OK, body: encodeListBody(keys, truncated) };
     }
     case 'SCAN': {
       // spec §3.10: 8 bytes of cursor, then whole buckets' keys that fit one frame of this connection.
-      return { status: Status.OK, body: store.scan(request.cursor, request.limit, request.key(), maxBody - 8) };
+      return { status: Status.OK, body: store.scan(request.cursor, request.limit, request.key(), maxBody - 8, filter) };
     }
     case 'RENEW':
       return store.renew(request.key(), request.ttlMs) ? OK : NOT_FOUND;

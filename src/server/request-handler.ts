@@ -3,6 +3,7 @@ import { ProtocolError } from '../protocol/errors.js';
 import {
   DEFAULT_MAX_VALUE_SIZE,
   Feature,
+  LeaseState,
   isFatalStatus,
   MAX_BODY_SIZE,
   QUIET_BIT,
@@ -17,6 +18,10 @@ import { EnvelopeReader } from '../protocol/envelope-reader.js';
 import { encodeCapsBody } from '../protocol/caps-body.js';
 import { FragmentAssembler } from '../protocol/fragments.js';
 import { readRequest, RequestView } from '../protocol/request-reader.js';
+import { ACCESS_NEEDS, type ForbiddenReason } from '../protocol/access.js';
+import type { KeyFilter } from '../store/list.js';
+import { scopedStats, type IdentityCounters } from './access/access-counters.js';
+import type { Rights } from './access/rights.js';
 import type { AnswerQueue } from './answer-queue.js';
 import type { ConnectionHost } from './connection-host.js';
 import { execute, leaseAnsweredValue, tooLargeForFrame, type Reply } from './execute.js';
@@ -107,13 +112,35 @@ export class RequestHandler {
   readonly #leaseOwner = nextLeaseOwner++;
   /** INVALIDATE pushes waiting for their place in the answer order (spec §3.15). */
   readonly #pushes: PendingInvalidations;
+  /**
+   * Issue 25 (spec §3.17): the rights this connection's identity holds, set when it
+   * authenticates (HELLO's key id, a TLS client certificate); `undefined`: every right and
+   * no check (plaintext mode, test hosts), the one test the plaintext hot path pays.
+   */
+  #rights: Rights | undefined;
+  /** The credential digest the rights came with (AccessTable#credentialOf), for a reload's check. */
+  #credential: string | undefined;
+  /** The identity's counters (STATS `access.identities`), counted into directly. */
+  #counters: IdentityCounters | undefined;
+  /** LIST and SCAN's filter for rights limited to some prefixes (spec §3.17); `undefined`: every key. */
+  #filter: KeyFilter | undefined;
+  /** Closes the connection as `key_removed` (a HELLO whose key a reload removed as it was answered). */
+  readonly #keyGone: (reason: string) => void;
 
   /**
    * `remote`: the peer's address, for logs. `wake`: pushes wait (spec §3.15);
    * the connection should flush soon, calling {@link emitPushes}.
    */
-  constructor(host: ConnectionHost, gate: SecureGate, answers: AnswerQueue, remote: () => string, wake: () => void = () => {}) {
+  constructor(
+    host: ConnectionHost,
+    gate: SecureGate,
+    answers: AnswerQueue,
+    remote: () => string,
+    wake: () => void = () => {},
+    keyGone: (reason: string) => void = () => {},
+  ) {
     this.#host = host;
+    this.#keyGone = keyGone;
     this.#gate = gate;
     this.#answers = answers;
     this.#remote = remote;
@@ -141,6 +168,29 @@ export class RequestHandler {
     if (this.#gathering === 0) return;
     this.#host.assembling?.(-this.#gathering);
     this.#gathering = 0;
+  }
+
+  /** The rights this connection's identity holds (spec §3.17); `undefined`: every right, unchecked. */
+  get rights(): Rights | undefined {
+    return this.#rights;
+  }
+
+  /** The credential digest its rights came with, for a reload's check (spec §6.8). */
+  get credential(): string | undefined {
+    return this.#credential;
+  }
+
+  /**
+   * Issue 25: this connection authenticated as `rights` (a TLS client certificate at accept;
+   * HELLO's key id, see {@link handle}): every later request is checked against them and
+   * counted for the identity. Plaintext connections never call it.
+   */
+  authenticate(rights: Rights): void {
+    const access = this.#host.access;
+    this.#rights = rights;
+    this.#credential = access?.table.credentialOf(rights);
+    this.#counters = access?.counters.of(rights.id);
+    this.#filter = rights.everyKey ? undefined : (source, start, length) => rights.keyAllowed(source, start, length);
   }
 
   /** How this connection's answers may be framed (spec §2.4): CAPS decides. */
@@ -171,9 +221,14 @@ export class RequestHandler {
         case 'refused':
           return admitted;
         case 'hello':
+          // spec §3.17: the session's rights are its key id's in the table it was accepted under.
+          if (this.#host.access !== undefined && !this.#helloRights()) return undefined;
+          // spec §6.5: HELLO's answer is plaintext; the client has no keys until it reads it.
+          this.queue(raw.idHi, raw.idLo, Status.OK, admitted.reply, false);
+          return undefined;
         case 'busy':
-          // spec §6.5: HELLO's answer is plaintext (OK, or BUSY over the rate limit, §6.2); the client has no keys until it reads it.
-          this.queue(raw.idHi, raw.idLo, admitted.kind === 'hello' ? Status.OK : Status.BUSY, admitted.reply, false);
+          // spec §6.2: BUSY over the rate limit, in plaintext as HELLO's OK would be.
+          this.queue(raw.idHi, raw.idLo, Status.BUSY, admitted.reply, false);
           return undefined;
         case 'envelope':
           this.#envelope.load(raw.source, raw.bodyStart, raw.length - TAG_SIZE);
@@ -188,6 +243,22 @@ export class RequestHandler {
       return { error, reason: error.message };
     }
     return this.#take(raw, raw.length, mode);
+  }
+
+  /**
+   * HELLO was accepted: the session takes its key id's rights (spec §3.17). The gate read
+   * the current keys, so the id is in the current table; should it not be (a reload
+   * between), the connection is closed as `key_removed` and false returned.
+   */
+  #helloRights(): boolean {
+    const keyId = this.#gate.keyId ?? '';
+    const rights = this.#host.access?.table.forKey(keyId);
+    if (rights === undefined) {
+      this.#keyGone(`a reload removed key id ${keyId} as its HELLO was answered`);
+      return false;
+    }
+    this.authenticate(rights);
+    return true;
   }
 
   /** Whether frames of an opened envelope are still to be handled (before the next decoded frame). */
@@ -261,8 +332,11 @@ export class RequestHandler {
     } else {
       try {
         const maxBody = this.maxReplyBody;
+        const rights = this.#rights;
+        // spec §3.17: a connection with rights (secure mode, a client certificate) is checked and counted.
+        if (rights !== undefined) reply = this.#runAs(rights, request, maxBody);
         // spec §2.4: a client that declared fragments in CAPS gets values of any size.
-        if (request.op === 'CAPS') reply = this.#caps(request.features);
+        else if (request.op === 'CAPS') reply = this.#caps(request.features);
         else if (request.op === 'TRACKING' && this.#host.tracking !== undefined) reply = this.#tracking(request);
         else reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody, this.#leaseOwner);
         // spec §3.15: a KEYS connection holds a value it read, and one it stored (after the push for that change).
@@ -291,6 +365,53 @@ export class RequestHandler {
     this.queue(idHi, idLo, reply.status, reply.body);
     metrics?.frame(opcode & ~QUIET_BIT, reply.status, (performance.now() - started) / 1000);
     return undefined;
+  }
+
+  /**
+   * One request of a connection with rights (spec §3.17): refused FORBIDDEN before it runs
+   * (and before MOVED) when its identity lacks a class it needs or its key is outside the
+   * prefixes; TRACKING's prefixes must lie inside them; LIST and SCAN answer only keys
+   * inside them; STATS without admin answers the identity's own counters. Counted for the
+   * identity: every request, reads that hit or missed, stored writes.
+   */
+  #runAs(rights: Rights, request: RequestView, maxBody: number): Reply {
+    const counters = this.#counters as IdentityCounters;
+    counters.requests += 1;
+    const op = request.op;
+    let reason: ForbiddenReason | undefined = rights.check(ACCESS_NEEDS[op], request.keySource, request.keyStart, request.keyLength);
+    if (reason === undefined && op === 'TRACKING' && request.trackingMode === TrackingMode.PREFIXES && !rights.everyKey) {
+      for (const prefix of request.prefixes) if (!rights.covers(prefix)) reason = 'prefix';
+    }
+    if (reason !== undefined) {
+      this.#host.access?.counters.forbidden(rights, reason, counters);
+      return { status: Status.FORBIDDEN, body: Buffer.from(rights.message(reason)) };
+    }
+    if (op === 'CAPS') return this.#caps(request.features);
+    if (op === 'TRACKING' && this.#host.tracking !== undefined) return this.#tracking(request);
+    // spec §5.2, §3.17: STATS is the server's for admin, the identity's own for read alone.
+    if (op === 'STATS' && !rights.may('admin')) return { status: Status.OK, body: scopedStats(rights, counters) };
+    const reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody, this.#leaseOwner, this.#filter);
+    const { status } = reply;
+    switch (op) {
+      case 'GET':
+      case 'GETS':
+      case 'GAT':
+        if (status === Status.OK) counters.keyspace_hits += 1;
+        else if (status === Status.NOT_FOUND) counters.keyspace_misses += 1;
+        break;
+      case 'LEASE':
+        // A HIT is a read that found the key; GRANTED, WAIT and STALE found none live.
+        if (status === Status.OK) {
+          if (reply.body?.[0] === LeaseState.HIT) counters.keyspace_hits += 1;
+          else counters.keyspace_misses += 1;
+        }
+        break;
+      case 'SET':
+      case 'INCR':
+        if (status === Status.OK) counters.total_sets += 1;
+        break;
+    }
+    return reply;
   }
 
   /**

@@ -33,6 +33,8 @@ export type GateAnswer =
   | { readonly kind: 'busy'; readonly reply: Buffer }
   | { readonly kind: 'refused'; readonly error: ProtocolError; readonly reason: string };
 
+const NO_KEYS: ReadonlyMap<string, Buffer> = new Map();
+
 /** The one `opened` answer: nothing is allocated for a frame that authenticates. */
 const OPENED: GateAnswer = { kind: 'opened' };
 const ENVELOPE: GateAnswer = { kind: 'envelope' };
@@ -56,14 +58,15 @@ const above = (hi: number, lo: number, lastHi: number, lastLo: number): boolean 
  *
  * @example
  * ```ts
- * const gate = new SecureGate(keys);
+ * const gate = new SecureGate(() => host.keys); // the current keys, read at HELLO
  * const admitted = gate.admit(decoder.take() as RawFrame);
  * if (admitted.kind === 'opened') execute(raw.source, raw.bodyStart, raw.length - 16); // the plaintext, in place
  * else answer(admitted);                                                              // HELLO's OK, or a fatal refusal
  * ```
  */
 export class SecureGate {
-  readonly #keys: ReadonlyMap<string, Buffer>;
+  /** The pre-shared keys HELLO is checked against, read at HELLO: a reload (issue 25) between accept and HELLO counts. */
+  readonly #keys: () => ReadonlyMap<string, Buffer> | undefined;
   /** Whether a HELLO may do key work now (the server's per-address rate limit); asked once per HELLO. */
   readonly #helloAllowed: () => boolean;
   #trust: TrustState;
@@ -81,11 +84,13 @@ export class SecureGate {
   #keyId: string | undefined;
 
   /**
-   * `keys`: pre-shared keys by id; `undefined` means plaintext mode and the gate is never asked.
-   * `helloAllowed`: asked for each HELLO before any key work (spec §6.2); false answers BUSY.
+   * `keys`: pre-shared keys by id, or a getter of the current ones (the server's: a reload may
+   * change them, issue 25; read when HELLO arrives); `undefined` means plaintext mode and the
+   * gate is never asked. `helloAllowed`: asked for each HELLO before any key work (spec §6.2);
+   * false answers BUSY.
    */
-  constructor(keys: ReadonlyMap<string, Buffer> | undefined, helloAllowed: () => boolean = () => true) {
-    this.#keys = keys ?? new Map<string, Buffer>();
+  constructor(keys: ReadonlyMap<string, Buffer> | (() => ReadonlyMap<string, Buffer> | undefined) | undefined, helloAllowed: () => boolean = () => true) {
+    this.#keys = typeof keys === 'function' ? keys : () => keys;
     this.#helloAllowed = helloAllowed;
     this.#trust = keys === undefined ? 'plaintext' : 'awaiting_hello';
   }
@@ -131,7 +136,7 @@ export class SecureGate {
       // spec §6.2: the rate limit comes before any X25519 or HKDF work (after the identifier
       // check: a BUSY answers the HELLO with its own identifier, which must be a client's).
       if (!this.#helloAllowed()) return BUSY_HANDSHAKES;
-      const accepted = acceptHello(raw.body, id, this.#keys);
+      const accepted = acceptHello(raw.body, id, this.#keys() ?? NO_KEYS);
       if (accepted instanceof ProtocolError) {
         // spec §6.5: one message on the wire whatever the reason; the reason goes to the log.
         const named = accepted.keyId === undefined ? '' : ` (key id ${accepted.keyId})`;
