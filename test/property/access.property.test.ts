@@ -56,7 +56,12 @@ const requestArb: fc.Arbitrary<Request> = fc.oneof(
   keyArb.map((key): Request => ({ op: 'TTL', key })),
   fc
     .record({ key: keyArb, value: valueArb, ttlMs: ttlArb, nx: fc.boolean(), xx: fc.boolean(), version: fc.constantFrom(undefined, 1n, 5n), leaseToken: fc.constantFrom(undefined, 3n), quiet: fc.boolean() })
-    .map(({ nx, xx, version, leaseToken, ...r }): Request => ({ op: 'SET', ...r, nx: nx && !xx && version === undefined, xx, keepTtl: false, ...(version === undefined ? {} : { version }), ...(leaseToken === undefined ? {} : { leaseToken }) })),
+    // A lease-token SET is plain otherwise (the encoder refuses it with NX, XX or a version).
+    .map(({ nx, xx, version, leaseToken, ...r }): Request =>
+      leaseToken !== undefined
+        ? { op: 'SET', ...r, nx: false, xx: false, keepTtl: false, leaseToken }
+        : { op: 'SET', ...r, nx: nx && !xx && version === undefined, xx, keepTtl: false, ...(version === undefined ? {} : { version }) },
+    ),
   fc.record({ key: keyArb, quiet: fc.boolean() }).map((r): Request => ({ op: 'DELETE', ...r })),
   fc.record({ key: keyArb, delta: fc.bigInt({ min: -5n, max: 5n }), ttlMs: ttlArb }).map((r): Request => ({ op: 'INCR', ...r })),
   fc.record({ key: keyArb, ttlMs: ttlArb, quiet: fc.boolean() }).map((r): Request => ({ op: 'RENEW', ...r })),
