@@ -319,10 +319,10 @@ function everyCommand(command: Command): Command[] {
   return command.commands.flatMap((sub) => [sub, ...everyCommand(sub)]);
 }
 
-/** The names from the top command down to `command`, without the nameless prompt program. */
+/** The names from below the top program down to `command` (`admin reload`): what a prompt line types. */
 function ancestry(command: Command): string[] {
   const names: string[] = [];
-  for (let c: Command | null = command; c !== null; c = c.parent) if (c.name() !== '') names.unshift(c.name());
+  for (let c: Command = command; c.parent !== null; c = c.parent) names.unshift(c.name());
   return names;
 }
 

@@ -142,7 +142,11 @@ function digest(text: string): Buffer {
  * honours `If-Match` (spec §3.11). What a route's request runs against is
  * its {@link GatewayBackend}: the store of the server in this process
  * (`LocalBackend`), or servers reached over the protocol
- * (`ForwardingBackend`, forwarding.ts).
+ * (`ForwardingBackend`, forwarding.ts). With `access` (issue 25, spec
+ * §3.17), each bearer token has its rights: the class of each route (GET,
+ * HEAD and …/ttl read; PUT, DELETE and …/incr write; `/v1/stats` read:
+ * the server's STATS with admin too, else the token's own) and its key prefixes
+ * are checked before the route runs, and a refusal is a 403 `FORBIDDEN`.
  *
  * @example
  * ```ts
@@ -321,14 +325,16 @@ export class HttpGateway {
   }
 
   /**
-   * `/v1/stats` (spec §5.2, §3.17): the server's STATS for an identity with `admin` (and
-   * where no token is needed); its own rights and counters for one with `read` only.
+   * `/v1/stats` (spec §5.2, §3.17): STATS needs `read`, as on the protocol; then the
+   * server's STATS for an identity with `admin` too (and where no token is needed), its
+   * own rights and counters for one without.
    */
   async #stats(call: Call): Promise<Buffer> {
     const identity = call.identity;
-    if (identity === undefined || identity.rights.may('admin')) return this.#backend.stats();
-    if (!identity.rights.may('read')) this.#refuse(identity, 'read');
-    return scopedStats(identity.rights, identity.counters);
+    if (identity === undefined) return this.#backend.stats();
+    const reason = identity.rights.check(ACCESS_NEEDS.STATS);
+    if (reason !== undefined) this.#refuse(identity, reason);
+    return identity.rights.may('admin') ? this.#backend.stats() : scopedStats(identity.rights, identity.counters);
   }
 
   /**

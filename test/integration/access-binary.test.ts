@@ -7,7 +7,9 @@ import { ConduitClient, ConduitError, Status, TrackingMode, type PreSharedKey, t
 import { readKeyFile } from '../../src/crypto/keys.js';
 import { ACCESS_NEEDS } from '../../src/protocol/access.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
+import { freePort } from '../support/ports.js';
 import { rawClient, startServer } from '../support/server.js';
+import { assignSlots, slotOf } from '../../src/protocol/slots.js';
 
 /**
  * Issue 25 on the binary port (spec §3.17): the rights of a secure-mode key id
@@ -40,11 +42,16 @@ function toml(entries: readonly Entry[], extra = ''): string {
   );
 }
 
+/** Writes `entries` as a key file in a new temporary directory; returns its path. */
+function writeKeyFile(entries: readonly Entry[]): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'conduit-access-')), 'keys.toml');
+  writeFileSync(path, toml(entries));
+  return path;
+}
+
 /** Writes the key file and starts a secure server on it, with SIGHUP's loader (readKeyFile) for RELOAD and metrics (httpPort). */
 async function secureServer(entries: readonly Entry[], options: { allowShutdown?: boolean } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'conduit-access-'));
-  const path = join(dir, 'keys.toml');
-  writeFileSync(path, toml(entries));
+  const path = writeKeyFile(entries);
   const file = readKeyFile(path);
   const started = await startServer({ keys: file.keys, tokens: file.tokens, certificates: file.certificates, reloadAccess: () => readKeyFile(path), httpPort: 0, ...options });
   return { ...started, path, rewrite: (next: readonly Entry[], extra = '') => writeFileSync(path, toml(next, extra)) };
@@ -62,6 +69,7 @@ const APP1: Entry = { id: 'app1', key: secret(), prefixes: ['app1:'], allow: ['r
 const READER: Entry = { id: 'reader', key: secret(), prefixes: ['app1:', 'shared:'], allow: ['read'] };
 const WRITER: Entry = { id: 'writer', key: secret(), prefixes: ['app1:'], allow: ['write'] };
 const NOBODY: Entry = { id: 'nobody', key: secret(), allow: [] };
+const OPERATOR: Entry = { id: 'operator', key: secret(), prefixes: ['ops:'], allow: ['admin'] };
 
 const b = (s: string): Buffer => Buffer.from(s);
 
@@ -96,6 +104,7 @@ function everyRequest(key: string): Request[] {
 function expected(entry: Entry, request: Request, inside: boolean): string | undefined {
   const need = ACCESS_NEEDS[request.op];
   const allow = new Set(entry.allow ?? ['read', 'write', 'admin']);
+  if (request.op === 'STATS' && allow.has('admin')) return undefined; // the server-wide STATS is admin's
   for (const cls of need.classes) if (!allow.has(cls)) return cls;
   if (need.keys === 'key' && !inside && entry.prefixes !== undefined) return 'prefix';
   return undefined;
@@ -103,9 +112,9 @@ function expected(entry: Entry, request: Request, inside: boolean): string | und
 
 describe('per-key rights on the binary port (issue 25, spec §3.17)', () => {
   it('answers every opcode × class × in/out of prefix OK or FORBIDDEN as the table says, before anything runs', async () => {
-    const { port, server } = await secureServer([ADMIN, APP1, READER, WRITER, NOBODY]);
+    const { port, server } = await secureServer([ADMIN, APP1, READER, WRITER, NOBODY, OPERATOR]);
     const admin = clientOf(port, ADMIN);
-    for (const entry of [APP1, READER, WRITER, NOBODY]) {
+    for (const entry of [APP1, READER, WRITER, NOBODY, OPERATOR]) {
       const c = clientOf(port, entry);
       for (const inside of [true, false]) {
         const key = inside ? 'app1:k' : 'other:k';
@@ -125,8 +134,9 @@ describe('per-key rights on the binary port (issue 25, spec §3.17)', () => {
           if (reason === 'prefix') expect(message, what).toContain('may only touch keys starting with "app1:"');
           else expect(message, what).toContain(`may not ${reason}`);
         }
-        // Refused writes changed nothing (the admin view): outside the prefixes, and for an identity without write.
-        if (!inside || !(entry.allow ?? []).includes('write')) expect(await admin.getString(key), `${entry.id} ${key}`).toBe('before');
+        // Refused writes changed nothing (the admin view): outside the prefixes, and for an identity without write (nor FLUSH).
+        const allow = entry.allow ?? [];
+        if (!allow.includes('admin') && (!inside || !allow.includes('write'))) expect(await admin.getString(key), `${entry.id} ${key}`).toBe('before');
       }
     }
     // Every refusal is counted for its identity: STATS access (admin view) and /metrics.
@@ -135,6 +145,7 @@ describe('per-key rights on the binary port (issue 25, spec §3.17)', () => {
     expect(stats.access.identities.app1?.forbidden.prefix).toBeGreaterThan(0);
     expect(stats.access.identities.reader?.forbidden.write).toBeGreaterThan(0);
     expect(stats.access.identities.nobody?.forbidden.read).toBeGreaterThan(0);
+    expect(stats.access.identities.operator?.forbidden.admin).toBe(0);
     expect(stats.access.forbidden_total).toBeGreaterThan(0);
     const metrics = await server.metrics?.registry.metrics();
     expect(metrics).toMatch(/conduit_forbidden_total\{key_id="app1",reason="prefix"\} [1-9]/);
@@ -235,11 +246,38 @@ describe('per-key rights on the binary port (issue 25, spec §3.17)', () => {
     expect(await clientOf(port, ADMIN).getString('app1:q')).toBe('v');
   });
 
-  it('STATS for an admin is the server-wide one with the access member', async () => {
-    const { port } = await secureServer([ADMIN, APP1]);
+  it('FORBIDDEN comes before MOVED: a key another server of the group owns is refused when outside the prefixes, MOVED when inside', async () => {
+    const ports = [await freePort(), await freePort()];
+    const nodes = ports.map((p) => `127.0.0.1:${p}`);
+    const table = assignSlots(nodes);
+    const file = readKeyFile(writeKeyFile([ADMIN, APP1]));
+    const { port } = await startServer({ port: ports[0], keys: file.keys, group: { self: 0, epoch: 1, nodes, table } });
+    const ownedByOther = (prefix: string): Buffer => {
+      for (let i = 0; ; i += 1) {
+        const key = b(`${prefix}${i}`);
+        if (table[slotOf(key)] === 1) return key;
+      }
+    };
+    const app1 = clientOf(port, APP1);
+    expect((await app1.exchange({ op: 'GET', key: ownedByOther('app1:') })).status).toBe(Status.MOVED);
+    expect((await app1.exchange({ op: 'GET', key: ownedByOther('other:') })).status).toBe(Status.FORBIDDEN);
+  });
+
+  it('STATS for an admin drops access.identities first when the body would not fit one frame', async () => {
+    const { port, server } = await secureServer([ADMIN]);
+    for (let i = 0; i < 2_000; i += 1) server.access.counters.of(`identity-with-a-long-name-${i}`);
+    const stats = await clientOf(port, ADMIN).stats();
+    expect(stats.access).toMatchObject({ keys: 1 });
+    expect(stats.access).not.toHaveProperty('identities');
+    expect(Array.isArray(stats.shards)).toBe(true);
+  });
+
+  it('STATS for an admin is the server-wide one with the access member, also for an admin without read', async () => {
+    const { port } = await secureServer([ADMIN, APP1, OPERATOR]);
+    expect(await clientOf(port, OPERATOR).stats()).toHaveProperty('curr_items');
     const stats = await clientOf(port, ADMIN).stats();
     expect(stats).toHaveProperty('curr_items');
-    expect(stats.access).toMatchObject({ keys: 2, tokens: 0, certificates: 0, reloads: 0, reload_failures: 0, last_reload: null, forbidden_total: 0 });
+    expect(stats.access).toMatchObject({ keys: 3, tokens: 0, certificates: 0, reloads: 0, reload_failures: 0, last_reload: null, forbidden_total: 0 });
     expect(stats.access).toHaveProperty('identities.admin.requests');
   });
 });

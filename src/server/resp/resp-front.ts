@@ -78,7 +78,7 @@ function peerCommonName(socket: Socket): string | undefined {
 export class RespFront implements RespServerView {
   readonly #server: RespFrontServer;
   readonly #host: ConnectionHost<ServedConnection>;
-  /** The table a host without access control (test hosts) authenticates against: --resp-password, every right. */
+  /** The table a host without access control (test hosts) authenticates against: its options' --resp-password and tokens. */
   readonly #ownTable: AccessTable | undefined;
   readonly #accessCounters: AccessCounters;
   #clients = 0;
@@ -91,7 +91,7 @@ export class RespFront implements RespServerView {
     this.#server = server;
     this.#host = host;
     const o = server.options;
-    this.#ownTable = host.access === undefined ? new AccessTable({ keys: [], tokens: [], certificates: [] }, { respPassword: o.respPassword }) : undefined;
+    this.#ownTable = host.access === undefined ? new AccessTable({ keys: [], tokens: o.tokens, certificates: o.certificates }, { respPassword: o.respPassword }) : undefined;
     this.#accessCounters = host.access?.counters ?? new AccessCounters();
     this.#bound = o.respHost ?? o.host;
   }
