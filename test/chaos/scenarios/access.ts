@@ -123,25 +123,35 @@ export const access: Scenario = {
           }),
         );
       const before = await snapshot();
-      const distinctive = outside.filter((k) => k.length >= 8);
+      const distinctive = outside.filter((k) => k.length >= 6 && !isInside(k));
+      // Fast paths: every value holds VALUE_MARK, every numbered name SECRET_MARK; the rest are few.
+      const VALUE_MARK = b('OUTSIDE-VALUE-');
+      const SECRET_MARK = b(':secret-');
+      const numbered = distinctive.filter((k) => k.includes(SECRET_MARK));
+      const others = distinctive.filter((k) => !k.includes(SECRET_MARK));
       let revealed = 0;
       const revealedWhat: string[] = [];
+      const found = (where: string, what: string): void => {
+        revealed += 1;
+        if (revealedWhat.length < 5) revealedWhat.push(`${where}: ${what}`);
+      };
       /** Counts what in `answer` reveals an outside key (its name only when `asked` did not name it). */
       const inspect = (answer: Buffer, asked: Buffer, where: string): void => {
-        for (const v of values) {
-          if (answer.includes(v)) {
-            revealed += 1;
-            if (revealedWhat.length < 5) revealedWhat.push(`${where}: a value`);
-          }
-        }
-        for (const name of distinctive) {
-          if (answer.includes(name) && !asked.includes(name)) {
-            revealed += 1;
-            if (revealedWhat.length < 5) revealedWhat.push(`${where}: ${name.toString('latin1')}`);
-          }
-        }
+        if (answer.includes(VALUE_MARK)) for (const v of values) if (answer.includes(v)) found(where, 'a value');
+        const names = answer.includes(SECRET_MARK) ? [...others, ...numbered] : others;
+        for (const name of names) if (answer.includes(name) && !asked.includes(name)) found(where, name.toString('latin1'));
       };
       const rss0 = rssMiB(pid);
+      /** How long each part took (a figure; and where a slow full run spends its time). */
+      const phases: string[] = [];
+      let phaseName = '';
+      let phaseAt = performance.now();
+      const phase = (name: string): void => {
+        if (phaseName !== '') phases.push(`${phaseName} ${((performance.now() - phaseAt) / 1000).toFixed(1)} s`);
+        if (process.env.CHAOS_TRACE === '1') console.error(`[access] ${name}`);
+        phaseName = name;
+        phaseAt = performance.now();
+      };
 
       // The healthy client: SET then GET of its own keys, one pair at a time, through the whole attack.
       const healthy = await connect('healthy', creds.healthy);
@@ -192,6 +202,7 @@ export const access: Scenario = {
         writeFileSync(path, keyFile(creds));
       })();
 
+      phase('binary');
       // 1. Every binary opcode against every outside key (quiet, CAS and lease-token writes too).
       const attacker = await connect('attacker', creds.attacker);
       let binarySent = 0;
@@ -231,6 +242,7 @@ export const access: Scenario = {
       for (let i = 0; i < outside.length; i += 16) {
         await Promise.all(outside.slice(i, i + 16).flatMap((key) => perKey(key).map(send)));
       }
+      phase('list/scan');
       // LIST and SCAN with every one-byte prefix and the outside prefixes; whole SCAN iterations of "".
       const prefixes = [Buffer.alloc(0), ...Array.from({ length: 256 }, (_, i) => Buffer.from([i])), b('app'), b('app1'), b('app2:'), b('shared:'), b('zz:')];
       for (const prefix of prefixes) {
@@ -245,6 +257,7 @@ export const access: Scenario = {
           if (cursor === 0n) break;
         }
       }
+      phase('tracking');
       // TRACKING "" and outside prefixes (each followed by OFF: this client has no near cache to take pushes).
       let trackingForbidden = 0;
       for (const p of [Buffer.alloc(0), b('app'), b('app2:'), b('app1')]) {
@@ -258,6 +271,7 @@ export const access: Scenario = {
       const scopedOk = scoped.status === Status.OK && (JSON.parse(scoped.body.toString()) as { scope?: string }).scope === 'identity';
       await attacker.health();
 
+      phase('flood');
       // 2. Floods of forbidden requests, 256 in flight.
       const floodStarted = performance.now();
       for (let i = 0; i < floodCount; i += 256) {
@@ -271,6 +285,7 @@ export const access: Scenario = {
       }
       const floodMs = performance.now() - floodStarted;
 
+      phase('http');
       // 3. HTTP: every route on outside keys, `../` and %-encoded names sent as written, token guesses.
       let httpSent = 0;
       let http403 = 0;
@@ -320,6 +335,7 @@ export const access: Scenario = {
         inspect(b(got.text), Buffer.alloc(0), 'HTTP guess');
       }
 
+      phase('resp');
       // 4. RESP: AUTH guesses, then as the token's user every command that could reach outside.
       let respSent = 0;
       let noperm = 0;
@@ -359,6 +375,7 @@ export const access: Scenario = {
           }
         }
       }
+      phase('resp keys/scan');
       for (const pattern of ['*', 'app*', '*secret*', '?pp2*', '[a-z]*', '\\a*']) {
         const keys = await respCommand(['KEYS', pattern]);
         for (const k of bulks(decodeReply(keys))) if (!isInside(k)) revealed += 1;
@@ -375,6 +392,7 @@ export const access: Scenario = {
       for (const args of [['FLUSHALL'], ['FLUSHDB'], ['DBSIZE'], ['RANDOMKEY'], ['INFO', 'keyspace'], ['CONFIG', 'SET', 'maxmemory', '1'], ['ACL', 'LOAD'], ['ACL', 'WHOAMI']]) await respCommand(args);
       wire.destroy();
 
+      phase('end');
       // The end: stop the reloads and the healthy client; compare every outside key.
       stopReloads = true;
       await reloadsDone;
@@ -411,6 +429,7 @@ export const access: Scenario = {
         `outside keys: ${count(outside.length)}; changed ${changed}; names or values revealed ${revealed}${revealedWhat.length === 0 ? '' : ` (${revealedWhat.join('; ')})`}; ` +
           `healthy client ${count(healthyPairs)} SET+GET pairs, ${healthyErrors} errors; server RSS ${rss0.toFixed(1)} MiB before, ${rss1.toFixed(1)} MiB after; server ${alive ? 'alive' : 'exited'}`,
       );
+      f.figure(`time: ${phases.join(', ')}`);
       f.expect(`no outside key changed (${changed} of ${outside.length})`, changed === 0);
       f.expect(`no outside name or value revealed (${revealed}${revealedWhat.length === 0 ? '' : `: ${revealedWhat.join('; ')}`})`, revealed === 0);
       f.expect(`the healthy client saw no error (${healthyErrors}${healthyErrorsSeen.length === 0 ? '' : `: ${healthyErrorsSeen.join('; ')}`}) over ${healthyPairs} pairs`, healthyErrors === 0 && healthyPairs > 0);
