@@ -73,7 +73,7 @@ export const access: Scenario = {
   number: 22,
   id: 'access',
   title: 'A limited key attacks outside its prefix',
-  budgetMs: 240_000,
+  budgetMs: 120_000,
   async run(size, f) {
     const outsideCount = size.quick ? 100 : 2_000;
     const floodCount = size.quick ? 5_000 : 200_000;
@@ -187,8 +187,15 @@ export const access: Scenario = {
             writeFileSync(path, keyFile(creds, kind === 2 ? `[[tokens]]\nid = "temp"\ntoken = "temp-${randomBytes(12).toString('hex')}"\n` : ''));
           }
           if (kind === 3) {
+            // SIGHUP: the next file is written only once the server has counted this reload.
+            const reloadsOf = async (): Promise<number> => {
+              const a = ((await admin.stats()) as { access?: { reloads?: number; reload_failures?: number } }).access;
+              return (a?.reloads ?? 0) + (a?.reload_failures ?? 0);
+            };
+            const before = await reloadsOf();
             process.kill(pid, 'SIGHUP');
-            reloadsOk += 1; // checked at the end through STATS access.reloads
+            for (let wait = 0; wait < 500 && (await reloadsOf()) === before; wait += 1) await sleep(10);
+            reloadsOk += 1; // checked at the end against STATS access.reloads
             continue;
           }
           try {
