@@ -397,6 +397,20 @@ describe('TLS client certificates without secure mode (spec §3.17)', () => {
     expect(await c.stats()).toMatchObject({ scope: 'identity', key_id: 'test-client', kind: 'certificate', total_sets: 1 });
   });
 
+  it('in secure mode the HELLO key decides, not the certificate', async () => {
+    const file = readKeyFile(writeKeyFile([ADMIN, APP1]));
+    const { port } = await startServer({
+      tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, clientAuth: true },
+      keys: file.keys,
+      certificates: [{ id: 'test-client', subject: 'conduit test client', rule: { prefixes: [b('cert:')], allow: new Set(['read']) } }],
+    });
+    const tls = { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey };
+    const app1 = clientOf(port, APP1, { tls });
+    expect(await app1.set('app1:k', 'v')).toBe(true);
+    await expect(app1.get('cert:k')).rejects.toMatchObject({ code: 'FORBIDDEN', message: 'key \'app1\' may only touch keys starting with "app1:"' });
+    await clientOf(port, ADMIN, { tls }).flush();
+  });
+
   it('a certificate no rule names has no right; without [[certificates]] every certificate has every right', async () => {
     const ruled = await startServer({
       tls: { cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, clientAuth: true },

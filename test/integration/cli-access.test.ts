@@ -229,6 +229,15 @@ describe('conduit-server --key-file with rights (issue 25)', () => {
     }
   });
 
+  it('--workers with --http-port needs a key of every right for the primary’s gateway: refused in one line naming the file', async () => {
+    const path = keyFile([{ id: 'app1', prefixes: ['app1:'] }]);
+    const { code, stderr } = await runServerToExit(['--port', '0', '--workers', '2', '--http-port', '0', '--key-file', path]);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(path);
+    expect(stderr).toMatch(/add a key without them \(or set CONDUIT_KEY\)/);
+    expect(code).toBe(1);
+  }, 20_000);
+
   it('protected mode: [[tokens]] are the credential a public HTTP host needs', async () => {
     const path = join(dir, `tokens-${++files}.toml`);
     writeFileSync(path, '[[tokens]]\nid = "dashboard"\ntoken = "a-token-of-20-bytes!"\n');
@@ -237,6 +246,17 @@ describe('conduit-server --key-file with rights (issue 25)', () => {
     expect(bare.code).toBe(1);
     expect(bare.stderr).toContain('refusing to serve HTTP');
     const server = await startServerProcess(['--port', '0', '--http-port', '0', '--http-host', '0.0.0.0', '--key-file', path]);
+    server.child.kill('SIGTERM');
+    expect((await server.exited).code).toBe(0);
+  }, 20_000);
+
+  it('protected mode: [[tokens]] are RESP users, the credential the RESP port needs in secure mode (like --resp-password)', async () => {
+    const keysOnly = keyFile([{ id: 'ops' }]);
+    const bare = await runServerToExit(['--port', '0', '--resp-port', '0', '--key-file', keysOnly]);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toMatch(/needs --resp-password \(CONDUIT_RESP_PASSWORD\), \[\[tokens\]\] in --key-file or client certificates/);
+    const withTokens = keyFile([{ id: 'ops' }], '\n[[tokens]]\nid = "dashboard"\ntoken = "a-token-of-20-bytes!"\n');
+    const server = await startServerProcess(['--port', '0', '--resp-port', '0', '--key-file', withTokens]);
     server.child.kill('SIGTERM');
     expect((await server.exited).code).toBe(0);
   }, 20_000);
