@@ -38,9 +38,12 @@ type Expected = ForbiddenReason | 'allow-shutdown' | undefined;
 
 /**
  * The answer spec §3.17 gives `need` for an identity with `classes` limited to `app1:`: the
- * first class it lacks, else `prefix` when its one key (or TRACKING prefix) is outside.
+ * first class it lacks, else `prefix` when its one key (or TRACKING prefix) is outside (STATS:
+ * read or admin).
  */
 function expectedOf(need: AccessNeed, classes: readonly AccessClass[], inside: boolean): Expected {
+  // spec §3.17: STATS needs read, or admin (which answers the server-wide object whether or not it has read).
+  if (need === ACCESS_NEEDS.STATS && classes.includes('admin')) return undefined;
   const missing = need.classes.find((c) => !classes.includes(c));
   if (missing !== undefined) return missing;
   if ((need.keys === 'key' || need.keys === 'prefixes') && !inside) return 'prefix';
