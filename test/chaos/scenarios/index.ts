@@ -1,6 +1,7 @@
-// The reliability scenarios: 1–11 of issue 9, 12–19 of issue 15, 20 of issue 22, 21 of issue 23, in number order.
+// The reliability scenarios: 1–11 of issue 9, 12–19 of issue 15, 20 of issue 22, 21 of issue 23, 22 of issue 25, in number order.
 import type { Scenario } from '../harness.js';
 import { abrupt } from './abrupt.js';
+import { access } from './access.js';
 import { boundaries } from './boundaries.js';
 import { expiry } from './expiry.js';
 import { hostile } from './hostile.js';
@@ -17,4 +18,4 @@ import { shutdown } from './shutdown.js';
 import { snapshot } from './snapshot.js';
 import { streaming } from './streaming.js';
 
-export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, outputMemory, loiterers, handshakeCost, fdExhaustion, renewStorm, secureSizes, listFlood, streaming, snapshot, resp].sort((x, y) => x.number - y.number);
+export const scenarios: Scenario[] = [hostile, boundaries, slowloris, flood, consumer, memory, abrupt, shutdown, resilience, expiry, secure, outputMemory, loiterers, handshakeCost, fdExhaustion, renewStorm, secureSizes, listFlood, streaming, snapshot, resp, access].sort((x, y) => x.number - y.number);
