@@ -325,9 +325,9 @@ export class HttpGateway {
   }
 
   /**
-   * `/v1/stats` (spec §5.2, §3.17): STATS needs `read`, as on the protocol; then the
-   * server's STATS for an identity with `admin` too (and where no token is needed), its
-   * own rights and counters for one without.
+   * `/v1/stats` (spec §5.2, §3.17): STATS needs `read` or `admin`, as on the protocol: the
+   * server's STATS for an identity with `admin` (and where no token is needed), its own
+   * rights and counters for one with `read` alone.
    */
   async #stats(call: Call): Promise<Buffer> {
     const identity = call.identity;

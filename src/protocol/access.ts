@@ -62,17 +62,19 @@ export type KeyScope = 'key' | 'filter' | 'prefixes' | 'none';
 export interface AccessNeed {
   readonly classes: readonly AccessClass[];
   readonly keys: KeyScope;
+  /** `admin` alone also suffices (STATS: an operator's identity gets the server-wide object, read or not). */
+  readonly orAdmin: boolean;
 }
 
-const need = (classes: readonly AccessClass[], keys: KeyScope): AccessNeed => Object.freeze({ classes: Object.freeze(classes), keys });
+const need = (classes: readonly AccessClass[], keys: KeyScope, orAdmin = false): AccessNeed => Object.freeze({ classes: Object.freeze(classes), keys, orAdmin });
 
 /**
  * The table of spec §3.17: every operation's classes and key scope. A quiet
  * write (§2.5) needs what its operation needs; a SET with CAS or a lease
  * token (§3.11, §3.16) is a write. GAT and LEASE read a value and change the
  * key (its expiry; a lease that holds off other writers), so they need both.
- * INCR answers the new value but is a write, as in Redis. STATS needs read;
- * an identity without admin gets its own counters instead of the server's.
+ * INCR answers the new value but is a write, as in Redis. STATS needs read
+ * or admin: admin answers the server's STATS, read alone the identity's own counters.
  */
 export const ACCESS_NEEDS: Readonly<Record<RequestOp | 'RELOAD', AccessNeed>> = Object.freeze({
   GET: need(['read'], 'key'),
@@ -81,7 +83,7 @@ export const ACCESS_NEEDS: Readonly<Record<RequestOp | 'RELOAD', AccessNeed>> = 
   LIST: need(['read'], 'filter'),
   SCAN: need(['read'], 'filter'),
   TRACKING: need(['read'], 'prefixes'),
-  STATS: need(['read'], 'none'),
+  STATS: need(['read'], 'none', true),
   SET: need(['write'], 'key'),
   DELETE: need(['write'], 'key'),
   INCR: need(['write'], 'key'),

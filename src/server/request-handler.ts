@@ -378,9 +378,8 @@ export class RequestHandler {
     const counters = this.#counters as IdentityCounters; // set with the rights (authenticate)
     counters.requests += 1;
     const op = request.op;
-    // spec §3.17: STATS needs read, or admin (the server-wide STATS is admin's, read or not).
-    const serverStats = op === 'STATS' && rights.may('admin');
-    let reason: ForbiddenReason | undefined = serverStats ? undefined : rights.check(ACCESS_NEEDS[op], request.keySource, request.keyStart, request.keyLength);
+    // spec §3.17: STATS needs read, or admin (ACCESS_NEEDS.STATS.orAdmin: the server-wide STATS is admin's, read or not).
+    let reason: ForbiddenReason | undefined = rights.check(ACCESS_NEEDS[op], request.keySource, request.keyStart, request.keyLength);
     if (reason === undefined && op === 'TRACKING' && request.trackingMode === TrackingMode.PREFIXES && !rights.everyKey) {
       for (const prefix of request.prefixes) if (!rights.covers(prefix)) reason = 'prefix';
     }
@@ -391,7 +390,7 @@ export class RequestHandler {
     if (op === 'CAPS') return this.#caps(request.features);
     if (op === 'TRACKING' && this.#host.tracking !== undefined) return this.#tracking(request);
     // spec §5.2, §3.17: STATS is the server's for admin, the identity's own for read alone.
-    if (op === 'STATS' && !serverStats) return { status: Status.OK, body: scopedStats(rights, counters) };
+    if (op === 'STATS' && !rights.may('admin')) return { status: Status.OK, body: scopedStats(rights, counters) };
     const reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody, this.#leaseOwner, this.#filter);
     const { status } = reply;
     switch (op) {

@@ -43,7 +43,7 @@ type Expected = ForbiddenReason | 'allow-shutdown' | undefined;
  */
 function expectedOf(need: AccessNeed, classes: readonly AccessClass[], inside: boolean): Expected {
   // spec §3.17: STATS needs read, or admin (which answers the server-wide object whether or not it has read).
-  if (need === ACCESS_NEEDS.STATS && classes.includes('admin')) return undefined;
+  if (need.orAdmin && classes.includes('admin')) return undefined;
   const missing = need.classes.find((c) => !classes.includes(c));
   if (missing !== undefined) return missing;
   if ((need.keys === 'key' || need.keys === 'prefixes') && !inside) return 'prefix';

@@ -47,6 +47,11 @@ describe('ACCESS_NEEDS (spec §3.17)', () => {
     }
   });
 
+  it('lets admin alone stand in only for STATS (the server-wide object is admin\'s)', () => {
+    const orAdmin = Object.entries(ACCESS_NEEDS).filter(([, n]) => n.orAdmin).map(([op]) => op);
+    expect(orAdmin).toEqual(['STATS']);
+  });
+
   it('is frozen, entries included', () => {
     expect(Object.isFrozen(ACCESS_NEEDS)).toBe(true);
     for (const n of Object.values(ACCESS_NEEDS)) {

@@ -88,13 +88,14 @@ export class Rights {
   }
 
   /**
-   * What refuses a request with `need` (spec §3.17): the first class it lacks, then
+   * What refuses a request with `need` (spec §3.17): nothing when `need.orAdmin` and the
+   * identity holds admin; else the first class it lacks, then
    * `prefix` when its one key (`need.keys` `'key'`, `length` bytes of `source` at `start`)
    * is outside the prefixes; `undefined` when it may run. LIST, SCAN and TRACKING check
    * their prefixes themselves ({@link keyAllowed}, {@link covers}).
    */
   check(need: AccessNeed, source?: Uint8Array, start = 0, length = 0): ForbiddenReason | undefined {
-    if (this.unrestricted) return undefined;
+    if (this.unrestricted || (need.orAdmin && this.#admin)) return undefined;
     for (const cls of need.classes) if (!this.may(cls)) return cls;
     if (need.keys === 'key' && source !== undefined && !this.keyAllowed(source, start, length)) return 'prefix';
     return undefined;
