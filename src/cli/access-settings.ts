@@ -2,8 +2,9 @@
 // and [[certificates]] (readKeyFile) and CONDUIT_KEY's key, read at start and again by every reload
 // (SIGHUP, RELOAD, ACL LOAD) through the same loader, so a reload sees exactly what a restart would.
 import type { PreSharedKey } from '../crypto/handshake.js';
-import { readKeyFile, type AccessToken, type CertificateRule } from '../crypto/keys.js';
+import { readKeyFile, RESERVED_IDS, type AccessToken, type CertificateRule } from '../crypto/keys.js';
 import type { AccessConfig } from '../server/access/access-table.js';
+import type { ServerOptions } from '../server/options.js';
 
 /**
  * What the server starts with: the credentials, and the loader a reload calls
@@ -47,6 +48,11 @@ export function readAccess(path: string, extra: PreSharedKey | undefined, extraO
   if (clash !== undefined) {
     throw new TypeError(`${extraOrigin} and ${path} both name key id '${extra.id}' (${clash} there): give one of them another id`);
   }
+  const same = file.keys.find((k) => k.secret.equals(extra.secret));
+  if (same !== undefined) {
+    // CONDUIT_KEY has every right: the same secret under a limited id would open both.
+    throw new TypeError(`${extraOrigin}'s key is also key '${same.id}' of ${path}: each id needs its own key`);
+  }
   return { keys: [...file.keys, extra], tokens: file.tokens, certificates: file.certificates };
 }
 
@@ -62,6 +68,7 @@ export function readAccess(path: string, extra: PreSharedKey | undefined, extraO
  * ```
  */
 export function accessSettings(keyFile: string | undefined, key: PreSharedKey | undefined, keyOrigin: string): AccessSettings {
+  if (key !== undefined && RESERVED_IDS.has(key.id)) throw new TypeError(`${keyOrigin}: key id '${key.id}' is reserved`);
   if (keyFile === undefined) return { keys: key === undefined ? [] : [key], tokens: [], certificates: [], load: undefined };
   const config = readAccess(keyFile, key, keyOrigin);
   return { ...config, load: () => readAccess(keyFile, key, keyOrigin) };
@@ -87,5 +94,35 @@ export function accessField(access: AccessSettings): unknown {
     tokenIds: tokens.map((t) => t.id),
     certificateIds: certificates.map((c) => c.id),
     reloadable: access.load !== undefined,
+  };
+}
+
+/**
+ * `load` (the key file's loader) checked as the start checked the file (issue 25): a reload
+ * that brings `[[certificates]]` without --tls-client-auth, or that removes the last
+ * `[[tokens]]` entry while tokens are the only credential of the HTTP gateway or the RESP
+ * port (no --http-token / --resp-password), is refused: the previous table stays, and the
+ * port never opens to anyone by a reload.
+ *
+ * @example
+ * ```ts
+ * options.reloadAccess = guardedReload(access.load, options, 'keys.toml');
+ * ```
+ */
+export function guardedReload(load: () => AccessConfig, options: Partial<ServerOptions>, file: string): () => AccessConfig {
+  const tokensGuard: string[] = [];
+  if ((options.tokens ?? []).length > 0) {
+    if (options.httpPort !== undefined && options.httpToken === undefined) tokensGuard.push('the HTTP gateway');
+    if ((options.respPort !== undefined || options.respSocket !== undefined) && options.respPassword === undefined) tokensGuard.push('the RESP port');
+  }
+  return () => {
+    const next = load();
+    if (next.certificates.length > 0 && options.tls?.clientAuth !== true) {
+      throw new TypeError(`${file}: [[certificates]] need --tls-client-auth (with --tls-cert, --tls-key and --tls-ca); restart with it to use them`);
+    }
+    if (next.tokens.length === 0 && tokensGuard.length > 0) {
+      throw new TypeError(`${file}: no [[tokens]] left, but they are the only credential of ${tokensGuard.join(' and ')}: a reload would open it to anyone; restart to run without tokens`);
+    }
+    return next;
   };
 }

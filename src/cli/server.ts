@@ -32,7 +32,7 @@ import { parseKeySpec } from '../crypto/keys.js';
 import { ACCESS_CLASSES } from '../protocol/access.js';
 import { isLoopback, resolveServerOptions, serverDefaults, type ServerOptions } from '../server/options.js';
 import type { AccessControl } from '../server/access/access-control.js';
-import { accessField, accessSettings, type AccessSettings } from './access-settings.js';
+import { accessField, accessSettings, guardedReload, type AccessSettings } from './access-settings.js';
 import { ComposedServer, type ComposedAddress } from './compose.js';
 import { watchLauncher } from './launcher.js';
 import { ConduitClient } from '../client/client.js';
@@ -502,6 +502,12 @@ async function main(): Promise<void> {
   }
   const respProblem = respListenerProblem(options, flag('allowInsecurePublic'));
   if (respProblem !== undefined) fail(respProblem);
+  if (access.load !== undefined) {
+    // A reload installs only what a restart would accept (an outside review reloaded [[certificates]]
+    // without --tls-client-auth): the same file checks, and the tokens that guard HTTP or RESP stay.
+    options.reloadAccess = guardedReload(access.load, options, text('keyFile'));
+    access = { ...access, load: options.reloadAccess };
+  }
 
   const primaryLogger = pino({ name: 'conduit-server', level: text('logLevel') }, pino.destination({ dest: 2, sync: true }));
   if (start === undefined && keys.length > 0 && options.snapshot !== undefined && options.snapshot.key === undefined) {

@@ -123,8 +123,21 @@ export interface KeyFile {
   readonly certificates: readonly CertificateRule[];
 }
 
-/** Ids a key file may not use: the RESP `--resp-password` user and the `--http-token` bearer. */
-export const RESERVED_IDS: ReadonlySet<string> = new Set(['default', 'http-token']);
+/** Refuses two entries of `name` with the same secret (`what`): each id needs its own. */
+function refuseShared(path: string, name: string, secrets: readonly string[], what: string): void {
+  const first = new Map<string, number>();
+  secrets.forEach((secret, i) => {
+    const earlier = first.get(secret);
+    if (earlier !== undefined) throw new TypeError(`${path}: ${name}[${i}] has the same ${what} as ${name}[${earlier}]: each id needs its own ${what}`);
+    first.set(secret, i);
+  });
+}
+
+/**
+ * Ids a key file (and CONDUIT_KEY) may not use: the RESP `--resp-password` user, the
+ * `--http-token` bearer, and the id a client certificate no rule names is counted under.
+ */
+export const RESERVED_IDS: ReadonlySet<string> = new Set(['default', 'http-token', 'unmatched-certificate']);
 
 /** Fewest bytes a `[[tokens]]` token may have. */
 export const MIN_TOKEN_SIZE = 16;
@@ -198,6 +211,10 @@ export function readKeyFile(path: string): KeyFile {
     if (typeof subject !== 'string' || subject.length === 0) throw new TypeError(`${where}: needs a non-empty string subject (the certificate's CN)`);
     return { id, subject, rule };
   });
+  // One secret, one id: a limited id whose key or token also opens an unlimited one would
+  // give whoever holds it the wider rights (an outside review found both accepted).
+  refuseShared(path, 'keys', keys.map((k) => k.secret.toString('base64')), 'key');
+  refuseShared(path, 'tokens', tokens.map((t) => t.token), 'token');
   if (keys.length + tokens.length + certificates.length === 0) {
     throw new TypeError(`${path}: expected [[keys]] entries with id and key (or [[tokens]], [[certificates]])`);
   }

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { ProtocolError } from '../protocol/errors.js';
 import { HEADER_SIZE, MAX_FRAME_SIZE, Status } from '../protocol/constants.js';
 import { FrameDecoder } from '../protocol/decoder.js';
+import { peerCommonName } from './access/peer-certificate.js';
 import type { Rights } from './access/rights.js';
 import { AnswerQueue } from './answer-queue.js';
 import { Deadlines } from './deadlines.js';
@@ -124,9 +125,7 @@ export class Connection {
     if (access !== undefined && host.keys === undefined && (socket as Partial<TLSSocket>).authorized === true) {
       // spec §3.17: without secure mode a verified TLS client certificate names the identity (in
       // secure mode the HELLO key does). Its common name picks the [[certificates]] rule.
-      const subject = (socket as TLSSocket).getPeerCertificate().subject as { CN?: string | string[] } | undefined;
-      const cn = subject?.CN;
-      this.#requests.authenticate(access.table.forCertificate(Array.isArray(cn) ? cn[0] : cn));
+      this.#requests.authenticate(access.table.forCertificate(peerCommonName(socket)));
     }
     socket.setNoDelay(true);
     // An exception escaping a socket handler would end the process and the whole cache with

@@ -138,8 +138,17 @@ describe('readKeyFile: refusals', () => {
     expect(() => readKeyFile(path)).toThrow(new TypeError(message(path)));
   });
 
-  it('reserves exactly default and http-token', () => {
-    expect([...RESERVED_IDS].sort()).toEqual(['default', 'http-token']);
+  it('reserves default, http-token and unmatched-certificate (the ids counters use for other credentials)', () => {
+    expect([...RESERVED_IDS].sort()).toEqual(['default', 'http-token', 'unmatched-certificate']);
+    const path = keyFile(['[[tokens]]', 'id = "unmatched-certificate"', `token = "${TOKEN}"`].join('\n'));
+    expect(() => readKeyFile(path)).toThrow(new TypeError(`${path}: tokens[0]: id 'unmatched-certificate' is reserved`));
+  });
+
+  it('refuses one secret under two ids, for keys and for tokens (a limited id must not share an unlimited one\'s secret)', () => {
+    const keys = keyFile(['[[keys]]', 'id = "ops"', `key = "${KEY_A}"`, '', '[[keys]]', 'id = "app1"', `key = "${KEY_A}"`, 'prefixes = ["app1:"]'].join('\n'));
+    expect(() => readKeyFile(keys)).toThrow(new TypeError(`${keys}: keys[1] has the same key as keys[0]: each id needs its own key`));
+    const tokens = keyFile(['[[tokens]]', 'id = "a"', `token = "${TOKEN}"`, '', '[[tokens]]', 'id = "b"', `token = "${TOKEN}"`].join('\n'));
+    expect(() => readKeyFile(tokens)).toThrow(new TypeError(`${tokens}: tokens[1] has the same token as tokens[0]: each id needs its own token`));
   });
 });
 

@@ -12,7 +12,7 @@ describe('RELOAD request (spec §3.17, protocol 1.4)', () => {
   it('is opcode 0x14 with feature bit 7, and needs admin', () => {
     expect(Opcode.RELOAD).toBe(0x14);
     expect(Feature.RELOAD).toBe(0x80);
-    expect(ACCESS_NEEDS.RELOAD).toEqual({ classes: ['admin'], keys: 'none' });
+    expect(ACCESS_NEEDS.RELOAD).toEqual({ classes: ['admin'], keys: 'none', orAdmin: false });
   });
 
   it('encodes to an empty body and reads back, fed whole, byte by byte and at every split', () => {

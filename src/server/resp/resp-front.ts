@@ -6,6 +6,7 @@ import type { ReloadOutcome } from '../access/access-control.js';
 import { AccessCounters } from '../access/access-counters.js';
 import { AccessTable } from '../access/access-table.js';
 import type { ConnectionHost, ServedConnection } from '../connection-host.js';
+import { peerCommonName } from '../access/peer-certificate.js';
 import type { ServerOptions } from '../options.js';
 import type { ServerCounters } from '../counters.js';
 import { NO_IDENTITY, type RespIdentity, type RespServerView } from './resp-context.js';
@@ -55,14 +56,6 @@ export function respLogin(table: AccessTable, counters: AccessCounters, user: Ui
   }
   const rights = table.forUser(name, password);
   return rights === undefined ? undefined : { rights, credential: table.credentialOf(rights), counters: counters.of(rights.id) };
-}
-
-/** The common name of a verified TLS client certificate, if `socket` carries one with a single CN. */
-function peerCommonName(socket: Socket): string | undefined {
-  const tls = socket as Partial<TLSSocket>;
-  if (typeof tls.getPeerCertificate !== 'function') return undefined;
-  const cn: unknown = tls.getPeerCertificate().subject?.CN;
-  return typeof cn === 'string' ? cn : undefined;
 }
 
 /**
