@@ -190,6 +190,11 @@ export class HttpGateway {
       this.#handle(req, res).catch((err: unknown) => this.#fail(res, err));
     });
     this.#server.maxConnections = HTTP_MAX_CONNECTIONS; // its share of file descriptors (issue 15 item 11)
+    // Full, a connection is dropped: the slots kept by idle keep-alive connections are freed then,
+    // so clients that send one request and sit idle cannot hold every slot for the keep-alive
+    // timeout and lock out the probes (an outside review of issue 25; half-sent requests still
+    // hold theirs until the request timeout, the slowloris bound).
+    this.#server.on('drop', () => this.#server.closeIdleConnections());
     // Malformed or too slow requests get a clean 4xx and a close; nothing escapes.
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
       const status =

@@ -122,6 +122,28 @@ describe('regression: HTTP slowloris locked out the gateway, probes included', (
     await eventually(Promise.all(clients.map((c) => c.closed)), 'slow clients still connected');
   });
 
+  it('with every slot held by idle keep-alive connections, a new connection frees them: /healthz is answered at once, not after the keep-alive timeout', async () => {
+    const { httpPort } = await startServer({ httpPort: 0 });
+    const port = httpPort ?? 0;
+    // Each sends one whole request, reads its answer and sits idle on the open connection.
+    const idle = await Promise.all(
+      Array.from({ length: HTTP_MAX_CONNECTIONS }, () =>
+        new Promise<Socket>((resolve) => {
+          const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+          sockets.add(socket);
+          socket.on('error', () => {});
+          socket.once('data', () => resolve(socket));
+          socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+        }),
+      ),
+    );
+    const started = Date.now();
+    expect(await healthzEventually(port)).toBe(200);
+    // Well inside the 5 s keep-alive timeout: the idle slots were taken back, not waited out.
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(idle.length).toBe(HTTP_MAX_CONNECTIONS);
+  });
+
   it('an idle keep-alive connection is closed after the keep-alive timeout, though the client never closes its side', async () => {
     const { httpPort } = await startServer({ httpPort: 0 });
     const socket = connect({ host: '127.0.0.1', port: httpPort ?? 0, allowHalfOpen: true });
