@@ -144,8 +144,8 @@ function digest(text: string): Buffer {
  * (`LocalBackend`), or servers reached over the protocol
  * (`ForwardingBackend`, forwarding.ts). With `access` (issue 25, spec
  * §3.17), each bearer token has its rights: the class of each route (GET,
- * HEAD and …/ttl read; PUT, DELETE and …/incr write; `/v1/stats` read:
- * the server's STATS with admin too, else the token's own) and its key prefixes
+ * HEAD and …/ttl read; PUT, DELETE and …/incr write; `/v1/stats` read or
+ * admin: the server's STATS with admin, the token's own with read alone) and its key prefixes
  * are checked before the route runs, and a refusal is a 403 `FORBIDDEN`.
  *
  * @example
