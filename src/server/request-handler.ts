@@ -19,7 +19,6 @@ import { encodeCapsBody } from '../protocol/caps-body.js';
 import { FragmentAssembler } from '../protocol/fragments.js';
 import { readRequest, RequestView } from '../protocol/request-reader.js';
 import { ACCESS_NEEDS, type ForbiddenReason } from '../protocol/access.js';
-import type { KeyFilter } from '../store/list.js';
 import { IdentityCounters, scopedStats } from './access/access-counters.js';
 import type { Rights } from './access/rights.js';
 import type { AnswerQueue } from './answer-queue.js';
@@ -122,8 +121,6 @@ export class RequestHandler {
   #credential: string | undefined;
   /** The identity's counters (STATS `access.identities`), counted into directly. */
   #counters: IdentityCounters | undefined;
-  /** LIST and SCAN's filter for rights limited to some prefixes (spec §3.17); `undefined`: every key. */
-  #filter: KeyFilter | undefined;
   /** Closes the connection as `key_removed` (a HELLO whose key a reload removed as it was answered). */
   readonly #keyGone: (reason: string) => void;
 
@@ -190,7 +187,6 @@ export class RequestHandler {
     this.#rights = rights;
     this.#credential = access?.table.credentialOf(rights);
     this.#counters = access?.counters.of(rights.id) ?? new IdentityCounters(); // a host without access control: counted apart
-    this.#filter = rights.everyKey ? undefined : (source, start, length) => rights.keyAllowed(source, start, length);
   }
 
   /** How this connection's answers may be framed (spec §2.4): CAPS decides. */
@@ -391,7 +387,7 @@ export class RequestHandler {
     if (op === 'TRACKING' && this.#host.tracking !== undefined) return this.#tracking(request);
     // spec §5.2, §3.17: STATS is the server's for admin, the identity's own for read alone.
     if (op === 'STATS' && !rights.may('admin')) return { status: Status.OK, body: scopedStats(rights, counters) };
-    const reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody, this.#leaseOwner, this.#filter);
+    const reply = execute(request, this.#host, maxBody, this.#framing === 'fragments' ? Number.POSITIVE_INFINITY : maxBody, this.#leaseOwner, rights.keyFilter);
     const { status } = reply;
     switch (op) {
       case 'GET':

@@ -77,3 +77,18 @@ describe('peerCommonName', () => {
     expect(peerCommonName({} as Socket)).toBeUndefined();
   });
 });
+
+describe('AccessTable.credentialOf: only rights a file entry gave carry its credential', () => {
+  it('an unruled certificate whose CN is a key id keeps no credential, so removing that key does not close it', async () => {
+    const { AccessTable } = await import('../../src/server/access/access-table.js');
+    const secret = Buffer.from(generateKey(), 'base64');
+    const table = new AccessTable({ keys: [{ id: 'app1', secret }], tokens: [], certificates: [] });
+    const byCertificate = table.forCertificate('app1'); // every right: the file has no [[certificates]]
+    expect(table.credentialOf(byCertificate)).toBeUndefined();
+    const byKey = table.forKey('app1');
+    expect(byKey === undefined ? undefined : table.credentialOf(byKey)).toMatch(/^[0-9a-f]{64}$/);
+    const next = new AccessTable({ keys: [{ id: 'ops', secret: Buffer.from(generateKey(), 'base64') }], tokens: [], certificates: [] });
+    expect(next.holds(byCertificate, table.credentialOf(byCertificate))).toBe(true);
+    expect(byKey !== undefined && next.holds(byKey, table.credentialOf(byKey))).toBe(false);
+  });
+});

@@ -58,18 +58,30 @@ export class AccessTable {
   readonly #byUser: ReadonlyMap<string, { readonly digest: string; readonly rights: Rights }>;
   readonly #bySubject: ReadonlyMap<string, Rights>;
   readonly #respPassword: string | undefined;
-  /** Each id's credential digest, for {@link holds}. */
+  /** Each file id's credential digest, for {@link holds}. */
   readonly #credentials: ReadonlyMap<string, string>;
+  /**
+   * The credential digest of each Rights this table made from a file entry, for
+   * {@link credentialOf}: by the object, not its id, so rights made on the fly (an unruled
+   * certificate named by its CN, `unmatched-certificate`, `default`, `http-token`) never take
+   * the credential of a file entry whose id happens to be the same string.
+   */
+  readonly #issued: ReadonlyMap<Rights, string>;
   readonly config: AccessConfig;
 
   constructor(config: AccessConfig, extras: AccessExtras = {}) {
     this.config = config;
     const credentials = new Map<string, string>();
+    const issued = new Map<Rights, string>();
+    const credit = (rights: Rights, digest: string): void => {
+      credentials.set(rights.id, digest);
+      issued.set(rights, digest);
+    };
     const byKey = new Map<string, Rights>();
     for (const key of config.keys) {
       const rights = key.rule === undefined ? Rights.all(key.id, 'key') : new Rights(key.id, 'key', key.rule);
       byKey.set(key.id, rights);
-      credentials.set(key.id, digestHex('key', key.secret));
+      credit(rights, digestHex('key', key.secret));
     }
     const byToken = new Map<string, Rights>();
     const byUser = new Map<string, { digest: string; rights: Rights }>();
@@ -80,12 +92,13 @@ export class AccessTable {
       // Two ids with one token: the first keeps it (a file should not do that; neither gets more).
       if (!byToken.has(digest)) byToken.set(digest, rights);
       byUser.set(token.id, { digest, rights });
-      credentials.set(token.id, digest);
+      credit(rights, digest);
     }
     const bySubject = new Map<string, Rights>();
     for (const cert of config.certificates) {
-      bySubject.set(cert.subject, new Rights(cert.id, 'certificate', cert.rule));
-      credentials.set(cert.id, digestHex('certificate', cert.subject));
+      const rights = new Rights(cert.id, 'certificate', cert.rule);
+      bySubject.set(cert.subject, rights);
+      credit(rights, digestHex('certificate', cert.subject));
     }
     this.keys = config.keys.length === 0 ? undefined : new Map(config.keys.map((k) => [k.id, k.secret]));
     this.#byKey = byKey;
@@ -94,6 +107,7 @@ export class AccessTable {
     this.#bySubject = bySubject;
     this.#respPassword = extras.respPassword === undefined ? undefined : digestHex('token', extras.respPassword);
     this.#credentials = credentials;
+    this.#issued = issued;
   }
 
   /** Secure mode (spec §6): keys are configured. */
@@ -162,8 +176,11 @@ export class AccessTable {
     return this.#credentials.get(rights.id) === credential;
   }
 
-  /** The credential digest a session keeps to ask {@link holds} after a reload. */
+  /**
+   * The credential digest a session keeps to ask {@link holds} after a reload: that of the
+   * file entry `rights` came from; `undefined` for rights no entry gave (they always hold).
+   */
   credentialOf(rights: Rights): string | undefined {
-    return this.#credentials.get(rights.id);
+    return this.#issued.get(rights);
   }
 }

@@ -1,3 +1,4 @@
+import type { KeyFilter } from '../../store/list.js';
 import { ACCESS_CLASSES, ALL_RIGHTS, type AccessClass, type AccessNeed, type AccessRule, type ForbiddenReason } from '../../protocol/access.js';
 
 /**
@@ -28,6 +29,8 @@ export class Rights {
   readonly rule: AccessRule;
   /** Every class and every key: the checks are skipped. */
   readonly unrestricted: boolean;
+  /** LIST, SCAN and RESP KEYS/SCAN's store filter: only keys inside the prefixes; `undefined`: every key. */
+  readonly keyFilter: KeyFilter | undefined;
   readonly #prefixes: readonly Buffer[] | undefined;
   readonly #read: boolean;
   readonly #write: boolean;
@@ -43,6 +46,7 @@ export class Rights {
     this.#write = rule.allow.has('write');
     this.#admin = rule.allow.has('admin');
     this.unrestricted = this.#prefixes === undefined && this.#read && this.#write && this.#admin;
+    this.keyFilter = this.#prefixes === undefined ? undefined : (source, start, length) => this.keyAllowed(source, start, length);
   }
 
   /** Every right, for `id` (the `default` RESP user, `--http-token`, an entry without limits). */

@@ -171,9 +171,7 @@ export function admitted(access: CommandAccess, args: readonly Buffer[], ctx: Re
  * ```
  */
 export function keyFilter(session: RespSession): KeyFilter | undefined {
-  const rights = session.rights;
-  if (rights === undefined || rights.everyKey) return undefined;
-  return (source, start, length) => rights.keyAllowed(source, start, length);
+  return session.rights?.keyFilter;
 }
 
 /**

@@ -156,7 +156,7 @@ export class RespFront implements RespServerView {
       return NO_IDENTITY;
     }
     const rights = table.forCertificate(peerCommonName(socket));
-    return { rights, credential: table.certificateRules ? table.credentialOf(rights) : undefined, counters: this.#accessCounters.of(rights.id) };
+    return { rights, credential: table.credentialOf(rights), counters: this.#accessCounters.of(rights.id) };
   }
 
   /** The server started listening; `address`: the RESP TCP listener's, if it has one. */
